@@ -1,0 +1,26 @@
+//! The stage catalog: what the server knows about API Gateway v2 stages.
+//!
+//! Map of the crate:
+//! - [`model`]: the AWS `Stage` shape (GetStages items, camelCase on the wire) and its parts.
+//! - [`columns`]: the table's columns, their order and PostgreSQL types, in one list.
+//! - [`row`]: [`StageRow`], one rendered row, and the rendering rules from AWS fields to column values.
+//! - [`render`]: text renderings shared by the rules (hstore text, ARNs and partitions).
+//! - [`snapshot`]: the immutable [`Snapshot`] and the [`SnapshotStore`] that publishes it atomically.
+//! - [`demo`]: the bundled-fixture source, which reads GetApis/GetStages JSON through the same mapping
+//!   live data will use.
+//!
+//! Nothing here knows about Arrow or the PostgreSQL protocol: the engine turns snapshots into
+//! record batches and the wire crate turns those into rows on a socket.
+
+pub mod columns;
+pub mod demo;
+pub mod model;
+pub mod render;
+pub mod row;
+pub mod snapshot;
+
+pub use columns::{COLUMNS, ColumnDef, ColumnType};
+pub use demo::{DemoError, load_demo_snapshot};
+pub use model::{AccessLogSettings, ApiSummary, RouteSettings, Stage};
+pub use row::{StageContext, StageRow};
+pub use snapshot::{Snapshot, SnapshotStore};

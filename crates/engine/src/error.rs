@@ -1,0 +1,82 @@
+//! The engine's error type. The wire crate maps each variant to a SQLSTATE in one place.
+
+use datafusion::error::DataFusionError;
+
+/// Why a statement could not be planned or run.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The SQL does not parse.
+    #[error("syntax error: {0}")]
+    Syntax(String),
+    /// The statement would change data or touch files; this server is read-only.
+    #[error("cannot execute {command} in a read-only transaction")]
+    ReadOnly {
+        /// The statement kind, e.g. `INSERT` or `COPY TO file`.
+        command: String,
+    },
+    /// A statement or feature this server does not implement.
+    #[error("{0} is not supported")]
+    Unsupported(String),
+    /// `SET`/`SHOW` of a parameter that does not exist.
+    #[error("unrecognized configuration parameter \"{0}\"")]
+    UnknownSetting(String),
+    /// `SET` of a parameter that cannot be changed.
+    #[error("parameter \"{0}\" cannot be changed")]
+    ReadOnlySetting(String),
+    /// `SET` with a value the parameter does not accept.
+    #[error("invalid value for parameter \"{name}\": \"{value}\"")]
+    InvalidSettingValue {
+        /// Parameter name.
+        name: String,
+        /// The rejected value.
+        value: String,
+    },
+    /// The client may not do this (e.g. change engine internals shared by every session).
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// A role name that does not exist.
+    #[error("role \"{0}\" does not exist")]
+    UnknownRole(String),
+    /// Bind supplied the wrong number of parameters.
+    #[error("bind message supplies {got} parameters, but prepared statement requires {expected}")]
+    ParameterCount {
+        /// Parameters the statement has.
+        expected: usize,
+        /// Parameters the client sent.
+        got: usize,
+    },
+    /// A bound parameter value cannot be read as its type.
+    #[error("invalid value for parameter ${index}: {reason}")]
+    ParameterValue {
+        /// 1-based parameter number.
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No snapshot has been published yet.
+    #[error("the stage catalog is still loading; try again shortly")]
+    CatalogLoading,
+    /// Anything DataFusion reports while planning or executing.
+    #[error(transparent)]
+    DataFusion(#[from] DataFusionError),
+}
+
+impl EngineError {
+    /// The `CatalogLoading` error if `err` wraps it, however deep.
+    pub fn find_in(err: &DataFusionError) -> Option<&EngineError> {
+        match err {
+            DataFusionError::External(e) => e.downcast_ref::<EngineError>(),
+            DataFusionError::Context(_, inner) => Self::find_in(inner),
+            DataFusionError::Shared(inner) => Self::find_in(inner),
+            DataFusionError::Diagnostic(_, inner) => Self::find_in(inner),
+            DataFusionError::Collection(errs) => errs.iter().find_map(Self::find_in),
+            DataFusionError::ArrowError(e, _) => match e.as_ref() {
+                datafusion::arrow::error::ArrowError::ExternalError(inner) => {
+                    inner.downcast_ref::<DataFusionError>().and_then(Self::find_in)
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The query engine: DataFusion over the stage snapshot, speaking PostgreSQL's SQL dialect.
+//!
+//! Map of the crate:
+//! - [`session`]: the shared [`Engine`] and the per-connection [`Session`] (prepare, execute).
+//! - [`statement`]: parsing and sorting statements; writes are refused here, before planning.
+//! - [`settings`]: per-session parameters for `SET`/`SHOW`/`current_setting`.
+//! - [`table`] and [`batch`]: the `aws.apigatewayv2_stage` table provider over the snapshot.
+//! - [`schema`]: the Arrow schema and how json/hstore types ride in field metadata.
+//! - [`planner`] and [`functions`]: PostgreSQL operators, types and functions.
+//! - [`error`]: [`EngineError`]; the wire crate maps it to SQLSTATE codes.
+
+pub mod batch;
+pub mod error;
+pub mod functions;
+pub mod planner;
+pub mod schema;
+pub mod session;
+pub mod settings;
+pub mod statement;
+pub mod table;
+
+pub use error::EngineError;
+pub use session::{Engine, EngineConfig, Output, Prepared, Session};
+pub use statement::Command;

@@ -1,0 +1,138 @@
+//! SQL planning hooks: PostgreSQL's hstore/json operators and the json/jsonb/hstore type names.
+//!
+//! DataFusion parses `->`, `->>`, `#>`, `#>>`, `?`, `?|`, `?&`, `@>` and `<@` but gives them no
+//! meaning for strings. [`PgOperatorPlanner`] rewrites them into our functions by the *type of
+//! the left operand*: hstore columns (tagged in field metadata) get the hstore functions, and
+//! everything else gets the json ones, so `tags -> 'env'` and `access_log_settings -> 'format'`
+//! both do what PostgreSQL does.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
+use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::planner::{
+    ExprPlanner, PlannerResult, RawBinaryExpr, TypePlanner,
+};
+use datafusion::logical_expr::{Expr, ExprSchemable, ScalarUDF, lit};
+use datafusion::sql::sqlparser::ast::{self, BinaryOperator};
+
+use crate::functions::json::parse_path_literal;
+use crate::functions::operators;
+use crate::schema::{PG_HSTORE, PG_JSON, is_hstore, tagged};
+
+/// Plans the hstore and json operators.
+#[derive(Debug)]
+pub struct PgOperatorPlanner {
+    udfs: Vec<Arc<ScalarUDF>>,
+}
+
+impl PgOperatorPlanner {
+    /// A planner using the functions from [`operators::all`].
+    pub fn new() -> PgOperatorPlanner {
+        PgOperatorPlanner {
+            udfs: operators::all().into_iter().map(Arc::new).collect(),
+        }
+    }
+
+    fn call(&self, name: &str, args: Vec<Expr>) -> Result<Expr> {
+        let udf = self
+            .udfs
+            .iter()
+            .find(|u| u.name() == name)
+            .ok_or_else(|| DataFusionError::Internal(format!("operator function {name} missing")))?;
+        Ok(Expr::ScalarFunction(ScalarFunction::new_udf(
+            Arc::clone(udf),
+            args,
+        )))
+    }
+}
+
+impl Default for PgOperatorPlanner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn is_hstore_expr(e: &Expr, schema: &DFSchema) -> bool {
+    e.to_field(schema).is_ok_and(|(_, f)| is_hstore(&f))
+}
+
+/// The text elements of a path literal such as `'{a,b}'`, for `#>` and `#>>`.
+fn path_args(right: &Expr) -> Result<Vec<Expr>> {
+    let text = match right {
+        Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)), _) => s.clone(),
+        Expr::Cast(c) => return path_args(&c.expr),
+        _ => {
+            return Err(DataFusionError::NotImplemented(
+                "#> and #>> need a constant path such as '{a,b}'".to_owned(),
+            ));
+        }
+    };
+    let items = parse_path_literal(&text)
+        .ok_or_else(|| DataFusionError::Plan(format!("malformed array literal: {text:?}")))?;
+    Ok(items.into_iter().map(lit).collect())
+}
+
+impl ExprPlanner for PgOperatorPlanner {
+    fn plan_binary_op(
+        &self,
+        expr: RawBinaryExpr,
+        schema: &DFSchema,
+    ) -> Result<PlannerResult<RawBinaryExpr>> {
+        let RawBinaryExpr { op, left, right } = expr;
+        let hstore_left = || is_hstore_expr(&left, schema);
+        let planned = match op {
+            BinaryOperator::Arrow if hstore_left() => self.call("hstore_fetchval", vec![left, right])?,
+            BinaryOperator::Arrow => self.call("json_get", vec![left, right])?,
+            BinaryOperator::LongArrow => self.call("json_get_text", vec![left, right])?,
+            BinaryOperator::HashArrow | BinaryOperator::HashLongArrow => {
+                let name = if op == BinaryOperator::HashArrow {
+                    "json_extract_path"
+                } else {
+                    "json_extract_path_text"
+                };
+                let mut args = vec![left];
+                args.extend(path_args(&right)?);
+                self.call(name, args)?
+            }
+            BinaryOperator::Question if hstore_left() => self.call("exist", vec![left, right])?,
+            BinaryOperator::QuestionPipe if hstore_left() => {
+                self.call("exists_any", vec![left, right])?
+            }
+            BinaryOperator::QuestionAnd if hstore_left() => {
+                self.call("exists_all", vec![left, right])?
+            }
+            BinaryOperator::AtArrow if hstore_left() => self.call("hs_contains", vec![left, right])?,
+            BinaryOperator::ArrowAt
+                if hstore_left() || is_hstore_expr(&right, schema) =>
+            {
+                self.call("hs_contained", vec![left, right])?
+            }
+            op => return Ok(PlannerResult::Original(RawBinaryExpr { op, left, right })),
+        };
+        Ok(PlannerResult::Planned(planned))
+    }
+}
+
+/// Maps PostgreSQL type names DataFusion lacks: `json`, `jsonb` and `hstore` are text tagged with
+/// their PostgreSQL type, so `x::json` is described as json on the wire.
+#[derive(Debug, Default)]
+pub struct PgTypePlanner;
+
+impl TypePlanner for PgTypePlanner {
+    fn plan_type_field(&self, sql_type: &ast::DataType) -> Result<Option<FieldRef>> {
+        let tag = match sql_type {
+            ast::DataType::JSON | ast::DataType::JSONB => PG_JSON,
+            ast::DataType::Custom(name, _)
+                if name.to_string().eq_ignore_ascii_case("hstore")
+                    || name.to_string().eq_ignore_ascii_case("public.hstore") =>
+            {
+                PG_HSTORE
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(Arc::new(tagged(Field::new("", DataType::Utf8, true), tag))))
+    }
+}

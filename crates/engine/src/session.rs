@@ -1,0 +1,429 @@
+//! The engine shared by all connections, and one session per connection.
+//!
+//! [`Engine`] builds a DataFusion `SessionState` once (functions, planners, the `aws` schema);
+//! each [`Session`] clones it and adds what is per connection: settings and the functions that
+//! read them. A statement is [`Session::prepare`]d once (parse, plan, describe) and then
+//! [`Session::execute`]d with parameter values as often as the client likes.
+
+use std::sync::{Arc, RwLock, RwLockWriteGuard};
+
+use datafusion::arrow::array::{RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::MemorySchemaProvider;
+use datafusion::common::{ParamValues, ScalarValue};
+use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::context::SQLOptions;
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::execute_stream;
+use datafusion::physical_plan::memory::MemoryStream;
+use datafusion::prelude::SessionConfig;
+use datafusion::sql::parser::Statement as DFStatement;
+use stagesql_catalog::SnapshotStore;
+
+use crate::error::EngineError;
+use crate::functions::{operators, session as session_fns};
+use crate::planner::{PgOperatorPlanner, PgTypePlanner};
+use crate::schema::{TABLE_NAME, TABLE_SCHEMA};
+use crate::settings::{Report, Settings};
+use crate::statement::{self, Command};
+use crate::table::StageTable;
+
+/// Server-wide engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The database name clients connect to; also DataFusion's catalog name.
+    pub database: String,
+}
+
+/// What every session shares: the base DataFusion state and the snapshot store.
+#[derive(Debug)]
+pub struct Engine {
+    config: EngineConfig,
+    base: SessionState,
+    store: Arc<SnapshotStore>,
+}
+
+impl Engine {
+    /// Builds the engine over `store`.
+    pub fn new(config: EngineConfig, store: Arc<SnapshotStore>) -> Result<Engine, EngineError> {
+        let mut session_config = SessionConfig::new()
+            .with_default_catalog_and_schema(config.database.as_str(), "public")
+            .with_create_default_catalog_and_schema(true)
+            .with_information_schema(false);
+        let options = session_config.options_mut();
+        options.sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
+        options.sql_parser.map_string_types_to_utf8view = false;
+        options.execution.target_partitions = 1;
+
+        let state = SessionStateBuilder::new()
+            .with_config(session_config)
+            .with_default_features()
+            .build();
+        let mut planners: Vec<Arc<dyn datafusion::logical_expr::planner::ExprPlanner>> =
+            vec![Arc::new(PgOperatorPlanner::new())];
+        planners.extend(state.expr_planners().iter().cloned());
+        let mut state = SessionStateBuilder::new_from_existing(state)
+            .with_expr_planners(planners)
+            .with_type_planner(Arc::new(PgTypePlanner))
+            .build();
+        for udf in operators::all() {
+            datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(udf))?;
+        }
+
+        let catalog = state
+            .catalog_list()
+            .catalog(&config.database)
+            .ok_or_else(|| DataFusionError::Internal("default catalog missing".to_owned()))?;
+        let aws = Arc::new(MemorySchemaProvider::new());
+        datafusion::catalog::SchemaProvider::register_table(
+            aws.as_ref(),
+            TABLE_NAME.to_owned(),
+            Arc::new(StageTable::new(Arc::clone(&store))),
+        )?;
+        catalog.register_schema(TABLE_SCHEMA, aws)?;
+
+        Ok(Engine {
+            config,
+            base: state,
+            store,
+        })
+    }
+
+    /// The database name.
+    pub fn database(&self) -> &str {
+        &self.config.database
+    }
+
+    /// The snapshot store the table reads.
+    pub fn store(&self) -> &Arc<SnapshotStore> {
+        &self.store
+    }
+
+    /// A new session for `user`, with the client's startup parameters applied.
+    pub fn session<'a>(
+        &self,
+        user: &str,
+        startup: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Session, EngineError> {
+        let settings = Arc::new(RwLock::new(Settings::new(user, startup)));
+        let mut state = self.base.clone();
+        for udf in session_fns::for_session(&self.config.database, user, Arc::clone(&settings)) {
+            datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(udf))?;
+        }
+        Ok(Session {
+            state,
+            settings,
+            user: user.to_owned(),
+        })
+    }
+}
+
+/// A statement ready to run: parsed, sorted and, for queries, planned.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    command: Command,
+    plan: Option<LogicalPlan>,
+    param_types: Vec<Option<DataType>>,
+    schema: Option<SchemaRef>,
+}
+
+impl Prepared {
+    /// The types DataFusion inferred for `$1..$n` (`None` where it could not tell).
+    pub fn param_types(&self) -> &[Option<DataType>] {
+        &self.param_types
+    }
+
+    /// The result columns, or `None` for a statement that returns no rows.
+    pub fn schema(&self) -> Option<&SchemaRef> {
+        self.schema.as_ref()
+    }
+
+    /// The sorted statement.
+    pub fn command(&self) -> &Command {
+        &self.command
+    }
+}
+
+/// What executing a statement produced.
+pub enum Output {
+    /// Rows, streamed.
+    Rows {
+        /// The result columns.
+        schema: SchemaRef,
+        /// The batches.
+        stream: SendableRecordBatchStream,
+    },
+    /// A command that returns no rows: its tag, and parameters to report as ParameterStatus.
+    Command {
+        /// Command tag, e.g. `SET`.
+        tag: &'static str,
+        /// Changed reported parameters.
+        reports: Vec<Report>,
+    },
+    /// A transaction block began.
+    Begin,
+    /// A transaction block ended with this tag (`COMMIT` or `ROLLBACK`).
+    End(&'static str),
+    /// Close prepared statements: one by name, or all with `None`.
+    Deallocate(Option<String>),
+    /// `DISCARD ALL`: settings were reset; the caller drops prepared statements and portals.
+    DiscardAll(Vec<Report>),
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Output::Rows { schema, .. } => write!(f, "Rows({} columns)", schema.fields().len()),
+            Output::Command { tag, .. } => write!(f, "Command({tag})"),
+            Output::Begin => write!(f, "Begin"),
+            Output::End(tag) => write!(f, "End({tag})"),
+            Output::Deallocate(n) => write!(f, "Deallocate({n:?})"),
+            Output::DiscardAll(_) => write!(f, "DiscardAll"),
+        }
+    }
+}
+
+/// One connection's session.
+#[derive(Debug)]
+pub struct Session {
+    state: SessionState,
+    settings: Arc<RwLock<Settings>>,
+    user: String,
+}
+
+impl Session {
+    /// Splits `sql` into statements and sorts them; nothing is planned yet.
+    pub fn parse(&self, sql: &str) -> Result<Vec<Command>, EngineError> {
+        statement::parse(sql)
+    }
+
+    /// The session user.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The parameters to report at startup.
+    pub fn reported_settings(&self) -> Vec<Report> {
+        self.settings_read().reported()
+    }
+
+    fn settings_read(&self) -> std::sync::RwLockReadGuard<'_, Settings> {
+        // A panic while holding the lock cannot leave Settings half-updated (every update is a
+        // single map insert), so a poisoned lock is still safe to use.
+        self.settings.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn settings_write(&self) -> RwLockWriteGuard<'_, Settings> {
+        self.settings.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Plans `command`: for queries, the logical plan, its parameter types and result columns.
+    pub async fn prepare(&self, command: Command) -> Result<Prepared, EngineError> {
+        match &command {
+            Command::Query(stmt) => {
+                let plan = self
+                    .state
+                    .statement_to_plan(DFStatement::Statement(stmt.clone()))
+                    .await?;
+                SQLOptions::new()
+                    .with_allow_ddl(false)
+                    .with_allow_dml(false)
+                    .with_allow_statements(false)
+                    .verify_plan(&plan)
+                    .map_err(|_| EngineError::ReadOnly {
+                        command: "this statement".to_owned(),
+                    })?;
+                let param_types = ordered_param_types(&plan)?;
+                let schema = Arc::new(plan.schema().as_arrow().clone());
+                Ok(Prepared {
+                    command,
+                    plan: Some(plan),
+                    param_types,
+                    schema: Some(schema),
+                })
+            }
+            Command::Show(name) => {
+                let schema = if name.eq_ignore_ascii_case("all") {
+                    Arc::new(Schema::new(vec![
+                        Field::new("name", DataType::Utf8, false),
+                        Field::new("setting", DataType::Utf8, false),
+                        Field::new("description", DataType::Utf8, false),
+                    ]))
+                } else {
+                    let (canonical, _) = self.settings_read().get(name)?;
+                    let column = if canonical.is_empty() {
+                        name.to_ascii_lowercase()
+                    } else {
+                        canonical.to_owned()
+                    };
+                    Arc::new(Schema::new(vec![Field::new(column, DataType::Utf8, false)]))
+                };
+                Ok(Prepared {
+                    command,
+                    plan: None,
+                    param_types: Vec::new(),
+                    schema: Some(schema),
+                })
+            }
+            _ => Ok(Prepared {
+                command,
+                plan: None,
+                param_types: Vec::new(),
+                schema: None,
+            }),
+        }
+    }
+
+    /// Runs a prepared statement with `params` (one per `$n`, already decoded; cast here to the
+    /// planned types).
+    pub async fn execute(
+        &self,
+        prepared: &Prepared,
+        params: Vec<ScalarValue>,
+    ) -> Result<Output, EngineError> {
+        if params.len() != prepared.param_types.len() {
+            return Err(EngineError::ParameterCount {
+                expected: prepared.param_types.len(),
+                got: params.len(),
+            });
+        }
+        match &prepared.command {
+            Command::Query(_) => {
+                let plan = prepared
+                    .plan
+                    .clone()
+                    .ok_or_else(|| DataFusionError::Internal("query without a plan".to_owned()))?;
+                let plan = if params.is_empty() {
+                    plan
+                } else {
+                    let values = cast_params(params, &prepared.param_types)?;
+                    plan.with_param_values(ParamValues::from(values))?
+                };
+                let schema = prepared
+                    .schema
+                    .clone()
+                    .unwrap_or_else(|| Arc::new(plan.schema().as_arrow().clone()));
+                let physical = self.state.create_physical_plan(&plan).await?;
+                let stream = execute_stream(physical, self.state.task_ctx())?;
+                Ok(Output::Rows { schema, stream })
+            }
+            Command::Show(name) => {
+                let schema = prepared
+                    .schema
+                    .clone()
+                    .ok_or_else(|| DataFusionError::Internal("SHOW without a schema".to_owned()))?;
+                let columns: Vec<Arc<dyn datafusion::arrow::array::Array>> =
+                    if name.eq_ignore_ascii_case("all") {
+                        let all = self.settings_read().all();
+                        vec![
+                            Arc::new(StringArray::from_iter_values(all.iter().map(|(k, _)| k))),
+                            Arc::new(StringArray::from_iter_values(all.iter().map(|(_, v)| v))),
+                            Arc::new(StringArray::from_iter_values(all.iter().map(|_| ""))),
+                        ]
+                    } else {
+                        let (_, value) = self.settings_read().get(name)?;
+                        vec![Arc::new(StringArray::from(vec![value]))]
+                    };
+                let batch = RecordBatch::try_new(Arc::clone(&schema), columns)
+                    .map_err(DataFusionError::from)?;
+                let stream = MemoryStream::try_new(vec![batch], Arc::clone(&schema), None)?;
+                Ok(Output::Rows {
+                    schema,
+                    stream: Box::pin(stream),
+                })
+            }
+            Command::Set { name, value } => {
+                let reports = self.set(name, value.as_deref())?;
+                Ok(Output::Command {
+                    tag: "SET",
+                    reports,
+                })
+            }
+            Command::Reset(name) => {
+                let reports = match name {
+                    None => self.settings_write().reset_all(),
+                    Some(n) => self.settings_write().reset(n)?.into_iter().collect(),
+                };
+                Ok(Output::Command {
+                    tag: "RESET",
+                    reports,
+                })
+            }
+            Command::Begin => Ok(Output::Begin),
+            Command::Commit => Ok(Output::End("COMMIT")),
+            Command::Rollback => Ok(Output::End("ROLLBACK")),
+            Command::Accepted(tag) => Ok(Output::Command {
+                tag,
+                reports: Vec::new(),
+            }),
+            Command::DiscardAll => Ok(Output::DiscardAll(self.settings_write().reset_all())),
+            Command::Deallocate(name) => Ok(Output::Deallocate(name.clone())),
+        }
+    }
+
+    fn set(&self, name: &str, value: Option<&str>) -> Result<Vec<Report>, EngineError> {
+        if name.eq_ignore_ascii_case("role") {
+            return match value {
+                None => Ok(Vec::new()),
+                Some(v) if v.eq_ignore_ascii_case("none") || v == self.user => Ok(Vec::new()),
+                Some(v) => Err(EngineError::UnknownRole(v.to_owned())),
+            };
+        }
+        if name.eq_ignore_ascii_case("session_authorization") {
+            return match value {
+                Some(v) if v.eq_ignore_ascii_case("default") || v.trim_matches('\'') == self.user => {
+                    Ok(Vec::new())
+                }
+                Some(v) => Err(EngineError::UnknownRole(v.to_owned())),
+                None => Ok(Vec::new()),
+            };
+        }
+        let mut settings = self.settings_write();
+        let report = match value {
+            Some(v) => settings.set(name, v)?,
+            None => settings.reset(name)?,
+        };
+        Ok(report.into_iter().collect())
+    }
+}
+
+/// `$1..$n` types in order. A gap (a `$3` with no `$2`) still counts `$2`, as PostgreSQL does.
+fn ordered_param_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>, EngineError> {
+    let types = plan.get_parameter_types()?;
+    let mut max = 0usize;
+    for name in types.keys() {
+        let index = name
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                EngineError::Unsupported(format!("parameter placeholder {name} (use $1, $2, ...)"))
+            })?;
+        max = max.max(index);
+    }
+    Ok((1..=max)
+        .map(|i| types.get(&format!("${i}")).cloned().flatten())
+        .collect())
+}
+
+fn cast_params(
+    params: Vec<ScalarValue>,
+    types: &[Option<DataType>],
+) -> Result<Vec<ScalarValue>, EngineError> {
+    params
+        .into_iter()
+        .zip(types)
+        .enumerate()
+        .map(|(i, (value, ty))| match ty {
+            Some(ty) if value.data_type() != *ty => {
+                value.cast_to(ty).map_err(|e| EngineError::ParameterValue {
+                    index: i + 1,
+                    reason: e.to_string(),
+                })
+            }
+            _ => Ok(value),
+        })
+        .collect()
+}

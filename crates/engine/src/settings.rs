@@ -1,0 +1,289 @@
+//! Per-session run-time parameters: what `SET`, `SHOW`, `RESET` and `current_setting` see.
+//!
+//! The list is what clients actually ask about (see `shared/CLIENTS.md`). Values that change how
+//! we encode data (client_encoding, DateStyle, IntervalStyle, standard_conforming_strings) only
+//! accept what we really produce, so a client is never told something untrue.
+
+use std::collections::BTreeMap;
+
+use crate::error::EngineError;
+
+/// The PostgreSQL version we present. Clients choose catalog queries by it, so it must be one
+/// whose catalog we emulate.
+pub const SERVER_VERSION: &str = "16.6";
+/// `server_version_num` for [`SERVER_VERSION`].
+pub const SERVER_VERSION_NUM: &str = "160006";
+
+/// How a parameter may be changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    /// Any value.
+    Free,
+    /// Fixed; `SET` fails with 55P02.
+    Fixed,
+    /// Only these values (case-insensitive); the first is stored canonically... or the given text.
+    OneOf(&'static [&'static str]),
+    /// Must contain `ISO` (our date output is always ISO).
+    IsoDateStyle,
+}
+
+struct Def {
+    name: &'static str,
+    default: &'static str,
+    /// Sent as ParameterStatus at startup and whenever it changes (GUC_REPORT).
+    report: bool,
+    rule: Rule,
+}
+
+const fn def(name: &'static str, default: &'static str, report: bool, rule: Rule) -> Def {
+    Def {
+        name,
+        default,
+        report,
+        rule,
+    }
+}
+
+const UTF8: &[&str] = &["UTF8", "UTF-8", "UNICODE"];
+const ON: &[&str] = &["on", "true", "1", "yes"];
+
+static DEFS: &[Def] = &[
+    def("application_name", "", true, Rule::Free),
+    def("client_encoding", "UTF8", true, Rule::OneOf(UTF8)),
+    def("DateStyle", "ISO, MDY", true, Rule::IsoDateStyle),
+    def("IntervalStyle", "postgres", true, Rule::OneOf(&["postgres"])),
+    def("TimeZone", "UTC", true, Rule::Free),
+    def("integer_datetimes", "on", true, Rule::Fixed),
+    def("is_superuser", "off", true, Rule::Fixed),
+    def("server_encoding", "UTF8", true, Rule::Fixed),
+    def("server_version", SERVER_VERSION, true, Rule::Fixed),
+    def("server_version_num", SERVER_VERSION_NUM, false, Rule::Fixed),
+    def("session_authorization", "", true, Rule::Fixed),
+    def("standard_conforming_strings", "on", true, Rule::OneOf(ON)),
+    def("default_transaction_read_only", "off", true, Rule::Free),
+    def("in_hot_standby", "off", true, Rule::Fixed),
+    def("search_path", "\"$user\", public", false, Rule::Free),
+    def("transaction_isolation", "read committed", false, Rule::Free),
+    def("default_transaction_isolation", "read committed", false, Rule::Free),
+    def("transaction_read_only", "off", false, Rule::Free),
+    def("statement_timeout", "0", false, Rule::Free),
+    def("lock_timeout", "0", false, Rule::Free),
+    def("idle_in_transaction_session_timeout", "0", false, Rule::Free),
+    def("idle_session_timeout", "0", false, Rule::Free),
+    def("extra_float_digits", "1", false, Rule::Free),
+    def("client_min_messages", "notice", false, Rule::Free),
+    def("bytea_output", "hex", false, Rule::Free),
+    def("jit", "off", false, Rule::Free),
+    def("lc_messages", "C", false, Rule::Free),
+    def("lc_monetary", "C", false, Rule::Free),
+    def("lc_numeric", "C", false, Rule::Free),
+    def("lc_time", "C", false, Rule::Free),
+    def("lc_collate", "C", false, Rule::Fixed),
+    def("lc_ctype", "C", false, Rule::Fixed),
+    def("row_security", "on", false, Rule::Free),
+    def("synchronous_commit", "on", false, Rule::Free),
+    def("work_mem", "4MB", false, Rule::Free),
+    def("timezone_abbreviations", "Default", false, Rule::Free),
+    def("default_table_access_method", "heap", false, Rule::Free),
+    def("max_identifier_length", "63", false, Rule::Fixed),
+    def("max_index_keys", "32", false, Rule::Fixed),
+    def("block_size", "8192", false, Rule::Fixed),
+    def("max_connections", "100", false, Rule::Fixed),
+    def("default_transaction_deferrable", "off", false, Rule::Free),
+    def("transaction_deferrable", "off", false, Rule::Free),
+    def("geqo", "on", false, Rule::Free),
+    def("enable_seqscan", "on", false, Rule::Free),
+    def("check_function_bodies", "on", false, Rule::Free),
+    def("xmloption", "content", false, Rule::Free),
+];
+
+fn find(name: &str) -> Option<&'static Def> {
+    DEFS.iter().find(|d| d.name.eq_ignore_ascii_case(name))
+}
+
+/// One session's parameter values.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    values: BTreeMap<&'static str, String>,
+    /// Placeholder parameters with a dot in their name (`myapp.x`), which PostgreSQL allows.
+    custom: BTreeMap<String, String>,
+    startup: BTreeMap<&'static str, String>,
+}
+
+/// A parameter whose new value must be reported to the client as ParameterStatus.
+pub type Report = (String, String);
+
+impl Settings {
+    /// Defaults, then what the client sent in its startup message (unknown keys are ignored, as
+    /// PostgreSQL ignores options it cannot apply at startup only for known ones), then the user.
+    pub fn new<'a>(user: &str, startup: impl IntoIterator<Item = (&'a str, &'a str)>) -> Settings {
+        let mut values: BTreeMap<&'static str, String> =
+            DEFS.iter().map(|d| (d.name, d.default.to_owned())).collect();
+        values.insert("session_authorization", user.to_owned());
+        for (k, v) in startup {
+            if let Some(d) = find(k)
+                && d.rule != Rule::Fixed
+                && let Ok(v) = canonical(d, v)
+            {
+                values.insert(d.name, v);
+            }
+        }
+        Settings {
+            startup: values.clone(),
+            values,
+            custom: BTreeMap::new(),
+        }
+    }
+
+    /// The value of `name`, as `SHOW` prints it, with the parameter's canonical name.
+    pub fn get(&self, name: &str) -> Result<(&'static str, String), EngineError> {
+        if let Some(d) = find(name) {
+            return Ok((d.name, self.values.get(d.name).cloned().unwrap_or_default()));
+        }
+        match self.custom.get(&name.to_ascii_lowercase()) {
+            Some(v) => Ok(("", v.clone())),
+            None => Err(EngineError::UnknownSetting(name.to_owned())),
+        }
+    }
+
+    /// Every known parameter and its value, for `SHOW ALL`.
+    pub fn all(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .values
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .chain(self.custom.iter().map(|(k, v)| (k.clone(), v.clone())))
+            .collect();
+        out.sort_by_key(|(k, _)| k.to_ascii_lowercase());
+        out
+    }
+
+    /// Sets `name` to `value`; returns what to report to the client, if anything.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<Option<Report>, EngineError> {
+        let lower = name.to_ascii_lowercase();
+        if lower.starts_with("datafusion.") {
+            return Err(EngineError::PermissionDenied(format!(
+                "parameter \"{name}\" is managed by the server"
+            )));
+        }
+        let Some(d) = find(name) else {
+            if lower.contains('.') {
+                self.custom.insert(lower, value.to_owned());
+                return Ok(None);
+            }
+            return Err(EngineError::UnknownSetting(name.to_owned()));
+        };
+        let value = canonical(d, value)?;
+        let changed = self.values.get(d.name) != Some(&value);
+        self.values.insert(d.name, value.clone());
+        Ok((d.report && changed).then(|| (d.name.to_owned(), value)))
+    }
+
+    /// Restores `name` to its session-start value.
+    pub fn reset(&mut self, name: &str) -> Result<Option<Report>, EngineError> {
+        match find(name) {
+            Some(d) if d.rule == Rule::Fixed => Err(EngineError::ReadOnlySetting(d.name.to_owned())),
+            Some(d) => {
+                let v = self.startup.get(d.name).cloned().unwrap_or_default();
+                self.set(d.name, &v)
+            }
+            None => {
+                self.custom.remove(&name.to_ascii_lowercase());
+                Ok(None)
+            }
+        }
+    }
+
+    /// `RESET ALL`: every parameter back to its session-start value.
+    pub fn reset_all(&mut self) -> Vec<Report> {
+        let mut reports = Vec::new();
+        for d in DEFS.iter().filter(|d| d.rule != Rule::Fixed) {
+            if let Ok(Some(r)) = self.reset(d.name) {
+                reports.push(r);
+            }
+        }
+        self.custom.clear();
+        reports
+    }
+
+    /// The ParameterStatus set sent at startup.
+    pub fn reported(&self) -> Vec<Report> {
+        DEFS.iter()
+            .filter(|d| d.report)
+            .map(|d| {
+                (
+                    d.name.to_owned(),
+                    self.values.get(d.name).cloned().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+}
+
+fn canonical(d: &Def, value: &str) -> Result<String, EngineError> {
+    let bad = || EngineError::InvalidSettingValue {
+        name: d.name.to_owned(),
+        value: value.to_owned(),
+    };
+    match d.rule {
+        Rule::Fixed => Err(EngineError::ReadOnlySetting(d.name.to_owned())),
+        Rule::Free => Ok(value.to_owned()),
+        Rule::OneOf(allowed) => {
+            // Clients quote some values, e.g. asyncpg sends client_encoding='utf-8'.
+            let v = value.trim().trim_matches('\'');
+            if allowed.iter().any(|a| a.eq_ignore_ascii_case(v)) {
+                Ok(allowed[0].to_owned())
+            } else {
+                Err(bad())
+            }
+        }
+        Rule::IsoDateStyle => {
+            if value.to_ascii_uppercase().contains("ISO") {
+                let order = ["DMY", "YMD", "MDY"]
+                    .into_iter()
+                    .find(|o| value.to_ascii_uppercase().contains(o))
+                    .unwrap_or("MDY");
+                Ok(format!("ISO, {order}"))
+            } else {
+                Err(bad())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn startup_values_apply_and_reset_returns_to_them() {
+        let mut s = Settings::new(
+            "alice",
+            [("application_name", "psql"), ("client_encoding", "'utf-8'"), ("server_version", "9")],
+        );
+        assert_eq!(s.get("APPLICATION_NAME").expect("known").1, "psql");
+        assert_eq!(s.get("client_encoding").expect("known").1, "UTF8");
+        assert_eq!(s.get("server_version").expect("known").1, SERVER_VERSION);
+        assert_eq!(s.get("session_authorization").expect("known").1, "alice");
+        assert_eq!(
+            s.set("application_name", "x").expect("free"),
+            Some(("application_name".to_owned(), "x".to_owned()))
+        );
+        assert_eq!(s.set("application_name", "x").expect("free"), None, "no change, no report");
+        s.reset("application_name").expect("resettable");
+        assert_eq!(s.get("application_name").expect("known").1, "psql");
+    }
+
+    #[test]
+    fn rules_are_enforced() {
+        let mut s = Settings::new("u", []);
+        assert!(matches!(s.set("nosuch", "1"), Err(EngineError::UnknownSetting(_))));
+        assert!(matches!(s.set("server_version", "1"), Err(EngineError::ReadOnlySetting(_))));
+        assert!(matches!(s.set("client_encoding", "LATIN1"), Err(EngineError::InvalidSettingValue { .. })));
+        assert!(matches!(s.set("datestyle", "German"), Err(EngineError::InvalidSettingValue { .. })));
+        assert!(matches!(s.set("datafusion.execution.batch_size", "1"), Err(EngineError::PermissionDenied(_))));
+        assert_eq!(s.set("DateStyle", "iso, dmy").expect("iso"), Some(("DateStyle".into(), "ISO, DMY".into())));
+        s.set("myapp.flag", "yes").expect("custom placeholders are allowed");
+        assert_eq!(s.get("MyApp.Flag").expect("set").1, "yes");
+    }
+}

@@ -1,0 +1,322 @@
+//! Parsing SQL text and sorting each statement into what the session does with it.
+//!
+//! Only queries reach DataFusion's planner. Session commands (SET, SHOW, transactions) are
+//! answered here, and anything that would change data or touch files is refused before planning,
+//! so nothing a client sends can modify the catalog or the server's files.
+
+use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
+use datafusion::sql::sqlparser::ast::{
+    self, Expr, Reset, ResetStatement, Set, Statement, UnaryOperator, Value,
+};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
+use crate::error::EngineError;
+
+/// How deep expressions may nest before parsing fails (protects the stack from hostile SQL).
+const RECURSION_LIMIT: usize = 100;
+
+/// One statement, sorted.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// A query (or EXPLAIN of one): planned and run by DataFusion.
+    Query(Box<Statement>),
+    /// `SET name = value`; `None` means `DEFAULT`.
+    Set {
+        /// Parameter name as written.
+        name: String,
+        /// New value, or `None` for DEFAULT.
+        value: Option<String>,
+    },
+    /// `RESET name`, or `RESET ALL` when `None`.
+    Reset(Option<String>),
+    /// `SHOW name`, or `SHOW ALL`.
+    Show(String),
+    /// `BEGIN` / `START TRANSACTION`.
+    Begin,
+    /// `COMMIT` / `END`.
+    Commit,
+    /// `ROLLBACK` / `ABORT`.
+    Rollback,
+    /// A statement accepted and ignored, answered with this command tag (e.g. `SAVEPOINT`).
+    Accepted(&'static str),
+    /// `DISCARD ALL`.
+    DiscardAll,
+    /// `DEALLOCATE name` / `DEALLOCATE ALL` (`None`).
+    Deallocate(Option<String>),
+}
+
+/// Splits `sql` into statements and sorts each. An empty or comment-only text gives none.
+pub fn parse(sql: &str) -> Result<Vec<Command>, EngineError> {
+    let dialect = PostgreSqlDialect {};
+    let statements = match Parser::new(&dialect)
+        .with_recursion_limit(RECURSION_LIMIT)
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_statements())
+    {
+        Ok(statements) => statements,
+        Err(err) => return Err(classify_unparsed(sql, err.to_string())),
+    };
+    statements.into_iter().map(classify).collect()
+}
+
+/// DataFusion's own extensions (`CREATE EXTERNAL TABLE`, `COPY ... TO 'file'` forms) do not
+/// parse as PostgreSQL; recognise them so they are refused as writes, not as typos.
+fn classify_unparsed(sql: &str, pg_error: String) -> EngineError {
+    let dialect = PostgreSqlDialect {};
+    let parsed = DFParserBuilder::new(sql)
+        .with_dialect(&dialect)
+        .with_recursion_limit(RECURSION_LIMIT)
+        .build()
+        .and_then(|mut p| p.parse_statements());
+    if let Ok(statements) = parsed {
+        for s in statements {
+            match s {
+                DFStatement::CreateExternalTable(_) => {
+                    return EngineError::ReadOnly {
+                        command: "CREATE EXTERNAL TABLE".to_owned(),
+                    };
+                }
+                DFStatement::CopyTo(_) => {
+                    return EngineError::ReadOnly {
+                        command: "COPY".to_owned(),
+                    };
+                }
+                _ => {}
+            }
+        }
+    }
+    EngineError::Syntax(pg_error.trim_start_matches("sql parser error: ").to_owned())
+}
+
+fn classify(statement: Statement) -> Result<Command, EngineError> {
+    Ok(match statement {
+        Statement::Query(_) => Command::Query(Box::new(statement)),
+        Statement::Explain { statement: ref inner, .. } => {
+            classify((**inner).clone())?;
+            Command::Query(Box::new(statement))
+        }
+        Statement::Set(set) => classify_set(set)?,
+        Statement::Reset(ResetStatement { reset }) => match reset {
+            Reset::ALL => Command::Reset(None),
+            Reset::ConfigurationParameter(name) => Command::Reset(Some(name.to_string())),
+        },
+        Statement::ShowVariable { variable } => Command::Show(show_name(&variable)),
+        Statement::StartTransaction { .. } => Command::Begin,
+        Statement::Commit { .. } => Command::Commit,
+        Statement::Rollback {
+            savepoint: Some(_), ..
+        } => Command::Accepted("ROLLBACK"),
+        Statement::Rollback { .. } => Command::Rollback,
+        Statement::Savepoint { .. } => Command::Accepted("SAVEPOINT"),
+        Statement::ReleaseSavepoint { .. } => Command::Accepted("RELEASE"),
+        Statement::Discard { object_type } => match object_type {
+            ast::DiscardObject::ALL => Command::DiscardAll,
+            _ => Command::Accepted("DISCARD"),
+        },
+        Statement::Deallocate { name, .. } => {
+            if name.value.eq_ignore_ascii_case("all") && name.quote_style.is_none() {
+                Command::Deallocate(None)
+            } else {
+                Command::Deallocate(Some(name.value))
+            }
+        }
+        Statement::UNLISTEN { .. } => Command::Accepted("UNLISTEN"),
+        Statement::LISTEN { .. } => Command::Accepted("LISTEN"),
+        Statement::Copy {
+            to: true,
+            target: ast::CopyTarget::Stdout,
+            ..
+        } => return Err(EngineError::Unsupported("COPY ... TO STDOUT".to_owned())),
+        Statement::Copy { to, .. } => {
+            return Err(EngineError::ReadOnly {
+                command: if to { "COPY TO" } else { "COPY FROM" }.to_owned(),
+            });
+        }
+        other => return Err(refuse(&other)),
+    })
+}
+
+/// Writes are refused with 25006 naming the command; anything else is unsupported.
+fn refuse(statement: &Statement) -> EngineError {
+    const WRITES: [&str; 19] = [
+        "INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "ALTER", "DROP", "TRUNCATE", "GRANT",
+        "REVOKE", "COMMENT", "VACUUM", "ANALYZE", "CLUSTER", "REINDEX", "REFRESH", "LOCK", "CALL",
+        "UPSERT",
+    ];
+    let text = statement.to_string();
+    let mut words = text.split_whitespace();
+    let first = words.next().unwrap_or_default().to_ascii_uppercase();
+    if WRITES.contains(&first.as_str()) {
+        let command = if matches!(first.as_str(), "CREATE" | "ALTER" | "DROP") {
+            let second: String = words
+                .find(|w| !matches!(w.to_ascii_uppercase().as_str(), "OR" | "REPLACE" | "TEMPORARY" | "TEMP" | "UNIQUE" | "EXTERNAL"))
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            format!("{first} {second}")
+        } else {
+            first
+        };
+        return EngineError::ReadOnly { command };
+    }
+    EngineError::Unsupported(format!("statement {first}"))
+}
+
+fn classify_set(set: Set) -> Result<Command, EngineError> {
+    Ok(match set {
+        Set::SingleAssignment {
+            variable, values, ..
+        } => {
+            let name = variable.to_string();
+            Command::Set {
+                value: set_value(&values),
+                name,
+            }
+        }
+        Set::SetTimeZone { value, .. } => Command::Set {
+            name: "TimeZone".to_owned(),
+            value: set_value(std::slice::from_ref(&value)),
+        },
+        Set::SetNames { charset_name, .. } => Command::Set {
+            name: "client_encoding".to_owned(),
+            value: Some(charset_name.value),
+        },
+        Set::SetNamesDefault {} => Command::Set {
+            name: "client_encoding".to_owned(),
+            value: None,
+        },
+        // Isolation levels and read-only modes are always satisfied: every query reads one
+        // immutable snapshot and nothing can write.
+        Set::SetTransaction { .. } => Command::Accepted("SET"),
+        Set::SetRole { role_name, .. } => Command::Set {
+            name: "role".to_owned(),
+            value: role_name.map(|r| r.value),
+        },
+        Set::SetSessionAuthorization(param) => Command::Set {
+            name: "session_authorization".to_owned(),
+            value: Some(param.to_string()),
+        },
+        other => {
+            return Err(EngineError::Unsupported(format!("{other}")));
+        }
+    })
+}
+
+/// The value list of a SET: quoted strings unquoted, identifiers and numbers as written,
+/// several values joined by ", ". `DEFAULT` (or `LOCAL` for time zones) gives `None`.
+fn set_value(values: &[Expr]) -> Option<String> {
+    let parts: Vec<String> = values
+        .iter()
+        .map(|e| match e {
+            Expr::Value(v) => match &v.value {
+                Value::SingleQuotedString(s)
+                | Value::DoubleQuotedString(s)
+                | Value::EscapedStringLiteral(s) => s.clone(),
+                Value::Number(n, _) => n.to_string(),
+                Value::Boolean(b) => if *b { "on" } else { "off" }.to_owned(),
+                other => other.to_string(),
+            },
+            Expr::Identifier(id) => id.value.clone(),
+            Expr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } => format!("-{expr}"),
+            other => other.to_string(),
+        })
+        .collect();
+    if parts.len() == 1
+        && (parts[0].eq_ignore_ascii_case("default") || parts[0].eq_ignore_ascii_case("local"))
+        && !matches!(&values[0], Expr::Value(_))
+    {
+        return None;
+    }
+    Some(parts.join(", "))
+}
+
+/// `SHOW TRANSACTION ISOLATION LEVEL` is PostgreSQL's spelling of `transaction_isolation`.
+fn show_name(variable: &[ast::Ident]) -> String {
+    let words: Vec<String> = variable.iter().map(|i| i.value.to_ascii_lowercase()).collect();
+    match words.join(" ").as_str() {
+        "transaction isolation level" => "transaction_isolation".to_owned(),
+        "time zone" => "TimeZone".to_owned(),
+        "session authorization" => "session_authorization".to_owned(),
+        _ => variable
+            .iter()
+            .map(|i| i.value.clone())
+            .collect::<Vec<_>>()
+            .join("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(sql: &str) -> Result<Command, EngineError> {
+        let mut v = parse(sql)?;
+        assert_eq!(v.len(), 1, "{sql}");
+        Ok(v.remove(0))
+    }
+
+    #[test]
+    fn empty_and_comment_only_texts_have_no_statements() {
+        for sql in ["", "  ", ";", "-- ping", "/* c */ ;", "-- a\n-- b\n"] {
+            assert!(parse(sql).expect("parses").is_empty(), "{sql:?}");
+        }
+    }
+
+    #[test]
+    fn several_statements_in_one_text() {
+        let v = parse("BEGIN; SELECT 1; SET application_name = 'x'; COMMIT").expect("parses");
+        assert!(matches!(v[0], Command::Begin));
+        assert!(matches!(v[1], Command::Query(_)));
+        assert!(matches!(&v[2], Command::Set { name, value: Some(v) } if name == "application_name" && v == "x"));
+        assert!(matches!(v[3], Command::Commit));
+    }
+
+    #[test]
+    fn writes_are_refused_as_read_only() {
+        for (sql, command) in [
+            ("INSERT INTO aws.apigatewayv2_stage (_key) VALUES ('x')", "INSERT"),
+            ("UPDATE aws.apigatewayv2_stage SET description = 'x'", "UPDATE"),
+            ("DELETE FROM aws.apigatewayv2_stage", "DELETE"),
+            ("CREATE TABLE t (a int)", "CREATE TABLE"),
+            ("CREATE OR REPLACE VIEW v AS SELECT 1", "CREATE VIEW"),
+            ("DROP TABLE aws.apigatewayv2_stage", "DROP TABLE"),
+            ("TRUNCATE aws.apigatewayv2_stage", "TRUNCATE"),
+            ("COPY aws.apigatewayv2_stage TO '/tmp/x.csv'", "COPY TO"),
+            ("COPY aws.apigatewayv2_stage FROM '/etc/passwd'", "COPY FROM"),
+            ("CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '/etc/passwd'", "CREATE EXTERNAL TABLE"),
+            ("EXPLAIN DELETE FROM aws.apigatewayv2_stage", "DELETE"),
+        ] {
+            match one(sql) {
+                Err(EngineError::ReadOnly { command: c }) => assert_eq!(c, command, "{sql}"),
+                other => panic!("{sql}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_syntax_errors() {
+        assert!(matches!(one("SELEC 1"), Err(EngineError::Syntax(_))));
+        assert!(matches!(one("SELECT (1"), Err(EngineError::Syntax(_))));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let sql = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
+        assert!(matches!(parse(&sql), Err(EngineError::Syntax(_))));
+    }
+
+    #[test]
+    fn set_and_show_spellings() {
+        assert!(matches!(one("SET TIME ZONE 'UTC'"), Ok(Command::Set { name, value: Some(v) }) if name == "TimeZone" && v == "UTC"));
+        assert!(matches!(one("SET search_path TO aws, public"), Ok(Command::Set { value: Some(v), .. }) if v == "aws, public"));
+        assert!(matches!(one("SET extra_float_digits = 3"), Ok(Command::Set { value: Some(v), .. }) if v == "3"));
+        assert!(matches!(one("SET statement_timeout TO DEFAULT"), Ok(Command::Set { value: None, .. })));
+        assert!(matches!(one("SHOW TRANSACTION ISOLATION LEVEL"), Ok(Command::Show(n)) if n == "transaction_isolation"));
+        assert!(matches!(one("show DateStyle"), Ok(Command::Show(n)) if n == "DateStyle"));
+        assert!(matches!(one("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ UNCOMMITTED"), Ok(Command::Accepted("SET"))));
+        assert!(matches!(one("RESET ALL"), Ok(Command::Reset(None))));
+    }
+}
