@@ -30,19 +30,19 @@ pub enum DemoError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The file is not valid fixture JSON.
-    #[error("demo fixture {path} is not valid: {source}")]
+    /// The text is not valid fixture JSON.
+    #[error("demo fixture {origin} is not valid: {source}")]
     Parse {
-        /// The fixture path.
-        path: PathBuf,
+        /// Where the fixture came from (a path, or "bundled").
+        origin: String,
         /// The JSON error, with line and column.
         source: serde_json::Error,
     },
     /// The JSON parsed but breaks a rule of the fixture format.
-    #[error("demo fixture {path} is inconsistent: {reason}")]
+    #[error("demo fixture {origin} is inconsistent: {reason}")]
     Invalid {
-        /// The fixture path.
-        path: PathBuf,
+        /// Where the fixture came from.
+        origin: String,
         /// What is wrong.
         reason: String,
     },
@@ -70,23 +70,32 @@ struct FixtureRegion {
     get_stages: BTreeMap<String, Page<Stage>>,
 }
 
+/// The demo fixture shipped with the server (`config/demo/stages.json`), compiled in so the
+/// binary serves demo data with no files around it.
+pub const BUNDLED_FIXTURE: &str = include_str!("../../../config/demo/stages.json");
+
 /// Reads the fixture at `path`, maps every stage, and publishes the result into `store`.
 pub fn load_demo_snapshot(path: &Path, store: &SnapshotStore) -> Result<Arc<Snapshot>, DemoError> {
     let text = std::fs::read_to_string(path).map_err(|source| DemoError::Read {
         path: path.to_owned(),
         source,
     })?;
-    let rows = rows_from_fixture(&text).map_err(|e| match e {
+    let rows = parse_fixture(&text, &path.display().to_string())?;
+    Ok(store.publish(rows))
+}
+
+/// Maps every stage of fixture `text`; `origin` names it in errors.
+pub fn parse_fixture(text: &str, origin: &str) -> Result<Vec<StageRow>, DemoError> {
+    rows_from_fixture(text).map_err(|e| match e {
         FixtureError::Json(source) => DemoError::Parse {
-            path: path.to_owned(),
+            origin: origin.to_owned(),
             source,
         },
         FixtureError::Invalid(reason) => DemoError::Invalid {
-            path: path.to_owned(),
+            origin: origin.to_owned(),
             reason,
         },
-    })?;
-    Ok(store.publish(rows))
+    })
 }
 
 enum FixtureError {
@@ -181,13 +190,10 @@ mod tests {
 
     #[test]
     fn bundled_demo_fixture_meets_its_promises() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/demo/stages.json");
-        let store = SnapshotStore::new();
-        let snap = match load_demo_snapshot(&path, &store) {
-            Ok(s) => s,
+        let rows = match parse_fixture(BUNDLED_FIXTURE, "bundled") {
+            Ok(rows) => rows,
             Err(e) => panic!("{e}"),
         };
-        let rows = snap.rows();
         assert!(rows.len() >= 40, "at least 40 stages, got {}", rows.len());
         let accounts: std::collections::BTreeSet<_> = rows.iter().map(|r| &r.account_id).collect();
         let regions: std::collections::BTreeSet<_> = rows.iter().map(|r| &r.region).collect();

@@ -20,7 +20,7 @@ pub mod row;
 pub mod snapshot;
 
 pub use columns::{COLUMNS, ColumnDef, ColumnType};
-pub use demo::{DemoError, load_demo_snapshot};
+pub use demo::{BUNDLED_FIXTURE, DemoError, load_demo_snapshot, parse_fixture};
 pub use model::{AccessLogSettings, ApiSummary, RouteSettings, Stage};
 pub use row::{StageContext, StageRow};
 pub use snapshot::{Snapshot, SnapshotStore};

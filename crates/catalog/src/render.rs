@@ -88,7 +88,7 @@ mod tests {
         let m = map(&[("q", r#"say "hi" \ back"#), ("a,b", "x=>y"), ("ü", "ñ")]);
         assert_eq!(
             hstore_text(&m),
-            r#""q"=>"say \"hi\" \\ back", "a,b"=>"x=>y", "ü"=>"ñ""#
+            r#""a,b"=>"x=>y", "q"=>"say \"hi\" \\ back", "ü"=>"ñ""#
         );
     }
 

@@ -1,1 +1,169 @@
-//! stub
+//! The stagesql server process: configuration, telemetry, wiring and shutdown.
+//!
+//! Map of the crate:
+//! - [`config`]: the typed TOML configuration and its validation.
+//! - [`telemetry`]: logging setup.
+//! - [`start`] / [`run`]: build the catalog, engine and listener, serve until told to stop.
+//!
+//! `main.rs` only parses arguments and calls [`run`]; tests call [`start`] with a config that
+//! listens on `127.0.0.1:0` and read the bound address from the returned [`Server`].
+
+pub mod config;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use stagesql_catalog::{BUNDLED_FIXTURE, SnapshotStore, load_demo_snapshot, parse_fixture};
+use stagesql_engine::{Engine, EngineConfig};
+use stagesql_wire::{Shared, WireConfig};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{Config, ConfigError};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The demo fixture cannot be loaded.
+    #[error(transparent)]
+    Demo(#[from] stagesql_catalog::DemoError),
+    /// The engine could not be built.
+    #[error("engine setup failed: {0}")]
+    Engine(#[from] stagesql_engine::EngineError),
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {address} (server.listen): {source}")]
+    Bind {
+        /// The configured address.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// The address the server is listening on (the real port when configured with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, drains connections and waits for the accept loop to end.
+    pub async fn stop(self) -> std::io::Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Waits until the server ends (after its token is cancelled).
+    pub async fn wait(self) -> std::io::Result<()> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+
+    /// The token that stops the server.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+}
+
+/// Validates `config`, loads the catalog, binds the listener and starts serving.
+pub async fn start(config: Config) -> Result<Server, StartError> {
+    config.validate()?;
+    let store = Arc::new(SnapshotStore::new());
+    let snapshot = match &config.source.fixture {
+        Some(path) => load_demo_snapshot(path, &store)?,
+        None => store.publish(parse_fixture(BUNDLED_FIXTURE, "bundled")?),
+    };
+    tracing::info!(
+        stages = snapshot.rows().len(),
+        version = snapshot.version(),
+        "demo catalog loaded"
+    );
+    let engine = Arc::new(Engine::new(
+        EngineConfig {
+            database: config.server.database.clone(),
+        },
+        store,
+    )?);
+    let listener = TcpListener::bind(&config.server.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            address: config.server.listen.clone(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        address: config.server.listen.clone(),
+        source,
+    })?;
+    let shared = Shared::new(
+        engine,
+        WireConfig {
+            user: config.server.user.clone(),
+        },
+    );
+    let shutdown = CancellationToken::new();
+    let drain = Duration::from_secs(config.server.shutdown_drain_seconds);
+    let task = tokio::spawn(stagesql_wire::serve(listener, shared, shutdown.clone(), drain));
+    tracing::info!(
+        address = %addr,
+        database = %config.server.database,
+        user = %config.server.user,
+        "listening on {addr}"
+    );
+    Ok(Server {
+        addr,
+        shutdown,
+        task,
+    })
+}
+
+/// Starts the server and runs it until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let server = start(config).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.stop().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(cause = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(cause = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,568 @@
+//! Arrow values to PostgreSQL DataRow bytes, in text or binary format, straight into the row
+//! buffer.
+//!
+//! Text output follows PostgreSQL's own output functions (booleans as `t`/`f`, ISO timestamps,
+//! `{a,b}` arrays); binary output follows each type's `*send` function (big-endian integers,
+//! microseconds since 2000-01-01 for timestamps, hstore's count-prefixed pairs).
+
+use std::fmt::Write as _;
+
+use bytes::{BufMut, BytesMut};
+use chrono::{DateTime, NaiveDate, NaiveTime};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{
+    DataType, Date32Type, Date64Type, Decimal128Type, Float16Type, Float32Type, Float64Type,
+    Int8Type, Int16Type, Int32Type, Int64Type, IntervalDayTimeType, IntervalMonthDayNanoType,
+    IntervalUnit, IntervalYearMonthType, TimeUnit, UInt8Type, UInt16Type, UInt32Type,
+    UInt64Type,
+};
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use pgwire::api::Type;
+use pgwire::api::results::FieldFormat;
+use pgwire::messages::data::DataRow;
+use stagesql_engine::functions::hstore::parse_hstore;
+
+use crate::types::HSTORE_OID;
+
+/// Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01).
+const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
+/// Days between the Unix epoch and PostgreSQL's epoch.
+const PG_EPOCH_DAYS: i32 = 10_957;
+
+/// How one result column is sent.
+#[derive(Debug, Clone)]
+pub struct ColumnFormat {
+    /// Its PostgreSQL type.
+    pub pg_type: Type,
+    /// Text or binary.
+    pub format: FieldFormat,
+}
+
+/// Why a value could not be encoded.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot encode a value of column {column}: {reason}")]
+pub struct EncodeError {
+    /// 0-based column.
+    pub column: usize,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// Encodes every row of `batch` as DataRows.
+pub fn encode_batch(batch: &RecordBatch, columns: &[ColumnFormat]) -> Result<Vec<DataRow>, EncodeError> {
+    let arrays = batch.columns();
+    let field_count = i16::try_from(arrays.len()).map_err(|_| EncodeError {
+        column: 0,
+        reason: "more than 32767 columns".to_owned(),
+    })?;
+    let mut rows = Vec::with_capacity(batch.num_rows());
+    let mut buf = BytesMut::with_capacity(256);
+    let mut text = String::new();
+    for row in 0..batch.num_rows() {
+        for (col, (array, fmt)) in arrays.iter().zip(columns).enumerate() {
+            encode_value(array, row, fmt, &mut buf, &mut text).map_err(|reason| EncodeError {
+                column: col,
+                reason,
+            })?;
+        }
+        rows.push(DataRow::new(buf.split(), field_count));
+    }
+    Ok(rows)
+}
+
+fn encode_value(
+    array: &ArrayRef,
+    row: usize,
+    fmt: &ColumnFormat,
+    buf: &mut BytesMut,
+    scratch: &mut String,
+) -> Result<(), String> {
+    if array.is_null(row) {
+        buf.put_i32(-1);
+        return Ok(());
+    }
+    let len_at = buf.len();
+    buf.put_i32(0);
+    match fmt.format {
+        FieldFormat::Text => {
+            scratch.clear();
+            write_text(array, row, scratch)?;
+            buf.put_slice(scratch.as_bytes());
+        }
+        FieldFormat::Binary => write_binary(array, row, &fmt.pg_type, buf, scratch)?,
+    }
+    let len = i32::try_from(buf.len() - len_at - 4).map_err(|_| "value over 2 GiB".to_owned())?;
+    buf[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
+    Ok(())
+}
+
+/// PostgreSQL text output of one non-null value.
+pub fn write_text(array: &ArrayRef, row: usize, out: &mut String) -> Result<(), String> {
+    let w = |r: std::fmt::Result| r.map_err(|e| e.to_string());
+    match array.data_type() {
+        DataType::Boolean => out.push(if array.as_boolean().value(row) { 't' } else { 'f' }),
+        DataType::Utf8 => out.push_str(array.as_string::<i32>().value(row)),
+        DataType::LargeUtf8 => out.push_str(array.as_string::<i64>().value(row)),
+        DataType::Utf8View => out.push_str(array.as_string_view().value(row)),
+        DataType::Int8 => w(write!(out, "{}", array.as_primitive::<Int8Type>().value(row)))?,
+        DataType::Int16 => w(write!(out, "{}", array.as_primitive::<Int16Type>().value(row)))?,
+        DataType::Int32 => w(write!(out, "{}", array.as_primitive::<Int32Type>().value(row)))?,
+        DataType::Int64 => w(write!(out, "{}", array.as_primitive::<Int64Type>().value(row)))?,
+        DataType::UInt8 => w(write!(out, "{}", array.as_primitive::<UInt8Type>().value(row)))?,
+        DataType::UInt16 => w(write!(out, "{}", array.as_primitive::<UInt16Type>().value(row)))?,
+        DataType::UInt32 => w(write!(out, "{}", array.as_primitive::<UInt32Type>().value(row)))?,
+        DataType::UInt64 => w(write!(out, "{}", array.as_primitive::<UInt64Type>().value(row)))?,
+        DataType::Float16 => float_text(f64::from(array.as_primitive::<Float16Type>().value(row)), out),
+        DataType::Float32 => float_text(f64::from(array.as_primitive::<Float32Type>().value(row)), out),
+        DataType::Float64 => float_text(array.as_primitive::<Float64Type>().value(row), out),
+        DataType::Timestamp(unit, tz) => {
+            let micros = timestamp_micros(array, row, unit);
+            timestamp_text(micros, out)?;
+            if tz.is_some() {
+                out.push_str("+00");
+            }
+        }
+        DataType::Date32 => date_text(array.as_primitive::<Date32Type>().value(row), out)?,
+        DataType::Date64 => {
+            let days = array.as_primitive::<Date64Type>().value(row).div_euclid(86_400_000);
+            date_text(i32::try_from(days).map_err(|e| e.to_string())?, out)?;
+        }
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => {
+            out.push_str("\\x");
+            for b in binary_value(array, row) {
+                w(write!(out, "{b:02x}"))?;
+            }
+        }
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
+            let items = list_value(array, row);
+            out.push('{');
+            let mut item = String::new();
+            for i in 0..items.len() {
+                if i > 0 {
+                    out.push(',');
+                }
+                if items.is_null(i) {
+                    out.push_str("NULL");
+                    continue;
+                }
+                item.clear();
+                write_text(&items, i, &mut item)?;
+                array_item_text(&item, out);
+            }
+            out.push('}');
+        }
+        DataType::Interval(_) | DataType::Duration(_) => interval_text(array, row, out)?,
+        _ => {
+            let formatter = ArrayFormatter::try_new(array.as_ref(), &FormatOptions::default())
+                .map_err(|e| e.to_string())?;
+            w(write!(out, "{}", formatter.value(row)))?;
+        }
+    }
+    Ok(())
+}
+
+/// float8out with extra_float_digits >= 1: the shortest text that reads back exactly.
+fn float_text(v: f64, out: &mut String) {
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v.is_infinite() {
+        out.push_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
+    } else {
+        let abs = v.abs();
+        if abs != 0.0 && !(1e-4..1e15).contains(&abs) {
+            // PostgreSQL switches to exponent form outside this range, e.g. 1e+16, 1.5e-05.
+            let s = format!("{v:e}");
+            let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+            let exp: i32 = exp.parse().unwrap_or(0);
+            let _ = write!(out, "{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+        } else {
+            let _ = write!(out, "{v}");
+        }
+    }
+}
+
+fn timestamp_micros(array: &ArrayRef, row: usize, unit: &TimeUnit) -> i64 {
+    use datafusion::arrow::datatypes::{
+        TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+        TimestampSecondType,
+    };
+    match unit {
+        TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(row).saturating_mul(1_000_000),
+        TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(row).saturating_mul(1_000),
+        TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(row),
+        TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(row).div_euclid(1_000),
+    }
+}
+
+/// `2026-11-25 09:38:48` or `2026-11-25 09:38:48.123` (trailing zeros dropped).
+pub fn timestamp_text(micros: i64, out: &mut String) -> Result<(), String> {
+    let t = DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| format!("timestamp out of range: {micros}"))?
+        .naive_utc();
+    let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S"));
+    push_fraction(micros.rem_euclid(1_000_000), out);
+    Ok(())
+}
+
+fn push_fraction(us: i64, out: &mut String) {
+    if us != 0 {
+        let frac = format!("{us:06}");
+        out.push('.');
+        out.push_str(frac.trim_end_matches('0'));
+    }
+}
+
+fn date_text(days: i32, out: &mut String) -> Result<(), String> {
+    let d = NaiveDate::from_num_days_from_ce_opt(days + 719_163)
+        .ok_or_else(|| format!("date out of range: {days}"))?;
+    let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+    Ok(())
+}
+
+fn interval_parts(array: &ArrayRef, row: usize) -> (i32, i32, i64) {
+    match array.data_type() {
+        DataType::Interval(IntervalUnit::YearMonth) => {
+            (array.as_primitive::<IntervalYearMonthType>().value(row), 0, 0)
+        }
+        DataType::Interval(IntervalUnit::DayTime) => {
+            let v = array.as_primitive::<IntervalDayTimeType>().value(row);
+            (0, v.days, i64::from(v.milliseconds) * 1_000)
+        }
+        DataType::Interval(IntervalUnit::MonthDayNano) => {
+            let v = array.as_primitive::<IntervalMonthDayNanoType>().value(row);
+            (v.months, v.days, v.nanoseconds / 1_000)
+        }
+        DataType::Duration(unit) => {
+            let raw = match unit {
+                TimeUnit::Second => array.as_primitive::<datafusion::arrow::datatypes::DurationSecondType>().value(row).saturating_mul(1_000_000),
+                TimeUnit::Millisecond => array.as_primitive::<datafusion::arrow::datatypes::DurationMillisecondType>().value(row).saturating_mul(1_000),
+                TimeUnit::Microsecond => array.as_primitive::<datafusion::arrow::datatypes::DurationMicrosecondType>().value(row),
+                TimeUnit::Nanosecond => array.as_primitive::<datafusion::arrow::datatypes::DurationNanosecondType>().value(row) / 1_000,
+            };
+            (0, 0, raw)
+        }
+        _ => (0, 0, 0),
+    }
+}
+
+/// IntervalStyle `postgres`: `1 year 2 mons 3 days 04:05:06.5`.
+fn interval_text(array: &ArrayRef, row: usize, out: &mut String) -> Result<(), String> {
+    let (months, days, micros) = interval_parts(array, row);
+    let mut parts = Vec::new();
+    let (years, mons) = (months / 12, months % 12);
+    let unit = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    if years != 0 {
+        parts.push(unit(i64::from(years), "year", "years"));
+    }
+    if mons != 0 {
+        parts.push(unit(i64::from(mons), "mon", "mons"));
+    }
+    if days != 0 {
+        parts.push(unit(i64::from(days), "day", "days"));
+    }
+    if micros != 0 || parts.is_empty() {
+        let sign = if micros < 0 { "-" } else { "" };
+        let abs = micros.unsigned_abs();
+        let secs = abs / 1_000_000;
+        let mut s = format!("{sign}{:02}:{:02}:{:02}", secs / 3600, (secs / 60) % 60, secs % 60);
+        push_fraction(i64::try_from(abs % 1_000_000).unwrap_or(0), &mut s);
+        parts.push(s);
+    }
+    out.push_str(&parts.join(" "));
+    Ok(())
+}
+
+/// One array element in `{...}` text, quoted when PostgreSQL would quote it.
+fn array_item_text(item: &str, out: &mut String) {
+    let needs_quotes = item.is_empty()
+        || item.eq_ignore_ascii_case("null")
+        || item
+            .chars()
+            .any(|c| matches!(c, '"' | '\\' | '{' | '}' | ',') || c.is_whitespace());
+    if !needs_quotes {
+        out.push_str(item);
+        return;
+    }
+    out.push('"');
+    for c in item.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+fn binary_value(array: &ArrayRef, row: usize) -> &[u8] {
+    match array.data_type() {
+        DataType::Binary => array.as_binary::<i32>().value(row),
+        DataType::LargeBinary => array.as_binary::<i64>().value(row),
+        DataType::BinaryView => array.as_binary_view().value(row),
+        DataType::FixedSizeBinary(_) => array.as_fixed_size_binary().value(row),
+        _ => &[],
+    }
+}
+
+fn list_value(array: &ArrayRef, row: usize) -> ArrayRef {
+    match array.data_type() {
+        DataType::List(_) => array.as_list::<i32>().value(row),
+        DataType::LargeList(_) => array.as_list::<i64>().value(row),
+        _ => array.as_fixed_size_list().value(row),
+    }
+}
+
+/// PostgreSQL binary (`*send`) output of one non-null value of type `ty`.
+fn write_binary(
+    array: &ArrayRef,
+    row: usize,
+    ty: &Type,
+    buf: &mut BytesMut,
+    scratch: &mut String,
+) -> Result<(), String> {
+    let dt = array.data_type();
+    match *ty {
+        Type::BOOL => buf.put_u8(u8::from(array.as_boolean().value(row))),
+        Type::INT2 => buf.put_i16(i16::try_from(int_value(array, row)?).map_err(|e| e.to_string())?),
+        Type::INT4 => buf.put_i32(i32::try_from(int_value(array, row)?).map_err(|e| e.to_string())?),
+        Type::INT8 => buf.put_i64(int_value(array, row)?),
+        Type::FLOAT4 => match dt {
+            DataType::Float16 => buf.put_f32(f32::from(array.as_primitive::<Float16Type>().value(row))),
+            _ => buf.put_f32(array.as_primitive::<Float32Type>().value(row)),
+        },
+        Type::FLOAT8 => buf.put_f64(array.as_primitive::<Float64Type>().value(row)),
+        Type::TIMESTAMP | Type::TIMESTAMPTZ => {
+            let DataType::Timestamp(unit, _) = dt else {
+                return Err(format!("{dt} is not a timestamp"));
+            };
+            buf.put_i64(timestamp_micros(array, row, unit) - PG_EPOCH_MICROS);
+        }
+        Type::DATE => {
+            scratch.clear();
+            let days = match dt {
+                DataType::Date32 => array.as_primitive::<Date32Type>().value(row),
+                DataType::Date64 => i32::try_from(array.as_primitive::<Date64Type>().value(row).div_euclid(86_400_000)).map_err(|e| e.to_string())?,
+                _ => return Err(format!("{dt} is not a date")),
+            };
+            buf.put_i32(days - PG_EPOCH_DAYS);
+        }
+        Type::TIME => {
+            scratch.clear();
+            write_text(array, row, scratch)?;
+            let t = NaiveTime::parse_from_str(scratch, "%H:%M:%S%.f").map_err(|e| e.to_string())?;
+            let micros = i64::from(chrono::Timelike::num_seconds_from_midnight(&t)) * 1_000_000
+                + i64::from(chrono::Timelike::nanosecond(&t) / 1_000);
+            buf.put_i64(micros);
+        }
+        Type::INTERVAL => {
+            let (months, days, micros) = interval_parts(array, row);
+            buf.put_i64(micros);
+            buf.put_i32(days);
+            buf.put_i32(months);
+        }
+        Type::NUMERIC => {
+            scratch.clear();
+            match dt {
+                DataType::Decimal128(_, scale) => {
+                    let v = array.as_primitive::<Decimal128Type>().value(row);
+                    decimal_text(v, *scale, scratch);
+                }
+                _ => write_text(array, row, scratch)?,
+            }
+            numeric_binary(scratch, buf)?;
+        }
+        Type::BYTEA => buf.put_slice(binary_value(array, row)),
+        _ if ty.oid() == HSTORE_OID => {
+            let text = array_text(array, row, scratch)?;
+            let h = parse_hstore(&text).map_err(|e| e.to_string())?;
+            buf.put_i32(i32::try_from(h.len()).map_err(|e| e.to_string())?);
+            for (k, v) in &h {
+                put_len_bytes(buf, Some(k.as_bytes()))?;
+                put_len_bytes(buf, v.as_deref().map(str::as_bytes))?;
+            }
+        }
+        _ if matches!(dt, DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..)) => {
+            let items = list_value(array, row);
+            let elem_type = element_type(ty);
+            buf.put_i32(1);
+            buf.put_i32(i32::from(items.null_count() > 0));
+            buf.put_u32(elem_type.oid());
+            buf.put_i32(i32::try_from(items.len()).map_err(|e| e.to_string())?);
+            buf.put_i32(1);
+            let fmt = ColumnFormat {
+                pg_type: elem_type,
+                format: FieldFormat::Binary,
+            };
+            let mut inner = String::new();
+            for i in 0..items.len() {
+                encode_value(&items, i, &fmt, buf, &mut inner)?;
+            }
+        }
+        // text, varchar, name, json and everything we send as text: the binary form is the text.
+        _ => {
+            scratch.clear();
+            write_text(array, row, scratch)?;
+            buf.put_slice(scratch.as_bytes());
+        }
+    }
+    Ok(())
+}
+
+fn array_text(array: &ArrayRef, row: usize, scratch: &mut String) -> Result<String, String> {
+    scratch.clear();
+    write_text(array, row, scratch)?;
+    Ok(scratch.clone())
+}
+
+fn put_len_bytes(buf: &mut BytesMut, bytes: Option<&[u8]>) -> Result<(), String> {
+    match bytes {
+        None => buf.put_i32(-1),
+        Some(b) => {
+            buf.put_i32(i32::try_from(b.len()).map_err(|e| e.to_string())?);
+            buf.put_slice(b);
+        }
+    }
+    Ok(())
+}
+
+fn element_type(array_type: &Type) -> Type {
+    match array_type.kind() {
+        postgres_types::Kind::Array(elem) => elem.clone(),
+        _ => Type::TEXT,
+    }
+}
+
+fn int_value(array: &ArrayRef, row: usize) -> Result<i64, String> {
+    Ok(match array.data_type() {
+        DataType::Int8 => i64::from(array.as_primitive::<Int8Type>().value(row)),
+        DataType::Int16 => i64::from(array.as_primitive::<Int16Type>().value(row)),
+        DataType::Int32 => i64::from(array.as_primitive::<Int32Type>().value(row)),
+        DataType::Int64 => array.as_primitive::<Int64Type>().value(row),
+        DataType::UInt8 => i64::from(array.as_primitive::<UInt8Type>().value(row)),
+        DataType::UInt16 => i64::from(array.as_primitive::<UInt16Type>().value(row)),
+        DataType::UInt32 => i64::from(array.as_primitive::<UInt32Type>().value(row)),
+        other => return Err(format!("{other} is not an integer")),
+    })
+}
+
+fn decimal_text(v: i128, scale: i8, out: &mut String) {
+    if scale <= 0 {
+        let _ = write!(out, "{v}{}", "0".repeat(scale.unsigned_abs() as usize));
+        return;
+    }
+    let scale = scale as usize;
+    let digits = v.unsigned_abs().to_string();
+    let digits = format!("{digits:0>width$}", width = scale + 1);
+    let (int, frac) = digits.split_at(digits.len() - scale);
+    let _ = write!(out, "{}{int}.{frac}", if v < 0 { "-" } else { "" });
+}
+
+/// numeric_send from decimal text: base-10000 digits with weight, sign and display scale.
+fn numeric_binary(text: &str, buf: &mut BytesMut) -> Result<(), String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("nan") {
+        buf.put_i16(0);
+        buf.put_i16(0);
+        buf.put_u16(0xC000);
+        buf.put_i16(0);
+        return Ok(());
+    }
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    if !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+        return Err(format!("not a decimal number: {text:?}"));
+    }
+    let int = int.trim_start_matches('0');
+    let dscale = frac.len();
+    // Pad the integer part on the left and the fraction on the right to whole groups of 4.
+    let int_pad = (4 - int.len() % 4) % 4;
+    let frac_pad = (4 - frac.len() % 4) % 4;
+    let all = format!("{}{int}{frac}{}", "0".repeat(int_pad), "0".repeat(frac_pad));
+    let mut groups: Vec<i16> = all
+        .as_bytes()
+        .chunks(4)
+        .map(|c| c.iter().fold(0i16, |acc, d| acc * 10 + i16::from(d - b'0')))
+        .collect();
+    let mut weight = i16::try_from((int.len() + int_pad) / 4).map_err(|e| e.to_string())? - 1;
+    while groups.first() == Some(&0) {
+        groups.remove(0);
+        weight -= 1;
+    }
+    while groups.last() == Some(&0) {
+        groups.pop();
+    }
+    if groups.is_empty() {
+        weight = 0;
+    }
+    buf.put_i16(i16::try_from(groups.len()).map_err(|e| e.to_string())?);
+    buf.put_i16(weight);
+    buf.put_u16(if neg && !groups.is_empty() { 0x4000 } else { 0 });
+    buf.put_i16(i16::try_from(dscale).map_err(|e| e.to_string())?);
+    for g in groups {
+        buf.put_i16(g);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn float(v: f64) -> String {
+        let mut s = String::new();
+        float_text(v, &mut s);
+        s
+    }
+
+    #[test]
+    fn floats_print_like_postgres() {
+        assert_eq!(float(50.0), "50");
+        assert_eq!(float(5.5), "5.5");
+        assert_eq!(float(0.1), "0.1");
+        assert_eq!(float(-0.25), "-0.25");
+        assert_eq!(float(1e16), "1e+16");
+        assert_eq!(float(1.5e-5), "1.5e-05");
+        assert_eq!(float(f64::NAN), "NaN");
+        assert_eq!(float(f64::NEG_INFINITY), "-Infinity");
+    }
+
+    #[test]
+    fn timestamps_print_iso_with_trimmed_fraction() {
+        let mut s = String::new();
+        timestamp_text(1_795_599_528_000_000, &mut s).expect("in range");
+        assert_eq!(s, "2026-11-25 09:38:48");
+        s.clear();
+        timestamp_text(1_795_599_528_120_000, &mut s).expect("in range");
+        assert_eq!(s, "2026-11-25 09:38:48.12");
+    }
+
+    #[test]
+    fn array_items_are_quoted_when_needed() {
+        let mut s = String::new();
+        for item in ["a", "b c", "", "NULL", "x\"y", "{"] {
+            array_item_text(item, &mut s);
+            s.push(',');
+        }
+        assert_eq!(s, r#"a,"b c","","NULL","x\"y","{","#);
+    }
+
+    #[test]
+    fn numeric_binary_matches_postgres() {
+        let mut b = BytesMut::new();
+        numeric_binary("12345.678", &mut b).expect("number");
+        // ndigits 3, weight 1, sign +, dscale 3, digits 1 2345 6780
+        assert_eq!(&b[..], &[0, 3, 0, 1, 0, 0, 0, 3, 0, 1, 0x09, 0x29, 0x1a, 0x7c]);
+        let mut z = BytesMut::new();
+        numeric_binary("0.00", &mut z).expect("number");
+        assert_eq!(&z[..], &[0, 0, 0, 0, 0, 0, 0, 2]);
+    }
+
+    #[test]
+    fn decimals_render_with_scale() {
+        let mut s = String::new();
+        decimal_text(-5, 2, &mut s);
+        assert_eq!(s, "-0.05");
+    }
+}

@@ -1,0 +1,287 @@
+//! The one place errors become SQLSTATE codes.
+//!
+//! Everything a handler can fail with is a [`WireError`] (which wraps the engine's errors);
+//! [`to_pg_error`] picks the SQLSTATE, writes the client-facing message, and logs at a level that
+//! fits: client mistakes at debug, server faults at error with their detail, which never reaches
+//! the client.
+
+use datafusion::arrow::error::ArrowError;
+use datafusion::common::SchemaError;
+use datafusion::error::DataFusionError;
+use pgwire::error::{ErrorInfo, PgWireError};
+use stagesql_engine::EngineError;
+
+use crate::encode::EncodeError;
+
+/// Everything the wire handlers can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    /// The client broke the protocol (bad format codes, wrong counts, ...).
+    #[error("{0}")]
+    Protocol(String),
+    /// A text parameter does not parse as its type.
+    #[error("{reason}")]
+    InvalidText {
+        /// 1-based parameter number.
+        index: usize,
+        /// PostgreSQL-style message.
+        reason: String,
+    },
+    /// A binary parameter has the wrong length or form for its type.
+    #[error("incorrect binary data format in bind parameter {index}")]
+    InvalidBinary {
+        /// 1-based parameter number.
+        index: usize,
+        /// The parameter's type.
+        type_name: String,
+    },
+    /// Binary input for a type we only take as text.
+    #[error("binary format is not supported for parameter {index} of type {type_name}")]
+    UnsupportedBinaryParameter {
+        /// 1-based parameter number.
+        index: usize,
+        /// The parameter's type.
+        type_name: String,
+    },
+    /// Input that is not UTF-8.
+    #[error("invalid byte sequence for encoding \"UTF8\"")]
+    BadEncoding,
+    /// A Parse message with more than one statement.
+    #[error("cannot insert multiple commands into a prepared statement")]
+    MultipleStatements,
+    /// A startup packet without a user.
+    #[error("no PostgreSQL user name specified in startup packet")]
+    NoUser,
+    /// The database asked for does not exist.
+    #[error("database \"{0}\" does not exist")]
+    UnknownDatabase(String),
+    /// The user asked for does not exist.
+    #[error("role \"{0}\" does not exist")]
+    UnknownUser(String),
+    /// A value could not be encoded (a server fault).
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    /// Planning or execution failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl From<DataFusionError> for WireError {
+    fn from(e: DataFusionError) -> Self {
+        WireError::Engine(EngineError::DataFusion(e))
+    }
+}
+
+/// Severity and code of a mapped error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified {
+    /// `ERROR` or `FATAL`.
+    pub severity: &'static str,
+    /// SQLSTATE.
+    pub code: &'static str,
+    /// What the client sees.
+    pub message: String,
+}
+
+const INTERNAL_MESSAGE: &str = "internal error; see the server log";
+
+/// Maps an error to severity, SQLSTATE and client message.
+pub fn classify(err: &WireError) -> Classified {
+    let (code, message) = match err {
+        WireError::Protocol(m) => ("08P01", m.clone()),
+        WireError::InvalidText { .. } => ("22P02", err.to_string()),
+        WireError::InvalidBinary { .. } => ("22P03", err.to_string()),
+        WireError::UnsupportedBinaryParameter { .. } => ("0A000", err.to_string()),
+        WireError::BadEncoding => ("22021", err.to_string()),
+        WireError::MultipleStatements => ("42601", err.to_string()),
+        WireError::NoUser => ("28000", err.to_string()),
+        WireError::UnknownDatabase(_) => ("3D000", err.to_string()),
+        WireError::UnknownUser(_) => ("28000", err.to_string()),
+        WireError::Encode(_) => ("XX000", INTERNAL_MESSAGE.to_owned()),
+        WireError::Engine(e) => classify_engine(e),
+    };
+    let severity = match err {
+        WireError::NoUser | WireError::UnknownDatabase(_) | WireError::UnknownUser(_) => "FATAL",
+        _ => "ERROR",
+    };
+    Classified {
+        severity,
+        code,
+        message,
+    }
+}
+
+fn classify_engine(e: &EngineError) -> (&'static str, String) {
+    let code = match e {
+        EngineError::Syntax(_) => "42601",
+        EngineError::ReadOnly { .. } => "25006",
+        EngineError::Unsupported(_) => "0A000",
+        EngineError::UnknownSetting(_) => "42704",
+        EngineError::ReadOnlySetting(_) => "55P02",
+        EngineError::InvalidSettingValue { .. } => "22023",
+        EngineError::PermissionDenied(_) => "42501",
+        EngineError::UnknownRole(_) => "22023",
+        EngineError::ParameterCount { .. } => "08P01",
+        EngineError::ParameterValue { .. } => "22P02",
+        EngineError::CatalogLoading => "57P03",
+        EngineError::DataFusion(df) => return classify_datafusion(df),
+    };
+    (code, e.to_string())
+}
+
+fn classify_datafusion(err: &DataFusionError) -> (&'static str, String) {
+    if let Some(inner) = EngineError::find_in(err) {
+        return classify_engine(inner);
+    }
+    let root = unwrap(err.find_root());
+    if let DataFusionError::External(e) = root {
+        if let Some(inner) = e.downcast_ref::<EngineError>() {
+            return classify_engine(inner);
+        }
+        if let Some(inner) = e.downcast_ref::<ArrowError>() {
+            return classify_arrow(inner);
+        }
+    }
+    match root {
+        DataFusionError::SQL(e, _) => ("42601", format!("syntax error: {e}")),
+        DataFusionError::SchemaError(e, _) => match e.as_ref() {
+            SchemaError::FieldNotFound { field, .. } => {
+                ("42703", format!("column \"{}\" does not exist", field.name))
+            }
+            SchemaError::AmbiguousReference { field } => {
+                ("42702", format!("column reference \"{}\" is ambiguous", field.name))
+            }
+            other => ("42P10", other.to_string()),
+        },
+        DataFusionError::Plan(m) => classify_plan(m),
+        DataFusionError::NotImplemented(m) => ("0A000", m.clone()),
+        DataFusionError::ResourcesExhausted(m) => ("53200", format!("out of memory: {m}")),
+        DataFusionError::ArrowError(e, _) => classify_arrow(e),
+        DataFusionError::Execution(m) => classify_execution(m),
+        DataFusionError::Configuration(m) => ("22023", m.clone()),
+        _ => ("XX000", INTERNAL_MESSAGE.to_owned()),
+    }
+}
+
+/// Strips DataFusion's wrappers that carry no meaning of their own.
+fn unwrap(err: &DataFusionError) -> &DataFusionError {
+    match err {
+        DataFusionError::Diagnostic(_, inner) | DataFusionError::Context(_, inner) => unwrap(inner),
+        DataFusionError::Shared(inner) => unwrap(inner),
+        DataFusionError::Collection(errs) => errs.first().map_or(err, unwrap),
+        other => other,
+    }
+}
+
+fn classify_plan(m: &str) -> (&'static str, String) {
+    let lower = m.to_ascii_lowercase();
+    if let Some(rest) = m.strip_prefix("table '")
+        && let Some(name) = rest.split('\'').next()
+        && lower.contains("not found")
+    {
+        let name = name.rsplit('.').next().unwrap_or(name);
+        return ("42P01", format!("relation \"{name}\" does not exist"));
+    }
+    if lower.starts_with("invalid function") || lower.contains("unsupported function") {
+        let name = m.split('\'').nth(1).unwrap_or("?");
+        return ("42883", format!("function {name} does not exist"));
+    }
+    if lower.contains("no function matches")
+        || lower.contains("cannot infer common")
+        || lower.contains("coerc")
+        || lower.contains("common type")
+        || lower.contains("does not support")
+    {
+        return ("42883", m.to_owned());
+    }
+    if lower.contains("non-aggregate") || lower.contains("group by") {
+        return ("42803", m.to_owned());
+    }
+    if lower.contains("placeholder") {
+        return ("42P18", m.to_owned());
+    }
+    ("42000", m.to_owned())
+}
+
+fn classify_execution(m: &str) -> (&'static str, String) {
+    let lower = m.to_ascii_lowercase();
+    if lower.contains("divide by zero") || lower.contains("division by zero") {
+        ("22012", "division by zero".to_owned())
+    } else if lower.contains("invalid") || lower.contains("cannot cast") || lower.contains("malformed") {
+        ("22P02", m.to_owned())
+    } else if lower.contains("overflow") {
+        ("22003", m.to_owned())
+    } else {
+        ("22000", m.to_owned())
+    }
+}
+
+fn classify_arrow(e: &ArrowError) -> (&'static str, String) {
+    match e {
+        ArrowError::DivideByZero => ("22012", "division by zero".to_owned()),
+        ArrowError::CastError(m) | ArrowError::ParseError(m) => ("22P02", m.clone()),
+        ArrowError::ArithmeticOverflow(m) => ("22003", m.clone()),
+        ArrowError::ComputeError(m) => classify_execution(m),
+        ArrowError::MemoryError(m) => ("53200", format!("out of memory: {m}")),
+        ArrowError::InvalidArgumentError(m) => ("22023", m.clone()),
+        ArrowError::NotYetImplemented(m) => ("0A000", m.clone()),
+        _ => ("XX000", INTERNAL_MESSAGE.to_owned()),
+    }
+}
+
+/// Maps `err` to a pgwire error for the client and logs it once, at the level its class deserves.
+pub fn to_pg_error(err: impl Into<WireError>) -> PgWireError {
+    let err = err.into();
+    let c = classify(&err);
+    if c.code.starts_with("XX") || c.code.starts_with("58") {
+        tracing::error!(code = c.code, cause = %err, detail = ?err, "statement failed with a server error");
+    } else {
+        tracing::debug!(code = c.code, cause = %err, "statement failed");
+    }
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        c.severity.to_owned(),
+        c.code.to_owned(),
+        c.message,
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(e: impl Into<WireError>) -> &'static str {
+        classify(&e.into()).code
+    }
+
+    #[test]
+    fn engine_errors_map_to_their_sqlstates() {
+        assert_eq!(code(EngineError::Syntax("x".into())), "42601");
+        assert_eq!(code(EngineError::ReadOnly { command: "INSERT".into() }), "25006");
+        assert_eq!(code(EngineError::CatalogLoading), "57P03");
+        assert_eq!(code(EngineError::Unsupported("x".into())), "0A000");
+        let wrapped = DataFusionError::Context(
+            "scan".into(),
+            Box::new(DataFusionError::External(Box::new(EngineError::CatalogLoading))),
+        );
+        assert_eq!(code(wrapped), "57P03");
+    }
+
+    #[test]
+    fn datafusion_errors_map_by_kind() {
+        let c = classify(&DataFusionError::Plan("table 'stagesql.aws.nope' not found".into()).into());
+        assert_eq!((c.code, c.message.as_str()), ("42P01", "relation \"nope\" does not exist"));
+        assert_eq!(code(DataFusionError::Plan("Invalid function 'nosuch'.\nDid you mean 'now'?".into())), "42883");
+        assert_eq!(code(DataFusionError::ArrowError(Box::new(ArrowError::DivideByZero), None)), "22012");
+        assert_eq!(code(DataFusionError::ResourcesExhausted("pool".into())), "53200");
+        assert_eq!(code(DataFusionError::NotImplemented("x".into())), "0A000");
+        let internal = classify(&DataFusionError::Internal("secret detail".into()).into());
+        assert_eq!(internal.code, "XX000");
+        assert!(!internal.message.contains("secret"), "internal detail stays in the log");
+    }
+
+    #[test]
+    fn startup_errors_are_fatal() {
+        let c = classify(&WireError::UnknownDatabase("x".into()));
+        assert_eq!((c.severity, c.code), ("FATAL", "3D000"));
+    }
+}

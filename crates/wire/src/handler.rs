@@ -1,0 +1,437 @@
+//! The per-connection handler: startup, simple query and extended query.
+//!
+//! pgwire drives the protocol state machine and calls the `do_*`/`on_startup` hooks here; this
+//! module turns each into engine calls and engine output into pgwire responses. Every error
+//! leaves through [`to_pg_error`].
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::execution::SendableRecordBatchStream;
+use futures::{Sink, SinkExt, StreamExt, stream};
+use pgwire::api::auth::{
+    ServerParameterProvider, StartupHandler, finish_authentication, protocol_negotiation,
+    save_startup_parameters_to_metadata,
+};
+use pgwire::api::cancel::DefaultCancelHandler;
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{FieldFormat, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::stmt::QueryParser;
+use pgwire::api::store::PortalStore;
+use pgwire::api::{
+    ClientInfo, ClientPortalStore, ConnectionGuard, ConnectionHandle, ConnectionManager,
+    PgWireServerHandlers, PidSecretKeyGenerator, RandomPidSecretKeyGenerator, Type,
+};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::startup::ParameterStatus;
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use stagesql_engine::{Command, Engine, Output, Prepared, Session};
+
+use crate::encode::{ColumnFormat, encode_batch};
+use crate::error::{WireError, to_pg_error};
+use crate::params::{decode_params, is_binary};
+use crate::types::pg_type;
+
+/// Who may connect.
+#[derive(Debug, Clone)]
+pub struct WireConfig {
+    /// The one user name accepted (authentication arrives with TLS and SCRAM).
+    pub user: String,
+}
+
+/// State shared by every connection.
+#[derive(Debug)]
+pub struct Shared {
+    engine: Arc<Engine>,
+    config: WireConfig,
+    cancel: Arc<ConnectionManager>,
+    pids: RandomPidSecretKeyGenerator,
+}
+
+impl Shared {
+    /// Shared state for connections served by `engine`.
+    pub fn new(engine: Arc<Engine>, config: WireConfig) -> Arc<Shared> {
+        Arc::new(Shared {
+            engine,
+            config,
+            cancel: Arc::new(ConnectionManager::new()),
+            pids: RandomPidSecretKeyGenerator::default(),
+        })
+    }
+}
+
+/// One connection: its session (created at startup) and the handlers pgwire calls.
+#[derive(Debug)]
+pub struct Connection {
+    shared: Arc<Shared>,
+    session: Arc<OnceLock<Arc<Session>>>,
+    parser: Arc<StatementParser>,
+}
+
+impl Connection {
+    /// A connection that has not started up yet.
+    pub fn new(shared: Arc<Shared>) -> Connection {
+        let session = Arc::new(OnceLock::new());
+        Connection {
+            parser: Arc::new(StatementParser {
+                session: Arc::clone(&session),
+            }),
+            shared,
+            session,
+        }
+    }
+
+    fn session(&self) -> PgWireResult<Arc<Session>> {
+        session_of(&self.session)
+    }
+
+    fn open_session(&self, metadata: &HashMap<String, String>) -> Result<Arc<Session>, WireError> {
+        let user = metadata
+            .get("user")
+            .filter(|u| !u.is_empty())
+            .ok_or(WireError::NoUser)?;
+        let database = metadata
+            .get("database")
+            .filter(|d| !d.is_empty())
+            .unwrap_or(user);
+        if database != self.shared.engine.database() {
+            return Err(WireError::UnknownDatabase(database.clone()));
+        }
+        if *user != self.shared.config.user {
+            return Err(WireError::UnknownUser(user.clone()));
+        }
+        let startup = metadata
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "user" | "database" | "options" | "replication"))
+            .map(|(k, v)| (k.as_str(), v.as_str()));
+        let session = Arc::new(self.shared.engine.session(user, startup)?);
+        Ok(Arc::clone(self.session.get_or_init(|| session)))
+    }
+}
+
+fn session_of(cell: &OnceLock<Arc<Session>>) -> PgWireResult<Arc<Session>> {
+    cell.get().cloned().ok_or_else(|| {
+        to_pg_error(WireError::Protocol(
+            "query before startup completed".to_owned(),
+        ))
+    })
+}
+
+/// The pgwire handler set for one connection.
+#[derive(Debug)]
+pub struct ConnectionHandlers(pub Arc<Connection>);
+
+impl PgWireServerHandlers for ConnectionHandlers {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        Arc::clone(&self.0)
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        Arc::clone(&self.0)
+    }
+
+    fn startup_handler(&self) -> Arc<impl StartupHandler> {
+        Arc::clone(&self.0)
+    }
+
+    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
+        Arc::new(DefaultCancelHandler::new(Arc::clone(&self.0.shared.cancel)))
+    }
+}
+
+/// The ParameterStatus set for one session.
+struct StartupParameters(HashMap<String, String>);
+
+impl ServerParameterProvider for StartupParameters {
+    fn server_parameters<C>(&self, _client: &C) -> Option<HashMap<String, String>>
+    where
+        C: ClientInfo,
+    {
+        Some(self.0.clone())
+    }
+}
+
+#[async_trait]
+impl StartupHandler for Connection {
+    async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let PgWireFrontendMessage::Startup(ref startup) = message else {
+            return Ok(());
+        };
+        protocol_negotiation(client, startup).await?;
+        save_startup_parameters_to_metadata(client, startup);
+        let session = self.open_session(client.metadata()).map_err(to_pg_error)?;
+        let (pid, key) = self.shared.pids.generate(client);
+        client.set_pid_and_secret_key(pid, key.clone());
+        let (handle, guard) = self.shared.cancel.register(pid, key);
+        client.session_extensions().insert::<Arc<ConnectionHandle>>(handle);
+        client.session_extensions().insert::<ConnectionGuard>(guard);
+        tracing::debug!(user = session.user(), "session started");
+        let params = StartupParameters(session.reported_settings().into_iter().collect());
+        finish_authentication(client, &params).await
+    }
+}
+
+/// Result columns of `schema` with the formats the client asked for.
+fn field_infos(schema: &SchemaRef, format: &Format) -> Result<Vec<FieldInfo>, WireError> {
+    let n = schema.fields().len();
+    schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let format = if is_binary(format, i, n, "result column")? {
+                FieldFormat::Binary
+            } else {
+                FieldFormat::Text
+            };
+            Ok(FieldInfo::new(f.name().clone(), None, None, pg_type(f), format))
+        })
+        .collect()
+}
+
+fn row_response(
+    schema: &SchemaRef,
+    stream: SendableRecordBatchStream,
+    format: &Format,
+    tag: &str,
+) -> Result<Response, WireError> {
+    let fields = Arc::new(field_infos(schema, format)?);
+    let columns: Arc<Vec<ColumnFormat>> = Arc::new(
+        fields
+            .iter()
+            .map(|f| ColumnFormat {
+                pg_type: f.datatype().clone(),
+                format: f.format(),
+            })
+            .collect(),
+    );
+    let rows = stream.flat_map(move |batch| {
+        let rows: Vec<PgWireResult<_>> = match batch {
+            Ok(batch) => match encode_batch(&batch, &columns) {
+                Ok(rows) => rows.into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(to_pg_error(e))],
+            },
+            Err(e) => vec![Err(to_pg_error(WireError::from(e)))],
+        };
+        stream::iter(rows)
+    });
+    let mut response = QueryResponse::new(fields, rows);
+    response.set_command_tag(tag);
+    Ok(Response::Query(response))
+}
+
+/// Turns engine output into a pgwire response, sending ParameterStatus for changed settings.
+async fn respond<C>(
+    client: &mut C,
+    prepared: &Prepared,
+    output: Output,
+    format: &Format,
+) -> PgWireResult<Response>
+where
+    C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+    C::PortalStore: PortalStore,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let report = |reports: Vec<(String, String)>| {
+        reports
+            .into_iter()
+            .map(|(name, value)| PgWireBackendMessage::ParameterStatus(ParameterStatus::new(name, value)))
+            .collect::<Vec<_>>()
+    };
+    Ok(match output {
+        Output::Rows { schema, stream } => {
+            let tag = if matches!(prepared.command(), Command::Show(_)) {
+                "SHOW"
+            } else {
+                "SELECT"
+            };
+            row_response(&schema, stream, format, tag).map_err(to_pg_error)?
+        }
+        Output::Command { tag, reports } => {
+            for m in report(reports) {
+                client.feed(m).await?;
+            }
+            Response::Execution(Tag::new(tag))
+        }
+        Output::Begin => Response::TransactionStart(Tag::new("BEGIN")),
+        Output::End(tag) => Response::TransactionEnd(Tag::new(tag)),
+        Output::Deallocate(Some(name)) => {
+            client.portal_store().rm_statement(&name);
+            Response::Execution(Tag::new("DEALLOCATE"))
+        }
+        Output::Deallocate(None) => Response::Execution(Tag::new("DEALLOCATE ALL")),
+        Output::DiscardAll(reports) => {
+            for m in report(reports) {
+                client.feed(m).await?;
+            }
+            client.portal_store().clear_portals();
+            Response::Execution(Tag::new("DISCARD ALL"))
+        }
+    })
+}
+
+fn error_info(err: PgWireError) -> Box<ErrorInfo> {
+    match err {
+        PgWireError::UserError(info) => info,
+        other => Box::new(ErrorInfo::from(other)),
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Connection {
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = self.session()?;
+        tracing::debug!(sql = query, "simple query");
+        let commands = session.parse(query).map_err(to_pg_error)?;
+        if commands.is_empty() {
+            return Ok(vec![Response::EmptyQuery]);
+        }
+        let mut responses = Vec::with_capacity(commands.len());
+        for command in commands {
+            let run = async {
+                let prepared = session.prepare(command).await?;
+                let output = session.execute(&prepared, Vec::new()).await?;
+                Ok::<_, stagesql_engine::EngineError>((prepared, output))
+            };
+            match run.await {
+                Ok((prepared, output)) => {
+                    match respond(client, &prepared, output, &Format::UnifiedText).await {
+                        Ok(r) => responses.push(r),
+                        Err(e) => {
+                            responses.push(Response::Error(error_info(e)));
+                            break;
+                        }
+                    }
+                }
+                Err(e) => {
+                    // Like PostgreSQL, the first failing statement ends the whole text.
+                    responses.push(Response::Error(error_info(to_pg_error(e))));
+                    break;
+                }
+            }
+        }
+        Ok(responses)
+    }
+}
+
+/// Parses and plans the SQL of a Parse message.
+#[derive(Debug)]
+pub struct StatementParser {
+    session: Arc<OnceLock<Arc<Session>>>,
+}
+
+#[async_trait]
+impl QueryParser for StatementParser {
+    type Statement = Arc<Prepared>;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        _types: &[Option<Type>],
+    ) -> PgWireResult<Option<Self::Statement>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let session = session_of(&self.session)?;
+        tracing::debug!(sql, "parse");
+        let mut commands = session.parse(sql).map_err(to_pg_error)?;
+        match commands.len() {
+            0 => Ok(None),
+            1 => {
+                let prepared = session
+                    .prepare(commands.remove(0))
+                    .await
+                    .map_err(to_pg_error)?;
+                Ok(Some(Arc::new(prepared)))
+            }
+            _ => Err(to_pg_error(WireError::MultipleStatements)),
+        }
+    }
+
+    fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
+        Ok(stmt
+            .param_types()
+            .iter()
+            .enumerate()
+            .map(|(i, _)| crate::params::param_pg_type(i, &[], stmt.param_types()))
+            .collect())
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &Self::Statement,
+        column_format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        match stmt.schema() {
+            None => Ok(Vec::new()),
+            Some(schema) => field_infos(schema, column_format.unwrap_or(&Format::UnifiedText))
+                .map_err(to_pg_error),
+        }
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Connection {
+    type Statement = Arc<Prepared>;
+    type QueryParser = StatementParser;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        Arc::clone(&self.parser)
+    }
+
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Self::Statement>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = self.session()?;
+        let prepared = &portal.statement.statement;
+        let declared = &portal.statement.parameter_types;
+        let planned = prepared.param_types().len();
+        let expected = planned.max(declared.len());
+        if portal.parameters.len() != expected {
+            return Err(to_pg_error(stagesql_engine::EngineError::ParameterCount {
+                expected,
+                got: portal.parameters.len(),
+            }));
+        }
+        let mut params = decode_params(
+            &portal.parameters,
+            &portal.parameter_format,
+            declared,
+            prepared.param_types(),
+        )
+        .map_err(to_pg_error)?;
+        // Declared types beyond the placeholders the query uses are accepted and ignored.
+        params.truncate(planned);
+        let output = session
+            .execute(prepared, params)
+            .await
+            .map_err(to_pg_error)?;
+        respond(client, prepared, output, &portal.result_column_format).await
+    }
+}

@@ -1,0 +1,220 @@
+//! Decoding Bind parameters (text or binary) into typed values for the engine.
+
+use bytes::Bytes;
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::common::ScalarValue;
+use pgwire::api::Type;
+use pgwire::api::portal::Format;
+
+use crate::error::WireError;
+use crate::types::{arrow_type_of, pg_type_of};
+
+/// The PostgreSQL type of parameter `i`: what the client declared, else what the planner
+/// inferred, else text (PostgreSQL's `unknown` behaves as text).
+pub fn param_pg_type(i: usize, declared: &[Option<Type>], inferred: &[Option<DataType>]) -> Type {
+    match declared.get(i) {
+        Some(Some(t)) if *t != Type::UNKNOWN => t.clone(),
+        _ => inferred
+            .get(i)
+            .cloned()
+            .flatten()
+            .map_or(Type::TEXT, |dt| pg_type_of(&dt)),
+    }
+}
+
+/// Whether parameter or column `i` of `n` is binary; a code list of the wrong length is a
+/// protocol violation.
+pub fn is_binary(format: &Format, i: usize, n: usize, what: &str) -> Result<bool, WireError> {
+    match format {
+        Format::UnifiedText => Ok(false),
+        Format::UnifiedBinary => Ok(true),
+        Format::Individual(codes) => {
+            if codes.len() != n {
+                return Err(WireError::Protocol(format!(
+                    "bind message has {} {what} formats but {n} {what}s",
+                    codes.len()
+                )));
+            }
+            match codes[i] {
+                0 => Ok(false),
+                1 => Ok(true),
+                other => Err(WireError::Protocol(format!("unsupported format code: {other}"))),
+            }
+        }
+    }
+}
+
+/// Decodes every parameter of a Bind.
+pub fn decode_params(
+    values: &[Option<Bytes>],
+    format: &Format,
+    declared: &[Option<Type>],
+    inferred: &[Option<DataType>],
+) -> Result<Vec<ScalarValue>, WireError> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let ty = param_pg_type(i, declared, inferred);
+            let target = inferred
+                .get(i)
+                .cloned()
+                .flatten()
+                .or_else(|| arrow_type_of(&ty))
+                .unwrap_or(DataType::Utf8);
+            let Some(bytes) = value else {
+                return ScalarValue::try_from(&target).map_err(|e| WireError::InvalidText {
+                    index: i + 1,
+                    reason: e.to_string(),
+                });
+            };
+            if is_binary(format, i, values.len(), "parameter")? {
+                decode_binary(i + 1, bytes, &ty)
+            } else {
+                let text = std::str::from_utf8(bytes).map_err(|_| WireError::BadEncoding)?;
+                decode_text(i + 1, text, &ty, &target)
+            }
+        })
+        .collect()
+}
+
+fn decode_text(index: usize, text: &str, ty: &Type, target: &DataType) -> Result<ScalarValue, WireError> {
+    let bad = || WireError::InvalidText {
+        index,
+        reason: format!("invalid input syntax for type {}: \"{text}\"", ty.name()),
+    };
+    match target {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            Ok(ScalarValue::Utf8(Some(text.to_owned())))
+        }
+        DataType::Boolean => parse_bool(text).map(|b| ScalarValue::Boolean(Some(b))).ok_or_else(bad),
+        _ => ScalarValue::try_from_string(text.trim().to_owned(), target).map_err(|_| bad()),
+    }
+}
+
+/// PostgreSQL's boolean input: t/f, true/false, yes/no, on/off, 1/0 and unique prefixes.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    let t = text.trim().to_ascii_lowercase();
+    if t.is_empty() {
+        return None;
+    }
+    let matches = |word: &str| word.starts_with(&t);
+    match t.as_str() {
+        "1" => Some(true),
+        "0" => Some(false),
+        "on" => Some(true),
+        "of" | "off" => Some(false),
+        "o" => None,
+        _ if matches("true") || matches("yes") => Some(true),
+        _ if matches("false") || matches("no") => Some(false),
+        _ => None,
+    }
+}
+
+fn decode_binary(index: usize, bytes: &[u8], ty: &Type) -> Result<ScalarValue, WireError> {
+    let bad = || WireError::InvalidBinary {
+        index,
+        type_name: ty.name().to_owned(),
+    };
+    let fixed = |n: usize| -> Result<&[u8], WireError> {
+        if bytes.len() == n { Ok(bytes) } else { Err(bad()) }
+    };
+    Ok(match *ty {
+        Type::BOOL => ScalarValue::Boolean(Some(fixed(1)?[0] != 0)),
+        Type::INT2 => ScalarValue::Int16(Some(i16::from_be_bytes(arr(fixed(2)?)?))),
+        Type::INT4 => ScalarValue::Int32(Some(i32::from_be_bytes(arr(fixed(4)?)?))),
+        Type::OID => ScalarValue::Int64(Some(i64::from(u32::from_be_bytes(arr(fixed(4)?)?)))),
+        Type::INT8 => ScalarValue::Int64(Some(i64::from_be_bytes(arr(fixed(8)?)?))),
+        Type::FLOAT4 => ScalarValue::Float32(Some(f32::from_be_bytes(arr(fixed(4)?)?))),
+        Type::FLOAT8 => ScalarValue::Float64(Some(f64::from_be_bytes(arr(fixed(8)?)?))),
+        Type::BYTEA => ScalarValue::Binary(Some(bytes.to_vec())),
+        Type::TIMESTAMP | Type::TIMESTAMPTZ => {
+            let pg = i64::from_be_bytes(arr(fixed(8)?)?);
+            let micros = pg.checked_add(946_684_800_000_000).ok_or_else(bad)?;
+            let tz = (*ty == Type::TIMESTAMPTZ).then(|| "+00:00".into());
+            let _ = TimeUnit::Microsecond;
+            ScalarValue::TimestampMicrosecond(Some(micros), tz)
+        }
+        Type::DATE => {
+            let pg = i32::from_be_bytes(arr(fixed(4)?)?);
+            ScalarValue::Date32(Some(pg.checked_add(10_957).ok_or_else(bad)?))
+        }
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::JSON | Type::UNKNOWN | Type::CHAR => {
+            let text = std::str::from_utf8(bytes).map_err(|_| WireError::BadEncoding)?;
+            ScalarValue::Utf8(Some(text.to_owned()))
+        }
+        Type::JSONB => {
+            // jsonb's binary form is a version byte (1) followed by the text.
+            match bytes.split_first() {
+                Some((1, rest)) => ScalarValue::Utf8(Some(
+                    std::str::from_utf8(rest).map_err(|_| WireError::BadEncoding)?.to_owned(),
+                )),
+                _ => return Err(bad()),
+            }
+        }
+        _ => {
+            return Err(WireError::UnsupportedBinaryParameter {
+                index,
+                type_name: ty.name().to_owned(),
+            });
+        }
+    })
+}
+
+fn arr<const N: usize>(b: &[u8]) -> Result<[u8; N], WireError> {
+    b.try_into().map_err(|_| WireError::Protocol("bad parameter length".to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans_follow_postgres_input_rules() {
+        for t in ["t", "TRUE", "yes", "on", "1", " y "] {
+            assert_eq!(parse_bool(t), Some(true), "{t}");
+        }
+        for f in ["f", "false", "NO", "off", "0"] {
+            assert_eq!(parse_bool(f), Some(false), "{f}");
+        }
+        for bad in ["", "o", "maybe", "2"] {
+            assert_eq!(parse_bool(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn text_and_binary_parameters_decode_to_the_inferred_type() {
+        let values = vec![Some(Bytes::from_static(b"42")), Some(Bytes::from(7i64.to_be_bytes().to_vec())), None];
+        let out = decode_params(
+            &values,
+            &Format::Individual(vec![0, 1, 0]),
+            &[None, Some(Type::INT8), None],
+            &[Some(DataType::Int64), None, Some(DataType::Utf8)],
+        )
+        .expect("decodes");
+        assert_eq!(out, vec![ScalarValue::Int64(Some(42)), ScalarValue::Int64(Some(7)), ScalarValue::Utf8(None)]);
+    }
+
+    #[test]
+    fn bad_parameters_are_errors_not_panics() {
+        let short = vec![Some(Bytes::from_static(b"\x00\x01"))];
+        assert!(matches!(
+            decode_params(&short, &Format::UnifiedBinary, &[Some(Type::INT8)], &[None]),
+            Err(WireError::InvalidBinary { .. })
+        ));
+        let text = vec![Some(Bytes::from_static(b"abc"))];
+        assert!(matches!(
+            decode_params(&text, &Format::UnifiedText, &[], &[Some(DataType::Int64)]),
+            Err(WireError::InvalidText { .. })
+        ));
+        assert!(matches!(
+            decode_params(&text, &Format::Individual(vec![0, 0]), &[], &[None]),
+            Err(WireError::Protocol(_))
+        ));
+        let invalid_utf8 = vec![Some(Bytes::from_static(b"\xff"))];
+        assert!(matches!(
+            decode_params(&invalid_utf8, &Format::UnifiedText, &[], &[None]),
+            Err(WireError::BadEncoding)
+        ));
+    }
+}
