@@ -7,11 +7,13 @@
 //! - [`table`] and [`batch`]: the `aws.apigatewayv2_stage` table provider over the snapshot.
 //! - [`schema`]: the Arrow schema and how json/hstore types ride in field metadata.
 //! - [`planner`] and [`functions`]: PostgreSQL operators, types and functions.
+//! - [`naming`]: PostgreSQL's names for result columns.
 //! - [`error`]: [`EngineError`]; the wire crate maps it to SQLSTATE codes.
 
 pub mod batch;
 pub mod error;
 pub mod functions;
+pub mod naming;
 pub mod planner;
 pub mod schema;
 pub mod session;

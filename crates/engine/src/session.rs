@@ -24,6 +24,7 @@ use stagesql_catalog::SnapshotStore;
 
 use crate::error::EngineError;
 use crate::functions::{operators, session as session_fns};
+use crate::naming;
 use crate::planner::{PgOperatorPlanner, PgTypePlanner};
 use crate::schema::{TABLE_NAME, TABLE_SCHEMA};
 use crate::settings::{Report, Settings};
@@ -236,7 +237,7 @@ impl Session {
                         command: "this statement".to_owned(),
                     })?;
                 let param_types = ordered_param_types(&plan)?;
-                let schema = Arc::new(plan.schema().as_arrow().clone());
+                let schema = pg_named_schema(stmt, plan.schema().as_arrow());
                 Ok(Prepared {
                     command,
                     plan: Some(plan),
@@ -389,6 +390,23 @@ impl Session {
     }
 }
 
+/// The plan's output schema with PostgreSQL's column names (see [`crate::naming`]).
+fn pg_named_schema(statement: &datafusion::sql::sqlparser::ast::Statement, schema: &Schema) -> SchemaRef {
+    let Some(names) = naming::output_names(statement, schema.fields().len()) else {
+        return Arc::new(schema.clone());
+    };
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .zip(names)
+        .map(|(f, name)| match name {
+            Some(n) => f.as_ref().clone().with_name(n),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
 /// `$1..$n` types in order. A gap (a `$3` with no `$2`) still counts `$2`, as PostgreSQL does.
 fn ordered_param_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>, EngineError> {
     let types = plan.get_parameter_types()?;
@@ -403,9 +421,35 @@ fn ordered_param_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>, Engi
             })?;
         max = max.max(index);
     }
+    let limits = limit_placeholders(plan)?;
     Ok((1..=max)
-        .map(|i| types.get(&format!("${i}")).cloned().flatten())
+        .map(|i| {
+            let id = format!("${i}");
+            types
+                .get(&id)
+                .cloned()
+                .flatten()
+                // DataFusion leaves LIMIT/OFFSET placeholders untyped; PostgreSQL types them bigint.
+                .or_else(|| limits.contains(&id).then_some(DataType::Int64))
+        })
         .collect())
+}
+
+/// Ids of placeholders used directly as a LIMIT or OFFSET.
+fn limit_placeholders(plan: &LogicalPlan) -> Result<Vec<String>, EngineError> {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    let mut ids = Vec::new();
+    plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::Limit(limit) = node {
+            for e in [&limit.skip, &limit.fetch].into_iter().flatten() {
+                if let datafusion::logical_expr::Expr::Placeholder(p) = e.as_ref() {
+                    ids.push(p.id.clone());
+                }
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    Ok(ids)
 }
 
 fn cast_params(

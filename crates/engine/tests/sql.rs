@@ -1,0 +1,244 @@
+//! Engine tests: SQL over the bundled demo snapshot, compared with whole expected tables.
+
+use std::sync::Arc;
+
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::physical_plan::common::collect;
+use stagesql_catalog::{BUNDLED_FIXTURE, SnapshotStore, parse_fixture};
+use stagesql_engine::{Engine, EngineConfig, EngineError, Output, Session};
+
+fn demo_engine() -> Engine {
+    let store = Arc::new(SnapshotStore::new());
+    store.publish(parse_fixture(BUNDLED_FIXTURE, "bundled").expect("bundled fixture"));
+    Engine::new(
+        EngineConfig {
+            database: "stagesql".into(),
+        },
+        store,
+    )
+    .expect("engine")
+}
+
+fn session(engine: &Engine) -> Session {
+    engine.session("stagesql", []).expect("session")
+}
+
+async fn run(session: &Session, sql: &str) -> Result<String, EngineError> {
+    let mut out = String::new();
+    for command in session.parse(sql)? {
+        let prepared = session.prepare(command).await?;
+        match session.execute(&prepared, Vec::new()).await? {
+            Output::Rows { schema, stream } => {
+                let batches = collect(stream).await?;
+                let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+                out.push_str(&format!("columns: {}\n", names.join(" | ")));
+                let options = FormatOptions::default().with_null("NULL");
+                for batch in &batches {
+                    let formatters = batch
+                        .columns()
+                        .iter()
+                        .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(datafusion::error::DataFusionError::from)?;
+                    for row in 0..batch.num_rows() {
+                        let values: Vec<String> =
+                            formatters.iter().map(|f| f.value(row).to_string()).collect();
+                        out.push_str(&values.join(" | "));
+                        out.push('\n');
+                    }
+                }
+            }
+            other => out.push_str(&format!("{other:?}\n")),
+        }
+    }
+    Ok(out)
+}
+
+async fn table(sql: &str) -> String {
+    let engine = demo_engine();
+    run(&session(&engine), sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Compares `sql`'s whole result with `tests/expected/{name}.out`. With `STAGESQL_BLESS=1` the
+/// file is (re)written instead; review the diff before committing it.
+async fn check(name: &str, sql: &str) {
+    let got = format!("-- {sql}\n{}", table(sql).await);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/expected")
+        .join(format!("{name}.out"));
+    if std::env::var_os("STAGESQL_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, &got).expect("write expected");
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run with STAGESQL_BLESS=1 to create it)", path.display()));
+    assert_eq!(got, want, "result of {name} differs from {}", path.display());
+}
+
+const PROD_ARN: &str = "arn:aws:apigateway:us-east-1::/apis/ujzde8gxd6/stages/prod";
+
+#[tokio::test]
+async fn full_row_shows_every_rendering_rule() {
+    check("full_row", &format!("SELECT * FROM aws.apigatewayv2_stage WHERE _key = '{PROD_ARN}'")).await;
+}
+
+#[tokio::test]
+async fn websocket_row_and_absent_fields() {
+    check(
+        "websocket_rows",
+        "SELECT stage_name, client_certificate_id, default_route_settings, route_settings, stage_variables, tags, \
+         last_updated_date FROM aws.apigatewayv2_stage WHERE stage_name = 'dev' ORDER BY _key",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn readme_query() {
+    check(
+        "readme_query",
+        "SELECT stage_name, region, tags->'env' AS env FROM aws.apigatewayv2_stage WHERE auto_deploy ORDER BY 1, 2, 3",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn hstore_operators_and_functions() {
+    check(
+        "hstore",
+        "SELECT stage_name, tags -> 'env', tags ? 'env', tags @> 'env=>prod', tags ?| ARRAY['note', 'nope'], \
+         tags ?& ARRAY['env', 'owner'], akeys(tags), avals(stage_variables), hstore_to_json(tags), \
+         stage_variables -> 'quote', defined(tags, 'env'), exist(stage_variables, 'k') \
+         FROM aws.apigatewayv2_stage WHERE api_id = 'ujzde8gxd6' OR stage_name = 'dev' ORDER BY _key",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn hstore_filters() {
+    check(
+        "hstore_filters",
+        "SELECT tags -> 'env' AS env, count(*) AS n FROM aws.apigatewayv2_stage \
+         WHERE tags ? 'env' AND NOT tags @> 'owner=>platform' GROUP BY 1 ORDER BY 1",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn json_operators_and_functions() {
+    check(
+        "json",
+        "SELECT stage_name, access_log_settings->>'format', access_log_settings->'destination_arn', \
+         default_route_settings->'throttling_rate_limit', default_route_settings->>'logging_level', \
+         json_extract_path_text(route_settings::json, 'GET /orders', 'throttling_rate_limit'), \
+         route_settings::json #>> '{$connect,logging_level}', json_typeof(route_settings::json) \
+         FROM aws.apigatewayv2_stage WHERE api_id = 'ujzde8gxd6' OR stage_name = 'dev' ORDER BY _key",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn group_by_account_and_region() {
+    check(
+        "group_by",
+        "SELECT account_id, region, count(*), count(description), sum(CASE WHEN auto_deploy THEN 1 ELSE 0 END) AS auto \
+         FROM aws.apigatewayv2_stage GROUP BY account_id, region ORDER BY account_id, region",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn time_filters_and_date_trunc() {
+    check(
+        "time",
+        "SELECT date_trunc('month', created_date) AS month, count(*), min(created_date), max(last_updated_date) \
+         FROM aws.apigatewayv2_stage WHERE created_date >= '2026-02-01' AND created_date < TIMESTAMP '2026-04-01 00:00:00' \
+         GROUP BY 1 ORDER BY 1",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn arns_and_partitions() {
+    check(
+        "arns",
+        "SELECT DISTINCT region, split_part(stage_arn, ':', 2) AS partition, _key = stage_arn AS same \
+         FROM aws.apigatewayv2_stage ORDER BY 1",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn writes_are_refused_and_change_nothing() {
+    let engine = demo_engine();
+    let s = session(&engine);
+    let before = run(&s, "SELECT count(*), max(description) FROM aws.apigatewayv2_stage").await.expect("query");
+    for sql in [
+        "INSERT INTO aws.apigatewayv2_stage (_key) VALUES ('x')",
+        "UPDATE aws.apigatewayv2_stage SET description = 'x'",
+        "DELETE FROM aws.apigatewayv2_stage",
+        "DROP TABLE aws.apigatewayv2_stage",
+        "CREATE TABLE aws.t AS SELECT * FROM aws.apigatewayv2_stage",
+        "COPY aws.apigatewayv2_stage TO '/tmp/stagesql-should-not-exist.csv'",
+        "CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '/etc/passwd'",
+    ] {
+        match run(&s, sql).await {
+            Err(EngineError::ReadOnly { .. }) => {}
+            other => panic!("{sql}: expected a read-only error, got {other:?}"),
+        }
+    }
+    assert!(!std::path::Path::new("/tmp/stagesql-should-not-exist.csv").exists());
+    let after = run(&s, "SELECT count(*), max(description) FROM aws.apigatewayv2_stage").await.expect("query");
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn before_the_first_snapshot_queries_say_loading() {
+    let engine = Engine::new(
+        EngineConfig {
+            database: "stagesql".into(),
+        },
+        Arc::new(SnapshotStore::new()),
+    )
+    .expect("engine");
+    let err = run(&session(&engine), "SELECT count(*) FROM aws.apigatewayv2_stage")
+        .await
+        .expect_err("no snapshot yet");
+    let EngineError::DataFusion(df) = &err else {
+        panic!("unexpected {err:?}");
+    };
+    assert!(matches!(EngineError::find_in(df), Some(EngineError::CatalogLoading)), "{err:?}");
+}
+
+#[tokio::test]
+async fn parameters_are_typed_by_the_planner() {
+    let engine = demo_engine();
+    let s = session(&engine);
+    let mut commands = s
+        .parse("SELECT count(*) FROM aws.apigatewayv2_stage WHERE region = $1 AND created_date > $2 LIMIT $3")
+        .expect("parses");
+    let prepared = s.prepare(commands.remove(0)).await.expect("plans");
+    assert_eq!(
+        prepared.param_types().iter().map(|t| t.as_ref().map(ToString::to_string)).collect::<Vec<_>>(),
+        vec![Some("Utf8".into()), Some("Timestamp(µs)".into()), Some("Int64".into())],
+        "LIMIT placeholders are bigint, as in PostgreSQL"
+    );
+    use datafusion::common::ScalarValue;
+    let out = s
+        .execute(
+            &prepared,
+            vec![
+                ScalarValue::Utf8(Some("us-east-1".into())),
+                ScalarValue::Utf8(Some("2026-01-01 00:00:00".into())),
+                ScalarValue::Int64(Some(10)),
+            ],
+        )
+        .await
+        .expect("runs");
+    let Output::Rows { stream, .. } = out else { panic!("rows expected") };
+    let batches = collect(stream).await.expect("collects");
+    let n = datafusion::arrow::array::AsArray::as_primitive::<datafusion::arrow::datatypes::Int64Type>(batches[0].column(0)).value(0);
+    assert_eq!(n, 17);
+    let err = s.execute(&prepared, vec![]).await.expect_err("wrong count");
+    assert!(matches!(err, EngineError::ParameterCount { expected: 3, got: 0 }));
+}
