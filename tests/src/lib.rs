@@ -1,1 +1,94 @@
-//! stub
+//! Test harness: starts the real server (the same `start` the binary runs) on 127.0.0.1:0 over
+//! the bundled demo data, and connects real clients to it.
+
+use std::net::SocketAddr;
+use std::process::Output;
+
+use stagesql_server::{Config, Server};
+use tokio_postgres::{Client, NoTls};
+
+/// A server running for one test; stopped when dropped.
+#[derive(Debug)]
+pub struct TestServer {
+    server: Option<Server>,
+    addr: SocketAddr,
+}
+
+impl TestServer {
+    /// Starts a server on the bundled demo data with default names (`stagesql`/`stagesql`).
+    pub async fn start() -> TestServer {
+        let mut config = Config::default();
+        config.server.listen = "127.0.0.1:0".to_owned();
+        config.server.shutdown_drain_seconds = 1;
+        let server = stagesql_server::start(config)
+            .await
+            .unwrap_or_else(|e| panic!("server did not start: {e}"));
+        let addr = server.local_addr();
+        TestServer {
+            server: Some(server),
+            addr,
+        }
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// A libpq-style connection string for `user` and `dbname`.
+    pub fn conn_str_as(&self, user: &str, dbname: &str) -> String {
+        format!("host=127.0.0.1 port={} user={user} dbname={dbname}", self.port())
+    }
+
+    /// The connection string for the default user and database.
+    pub fn conn_str(&self) -> String {
+        self.conn_str_as("stagesql", "stagesql")
+    }
+
+    /// A connected tokio-postgres client; its connection task runs until the client drops.
+    pub async fn client(&self) -> Client {
+        let (client, connection) = tokio_postgres::connect(&self.conn_str(), NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("connect failed: {e}"));
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        client
+    }
+
+    /// Runs the `psql` binary against the server with `args` (after the connection string).
+    pub async fn psql(&self, args: &[&str]) -> Output {
+        tokio::process::Command::new("psql")
+            .arg(self.conn_str())
+            .args(["-X", "-q"])
+            .args(args)
+            .env("PGCONNECT_TIMEOUT", "10")
+            .output()
+            .await
+            .unwrap_or_else(|e| {
+                panic!("cannot run psql ({e}); the test command installs postgresql-client")
+            })
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.unwrap_or_else(|e| panic!("stop failed: {e}"));
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(server) = &self.server {
+            server.shutdown_token().cancel();
+        }
+    }
+}
+
+/// The SQLSTATE of a failed tokio-postgres call.
+pub fn sqlstate(err: &tokio_postgres::Error) -> String {
+    err.code()
+        .map(|c| c.code().to_owned())
+        .unwrap_or_else(|| format!("no SQLSTATE: {err}"))
+}

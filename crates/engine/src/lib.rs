@@ -8,12 +8,16 @@
 //! - [`schema`]: the Arrow schema and how json/hstore types ride in field metadata.
 //! - [`planner`] and [`functions`]: PostgreSQL operators, types and functions.
 //! - [`naming`]: PostgreSQL's names for result columns.
+//! - [`pg_types`]: the type OIDs shared by the wire and the catalog tables.
+//! - [`pg_catalog`]: `pg_catalog` and `information_schema` tables describing the table.
 //! - [`error`]: [`EngineError`]; the wire crate maps it to SQLSTATE codes.
 
 pub mod batch;
 pub mod error;
 pub mod functions;
 pub mod naming;
+pub mod pg_catalog;
+pub mod pg_types;
 pub mod planner;
 pub mod schema;
 pub mod session;

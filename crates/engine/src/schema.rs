@@ -17,6 +17,8 @@ pub const PG_TYPE_KEY: &str = "stagesql.pg_type";
 pub const PG_JSON: &str = "json";
 /// [`PG_TYPE_KEY`] value for hstore.
 pub const PG_HSTORE: &str = "hstore";
+/// [`PG_TYPE_KEY`] value for PostgreSQL's one-byte `"char"` (catalog flags such as `relkind`).
+pub const PG_CHAR: &str = "char";
 
 /// Schema name the table lives in.
 pub const TABLE_SCHEMA: &str = "aws";

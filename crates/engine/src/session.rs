@@ -25,6 +25,7 @@ use stagesql_catalog::SnapshotStore;
 use crate::error::EngineError;
 use crate::functions::{operators, session as session_fns};
 use crate::naming;
+use crate::pg_catalog;
 use crate::planner::{PgOperatorPlanner, PgTypePlanner};
 use crate::schema::{TABLE_NAME, TABLE_SCHEMA};
 use crate::settings::{Report, Settings};
@@ -84,6 +85,11 @@ impl Engine {
             Arc::new(StageTable::new(Arc::clone(&store))),
         )?;
         catalog.register_schema(TABLE_SCHEMA, aws)?;
+        catalog.register_schema("pg_catalog", pg_catalog::pg_catalog(&config.database)?)?;
+        catalog.register_schema(
+            "information_schema",
+            pg_catalog::information_schema(&config.database)?,
+        )?;
 
         Ok(Engine {
             config,

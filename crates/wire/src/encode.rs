@@ -22,7 +22,7 @@ use pgwire::api::results::FieldFormat;
 use pgwire::messages::data::DataRow;
 use stagesql_engine::functions::hstore::parse_hstore;
 
-use crate::types::HSTORE_OID;
+use stagesql_engine::pg_types::HSTORE_OID;
 
 /// Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01).
 const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
@@ -325,6 +325,7 @@ fn write_binary(
         Type::INT2 => buf.put_i16(i16::try_from(int_value(array, row)?).map_err(|e| e.to_string())?),
         Type::INT4 => buf.put_i32(i32::try_from(int_value(array, row)?).map_err(|e| e.to_string())?),
         Type::INT8 => buf.put_i64(int_value(array, row)?),
+        Type::OID => buf.put_u32(u32::try_from(int_value(array, row)?).map_err(|e| e.to_string())?),
         Type::FLOAT4 => match dt {
             DataType::Float16 => buf.put_f32(f32::from(array.as_primitive::<Float16Type>().value(row))),
             _ => buf.put_f32(array.as_primitive::<Float32Type>().value(row)),
@@ -371,6 +372,12 @@ fn write_binary(
             numeric_binary(scratch, buf)?;
         }
         Type::BYTEA => buf.put_slice(binary_value(array, row)),
+        Type::CHAR => {
+            // "char" is one byte on the wire; an empty flag is the zero byte.
+            scratch.clear();
+            write_text(array, row, scratch)?;
+            buf.put_u8(scratch.as_bytes().first().copied().unwrap_or(0));
+        }
         _ if ty.oid() == HSTORE_OID => {
             let text = array_text(array, row, scratch)?;
             let h = parse_hstore(&text).map_err(|e| e.to_string())?;

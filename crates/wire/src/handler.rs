@@ -280,6 +280,25 @@ where
     })
 }
 
+/// Runs a row stream to completion and hands back a stream over the buffered batches.
+async fn materialize(output: Output) -> Result<Output, stagesql_engine::EngineError> {
+    match output {
+        Output::Rows { schema, stream } => {
+            let batches = datafusion::physical_plan::common::collect(stream).await?;
+            let stream = datafusion::physical_plan::memory::MemoryStream::try_new(
+                batches,
+                Arc::clone(&schema),
+                None,
+            )?;
+            Ok(Output::Rows {
+                schema,
+                stream: Box::pin(stream),
+            })
+        }
+        other => Ok(other),
+    }
+}
+
 fn error_info(err: PgWireError) -> Box<ErrorInfo> {
     match err {
         PgWireError::UserError(info) => info,
@@ -303,10 +322,15 @@ impl SimpleQueryHandler for Connection {
             return Ok(vec![Response::EmptyQuery]);
         }
         let mut responses = Vec::with_capacity(commands.len());
-        for command in commands {
+        let last = commands.len() - 1;
+        for (i, command) in commands.into_iter().enumerate() {
             let run = async {
                 let prepared = session.prepare(command).await?;
                 let output = session.execute(&prepared, Vec::new()).await?;
+                // Rows are streamed after this loop returns. A query followed by more statements
+                // is run to completion first, so that an error in it stops the statements after
+                // it, as in PostgreSQL; the last statement streams.
+                let output = if i < last { materialize(output).await? } else { output };
                 Ok::<_, stagesql_engine::EngineError>((prepared, output))
             };
             match run.await {

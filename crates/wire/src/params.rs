@@ -123,7 +123,7 @@ fn decode_binary(index: usize, bytes: &[u8], ty: &Type) -> Result<ScalarValue, W
         Type::BOOL => ScalarValue::Boolean(Some(fixed(1)?[0] != 0)),
         Type::INT2 => ScalarValue::Int16(Some(i16::from_be_bytes(arr(fixed(2)?)?))),
         Type::INT4 => ScalarValue::Int32(Some(i32::from_be_bytes(arr(fixed(4)?)?))),
-        Type::OID => ScalarValue::Int64(Some(i64::from(u32::from_be_bytes(arr(fixed(4)?)?)))),
+        Type::OID => ScalarValue::UInt32(Some(u32::from_be_bytes(arr(fixed(4)?)?))),
         Type::INT8 => ScalarValue::Int64(Some(i64::from_be_bytes(arr(fixed(8)?)?))),
         Type::FLOAT4 => ScalarValue::Float32(Some(f32::from_be_bytes(arr(fixed(4)?)?))),
         Type::FLOAT8 => ScalarValue::Float64(Some(f64::from_be_bytes(arr(fixed(8)?)?))),

@@ -1,0 +1,375 @@
+//! tokio-postgres against the real server: simple and extended protocol, text and binary values,
+//! parameters, portals and SQLSTATEs.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use stagesql_tests::{TestServer, sqlstate};
+use tokio_postgres::SimpleQueryMessage;
+use tokio_postgres::types::Type;
+
+const PROD_ARN: &str = "arn:aws:apigateway:us-east-1::/apis/ujzde8gxd6/stages/prod";
+
+fn rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn completions(messages: &[SimpleQueryMessage]) -> Vec<u64> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::CommandComplete(n) => Some(*n),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_column_in_text_format() {
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    let msgs = client
+        .simple_query(&format!("SELECT * FROM aws.apigatewayv2_stage WHERE _key = '{PROD_ARN}'"))
+        .await
+        .expect("query");
+    let got = rows(&msgs);
+    let s = |v: &str| Some(v.to_owned());
+    assert_eq!(
+        got,
+        vec![vec![
+            s(PROD_ARN),
+            s(r#"{"destination_arn":"arn:aws:logs:us-east-1:123456789012:log-group:apigw-orders","format":"{\"requestId\":\"$context.requestId\",\"status\":\"$context.status\"}"}"#),
+            s("123456789012"),
+            None,
+            s("f"),
+            None,
+            s("2026-01-02 10:15:00"),
+            s(r#"{"detailed_metrics_enabled":true,"throttling_burst_limit":200,"throttling_rate_limit":100.0}"#),
+            s("d0002"),
+            s("production stage of orders"),
+            None,
+            s("2026-01-05 11:05:30"),
+            s(r#"{"GET /orders":{"detailed_metrics_enabled":false,"throttling_burst_limit":10,"throttling_rate_limit":5.5},"POST /orders":{"throttling_burst_limit":20,"throttling_rate_limit":10.0}}"#),
+            s(PROD_ARN),
+            s("prod"),
+            s(r#""lambdaAlias"=>"live", "region"=>"us-east-1""#),
+            s(r#""cost-center"=>"cc:40", "env"=>"prod", "owner"=>"a,b""#),
+            s("us-east-1"),
+            s("ujzde8gxd6"),
+        ]]
+    );
+    // Column types as the wire describes them.
+    let stmt = client.prepare("SELECT * FROM aws.apigatewayv2_stage").await.expect("prepare");
+    let types: Vec<String> = stmt.columns().iter().map(|c| c.type_().name().to_owned()).collect();
+    assert_eq!(
+        types,
+        [
+            "text", "json", "text", "bool", "bool", "text", "timestamp", "json", "text", "text", "text",
+            "timestamp", "text", "text", "text", "hstore", "hstore", "text", "text"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn every_column_in_binary_format() {
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    let row = client
+        .query_one("SELECT * FROM aws.apigatewayv2_stage WHERE _key = $1", &[&PROD_ARN])
+        .await
+        .expect("query");
+    assert_eq!(row.get::<_, String>("_key"), PROD_ARN);
+    let als: serde_json::Value = row.get("access_log_settings");
+    assert_eq!(
+        als["destination_arn"],
+        "arn:aws:logs:us-east-1:123456789012:log-group:apigw-orders"
+    );
+    assert_eq!(row.get::<_, String>("account_id"), "123456789012");
+    assert_eq!(row.get::<_, Option<bool>>("api_gateway_managed"), None);
+    assert_eq!(row.get::<_, Option<bool>>("auto_deploy"), Some(false));
+    assert_eq!(row.get::<_, Option<String>>("client_certificate_id"), None);
+    let created: NaiveDateTime = row.get("created_date");
+    assert_eq!(created.to_string(), "2026-01-02 10:15:00");
+    let drs: serde_json::Value = row.get("default_route_settings");
+    assert_eq!(drs["throttling_burst_limit"], 200);
+    assert_eq!(drs["throttling_rate_limit"], 100.0);
+    assert_eq!(row.get::<_, Option<String>>("deployment_id").as_deref(), Some("d0002"));
+    assert_eq!(row.get::<_, Option<String>>("description").as_deref(), Some("production stage of orders"));
+    assert_eq!(row.get::<_, Option<String>>("last_deployment_status_message"), None);
+    let updated: NaiveDateTime = row.get("last_updated_date");
+    assert_eq!(updated.to_string(), "2026-01-05 11:05:30");
+    let route_settings: String = row.get("route_settings");
+    assert!(route_settings.starts_with(r#"{"GET /orders":"#), "{route_settings}");
+    assert_eq!(row.get::<_, String>("stage_name"), "prod");
+    let vars: HashMap<String, Option<String>> = row.get("stage_variables");
+    assert_eq!(vars.get("lambdaAlias"), Some(&Some("live".to_owned())));
+    assert_eq!(vars.len(), 2);
+    let tags: HashMap<String, Option<String>> = row.get("tags");
+    assert_eq!(tags.get("owner"), Some(&Some("a,b".to_owned())));
+    assert_eq!(tags.len(), 3);
+    assert_eq!(row.get::<_, String>("region"), "us-east-1");
+    assert_eq!(row.get::<_, String>("api_id"), "ujzde8gxd6");
+
+    // The awkward characters survive binary hstore encoding.
+    let row = client
+        .query_one(
+            "SELECT stage_variables, tags FROM aws.apigatewayv2_stage WHERE stage_name = 'staging' AND region = $1 LIMIT 1",
+            &[&"eu-central-1"],
+        )
+        .await
+        .expect("query");
+    let vars: HashMap<String, Option<String>> = row.get(0);
+    assert_eq!(vars["quote"].as_deref(), Some(r#"say "hi" \ back"#));
+    let tags: HashMap<String, Option<String>> = row.get(1);
+    assert_eq!(tags["note"].as_deref(), Some("x=>y, z"));
+    assert_eq!(tags["owner"].as_deref(), Some("équipe-données"));
+}
+
+#[tokio::test]
+async fn bound_parameters_of_several_types() {
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    let since = NaiveDateTime::parse_from_str("2026-02-01 00:00:00", "%Y-%m-%d %H:%M:%S").expect("ts");
+    let rows = client
+        .query(
+            "SELECT stage_name, created_date FROM aws.apigatewayv2_stage \
+             WHERE account_id = $1 AND created_date >= $2 AND auto_deploy = $3 ORDER BY created_date LIMIT $4",
+            &[&"123456789012", &since, &true, &2i64],
+        )
+        .await
+        .expect("query");
+    let got: Vec<(String, NaiveDateTime)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|(_, t)| *t >= since));
+    let stmt = client
+        .prepare("SELECT count(*) FROM aws.apigatewayv2_stage WHERE region = $1 AND created_date > $2")
+        .await
+        .expect("prepare");
+    assert_eq!(stmt.params(), &[Type::TEXT, Type::TIMESTAMP]);
+    // Declared parameter types win over inference.
+    let stmt = client.prepare_typed("SELECT $1::text AS v", &[Type::INT8]).await.expect("prepare");
+    let row = client.query_one(&stmt, &[&42i64]).await.expect("query");
+    assert_eq!(row.get::<_, String>("v"), "42");
+    // Reusing one prepared statement with different values.
+    let by_region = client
+        .prepare("SELECT count(*) FROM aws.apigatewayv2_stage WHERE region = $1")
+        .await
+        .expect("prepare");
+    let mut counts = Vec::new();
+    for region in ["us-east-1", "eu-west-1", "nowhere"] {
+        counts.push(client.query_one(&by_region, &[&region]).await.expect("query").get::<_, i64>(0));
+    }
+    assert_eq!(counts, vec![17, 8, 0]);
+}
+
+#[tokio::test]
+async fn several_statements_in_one_simple_query() {
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    let msgs = client
+        .simple_query(
+            "SELECT 1 AS one; SELECT count(*) FROM aws.apigatewayv2_stage; SET application_name = 'it'; SHOW application_name",
+        )
+        .await
+        .expect("query");
+    assert_eq!(rows(&msgs), vec![vec![Some("1".into())], vec![Some("50".into())], vec![Some("it".into())]]);
+    assert_eq!(completions(&msgs), vec![1, 1, 0, 1]);
+    // Comment-only and empty texts are empty queries, not errors.
+    for empty in ["-- ping", "", ";", "/* nothing */"] {
+        let msgs = client.simple_query(empty).await.expect("empty query");
+        assert!(rows(&msgs).is_empty(), "{empty:?}");
+    }
+    // A failing statement stops the rest of the text, and the connection stays usable.
+    let err = client
+        .simple_query("SET application_name = 'a'; SELECT 1/0; SET application_name = 'b'")
+        .await
+        .expect_err("division by zero");
+    assert_eq!(sqlstate(&err), "22012");
+    let msgs = client.simple_query("SHOW application_name").await.expect("usable");
+    assert_eq!(rows(&msgs), vec![vec![Some("a".into())]]);
+}
+
+#[tokio::test]
+async fn errors_carry_the_right_sqlstate_and_leave_the_connection_usable() {
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    for (sql, code) in [
+        ("SELEC 1", "42601"),
+        ("SELECT * FROM aws.nosuch", "42P01"),
+        ("SELECT nosuch FROM aws.apigatewayv2_stage", "42703"),
+        ("SELECT nosuch_fn(1)", "42883"),
+        ("SELECT 1/0", "22012"),
+        ("LOAD 'somelib'", "0A000"),
+        ("INSERT INTO aws.apigatewayv2_stage (_key) VALUES ('x')", "25006"),
+        ("UPDATE aws.apigatewayv2_stage SET description = 'x'", "25006"),
+        ("DELETE FROM aws.apigatewayv2_stage", "25006"),
+        ("CREATE TABLE t (a int)", "25006"),
+        ("DROP TABLE aws.apigatewayv2_stage", "25006"),
+        ("COPY aws.apigatewayv2_stage TO '/tmp/stagesql-x.csv'", "25006"),
+        ("CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '/etc/passwd'", "25006"),
+        ("SET nosuch_setting = 1", "42704"),
+        ("SET datafusion.execution.batch_size = 1", "42501"),
+    ] {
+        let simple = client.simple_query(sql).await.expect_err(sql);
+        assert_eq!(sqlstate(&simple), code, "simple: {sql}: {simple:?}");
+        let extended = client.query(sql, &[]).await.expect_err(sql);
+        assert_eq!(sqlstate(&extended), code, "extended: {sql}: {extended:?}");
+        let ok = client.query_one("SELECT 1", &[]).await.expect("still usable");
+        assert_eq!(ok.get::<_, i64>(0), 1);
+    }
+    let count: i64 = client
+        .query_one("SELECT count(*) FROM aws.apigatewayv2_stage", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(count, 50, "rejected writes changed nothing");
+    assert!(!std::path::Path::new("/tmp/stagesql-x.csv").exists());
+}
+
+#[tokio::test]
+async fn portal_with_max_rows_suspends_and_resumes() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let tx = client.transaction().await.expect("begin");
+    let portal = tx
+        .bind("SELECT _key FROM aws.apigatewayv2_stage ORDER BY _key", &[])
+        .await
+        .expect("bind");
+    let mut all = Vec::new();
+    loop {
+        let batch = tx.query_portal(&portal, 7).await.expect("fetch");
+        let n = batch.len();
+        all.extend(batch.into_iter().map(|r| r.get::<_, String>(0)));
+        if n < 7 {
+            break;
+        }
+    }
+    tx.commit().await.expect("commit");
+    assert_eq!(all.len(), 50);
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(all, sorted);
+}
+
+#[tokio::test]
+async fn operators_work_over_the_wire() {
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    let row = client
+        .query_one(
+            "SELECT tags -> 'env' AS env, tags ? 'owner' AS has_owner, tags @> 'env=>prod' AS is_prod, \
+             akeys(tags) AS keys, access_log_settings ->> 'format' AS fmt, \
+             default_route_settings -> 'throttling_rate_limit' AS rate, \
+             json_extract_path_text(route_settings::json, 'GET /orders', 'throttling_rate_limit') AS route_rate \
+             FROM aws.apigatewayv2_stage WHERE _key = $1",
+            &[&PROD_ARN],
+        )
+        .await
+        .expect("query");
+    assert_eq!(row.get::<_, Option<String>>("env").as_deref(), Some("prod"));
+    assert!(row.get::<_, bool>("has_owner"));
+    assert!(row.get::<_, bool>("is_prod"));
+    assert_eq!(row.get::<_, Vec<String>>("keys"), vec!["cost-center", "env", "owner"]);
+    assert_eq!(
+        row.get::<_, String>("fmt"),
+        r#"{"requestId":"$context.requestId","status":"$context.status"}"#
+    );
+    assert_eq!(row.get::<_, serde_json::Value>("rate"), serde_json::json!(100.0));
+    assert_eq!(row.get::<_, String>("route_rate"), "5.5");
+    let groups = client
+        .query(
+            "SELECT account_id, region, count(*) AS n FROM aws.apigatewayv2_stage GROUP BY account_id, region ORDER BY 1, 2",
+            &[],
+        )
+        .await
+        .expect("group by");
+    assert_eq!(groups.len(), 6);
+    assert_eq!(groups.iter().map(|r| r.get::<_, i64>("n")).sum::<i64>(), 50);
+}
+
+#[tokio::test]
+async fn startup_checks_database_and_user_and_reports_parameters() {
+    let server = TestServer::start().await;
+    let Err(err) =
+        tokio_postgres::connect(&server.conn_str_as("stagesql", "nosuchdb"), tokio_postgres::NoTls).await
+    else {
+        panic!("unknown database accepted");
+    };
+    assert_eq!(sqlstate(&err), "3D000");
+    let Err(err) =
+        tokio_postgres::connect(&server.conn_str_as("mallory", "stagesql"), tokio_postgres::NoTls).await
+    else {
+        panic!("unknown user accepted");
+    };
+    assert_eq!(sqlstate(&err), "28000");
+    let client = server.client().await;
+    let msgs = client
+        .simple_query(
+            "SHOW server_version; SHOW server_version_num; SHOW integer_datetimes; SHOW DateStyle; \
+             SHOW client_encoding; SHOW standard_conforming_strings; SHOW TRANSACTION ISOLATION LEVEL; SELECT version()",
+        )
+        .await
+        .expect("show");
+    let values: Vec<String> = rows(&msgs).into_iter().map(|r| r[0].clone().unwrap_or_default()).collect();
+    assert_eq!(&values[..7], &["16.6", "160006", "on", "ISO, MDY", "UTF8", "on", "read committed"]);
+    assert!(values[7].starts_with("PostgreSQL 16.6 "), "{}", values[7]);
+    let msgs = client.simple_query("BEGIN; SELECT 1; COMMIT; ROLLBACK").await.expect("transactions");
+    assert_eq!(rows(&msgs).len(), 1);
+}
+
+#[tokio::test]
+async fn catalog_tables_name_the_types_the_wire_sends() {
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    let stmt = client.prepare("SELECT * FROM aws.apigatewayv2_stage").await.expect("prepare");
+    let wire: Vec<(String, String)> = stmt
+        .columns()
+        .iter()
+        .map(|c| (c.name().to_owned(), c.type_().name().to_owned()))
+        .collect();
+    let attrs: Vec<(String, String)> = client
+        .query(
+            "SELECT a.attname, t.typname FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+             WHERE n.nspname = 'aws' AND c.relname = 'apigatewayv2_stage' ORDER BY a.attnum",
+            &[],
+        )
+        .await
+        .expect("pg_attribute")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(attrs, wire);
+    let columns: Vec<(String, String, String)> = client
+        .query(
+            "SELECT column_name, udt_name, data_type FROM information_schema.columns \
+             WHERE table_schema = 'aws' AND table_name = 'apigatewayv2_stage' ORDER BY ordinal_position",
+            &[],
+        )
+        .await
+        .expect("information_schema.columns")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        columns.iter().map(|(n, u, _)| (n.clone(), u.clone())).collect::<Vec<_>>(),
+        wire
+    );
+    let data_types: Vec<&str> = columns.iter().map(|(_, _, d)| d.as_str()).collect();
+    assert_eq!(
+        data_types,
+        [
+            "text", "json", "text", "boolean", "boolean", "text", "timestamp without time zone", "json",
+            "text", "text", "text", "timestamp without time zone", "text", "text", "text",
+            "USER-DEFINED", "USER-DEFINED", "text", "text"
+        ]
+    );
+}
