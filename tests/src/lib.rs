@@ -37,7 +37,10 @@ impl TestServer {
 
     /// A libpq-style connection string for `user` and `dbname`.
     pub fn conn_str_as(&self, user: &str, dbname: &str) -> String {
-        format!("host=127.0.0.1 port={} user={user} dbname={dbname}", self.port())
+        format!(
+            "host=127.0.0.1 port={} user={user} dbname={dbname}",
+            self.port()
+        )
     }
 
     /// The connection string for the default user and database.
@@ -73,7 +76,10 @@ impl TestServer {
     /// Stops the server and waits for it.
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {
-            server.stop().await.unwrap_or_else(|e| panic!("stop failed: {e}"));
+            server
+                .stop()
+                .await
+                .unwrap_or_else(|e| panic!("stop failed: {e}"));
         }
     }
 }

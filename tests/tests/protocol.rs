@@ -14,7 +14,9 @@ fn rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
     messages
         .iter()
         .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect()),
+            SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
+            }
             _ => None,
         })
         .collect()
@@ -35,7 +37,9 @@ async fn every_column_in_text_format() {
     let server = TestServer::start().await;
     let client = server.client().await;
     let msgs = client
-        .simple_query(&format!("SELECT * FROM aws.apigatewayv2_stage WHERE _key = '{PROD_ARN}'"))
+        .simple_query(&format!(
+            "SELECT * FROM aws.apigatewayv2_stage WHERE _key = '{PROD_ARN}'"
+        ))
         .await
         .expect("query");
     let got = rows(&msgs);
@@ -44,18 +48,24 @@ async fn every_column_in_text_format() {
         got,
         vec![vec![
             s(PROD_ARN),
-            s(r#"{"destination_arn":"arn:aws:logs:us-east-1:123456789012:log-group:apigw-orders","format":"{\"requestId\":\"$context.requestId\",\"status\":\"$context.status\"}"}"#),
+            s(
+                r#"{"destination_arn":"arn:aws:logs:us-east-1:123456789012:log-group:apigw-orders","format":"{\"requestId\":\"$context.requestId\",\"status\":\"$context.status\"}"}"#
+            ),
             s("123456789012"),
             None,
             s("f"),
             None,
             s("2026-01-02 10:15:00"),
-            s(r#"{"detailed_metrics_enabled":true,"throttling_burst_limit":200,"throttling_rate_limit":100.0}"#),
+            s(
+                r#"{"detailed_metrics_enabled":true,"throttling_burst_limit":200,"throttling_rate_limit":100.0}"#
+            ),
             s("d0002"),
             s("production stage of orders"),
             None,
             s("2026-01-05 11:05:30"),
-            s(r#"{"GET /orders":{"detailed_metrics_enabled":false,"throttling_burst_limit":10,"throttling_rate_limit":5.5},"POST /orders":{"throttling_burst_limit":20,"throttling_rate_limit":10.0}}"#),
+            s(
+                r#"{"GET /orders":{"detailed_metrics_enabled":false,"throttling_burst_limit":10,"throttling_rate_limit":5.5},"POST /orders":{"throttling_burst_limit":20,"throttling_rate_limit":10.0}}"#
+            ),
             s(PROD_ARN),
             s("prod"),
             s(r#""lambdaAlias"=>"live", "region"=>"us-east-1""#),
@@ -65,13 +75,37 @@ async fn every_column_in_text_format() {
         ]]
     );
     // Column types as the wire describes them.
-    let stmt = client.prepare("SELECT * FROM aws.apigatewayv2_stage").await.expect("prepare");
-    let types: Vec<String> = stmt.columns().iter().map(|c| c.type_().name().to_owned()).collect();
+    let stmt = client
+        .prepare("SELECT * FROM aws.apigatewayv2_stage")
+        .await
+        .expect("prepare");
+    let types: Vec<String> = stmt
+        .columns()
+        .iter()
+        .map(|c| c.type_().name().to_owned())
+        .collect();
     assert_eq!(
         types,
         [
-            "text", "json", "text", "bool", "bool", "text", "timestamp", "json", "text", "text", "text",
-            "timestamp", "text", "text", "text", "hstore", "hstore", "text", "text"
+            "text",
+            "json",
+            "text",
+            "bool",
+            "bool",
+            "text",
+            "timestamp",
+            "json",
+            "text",
+            "text",
+            "text",
+            "timestamp",
+            "text",
+            "text",
+            "text",
+            "hstore",
+            "hstore",
+            "text",
+            "text"
         ]
     );
 }
@@ -81,7 +115,10 @@ async fn every_column_in_binary_format() {
     let server = TestServer::start().await;
     let client = server.client().await;
     let row = client
-        .query_one("SELECT * FROM aws.apigatewayv2_stage WHERE _key = $1", &[&PROD_ARN])
+        .query_one(
+            "SELECT * FROM aws.apigatewayv2_stage WHERE _key = $1",
+            &[&PROD_ARN],
+        )
         .await
         .expect("query");
     assert_eq!(row.get::<_, String>("_key"), PROD_ARN);
@@ -99,13 +136,25 @@ async fn every_column_in_binary_format() {
     let drs: serde_json::Value = row.get("default_route_settings");
     assert_eq!(drs["throttling_burst_limit"], 200);
     assert_eq!(drs["throttling_rate_limit"], 100.0);
-    assert_eq!(row.get::<_, Option<String>>("deployment_id").as_deref(), Some("d0002"));
-    assert_eq!(row.get::<_, Option<String>>("description").as_deref(), Some("production stage of orders"));
-    assert_eq!(row.get::<_, Option<String>>("last_deployment_status_message"), None);
+    assert_eq!(
+        row.get::<_, Option<String>>("deployment_id").as_deref(),
+        Some("d0002")
+    );
+    assert_eq!(
+        row.get::<_, Option<String>>("description").as_deref(),
+        Some("production stage of orders")
+    );
+    assert_eq!(
+        row.get::<_, Option<String>>("last_deployment_status_message"),
+        None
+    );
     let updated: NaiveDateTime = row.get("last_updated_date");
     assert_eq!(updated.to_string(), "2026-01-05 11:05:30");
     let route_settings: String = row.get("route_settings");
-    assert!(route_settings.starts_with(r#"{"GET /orders":"#), "{route_settings}");
+    assert!(
+        route_settings.starts_with(r#"{"GET /orders":"#),
+        "{route_settings}"
+    );
     assert_eq!(row.get::<_, String>("stage_name"), "prod");
     let vars: HashMap<String, Option<String>> = row.get("stage_variables");
     assert_eq!(vars.get("lambdaAlias"), Some(&Some("live".to_owned())));
@@ -135,7 +184,8 @@ async fn every_column_in_binary_format() {
 async fn bound_parameters_of_several_types() {
     let server = TestServer::start().await;
     let client = server.client().await;
-    let since = NaiveDateTime::parse_from_str("2026-02-01 00:00:00", "%Y-%m-%d %H:%M:%S").expect("ts");
+    let since =
+        NaiveDateTime::parse_from_str("2026-02-01 00:00:00", "%Y-%m-%d %H:%M:%S").expect("ts");
     let rows = client
         .query(
             "SELECT stage_name, created_date FROM aws.apigatewayv2_stage \
@@ -148,12 +198,17 @@ async fn bound_parameters_of_several_types() {
     assert_eq!(got.len(), 2);
     assert!(got.iter().all(|(_, t)| *t >= since));
     let stmt = client
-        .prepare("SELECT count(*) FROM aws.apigatewayv2_stage WHERE region = $1 AND created_date > $2")
+        .prepare(
+            "SELECT count(*) FROM aws.apigatewayv2_stage WHERE region = $1 AND created_date > $2",
+        )
         .await
         .expect("prepare");
     assert_eq!(stmt.params(), &[Type::TEXT, Type::TIMESTAMP]);
     // Declared parameter types win over inference.
-    let stmt = client.prepare_typed("SELECT $1::text AS v", &[Type::INT8]).await.expect("prepare");
+    let stmt = client
+        .prepare_typed("SELECT $1::text AS v", &[Type::INT8])
+        .await
+        .expect("prepare");
     let row = client.query_one(&stmt, &[&42i64]).await.expect("query");
     assert_eq!(row.get::<_, String>("v"), "42");
     // Reusing one prepared statement with different values.
@@ -163,7 +218,13 @@ async fn bound_parameters_of_several_types() {
         .expect("prepare");
     let mut counts = Vec::new();
     for region in ["us-east-1", "eu-west-1", "nowhere"] {
-        counts.push(client.query_one(&by_region, &[&region]).await.expect("query").get::<_, i64>(0));
+        counts.push(
+            client
+                .query_one(&by_region, &[&region])
+                .await
+                .expect("query")
+                .get::<_, i64>(0),
+        );
     }
     assert_eq!(counts, vec![17, 8, 0]);
 }
@@ -178,7 +239,14 @@ async fn several_statements_in_one_simple_query() {
         )
         .await
         .expect("query");
-    assert_eq!(rows(&msgs), vec![vec![Some("1".into())], vec![Some("50".into())], vec![Some("it".into())]]);
+    assert_eq!(
+        rows(&msgs),
+        vec![
+            vec![Some("1".into())],
+            vec![Some("50".into())],
+            vec![Some("it".into())]
+        ]
+    );
     assert_eq!(completions(&msgs), vec![1, 1, 0, 1]);
     // Comment-only and empty texts are empty queries, not errors.
     for empty in ["-- ping", "", ";", "/* nothing */"] {
@@ -191,7 +259,10 @@ async fn several_statements_in_one_simple_query() {
         .await
         .expect_err("division by zero");
     assert_eq!(sqlstate(&err), "22012");
-    let msgs = client.simple_query("SHOW application_name").await.expect("usable");
+    let msgs = client
+        .simple_query("SHOW application_name")
+        .await
+        .expect("usable");
     assert_eq!(rows(&msgs), vec![vec![Some("a".into())]]);
 }
 
@@ -206,13 +277,25 @@ async fn errors_carry_the_right_sqlstate_and_leave_the_connection_usable() {
         ("SELECT nosuch_fn(1)", "42883"),
         ("SELECT 1/0", "22012"),
         ("LOAD 'somelib'", "0A000"),
-        ("INSERT INTO aws.apigatewayv2_stage (_key) VALUES ('x')", "25006"),
-        ("UPDATE aws.apigatewayv2_stage SET description = 'x'", "25006"),
+        (
+            "INSERT INTO aws.apigatewayv2_stage (_key) VALUES ('x')",
+            "25006",
+        ),
+        (
+            "UPDATE aws.apigatewayv2_stage SET description = 'x'",
+            "25006",
+        ),
         ("DELETE FROM aws.apigatewayv2_stage", "25006"),
         ("CREATE TABLE t (a int)", "25006"),
         ("DROP TABLE aws.apigatewayv2_stage", "25006"),
-        ("COPY aws.apigatewayv2_stage TO '/tmp/stagesql-x.csv'", "25006"),
-        ("CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '/etc/passwd'", "25006"),
+        (
+            "COPY aws.apigatewayv2_stage TO '/tmp/stagesql-x.csv'",
+            "25006",
+        ),
+        (
+            "CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '/etc/passwd'",
+            "25006",
+        ),
         ("SET nosuch_setting = 1", "42704"),
         ("SET datafusion.execution.batch_size = 1", "42501"),
     ] {
@@ -220,7 +303,10 @@ async fn errors_carry_the_right_sqlstate_and_leave_the_connection_usable() {
         assert_eq!(sqlstate(&simple), code, "simple: {sql}: {simple:?}");
         let extended = client.query(sql, &[]).await.expect_err(sql);
         assert_eq!(sqlstate(&extended), code, "extended: {sql}: {extended:?}");
-        let ok = client.query_one("SELECT 1", &[]).await.expect("still usable");
+        let ok = client
+            .query_one("SELECT 1", &[])
+            .await
+            .expect("still usable");
         assert_eq!(ok.get::<_, i64>(0), 1);
     }
     let count: i64 = client
@@ -275,12 +361,18 @@ async fn operators_work_over_the_wire() {
     assert_eq!(row.get::<_, Option<String>>("env").as_deref(), Some("prod"));
     assert!(row.get::<_, bool>("has_owner"));
     assert!(row.get::<_, bool>("is_prod"));
-    assert_eq!(row.get::<_, Vec<String>>("keys"), vec!["cost-center", "env", "owner"]);
+    assert_eq!(
+        row.get::<_, Vec<String>>("keys"),
+        vec!["cost-center", "env", "owner"]
+    );
     assert_eq!(
         row.get::<_, String>("fmt"),
         r#"{"requestId":"$context.requestId","status":"$context.status"}"#
     );
-    assert_eq!(row.get::<_, serde_json::Value>("rate"), serde_json::json!(100.0));
+    assert_eq!(
+        row.get::<_, serde_json::Value>("rate"),
+        serde_json::json!(100.0)
+    );
     assert_eq!(row.get::<_, String>("route_rate"), "5.5");
     let groups = client
         .query(
@@ -296,14 +388,20 @@ async fn operators_work_over_the_wire() {
 #[tokio::test]
 async fn startup_checks_database_and_user_and_reports_parameters() {
     let server = TestServer::start().await;
-    let Err(err) =
-        tokio_postgres::connect(&server.conn_str_as("stagesql", "nosuchdb"), tokio_postgres::NoTls).await
+    let Err(err) = tokio_postgres::connect(
+        &server.conn_str_as("stagesql", "nosuchdb"),
+        tokio_postgres::NoTls,
+    )
+    .await
     else {
         panic!("unknown database accepted");
     };
     assert_eq!(sqlstate(&err), "3D000");
-    let Err(err) =
-        tokio_postgres::connect(&server.conn_str_as("mallory", "stagesql"), tokio_postgres::NoTls).await
+    let Err(err) = tokio_postgres::connect(
+        &server.conn_str_as("mallory", "stagesql"),
+        tokio_postgres::NoTls,
+    )
+    .await
     else {
         panic!("unknown user accepted");
     };
@@ -316,10 +414,27 @@ async fn startup_checks_database_and_user_and_reports_parameters() {
         )
         .await
         .expect("show");
-    let values: Vec<String> = rows(&msgs).into_iter().map(|r| r[0].clone().unwrap_or_default()).collect();
-    assert_eq!(&values[..7], &["16.6", "160006", "on", "ISO, MDY", "UTF8", "on", "read committed"]);
+    let values: Vec<String> = rows(&msgs)
+        .into_iter()
+        .map(|r| r[0].clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        &values[..7],
+        &[
+            "16.6",
+            "160006",
+            "on",
+            "ISO, MDY",
+            "UTF8",
+            "on",
+            "read committed"
+        ]
+    );
     assert!(values[7].starts_with("PostgreSQL 16.6 "), "{}", values[7]);
-    let msgs = client.simple_query("BEGIN; SELECT 1; COMMIT; ROLLBACK").await.expect("transactions");
+    let msgs = client
+        .simple_query("BEGIN; SELECT 1; COMMIT; ROLLBACK")
+        .await
+        .expect("transactions");
     assert_eq!(rows(&msgs).len(), 1);
 }
 
@@ -327,7 +442,10 @@ async fn startup_checks_database_and_user_and_reports_parameters() {
 async fn catalog_tables_name_the_types_the_wire_sends() {
     let server = TestServer::start().await;
     let client = server.client().await;
-    let stmt = client.prepare("SELECT * FROM aws.apigatewayv2_stage").await.expect("prepare");
+    let stmt = client
+        .prepare("SELECT * FROM aws.apigatewayv2_stage")
+        .await
+        .expect("prepare");
     let wire: Vec<(String, String)> = stmt
         .columns()
         .iter()
@@ -360,16 +478,35 @@ async fn catalog_tables_name_the_types_the_wire_sends() {
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
     assert_eq!(
-        columns.iter().map(|(n, u, _)| (n.clone(), u.clone())).collect::<Vec<_>>(),
+        columns
+            .iter()
+            .map(|(n, u, _)| (n.clone(), u.clone()))
+            .collect::<Vec<_>>(),
         wire
     );
     let data_types: Vec<&str> = columns.iter().map(|(_, _, d)| d.as_str()).collect();
     assert_eq!(
         data_types,
         [
-            "text", "json", "text", "boolean", "boolean", "text", "timestamp without time zone", "json",
-            "text", "text", "text", "timestamp without time zone", "text", "text", "text",
-            "USER-DEFINED", "USER-DEFINED", "text", "text"
+            "text",
+            "json",
+            "text",
+            "boolean",
+            "boolean",
+            "text",
+            "timestamp without time zone",
+            "json",
+            "text",
+            "text",
+            "text",
+            "timestamp without time zone",
+            "text",
+            "text",
+            "text",
+            "USER-DEFINED",
+            "USER-DEFINED",
+            "text",
+            "text"
         ]
     );
 }

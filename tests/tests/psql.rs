@@ -43,7 +43,10 @@ async fn aligned_output_with_headers_and_expanded_mode() {
         .await;
     let text = stdout(&out);
     assert!(text.contains("stage_name |"), "{text}");
-    assert!(text.contains(r#""lambdaAlias"=>"staging", "quote"=>"say \"hi\" \\ back""#), "{text}");
+    assert!(
+        text.contains(r#""lambdaAlias"=>"staging", "quote"=>"say \"hi\" \\ back""#),
+        "{text}"
+    );
     assert!(text.contains("(1 row)"), "{text}");
     let out = server
         .psql(&["-x", "-c", "SELECT _key, created_date, auto_deploy FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 1"])
@@ -68,8 +71,14 @@ async fn errors_are_reported_and_the_session_continues() {
         .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stderr.contains("ERROR:  relation \"nosuch\" does not exist"), "{stderr}");
-    assert!(stderr.contains("ERROR:  cannot execute INSERT in a read-only transaction"), "{stderr}");
+    assert!(
+        stderr.contains("ERROR:  relation \"nosuch\" does not exist"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("ERROR:  cannot execute INSERT in a read-only transaction"),
+        "{stderr}"
+    );
     assert!(stdout.contains(" 50\n"), "{stdout}");
 }
 

@@ -64,7 +64,12 @@ pub const COLUMN_COUNT: usize = 19;
 
 /// The table's columns, in order. Index `i` here is column `i + 1` in PostgreSQL numbering.
 pub const COLUMNS: [ColumnDef; COLUMN_COUNT] = [
-    col("_key", ColumnType::Text, false, "Unique key of the row: the stage ARN."),
+    col(
+        "_key",
+        ColumnType::Text,
+        false,
+        "Unique key of the row: the stage ARN.",
+    ),
     col(
         "access_log_settings",
         ColumnType::Json,
@@ -113,7 +118,12 @@ pub const COLUMNS: [ColumnDef; COLUMN_COUNT] = [
         true,
         "The deployment the stage is associated with.",
     ),
-    col("description", ColumnType::Text, true, "The description of the stage."),
+    col(
+        "description",
+        ColumnType::Text,
+        true,
+        "The description of the stage.",
+    ),
     col(
         "last_deployment_status_message",
         ColumnType::Text,
@@ -138,21 +148,36 @@ pub const COLUMNS: [ColumnDef; COLUMN_COUNT] = [
         false,
         "arn:{partition}:apigateway:{region}::/apis/{api_id}/stages/{stage_name}",
     ),
-    col("stage_name", ColumnType::Text, false, "The name of the stage."),
+    col(
+        "stage_name",
+        ColumnType::Text,
+        false,
+        "The name of the stage.",
+    ),
     col(
         "stage_variables",
         ColumnType::Hstore,
         true,
         "Stage variables as an hstore.",
     ),
-    col("tags", ColumnType::Hstore, true, "The stage's AWS tags as an hstore."),
+    col(
+        "tags",
+        ColumnType::Hstore,
+        true,
+        "The stage's AWS tags as an hstore.",
+    ),
     col(
         "region",
         ColumnType::Text,
         false,
         "Extension: the AWS region the stage was listed in.",
     ),
-    col("api_id", ColumnType::Text, false, "Extension: the API identifier."),
+    col(
+        "api_id",
+        ColumnType::Text,
+        false,
+        "Extension: the API identifier.",
+    ),
 ];
 
 #[cfg(test)]

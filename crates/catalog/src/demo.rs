@@ -125,7 +125,10 @@ fn rows_from_fixture(text: &str) -> Result<Vec<StageRow>, FixtureError> {
                 };
                 known.insert(api_id, api);
             }
-            if let Some(orphan) = region.get_stages.keys().find(|k| !known.contains_key(k.as_str()))
+            if let Some(orphan) = region
+                .get_stages
+                .keys()
+                .find(|k| !known.contains_key(k.as_str()))
             {
                 return Err(FixtureError::Invalid(format!(
                     "getStages lists API {orphan:?}, which getApis of {}/{} does not",
@@ -176,15 +179,23 @@ mod tests {
         };
         let names: Vec<&str> = rows.iter().map(|r| r.stage_name.as_str()).collect();
         assert_eq!(names, ["prod", "$default"], "the nameless stage is skipped");
-        assert!(rows.iter().all(|r| r.account_id == "123456789012" && r.api_id == "a1"));
+        assert!(
+            rows.iter()
+                .all(|r| r.account_id == "123456789012" && r.api_id == "a1")
+        );
     }
 
     #[test]
     fn orphan_stages_and_bad_accounts_are_rejected() {
         let orphan = r#"{"accounts": [{"accountId": "123456789012", "regions": [{"region": "r", "getApis": {"items": []}, "getStages": {"zz": {"items": []}}}]}]}"#;
-        assert!(matches!(rows_from_fixture(orphan), Err(FixtureError::Invalid(m)) if m.contains("zz")));
+        assert!(
+            matches!(rows_from_fixture(orphan), Err(FixtureError::Invalid(m)) if m.contains("zz"))
+        );
         let bad = r#"{"accounts": [{"accountId": "12", "regions": []}]}"#;
-        assert!(matches!(rows_from_fixture(bad), Err(FixtureError::Invalid(_))));
+        assert!(matches!(
+            rows_from_fixture(bad),
+            Err(FixtureError::Invalid(_))
+        ));
         assert!(matches!(rows_from_fixture("{"), Err(FixtureError::Json(_))));
     }
 
@@ -201,16 +212,23 @@ mod tests {
         assert!(rows.iter().any(|r| r.stage_name == "$default"));
         assert!(rows.iter().any(|r| r.description.is_none()));
         assert!(rows.iter().any(|r| r.tags.as_deref() == Some("")));
-        assert!(rows.iter().any(|r| r.client_certificate_id.is_some()), "a WebSocket stage");
+        assert!(
+            rows.iter().any(|r| r.client_certificate_id.is_some()),
+            "a WebSocket stage"
+        );
         let awkward = ['"', '\\', ',', 'é'];
         for c in awkward {
             assert!(
-                rows.iter().any(|r| r.tags.as_deref().unwrap_or("").contains(c)
-                    || r.stage_variables.as_deref().unwrap_or("").contains(c)),
+                rows.iter()
+                    .any(|r| r.tags.as_deref().unwrap_or("").contains(c)
+                        || r.stage_variables.as_deref().unwrap_or("").contains(c)),
                 "some tag or stage variable contains {c:?}"
             );
         }
-        assert!(rows.iter().any(|r| r.tags.as_deref().unwrap_or("").contains("=>\"x=>y")
-            || r.stage_variables.as_deref().unwrap_or("").contains("x=>y")));
+        assert!(
+            rows.iter()
+                .any(|r| r.tags.as_deref().unwrap_or("").contains("=>\"x=>y")
+                    || r.stage_variables.as_deref().unwrap_or("").contains("x=>y"))
+        );
     }
 }

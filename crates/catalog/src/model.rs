@@ -121,10 +121,7 @@ mod tests {
         assert_eq!(s.stage_name.as_deref(), Some("prod"));
         assert_eq!(s.auto_deploy, Some(true));
         assert_eq!(s.api_gateway_managed, None);
-        assert_eq!(
-            s.created_date.map(|d| d.timestamp()),
-            Some(1_795_599_528)
-        );
+        assert_eq!(s.created_date.map(|d| d.timestamp()), Some(1_795_599_528));
         let drs = s.default_route_settings.as_ref().expect("present");
         assert_eq!(drs.throttling_burst_limit, Some(100));
         assert_eq!(drs.throttling_rate_limit, Some(50.0));

@@ -80,7 +80,10 @@ mod tests {
     #[test]
     fn hstore_sorted_quoted_and_joined() {
         let m = map(&[("region", "us-east-1"), ("lambdaAlias", "live")]);
-        assert_eq!(hstore_text(&m), r#""lambdaAlias"=>"live", "region"=>"us-east-1""#);
+        assert_eq!(
+            hstore_text(&m),
+            r#""lambdaAlias"=>"live", "region"=>"us-east-1""#
+        );
     }
 
     #[test]

@@ -169,7 +169,10 @@ mod tests {
         assert_eq!(row.created_date, None);
         assert_eq!(row.default_route_settings, None);
         assert_eq!(row.deployment_id, None);
-        assert_eq!(row.description, None, "an empty description is NULL, never ''");
+        assert_eq!(
+            row.description, None,
+            "an empty description is NULL, never ''"
+        );
         assert_eq!(row.last_deployment_status_message, None);
         assert_eq!(row.route_settings.as_deref(), Some("{}"));
         assert_eq!(row.stage_variables.as_deref(), Some(""));
@@ -190,7 +193,9 @@ mod tests {
         .expect("named");
         assert_eq!(
             row.default_route_settings.as_deref(),
-            Some(r#"{"data_trace_enabled":true,"detailed_metrics_enabled":false,"logging_level":"INFO"}"#)
+            Some(
+                r#"{"data_trace_enabled":true,"detailed_metrics_enabled":false,"logging_level":"INFO"}"#
+            )
         );
     }
 
@@ -209,7 +214,10 @@ mod tests {
 
     #[test]
     fn nameless_stage_is_skipped() {
-        assert_eq!(StageRow::from_stage(&ctx(), &stage(r#"{"description": "x"}"#)), None);
+        assert_eq!(
+            StageRow::from_stage(&ctx(), &stage(r#"{"description": "x"}"#)),
+            None
+        );
     }
 
     #[test]

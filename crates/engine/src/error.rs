@@ -71,9 +71,9 @@ impl EngineError {
             DataFusionError::Diagnostic(_, inner) => Self::find_in(inner),
             DataFusionError::Collection(errs) => errs.iter().find_map(Self::find_in),
             DataFusionError::ArrowError(e, _) => match e.as_ref() {
-                datafusion::arrow::error::ArrowError::ExternalError(inner) => {
-                    inner.downcast_ref::<DataFusionError>().and_then(Self::find_in)
-                }
+                datafusion::arrow::error::ArrowError::ExternalError(inner) => inner
+                    .downcast_ref::<DataFusionError>()
+                    .and_then(Self::find_in),
                 _ => None,
             },
             _ => None,

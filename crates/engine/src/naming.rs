@@ -19,7 +19,12 @@ pub fn output_names(statement: &Statement, columns: usize) -> Option<Vec<Option<
     let items = select_items(query)?;
     let wildcards = items
         .iter()
-        .filter(|i| matches!(i, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)))
+        .filter(|i| {
+            matches!(
+                i,
+                SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+            )
+        })
         .count();
     let explicit = items.len() - wildcards;
     if wildcards > 1 || (wildcards == 0 && explicit != columns) || explicit > columns {
@@ -60,15 +65,19 @@ fn expr_name(e: &Expr) -> String {
         Expr::Function(f) => {
             // `count(*)`, `pg_catalog.version()`: the last part of the function name.
             let name = f.name.0.last().map_or_else(unknown, |p| {
-                p.as_ident().map_or_else(|| p.to_string(), |i| i.value.clone())
+                p.as_ident()
+                    .map_or_else(|| p.to_string(), |i| i.value.clone())
             });
-            if matches!(f.args, FunctionArguments::None) && name.eq_ignore_ascii_case("current_user")
+            if matches!(f.args, FunctionArguments::None)
+                && name.eq_ignore_ascii_case("current_user")
             {
                 return "current_user".to_owned();
             }
             name.to_ascii_lowercase()
         }
-        Expr::Cast { expr, data_type, .. } => match expr.as_ref() {
+        Expr::Cast {
+            expr, data_type, ..
+        } => match expr.as_ref() {
             Expr::Value(_) => type_name(&data_type.to_string()),
             inner => expr_name(inner),
         },
@@ -121,7 +130,9 @@ mod tests {
     use datafusion::sql::sqlparser::parser::Parser;
 
     fn names(sql: &str, columns: usize) -> Option<Vec<Option<String>>> {
-        let stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql).expect("parses").remove(0);
+        let stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            .expect("parses")
+            .remove(0);
         output_names(&stmt, columns)
     }
 
@@ -135,13 +146,27 @@ mod tests {
         let got: Vec<String> = got.into_iter().map(|n| n.unwrap_or_default()).collect();
         assert_eq!(
             got,
-            ["count", "tags", "?column?", "y", "?column?", "text", "tags", "version", "stage_name", "case"]
+            [
+                "count",
+                "tags",
+                "?column?",
+                "y",
+                "?column?",
+                "text",
+                "tags",
+                "version",
+                "stage_name",
+                "case"
+            ]
         );
     }
 
     #[test]
     fn wildcards_keep_their_names() {
-        assert_eq!(names("select *, count(*) over () from t", 4), Some(vec![None, None, None, Some("count".into())]));
+        assert_eq!(
+            names("select *, count(*) over () from t", 4),
+            Some(vec![None, None, None, Some("count".into())])
+        );
         assert_eq!(names("select a, b from t", 3), None);
     }
 }

@@ -56,7 +56,8 @@ impl Table {
 
     /// A `"char"` column (one-byte flags such as `relkind`).
     fn char(mut self, name: &str, v: Vec<Option<String>>) -> Table {
-        self.fields.push(tagged(Field::new(name, DataType::Utf8, true), PG_CHAR));
+        self.fields
+            .push(tagged(Field::new(name, DataType::Utf8, true), PG_CHAR));
         self.columns.push(Arc::new(StringArray::from(v)));
         self
     }
@@ -139,10 +140,31 @@ pub fn pg_catalog(database: &str) -> Result<Arc<MemorySchemaProvider>> {
         .oid("typnamespace", types.iter().map(|t| t.namespace).collect())
         .oid("typowner", same(n, OWNER_OID))
         .int2("typlen", types.iter().map(|t| t.len).collect())
-        .boolean("typbyval", types.iter().map(|t| matches!(t.len, 1 | 2 | 4 | 8)).collect())
-        .char("typtype", types.iter().map(|t| s(if t.name == "unknown" { "p" } else { "b" })).collect())
-        .char("typcategory", types.iter().map(|t| Some(t.category.to_string())).collect())
-        .boolean("typispreferred", types.iter().map(|t| matches!(t.name, "text" | "float8" | "timestamptz" | "bool" | "oid")).collect())
+        .boolean(
+            "typbyval",
+            types
+                .iter()
+                .map(|t| matches!(t.len, 1 | 2 | 4 | 8))
+                .collect(),
+        )
+        .char(
+            "typtype",
+            types
+                .iter()
+                .map(|t| s(if t.name == "unknown" { "p" } else { "b" }))
+                .collect(),
+        )
+        .char(
+            "typcategory",
+            types.iter().map(|t| Some(t.category.to_string())).collect(),
+        )
+        .boolean(
+            "typispreferred",
+            types
+                .iter()
+                .map(|t| matches!(t.name, "text" | "float8" | "timestamptz" | "bool" | "oid"))
+                .collect(),
+        )
         .boolean("typisdefined", same(n, true))
         .char("typdelim", same(n, s(",")))
         .oid("typrelid", same(n, 0))
@@ -156,7 +178,13 @@ pub fn pg_catalog(database: &str) -> Result<Arc<MemorySchemaProvider>> {
         .int4("typtypmod", same(n, Some(-1)))
         .int4("typndims", same(n, Some(0)))
         .boolean("typnotnull", same(n, false))
-        .oid("typcollation", types.iter().map(|t| if text_like(t) { 100 } else { 0 }).collect())
+        .oid(
+            "typcollation",
+            types
+                .iter()
+                .map(|t| if text_like(t) { 100 } else { 0 })
+                .collect(),
+        )
         .text("typdefault", same(n, None))
         .text("typacl", same(n, None))
         .register(&schema, "pg_type")?;
@@ -213,17 +241,53 @@ pub fn pg_catalog(database: &str) -> Result<Arc<MemorySchemaProvider>> {
     Table::new()
         .oid("attrelid", same(m, STAGE_TABLE_OID))
         .text("attname", fields.iter().map(|f| s(f.name())).collect())
-        .oid("atttypid", (0..m).map(|i| oid_for_field(&fields[i])).collect())
-        .int2("attlen", (0..m).map(|i| type_of(i).map_or(-1, |t| t.len)).collect())
+        .oid(
+            "atttypid",
+            (0..m).map(|i| oid_for_field(&fields[i])).collect(),
+        )
+        .int2(
+            "attlen",
+            (0..m).map(|i| type_of(i).map_or(-1, |t| t.len)).collect(),
+        )
         .int2("attnum", (1..=ncols).collect())
         .int4("attcacheoff", same(m, Some(-1)))
         .int4("atttypmod", same(m, Some(-1)))
         .int2("attndims", same(m, 0))
-        .boolean("attbyval", (0..m).map(|i| type_of(i).is_some_and(|t| matches!(t.len, 1 | 2 | 4 | 8))).collect())
-        .char("attalign", (0..m).map(|i| s(if type_of(i).is_some_and(|t| t.len == 8) { "d" } else { "i" })).collect())
-        .char("attstorage", (0..m).map(|i| s(if type_of(i).is_some_and(|t| t.len == -1) { "x" } else { "p" })).collect())
+        .boolean(
+            "attbyval",
+            (0..m)
+                .map(|i| type_of(i).is_some_and(|t| matches!(t.len, 1 | 2 | 4 | 8)))
+                .collect(),
+        )
+        .char(
+            "attalign",
+            (0..m)
+                .map(|i| {
+                    s(if type_of(i).is_some_and(|t| t.len == 8) {
+                        "d"
+                    } else {
+                        "i"
+                    })
+                })
+                .collect(),
+        )
+        .char(
+            "attstorage",
+            (0..m)
+                .map(|i| {
+                    s(if type_of(i).is_some_and(|t| t.len == -1) {
+                        "x"
+                    } else {
+                        "p"
+                    })
+                })
+                .collect(),
+        )
         .char("attcompression", same(m, s("")))
-        .boolean("attnotnull", fields.iter().map(|f| !f.is_nullable()).collect())
+        .boolean(
+            "attnotnull",
+            fields.iter().map(|f| !f.is_nullable()).collect(),
+        )
         .boolean("atthasdef", same(m, false))
         .boolean("atthasmissing", same(m, false))
         .char("attidentity", same(m, s("")))
@@ -232,14 +296,27 @@ pub fn pg_catalog(database: &str) -> Result<Arc<MemorySchemaProvider>> {
         .boolean("attislocal", same(m, true))
         .int2("attinhcount", same(m, 0))
         .int2("attstattarget", same(m, -1))
-        .oid("attcollation", (0..m).map(|i| if oid_for_field(&fields[i]) == 25 { 100 } else { 0 }).collect())
+        .oid(
+            "attcollation",
+            (0..m)
+                .map(|i| {
+                    if oid_for_field(&fields[i]) == 25 {
+                        100
+                    } else {
+                        0
+                    }
+                })
+                .collect(),
+        )
         .text("attacl", same(m, None))
         .text("attoptions", same(m, None))
         .text("attfdwoptions", same(m, None))
         .register(&schema, "pg_attribute")?;
 
     let mut objsubid: Vec<i32> = vec![0];
-    let mut descriptions = vec![s("AWS API Gateway v2 stages of every configured account and region.")];
+    let mut descriptions = vec![s(
+        "AWS API Gateway v2 stages of every configured account and region.",
+    )];
     for (i, c) in COLUMNS.iter().enumerate() {
         objsubid.push(i32::try_from(i + 1).unwrap_or(i32::MAX));
         descriptions.push(s(c.description));
@@ -311,19 +388,64 @@ pub fn information_schema(database: &str) -> Result<Arc<MemorySchemaProvider>> {
         .text("table_schema", same(m, s(TABLE_SCHEMA)))
         .text("table_name", same(m, s(TABLE_NAME)))
         .text("column_name", fields.iter().map(|f| s(f.name())).collect())
-        .int4("ordinal_position", (1..=m).map(|i| i32::try_from(i).ok()).collect())
+        .int4(
+            "ordinal_position",
+            (1..=m).map(|i| i32::try_from(i).ok()).collect(),
+        )
         .text("column_default", same(m, None))
-        .text("is_nullable", fields.iter().map(|f| s(if f.is_nullable() { "YES" } else { "NO" })).collect())
-        .text("data_type", types.iter().map(|t| s(if t.namespace == PUBLIC_OID { "USER-DEFINED" } else { t.sql_name })).collect())
+        .text(
+            "is_nullable",
+            fields
+                .iter()
+                .map(|f| s(if f.is_nullable() { "YES" } else { "NO" }))
+                .collect(),
+        )
+        .text(
+            "data_type",
+            types
+                .iter()
+                .map(|t| {
+                    s(if t.namespace == PUBLIC_OID {
+                        "USER-DEFINED"
+                    } else {
+                        t.sql_name
+                    })
+                })
+                .collect(),
+        )
         .int4("character_maximum_length", same(m, None))
-        .int4("character_octet_length", types.iter().map(|t| (t.name == "text").then_some(1_073_741_824)).collect())
+        .int4(
+            "character_octet_length",
+            types
+                .iter()
+                .map(|t| (t.name == "text").then_some(1_073_741_824))
+                .collect(),
+        )
         .int4("numeric_precision", same(m, None))
         .int4("numeric_precision_radix", same(m, None))
         .int4("numeric_scale", same(m, None))
-        .int4("datetime_precision", types.iter().map(|t| (t.category == 'D').then_some(6)).collect())
+        .int4(
+            "datetime_precision",
+            types
+                .iter()
+                .map(|t| (t.category == 'D').then_some(6))
+                .collect(),
+        )
         .text("interval_type", same(m, None))
         .text("udt_catalog", same(m, s(database)))
-        .text("udt_schema", types.iter().map(|t| s(if t.namespace == PUBLIC_OID { "public" } else { "pg_catalog" })).collect())
+        .text(
+            "udt_schema",
+            types
+                .iter()
+                .map(|t| {
+                    s(if t.namespace == PUBLIC_OID {
+                        "public"
+                    } else {
+                        "pg_catalog"
+                    })
+                })
+                .collect(),
+        )
         .text("udt_name", types.iter().map(|t| s(t.name)).collect())
         .text("is_self_referencing", same(m, s("NO")))
         .text("is_identity", same(m, s("NO")))

@@ -95,8 +95,22 @@ pub static TYPES: &[PgType] = &[
     t(1043, "varchar", -1, 'S', 1015, "character varying"),
     t(1082, "date", 4, 'D', 1182, "date"),
     t(1083, "time", 8, 'D', 1183, "time without time zone"),
-    t(1114, "timestamp", 8, 'D', 1115, "timestamp without time zone"),
-    t(1184, "timestamptz", 8, 'D', 1185, "timestamp with time zone"),
+    t(
+        1114,
+        "timestamp",
+        8,
+        'D',
+        1115,
+        "timestamp without time zone",
+    ),
+    t(
+        1184,
+        "timestamptz",
+        8,
+        'D',
+        1185,
+        "timestamp with time zone",
+    ),
     t(1186, "interval", 16, 'T', 1187, "interval"),
     t(1700, "numeric", -1, 'N', 1231, "numeric"),
     t(2950, "uuid", 16, 'U', 2951, "uuid"),
@@ -224,7 +238,8 @@ mod tests {
     fn arrays_and_elements_point_at_each_other() {
         for ty in TYPES {
             if ty.array != 0 {
-                let arr = by_oid(ty.array).unwrap_or_else(|| panic!("{} has no array row", ty.name));
+                let arr =
+                    by_oid(ty.array).unwrap_or_else(|| panic!("{} has no array row", ty.name));
                 assert_eq!(arr.elem, ty.oid, "{}", arr.name);
             }
             if ty.elem != 0 {

@@ -12,9 +12,7 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::planner::{
-    ExprPlanner, PlannerResult, RawBinaryExpr, TypePlanner,
-};
+use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawBinaryExpr, TypePlanner};
 use datafusion::logical_expr::{Expr, ExprSchemable, ScalarUDF, lit};
 use datafusion::sql::sqlparser::ast::{self, BinaryOperator};
 
@@ -37,11 +35,9 @@ impl PgOperatorPlanner {
     }
 
     fn call(&self, name: &str, args: Vec<Expr>) -> Result<Expr> {
-        let udf = self
-            .udfs
-            .iter()
-            .find(|u| u.name() == name)
-            .ok_or_else(|| DataFusionError::Internal(format!("operator function {name} missing")))?;
+        let udf = self.udfs.iter().find(|u| u.name() == name).ok_or_else(|| {
+            DataFusionError::Internal(format!("operator function {name} missing"))
+        })?;
         Ok(Expr::ScalarFunction(ScalarFunction::new_udf(
             Arc::clone(udf),
             args,
@@ -84,7 +80,9 @@ impl ExprPlanner for PgOperatorPlanner {
         let RawBinaryExpr { op, left, right } = expr;
         let hstore_left = || is_hstore_expr(&left, schema);
         let planned = match op {
-            BinaryOperator::Arrow if hstore_left() => self.call("hstore_fetchval", vec![left, right])?,
+            BinaryOperator::Arrow if hstore_left() => {
+                self.call("hstore_fetchval", vec![left, right])?
+            }
             BinaryOperator::Arrow => self.call("json_get", vec![left, right])?,
             BinaryOperator::LongArrow => self.call("json_get_text", vec![left, right])?,
             BinaryOperator::HashArrow | BinaryOperator::HashLongArrow => {
@@ -104,10 +102,10 @@ impl ExprPlanner for PgOperatorPlanner {
             BinaryOperator::QuestionAnd if hstore_left() => {
                 self.call("exists_all", vec![left, right])?
             }
-            BinaryOperator::AtArrow if hstore_left() => self.call("hs_contains", vec![left, right])?,
-            BinaryOperator::ArrowAt
-                if hstore_left() || is_hstore_expr(&right, schema) =>
-            {
+            BinaryOperator::AtArrow if hstore_left() => {
+                self.call("hs_contains", vec![left, right])?
+            }
+            BinaryOperator::ArrowAt if hstore_left() || is_hstore_expr(&right, schema) => {
                 self.call("hs_contained", vec![left, right])?
             }
             op => return Ok(PlannerResult::Original(RawBinaryExpr { op, left, right })),
@@ -133,6 +131,9 @@ impl TypePlanner for PgTypePlanner {
             }
             _ => return Ok(None),
         };
-        Ok(Some(Arc::new(tagged(Field::new("", DataType::Utf8, true), tag))))
+        Ok(Some(Arc::new(tagged(
+            Field::new("", DataType::Utf8, true),
+            tag,
+        ))))
     }
 }

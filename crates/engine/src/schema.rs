@@ -59,7 +59,10 @@ pub fn arrow_type(ty: ColumnType) -> DataType {
 
 /// `field` marked as holding PostgreSQL type `pg_type`.
 pub fn tagged(field: Field, pg_type: &str) -> Field {
-    field.with_metadata(HashMap::from([(PG_TYPE_KEY.to_owned(), pg_type.to_owned())]))
+    field.with_metadata(HashMap::from([(
+        PG_TYPE_KEY.to_owned(),
+        pg_type.to_owned(),
+    )]))
 }
 
 /// A nullable `Utf8` field marked as json.

@@ -380,7 +380,9 @@ impl Session {
         }
         if name.eq_ignore_ascii_case("session_authorization") {
             return match value {
-                Some(v) if v.eq_ignore_ascii_case("default") || v.trim_matches('\'') == self.user => {
+                Some(v)
+                    if v.eq_ignore_ascii_case("default") || v.trim_matches('\'') == self.user =>
+                {
                     Ok(Vec::new())
                 }
                 Some(v) => Err(EngineError::UnknownRole(v.to_owned())),
@@ -397,7 +399,10 @@ impl Session {
 }
 
 /// The plan's output schema with PostgreSQL's column names (see [`crate::naming`]).
-fn pg_named_schema(statement: &datafusion::sql::sqlparser::ast::Statement, schema: &Schema) -> SchemaRef {
+fn pg_named_schema(
+    statement: &datafusion::sql::sqlparser::ast::Statement,
+    schema: &Schema,
+) -> SchemaRef {
     let Some(names) = naming::output_names(statement, schema.fields().len()) else {
         return Arc::new(schema.clone());
     };

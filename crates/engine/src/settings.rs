@@ -51,7 +51,12 @@ static DEFS: &[Def] = &[
     def("application_name", "", true, Rule::Free),
     def("client_encoding", "UTF8", true, Rule::OneOf(UTF8)),
     def("DateStyle", "ISO, MDY", true, Rule::IsoDateStyle),
-    def("IntervalStyle", "postgres", true, Rule::OneOf(&["postgres"])),
+    def(
+        "IntervalStyle",
+        "postgres",
+        true,
+        Rule::OneOf(&["postgres"]),
+    ),
     def("TimeZone", "UTC", true, Rule::Free),
     def("integer_datetimes", "on", true, Rule::Fixed),
     def("is_superuser", "off", true, Rule::Fixed),
@@ -64,11 +69,21 @@ static DEFS: &[Def] = &[
     def("in_hot_standby", "off", true, Rule::Fixed),
     def("search_path", "\"$user\", public", false, Rule::Free),
     def("transaction_isolation", "read committed", false, Rule::Free),
-    def("default_transaction_isolation", "read committed", false, Rule::Free),
+    def(
+        "default_transaction_isolation",
+        "read committed",
+        false,
+        Rule::Free,
+    ),
     def("transaction_read_only", "off", false, Rule::Free),
     def("statement_timeout", "0", false, Rule::Free),
     def("lock_timeout", "0", false, Rule::Free),
-    def("idle_in_transaction_session_timeout", "0", false, Rule::Free),
+    def(
+        "idle_in_transaction_session_timeout",
+        "0",
+        false,
+        Rule::Free,
+    ),
     def("idle_session_timeout", "0", false, Rule::Free),
     def("extra_float_digits", "1", false, Rule::Free),
     def("client_min_messages", "notice", false, Rule::Free),
@@ -117,8 +132,10 @@ impl Settings {
     /// Defaults, then what the client sent in its startup message (unknown keys are ignored, as
     /// PostgreSQL ignores options it cannot apply at startup only for known ones), then the user.
     pub fn new<'a>(user: &str, startup: impl IntoIterator<Item = (&'a str, &'a str)>) -> Settings {
-        let mut values: BTreeMap<&'static str, String> =
-            DEFS.iter().map(|d| (d.name, d.default.to_owned())).collect();
+        let mut values: BTreeMap<&'static str, String> = DEFS
+            .iter()
+            .map(|d| (d.name, d.default.to_owned()))
+            .collect();
         values.insert("session_authorization", user.to_owned());
         for (k, v) in startup {
             if let Some(d) = find(k)
@@ -182,7 +199,9 @@ impl Settings {
     /// Restores `name` to its session-start value.
     pub fn reset(&mut self, name: &str) -> Result<Option<Report>, EngineError> {
         match find(name) {
-            Some(d) if d.rule == Rule::Fixed => Err(EngineError::ReadOnlySetting(d.name.to_owned())),
+            Some(d) if d.rule == Rule::Fixed => {
+                Err(EngineError::ReadOnlySetting(d.name.to_owned()))
+            }
             Some(d) => {
                 let v = self.startup.get(d.name).cloned().unwrap_or_default();
                 self.set(d.name, &v)
@@ -259,7 +278,11 @@ mod tests {
     fn startup_values_apply_and_reset_returns_to_them() {
         let mut s = Settings::new(
             "alice",
-            [("application_name", "psql"), ("client_encoding", "'utf-8'"), ("server_version", "9")],
+            [
+                ("application_name", "psql"),
+                ("client_encoding", "'utf-8'"),
+                ("server_version", "9"),
+            ],
         );
         assert_eq!(s.get("APPLICATION_NAME").expect("known").1, "psql");
         assert_eq!(s.get("client_encoding").expect("known").1, "UTF8");
@@ -269,7 +292,11 @@ mod tests {
             s.set("application_name", "x").expect("free"),
             Some(("application_name".to_owned(), "x".to_owned()))
         );
-        assert_eq!(s.set("application_name", "x").expect("free"), None, "no change, no report");
+        assert_eq!(
+            s.set("application_name", "x").expect("free"),
+            None,
+            "no change, no report"
+        );
         s.reset("application_name").expect("resettable");
         assert_eq!(s.get("application_name").expect("known").1, "psql");
     }
@@ -277,13 +304,32 @@ mod tests {
     #[test]
     fn rules_are_enforced() {
         let mut s = Settings::new("u", []);
-        assert!(matches!(s.set("nosuch", "1"), Err(EngineError::UnknownSetting(_))));
-        assert!(matches!(s.set("server_version", "1"), Err(EngineError::ReadOnlySetting(_))));
-        assert!(matches!(s.set("client_encoding", "LATIN1"), Err(EngineError::InvalidSettingValue { .. })));
-        assert!(matches!(s.set("datestyle", "German"), Err(EngineError::InvalidSettingValue { .. })));
-        assert!(matches!(s.set("datafusion.execution.batch_size", "1"), Err(EngineError::PermissionDenied(_))));
-        assert_eq!(s.set("DateStyle", "iso, dmy").expect("iso"), Some(("DateStyle".into(), "ISO, DMY".into())));
-        s.set("myapp.flag", "yes").expect("custom placeholders are allowed");
+        assert!(matches!(
+            s.set("nosuch", "1"),
+            Err(EngineError::UnknownSetting(_))
+        ));
+        assert!(matches!(
+            s.set("server_version", "1"),
+            Err(EngineError::ReadOnlySetting(_))
+        ));
+        assert!(matches!(
+            s.set("client_encoding", "LATIN1"),
+            Err(EngineError::InvalidSettingValue { .. })
+        ));
+        assert!(matches!(
+            s.set("datestyle", "German"),
+            Err(EngineError::InvalidSettingValue { .. })
+        ));
+        assert!(matches!(
+            s.set("datafusion.execution.batch_size", "1"),
+            Err(EngineError::PermissionDenied(_))
+        ));
+        assert_eq!(
+            s.set("DateStyle", "iso, dmy").expect("iso"),
+            Some(("DateStyle".into(), "ISO, DMY".into()))
+        );
+        s.set("myapp.flag", "yes")
+            .expect("custom placeholders are allowed");
         assert_eq!(s.get("MyApp.Flag").expect("set").1, "yes");
     }
 }

@@ -92,7 +92,10 @@ fn classify_unparsed(sql: &str, pg_error: String) -> EngineError {
 fn classify(statement: Statement) -> Result<Command, EngineError> {
     Ok(match statement {
         Statement::Query(_) => Command::Query(Box::new(statement)),
-        Statement::Explain { statement: ref inner, .. } => {
+        Statement::Explain {
+            statement: ref inner,
+            ..
+        } => {
             classify((**inner).clone())?;
             Command::Query(Box::new(statement))
         }
@@ -150,7 +153,12 @@ fn refuse(statement: &Statement) -> EngineError {
     if WRITES.contains(&first.as_str()) {
         let command = if matches!(first.as_str(), "CREATE" | "ALTER" | "DROP") {
             let second: String = words
-                .find(|w| !matches!(w.to_ascii_uppercase().as_str(), "OR" | "REPLACE" | "TEMPORARY" | "TEMP" | "UNIQUE" | "EXTERNAL"))
+                .find(|w| {
+                    !matches!(
+                        w.to_ascii_uppercase().as_str(),
+                        "OR" | "REPLACE" | "TEMPORARY" | "TEMP" | "UNIQUE" | "EXTERNAL"
+                    )
+                })
                 .unwrap_or_default()
                 .to_ascii_uppercase();
             format!("{first} {second}")
@@ -235,7 +243,10 @@ fn set_value(values: &[Expr]) -> Option<String> {
 
 /// `SHOW TRANSACTION ISOLATION LEVEL` is PostgreSQL's spelling of `transaction_isolation`.
 fn show_name(variable: &[ast::Ident]) -> String {
-    let words: Vec<String> = variable.iter().map(|i| i.value.to_ascii_lowercase()).collect();
+    let words: Vec<String> = variable
+        .iter()
+        .map(|i| i.value.to_ascii_lowercase())
+        .collect();
     match words.join(" ").as_str() {
         "transaction isolation level" => "transaction_isolation".to_owned(),
         "time zone" => "TimeZone".to_owned(),
@@ -270,23 +281,37 @@ mod tests {
         let v = parse("BEGIN; SELECT 1; SET application_name = 'x'; COMMIT").expect("parses");
         assert!(matches!(v[0], Command::Begin));
         assert!(matches!(v[1], Command::Query(_)));
-        assert!(matches!(&v[2], Command::Set { name, value: Some(v) } if name == "application_name" && v == "x"));
+        assert!(
+            matches!(&v[2], Command::Set { name, value: Some(v) } if name == "application_name" && v == "x")
+        );
         assert!(matches!(v[3], Command::Commit));
     }
 
     #[test]
     fn writes_are_refused_as_read_only() {
         for (sql, command) in [
-            ("INSERT INTO aws.apigatewayv2_stage (_key) VALUES ('x')", "INSERT"),
-            ("UPDATE aws.apigatewayv2_stage SET description = 'x'", "UPDATE"),
+            (
+                "INSERT INTO aws.apigatewayv2_stage (_key) VALUES ('x')",
+                "INSERT",
+            ),
+            (
+                "UPDATE aws.apigatewayv2_stage SET description = 'x'",
+                "UPDATE",
+            ),
             ("DELETE FROM aws.apigatewayv2_stage", "DELETE"),
             ("CREATE TABLE t (a int)", "CREATE TABLE"),
             ("CREATE OR REPLACE VIEW v AS SELECT 1", "CREATE VIEW"),
             ("DROP TABLE aws.apigatewayv2_stage", "DROP TABLE"),
             ("TRUNCATE aws.apigatewayv2_stage", "TRUNCATE"),
             ("COPY aws.apigatewayv2_stage TO '/tmp/x.csv'", "COPY TO"),
-            ("COPY aws.apigatewayv2_stage FROM '/etc/passwd'", "COPY FROM"),
-            ("CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '/etc/passwd'", "CREATE EXTERNAL TABLE"),
+            (
+                "COPY aws.apigatewayv2_stage FROM '/etc/passwd'",
+                "COPY FROM",
+            ),
+            (
+                "CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '/etc/passwd'",
+                "CREATE EXTERNAL TABLE",
+            ),
             ("EXPLAIN DELETE FROM aws.apigatewayv2_stage", "DELETE"),
         ] {
             match one(sql) {
@@ -310,13 +335,27 @@ mod tests {
 
     #[test]
     fn set_and_show_spellings() {
-        assert!(matches!(one("SET TIME ZONE 'UTC'"), Ok(Command::Set { name, value: Some(v) }) if name == "TimeZone" && v == "UTC"));
-        assert!(matches!(one("SET search_path TO aws, public"), Ok(Command::Set { value: Some(v), .. }) if v == "aws, public"));
-        assert!(matches!(one("SET extra_float_digits = 3"), Ok(Command::Set { value: Some(v), .. }) if v == "3"));
-        assert!(matches!(one("SET statement_timeout TO DEFAULT"), Ok(Command::Set { value: None, .. })));
-        assert!(matches!(one("SHOW TRANSACTION ISOLATION LEVEL"), Ok(Command::Show(n)) if n == "transaction_isolation"));
+        assert!(
+            matches!(one("SET TIME ZONE 'UTC'"), Ok(Command::Set { name, value: Some(v) }) if name == "TimeZone" && v == "UTC")
+        );
+        assert!(
+            matches!(one("SET search_path TO aws, public"), Ok(Command::Set { value: Some(v), .. }) if v == "aws, public")
+        );
+        assert!(
+            matches!(one("SET extra_float_digits = 3"), Ok(Command::Set { value: Some(v), .. }) if v == "3")
+        );
+        assert!(matches!(
+            one("SET statement_timeout TO DEFAULT"),
+            Ok(Command::Set { value: None, .. })
+        ));
+        assert!(
+            matches!(one("SHOW TRANSACTION ISOLATION LEVEL"), Ok(Command::Show(n)) if n == "transaction_isolation")
+        );
         assert!(matches!(one("show DateStyle"), Ok(Command::Show(n)) if n == "DateStyle"));
-        assert!(matches!(one("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ UNCOMMITTED"), Ok(Command::Accepted("SET"))));
+        assert!(matches!(
+            one("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ UNCOMMITTED"),
+            Ok(Command::Accepted("SET"))
+        ));
         assert!(matches!(one("RESET ALL"), Ok(Command::Reset(None))));
     }
 }

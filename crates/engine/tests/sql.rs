@@ -41,8 +41,10 @@ async fn run(session: &Session, sql: &str) -> Result<String, EngineError> {
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(datafusion::error::DataFusionError::from)?;
                     for row in 0..batch.num_rows() {
-                        let values: Vec<String> =
-                            formatters.iter().map(|f| f.value(row).to_string()).collect();
+                        let values: Vec<String> = formatters
+                            .iter()
+                            .map(|f| f.value(row).to_string())
+                            .collect();
                         out.push_str(&values.join(" | "));
                         out.push('\n');
                     }
@@ -56,7 +58,9 @@ async fn run(session: &Session, sql: &str) -> Result<String, EngineError> {
 
 async fn table(sql: &str) -> String {
     let engine = demo_engine();
-    run(&session(&engine), sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    run(&session(&engine), sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// Compares `sql`'s whole result with `tests/expected/{name}.out`. With `STAGESQL_BLESS=1` the
@@ -71,16 +75,29 @@ async fn check(name: &str, sql: &str) {
         std::fs::write(&path, &got).expect("write expected");
         return;
     }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with STAGESQL_BLESS=1 to create it)", path.display()));
-    assert_eq!(got, want, "result of {name} differs from {}", path.display());
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with STAGESQL_BLESS=1 to create it)",
+            path.display()
+        )
+    });
+    assert_eq!(
+        got,
+        want,
+        "result of {name} differs from {}",
+        path.display()
+    );
 }
 
 const PROD_ARN: &str = "arn:aws:apigateway:us-east-1::/apis/ujzde8gxd6/stages/prod";
 
 #[tokio::test]
 async fn full_row_shows_every_rendering_rule() {
-    check("full_row", &format!("SELECT * FROM aws.apigatewayv2_stage WHERE _key = '{PROD_ARN}'")).await;
+    check(
+        "full_row",
+        &format!("SELECT * FROM aws.apigatewayv2_stage WHERE _key = '{PROD_ARN}'"),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -172,7 +189,12 @@ async fn arns_and_partitions() {
 async fn writes_are_refused_and_change_nothing() {
     let engine = demo_engine();
     let s = session(&engine);
-    let before = run(&s, "SELECT count(*), max(description) FROM aws.apigatewayv2_stage").await.expect("query");
+    let before = run(
+        &s,
+        "SELECT count(*), max(description) FROM aws.apigatewayv2_stage",
+    )
+    .await
+    .expect("query");
     for sql in [
         "INSERT INTO aws.apigatewayv2_stage (_key) VALUES ('x')",
         "UPDATE aws.apigatewayv2_stage SET description = 'x'",
@@ -188,7 +210,12 @@ async fn writes_are_refused_and_change_nothing() {
         }
     }
     assert!(!std::path::Path::new("/tmp/stagesql-should-not-exist.csv").exists());
-    let after = run(&s, "SELECT count(*), max(description) FROM aws.apigatewayv2_stage").await.expect("query");
+    let after = run(
+        &s,
+        "SELECT count(*), max(description) FROM aws.apigatewayv2_stage",
+    )
+    .await
+    .expect("query");
     assert_eq!(before, after);
 }
 
@@ -201,13 +228,19 @@ async fn before_the_first_snapshot_queries_say_loading() {
         Arc::new(SnapshotStore::new()),
     )
     .expect("engine");
-    let err = run(&session(&engine), "SELECT count(*) FROM aws.apigatewayv2_stage")
-        .await
-        .expect_err("no snapshot yet");
+    let err = run(
+        &session(&engine),
+        "SELECT count(*) FROM aws.apigatewayv2_stage",
+    )
+    .await
+    .expect_err("no snapshot yet");
     let EngineError::DataFusion(df) = &err else {
         panic!("unexpected {err:?}");
     };
-    assert!(matches!(EngineError::find_in(df), Some(EngineError::CatalogLoading)), "{err:?}");
+    assert!(
+        matches!(EngineError::find_in(df), Some(EngineError::CatalogLoading)),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -219,8 +252,16 @@ async fn parameters_are_typed_by_the_planner() {
         .expect("parses");
     let prepared = s.prepare(commands.remove(0)).await.expect("plans");
     assert_eq!(
-        prepared.param_types().iter().map(|t| t.as_ref().map(ToString::to_string)).collect::<Vec<_>>(),
-        vec![Some("Utf8".into()), Some("Timestamp(µs)".into()), Some("Int64".into())],
+        prepared
+            .param_types()
+            .iter()
+            .map(|t| t.as_ref().map(ToString::to_string))
+            .collect::<Vec<_>>(),
+        vec![
+            Some("Utf8".into()),
+            Some("Timestamp(µs)".into()),
+            Some("Int64".into())
+        ],
         "LIMIT placeholders are bigint, as in PostgreSQL"
     );
     use datafusion::common::ScalarValue;
@@ -235,10 +276,21 @@ async fn parameters_are_typed_by_the_planner() {
         )
         .await
         .expect("runs");
-    let Output::Rows { stream, .. } = out else { panic!("rows expected") };
+    let Output::Rows { stream, .. } = out else {
+        panic!("rows expected")
+    };
     let batches = collect(stream).await.expect("collects");
-    let n = datafusion::arrow::array::AsArray::as_primitive::<datafusion::arrow::datatypes::Int64Type>(batches[0].column(0)).value(0);
+    let n = datafusion::arrow::array::AsArray::as_primitive::<
+        datafusion::arrow::datatypes::Int64Type,
+    >(batches[0].column(0))
+    .value(0);
     assert_eq!(n, 17);
     let err = s.execute(&prepared, vec![]).await.expect_err("wrong count");
-    assert!(matches!(err, EngineError::ParameterCount { expected: 3, got: 0 }));
+    assert!(matches!(
+        err,
+        EngineError::ParameterCount {
+            expected: 3,
+            got: 0
+        }
+    ));
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 /// Everything the server reads from its config file.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// `[server]`: where and as what the server listens.
@@ -99,16 +99,6 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            source: SourceConfig::default(),
-            log: LogConfig::default(),
-        }
-    }
 }
 
 /// Why the configuration cannot be used.
@@ -212,7 +202,8 @@ mod tests {
     fn unknown_keys_and_bad_values_name_the_key() {
         let err = Config::from_toml("[server]\nlisten_on = \"x\"").expect_err("unknown key");
         assert!(err.contains("listen_on"), "{err}");
-        let err = Config::from_toml("[server]\nshutdown_drain_seconds = \"ten\"").expect_err("type");
+        let err =
+            Config::from_toml("[server]\nshutdown_drain_seconds = \"ten\"").expect_err("type");
         assert!(err.contains("shutdown_drain_seconds"), "{err}");
         let mut c = Config::default();
         c.server.listen = "5433".to_owned();
@@ -220,7 +211,12 @@ mod tests {
         assert!(err.contains("server.listen"), "{err}");
         let mut c = Config::default();
         c.server.user = String::new();
-        assert!(c.validate().expect_err("empty").to_string().contains("server.user"));
+        assert!(
+            c.validate()
+                .expect_err("empty")
+                .to_string()
+                .contains("server.user")
+        );
     }
 
     #[test]
@@ -231,9 +227,16 @@ mod tests {
             let path = entry.expect("entry").path();
             if path.extension().is_some_and(|e| e == "toml") {
                 let config = Config::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
-                config.validate().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                config
+                    .validate()
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 if let Some(f) = &config.source.fixture {
-                    assert!(f.exists(), "{} names a missing fixture {}", path.display(), f.display());
+                    assert!(
+                        f.exists(),
+                        "{} names a missing fixture {}",
+                        path.display(),
+                        f.display()
+                    );
                 }
                 seen += 1;
             }

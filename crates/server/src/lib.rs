@@ -117,7 +117,12 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     );
     let shutdown = CancellationToken::new();
     let drain = Duration::from_secs(config.server.shutdown_drain_seconds);
-    let task = tokio::spawn(stagesql_wire::serve(listener, shared, shutdown.clone(), drain));
+    let task = tokio::spawn(stagesql_wire::serve(
+        listener,
+        shared,
+        shutdown.clone(),
+        drain,
+    ));
     tracing::info!(
         address = %addr,
         database = %config.server.database,

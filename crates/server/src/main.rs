@@ -39,7 +39,10 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     telemetry::init(&config.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("stagesql: cannot start the async runtime: {e}");

@@ -13,8 +13,7 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Date64Type, Decimal128Type, Float16Type, Float32Type, Float64Type,
     Int8Type, Int16Type, Int32Type, Int64Type, IntervalDayTimeType, IntervalMonthDayNanoType,
-    IntervalUnit, IntervalYearMonthType, TimeUnit, UInt8Type, UInt16Type, UInt32Type,
-    UInt64Type,
+    IntervalUnit, IntervalYearMonthType, TimeUnit, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use pgwire::api::Type;
@@ -49,7 +48,10 @@ pub struct EncodeError {
 }
 
 /// Encodes every row of `batch` as DataRows.
-pub fn encode_batch(batch: &RecordBatch, columns: &[ColumnFormat]) -> Result<Vec<DataRow>, EncodeError> {
+pub fn encode_batch(
+    batch: &RecordBatch,
+    columns: &[ColumnFormat],
+) -> Result<Vec<DataRow>, EncodeError> {
     let arrays = batch.columns();
     let field_count = i16::try_from(arrays.len()).map_err(|_| EncodeError {
         column: 0,
@@ -100,20 +102,62 @@ fn encode_value(
 pub fn write_text(array: &ArrayRef, row: usize, out: &mut String) -> Result<(), String> {
     let w = |r: std::fmt::Result| r.map_err(|e| e.to_string());
     match array.data_type() {
-        DataType::Boolean => out.push(if array.as_boolean().value(row) { 't' } else { 'f' }),
+        DataType::Boolean => out.push(if array.as_boolean().value(row) {
+            't'
+        } else {
+            'f'
+        }),
         DataType::Utf8 => out.push_str(array.as_string::<i32>().value(row)),
         DataType::LargeUtf8 => out.push_str(array.as_string::<i64>().value(row)),
         DataType::Utf8View => out.push_str(array.as_string_view().value(row)),
-        DataType::Int8 => w(write!(out, "{}", array.as_primitive::<Int8Type>().value(row)))?,
-        DataType::Int16 => w(write!(out, "{}", array.as_primitive::<Int16Type>().value(row)))?,
-        DataType::Int32 => w(write!(out, "{}", array.as_primitive::<Int32Type>().value(row)))?,
-        DataType::Int64 => w(write!(out, "{}", array.as_primitive::<Int64Type>().value(row)))?,
-        DataType::UInt8 => w(write!(out, "{}", array.as_primitive::<UInt8Type>().value(row)))?,
-        DataType::UInt16 => w(write!(out, "{}", array.as_primitive::<UInt16Type>().value(row)))?,
-        DataType::UInt32 => w(write!(out, "{}", array.as_primitive::<UInt32Type>().value(row)))?,
-        DataType::UInt64 => w(write!(out, "{}", array.as_primitive::<UInt64Type>().value(row)))?,
-        DataType::Float16 => float_text(f64::from(array.as_primitive::<Float16Type>().value(row)), out),
-        DataType::Float32 => float_text(f64::from(array.as_primitive::<Float32Type>().value(row)), out),
+        DataType::Int8 => w(write!(
+            out,
+            "{}",
+            array.as_primitive::<Int8Type>().value(row)
+        ))?,
+        DataType::Int16 => w(write!(
+            out,
+            "{}",
+            array.as_primitive::<Int16Type>().value(row)
+        ))?,
+        DataType::Int32 => w(write!(
+            out,
+            "{}",
+            array.as_primitive::<Int32Type>().value(row)
+        ))?,
+        DataType::Int64 => w(write!(
+            out,
+            "{}",
+            array.as_primitive::<Int64Type>().value(row)
+        ))?,
+        DataType::UInt8 => w(write!(
+            out,
+            "{}",
+            array.as_primitive::<UInt8Type>().value(row)
+        ))?,
+        DataType::UInt16 => w(write!(
+            out,
+            "{}",
+            array.as_primitive::<UInt16Type>().value(row)
+        ))?,
+        DataType::UInt32 => w(write!(
+            out,
+            "{}",
+            array.as_primitive::<UInt32Type>().value(row)
+        ))?,
+        DataType::UInt64 => w(write!(
+            out,
+            "{}",
+            array.as_primitive::<UInt64Type>().value(row)
+        ))?,
+        DataType::Float16 => float_text(
+            f64::from(array.as_primitive::<Float16Type>().value(row)),
+            out,
+        ),
+        DataType::Float32 => float_text(
+            f64::from(array.as_primitive::<Float32Type>().value(row)),
+            out,
+        ),
         DataType::Float64 => float_text(array.as_primitive::<Float64Type>().value(row), out),
         DataType::Timestamp(unit, tz) => {
             let micros = timestamp_micros(array, row, unit);
@@ -124,10 +168,16 @@ pub fn write_text(array: &ArrayRef, row: usize, out: &mut String) -> Result<(), 
         }
         DataType::Date32 => date_text(array.as_primitive::<Date32Type>().value(row), out)?,
         DataType::Date64 => {
-            let days = array.as_primitive::<Date64Type>().value(row).div_euclid(86_400_000);
+            let days = array
+                .as_primitive::<Date64Type>()
+                .value(row)
+                .div_euclid(86_400_000);
             date_text(i32::try_from(days).map_err(|e| e.to_string())?, out)?;
         }
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => {
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_) => {
             out.push_str("\\x");
             for b in binary_value(array, row) {
                 w(write!(out, "{b:02x}"))?;
@@ -174,7 +224,12 @@ fn float_text(v: f64, out: &mut String) {
             let s = format!("{v:e}");
             let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
             let exp: i32 = exp.parse().unwrap_or(0);
-            let _ = write!(out, "{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+            let _ = write!(
+                out,
+                "{mantissa}e{}{:02}",
+                if exp < 0 { '-' } else { '+' },
+                exp.abs()
+            );
         } else {
             let _ = write!(out, "{v}");
         }
@@ -187,10 +242,19 @@ fn timestamp_micros(array: &ArrayRef, row: usize, unit: &TimeUnit) -> i64 {
         TimestampSecondType,
     };
     match unit {
-        TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(row).saturating_mul(1_000_000),
-        TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(row).saturating_mul(1_000),
+        TimeUnit::Second => array
+            .as_primitive::<TimestampSecondType>()
+            .value(row)
+            .saturating_mul(1_000_000),
+        TimeUnit::Millisecond => array
+            .as_primitive::<TimestampMillisecondType>()
+            .value(row)
+            .saturating_mul(1_000),
         TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(row),
-        TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(row).div_euclid(1_000),
+        TimeUnit::Nanosecond => array
+            .as_primitive::<TimestampNanosecondType>()
+            .value(row)
+            .div_euclid(1_000),
     }
 }
 
@@ -221,9 +285,11 @@ fn date_text(days: i32, out: &mut String) -> Result<(), String> {
 
 fn interval_parts(array: &ArrayRef, row: usize) -> (i32, i32, i64) {
     match array.data_type() {
-        DataType::Interval(IntervalUnit::YearMonth) => {
-            (array.as_primitive::<IntervalYearMonthType>().value(row), 0, 0)
-        }
+        DataType::Interval(IntervalUnit::YearMonth) => (
+            array.as_primitive::<IntervalYearMonthType>().value(row),
+            0,
+            0,
+        ),
         DataType::Interval(IntervalUnit::DayTime) => {
             let v = array.as_primitive::<IntervalDayTimeType>().value(row);
             (0, v.days, i64::from(v.milliseconds) * 1_000)
@@ -234,10 +300,23 @@ fn interval_parts(array: &ArrayRef, row: usize) -> (i32, i32, i64) {
         }
         DataType::Duration(unit) => {
             let raw = match unit {
-                TimeUnit::Second => array.as_primitive::<datafusion::arrow::datatypes::DurationSecondType>().value(row).saturating_mul(1_000_000),
-                TimeUnit::Millisecond => array.as_primitive::<datafusion::arrow::datatypes::DurationMillisecondType>().value(row).saturating_mul(1_000),
-                TimeUnit::Microsecond => array.as_primitive::<datafusion::arrow::datatypes::DurationMicrosecondType>().value(row),
-                TimeUnit::Nanosecond => array.as_primitive::<datafusion::arrow::datatypes::DurationNanosecondType>().value(row) / 1_000,
+                TimeUnit::Second => array
+                    .as_primitive::<datafusion::arrow::datatypes::DurationSecondType>()
+                    .value(row)
+                    .saturating_mul(1_000_000),
+                TimeUnit::Millisecond => array
+                    .as_primitive::<datafusion::arrow::datatypes::DurationMillisecondType>()
+                    .value(row)
+                    .saturating_mul(1_000),
+                TimeUnit::Microsecond => array
+                    .as_primitive::<datafusion::arrow::datatypes::DurationMicrosecondType>()
+                    .value(row),
+                TimeUnit::Nanosecond => {
+                    array
+                        .as_primitive::<datafusion::arrow::datatypes::DurationNanosecondType>()
+                        .value(row)
+                        / 1_000
+                }
             };
             (0, 0, raw)
         }
@@ -264,7 +343,12 @@ fn interval_text(array: &ArrayRef, row: usize, out: &mut String) -> Result<(), S
         let sign = if micros < 0 { "-" } else { "" };
         let abs = micros.unsigned_abs();
         let secs = abs / 1_000_000;
-        let mut s = format!("{sign}{:02}:{:02}:{:02}", secs / 3600, (secs / 60) % 60, secs % 60);
+        let mut s = format!(
+            "{sign}{:02}:{:02}:{:02}",
+            secs / 3600,
+            (secs / 60) % 60,
+            secs % 60
+        );
         push_fraction(i64::try_from(abs % 1_000_000).unwrap_or(0), &mut s);
         parts.push(s);
     }
@@ -322,12 +406,18 @@ fn write_binary(
     let dt = array.data_type();
     match *ty {
         Type::BOOL => buf.put_u8(u8::from(array.as_boolean().value(row))),
-        Type::INT2 => buf.put_i16(i16::try_from(int_value(array, row)?).map_err(|e| e.to_string())?),
-        Type::INT4 => buf.put_i32(i32::try_from(int_value(array, row)?).map_err(|e| e.to_string())?),
+        Type::INT2 => {
+            buf.put_i16(i16::try_from(int_value(array, row)?).map_err(|e| e.to_string())?)
+        }
+        Type::INT4 => {
+            buf.put_i32(i32::try_from(int_value(array, row)?).map_err(|e| e.to_string())?)
+        }
         Type::INT8 => buf.put_i64(int_value(array, row)?),
         Type::OID => buf.put_u32(u32::try_from(int_value(array, row)?).map_err(|e| e.to_string())?),
         Type::FLOAT4 => match dt {
-            DataType::Float16 => buf.put_f32(f32::from(array.as_primitive::<Float16Type>().value(row))),
+            DataType::Float16 => {
+                buf.put_f32(f32::from(array.as_primitive::<Float16Type>().value(row)))
+            }
             _ => buf.put_f32(array.as_primitive::<Float32Type>().value(row)),
         },
         Type::FLOAT8 => buf.put_f64(array.as_primitive::<Float64Type>().value(row)),
@@ -341,7 +431,13 @@ fn write_binary(
             scratch.clear();
             let days = match dt {
                 DataType::Date32 => array.as_primitive::<Date32Type>().value(row),
-                DataType::Date64 => i32::try_from(array.as_primitive::<Date64Type>().value(row).div_euclid(86_400_000)).map_err(|e| e.to_string())?,
+                DataType::Date64 => i32::try_from(
+                    array
+                        .as_primitive::<Date64Type>()
+                        .value(row)
+                        .div_euclid(86_400_000),
+                )
+                .map_err(|e| e.to_string())?,
                 _ => return Err(format!("{dt} is not a date")),
             };
             buf.put_i32(days - PG_EPOCH_DAYS);
@@ -387,7 +483,11 @@ fn write_binary(
                 put_len_bytes(buf, v.as_deref().map(str::as_bytes))?;
             }
         }
-        _ if matches!(dt, DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..)) => {
+        _ if matches!(
+            dt,
+            DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..)
+        ) =>
+        {
             let items = list_value(array, row);
             let elem_type = element_type(ty);
             buf.put_i32(1);
@@ -560,7 +660,10 @@ mod tests {
         let mut b = BytesMut::new();
         numeric_binary("12345.678", &mut b).expect("number");
         // ndigits 3, weight 1, sign +, dscale 3, digits 1 2345 6780
-        assert_eq!(&b[..], &[0, 3, 0, 1, 0, 0, 0, 3, 0, 1, 0x09, 0x29, 0x1a, 0x7c]);
+        assert_eq!(
+            &b[..],
+            &[0, 3, 0, 1, 0, 0, 0, 3, 0, 1, 0x09, 0x29, 0x1a, 0x7c]
+        );
         let mut z = BytesMut::new();
         numeric_binary("0.00", &mut z).expect("number");
         assert_eq!(&z[..], &[0, 0, 0, 0, 0, 0, 0, 2]);

@@ -148,9 +148,10 @@ fn classify_datafusion(err: &DataFusionError) -> (&'static str, String) {
             SchemaError::FieldNotFound { field, .. } => {
                 ("42703", format!("column \"{}\" does not exist", field.name))
             }
-            SchemaError::AmbiguousReference { field } => {
-                ("42702", format!("column reference \"{}\" is ambiguous", field.name))
-            }
+            SchemaError::AmbiguousReference { field } => (
+                "42702",
+                format!("column reference \"{}\" is ambiguous", field.name),
+            ),
             other => ("42P10", other.to_string()),
         },
         DataFusionError::Plan(m) => classify_plan(m),
@@ -207,7 +208,10 @@ fn classify_execution(m: &str) -> (&'static str, String) {
     let lower = m.to_ascii_lowercase();
     if lower.contains("divide by zero") || lower.contains("division by zero") {
         ("22012", "division by zero".to_owned())
-    } else if lower.contains("invalid") || lower.contains("cannot cast") || lower.contains("malformed") {
+    } else if lower.contains("invalid")
+        || lower.contains("cannot cast")
+        || lower.contains("malformed")
+    {
         ("22P02", m.to_owned())
     } else if lower.contains("overflow") {
         ("22003", m.to_owned())
@@ -256,27 +260,55 @@ mod tests {
     #[test]
     fn engine_errors_map_to_their_sqlstates() {
         assert_eq!(code(EngineError::Syntax("x".into())), "42601");
-        assert_eq!(code(EngineError::ReadOnly { command: "INSERT".into() }), "25006");
+        assert_eq!(
+            code(EngineError::ReadOnly {
+                command: "INSERT".into()
+            }),
+            "25006"
+        );
         assert_eq!(code(EngineError::CatalogLoading), "57P03");
         assert_eq!(code(EngineError::Unsupported("x".into())), "0A000");
         let wrapped = DataFusionError::Context(
             "scan".into(),
-            Box::new(DataFusionError::External(Box::new(EngineError::CatalogLoading))),
+            Box::new(DataFusionError::External(Box::new(
+                EngineError::CatalogLoading,
+            ))),
         );
         assert_eq!(code(wrapped), "57P03");
     }
 
     #[test]
     fn datafusion_errors_map_by_kind() {
-        let c = classify(&DataFusionError::Plan("table 'stagesql.aws.nope' not found".into()).into());
-        assert_eq!((c.code, c.message.as_str()), ("42P01", "relation \"nope\" does not exist"));
-        assert_eq!(code(DataFusionError::Plan("Invalid function 'nosuch'.\nDid you mean 'now'?".into())), "42883");
-        assert_eq!(code(DataFusionError::ArrowError(Box::new(ArrowError::DivideByZero), None)), "22012");
-        assert_eq!(code(DataFusionError::ResourcesExhausted("pool".into())), "53200");
+        let c =
+            classify(&DataFusionError::Plan("table 'stagesql.aws.nope' not found".into()).into());
+        assert_eq!(
+            (c.code, c.message.as_str()),
+            ("42P01", "relation \"nope\" does not exist")
+        );
+        assert_eq!(
+            code(DataFusionError::Plan(
+                "Invalid function 'nosuch'.\nDid you mean 'now'?".into()
+            )),
+            "42883"
+        );
+        assert_eq!(
+            code(DataFusionError::ArrowError(
+                Box::new(ArrowError::DivideByZero),
+                None
+            )),
+            "22012"
+        );
+        assert_eq!(
+            code(DataFusionError::ResourcesExhausted("pool".into())),
+            "53200"
+        );
         assert_eq!(code(DataFusionError::NotImplemented("x".into())), "0A000");
         let internal = classify(&DataFusionError::Internal("secret detail".into()).into());
         assert_eq!(internal.code, "XX000");
-        assert!(!internal.message.contains("secret"), "internal detail stays in the log");
+        assert!(
+            !internal.message.contains("secret"),
+            "internal detail stays in the log"
+        );
     }
 
     #[test]

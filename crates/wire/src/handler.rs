@@ -157,7 +157,11 @@ impl ServerParameterProvider for StartupParameters {
 
 #[async_trait]
 impl StartupHandler for Connection {
-    async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
@@ -172,7 +176,9 @@ impl StartupHandler for Connection {
         let (pid, key) = self.shared.pids.generate(client);
         client.set_pid_and_secret_key(pid, key.clone());
         let (handle, guard) = self.shared.cancel.register(pid, key);
-        client.session_extensions().insert::<Arc<ConnectionHandle>>(handle);
+        client
+            .session_extensions()
+            .insert::<Arc<ConnectionHandle>>(handle);
         client.session_extensions().insert::<ConnectionGuard>(guard);
         tracing::debug!(user = session.user(), "session started");
         let params = StartupParameters(session.reported_settings().into_iter().collect());
@@ -193,7 +199,13 @@ fn field_infos(schema: &SchemaRef, format: &Format) -> Result<Vec<FieldInfo>, Wi
             } else {
                 FieldFormat::Text
             };
-            Ok(FieldInfo::new(f.name().clone(), None, None, pg_type(f), format))
+            Ok(FieldInfo::new(
+                f.name().clone(),
+                None,
+                None,
+                pg_type(f),
+                format,
+            ))
         })
         .collect()
 }
@@ -245,7 +257,9 @@ where
     let report = |reports: Vec<(String, String)>| {
         reports
             .into_iter()
-            .map(|(name, value)| PgWireBackendMessage::ParameterStatus(ParameterStatus::new(name, value)))
+            .map(|(name, value)| {
+                PgWireBackendMessage::ParameterStatus(ParameterStatus::new(name, value))
+            })
             .collect::<Vec<_>>()
     };
     Ok(match output {
@@ -330,7 +344,11 @@ impl SimpleQueryHandler for Connection {
                 // Rows are streamed after this loop returns. A query followed by more statements
                 // is run to completion first, so that an error in it stops the statements after
                 // it, as in PostgreSQL; the last statement streams.
-                let output = if i < last { materialize(output).await? } else { output };
+                let output = if i < last {
+                    materialize(output).await?
+                } else {
+                    output
+                };
                 Ok::<_, stagesql_engine::EngineError>((prepared, output))
             };
             match run.await {

@@ -38,7 +38,9 @@ pub fn is_binary(format: &Format, i: usize, n: usize, what: &str) -> Result<bool
             match codes[i] {
                 0 => Ok(false),
                 1 => Ok(true),
-                other => Err(WireError::Protocol(format!("unsupported format code: {other}"))),
+                other => Err(WireError::Protocol(format!(
+                    "unsupported format code: {other}"
+                ))),
             }
         }
     }
@@ -78,7 +80,12 @@ pub fn decode_params(
         .collect()
 }
 
-fn decode_text(index: usize, text: &str, ty: &Type, target: &DataType) -> Result<ScalarValue, WireError> {
+fn decode_text(
+    index: usize,
+    text: &str,
+    ty: &Type,
+    target: &DataType,
+) -> Result<ScalarValue, WireError> {
     let bad = || WireError::InvalidText {
         index,
         reason: format!("invalid input syntax for type {}: \"{text}\"", ty.name()),
@@ -87,7 +94,9 @@ fn decode_text(index: usize, text: &str, ty: &Type, target: &DataType) -> Result
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
             Ok(ScalarValue::Utf8(Some(text.to_owned())))
         }
-        DataType::Boolean => parse_bool(text).map(|b| ScalarValue::Boolean(Some(b))).ok_or_else(bad),
+        DataType::Boolean => parse_bool(text)
+            .map(|b| ScalarValue::Boolean(Some(b)))
+            .ok_or_else(bad),
         _ => ScalarValue::try_from_string(text.trim().to_owned(), target).map_err(|_| bad()),
     }
 }
@@ -117,7 +126,11 @@ fn decode_binary(index: usize, bytes: &[u8], ty: &Type) -> Result<ScalarValue, W
         type_name: ty.name().to_owned(),
     };
     let fixed = |n: usize| -> Result<&[u8], WireError> {
-        if bytes.len() == n { Ok(bytes) } else { Err(bad()) }
+        if bytes.len() == n {
+            Ok(bytes)
+        } else {
+            Err(bad())
+        }
     };
     Ok(match *ty {
         Type::BOOL => ScalarValue::Boolean(Some(fixed(1)?[0] != 0)),
@@ -139,7 +152,13 @@ fn decode_binary(index: usize, bytes: &[u8], ty: &Type) -> Result<ScalarValue, W
             let pg = i32::from_be_bytes(arr(fixed(4)?)?);
             ScalarValue::Date32(Some(pg.checked_add(10_957).ok_or_else(bad)?))
         }
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::JSON | Type::UNKNOWN | Type::CHAR => {
+        Type::TEXT
+        | Type::VARCHAR
+        | Type::BPCHAR
+        | Type::NAME
+        | Type::JSON
+        | Type::UNKNOWN
+        | Type::CHAR => {
             let text = std::str::from_utf8(bytes).map_err(|_| WireError::BadEncoding)?;
             ScalarValue::Utf8(Some(text.to_owned()))
         }
@@ -147,7 +166,9 @@ fn decode_binary(index: usize, bytes: &[u8], ty: &Type) -> Result<ScalarValue, W
             // jsonb's binary form is a version byte (1) followed by the text.
             match bytes.split_first() {
                 Some((1, rest)) => ScalarValue::Utf8(Some(
-                    std::str::from_utf8(rest).map_err(|_| WireError::BadEncoding)?.to_owned(),
+                    std::str::from_utf8(rest)
+                        .map_err(|_| WireError::BadEncoding)?
+                        .to_owned(),
                 )),
                 _ => return Err(bad()),
             }
@@ -162,7 +183,8 @@ fn decode_binary(index: usize, bytes: &[u8], ty: &Type) -> Result<ScalarValue, W
 }
 
 fn arr<const N: usize>(b: &[u8]) -> Result<[u8; N], WireError> {
-    b.try_into().map_err(|_| WireError::Protocol("bad parameter length".to_owned()))
+    b.try_into()
+        .map_err(|_| WireError::Protocol("bad parameter length".to_owned()))
 }
 
 #[cfg(test)]
@@ -184,7 +206,11 @@ mod tests {
 
     #[test]
     fn text_and_binary_parameters_decode_to_the_inferred_type() {
-        let values = vec![Some(Bytes::from_static(b"42")), Some(Bytes::from(7i64.to_be_bytes().to_vec())), None];
+        let values = vec![
+            Some(Bytes::from_static(b"42")),
+            Some(Bytes::from(7i64.to_be_bytes().to_vec())),
+            None,
+        ];
         let out = decode_params(
             &values,
             &Format::Individual(vec![0, 1, 0]),
@@ -192,7 +218,14 @@ mod tests {
             &[Some(DataType::Int64), None, Some(DataType::Utf8)],
         )
         .expect("decodes");
-        assert_eq!(out, vec![ScalarValue::Int64(Some(42)), ScalarValue::Int64(Some(7)), ScalarValue::Utf8(None)]);
+        assert_eq!(
+            out,
+            vec![
+                ScalarValue::Int64(Some(42)),
+                ScalarValue::Int64(Some(7)),
+                ScalarValue::Utf8(None)
+            ]
+        );
     }
 
     #[test]

@@ -63,7 +63,10 @@ pub async fn serve(
     drop(listener);
     tracker.close();
     if tokio::time::timeout(drain, tracker.wait()).await.is_err() {
-        tracing::info!(open = tracker.len(), "drain deadline passed; closing remaining connections");
+        tracing::info!(
+            open = tracker.len(),
+            "drain deadline passed; closing remaining connections"
+        );
         force_close.cancel();
         tracker.wait().await;
     }

@@ -8,13 +8,16 @@ use std::sync::LazyLock;
 use datafusion::arrow::datatypes::{DataType, Field};
 use pgwire::api::Type;
 use postgres_types::Kind;
-use stagesql_engine::pg_types::{
-    self, HSTORE_ARRAY_OID, HSTORE_OID, oid_for_field, oid_for_type,
-};
+use stagesql_engine::pg_types::{self, HSTORE_ARRAY_OID, HSTORE_OID, oid_for_field, oid_for_type};
 
 /// The `hstore` type (an extension type: not in pgwire's built-in table).
 pub static HSTORE: LazyLock<Type> = LazyLock::new(|| {
-    Type::new("hstore".to_owned(), HSTORE_OID, Kind::Simple, "public".to_owned())
+    Type::new(
+        "hstore".to_owned(),
+        HSTORE_OID,
+        Kind::Simple,
+        "public".to_owned(),
+    )
 });
 
 /// The `hstore[]` type.
@@ -67,8 +70,24 @@ mod tests {
         assert_eq!(
             names,
             [
-                "text", "json", "text", "bool", "bool", "text", "timestamp", "json", "text",
-                "text", "text", "timestamp", "text", "text", "text", "hstore", "hstore", "text",
+                "text",
+                "json",
+                "text",
+                "bool",
+                "bool",
+                "text",
+                "timestamp",
+                "json",
+                "text",
+                "text",
+                "text",
+                "timestamp",
+                "text",
+                "text",
+                "text",
+                "hstore",
+                "hstore",
+                "text",
                 "text"
             ]
         );

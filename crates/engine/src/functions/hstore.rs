@@ -145,8 +145,9 @@ pub fn to_json(h: &Hstore) -> String {
         .map(|(k, v)| {
             (
                 k.clone(),
-                v.as_ref()
-                    .map_or(serde_json::Value::Null, |s| serde_json::Value::String(s.clone())),
+                v.as_ref().map_or(serde_json::Value::Null, |s| {
+                    serde_json::Value::String(s.clone())
+                }),
             )
         })
         .collect();

@@ -108,8 +108,15 @@ mod tests {
     #[test]
     fn walks_objects_and_arrays() {
         let v: Value = serde_json::from_str(r#"{"a":{"b":[1,{"c":"x"}]}}"#).expect("json");
-        let path = [Step::Key("a".into()), Step::Key("b".into()), Step::Key("1".into())];
-        assert_eq!(walk(&v, &path).map(Value::to_string).as_deref(), Some(r#"{"c":"x"}"#));
+        let path = [
+            Step::Key("a".into()),
+            Step::Key("b".into()),
+            Step::Key("1".into()),
+        ];
+        assert_eq!(
+            walk(&v, &path).map(Value::to_string).as_deref(),
+            Some(r#"{"c":"x"}"#)
+        );
         assert_eq!(walk(&v, &[Step::Key("zz".into())]), None);
         let arr: Value = serde_json::from_str("[1,2,3]").expect("json");
         assert_eq!(walk(&arr, &[Step::Index(-1)]), Some(&Value::from(3)));
@@ -127,7 +134,11 @@ mod tests {
     fn path_literals() {
         assert_eq!(
             parse_path_literal(r#"{GET /orders, "a,b" ,x}"#),
-            Some(vec!["GET /orders".to_owned(), "a,b".to_owned(), "x".to_owned()])
+            Some(vec![
+                "GET /orders".to_owned(),
+                "a,b".to_owned(),
+                "x".to_owned()
+            ])
         );
         assert_eq!(parse_path_literal("{}"), Some(vec![]));
         assert_eq!(parse_path_literal("a,b"), None);

@@ -6,8 +6,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanBuilder, Int64Builder, ListBuilder, StringArray,
-    StringBuilder,
+    Array, ArrayRef, AsArray, BooleanBuilder, Int64Builder, ListBuilder, StringArray, StringBuilder,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
@@ -91,14 +90,39 @@ pub fn all() -> Vec<ScalarUDF> {
         PgFunction::new("exists_any", &[], Kind::HstoreExistAny, two()),
         PgFunction::new("exists_all", &[], Kind::HstoreExistAll, two()),
         PgFunction::new("defined", &["hstore_defined"], Kind::HstoreDefined, two()),
-        PgFunction::new("hs_contains", &["hstore_contains"], Kind::HstoreContains, two()),
-        PgFunction::new("hs_contained", &["hstore_contained"], Kind::HstoreContained, two()),
+        PgFunction::new(
+            "hs_contains",
+            &["hstore_contains"],
+            Kind::HstoreContains,
+            two(),
+        ),
+        PgFunction::new(
+            "hs_contained",
+            &["hstore_contained"],
+            Kind::HstoreContained,
+            two(),
+        ),
         PgFunction::new("akeys", &[], Kind::Akeys, one()),
         PgFunction::new("avals", &[], Kind::Avals, one()),
-        PgFunction::new("hstore_to_json", &["hstore_to_jsonb"], Kind::HstoreToJson, one()),
+        PgFunction::new(
+            "hstore_to_json",
+            &["hstore_to_jsonb"],
+            Kind::HstoreToJson,
+            one(),
+        ),
         PgFunction::new("json_get", &["jsonb_get"], Kind::JsonGet, two()),
-        PgFunction::new("json_get_text", &["jsonb_get_text"], Kind::JsonGetText, two()),
-        PgFunction::new("json_extract_path", &["jsonb_extract_path"], Kind::JsonPath, variadic()),
+        PgFunction::new(
+            "json_get_text",
+            &["jsonb_get_text"],
+            Kind::JsonGetText,
+            two(),
+        ),
+        PgFunction::new(
+            "json_extract_path",
+            &["jsonb_extract_path"],
+            Kind::JsonPath,
+            variadic(),
+        ),
         PgFunction::new(
             "json_extract_path_text",
             &["jsonb_extract_path_text"],
@@ -106,7 +130,12 @@ pub fn all() -> Vec<ScalarUDF> {
             variadic(),
         ),
         PgFunction::new("json_typeof", &["jsonb_typeof"], Kind::JsonTypeof, one()),
-        PgFunction::new("json_array_length", &["jsonb_array_length"], Kind::JsonArrayLength, one()),
+        PgFunction::new(
+            "json_array_length",
+            &["jsonb_array_length"],
+            Kind::JsonArrayLength,
+            one(),
+        ),
     ]
     .into_iter()
     .map(ScalarUDF::new_from_impl)
@@ -167,10 +196,18 @@ impl ScalarUDFImpl for PgFunction {
                 args.arg_fields.len()
             )));
         }
-        let types: Vec<DataType> = args.arg_fields.iter().map(|f| f.data_type().clone()).collect();
+        let types: Vec<DataType> = args
+            .arg_fields
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
         match self.kind {
             Kind::HstoreToJson | Kind::JsonGet | Kind::JsonPath => Ok(json_field(self.name)),
-            _ => Ok(Arc::new(Field::new(self.name, self.return_type(&types)?, true))),
+            _ => Ok(Arc::new(Field::new(
+                self.name,
+                self.return_type(&types)?,
+                true,
+            ))),
         }
     }
 
@@ -326,9 +363,8 @@ fn render(v: &Value, as_text: bool) -> Option<String> {
 }
 
 fn parse_json(text: &str) -> Result<Value> {
-    serde_json::from_str(text).map_err(|e| {
-        DataFusionError::Execution(format!("invalid input syntax for type json: {e}"))
-    })
+    serde_json::from_str(text)
+        .map_err(|e| DataFusionError::Execution(format!("invalid input syntax for type json: {e}")))
 }
 
 fn text_array(a: &ArrayRef) -> Result<StringArray> {

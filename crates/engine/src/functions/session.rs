@@ -118,14 +118,14 @@ impl ScalarUDFImpl for CurrentSetting {
 }
 
 /// The session functions for one session.
-pub fn for_session(
-    database: &str,
-    user: &str,
-    settings: Arc<RwLock<Settings>>,
-) -> Vec<ScalarUDF> {
+pub fn for_session(database: &str, user: &str, settings: Arc<RwLock<Settings>>) -> Vec<ScalarUDF> {
     vec![
         const_text("version", &[], version_string()),
-        const_text("current_database", &["current_catalog"], database.to_owned()),
+        const_text(
+            "current_database",
+            &["current_catalog"],
+            database.to_owned(),
+        ),
         const_text("current_schema", &[], "public".to_owned()),
         const_text("current_user", &["user", "current_role"], user.to_owned()),
         const_text("session_user", &[], user.to_owned()),
