@@ -45,6 +45,7 @@ pub struct Engine {
     config: EngineConfig,
     base: SessionState,
     store: Arc<SnapshotStore>,
+    table: Arc<StageTable>,
 }
 
 impl Engine {
@@ -78,11 +79,12 @@ impl Engine {
             .catalog_list()
             .catalog(&config.database)
             .ok_or_else(|| DataFusionError::Internal("default catalog missing".to_owned()))?;
+        let table = Arc::new(StageTable::new(Arc::clone(&store)));
         let aws = Arc::new(MemorySchemaProvider::new());
         datafusion::catalog::SchemaProvider::register_table(
             aws.as_ref(),
             TABLE_NAME.to_owned(),
-            Arc::new(StageTable::new(Arc::clone(&store))),
+            Arc::clone(&table) as Arc<dyn datafusion::catalog::TableProvider>,
         )?;
         catalog.register_schema(TABLE_SCHEMA, aws)?;
         catalog.register_schema("pg_catalog", pg_catalog::pg_catalog(&config.database)?)?;
@@ -95,6 +97,7 @@ impl Engine {
             config,
             base: state,
             store,
+            table,
         })
     }
 
@@ -123,6 +126,7 @@ impl Engine {
             state,
             settings,
             user: user.to_owned(),
+            table: Arc::clone(&self.table),
         })
     }
 }
@@ -198,6 +202,7 @@ pub struct Session {
     state: SessionState,
     settings: Arc<RwLock<Settings>>,
     user: String,
+    table: Arc<StageTable>,
 }
 
 impl Session {
@@ -312,8 +317,15 @@ impl Session {
                     .schema
                     .clone()
                     .unwrap_or_else(|| Arc::new(plan.schema().as_arrow().clone()));
-                let physical = self.state.create_physical_plan(&plan).await?;
-                let stream = execute_stream(physical, self.state.task_ctx())?;
+                // Each query gets its own copy of the state: its start time (for now() and
+                // friends) and the snapshot it reads are fixed here for its whole life.
+                let mut state = self.state.clone();
+                state.mark_start_execution();
+                if let Some(pinned) = self.table.pin()? {
+                    state.config_mut().set_extension(Arc::new(pinned));
+                }
+                let physical = state.create_physical_plan(&plan).await?;
+                let stream = execute_stream(physical, state.task_ctx())?;
                 Ok(Output::Rows { schema, stream })
             }
             Command::Show(name) => {

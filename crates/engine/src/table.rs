@@ -22,6 +22,11 @@ use crate::batch::snapshot_batch;
 use crate::error::EngineError;
 use crate::schema::stage_schema;
 
+/// The batch a query reads, fixed when the query starts (a session-config extension), so every
+/// scan of the table in one query (self-joins, subqueries) sees the same snapshot.
+#[derive(Debug, Clone)]
+pub struct PinnedBatch(pub RecordBatch);
+
 /// `aws.apigatewayv2_stage`: a read-only view of whatever snapshot the store holds.
 #[derive(Debug)]
 pub struct StageTable {
@@ -37,6 +42,15 @@ impl StageTable {
             store,
             cache: ArcSwapOption::empty(),
         }
+    }
+
+    /// The batch to pin for a query starting now; `None` before the first snapshot (a query that
+    /// then scans the table fails with "still loading"; one that does not, runs).
+    pub fn pin(&self) -> Result<Option<PinnedBatch>> {
+        if self.store.current().is_none() {
+            return Ok(None);
+        }
+        self.current_batch().map(|b| Some(PinnedBatch(b)))
     }
 
     /// The batch for the current snapshot, building it if this version has not been seen.
@@ -70,12 +84,15 @@ impl TableProvider for StageTable {
 
     async fn scan(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let batch = self.current_batch()?;
+        let batch = match state.config().get_extension::<PinnedBatch>() {
+            Some(pinned) => pinned.0.clone(),
+            None => self.current_batch()?,
+        };
         let source =
             MemorySourceConfig::try_new(&[vec![batch]], stage_schema(), projection.cloned())?
                 .with_limit(limit);

@@ -294,3 +294,39 @@ async fn parameters_are_typed_by_the_planner() {
         }
     ));
 }
+
+#[tokio::test]
+async fn now_and_intervals_work() {
+    let got = table(
+        "SELECT count(*) AS n FROM aws.apigatewayv2_stage \
+         WHERE last_updated_date < now() - INTERVAL '30 days' AND created_date < current_date",
+    )
+    .await;
+    assert!(got.ends_with("\n49\n"), "{got}");
+}
+
+#[tokio::test]
+async fn a_prepared_query_reads_the_whole_snapshot_current_at_execution() {
+    let store = Arc::new(SnapshotStore::new());
+    let rows = parse_fixture(BUNDLED_FIXTURE, "bundled").expect("fixture");
+    store.publish(rows.clone());
+    let engine = Engine::new(EngineConfig { database: "stagesql".into() }, Arc::clone(&store))
+        .expect("engine");
+    let s = session(&engine);
+    let mut commands = s
+        .parse("SELECT (SELECT count(*) FROM aws.apigatewayv2_stage) AS a, count(*) AS b FROM aws.apigatewayv2_stage")
+        .expect("parses");
+    let prepared = s.prepare(commands.remove(0)).await.expect("plans");
+    // A refresh between planning and execution is seen, whole, by the next execution.
+    store.publish(rows[..10].to_vec());
+    let out = s.execute(&prepared, vec![]).await.expect("runs");
+    let Output::Rows { stream, .. } = out else { panic!("rows") };
+    let batches = collect(stream).await.expect("collects");
+    let get = |c: usize| {
+        datafusion::arrow::array::AsArray::as_primitive::<datafusion::arrow::datatypes::Int64Type>(
+            batches[0].column(c),
+        )
+        .value(0)
+    };
+    assert_eq!((get(0), get(1)), (10, 10));
+}
