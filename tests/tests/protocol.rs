@@ -298,6 +298,8 @@ async fn errors_carry_the_right_sqlstate_and_leave_the_connection_usable() {
         ),
         ("SET nosuch_setting = 1", "42704"),
         ("SET datafusion.execution.batch_size = 1", "42501"),
+        ("SET server_version = '9.0'", "55P02"),
+        ("SET client_encoding = 'LATIN1'", "22023"),
     ] {
         let simple = client.simple_query(sql).await.expect_err(sql);
         assert_eq!(sqlstate(&simple), code, "simple: {sql}: {simple:?}");
@@ -309,6 +311,8 @@ async fn errors_carry_the_right_sqlstate_and_leave_the_connection_usable() {
             .expect("still usable");
         assert_eq!(ok.get::<_, i64>(0), 1);
     }
+    let err = client.simple_query("SELECT $1").await.expect_err("no parameters in simple query");
+    assert_eq!(sqlstate(&err), "42P02");
     let count: i64 = client
         .query_one("SELECT count(*) FROM aws.apigatewayv2_stage", &[])
         .await

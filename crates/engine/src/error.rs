@@ -45,6 +45,9 @@ pub enum EngineError {
         /// Parameters the client sent.
         got: usize,
     },
+    /// A `$n` placeholder with no value to bind (e.g. in a simple query).
+    #[error("there is no parameter ${0}")]
+    UndefinedParameter(usize),
     /// A bound parameter value cannot be read as its type.
     #[error("invalid value for parameter ${index}: {reason}")]
     ParameterValue {

@@ -122,6 +122,7 @@ fn classify_engine(e: &EngineError) -> (&'static str, String) {
         EngineError::PermissionDenied(_) => "42501",
         EngineError::UnknownRole(_) => "22023",
         EngineError::ParameterCount { .. } => "08P01",
+        EngineError::UndefinedParameter(_) => "42P02",
         EngineError::ParameterValue { .. } => "22P02",
         EngineError::CatalogLoading => "57P03",
         EngineError::DataFusion(df) => return classify_datafusion(df),

@@ -340,6 +340,10 @@ impl SimpleQueryHandler for Connection {
         for (i, command) in commands.into_iter().enumerate() {
             let run = async {
                 let prepared = session.prepare(command).await?;
+                if !prepared.param_types().is_empty() {
+                    // A simple query has no way to bind values.
+                    return Err(stagesql_engine::EngineError::UndefinedParameter(1));
+                }
                 let output = session.execute(&prepared, Vec::new()).await?;
                 // Rows are streamed after this loop returns. A query followed by more statements
                 // is run to completion first, so that an error in it stops the statements after

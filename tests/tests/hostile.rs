@@ -1,0 +1,87 @@
+//! Malformed input on the wire gets an error or a closed connection, and the server keeps
+//! serving everyone else.
+
+use std::time::Duration;
+
+use stagesql_tests::TestServer;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A startup packet for user/database `stagesql`, protocol 3.0.
+fn startup() -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&196_608i32.to_be_bytes());
+    for kv in ["user", "stagesql", "database", "stagesql"] {
+        body.extend_from_slice(kv.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut msg = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+    msg.extend(body);
+    msg
+}
+
+/// Sends `bytes` on a fresh connection and reads whatever comes back until close or timeout.
+async fn throw(port: u16, bytes: &[u8]) -> Vec<u8> {
+    let mut sock = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    let _ = sock.write_all(bytes).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_millis(500), sock.read_to_end(&mut out)).await;
+    out
+}
+
+#[tokio::test]
+async fn garbage_and_truncated_messages_do_not_hurt_other_clients() {
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    let port = server.port();
+    let mut after_startup = startup();
+    let cases: Vec<Vec<u8>> = vec![
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        vec![0, 0, 0, 3],
+        vec![0x7f, 0xff, 0xff, 0xff, 0, 3, 0, 0],
+        vec![0xff; 64],
+        startup()[..10].to_vec(),
+        {
+            // A valid startup, then a Query whose length claims far more than is sent.
+            after_startup.extend_from_slice(b"Q\x00\x10\x00\x00SELECT");
+            after_startup.clone()
+        },
+        {
+            // A valid startup, then an unknown message type.
+            let mut m = startup();
+            m.extend_from_slice(b"~\x00\x00\x00\x04");
+            m
+        },
+        {
+            // A valid startup, then a Bind for a statement that does not exist.
+            let mut m = startup();
+            m.extend_from_slice(b"B\x00\x00\x00\x10\x00nope\x00\x00\x00\x00\x00\x00\x00S\x00\x00\x00\x04");
+            m
+        },
+    ];
+    for (i, bytes) in cases.iter().enumerate() {
+        let _reply = throw(port, bytes).await;
+        let n: i64 = client
+            .query_one("SELECT count(*) FROM aws.apigatewayv2_stage", &[])
+            .await
+            .unwrap_or_else(|e| panic!("server stopped serving after case {i}: {e}"))
+            .get(0);
+        assert_eq!(n, 50);
+    }
+    // A fresh client can still connect.
+    let fresh = server.client().await;
+    fresh.simple_query("SELECT 1").await.expect("fresh client works");
+}
+
+#[tokio::test]
+async fn unknown_statement_in_bind_gets_an_error_response() {
+    let server = TestServer::start().await;
+    let mut m = startup();
+    m.extend_from_slice(b"B\x00\x00\x00\x10\x00nope\x00\x00\x00\x00\x00\x00\x00S\x00\x00\x00\x04");
+    let reply = throw(server.port(), &m).await;
+    // After authentication: an ErrorResponse ('E') and then ReadyForQuery ('Z') for the Sync.
+    let text = String::from_utf8_lossy(&reply);
+    assert!(reply.contains(&b'E'), "{text}");
+    assert!(text.contains("nope"), "{text}");
+}
