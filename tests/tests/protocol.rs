@@ -514,3 +514,25 @@ async fn catalog_tables_name_the_types_the_wire_sends() {
         ]
     );
 }
+
+#[tokio::test]
+async fn pg_catalog_is_searched_first_like_postgres() {
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    // SQLAlchemy's first statement and its psycopg2 hstore probe.
+    let version: String = client
+        .query_one("select pg_catalog.version()", &[])
+        .await
+        .expect("version")
+        .get(0);
+    assert!(version.starts_with("PostgreSQL 16.6"), "{version}");
+    let row = client
+        .query_one(
+            "SELECT t.oid, typarray FROM pg_type t JOIN pg_namespace ns ON typnamespace = ns.oid WHERE typname = 'hstore'",
+            &[],
+        )
+        .await
+        .expect("hstore probe");
+    assert_eq!(row.get::<_, u32>(0), 16385);
+    assert_eq!(row.get::<_, u32>(1), 16390);
+}

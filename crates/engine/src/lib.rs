@@ -8,6 +8,7 @@
 //! - [`schema`]: the Arrow schema and how json/hstore types ride in field metadata.
 //! - [`planner`] and [`functions`]: PostgreSQL operators, types and functions.
 //! - [`naming`]: PostgreSQL's names for result columns.
+//! - [`rewrite`]: PostgreSQL name resolution (`pg_catalog` first) applied before planning.
 //! - [`pg_types`]: the type OIDs shared by the wire and the catalog tables.
 //! - [`pg_catalog`]: `pg_catalog` and `information_schema` tables describing the table.
 //! - [`error`]: [`EngineError`]; the wire crate maps it to SQLSTATE codes.
@@ -19,6 +20,7 @@ pub mod naming;
 pub mod pg_catalog;
 pub mod pg_types;
 pub mod planner;
+pub mod rewrite;
 pub mod schema;
 pub mod session;
 pub mod settings;

@@ -23,6 +23,17 @@ use crate::pg_types::{
 };
 use crate::schema::{PG_CHAR, TABLE_NAME, TABLE_SCHEMA, stage_schema, tagged};
 
+/// The tables of `pg_catalog`, which unqualified names resolve to first (see `rewrite`).
+pub const PG_CATALOG_TABLES: &[&str] = &[
+    "pg_namespace",
+    "pg_type",
+    "pg_range",
+    "pg_class",
+    "pg_attribute",
+    "pg_description",
+    "pg_database",
+];
+
 /// OID of the bootstrap superuser role that owns everything.
 const OWNER_OID: u32 = 10;
 /// OID of `pg_class` (the class of table rows in `pg_description`).

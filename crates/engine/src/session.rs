@@ -26,6 +26,7 @@ use crate::error::EngineError;
 use crate::functions::{operators, session as session_fns};
 use crate::naming;
 use crate::pg_catalog;
+use crate::rewrite;
 use crate::planner::{PgOperatorPlanner, PgTypePlanner};
 use crate::schema::{TABLE_NAME, TABLE_SCHEMA};
 use crate::settings::{Report, Settings};
@@ -235,9 +236,11 @@ impl Session {
     pub async fn prepare(&self, command: Command) -> Result<Prepared, EngineError> {
         match &command {
             Command::Query(stmt) => {
+                let mut resolved = stmt.clone();
+                rewrite::resolve_pg_names(&mut resolved);
                 let plan = self
                     .state
-                    .statement_to_plan(DFStatement::Statement(stmt.clone()))
+                    .statement_to_plan(DFStatement::Statement(resolved))
                     .await?;
                 SQLOptions::new()
                     .with_allow_ddl(false)
