@@ -23,7 +23,9 @@ fn startup() -> Vec<u8> {
 
 /// Sends `bytes` on a fresh connection and reads whatever comes back until close or timeout.
 async fn throw(port: u16, bytes: &[u8]) -> Vec<u8> {
-    let mut sock = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    let mut sock = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
     let _ = sock.write_all(bytes).await;
     let mut out = Vec::new();
     let _ = tokio::time::timeout(Duration::from_millis(500), sock.read_to_end(&mut out)).await;
@@ -56,7 +58,9 @@ async fn garbage_and_truncated_messages_do_not_hurt_other_clients() {
         {
             // A valid startup, then a Bind for a statement that does not exist.
             let mut m = startup();
-            m.extend_from_slice(b"B\x00\x00\x00\x10\x00nope\x00\x00\x00\x00\x00\x00\x00S\x00\x00\x00\x04");
+            m.extend_from_slice(
+                b"B\x00\x00\x00\x10\x00nope\x00\x00\x00\x00\x00\x00\x00S\x00\x00\x00\x04",
+            );
             m
         },
     ];
@@ -71,7 +75,10 @@ async fn garbage_and_truncated_messages_do_not_hurt_other_clients() {
     }
     // A fresh client can still connect.
     let fresh = server.client().await;
-    fresh.simple_query("SELECT 1").await.expect("fresh client works");
+    fresh
+        .simple_query("SELECT 1")
+        .await
+        .expect("fresh client works");
 }
 
 #[tokio::test]

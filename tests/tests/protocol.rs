@@ -311,7 +311,10 @@ async fn errors_carry_the_right_sqlstate_and_leave_the_connection_usable() {
             .expect("still usable");
         assert_eq!(ok.get::<_, i64>(0), 1);
     }
-    let err = client.simple_query("SELECT $1").await.expect_err("no parameters in simple query");
+    let err = client
+        .simple_query("SELECT $1")
+        .await
+        .expect_err("no parameters in simple query");
     assert_eq!(sqlstate(&err), "42P02");
     let count: i64 = client
         .query_one("SELECT count(*) FROM aws.apigatewayv2_stage", &[])
@@ -535,4 +538,26 @@ async fn pg_catalog_is_searched_first_like_postgres() {
         .expect("hstore probe");
     assert_eq!(row.get::<_, u32>(0), 16385);
     assert_eq!(row.get::<_, u32>(1), 16390);
+}
+
+#[tokio::test]
+async fn copy_out_binary_through_the_extended_protocol() {
+    use futures::StreamExt;
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    let stream = client
+        .copy_out(
+            "COPY (SELECT count(*) AS n FROM aws.apigatewayv2_stage) TO STDOUT (FORMAT binary)",
+        )
+        .await
+        .expect("copy out");
+    let chunks: Vec<_> = stream.collect().await;
+    let mut all = Vec::new();
+    for c in chunks {
+        all.extend_from_slice(&c.expect("chunk"));
+    }
+    assert!(all.starts_with(b"PGCOPY\n\xff\r\n\0"), "{all:?}");
+    // header (19 bytes), then 1 field of 8 bytes holding 50, then the -1 trailer.
+    assert_eq!(&all[19..33], &[0, 1, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 50]);
+    assert_eq!(&all[33..], &[0xff, 0xff]);
 }

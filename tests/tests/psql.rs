@@ -95,3 +95,29 @@ async fn several_statements_and_variables() {
         .await;
     assert_eq!(stdout(&out), "psql-test\n2\n");
 }
+
+#[tokio::test]
+async fn copy_to_stdout_csv_and_text() {
+    let server = TestServer::start().await;
+    let out = server
+        .psql(&[
+            "-c",
+            "\\copy (SELECT stage_name, tags, description FROM aws.apigatewayv2_stage WHERE stage_name = 'staging' AND region = 'eu-central-1') TO STDOUT WITH (FORMAT csv, HEADER)",
+        ])
+        .await;
+    assert_eq!(
+        stdout(&out),
+        "stage_name,tags,description\nstaging,\"\"\"env\"\"=>\"\"staging\"\", \"\"note\"\"=>\"\"x=>y, z\"\", \"\"owner\"\"=>\"\"équipe-données\"\"\",\n"
+    );
+    let out = server
+        .psql(&["-c", "COPY (SELECT _key, auto_deploy, created_date FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 2) TO STDOUT"])
+        .await;
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0].split('\t').count(), 3, "{text}");
+    let out = server
+        .psql(&["-c", "COPY aws.apigatewayv2_stage TO STDOUT (FORMAT csv)"])
+        .await;
+    assert_eq!(stdout(&out).lines().count(), 50);
+}

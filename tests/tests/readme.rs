@@ -5,7 +5,9 @@ use stagesql_tests::TestServer;
 fn readme_examples() -> Vec<String> {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
         .expect("README.md");
-    let start = readme.find("### Example queries").expect("examples section");
+    let start = readme
+        .find("### Example queries")
+        .expect("examples section");
     let block = &readme[start..];
     let open = block.find("```sql").expect("sql block") + "```sql".len();
     let close = open + block[open..].find("```").expect("end of block");
@@ -36,6 +38,9 @@ async fn every_readme_example_runs() {
             .iter()
             .filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_)))
             .count();
-        assert!(returned > 0, "README example returns no rows on the demo data: {sql}");
+        assert!(
+            returned > 0,
+            "README example returns no rows on the demo data: {sql}"
+        );
     }
 }

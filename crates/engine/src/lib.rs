@@ -29,4 +29,4 @@ pub mod table;
 
 pub use error::EngineError;
 pub use session::{Engine, EngineConfig, Output, Prepared, Session};
-pub use statement::Command;
+pub use statement::{Command, CopyFormat, CopyOptions};

@@ -45,7 +45,9 @@ mod tests {
     use datafusion::sql::sqlparser::parser::Parser;
 
     fn rewritten(sql: &str) -> String {
-        let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql).expect("parses").remove(0);
+        let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            .expect("parses")
+            .remove(0);
         resolve_pg_names(&mut stmt);
         stmt.to_string()
     }

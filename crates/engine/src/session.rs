@@ -26,8 +26,8 @@ use crate::error::EngineError;
 use crate::functions::{operators, session as session_fns};
 use crate::naming;
 use crate::pg_catalog;
-use crate::rewrite;
 use crate::planner::{PgOperatorPlanner, PgTypePlanner};
+use crate::rewrite;
 use crate::schema::{TABLE_NAME, TABLE_SCHEMA};
 use crate::settings::{Report, Settings};
 use crate::statement::{self, Command};
@@ -182,6 +182,15 @@ pub enum Output {
     Deallocate(Option<String>),
     /// `DISCARD ALL`: settings were reset; the caller drops prepared statements and portals.
     DiscardAll(Vec<Report>),
+    /// `COPY ... TO STDOUT`: rows to send as CopyData in the given format.
+    CopyOut {
+        /// The copied columns.
+        schema: SchemaRef,
+        /// The batches.
+        stream: SendableRecordBatchStream,
+        /// Format and options.
+        options: crate::statement::CopyOptions,
+    },
 }
 
 impl std::fmt::Debug for Output {
@@ -193,6 +202,7 @@ impl std::fmt::Debug for Output {
             Output::End(tag) => write!(f, "End({tag})"),
             Output::Deallocate(n) => write!(f, "Deallocate({n:?})"),
             Output::DiscardAll(_) => write!(f, "DiscardAll"),
+            Output::CopyOut { options, .. } => write!(f, "CopyOut({:?})", options.format),
         }
     }
 }
@@ -236,27 +246,21 @@ impl Session {
     pub async fn prepare(&self, command: Command) -> Result<Prepared, EngineError> {
         match &command {
             Command::Query(stmt) => {
-                let mut resolved = stmt.clone();
-                rewrite::resolve_pg_names(&mut resolved);
-                let plan = self
-                    .state
-                    .statement_to_plan(DFStatement::Statement(resolved))
-                    .await?;
-                SQLOptions::new()
-                    .with_allow_ddl(false)
-                    .with_allow_dml(false)
-                    .with_allow_statements(false)
-                    .verify_plan(&plan)
-                    .map_err(|_| EngineError::ReadOnly {
-                        command: "this statement".to_owned(),
-                    })?;
-                let param_types = ordered_param_types(&plan)?;
-                let schema = pg_named_schema(stmt, plan.schema().as_arrow());
+                let (plan, param_types, schema) = self.plan_query(stmt).await?;
                 Ok(Prepared {
                     command,
                     plan: Some(plan),
                     param_types,
                     schema: Some(schema),
+                })
+            }
+            Command::CopyOut { query, .. } => {
+                let (plan, param_types, _) = self.plan_query(query).await?;
+                Ok(Prepared {
+                    command,
+                    plan: Some(plan),
+                    param_types,
+                    schema: None,
                 })
             }
             Command::Show(name) => {
@@ -291,6 +295,57 @@ impl Session {
         }
     }
 
+    /// Plans a query: the plan, its parameter types and its result columns (PostgreSQL names).
+    async fn plan_query(
+        &self,
+        stmt: &datafusion::sql::sqlparser::ast::Statement,
+    ) -> Result<(LogicalPlan, Vec<Option<DataType>>, SchemaRef), EngineError> {
+        let mut resolved = stmt.clone();
+        rewrite::resolve_pg_names(&mut resolved);
+        let plan = self
+            .state
+            .statement_to_plan(DFStatement::Statement(Box::new(resolved)))
+            .await?;
+        SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false)
+            .verify_plan(&plan)
+            .map_err(|_| EngineError::ReadOnly {
+                command: "this statement".to_owned(),
+            })?;
+        let param_types = ordered_param_types(&plan)?;
+        let schema = pg_named_schema(stmt, plan.schema().as_arrow());
+        Ok((plan, param_types, schema))
+    }
+
+    /// Runs a planned query with its parameter values on the snapshot current now.
+    async fn run_plan(
+        &self,
+        prepared: &Prepared,
+        params: Vec<ScalarValue>,
+    ) -> Result<SendableRecordBatchStream, EngineError> {
+        let plan = prepared
+            .plan
+            .clone()
+            .ok_or_else(|| DataFusionError::Internal("query without a plan".to_owned()))?;
+        let plan = if params.is_empty() {
+            plan
+        } else {
+            let values = cast_params(params, &prepared.param_types)?;
+            plan.with_param_values(ParamValues::from(values))?
+        };
+        // Each query gets its own copy of the state: its start time (for now() and friends) and
+        // the snapshot it reads are fixed here for its whole life.
+        let mut state = self.state.clone();
+        state.mark_start_execution();
+        if let Some(pinned) = self.table.pin()? {
+            state.config_mut().set_extension(Arc::new(pinned));
+        }
+        let physical = state.create_physical_plan(&plan).await?;
+        Ok(execute_stream(physical, state.task_ctx())?)
+    }
+
     /// Runs a prepared statement with `params` (one per `$n`, already decoded; cast here to the
     /// planned types).
     pub async fn execute(
@@ -306,30 +361,23 @@ impl Session {
         }
         match &prepared.command {
             Command::Query(_) => {
-                let plan = prepared
-                    .plan
-                    .clone()
-                    .ok_or_else(|| DataFusionError::Internal("query without a plan".to_owned()))?;
-                let plan = if params.is_empty() {
-                    plan
-                } else {
-                    let values = cast_params(params, &prepared.param_types)?;
-                    plan.with_param_values(ParamValues::from(values))?
-                };
-                let schema = prepared
-                    .schema
-                    .clone()
-                    .unwrap_or_else(|| Arc::new(plan.schema().as_arrow().clone()));
-                // Each query gets its own copy of the state: its start time (for now() and
-                // friends) and the snapshot it reads are fixed here for its whole life.
-                let mut state = self.state.clone();
-                state.mark_start_execution();
-                if let Some(pinned) = self.table.pin()? {
-                    state.config_mut().set_extension(Arc::new(pinned));
-                }
-                let physical = state.create_physical_plan(&plan).await?;
-                let stream = execute_stream(physical, state.task_ctx())?;
+                let schema = prepared.schema.clone().ok_or_else(|| {
+                    DataFusionError::Internal("query without a schema".to_owned())
+                })?;
+                let stream = self.run_plan(prepared, params).await?;
                 Ok(Output::Rows { schema, stream })
+            }
+            Command::CopyOut { query, options } => {
+                let stream = self.run_plan(prepared, params).await?;
+                let schema = match &prepared.plan {
+                    Some(plan) => pg_named_schema(query, plan.schema().as_arrow()),
+                    None => stream.schema(),
+                };
+                Ok(Output::CopyOut {
+                    schema,
+                    stream,
+                    options: options.clone(),
+                })
             }
             Command::Show(name) => {
                 let schema = prepared

@@ -62,7 +62,7 @@ static DEFS: &[Def] = &[
     def("is_superuser", "off", true, Rule::Fixed),
     def("server_encoding", "UTF8", true, Rule::Fixed),
     def("server_version", SERVER_VERSION, true, Rule::Fixed),
-    def("server_version_num", SERVER_VERSION_NUM, false, Rule::Fixed),
+    def("server_version_num", SERVER_VERSION_NUM, true, Rule::Fixed),
     def("session_authorization", "", true, Rule::Fixed),
     def("standard_conforming_strings", "on", true, Rule::OneOf(ON)),
     def("default_transaction_read_only", "off", true, Rule::Free),

@@ -44,6 +44,41 @@ pub enum Command {
     DiscardAll,
     /// `DEALLOCATE name` / `DEALLOCATE ALL` (`None`).
     Deallocate(Option<String>),
+    /// `COPY (query) TO STDOUT` / `COPY table TO STDOUT` (what psql's `\copy ... to` sends).
+    CopyOut {
+        /// The query whose rows are copied.
+        query: Box<Statement>,
+        /// Output format and its options.
+        options: CopyOptions,
+    },
+}
+
+/// The format of `COPY ... TO STDOUT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyFormat {
+    /// Tab-separated text with backslash escapes.
+    Text,
+    /// RFC 4180 style CSV.
+    Csv,
+    /// PostgreSQL's binary COPY format.
+    Binary,
+}
+
+/// The options of `COPY ... TO STDOUT`, with PostgreSQL's defaults per format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyOptions {
+    /// Format.
+    pub format: CopyFormat,
+    /// Field separator.
+    pub delimiter: char,
+    /// How NULL is written.
+    pub null: String,
+    /// Whether a header line with the column names comes first (text and CSV).
+    pub header: bool,
+    /// CSV quote character.
+    pub quote: char,
+    /// CSV escape character (before a quote inside a quoted field).
+    pub escape: char,
 }
 
 /// Splits `sql` into statements and sorts each. An empty or comment-only text gives none.
@@ -127,16 +162,105 @@ fn classify(statement: Statement) -> Result<Command, EngineError> {
         Statement::UNLISTEN { .. } => Command::Accepted("UNLISTEN"),
         Statement::LISTEN { .. } => Command::Accepted("LISTEN"),
         Statement::Copy {
+            source,
             to: true,
             target: ast::CopyTarget::Stdout,
+            options,
+            legacy_options,
             ..
-        } => return Err(EngineError::Unsupported("COPY ... TO STDOUT".to_owned())),
+        } => copy_out(source, &options, &legacy_options)?,
         Statement::Copy { to, .. } => {
             return Err(EngineError::ReadOnly {
                 command: if to { "COPY TO" } else { "COPY FROM" }.to_owned(),
             });
         }
         other => return Err(refuse(&other)),
+    })
+}
+
+fn copy_out(
+    source: ast::CopySource,
+    options: &[ast::CopyOption],
+    legacy: &[ast::CopyLegacyOption],
+) -> Result<Command, EngineError> {
+    let query = match source {
+        ast::CopySource::Query(q) => Statement::Query(q),
+        ast::CopySource::Table {
+            table_name,
+            columns,
+        } => {
+            let list = if columns.is_empty() {
+                "*".to_owned()
+            } else {
+                columns
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let sql = format!("SELECT {list} FROM {table_name}");
+            Parser::parse_sql(&PostgreSqlDialect {}, &sql)
+                .map_err(|e| EngineError::Syntax(e.to_string()))?
+                .pop()
+                .ok_or_else(|| EngineError::Syntax("empty COPY source".to_owned()))?
+        }
+    };
+    let mut format = CopyFormat::Text;
+    let (mut delimiter, mut null, mut header, mut quote, mut escape) =
+        (None, None, false, None, None);
+    let unsupported = |what: String| Err(EngineError::Unsupported(format!("COPY option {what}")));
+    for option in options {
+        match option {
+            ast::CopyOption::Format(f) => {
+                format = match f.value.to_ascii_lowercase().as_str() {
+                    "text" => CopyFormat::Text,
+                    "csv" => CopyFormat::Csv,
+                    "binary" => CopyFormat::Binary,
+                    other => return unsupported(format!("FORMAT {other}")),
+                }
+            }
+            ast::CopyOption::Delimiter(c) => delimiter = Some(*c),
+            ast::CopyOption::Null(n) => null = Some(n.clone()),
+            ast::CopyOption::Header(h) => header = *h,
+            ast::CopyOption::Quote(c) => quote = Some(*c),
+            ast::CopyOption::Escape(c) => escape = Some(*c),
+            ast::CopyOption::Encoding(e)
+                if matches!(e.to_ascii_uppercase().as_str(), "UTF8" | "UTF-8") => {}
+            other => return unsupported(other.to_string()),
+        }
+    }
+    for option in legacy {
+        match option {
+            ast::CopyLegacyOption::Binary => format = CopyFormat::Binary,
+            ast::CopyLegacyOption::Delimiter(c) => delimiter = Some(*c),
+            ast::CopyLegacyOption::Null(n) => null = Some(n.clone()),
+            ast::CopyLegacyOption::Header => header = true,
+            ast::CopyLegacyOption::Csv(csv) => {
+                format = CopyFormat::Csv;
+                for o in csv {
+                    match o {
+                        ast::CopyLegacyCsvOption::Header => header = true,
+                        ast::CopyLegacyCsvOption::Quote(c) => quote = Some(*c),
+                        ast::CopyLegacyCsvOption::Escape(c) => escape = Some(*c),
+                        other => return unsupported(other.to_string()),
+                    }
+                }
+            }
+            other => return unsupported(other.to_string()),
+        }
+    }
+    let csv = format == CopyFormat::Csv;
+    let quote = quote.unwrap_or('"');
+    Ok(Command::CopyOut {
+        query: Box::new(query),
+        options: CopyOptions {
+            format,
+            delimiter: delimiter.unwrap_or(if csv { ',' } else { '\t' }),
+            null: null.unwrap_or_else(|| if csv { String::new() } else { "\\N".to_owned() }),
+            header,
+            quote,
+            escape: escape.unwrap_or(quote),
+        },
     })
 }
 
@@ -319,6 +443,42 @@ mod tests {
                 other => panic!("{sql}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn copy_to_stdout_takes_postgres_defaults() {
+        let Ok(Command::CopyOut { options, query }) =
+            one("COPY (SELECT 1) TO STDOUT WITH (FORMAT csv, HEADER)")
+        else {
+            panic!("copy out")
+        };
+        assert_eq!(query.to_string(), "SELECT 1");
+        assert_eq!(
+            (
+                options.format,
+                options.delimiter,
+                options.null.as_str(),
+                options.header
+            ),
+            (CopyFormat::Csv, ',', "", true)
+        );
+        let Ok(Command::CopyOut { options, query }) =
+            one("COPY aws.apigatewayv2_stage (_key, tags) TO STDOUT")
+        else {
+            panic!("copy out")
+        };
+        assert_eq!(
+            query.to_string(),
+            "SELECT _key, tags FROM aws.apigatewayv2_stage"
+        );
+        assert_eq!(
+            (options.format, options.delimiter, options.null.as_str()),
+            (CopyFormat::Text, '\t', "\\N")
+        );
+        assert!(matches!(
+            one("COPY (SELECT 1) TO STDOUT (FORMAT xml)"),
+            Err(EngineError::Unsupported(_))
+        ));
     }
 
     #[test]

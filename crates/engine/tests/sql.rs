@@ -310,8 +310,13 @@ async fn a_prepared_query_reads_the_whole_snapshot_current_at_execution() {
     let store = Arc::new(SnapshotStore::new());
     let rows = parse_fixture(BUNDLED_FIXTURE, "bundled").expect("fixture");
     store.publish(rows.clone());
-    let engine = Engine::new(EngineConfig { database: "stagesql".into() }, Arc::clone(&store))
-        .expect("engine");
+    let engine = Engine::new(
+        EngineConfig {
+            database: "stagesql".into(),
+        },
+        Arc::clone(&store),
+    )
+    .expect("engine");
     let s = session(&engine);
     let mut commands = s
         .parse("SELECT (SELECT count(*) FROM aws.apigatewayv2_stage) AS a, count(*) AS b FROM aws.apigatewayv2_stage")
@@ -320,7 +325,9 @@ async fn a_prepared_query_reads_the_whole_snapshot_current_at_execution() {
     // A refresh between planning and execution is seen, whole, by the next execution.
     store.publish(rows[..10].to_vec());
     let out = s.execute(&prepared, vec![]).await.expect("runs");
-    let Output::Rows { stream, .. } = out else { panic!("rows") };
+    let Output::Rows { stream, .. } = out else {
+        panic!("rows")
+    };
     let batches = collect(stream).await.expect("collects");
     let get = |c: usize| {
         datafusion::arrow::array::AsArray::as_primitive::<datafusion::arrow::datatypes::Int64Type>(

@@ -284,6 +284,24 @@ where
             Response::Execution(Tag::new("DEALLOCATE"))
         }
         Output::Deallocate(None) => Response::Execution(Tag::new("DEALLOCATE ALL")),
+        Output::CopyOut {
+            schema,
+            stream,
+            options,
+        } => {
+            let batches = datafusion::physical_plan::common::collect(stream)
+                .await
+                .map_err(|e| to_pg_error(WireError::from(e)))?;
+            let messages =
+                crate::copy::copy_messages(&schema, &batches, &options).map_err(to_pg_error)?;
+            let format = i8::from(options.format == stagesql_engine::CopyFormat::Binary);
+            let columns = schema.fields().len();
+            Response::CopyOut(pgwire::api::results::CopyResponse::new(
+                format,
+                columns,
+                stream::iter(messages.into_iter().map(Ok)),
+            ))
+        }
         Output::DiscardAll(reports) => {
             for m in report(reports) {
                 client.feed(m).await?;
