@@ -1,6 +1,8 @@
 //! Test harness: starts the real server (the same `start` the binary runs) on 127.0.0.1:0 over
 //! the bundled demo data, and connects real clients to it.
 
+pub mod aws_stub;
+
 use std::net::SocketAddr;
 use std::process::Output;
 
@@ -17,7 +19,11 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on the bundled demo data with default names (`stagesql`/`stagesql`).
     pub async fn start() -> TestServer {
-        let mut config = Config::default();
+        TestServer::start_with(Config::default()).await
+    }
+
+    /// Starts a server with `config`, listening on 127.0.0.1:0.
+    pub async fn start_with(mut config: Config) -> TestServer {
         config.server.listen = "127.0.0.1:0".to_owned();
         config.server.shutdown_drain_seconds = 1;
         let server = stagesql_server::start(config)

@@ -5,6 +5,8 @@
 //! - [`columns`]: the table's columns, their order and PostgreSQL types, in one list.
 //! - [`row`]: [`StageRow`], one rendered row, and the rendering rules from AWS fields to column values.
 //! - [`render`]: text renderings shared by the rules (hstore text, ARNs and partitions).
+//! - [`aws`]: the live source (GetApis -> GetStages per account and region, SDK types to the model).
+//! - [`refresh`]: the background refresher that builds each snapshot whole and keeps last good rows.
 //! - [`snapshot`]: the immutable [`Snapshot`] and the [`SnapshotStore`] that publishes it atomically.
 //! - [`demo`]: the bundled-fixture source, which reads GetApis/GetStages JSON through the same mapping
 //!   live data will use.
@@ -12,9 +14,11 @@
 //! Nothing here knows about Arrow or the PostgreSQL protocol: the engine turns snapshots into
 //! record batches and the wire crate turns those into rows on a socket.
 
+pub mod aws;
 pub mod columns;
 pub mod demo;
 pub mod model;
+pub mod refresh;
 pub mod render;
 pub mod row;
 pub mod snapshot;

@@ -52,6 +52,8 @@ impl Snapshot {
 pub struct SnapshotStore {
     current: ArcSwapOption<Snapshot>,
     last_version: AtomicU64,
+    /// Partitions done and total in the refresh under way (for the "still loading" message).
+    progress: std::sync::Mutex<(usize, usize)>,
 }
 
 impl SnapshotStore {
@@ -63,6 +65,17 @@ impl SnapshotStore {
     /// The snapshot being served now, if any. Cheap: one atomic load and an `Arc` clone.
     pub fn current(&self) -> Option<Arc<Snapshot>> {
         self.current.load_full()
+    }
+
+    /// Records refresh progress: `done` of `total` partitions crawled.
+    pub fn set_progress(&self, done: usize, total: usize) {
+        // The guarded value is two plain integers: a poisoned lock still holds a valid pair.
+        *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = (done, total);
+    }
+
+    /// Refresh progress: partitions done and total.
+    pub fn progress(&self) -> (usize, usize) {
+        *self.progress.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Builds a snapshot of `rows` with the next version and makes it current in one atomic store.

@@ -57,8 +57,13 @@ pub enum EngineError {
         reason: String,
     },
     /// No snapshot has been published yet.
-    #[error("the stage catalog is still loading; try again shortly")]
-    CatalogLoading,
+    #[error("catalog is still loading: {done} of {total} partitions done")]
+    CatalogLoading {
+        /// Partitions crawled so far in the first refresh.
+        done: usize,
+        /// Partitions in the first refresh (0 before it starts).
+        total: usize,
+    },
     /// Anything DataFusion reports while planning or executing.
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),

@@ -55,10 +55,10 @@ impl StageTable {
 
     /// The batch for the current snapshot, building it if this version has not been seen.
     pub fn current_batch(&self) -> Result<RecordBatch> {
-        let snapshot = self
-            .store
-            .current()
-            .ok_or_else(|| DataFusionError::External(Box::new(EngineError::CatalogLoading)))?;
+        let snapshot = self.store.current().ok_or_else(|| {
+            let (done, total) = self.store.progress();
+            DataFusionError::External(Box::new(EngineError::CatalogLoading { done, total }))
+        })?;
         if let Some(cached) = self.cache.load().as_deref()
             && cached.0 == snapshot.version()
         {

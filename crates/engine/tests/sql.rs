@@ -238,7 +238,10 @@ async fn before_the_first_snapshot_queries_say_loading() {
         panic!("unexpected {err:?}");
     };
     assert!(
-        matches!(EngineError::find_in(df), Some(EngineError::CatalogLoading)),
+        matches!(
+            EngineError::find_in(df),
+            Some(EngineError::CatalogLoading { .. })
+        ),
         "{err:?}"
     );
 }

@@ -47,11 +47,32 @@ impl Default for ServerConfig {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct SourceConfig {
-    /// `kind`: `demo` (a fixture of recorded AWS answers). Default `demo`.
+    /// `kind`: `demo` (a fixture of recorded AWS answers) or `aws` (crawl live). Default `demo`.
     pub kind: SourceKind,
-    /// `fixture`: path of a demo fixture, relative to the config file. Default: the fixture
-    /// compiled into the binary (the same as `config/demo/stages.json`).
+    /// `fixture` (demo): path of a demo fixture, relative to the config file. Default: the
+    /// fixture compiled into the binary (the same as `config/demo/stages.json`).
     pub fixture: Option<PathBuf>,
+    /// `regions` (aws): regions to crawl in every account. Default `["us-east-1"]`.
+    pub regions: Vec<String>,
+    /// `accounts` (aws): accounts to crawl; an entry without `role_arn` is the default
+    /// credential chain's own account. Default: just that one.
+    pub accounts: Vec<AccountConfig>,
+    /// `refresh_interval_seconds` (aws): time between refreshes (plus up to 10% jitter).
+    /// Default 300.
+    pub refresh_interval_seconds: u64,
+    /// `concurrency` (aws): (account, region) partitions crawled at once. Default 4.
+    pub concurrency: usize,
+    /// `endpoint_url` (aws): endpoint for every AWS service, e.g. a local moto. Default: none
+    /// (`AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_APIGATEWAYV2` also work).
+    pub endpoint_url: Option<String>,
+    /// `attempt_timeout_seconds` (aws): per-request attempt timeout. Default 5.
+    pub attempt_timeout_seconds: u64,
+    /// `max_attempts` (aws): attempts per AWS request, retrying throttling, 5xx and timeouts
+    /// with backoff. Default 6.
+    pub max_attempts: u32,
+    /// `emulator_credentials` (aws): `[access_key_id, secret]` for a local AWS emulator such as
+    /// moto. Never real keys; real deployments use the default credential chain.
+    pub emulator_credentials: Option<[String; 2]>,
 }
 
 impl Default for SourceConfig {
@@ -59,8 +80,28 @@ impl Default for SourceConfig {
         SourceConfig {
             kind: SourceKind::Demo,
             fixture: None,
+            regions: vec!["us-east-1".to_owned()],
+            accounts: Vec::new(),
+            refresh_interval_seconds: 300,
+            concurrency: 4,
+            endpoint_url: None,
+            attempt_timeout_seconds: 5,
+            max_attempts: 6,
+            emulator_credentials: None,
         }
     }
+}
+
+/// One `[[source.accounts]]` entry.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountConfig {
+    /// `role_arn`: role to assume; absent means the default credentials' own account.
+    pub role_arn: Option<String>,
+    /// `external_id`: the role's external id, if it requires one.
+    pub external_id: Option<String>,
+    /// `session_name`: the assumed-role session name. Default `stagesql`.
+    pub session_name: Option<String>,
 }
 
 /// The kinds of stage source.
@@ -69,6 +110,8 @@ impl Default for SourceConfig {
 pub enum SourceKind {
     /// Recorded GetApis/GetStages answers from a fixture file.
     Demo,
+    /// The live API Gateway v2 control plane.
+    Aws,
 }
 
 /// `[log]`.
@@ -130,6 +173,42 @@ pub enum ConfigError {
     },
 }
 
+impl SourceConfig {
+    /// The crawler's view of this section.
+    pub fn aws(&self) -> stagesql_catalog::aws::AwsSourceConfig {
+        use stagesql_catalog::aws::AccountSpec;
+        let accounts = if self.accounts.is_empty() {
+            vec![AccountSpec::Default]
+        } else {
+            self.accounts
+                .iter()
+                .map(|a| match &a.role_arn {
+                    None => AccountSpec::Default,
+                    Some(role) => AccountSpec::AssumeRole {
+                        role_arn: role.clone(),
+                        external_id: a.external_id.clone(),
+                        session_name: a
+                            .session_name
+                            .clone()
+                            .unwrap_or_else(|| "stagesql".to_owned()),
+                    },
+                })
+                .collect()
+        };
+        stagesql_catalog::aws::AwsSourceConfig {
+            regions: self.regions.clone(),
+            accounts,
+            endpoint_url: self.endpoint_url.clone(),
+            attempt_timeout: std::time::Duration::from_secs(self.attempt_timeout_seconds),
+            max_attempts: self.max_attempts,
+            static_credentials: self
+                .emulator_credentials
+                .clone()
+                .map(|[id, secret]| (id, secret)),
+        }
+    }
+}
+
 impl Config {
     /// Reads `path` and resolves relative paths in it against the file's directory.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
@@ -175,6 +254,34 @@ impl Config {
                 return Err(ConfigError::Invalid {
                     key,
                     reason: format!("{value:?} must be 1 to 63 bytes with no NUL"),
+                });
+            }
+        }
+        if self.source.kind == SourceKind::Aws {
+            let src = &self.source;
+            if src.regions.is_empty() || src.regions.iter().any(|r| r.trim().is_empty()) {
+                return Err(ConfigError::Invalid {
+                    key: "source.regions",
+                    reason: "list at least one region".to_owned(),
+                });
+            }
+            if src.refresh_interval_seconds == 0 {
+                return Err(ConfigError::Invalid {
+                    key: "source.refresh_interval_seconds",
+                    reason: "must be at least 1".to_owned(),
+                });
+            }
+            if src.concurrency == 0 {
+                return Err(ConfigError::Invalid {
+                    key: "source.concurrency",
+                    reason: "must be at least 1".to_owned(),
+                });
+            }
+            if src.max_attempts == 0 || src.attempt_timeout_seconds == 0 {
+                return Err(ConfigError::Invalid {
+                    key: "source.max_attempts",
+                    reason: "max_attempts and attempt_timeout_seconds must be at least 1"
+                        .to_owned(),
                 });
             }
         }

@@ -22,7 +22,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, SourceKind};
+use stagesql_catalog::refresh::RefreshConfig;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +53,8 @@ pub struct Server {
     addr: SocketAddr,
     shutdown: CancellationToken,
     task: JoinHandle<std::io::Result<()>>,
+    /// The background refresher (aws source); stopped by the same token.
+    refresher: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -66,12 +69,18 @@ impl Server {
         self.wait().await
     }
 
-    /// Waits until the server ends (after its token is cancelled).
+    /// Waits until the server ends (after its token is cancelled), refresher included.
     pub async fn wait(self) -> std::io::Result<()> {
-        match self.task.await {
+        let served = match self.task.await {
             Ok(result) => result,
             Err(e) => Err(std::io::Error::other(e)),
+        };
+        if let Some(refresher) = self.refresher
+            && let Err(e) = refresher.await
+        {
+            tracing::warn!(cause = %e, "refresher task ended abnormally");
         }
+        served
     }
 
     /// The token that stops the server.
@@ -84,15 +93,30 @@ impl Server {
 pub async fn start(config: Config) -> Result<Server, StartError> {
     config.validate()?;
     let store = Arc::new(SnapshotStore::new());
-    let snapshot = match &config.source.fixture {
-        Some(path) => load_demo_snapshot(path, &store)?,
-        None => store.publish(parse_fixture(BUNDLED_FIXTURE, "bundled")?),
+    let shutdown = CancellationToken::new();
+    let refresher = match config.source.kind {
+        SourceKind::Demo => {
+            let snapshot = match &config.source.fixture {
+                Some(path) => load_demo_snapshot(path, &store)?,
+                None => store.publish(parse_fixture(BUNDLED_FIXTURE, "bundled")?),
+            };
+            tracing::info!(
+                stages = snapshot.rows().len(),
+                version = snapshot.version(),
+                "demo catalog loaded"
+            );
+            None
+        }
+        SourceKind::Aws => Some(stagesql_catalog::refresh::spawn(
+            config.source.aws(),
+            RefreshConfig {
+                interval: Duration::from_secs(config.source.refresh_interval_seconds),
+                concurrency: config.source.concurrency,
+            },
+            Arc::clone(&store),
+            shutdown.child_token(),
+        )),
     };
-    tracing::info!(
-        stages = snapshot.rows().len(),
-        version = snapshot.version(),
-        "demo catalog loaded"
-    );
     let engine = Arc::new(Engine::new(
         EngineConfig {
             database: config.server.database.clone(),
@@ -115,7 +139,6 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             user: config.server.user.clone(),
         },
     );
-    let shutdown = CancellationToken::new();
     let drain = Duration::from_secs(config.server.shutdown_drain_seconds);
     let task = tokio::spawn(stagesql_wire::serve(
         listener,
@@ -133,6 +156,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         addr,
         shutdown,
         task,
+        refresher,
     })
 }
 

@@ -124,7 +124,7 @@ fn classify_engine(e: &EngineError) -> (&'static str, String) {
         EngineError::ParameterCount { .. } => "08P01",
         EngineError::UndefinedParameter(_) => "42P02",
         EngineError::ParameterValue { .. } => "22P02",
-        EngineError::CatalogLoading => "57P03",
+        EngineError::CatalogLoading { .. } => "57P03",
         EngineError::DataFusion(df) => return classify_datafusion(df),
     };
     (code, e.to_string())
@@ -267,12 +267,15 @@ mod tests {
             }),
             "25006"
         );
-        assert_eq!(code(EngineError::CatalogLoading), "57P03");
+        assert_eq!(
+            code(EngineError::CatalogLoading { done: 0, total: 4 }),
+            "57P03"
+        );
         assert_eq!(code(EngineError::Unsupported("x".into())), "0A000");
         let wrapped = DataFusionError::Context(
             "scan".into(),
             Box::new(DataFusionError::External(Box::new(
-                EngineError::CatalogLoading,
+                EngineError::CatalogLoading { done: 1, total: 4 },
             ))),
         );
         assert_eq!(code(wrapped), "57P03");

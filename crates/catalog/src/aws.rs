@@ -1,0 +1,326 @@
+//! The live source: GetApis, then GetStages per API, for each (account, region) partition.
+//!
+//! One `SdkConfig` per account is built once and kept, so the SDK caches and refreshes
+//! credentials; per-region clients derive from it. Neither operation has an SDK paginator, so
+//! both loops follow `nextToken` until it is absent or empty.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_apigatewayv2 as apigw;
+use chrono::{DateTime, Utc};
+
+use crate::model::{AccessLogSettings, RouteSettings, Stage};
+use crate::row::{StageContext, StageRow};
+
+/// Which credentials to crawl with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountSpec {
+    /// The default credential chain (environment, profile, instance role, ...).
+    Default,
+    /// A role to assume with the default credentials.
+    AssumeRole {
+        /// The role ARN.
+        role_arn: String,
+        /// Optional external id.
+        external_id: Option<String>,
+        /// Session name shown in CloudTrail.
+        session_name: String,
+    },
+}
+
+/// What the source crawls.
+#[derive(Debug, Clone)]
+pub struct AwsSourceConfig {
+    /// Regions to crawl in every account.
+    pub regions: Vec<String>,
+    /// Accounts to crawl.
+    pub accounts: Vec<AccountSpec>,
+    /// Endpoint override for every AWS service (tests, local stacks). `AWS_ENDPOINT_URL` and
+    /// `AWS_ENDPOINT_URL_APIGATEWAYV2` work too.
+    pub endpoint_url: Option<String>,
+    /// Per-attempt timeout: a request the service never answers is retried after this.
+    pub attempt_timeout: Duration,
+    /// Attempts per request (throttling, 5xx and timeouts are retried with backoff).
+    pub max_attempts: u32,
+    /// Fixed credentials (access key id, secret) instead of the default chain. Meant for local
+    /// AWS emulators such as moto, whose keys are dummies; never put real keys in a config file.
+    pub static_credentials: Option<(String, String)>,
+}
+
+/// Why an account could not be set up or a partition crawled.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SourceError {
+    /// STS GetCallerIdentity failed for an account.
+    #[error("cannot identify account ({account}): {message}")]
+    Identity {
+        /// The account spec, e.g. the role ARN.
+        account: String,
+        /// The SDK's message.
+        message: String,
+    },
+    /// GetApis failed for a partition.
+    #[error("GetApis failed in {account_id}/{region}: {message}")]
+    GetApis {
+        /// Account.
+        account_id: String,
+        /// Region.
+        region: String,
+        /// The SDK's message.
+        message: String,
+    },
+}
+
+/// One account, ready to crawl.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// The 12-digit account id (from STS).
+    pub account_id: String,
+    config: SdkConfig,
+}
+
+/// A crawl of one (account, region).
+#[derive(Debug, Clone, Default)]
+pub struct PartitionCrawl {
+    /// Rows of every API that answered.
+    pub rows: Vec<StageRow>,
+    /// APIs whose GetStages failed (their previous rows should be kept).
+    pub failed_apis: Vec<(String, String)>,
+    /// APIs listed.
+    pub api_count: usize,
+    /// AWS calls made.
+    pub api_calls: usize,
+}
+
+/// Builds the SDK config of every account and asks STS who each one is.
+pub async fn connect(config: &AwsSourceConfig) -> Result<Vec<Account>, SourceError> {
+    let base_region = config
+        .regions
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "us-east-1".to_owned());
+    let loader = || {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(base_region.clone()))
+            .retry_config(RetryConfig::standard().with_max_attempts(config.max_attempts.max(1)))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_attempt_timeout(config.attempt_timeout)
+                    .build(),
+            );
+        if let Some(url) = &config.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let Some((id, secret)) = &config.static_credentials {
+            loader = loader.credentials_provider(aws_sdk_sts::config::Credentials::new(
+                id.clone(),
+                secret.clone(),
+                None,
+                None,
+                "stagesql-static",
+            ));
+        }
+        loader
+    };
+    let base = loader().load().await;
+    let mut accounts = Vec::with_capacity(config.accounts.len());
+    for spec in &config.accounts {
+        let (label, sdk) = match spec {
+            AccountSpec::Default => ("default credentials".to_owned(), base.clone()),
+            AccountSpec::AssumeRole {
+                role_arn,
+                external_id,
+                session_name,
+            } => {
+                let mut provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+                    .session_name(session_name)
+                    .region(Region::new(base_region.clone()))
+                    .configure(&base);
+                if let Some(id) = external_id {
+                    provider = provider.external_id(id);
+                }
+                let provider = provider.build().await;
+                let sdk = loader().credentials_provider(provider).load().await;
+                (role_arn.clone(), sdk)
+            }
+        };
+        let identity = aws_sdk_sts::Client::new(&sdk)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| SourceError::Identity {
+                account: label.clone(),
+                message: error_message(&e),
+            })?;
+        let account_id =
+            identity
+                .account()
+                .map(str::to_owned)
+                .ok_or_else(|| SourceError::Identity {
+                    account: label,
+                    message: "GetCallerIdentity returned no account".to_owned(),
+                })?;
+        accounts.push(Account {
+            account_id,
+            config: sdk,
+        });
+    }
+    Ok(accounts)
+}
+
+fn error_message<E: std::error::Error + 'static>(e: &E) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+/// Crawls one region of one account: every API, then every stage of each.
+pub async fn crawl_partition(
+    account: &Account,
+    region: &str,
+) -> Result<PartitionCrawl, SourceError> {
+    let client = apigw::Client::from_conf(
+        apigw::config::Builder::from(&account.config)
+            .region(Region::new(region.to_owned()))
+            .build(),
+    );
+    let mut out = PartitionCrawl::default();
+    let mut api_ids = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let page = client
+            .get_apis()
+            .max_results("500")
+            .set_next_token(next.take())
+            .send()
+            .await
+            .map_err(|e| SourceError::GetApis {
+                account_id: account.account_id.clone(),
+                region: region.to_owned(),
+                message: error_message(&e),
+            })?;
+        out.api_calls += 1;
+        api_ids.extend(
+            page.items()
+                .iter()
+                .filter_map(|a| a.api_id().map(str::to_owned)),
+        );
+        next = page
+            .next_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
+        if next.is_none() {
+            break;
+        }
+    }
+    out.api_count = api_ids.len();
+    for api_id in api_ids {
+        let ctx = StageContext {
+            account_id: account.account_id.clone(),
+            region: region.to_owned(),
+            api_id: api_id.clone(),
+        };
+        match stages_of(&client, &api_id, &mut out.api_calls).await {
+            Ok(stages) => {
+                for stage in &stages {
+                    match StageRow::from_stage(&ctx, stage) {
+                        Some(row) => out.rows.push(row),
+                        None => tracing::warn!(
+                            account_id = %ctx.account_id, region, api_id = %api_id,
+                            "skipping a stage without a stageName"
+                        ),
+                    }
+                }
+            }
+            Err(message) => {
+                tracing::warn!(account_id = %ctx.account_id, region, api_id = %api_id, cause = %message, "GetStages failed; keeping this API's last good stages");
+                out.failed_apis.push((api_id, message));
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn stages_of(
+    client: &apigw::Client,
+    api_id: &str,
+    calls: &mut usize,
+) -> Result<Vec<Stage>, String> {
+    let mut stages = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let page = client
+            .get_stages()
+            .api_id(api_id)
+            .max_results("500")
+            .set_next_token(next.take())
+            .send()
+            .await
+            .map_err(|e| error_message(&e))?;
+        *calls += 1;
+        stages.extend(page.items().iter().map(stage_from_sdk));
+        next = page
+            .next_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
+        if next.is_none() {
+            return Ok(stages);
+        }
+    }
+}
+
+fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+}
+
+fn route_settings(r: &apigw::types::RouteSettings) -> RouteSettings {
+    RouteSettings {
+        data_trace_enabled: r.data_trace_enabled(),
+        detailed_metrics_enabled: r.detailed_metrics_enabled(),
+        logging_level: r.logging_level().map(|l| l.as_str().to_owned()),
+        throttling_burst_limit: r.throttling_burst_limit(),
+        throttling_rate_limit: r.throttling_rate_limit(),
+    }
+}
+
+/// The SDK's Stage as our model, member for member.
+pub fn stage_from_sdk(s: &apigw::types::Stage) -> Stage {
+    let map = |m: Option<&std::collections::HashMap<String, String>>| {
+        m.map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<BTreeMap<_, _>>()
+        })
+    };
+    Stage {
+        access_log_settings: s.access_log_settings().map(|a| AccessLogSettings {
+            destination_arn: a.destination_arn().map(str::to_owned),
+            format: a.format().map(str::to_owned),
+        }),
+        api_gateway_managed: s.api_gateway_managed(),
+        auto_deploy: s.auto_deploy(),
+        client_certificate_id: s.client_certificate_id().map(str::to_owned),
+        created_date: time(s.created_date()),
+        default_route_settings: s.default_route_settings().map(route_settings),
+        deployment_id: s.deployment_id().map(str::to_owned),
+        description: s.description().map(str::to_owned),
+        last_deployment_status_message: s.last_deployment_status_message().map(str::to_owned),
+        last_updated_date: time(s.last_updated_date()),
+        route_settings: s.route_settings().map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), route_settings(v)))
+                .collect()
+        }),
+        stage_name: s.stage_name().map(str::to_owned),
+        stage_variables: map(s.stage_variables()),
+        tags: map(s.tags()),
+    }
+}

@@ -1,0 +1,204 @@
+//! A small local stand-in for the API Gateway v2 and STS endpoints, for what moto cannot do:
+//! multi-page answers, the fields moto never returns, and failures on demand.
+//!
+//! It speaks just enough HTTP/1.1 for the AWS SDK: keep-alive, Content-Length bodies. The region
+//! of each request is read from its SigV4 credential scope.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+/// One API and its stages (GetStages items, camelCase JSON).
+#[derive(Debug, Clone)]
+pub struct StubApi {
+    /// apiId.
+    pub id: String,
+    /// The stages.
+    pub stages: Vec<Value>,
+    /// Answer GetStages for this API with HTTP 500.
+    pub fail_stages: bool,
+}
+
+/// One region's APIs.
+#[derive(Debug, Clone, Default)]
+pub struct StubRegion {
+    /// The APIs, in listing order.
+    pub apis: Vec<StubApi>,
+    /// Answer GetApis in this region with HTTP 500.
+    pub fail_apis: bool,
+}
+
+/// Everything the stub serves; change it between refreshes.
+#[derive(Debug, Clone, Default)]
+pub struct StubState {
+    /// Regions by name.
+    pub regions: BTreeMap<String, StubRegion>,
+    /// Items per page (GetApis and GetStages).
+    pub page_size: usize,
+    /// The account STS reports.
+    pub account: String,
+    /// Requests answered, by kind: "sts", "apis", "stages".
+    pub calls: BTreeMap<String, usize>,
+}
+
+/// A running stub.
+#[derive(Debug)]
+pub struct AwsStub {
+    addr: SocketAddr,
+    state: Arc<Mutex<StubState>>,
+}
+
+impl AwsStub {
+    /// Starts serving `state` on 127.0.0.1:0.
+    pub async fn start(state: StubState) -> AwsStub {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind stub");
+        let addr = listener.local_addr().expect("stub addr");
+        let state = Arc::new(Mutex::new(state));
+        let shared = Arc::clone(&state);
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let state = Arc::clone(&shared);
+                tokio::spawn(async move {
+                    let _ = serve(socket, state).await;
+                });
+            }
+        });
+        AwsStub { addr, state }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The served state, to change or inspect.
+    pub fn state(&self) -> MutexGuard<'_, StubState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+async fn serve(socket: tokio::net::TcpStream, state: Arc<Mutex<StubState>>) -> std::io::Result<()> {
+    let (read, mut write) = socket.into_split();
+    let mut reader = BufReader::new(read);
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).await? == 0 {
+            return Ok(());
+        }
+        let mut content_length = 0usize;
+        let mut authorization = String::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).await?;
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                match name.to_ascii_lowercase().as_str() {
+                    "content-length" => content_length = value.trim().parse().unwrap_or(0),
+                    "authorization" => authorization = value.trim().to_owned(),
+                    _ => {}
+                }
+            }
+        }
+        let mut body = vec![0; content_length];
+        reader.read_exact(&mut body).await?;
+        let mut parts = request_line.split_whitespace();
+        let method = parts.next().unwrap_or_default().to_owned();
+        let target = parts.next().unwrap_or_default().to_owned();
+        let region = authorization
+            .split("Credential=")
+            .nth(1)
+            .and_then(|c| c.split('/').nth(2))
+            .unwrap_or("us-east-1")
+            .to_owned();
+        let (status, content_type, payload) = {
+            let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+            answer(&mut st, &method, &target, &region)
+        };
+        let reason = if status == 200 { "OK" } else { "Error" };
+        let head = format!(
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nx-amzn-requestid: stub\r\n\r\n",
+            payload.len()
+        );
+        write.write_all(head.as_bytes()).await?;
+        write.write_all(payload.as_bytes()).await?;
+    }
+}
+
+fn answer(
+    st: &mut StubState,
+    method: &str,
+    target: &str,
+    region: &str,
+) -> (u16, &'static str, String) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let token: usize = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("nextToken="))
+        .and_then(|t| t.trim_start_matches('p').parse().ok())
+        .unwrap_or(0);
+    if method == "POST" {
+        *st.calls.entry("sts".into()).or_default() += 1;
+        let xml = format!(
+            "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:iam::{0}:user/stub</Arn><UserId>AIDSTUB</UserId><Account>{0}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>stub</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
+            st.account
+        );
+        return (200, "text/xml", xml);
+    }
+    let server_error = (
+        500,
+        "application/json",
+        json!({"message": "stub failure"}).to_string(),
+    );
+    let page_size = st.page_size.max(1);
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let data = st.regions.get(region).cloned().unwrap_or_default();
+    match segments.as_slice() {
+        ["v2", "apis"] => {
+            *st.calls.entry("apis".into()).or_default() += 1;
+            if data.fail_apis {
+                return server_error;
+            }
+            let items: Vec<Value> = data
+                .apis
+                .iter()
+                .map(|a| json!({"apiId": a.id, "name": a.id, "protocolType": "HTTP"}))
+                .collect();
+            (200, "application/json", page(&items, token, page_size))
+        }
+        ["v2", "apis", id, "stages"] => {
+            *st.calls.entry("stages".into()).or_default() += 1;
+            match data.apis.iter().find(|a| a.id == *id) {
+                None => (
+                    404,
+                    "application/json",
+                    json!({"message": format!("Invalid API identifier specified {id}")})
+                        .to_string(),
+                ),
+                Some(api) if api.fail_stages => server_error,
+                Some(api) => (200, "application/json", page(&api.stages, token, page_size)),
+            }
+        }
+        _ => (
+            404,
+            "application/json",
+            json!({"message": "no route"}).to_string(),
+        ),
+    }
+}
+
+fn page(items: &[Value], start: usize, size: usize) -> String {
+    let end = (start + size).min(items.len());
+    let slice = items.get(start..end).unwrap_or(&[]);
+    let mut body = json!({"items": slice});
+    if end < items.len() {
+        body["nextToken"] = json!(format!("p{end}"));
+    }
+    body.to_string()
+}

@@ -1,0 +1,246 @@
+//! The live source against the local stub: paging, fields moto never returns, failures that must
+//! not lose rows, changes that must show, and the server's "still loading" answer.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use stagesql_catalog::SnapshotStore;
+use stagesql_catalog::aws::{AccountSpec, AwsSourceConfig, connect, crawl_partition};
+use stagesql_catalog::refresh::refresh_once;
+use stagesql_server::{Config, SourceKind};
+use stagesql_tests::aws_stub::{AwsStub, StubApi, StubRegion, StubState};
+use stagesql_tests::{TestServer, sqlstate};
+
+fn stage(name: &str, i: usize) -> Value {
+    json!({
+        "stageName": name,
+        "createdDate": "2026-11-25T09:38:48Z",
+        "lastUpdatedDate": format!("2026-11-25T10:00:{:02}Z", i % 60),
+        "deploymentId": format!("dep{i}"),
+        "apiGatewayManaged": i.is_multiple_of(2),
+        "lastDeploymentStatusMessage": format!("deployed {i}"),
+        "autoDeploy": true,
+        "defaultRouteSettings": {"detailedMetricsEnabled": false, "throttlingBurstLimit": 10, "throttlingRateLimit": 2.5},
+        "routeSettings": {},
+        "stageVariables": {"n": i.to_string()},
+        "tags": {"env": "test"}
+    })
+}
+
+fn region(apis: usize, stages_per_api: usize) -> StubRegion {
+    StubRegion {
+        apis: (0..apis)
+            .map(|a| StubApi {
+                id: format!("api{a}"),
+                stages: (0..stages_per_api)
+                    .map(|s| stage(&format!("s{s}"), a * 100 + s))
+                    .collect(),
+                fail_stages: false,
+            })
+            .collect(),
+        fail_apis: false,
+    }
+}
+
+fn source(stub: &AwsStub, regions: &[&str]) -> AwsSourceConfig {
+    AwsSourceConfig {
+        regions: regions.iter().map(|r| (*r).to_owned()).collect(),
+        accounts: vec![AccountSpec::Default],
+        endpoint_url: Some(stub.url()),
+        attempt_timeout: Duration::from_secs(2),
+        max_attempts: 2,
+        static_credentials: Some(("testing".into(), "testing".into())),
+    }
+}
+
+async fn stub(regions: Vec<(&str, StubRegion)>) -> AwsStub {
+    AwsStub::start(StubState {
+        regions: regions
+            .into_iter()
+            .map(|(n, r)| (n.to_owned(), r))
+            .collect(),
+        page_size: 2,
+        account: "123456789012".into(),
+        ..Default::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn crawl_follows_every_page_and_keeps_every_field() {
+    let stub = stub(vec![("us-east-1", region(7, 5))]).await;
+    let accounts = connect(&source(&stub, &["us-east-1"]))
+        .await
+        .expect("connect");
+    assert_eq!(accounts[0].account_id, "123456789012");
+    let crawl = crawl_partition(&accounts[0], "us-east-1")
+        .await
+        .expect("crawl");
+    assert_eq!(crawl.api_count, 7);
+    assert_eq!(crawl.rows.len(), 35);
+    // 4 pages of GetApis (2 per page) and 3 pages of GetStages for each of the 7 APIs.
+    assert_eq!(
+        crawl.api_calls,
+        4 + 7 * 3,
+        "exactly the minimal number of calls"
+    );
+    let row = crawl
+        .rows
+        .iter()
+        .find(|r| r.api_id == "api3" && r.stage_name == "s4")
+        .expect("api3/s4");
+    assert_eq!(row.deployment_id.as_deref(), Some("dep304"));
+    assert_eq!(row.api_gateway_managed, Some(true));
+    assert_eq!(
+        row.last_deployment_status_message.as_deref(),
+        Some("deployed 304")
+    );
+    assert_eq!(
+        row.stage_arn,
+        "arn:aws:apigateway:us-east-1::/apis/api3/stages/s4"
+    );
+    assert_eq!(row.stage_variables.as_deref(), Some(r#""n"=>"304""#));
+    assert_eq!(
+        row.default_route_settings.as_deref(),
+        Some(
+            r#"{"detailed_metrics_enabled":false,"throttling_burst_limit":10,"throttling_rate_limit":2.5}"#
+        )
+    );
+    assert_eq!(row.route_settings.as_deref(), Some("{}"));
+}
+
+#[tokio::test]
+async fn failures_keep_last_good_rows_and_changes_show_after_a_refresh() {
+    let stub = stub(vec![
+        ("us-east-1", region(3, 2)),
+        ("eu-west-1", region(2, 3)),
+    ])
+    .await;
+    let cfg = source(&stub, &["us-east-1", "eu-west-1"]);
+    let accounts = connect(&cfg).await.expect("connect");
+    let store = SnapshotStore::new();
+    let first = refresh_once(&accounts, &cfg.regions, 2, &store).await;
+    assert_eq!((first.ok, first.failed, first.stages), (2, 0, 12));
+
+    // A region that fails keeps its rows; an API whose GetStages fails keeps its stages.
+    {
+        let mut st = stub.state();
+        st.regions.get_mut("eu-west-1").expect("eu").fail_apis = true;
+        st.regions.get_mut("us-east-1").expect("us").apis[0].fail_stages = true;
+    }
+    let second = refresh_once(&accounts, &cfg.regions, 2, &store).await;
+    assert_eq!(
+        (second.ok, second.failed, second.stages),
+        (1, 1, 12),
+        "no row lost"
+    );
+    assert_eq!(store.current().expect("snapshot").version(), 2);
+
+    // Recovery plus changes: a stage deleted, an API deleted, a stage added.
+    {
+        let mut st = stub.state();
+        let eu = st.regions.get_mut("eu-west-1").expect("eu");
+        eu.fail_apis = false;
+        eu.apis.remove(1);
+        let us = st.regions.get_mut("us-east-1").expect("us");
+        us.apis[0].fail_stages = false;
+        us.apis[0].stages.pop();
+        us.apis[2].stages.push(stage("new", 999));
+    }
+    let third = refresh_once(&accounts, &cfg.regions, 2, &store).await;
+    assert_eq!((third.ok, third.failed), (2, 0));
+    let snap = store.current().expect("snapshot");
+    let mut keys: Vec<String> = snap
+        .rows()
+        .iter()
+        .map(|r| format!("{}/{}/{}", r.region, r.api_id, r.stage_name))
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "eu-west-1/api0/s0",
+            "eu-west-1/api0/s1",
+            "eu-west-1/api0/s2",
+            "us-east-1/api0/s0",
+            "us-east-1/api1/s0",
+            "us-east-1/api1/s1",
+            "us-east-1/api2/new",
+            "us-east-1/api2/s0",
+            "us-east-1/api2/s1",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn nothing_is_published_before_any_partition_succeeds() {
+    let mut failing = region(1, 1);
+    failing.fail_apis = true;
+    let stub = stub(vec![("us-east-1", failing)]).await;
+    let cfg = source(&stub, &["us-east-1"]);
+    let accounts = connect(&cfg).await.expect("connect");
+    let store = SnapshotStore::new();
+    let summary = refresh_once(&accounts, &cfg.regions, 1, &store).await;
+    assert!(!summary.published);
+    assert!(store.current().is_none());
+    assert_eq!(store.progress(), (1, 1));
+    assert_eq!(
+        stub.state().calls.get("apis"),
+        Some(&2),
+        "retried once, then given up"
+    );
+}
+
+#[tokio::test]
+async fn server_answers_still_loading_then_serves_the_crawl() {
+    let mut failing = region(2, 2);
+    failing.fail_apis = true;
+    let stub = stub(vec![("us-east-1", failing)]).await;
+    let mut config = Config::default();
+    config.source.kind = SourceKind::Aws;
+    config.source.regions = vec!["us-east-1".into()];
+    config.source.endpoint_url = Some(stub.url());
+    config.source.emulator_credentials = Some(["testing".into(), "testing".into()]);
+    config.source.refresh_interval_seconds = 1;
+    config.source.max_attempts = 1;
+    let server = TestServer::start_with(config).await;
+    let client = server.client().await;
+    let err = client
+        .query("SELECT count(*) FROM aws.apigatewayv2_stage", &[])
+        .await
+        .expect_err("still loading");
+    assert_eq!(sqlstate(&err), "57P03");
+    let message = err
+        .as_db_error()
+        .map(|e| e.message().to_owned())
+        .unwrap_or_default();
+    assert!(
+        message.starts_with("catalog is still loading: "),
+        "{message}"
+    );
+    assert!(message.ends_with(" partitions done"), "{message}");
+    // Queries that do not read the table work meanwhile.
+    client
+        .query_one("SELECT 1", &[])
+        .await
+        .expect("SELECT 1 works while loading");
+
+    stub.state()
+        .regions
+        .get_mut("us-east-1")
+        .expect("us")
+        .fail_apis = false;
+    let mut count = 0i64;
+    for _ in 0..100 {
+        if let Ok(row) = client
+            .query_one("SELECT count(*) FROM aws.apigatewayv2_stage", &[])
+            .await
+        {
+            count = row.get(0);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(count, 4, "the crawl is served once it succeeds");
+    server.stop().await;
+}
