@@ -82,6 +82,13 @@ pub struct Account {
     config: SdkConfig,
 }
 
+impl Account {
+    /// The account's SDK configuration (credentials, endpoint, retry and timeouts).
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.config
+    }
+}
+
 /// A crawl of one (account, region).
 #[derive(Debug, Clone, Default)]
 pub struct PartitionCrawl {
