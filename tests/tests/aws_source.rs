@@ -135,6 +135,20 @@ async fn failures_keep_last_good_rows_and_changes_show_after_a_refresh() {
         "no row lost"
     );
     assert_eq!(store.current().expect("snapshot").version(), 2);
+    let status: Vec<(String, &str, usize, bool)> = store
+        .status()
+        .all()
+        .into_iter()
+        .map(|s| (s.region, s.status, s.stage_count, s.error.is_some()))
+        .collect();
+    assert_eq!(
+        status,
+        vec![
+            ("eu-west-1".to_owned(), "failed", 6, true),
+            ("us-east-1".to_owned(), "partial", 6, true),
+        ],
+        "the status tells the truth"
+    );
 
     // Recovery plus changes: a stage deleted, an API deleted, a stage added.
     {
@@ -242,5 +256,39 @@ async fn server_answers_still_loading_then_serves_the_crawl() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(count, 4, "the crawl is served once it succeeds");
+    let status = client
+        .query_one(
+            "SELECT account_id, region, status, error, stage_count, api_count, api_calls, \
+             last_success IS NOT NULL AND last_success <= last_attempt + INTERVAL '1 minute' \
+             FROM stagesql.refresh_status",
+            &[],
+        )
+        .await
+        .expect("refresh_status");
+    assert_eq!(status.get::<_, String>(0), "123456789012");
+    assert_eq!(status.get::<_, String>(1), "us-east-1");
+    assert_eq!(status.get::<_, String>(2), "ok");
+    assert_eq!(status.get::<_, Option<String>>(3), None);
+    assert_eq!(
+        (
+            status.get::<_, i64>(4),
+            status.get::<_, i64>(5),
+            status.get::<_, i64>(6)
+        ),
+        (4, 2, 3),
+        "1 page of GetApis and 1 page of GetStages per API"
+    );
+    assert!(status.get::<_, bool>(7));
+    let snap = client
+        .query_one(
+            "SELECT version >= 1, stage_count, age_seconds >= 0, partitions_done, partitions_total FROM stagesql.snapshot_status",
+            &[],
+        )
+        .await
+        .expect("snapshot_status");
+    assert!(snap.get::<_, bool>(0));
+    assert_eq!(snap.get::<_, i64>(1), 4);
+    assert!(snap.get::<_, bool>(2));
+    assert_eq!((snap.get::<_, i64>(3), snap.get::<_, i64>(4)), (1, 1));
     server.stop().await;
 }

@@ -7,6 +7,7 @@
 //! - [`render`]: text renderings shared by the rules (hstore text, ARNs and partitions).
 //! - [`aws`]: the live source (GetApis -> GetStages per account and region, SDK types to the model).
 //! - [`refresh`]: the background refresher that builds each snapshot whole and keeps last good rows.
+//! - [`status`]: per-partition refresh outcomes (`stagesql.refresh_status`).
 //! - [`snapshot`]: the immutable [`Snapshot`] and the [`SnapshotStore`] that publishes it atomically.
 //! - [`demo`]: the bundled-fixture source, which reads GetApis/GetStages JSON through the same mapping
 //!   live data will use.
@@ -22,6 +23,7 @@ pub mod refresh;
 pub mod render;
 pub mod row;
 pub mod snapshot;
+pub mod status;
 
 pub use columns::{COLUMNS, ColumnDef, ColumnType};
 pub use demo::{BUNDLED_FIXTURE, DemoError, load_demo_snapshot, parse_fixture};

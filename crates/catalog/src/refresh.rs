@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::aws::{Account, AwsSourceConfig, crawl_partition};
 use crate::row::StageRow;
 use crate::snapshot::{Snapshot, SnapshotStore};
+use crate::status::PartitionStatus;
 
 /// How often and how widely to crawl.
 #[derive(Debug, Clone)]
@@ -112,19 +113,44 @@ pub async fn refresh_once(
     store.set_progress(0, total);
     let mut results = futures::stream::iter(partitions)
         .map(|(account, region)| async move {
+            let attempt = chrono::Utc::now();
+            let t0 = Instant::now();
             let result = crawl_partition(&account, &region).await;
-            (account, region, result)
+            (account, region, result, attempt, t0.elapsed())
         })
         .buffer_unordered(concurrency.max(1));
     let mut rows: Vec<StageRow> = Vec::new();
     let mut summary = RefreshSummary::default();
     let mut done = 0;
-    while let Some((account, region, result)) = results.next().await {
+    while let Some((account, region, result, attempt, elapsed)) = results.next().await {
         done += 1;
         store.set_progress(done, total);
+        let before = rows.len();
+        let mut status = PartitionStatus {
+            account_id: account.account_id.clone(),
+            region: region.clone(),
+            last_attempt: attempt,
+            last_success: store.status().last_success(&account.account_id, &region),
+            status: "ok",
+            error: None,
+            stage_count: 0,
+            api_count: 0,
+            api_calls: 0,
+            duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        };
         match result {
             Ok(crawl) => {
                 summary.ok += 1;
+                status.last_success = Some(attempt);
+                status.api_count = crawl.api_count;
+                status.api_calls = crawl.api_calls;
+                if let Some((api, message)) = crawl.failed_apis.first() {
+                    status.status = "partial";
+                    status.error = Some(format!(
+                        "GetStages failed for {} API(s), e.g. {api}: {message}",
+                        crawl.failed_apis.len()
+                    ));
+                }
                 let kept: HashSet<&str> = crawl
                     .failed_apis
                     .iter()
@@ -147,11 +173,15 @@ pub async fn refresh_once(
             Err(e) => {
                 summary.failed += 1;
                 tracing::warn!(cause = %e, done, total, "partition failed; keeping its last good rows");
+                status.status = "failed";
+                status.error = Some(e.to_string());
                 if let Some(prev) = &previous {
                     rows.extend(previous_rows(prev, &account.account_id, &region).cloned());
                 }
             }
         }
+        status.stage_count = rows.len() - before;
+        store.status().record(status);
     }
     // Before any partition has ever succeeded there is nothing true to serve: keep answering
     // "still loading" instead of publishing an empty table.

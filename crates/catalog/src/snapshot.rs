@@ -54,6 +54,8 @@ pub struct SnapshotStore {
     last_version: AtomicU64,
     /// Partitions done and total in the refresh under way (for the "still loading" message).
     progress: std::sync::Mutex<(usize, usize)>,
+    /// Per-partition refresh outcomes.
+    status: crate::status::StatusBoard,
 }
 
 impl SnapshotStore {
@@ -65,6 +67,11 @@ impl SnapshotStore {
     /// The snapshot being served now, if any. Cheap: one atomic load and an `Arc` clone.
     pub fn current(&self) -> Option<Arc<Snapshot>> {
         self.current.load_full()
+    }
+
+    /// Per-partition refresh outcomes.
+    pub fn status(&self) -> &crate::status::StatusBoard {
+        &self.status
     }
 
     /// Records refresh progress: `done` of `total` partitions crawled.

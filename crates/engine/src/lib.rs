@@ -5,6 +5,7 @@
 //! - [`statement`]: parsing and sorting statements; writes are refused here, before planning.
 //! - [`settings`]: per-session parameters for `SET`/`SHOW`/`current_setting`.
 //! - [`table`] and [`batch`]: the `aws.apigatewayv2_stage` table provider over the snapshot.
+//! - [`status_tables`]: `stagesql.refresh_status` and `stagesql.snapshot_status`.
 //! - [`schema`]: the Arrow schema and how json/hstore types ride in field metadata.
 //! - [`planner`] and [`functions`]: PostgreSQL operators, types and functions.
 //! - [`naming`]: PostgreSQL's names for result columns.
@@ -25,6 +26,7 @@ pub mod schema;
 pub mod session;
 pub mod settings;
 pub mod statement;
+pub mod status_tables;
 pub mod table;
 
 pub use error::EngineError;

@@ -31,6 +31,7 @@ use crate::rewrite;
 use crate::schema::{TABLE_NAME, TABLE_SCHEMA};
 use crate::settings::{Report, Settings};
 use crate::statement::{self, Command};
+use crate::status_tables::{StatusKind, StatusTable};
 use crate::table::StageTable;
 
 /// Server-wide engine settings.
@@ -88,6 +89,18 @@ impl Engine {
             Arc::clone(&table) as Arc<dyn datafusion::catalog::TableProvider>,
         )?;
         catalog.register_schema(TABLE_SCHEMA, aws)?;
+        let status = Arc::new(MemorySchemaProvider::new());
+        for (name, kind) in [
+            ("refresh_status", StatusKind::Refresh),
+            ("snapshot_status", StatusKind::Snapshot),
+        ] {
+            datafusion::catalog::SchemaProvider::register_table(
+                status.as_ref(),
+                name.to_owned(),
+                Arc::new(StatusTable::new(kind, Arc::clone(&store))),
+            )?;
+        }
+        catalog.register_schema("stagesql", status)?;
         catalog.register_schema("pg_catalog", pg_catalog::pg_catalog(&config.database)?)?;
         catalog.register_schema(
             "information_schema",

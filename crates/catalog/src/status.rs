@@ -1,0 +1,63 @@
+//! What each (account, region) partition's last refresh did, for `stagesql.refresh_status`.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+
+/// The outcome of the last refresh of one partition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionStatus {
+    /// Account id.
+    pub account_id: String,
+    /// Region.
+    pub region: String,
+    /// When the last crawl of this partition started.
+    pub last_attempt: DateTime<Utc>,
+    /// When a crawl of this partition last succeeded.
+    pub last_success: Option<DateTime<Utc>>,
+    /// `ok`; `partial` (some APIs failed and keep their last good stages); or `failed` (the
+    /// partition keeps its last good rows, which are stale).
+    pub status: &'static str,
+    /// The failure, for `failed`.
+    pub error: Option<String>,
+    /// Stages this partition contributes to the current snapshot.
+    pub stage_count: usize,
+    /// APIs listed by the last successful crawl.
+    pub api_count: usize,
+    /// AWS calls the last crawl made (pages fetched, not counting SDK retries).
+    pub api_calls: usize,
+    /// How long the last crawl took.
+    pub duration_ms: u64,
+}
+
+/// Per-partition statuses, updated by the refresher and read by queries.
+#[derive(Debug, Default)]
+pub struct StatusBoard {
+    partitions: Mutex<BTreeMap<(String, String), PartitionStatus>>,
+}
+
+impl StatusBoard {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), PartitionStatus>> {
+        // Each update replaces one whole entry, so a poisoned map is still consistent.
+        self.partitions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records the outcome of one crawl.
+    pub fn record(&self, status: PartitionStatus) {
+        self.lock()
+            .insert((status.account_id.clone(), status.region.clone()), status);
+    }
+
+    /// The last success recorded for a partition.
+    pub fn last_success(&self, account_id: &str, region: &str) -> Option<DateTime<Utc>> {
+        self.lock()
+            .get(&(account_id.to_owned(), region.to_owned()))
+            .and_then(|s| s.last_success)
+    }
+
+    /// Every partition's status, ordered by account then region.
+    pub fn all(&self) -> Vec<PartitionStatus> {
+        self.lock().values().cloned().collect()
+    }
+}
