@@ -41,8 +41,12 @@ pub struct StubState {
     pub page_size: usize,
     /// The account STS reports.
     pub account: String,
-    /// Requests answered, by kind: "sts", "apis", "stages".
+    /// Requests answered, by kind: "sts", "apis", "stages", "throttled", "hung".
     pub calls: BTreeMap<String, usize>,
+    /// Answer the next this-many API Gateway requests with 429 TooManyRequestsException.
+    pub throttle_next: usize,
+    /// Never answer the next this-many API Gateway requests.
+    pub hang_next: usize,
 }
 
 /// A running stub.
@@ -121,9 +125,19 @@ async fn serve(socket: tokio::net::TcpStream, state: Arc<Mutex<StubState>>) -> s
             let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
             answer(&mut st, &method, &target, &region)
         };
+        if status == 0 {
+            // A hung request: hold the connection open without answering.
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            return Ok(());
+        }
         let reason = if status == 200 { "OK" } else { "Error" };
+        let error_type = match status {
+            429 => "x-amzn-ErrorType: TooManyRequestsException\r\n",
+            404 => "x-amzn-ErrorType: NotFoundException\r\n",
+            _ => "",
+        };
         let head = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nx-amzn-requestid: stub\r\n\r\n",
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{error_type}x-amzn-requestid: stub\r\n\r\n",
             payload.len()
         );
         write.write_all(head.as_bytes()).await?;
@@ -156,6 +170,20 @@ fn answer(
         "application/json",
         json!({"message": "stub failure"}).to_string(),
     );
+    if st.hang_next > 0 {
+        st.hang_next -= 1;
+        *st.calls.entry("hung".into()).or_default() += 1;
+        return (0, "", String::new());
+    }
+    if st.throttle_next > 0 {
+        st.throttle_next -= 1;
+        *st.calls.entry("throttled".into()).or_default() += 1;
+        return (
+            429,
+            "application/json",
+            json!({"message": "Too Many Requests", "limitType": "stub"}).to_string(),
+        );
+    }
     let page_size = st.page_size.max(1);
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let data = st.regions.get(region).cloned().unwrap_or_default();

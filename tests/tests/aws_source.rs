@@ -49,6 +49,8 @@ fn source(stub: &AwsStub, regions: &[&str]) -> AwsSourceConfig {
         endpoint_url: Some(stub.url()),
         attempt_timeout: Duration::from_secs(2),
         max_attempts: 2,
+        requests_per_second: 1000.0,
+        burst: 100,
         static_credentials: Some(("testing".into(), "testing".into())),
     }
 }
@@ -291,4 +293,52 @@ async fn server_answers_still_loading_then_serves_the_crawl() {
     assert!(snap.get::<_, bool>(2));
     assert_eq!((snap.get::<_, i64>(3), snap.get::<_, i64>(4)), (1, 1));
     server.stop().await;
+}
+
+#[tokio::test]
+async fn throttling_storms_and_hung_requests_are_retried_until_they_clear() {
+    let stub = stub(vec![("us-east-1", region(3, 2))]).await;
+    let mut cfg = source(&stub, &["us-east-1"]);
+    cfg.max_attempts = 4;
+    cfg.attempt_timeout = Duration::from_millis(500);
+    let accounts = connect(&cfg).await.expect("connect");
+    {
+        let mut st = stub.state();
+        st.throttle_next = 2;
+        st.hang_next = 1;
+    }
+    let started = std::time::Instant::now();
+    let crawl = crawl_partition(&accounts[0], "us-east-1")
+        .await
+        .expect("crawl recovers");
+    assert_eq!(crawl.rows.len(), 6, "no row lost");
+    assert!(crawl.failed_apis.is_empty());
+    let calls = stub.state().calls.clone();
+    assert_eq!(calls.get("hung"), Some(&1));
+    assert_eq!(calls.get("throttled"), Some(&2));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "retries stop: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn the_per_account_rate_limit_spaces_requests() {
+    let stub = stub(vec![("us-east-1", region(10, 1))]).await;
+    let mut cfg = source(&stub, &["us-east-1"]);
+    cfg.requests_per_second = 20.0;
+    cfg.burst = 1;
+    let accounts = connect(&cfg).await.expect("connect");
+    let started = std::time::Instant::now();
+    let crawl = crawl_partition(&accounts[0], "us-east-1")
+        .await
+        .expect("crawl");
+    // 5 pages of GetApis and 10 GetStages: 15 calls at 20 per second take at least 0.7 s.
+    assert_eq!(crawl.api_calls, 15);
+    assert!(
+        started.elapsed() >= Duration::from_millis(650),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -100,6 +100,8 @@ async fn table_equals_what_moto_holds_and_follows_changes() {
         endpoint_url: Some(moto.url()),
         attempt_timeout: Duration::from_secs(5),
         max_attempts: 2,
+        requests_per_second: 1000.0,
+        burst: 100,
         static_credentials: Some(("testing".into(), "testing".into())),
     };
     let accounts = connect(&source).await.expect("accounts");

@@ -5,12 +5,15 @@
 //! both loops follow `nextToken` until it is absent or empty.
 
 use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_apigatewayv2 as apigw;
+use aws_sdk_apigatewayv2::config::retry::RetryPartition;
 use chrono::{DateTime, Utc};
 
 use crate::model::{AccessLogSettings, RouteSettings, Stage};
@@ -46,6 +49,11 @@ pub struct AwsSourceConfig {
     pub attempt_timeout: Duration,
     /// Attempts per request (throttling, 5xx and timeouts are retried with backoff).
     pub max_attempts: u32,
+    /// Client-side rate limit per account, in requests per second. API Gateway's control plane
+    /// allows about 10 per account, shared with consoles and IaC, so the default leaves headroom.
+    pub requests_per_second: f64,
+    /// Requests an account may make at once before the rate applies.
+    pub burst: u32,
     /// Fixed credentials (access key id, secret) instead of the default chain. Meant for local
     /// AWS emulators such as moto, whose keys are dummies; never put real keys in a config file.
     pub static_credentials: Option<(String, String)>,
@@ -74,12 +82,17 @@ pub enum SourceError {
     },
 }
 
+/// A token bucket shared by every request of one account.
+type Limiter = governor::DefaultDirectRateLimiter;
+
 /// One account, ready to crawl.
 #[derive(Debug, Clone)]
 pub struct Account {
     /// The 12-digit account id (from STS).
     pub account_id: String,
     config: SdkConfig,
+    /// AWS's limit is per account, so the bucket is too; regions of one account share it.
+    limiter: Arc<Limiter>,
 }
 
 impl Account {
@@ -173,9 +186,19 @@ pub async fn connect(config: &AwsSourceConfig) -> Result<Vec<Account>, SourceErr
         accounts.push(Account {
             account_id,
             config: sdk,
+            limiter: Arc::new(limiter(config.requests_per_second, config.burst)),
         });
     }
     Ok(accounts)
+}
+
+fn limiter(rate: f64, burst: u32) -> Limiter {
+    let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
+    let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    let quota = governor::Quota::with_period(period)
+        .unwrap_or_else(|| governor::Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(burst);
+    governor::RateLimiter::direct(quota)
 }
 
 fn error_message<E: std::error::Error + 'static>(e: &E) -> String {
@@ -194,15 +217,22 @@ pub async fn crawl_partition(
     account: &Account,
     region: &str,
 ) -> Result<PartitionCrawl, SourceError> {
+    // The SDK's default retry partition is per region and process-wide: one throttled account
+    // would slow every other account's retries in that region. Give each its own.
     let client = apigw::Client::from_conf(
         apigw::config::Builder::from(&account.config)
             .region(Region::new(region.to_owned()))
+            .retry_partition(RetryPartition::new(format!(
+                "apigatewayv2-{}-{region}",
+                account.account_id
+            )))
             .build(),
     );
     let mut out = PartitionCrawl::default();
     let mut api_ids = Vec::new();
     let mut next: Option<String> = None;
     loop {
+        account.limiter.until_ready().await;
         let page = client
             .get_apis()
             .max_results("500")
@@ -235,7 +265,7 @@ pub async fn crawl_partition(
             region: region.to_owned(),
             api_id: api_id.clone(),
         };
-        match stages_of(&client, &api_id, &mut out.api_calls).await {
+        match stages_of(&client, &account.limiter, &api_id, &mut out.api_calls).await {
             Ok(stages) => {
                 for stage in &stages {
                     match StageRow::from_stage(&ctx, stage) {
@@ -258,12 +288,14 @@ pub async fn crawl_partition(
 
 async fn stages_of(
     client: &apigw::Client,
+    limiter: &Limiter,
     api_id: &str,
     calls: &mut usize,
 ) -> Result<Vec<Stage>, String> {
     let mut stages = Vec::new();
     let mut next: Option<String> = None;
     loop {
+        limiter.until_ready().await;
         let page = client
             .get_stages()
             .api_id(api_id)

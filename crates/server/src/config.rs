@@ -70,6 +70,11 @@ pub struct SourceConfig {
     /// `max_attempts` (aws): attempts per AWS request, retrying throttling, 5xx and timeouts
     /// with backoff. Default 6.
     pub max_attempts: u32,
+    /// `requests_per_second` (aws): client-side rate limit per account. Default 5 (AWS allows
+    /// about 10 per account, shared with everything else in it).
+    pub requests_per_second: f64,
+    /// `burst` (aws): requests an account may make at once before the rate applies. Default 10.
+    pub burst: u32,
     /// `emulator_credentials` (aws): `[access_key_id, secret]` for a local AWS emulator such as
     /// moto. Never real keys; real deployments use the default credential chain.
     pub emulator_credentials: Option<[String; 2]>,
@@ -87,6 +92,8 @@ impl Default for SourceConfig {
             endpoint_url: None,
             attempt_timeout_seconds: 5,
             max_attempts: 6,
+            requests_per_second: 5.0,
+            burst: 10,
             emulator_credentials: None,
         }
     }
@@ -201,6 +208,8 @@ impl SourceConfig {
             endpoint_url: self.endpoint_url.clone(),
             attempt_timeout: std::time::Duration::from_secs(self.attempt_timeout_seconds),
             max_attempts: self.max_attempts,
+            requests_per_second: self.requests_per_second,
+            burst: self.burst,
             static_credentials: self
                 .emulator_credentials
                 .clone()
@@ -275,6 +284,14 @@ impl Config {
                 return Err(ConfigError::Invalid {
                     key: "source.concurrency",
                     reason: "must be at least 1".to_owned(),
+                });
+            }
+            if !(src.requests_per_second > 0.0 && src.requests_per_second.is_finite())
+                || src.burst == 0
+            {
+                return Err(ConfigError::Invalid {
+                    key: "source.requests_per_second",
+                    reason: "requests_per_second must be above 0 and burst at least 1".to_owned(),
                 });
             }
             if src.max_attempts == 0 || src.attempt_timeout_seconds == 0 {
