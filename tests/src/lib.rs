@@ -99,6 +99,19 @@ impl Drop for TestServer {
     }
 }
 
+/// The rows of a simple-query answer, every value as text (`None` for NULL).
+pub fn simple_rows(messages: &[tokio_postgres::SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// The SQLSTATE of a failed tokio-postgres call.
 pub fn sqlstate(err: &tokio_postgres::Error) -> String {
     err.code()

@@ -41,18 +41,7 @@ async fn create_api(c: &apigw::Client, name: &str, ws: bool) -> String {
 }
 
 async fn rows(client: &Client, sql: &str) -> Vec<Vec<Option<String>>> {
-    client
-        .simple_query(sql)
-        .await
-        .expect("query")
-        .iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => {
-                Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
-            }
-            _ => None,
-        })
-        .collect()
+    stagesql_tests::simple_rows(&client.simple_query(sql).await.expect("query"))
 }
 
 async fn keys(client: &Client) -> Option<BTreeSet<String>> {

@@ -11,15 +11,7 @@ use tokio_postgres::types::Type;
 const PROD_ARN: &str = "arn:aws:apigateway:us-east-1::/apis/ujzde8gxd6/stages/prod";
 
 fn rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
-    messages
-        .iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => {
-                Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
-            }
-            _ => None,
-        })
-        .collect()
+    stagesql_tests::simple_rows(messages)
 }
 
 fn completions(messages: &[SimpleQueryMessage]) -> Vec<u64> {
