@@ -342,3 +342,68 @@ async fn the_per_account_rate_limit_spaces_requests() {
         started.elapsed()
     );
 }
+
+fn aws_config(stub: &AwsStub, snapshot_path: &std::path::Path) -> Config {
+    let mut config = Config::default();
+    config.source.kind = SourceKind::Aws;
+    config.source.regions = vec!["us-east-1".into()];
+    config.source.endpoint_url = Some(stub.url());
+    config.source.emulator_credentials = Some(["testing".into(), "testing".into()]);
+    config.source.refresh_interval_seconds = 1;
+    config.source.max_attempts = 1;
+    config.source.snapshot_path = Some(snapshot_path.to_owned());
+    config
+}
+
+#[tokio::test]
+async fn a_restart_serves_the_persisted_snapshot_before_its_first_crawl() {
+    let stub = stub(vec![("us-east-1", region(2, 2))]).await;
+    let dir = std::env::temp_dir().join(format!("stagesql-persist-it-{}", std::process::id()));
+    let path = dir.join("snapshot.arrow");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let first = TestServer::start_with(aws_config(&stub, &path)).await;
+    for _ in 0..100 {
+        if path.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(path.exists(), "the first refresh persisted its snapshot");
+    first.stop().await;
+
+    // AWS now fails: the restarted server still answers at once, from disk, marked as such.
+    stub.state()
+        .regions
+        .get_mut("us-east-1")
+        .expect("us")
+        .fail_apis = true;
+    let second = TestServer::start_with(aws_config(&stub, &path)).await;
+    let client = second.client().await;
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM aws.apigatewayv2_stage", &[])
+        .await
+        .expect("served from disk without waiting for AWS")
+        .get(0);
+    assert_eq!(n, 4);
+    let from_disk: bool = client
+        .query_one("SELECT from_disk FROM stagesql.snapshot_status", &[])
+        .await
+        .expect("snapshot_status")
+        .get(0);
+    assert!(from_disk);
+    second.stop().await;
+
+    // A corrupt file is ignored, never fatal.
+    std::fs::write(&path, b"garbage").expect("corrupt the file");
+    let third = TestServer::start_with(aws_config(&stub, &path)).await;
+    let err = third
+        .client()
+        .await
+        .query("SELECT count(*) FROM aws.apigatewayv2_stage", &[])
+        .await
+        .expect_err("nothing to serve yet");
+    assert_eq!(sqlstate(&err), "57P03");
+    third.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

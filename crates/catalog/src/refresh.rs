@@ -40,12 +40,16 @@ pub struct RefreshSummary {
     pub published: bool,
 }
 
+/// Called with each snapshot the refresher publishes (e.g. to persist it).
+pub type OnPublish = Arc<dyn Fn(&Snapshot) + Send + Sync>;
+
 /// Starts the refresher; it runs until `token` is cancelled.
 pub fn spawn(
     source: AwsSourceConfig,
     refresh: RefreshConfig,
     store: Arc<SnapshotStore>,
     token: CancellationToken,
+    on_publish: Option<OnPublish>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut backoff = Duration::from_secs(1);
@@ -78,6 +82,11 @@ pub fn spawn(
                 published = summary.published,
                 "refresh finished"
             );
+            if summary.published
+                && let (Some(hook), Some(snapshot)) = (&on_publish, store.current())
+            {
+                hook(&snapshot);
+            }
             let jitter = refresh.interval.mul_f64(jitter_fraction() * 0.1);
             tokio::select! {
                 () = token.cancelled() => return,
@@ -187,7 +196,12 @@ pub async fn refresh_once(
     // "still loading" instead of publishing an empty table.
     if summary.ok > 0 || previous.is_some() {
         summary.stages = rows.len();
-        let snapshot = store.publish(rows);
+        // Rows only carried over from a snapshot loaded from disk are still unconfirmed.
+        let snapshot = if summary.ok == 0 && store.serving_from_disk() {
+            store.publish_from_disk(rows)
+        } else {
+            store.publish(rows)
+        };
         summary.published = true;
         tracing::debug!(
             version = snapshot.version(),

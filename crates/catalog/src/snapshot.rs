@@ -56,6 +56,8 @@ pub struct SnapshotStore {
     progress: std::sync::Mutex<(usize, usize)>,
     /// Per-partition refresh outcomes.
     status: crate::status::StatusBoard,
+    /// Whether the current snapshot was loaded from disk at startup (stale until a refresh).
+    from_disk: std::sync::atomic::AtomicBool,
 }
 
 impl SnapshotStore {
@@ -85,8 +87,22 @@ impl SnapshotStore {
         *self.progress.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Publishes rows read back from disk at startup: served at once, marked stale (see
+    /// [`SnapshotStore::serving_from_disk`]) until the first refresh publishes.
+    pub fn publish_from_disk(&self, rows: Vec<StageRow>) -> Arc<Snapshot> {
+        let snapshot = self.publish(rows);
+        self.from_disk.store(true, Ordering::Relaxed);
+        snapshot
+    }
+
+    /// Whether the snapshot being served is the one loaded from disk.
+    pub fn serving_from_disk(&self) -> bool {
+        self.from_disk.load(Ordering::Relaxed)
+    }
+
     /// Builds a snapshot of `rows` with the next version and makes it current in one atomic store.
     pub fn publish(&self, rows: Vec<StageRow>) -> Arc<Snapshot> {
+        self.from_disk.store(false, Ordering::Relaxed);
         let version = self.last_version.fetch_add(1, Ordering::Relaxed) + 1;
         let snapshot = Arc::new(Snapshot::new(version, rows));
         self.current.store(Some(Arc::clone(&snapshot)));

@@ -10,6 +10,7 @@
 //! - [`planner`] and [`functions`]: PostgreSQL operators, types and functions.
 //! - [`naming`]: PostgreSQL's names for result columns.
 //! - [`rewrite`]: PostgreSQL name resolution (`pg_catalog` first) applied before planning.
+//! - [`persist`]: the last good snapshot as an Arrow IPC file.
 //! - [`pg_types`]: the type OIDs shared by the wire and the catalog tables.
 //! - [`pg_catalog`]: `pg_catalog` and `information_schema` tables describing the table.
 //! - [`error`]: [`EngineError`]; the wire crate maps it to SQLSTATE codes.
@@ -18,6 +19,7 @@ pub mod batch;
 pub mod error;
 pub mod functions;
 pub mod naming;
+pub mod persist;
 pub mod pg_catalog;
 pub mod pg_types;
 pub mod planner;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{
-    ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{Session, TableProvider};
@@ -65,6 +66,7 @@ impl StatusTable {
                 Field::new("stage_count", DataType::Int64, true),
                 Field::new("partitions_done", DataType::Int64, false),
                 Field::new("partitions_total", DataType::Int64, false),
+                Field::new("from_disk", DataType::Boolean, false),
             ],
         };
         StatusTable {
@@ -129,6 +131,7 @@ impl StatusTable {
                     ])),
                     Arc::new(Int64Array::from(vec![count(done)])),
                     Arc::new(Int64Array::from(vec![count(total)])),
+                    Arc::new(BooleanArray::from(vec![self.store.serving_from_disk()])),
                 ]
             }
         };

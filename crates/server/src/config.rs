@@ -75,6 +75,10 @@ pub struct SourceConfig {
     pub requests_per_second: f64,
     /// `burst` (aws): requests an account may make at once before the rate applies. Default 10.
     pub burst: u32,
+    /// `snapshot_path` (aws): where the last good snapshot is kept (Arrow IPC), relative to the
+    /// config file; loaded at startup so queries are answered before the first crawl ends.
+    /// Default: none (not persisted).
+    pub snapshot_path: Option<PathBuf>,
     /// `emulator_credentials` (aws): `[access_key_id, secret]` for a local AWS emulator such as
     /// moto. Never real keys; real deployments use the default credential chain.
     pub emulator_credentials: Option<[String; 2]>,
@@ -94,6 +98,7 @@ impl Default for SourceConfig {
             max_attempts: 6,
             requests_per_second: 5.0,
             burst: 10,
+            snapshot_path: None,
             emulator_credentials: None,
         }
     }
@@ -229,11 +234,13 @@ impl Config {
             path: path.to_owned(),
             message,
         })?;
-        if let Some(fixture) = &config.source.fixture
-            && fixture.is_relative()
-        {
-            let base = path.parent().unwrap_or_else(|| Path::new("."));
-            config.source.fixture = Some(base.join(fixture));
+        let base = path.parent().unwrap_or_else(|| Path::new("."));
+        for file in [&mut config.source.fixture, &mut config.source.snapshot_path] {
+            if let Some(f) = file.as_mut()
+                && f.is_relative()
+            {
+                *f = base.join(&*f);
+            }
         }
         Ok(config)
     }

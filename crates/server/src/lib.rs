@@ -107,15 +107,28 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             );
             None
         }
-        SourceKind::Aws => Some(stagesql_catalog::refresh::spawn(
-            config.source.aws(),
-            RefreshConfig {
-                interval: Duration::from_secs(config.source.refresh_interval_seconds),
-                concurrency: config.source.concurrency,
-            },
-            Arc::clone(&store),
-            shutdown.child_token(),
-        )),
+        SourceKind::Aws => {
+            let on_publish = config.source.snapshot_path.clone().map(|path| {
+                load_persisted(&path, &store);
+                let hook: stagesql_catalog::refresh::OnPublish = Arc::new(move |snapshot| {
+                    match stagesql_engine::persist::write_snapshot(&path, snapshot) {
+                        Ok(()) => tracing::debug!(path = %path.display(), version = snapshot.version(), "snapshot persisted"),
+                        Err(e) => tracing::warn!(cause = %e, "cannot persist the snapshot"),
+                    }
+                });
+                hook
+            });
+            Some(stagesql_catalog::refresh::spawn(
+                config.source.aws(),
+                RefreshConfig {
+                    interval: Duration::from_secs(config.source.refresh_interval_seconds),
+                    concurrency: config.source.concurrency,
+                },
+                Arc::clone(&store),
+                shutdown.child_token(),
+                on_publish,
+            ))
+        }
     };
     let engine = Arc::new(Engine::new(
         EngineConfig {
@@ -158,6 +171,26 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         task,
         refresher,
     })
+}
+
+/// Serves the snapshot persisted at `path`, if there is a readable one. A missing, corrupt or
+/// incompatible file is logged and ignored: the first crawl replaces it.
+fn load_persisted(path: &std::path::Path, store: &SnapshotStore) {
+    if !path.exists() {
+        tracing::info!(path = %path.display(), "no persisted snapshot yet");
+        return;
+    }
+    match stagesql_engine::persist::read_snapshot(path) {
+        Ok(rows) => {
+            let snapshot = store.publish_from_disk(rows);
+            tracing::info!(
+                path = %path.display(),
+                stages = snapshot.rows().len(),
+                "serving the persisted snapshot (stale) until the first refresh"
+            );
+        }
+        Err(e) => tracing::warn!(cause = %e, "ignoring the persisted snapshot"),
+    }
 }
 
 /// Starts the server and runs it until SIGINT or SIGTERM.
