@@ -260,7 +260,7 @@ async fn server_answers_still_loading_then_serves_the_crawl() {
     assert_eq!(count, 4, "the crawl is served once it succeeds");
     let status = client
         .query_one(
-            "SELECT account_id, region, status, error, stage_count, api_count, api_calls, \
+            "SELECT account_id, region, status, error, stage_count, api_count, api_calls, throttled_calls, \
              last_success IS NOT NULL AND last_success <= last_attempt + INTERVAL '1 minute' \
              FROM stagesql.refresh_status",
             &[],
@@ -280,7 +280,8 @@ async fn server_answers_still_loading_then_serves_the_crawl() {
         (4, 2, 3),
         "1 page of GetApis and 1 page of GetStages per API"
     );
-    assert!(status.get::<_, bool>(7));
+    assert_eq!(status.get::<_, i64>(7), 0);
+    assert!(status.get::<_, bool>(8));
     let snap = client
         .query_one(
             "SELECT version >= 1, stage_count, age_seconds >= 0, partitions_done, partitions_total FROM stagesql.snapshot_status",
@@ -316,6 +317,8 @@ async fn throttling_storms_and_hung_requests_are_retried_until_they_clear() {
     let calls = stub.state().calls.clone();
     assert_eq!(calls.get("hung"), Some(&1));
     assert_eq!(calls.get("throttled"), Some(&2));
+    // 1 page of GetApis and 1 page of GetStages per API, plus 2 throttled and 1 timed-out attempt.
+    assert_eq!((crawl.api_calls, crawl.throttled_calls), (4 + 3, 2));
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "retries stop: {:?}",

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -111,8 +112,43 @@ pub struct PartitionCrawl {
     pub failed_apis: Vec<(String, String)>,
     /// APIs listed.
     pub api_count: usize,
-    /// AWS calls made.
+    /// AWS calls made: HTTP attempts, retries included.
     pub api_calls: usize,
+    /// Attempts AWS answered with 429 (throttled).
+    pub throttled_calls: usize,
+}
+
+/// Counts every HTTP attempt of one crawl and the throttled ones, retries included (the SDK
+/// retries inside `send()`, so only an interceptor sees them).
+#[derive(Debug, Default)]
+struct AttemptCounter {
+    attempts: AtomicUsize,
+    throttled: AtomicUsize,
+}
+
+#[derive(Debug)]
+struct CountAttempts(Arc<AttemptCounter>);
+
+impl apigw::config::Intercept for CountAttempts {
+    fn name(&self) -> &'static str {
+        "stagesql-attempt-counter"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &apigw::config::interceptors::FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &apigw::config::RuntimeComponents,
+        _cfg: &mut apigw::config::ConfigBag,
+    ) -> Result<(), apigw::error::BoxError> {
+        self.0.attempts.fetch_add(1, Ordering::Relaxed);
+        if context
+            .response()
+            .is_some_and(|r| r.status().as_u16() == 429)
+        {
+            self.0.throttled.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
 }
 
 /// Builds the SDK config of every account and asks STS who each one is.
@@ -217,6 +253,7 @@ pub async fn crawl_partition(
     account: &Account,
     region: &str,
 ) -> Result<PartitionCrawl, SourceError> {
+    let counter = Arc::new(AttemptCounter::default());
     // The SDK's default retry partition is per region and process-wide: one throttled account
     // would slow every other account's retries in that region. Give each its own.
     let client = apigw::Client::from_conf(
@@ -226,6 +263,7 @@ pub async fn crawl_partition(
                 "apigatewayv2-{}-{region}",
                 account.account_id
             )))
+            .interceptor(CountAttempts(Arc::clone(&counter)))
             .build(),
     );
     let mut out = PartitionCrawl::default();
@@ -244,7 +282,6 @@ pub async fn crawl_partition(
                 region: region.to_owned(),
                 message: error_message(&e),
             })?;
-        out.api_calls += 1;
         api_ids.extend(
             page.items()
                 .iter()
@@ -265,7 +302,7 @@ pub async fn crawl_partition(
             region: region.to_owned(),
             api_id: api_id.clone(),
         };
-        match stages_of(&client, &account.limiter, &api_id, &mut out.api_calls).await {
+        match stages_of(&client, &account.limiter, &api_id).await {
             Ok(stages) => {
                 for stage in &stages {
                     match StageRow::from_stage(&ctx, stage) {
@@ -283,6 +320,8 @@ pub async fn crawl_partition(
             }
         }
     }
+    out.api_calls = counter.attempts.load(Ordering::Relaxed);
+    out.throttled_calls = counter.throttled.load(Ordering::Relaxed);
     Ok(out)
 }
 
@@ -290,7 +329,6 @@ async fn stages_of(
     client: &apigw::Client,
     limiter: &Limiter,
     api_id: &str,
-    calls: &mut usize,
 ) -> Result<Vec<Stage>, String> {
     let mut stages = Vec::new();
     let mut next: Option<String> = None;
@@ -304,7 +342,6 @@ async fn stages_of(
             .send()
             .await
             .map_err(|e| error_message(&e))?;
-        *calls += 1;
         stages.extend(page.items().iter().map(stage_from_sdk));
         next = page
             .next_token()

@@ -145,6 +145,7 @@ pub async fn refresh_once(
             stage_count: 0,
             api_count: 0,
             api_calls: 0,
+            throttled_calls: 0,
             duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         };
         match result {
@@ -153,6 +154,7 @@ pub async fn refresh_once(
                 status.last_success = Some(attempt);
                 status.api_count = crawl.api_count;
                 status.api_calls = crawl.api_calls;
+                status.throttled_calls = crawl.throttled_calls;
                 if let Some((api, message)) = crawl.failed_apis.first() {
                     status.status = "partial";
                     status.error = Some(format!(

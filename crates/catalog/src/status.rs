@@ -25,8 +25,10 @@ pub struct PartitionStatus {
     pub stage_count: usize,
     /// APIs listed by the last successful crawl.
     pub api_count: usize,
-    /// AWS calls the last crawl made (pages fetched, not counting SDK retries).
+    /// AWS calls (HTTP attempts, retries included) the last crawl made.
     pub api_calls: usize,
+    /// Of those, how many AWS throttled (HTTP 429).
+    pub throttled_calls: usize,
     /// How long the last crawl took.
     pub duration_ms: u64,
 }

@@ -57,6 +57,7 @@ impl StatusTable {
                 Field::new("stage_count", DataType::Int64, false),
                 Field::new("api_count", DataType::Int64, false),
                 Field::new("api_calls", DataType::Int64, false),
+                Field::new("throttled_calls", DataType::Int64, false),
                 Field::new("duration_ms", DataType::Int64, false),
             ],
             StatusKind::Snapshot => vec![
@@ -104,6 +105,9 @@ impl StatusTable {
                     )),
                     Arc::new(Int64Array::from_iter_values(
                         all.iter().map(|s| count(s.api_calls)),
+                    )),
+                    Arc::new(Int64Array::from_iter_values(
+                        all.iter().map(|s| count(s.throttled_calls)),
                     )),
                     Arc::new(Int64Array::from_iter_values(
                         all.iter()
