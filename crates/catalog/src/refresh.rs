@@ -177,7 +177,7 @@ pub async fn refresh_once(
                 tracing::info!(
                     account_id = %account.account_id, region = %region,
                     apis = crawl.api_count, stages = crawl.rows.len(), calls = crawl.api_calls,
-                    done, total, "partition crawled"
+                    done, total, stages_so_far = rows.len() + crawl.rows.len(), "partition crawled"
                 );
                 rows.extend(crawl.rows);
             }

@@ -52,7 +52,8 @@ pub struct SourceConfig {
     /// `fixture` (demo): path of a demo fixture, relative to the config file. Default: the
     /// fixture compiled into the binary (the same as `config/demo/stages.json`).
     pub fixture: Option<PathBuf>,
-    /// `regions` (aws): regions to crawl in every account. Default `["us-east-1"]`.
+    /// `regions` (aws): regions to crawl in every account. Default: the region of the standard
+    /// AWS environment (`AWS_REGION`, the profile), else `us-east-1`.
     pub regions: Vec<String>,
     /// `accounts` (aws): accounts to crawl; an entry without `role_arn` is the default
     /// credential chain's own account. Default: just that one.
@@ -89,7 +90,7 @@ impl Default for SourceConfig {
         SourceConfig {
             kind: SourceKind::Demo,
             fixture: None,
-            regions: vec!["us-east-1".to_owned()],
+            regions: Vec::new(),
             accounts: Vec::new(),
             refresh_interval_seconds: 300,
             concurrency: 4,
@@ -275,10 +276,10 @@ impl Config {
         }
         if self.source.kind == SourceKind::Aws {
             let src = &self.source;
-            if src.regions.is_empty() || src.regions.iter().any(|r| r.trim().is_empty()) {
+            if src.regions.iter().any(|r| r.trim().is_empty()) {
                 return Err(ConfigError::Invalid {
                     key: "source.regions",
-                    reason: "list at least one region".to_owned(),
+                    reason: "a region name is empty".to_owned(),
                 });
             }
             if src.refresh_interval_seconds == 0 {

@@ -118,8 +118,19 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
                 });
                 hook
             });
+            let mut source = config.source.aws();
+            if source.regions.is_empty() {
+                // No regions configured: the standard environment's region (AWS_REGION, profile).
+                let region = aws_config::default_provider::region::DefaultRegionChain::builder()
+                    .build()
+                    .region()
+                    .await
+                    .map_or_else(|| "us-east-1".to_owned(), |r| r.to_string());
+                tracing::info!(region = %region, "no source.regions configured; crawling the environment's region");
+                source.regions = vec![region];
+            }
             Some(stagesql_catalog::refresh::spawn(
-                config.source.aws(),
+                source,
                 RefreshConfig {
                     interval: Duration::from_secs(config.source.refresh_interval_seconds),
                     concurrency: config.source.concurrency,
