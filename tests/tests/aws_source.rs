@@ -212,14 +212,7 @@ async fn server_answers_still_loading_then_serves_the_crawl() {
     let mut failing = region(2, 2);
     failing.fail_apis = true;
     let stub = stub(vec![("us-east-1", failing)]).await;
-    let mut config = Config::default();
-    config.source.kind = SourceKind::Aws;
-    config.source.regions = vec!["us-east-1".into()];
-    config.source.endpoint_url = Some(stub.url());
-    config.source.emulator_credentials = Some(["testing".into(), "testing".into()]);
-    config.source.refresh_interval_seconds = 1;
-    config.source.max_attempts = 1;
-    let server = TestServer::start_with(config).await;
+    let server = TestServer::start_with(aws_config(&stub, None)).await;
     let client = server.client().await;
     let err = client
         .query("SELECT count(*) FROM aws.apigatewayv2_stage", &[])
@@ -346,7 +339,8 @@ async fn the_per_account_rate_limit_spaces_requests() {
     );
 }
 
-fn aws_config(stub: &AwsStub, snapshot_path: &std::path::Path) -> Config {
+/// A server config crawling the stub's us-east-1 every second, without retries.
+fn aws_config(stub: &AwsStub, snapshot_path: Option<&std::path::Path>) -> Config {
     let mut config = Config::default();
     config.source.kind = SourceKind::Aws;
     config.source.regions = vec!["us-east-1".into()];
@@ -354,7 +348,7 @@ fn aws_config(stub: &AwsStub, snapshot_path: &std::path::Path) -> Config {
     config.source.emulator_credentials = Some(["testing".into(), "testing".into()]);
     config.source.refresh_interval_seconds = 1;
     config.source.max_attempts = 1;
-    config.source.snapshot_path = Some(snapshot_path.to_owned());
+    config.source.snapshot_path = snapshot_path.map(ToOwned::to_owned);
     config
 }
 
@@ -365,7 +359,7 @@ async fn a_restart_serves_the_persisted_snapshot_before_its_first_crawl() {
     let path = dir.join("snapshot.arrow");
     let _ = std::fs::remove_dir_all(&dir);
 
-    let first = TestServer::start_with(aws_config(&stub, &path)).await;
+    let first = TestServer::start_with(aws_config(&stub, Some(&path))).await;
     for _ in 0..100 {
         if path.exists() {
             break;
@@ -381,7 +375,7 @@ async fn a_restart_serves_the_persisted_snapshot_before_its_first_crawl() {
         .get_mut("us-east-1")
         .expect("us")
         .fail_apis = true;
-    let second = TestServer::start_with(aws_config(&stub, &path)).await;
+    let second = TestServer::start_with(aws_config(&stub, Some(&path))).await;
     let client = second.client().await;
     let n: i64 = client
         .query_one("SELECT count(*) FROM aws.apigatewayv2_stage", &[])
@@ -399,7 +393,7 @@ async fn a_restart_serves_the_persisted_snapshot_before_its_first_crawl() {
 
     // A corrupt file is ignored, never fatal.
     std::fs::write(&path, b"garbage").expect("corrupt the file");
-    let third = TestServer::start_with(aws_config(&stub, &path)).await;
+    let third = TestServer::start_with(aws_config(&stub, Some(&path))).await;
     let err = third
         .client()
         .await
