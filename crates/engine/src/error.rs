@@ -64,6 +64,30 @@ pub enum EngineError {
         /// Partitions in the first refresh (0 before it starts).
         total: usize,
     },
+    /// A relation name (e.g. in `'x'::regclass`) that does not exist.
+    #[error("relation \"{0}\" does not exist")]
+    UndefinedRelation(String),
+    /// A schema name that does not exist.
+    #[error("schema \"{0}\" does not exist")]
+    UndefinedSchema(String),
+    /// A type, role or other named object that does not exist (the message says which).
+    #[error("{0}")]
+    UndefinedObject(String),
+    /// A function that does not exist (the message names it).
+    #[error("{0}")]
+    UndefinedFunction(String),
+    /// A cursor name that does not exist.
+    #[error("cursor \"{0}\" does not exist")]
+    UndefinedCursor(String),
+    /// A cursor, savepoint or prepared statement name already in use.
+    #[error("{0}")]
+    DuplicateObject(String),
+    /// A command that needs a transaction block outside one (e.g. `DECLARE` without `WITH HOLD`).
+    #[error("{0}")]
+    NoActiveTransaction(String),
+    /// A savepoint name that does not exist.
+    #[error("savepoint \"{0}\" does not exist")]
+    UndefinedSavepoint(String),
     /// Anything DataFusion reports while planning or executing.
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),

@@ -58,7 +58,7 @@ fn select_items(query: &Query) -> Option<&Vec<SelectItem>> {
 }
 
 /// PostgreSQL's FigureColname for an expression.
-fn expr_name(e: &Expr) -> String {
+pub(crate) fn expr_name(e: &Expr) -> String {
     match e {
         Expr::Identifier(id) => id.value.clone(),
         Expr::CompoundIdentifier(ids) => ids.last().map_or_else(unknown, |i| i.value.clone()),

@@ -21,6 +21,21 @@ pub const STAGE_TABLE_OID: u32 = 16_386;
 pub const HSTORE_OID: u32 = 16_385;
 /// OID of `hstore[]`.
 pub const HSTORE_ARRAY_OID: u32 = 16_390;
+/// OID of the row type of `aws.apigatewayv2_stage`.
+pub const STAGE_ROWTYPE_OID: u32 = 16_387;
+/// OID of the table's primary-key index, `aws.apigatewayv2_stage_pkey`.
+pub const STAGE_PKEY_INDEX_OID: u32 = 16_389;
+/// OID of the table's primary-key constraint in `pg_constraint`.
+pub const STAGE_PKEY_CONSTRAINT_OID: u32 = 16_391;
+/// OID of the hstore extension in `pg_extension`.
+pub const HSTORE_EXTENSION_OID: u32 = 16_392;
+/// OID of the database in `pg_database`.
+pub const DATABASE_OID: u32 = 16_383;
+/// OID of the one role, the configured user, which owns every object (as the bootstrap
+/// superuser does in PostgreSQL).
+pub const OWNER_OID: u32 = 10;
+/// OID of `pg_class` itself (the `classoid` of relations in `pg_description`).
+pub const PG_CLASS_OID: u32 = 1259;
 
 /// One row of `pg_type`.
 #[derive(Debug, Clone, Copy)]

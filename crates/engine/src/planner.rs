@@ -71,13 +71,56 @@ fn path_args(right: &Expr) -> Result<Vec<Expr>> {
     Ok(items.into_iter().map(lit).collect())
 }
 
+/// If `literal` is a text literal and `other` is an array, the literal parsed as that array.
+fn array_literal_for(literal: &Expr, other: &Expr, schema: &DFSchema) -> Result<Option<Expr>> {
+    let Expr::Literal(ScalarValue::Utf8(Some(text)) | ScalarValue::Utf8View(Some(text)), _) =
+        literal
+    else {
+        return Ok(None);
+    };
+    let Ok((_, field)) = other.to_field(schema) else {
+        return Ok(None);
+    };
+    let DataType::List(element) = field.data_type() else {
+        return Ok(None);
+    };
+    let items = crate::pg_catalog::parse_array(text)?;
+    let values: Vec<ScalarValue> = items.into_iter().map(ScalarValue::Utf8).collect();
+    let list = ScalarValue::List(ScalarValue::new_list_nullable(&values, &DataType::Utf8));
+    Ok(Some(lit(
+        list.cast_to(&DataType::List(Arc::clone(element)))?
+    )))
+}
+
 impl ExprPlanner for PgOperatorPlanner {
     fn plan_binary_op(
         &self,
         expr: RawBinaryExpr,
         schema: &DFSchema,
     ) -> Result<PlannerResult<RawBinaryExpr>> {
-        let RawBinaryExpr { op, left, right } = expr;
+        let RawBinaryExpr {
+            op,
+            mut left,
+            mut right,
+        } = expr;
+        // `polroles = '{0}'`: an array literal written as a string takes the array's type.
+        if matches!(
+            op,
+            BinaryOperator::Eq
+                | BinaryOperator::NotEq
+                | BinaryOperator::Lt
+                | BinaryOperator::LtEq
+                | BinaryOperator::Gt
+                | BinaryOperator::GtEq
+                | BinaryOperator::AtArrow
+                | BinaryOperator::ArrowAt
+        ) {
+            if let Some(l) = array_literal_for(&right, &left, schema)? {
+                right = l;
+            } else if let Some(l) = array_literal_for(&left, &right, schema)? {
+                left = l;
+            }
+        }
         let hstore_left = || is_hstore_expr(&left, schema);
         let planned = match op {
             BinaryOperator::Arrow if hstore_left() => {
@@ -121,6 +164,33 @@ pub struct PgTypePlanner;
 
 impl TypePlanner for PgTypePlanner {
     fn plan_type_field(&self, sql_type: &ast::DataType) -> Result<Option<FieldRef>> {
+        if let ast::DataType::Custom(name, _) = sql_type {
+            let n = name.to_string().to_ascii_lowercase();
+            let n = n.strip_prefix("pg_catalog.").unwrap_or(&n);
+            match n {
+                "oid" | "xid" | "cid" => {
+                    return Ok(Some(Arc::new(Field::new("", DataType::UInt32, true))));
+                }
+                "name" | "bpchar" | "\"char\"" | "pg_node_tree" | "aclitem" => {
+                    return Ok(Some(Arc::new(Field::new("", DataType::Utf8, true))));
+                }
+                "int2vector" => {
+                    return Ok(Some(Arc::new(Field::new(
+                        "",
+                        DataType::List(Arc::new(Field::new("item", DataType::Int16, true))),
+                        true,
+                    ))));
+                }
+                "oidvector" => {
+                    return Ok(Some(Arc::new(Field::new(
+                        "",
+                        DataType::List(Arc::new(Field::new("item", DataType::UInt32, true))),
+                        true,
+                    ))));
+                }
+                _ => {}
+            }
+        }
         let tag = match sql_type {
             ast::DataType::JSON | ast::DataType::JSONB => PG_JSON,
             ast::DataType::Custom(name, _)

@@ -19,6 +19,10 @@ pub const PG_JSON: &str = "json";
 pub const PG_HSTORE: &str = "hstore";
 /// [`PG_TYPE_KEY`] value for PostgreSQL's one-byte `"char"` (catalog flags such as `relkind`).
 pub const PG_CHAR: &str = "char";
+/// Tag of an `int2vector` column (a list of int2, zero-based, text form `1 2`).
+pub const PG_INT2VECTOR: &str = "int2vector";
+/// Tag of an `oidvector` column (a list of oid, zero-based, text form `23 25`).
+pub const PG_OIDVECTOR: &str = "oidvector";
 
 /// Schema name the table lives in.
 pub const TABLE_SCHEMA: &str = "aws";

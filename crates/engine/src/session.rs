@@ -39,6 +39,8 @@ use crate::table::StageTable;
 pub struct EngineConfig {
     /// The database name clients connect to; also DataFusion's catalog name.
     pub database: String,
+    /// The one role: the configured user, shown as the owner of every object.
+    pub user: String,
 }
 
 /// What every session shares: the base DataFusion state and the snapshot store.
@@ -101,11 +103,9 @@ impl Engine {
             )?;
         }
         catalog.register_schema("stagesql", status)?;
-        catalog.register_schema("pg_catalog", pg_catalog::pg_catalog(&config.database)?)?;
-        catalog.register_schema(
-            "information_schema",
-            pg_catalog::information_schema(&config.database)?,
-        )?;
+        let (pg, information_schema) = pg_catalog::schemas(&config.database, &config.user)?;
+        catalog.register_schema("pg_catalog", pg)?;
+        catalog.register_schema("information_schema", information_schema)?;
 
         Ok(Engine {
             config,
@@ -133,7 +133,13 @@ impl Engine {
     ) -> Result<Session, EngineError> {
         let settings = Arc::new(RwLock::new(Settings::new(user, startup)));
         let mut state = self.base.clone();
-        for udf in session_fns::for_session(&self.config.database, user, Arc::clone(&settings)) {
+        let udfs = session_fns::for_session(&self.config.database, user, Arc::clone(&settings))
+            .into_iter()
+            .chain(crate::functions::catalog::for_session(
+                &self.config.user,
+                Arc::clone(&settings),
+            ));
+        for udf in udfs {
             datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(udf))?;
         }
         Ok(Session {
@@ -314,7 +320,8 @@ impl Session {
         stmt: &datafusion::sql::sqlparser::ast::Statement,
     ) -> Result<(LogicalPlan, Vec<Option<DataType>>, SchemaRef), EngineError> {
         let mut resolved = stmt.clone();
-        rewrite::resolve_pg_names(&mut resolved);
+        let search_path = self.settings_read().search_path_schemas();
+        rewrite::rewrite(&mut resolved, &search_path);
         let plan = self
             .state
             .statement_to_plan(DFStatement::Statement(Box::new(resolved)))

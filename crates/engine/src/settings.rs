@@ -163,6 +163,20 @@ impl Settings {
         }
     }
 
+    /// The schemas `search_path` names, in order (`"$user"` is the session user).
+    pub fn search_path_schemas(&self) -> Vec<String> {
+        let path = self.values.get("search_path").cloned().unwrap_or_default();
+        let user = self
+            .values
+            .get("session_authorization")
+            .cloned()
+            .unwrap_or_default();
+        crate::pg_catalog::split_list(&path)
+            .into_iter()
+            .map(|s| if s == "$user" { user.clone() } else { s })
+            .collect()
+    }
+
     /// Every known parameter and its value, for `SHOW ALL`.
     pub fn all(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = self

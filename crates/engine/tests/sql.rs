@@ -13,6 +13,7 @@ fn demo_engine() -> Engine {
     Engine::new(
         EngineConfig {
             database: "stagesql".into(),
+            user: "stagesql".into(),
         },
         store,
     )
@@ -224,6 +225,7 @@ async fn before_the_first_snapshot_queries_say_loading() {
     let engine = Engine::new(
         EngineConfig {
             database: "stagesql".into(),
+            user: "stagesql".into(),
         },
         Arc::new(SnapshotStore::new()),
     )
@@ -316,6 +318,7 @@ async fn a_prepared_query_reads_the_whole_snapshot_current_at_execution() {
     let engine = Engine::new(
         EngineConfig {
             database: "stagesql".into(),
+            user: "stagesql".into(),
         },
         Arc::clone(&store),
     )

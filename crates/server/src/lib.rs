@@ -144,6 +144,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     let engine = Arc::new(Engine::new(
         EngineConfig {
             database: config.server.database.clone(),
+            user: config.server.user.clone(),
         },
         store,
     )?);

@@ -125,6 +125,14 @@ fn classify_engine(e: &EngineError) -> (&'static str, String) {
         EngineError::UndefinedParameter(_) => "42P02",
         EngineError::ParameterValue { .. } => "22P02",
         EngineError::CatalogLoading { .. } => "57P03",
+        EngineError::UndefinedRelation(_) => "42P01",
+        EngineError::UndefinedSchema(_) => "3F000",
+        EngineError::UndefinedObject(_) => "42704",
+        EngineError::UndefinedFunction(_) => "42883",
+        EngineError::UndefinedCursor(_) => "34000",
+        EngineError::DuplicateObject(_) => "42P03",
+        EngineError::NoActiveTransaction(_) => "25P01",
+        EngineError::UndefinedSavepoint(_) => "3B001",
         EngineError::DataFusion(df) => return classify_datafusion(df),
     };
     (code, e.to_string())

@@ -1,6 +1,8 @@
 //! PostgreSQL-compatible functions the engine adds to DataFusion.
 
+pub mod catalog;
 pub mod hstore;
 pub mod json;
 pub mod operators;
+pub mod row_fn;
 pub mod session;

@@ -126,7 +126,6 @@ pub fn for_session(database: &str, user: &str, settings: Arc<RwLock<Settings>>) 
             &["current_catalog"],
             database.to_owned(),
         ),
-        const_text("current_schema", &[], "public".to_owned()),
         const_text("current_user", &["user", "current_role"], user.to_owned()),
         const_text("session_user", &[], user.to_owned()),
         ScalarUDF::new_from_impl(CurrentSetting {
