@@ -132,6 +132,8 @@ def main():
                 {"schema": schema, "name": name, "oid": int(oid), "kind": kind, "columns": cols})
     for name, sql in STATIC.items():
         out["rows"][name] = text_rows(cur, sql)
+    # pg_get_keywords(): word, catcode, barelabel, catdesc, baredesc.
+    out["keywords"] = text_rows(cur, "SELECT * FROM pg_get_keywords()")
     types = out["rows"]["pg_type"]
     cur.execute("SELECT attname FROM pg_attribute WHERE attrelid = 'pg_type'::regclass AND attnum > 0 ORDER BY attnum")
     tcols = [r[0] for r in cur.fetchall()]

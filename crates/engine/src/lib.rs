@@ -16,6 +16,7 @@
 //! - [`error`]: [`EngineError`]; the wire crate maps it to SQLSTATE codes.
 
 pub mod batch;
+pub mod cursor;
 pub mod error;
 pub mod functions;
 pub mod naming;

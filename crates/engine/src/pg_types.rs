@@ -4,7 +4,7 @@
 
 use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
 
-use crate::schema::{PG_CHAR, PG_HSTORE, PG_JSON, pg_type_tag};
+use crate::schema::{PG_CHAR, PG_HSTORE, PG_INT2VECTOR, PG_JSON, PG_OIDVECTOR, pg_type_tag};
 
 /// OID of `pg_catalog`.
 pub const PG_CATALOG_OID: u32 = 11;
@@ -99,9 +99,11 @@ pub static TYPES: &[PgType] = &[
     t(19, "name", 64, 'S', 1003, "name"),
     t(20, "int8", 8, 'N', 1016, "bigint"),
     t(21, "int2", 2, 'N', 1005, "smallint"),
+    t(22, "int2vector", -1, 'A', 1006, "int2vector"),
     t(23, "int4", 4, 'N', 1007, "integer"),
     t(25, "text", -1, 'S', 1009, "text"),
     t(26, "oid", 4, 'N', 1028, "oid"),
+    t(30, "oidvector", -1, 'A', 1013, "oidvector"),
     t(114, "json", -1, 'U', 199, "json"),
     t(700, "float4", 4, 'N', 1021, "real"),
     t(701, "float8", 8, 'N', 1022, "double precision"),
@@ -136,6 +138,7 @@ pub static TYPES: &[PgType] = &[
     a(1002, "_char", 18, "\"char\"[]"),
     a(1003, "_name", 19, "name[]"),
     a(1005, "_int2", 21, "smallint[]"),
+    a(1006, "_int2vector", 22, "int2vector[]"),
     a(1007, "_int4", 23, "integer[]"),
     a(1009, "_text", 25, "text[]"),
     a(1014, "_bpchar", 1042, "character[]"),
@@ -143,6 +146,7 @@ pub static TYPES: &[PgType] = &[
     a(1016, "_int8", 20, "bigint[]"),
     a(1021, "_float4", 700, "real[]"),
     a(1022, "_float8", 701, "double precision[]"),
+    a(1013, "_oidvector", 30, "oidvector[]"),
     a(1028, "_oid", 26, "oid[]"),
     a(1115, "_timestamp", 1114, "timestamp without time zone[]"),
     a(1182, "_date", 1082, "date[]"),
@@ -185,6 +189,8 @@ pub fn oid_for_field(field: &Field) -> u32 {
         Some(PG_JSON) => 114,
         Some(PG_HSTORE) => HSTORE_OID,
         Some(PG_CHAR) => 18,
+        Some(PG_INT2VECTOR) => 22,
+        Some(PG_OIDVECTOR) => 30,
         _ => oid_for_type(field.data_type()),
     }
 }

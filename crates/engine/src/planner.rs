@@ -71,7 +71,8 @@ fn path_args(right: &Expr) -> Result<Vec<Expr>> {
     Ok(items.into_iter().map(lit).collect())
 }
 
-/// If `literal` is a text literal and `other` is an array, the literal parsed as that array.
+/// If `literal` is a text literal compared with an array or a boolean, the literal read as
+/// that type, as PostgreSQL reads an untyped literal (`polroles = '{0}'`, `indisprimary = 't'`).
 fn array_literal_for(literal: &Expr, other: &Expr, schema: &DFSchema) -> Result<Option<Expr>> {
     let Expr::Literal(ScalarValue::Utf8(Some(text)) | ScalarValue::Utf8View(Some(text)), _) =
         literal
@@ -81,6 +82,18 @@ fn array_literal_for(literal: &Expr, other: &Expr, schema: &DFSchema) -> Result<
     let Ok((_, field)) = other.to_field(schema) else {
         return Ok(None);
     };
+    if field.data_type() == &DataType::Boolean {
+        let value = match text.trim().to_ascii_lowercase().as_str() {
+            "t" | "true" | "y" | "yes" | "on" | "1" => true,
+            "f" | "false" | "n" | "no" | "off" | "0" => false,
+            _ => {
+                return Err(DataFusionError::Plan(format!(
+                    "invalid input syntax for type boolean: \"{text}\""
+                )));
+            }
+        };
+        return Ok(Some(lit(value)));
+    }
     let DataType::List(element) = field.data_type() else {
         return Ok(None);
     };

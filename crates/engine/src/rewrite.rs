@@ -20,7 +20,8 @@ use std::ops::ControlFlow;
 use datafusion::sql::sqlparser::ast::{
     AccessExpr, BinaryOperator, DataType, Expr, Function, FunctionArg, FunctionArgExpr,
     FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, SelectItem,
-    SetExpr, Statement, Subscript, Value, visit_expressions_mut, visit_relations_mut,
+    SetExpr, Statement, Subscript, Value, ValueWithSpan, visit_expressions_mut,
+    visit_relations_mut,
 };
 
 use crate::functions::catalog::RegKind;
@@ -60,33 +61,7 @@ pub fn rewrite(statement: &mut Statement, search_path: &[String]) {
 /// subqueries there that DataFusion cannot decorrelate (`oid = ANY(pol.polroles)`); they
 /// become NULL, which changes nothing but lets the query plan.
 fn empty_relation_subqueries(statement: &mut Statement) {
-    use datafusion::sql::sqlparser::ast::{JoinOperator, TableFactor, visit_statements_mut};
-    fn base_is_empty(select: &datafusion::sql::sqlparser::ast::Select) -> bool {
-        select.from.iter().any(|t| {
-            let empty = match &t.relation {
-                TableFactor::Table {
-                    name, args: None, ..
-                } => match name.0.as_slice() {
-                    [ObjectNamePart::Identifier(s), ObjectNamePart::Identifier(n)] => {
-                        is_empty_relation(&s.value, &n.value)
-                    }
-                    _ => false,
-                },
-                _ => false,
-            };
-            empty
-                && t.joins.iter().all(|j| {
-                    matches!(
-                        j.join_operator,
-                        JoinOperator::Join(_)
-                            | JoinOperator::Inner(_)
-                            | JoinOperator::Left(_)
-                            | JoinOperator::LeftOuter(_)
-                            | JoinOperator::CrossJoin(_)
-                    )
-                })
-        })
-    }
+    use datafusion::sql::sqlparser::ast::visit_statements_mut;
     fn walk(body: &mut SetExpr) {
         match body {
             SetExpr::Select(select) if base_is_empty(select) => {
@@ -229,6 +204,34 @@ fn array_of_unnest(f: &Function) -> Option<Expr> {
     None
 }
 
+/// Whether a select reads an always-empty catalog relation through joins that keep it empty.
+fn base_is_empty(select: &datafusion::sql::sqlparser::ast::Select) -> bool {
+    select.from.iter().any(|t| {
+        let empty = match &t.relation {
+            datafusion::sql::sqlparser::ast::TableFactor::Table {
+                name, args: None, ..
+            } => match name.0.as_slice() {
+                [ObjectNamePart::Identifier(s), ObjectNamePart::Identifier(n)] => {
+                    is_empty_relation(&s.value, &n.value)
+                }
+                _ => false,
+            },
+            _ => false,
+        };
+        empty
+            && t.joins.iter().all(|j| {
+                matches!(
+                    j.join_operator,
+                    datafusion::sql::sqlparser::ast::JoinOperator::Join(_)
+                        | datafusion::sql::sqlparser::ast::JoinOperator::Inner(_)
+                        | datafusion::sql::sqlparser::ast::JoinOperator::Left(_)
+                        | datafusion::sql::sqlparser::ast::JoinOperator::LeftOuter(_)
+                        | datafusion::sql::sqlparser::ast::JoinOperator::CrossJoin(_)
+                )
+            })
+    })
+}
+
 fn resolve_relations(statement: &mut Statement, search_path: &[String]) {
     let ctes = cte_names(statement);
     let _ = visit_relations_mut(statement, |name: &mut ObjectName| {
@@ -321,6 +324,73 @@ const AGGREGATES: &[&str] = &[
 
 fn rewrite_expr(expr: &mut Expr) {
     match expr {
+        Expr::AnyOp { right, .. } | Expr::AllOp { right, .. } => {
+            // `x <> ALL('{a,b}')`, `x = ANY('{1,2}'::oid[])`: an array literal written as text.
+            let text = match right.as_ref() {
+                Expr::Value(ValueWithSpan {
+                    value: Value::SingleQuotedString(t),
+                    ..
+                }) => Some(t.clone()),
+                Expr::Cast { expr: inner, .. } => match inner.as_ref() {
+                    Expr::Value(ValueWithSpan {
+                        value: Value::SingleQuotedString(t),
+                        ..
+                    }) => Some(t.clone()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(items) = text.and_then(|t| crate::pg_catalog::parse_array(&t).ok()) {
+                **right = Expr::Array(datafusion::sql::sqlparser::ast::Array {
+                    elem: items
+                        .into_iter()
+                        .map(|i| match i {
+                            Some(v) => Expr::value(Value::SingleQuotedString(v)),
+                            None => Expr::value(Value::Null),
+                        })
+                        .collect(),
+                    named: true,
+                });
+            }
+        }
+        Expr::Like {
+            pattern,
+            escape_char,
+            ..
+        }
+        | Expr::ILike {
+            pattern,
+            escape_char,
+            ..
+        } => {
+            // DataFusion's LIKE escapes only with a backslash; translate any other escape
+            // character (SQLAlchemy uses `ESCAPE '/'`).
+            if let Some(ValueWithSpan {
+                value: Value::SingleQuotedString(c),
+                ..
+            }) = escape_char
+                && c != "\\"
+            {
+                let c = c.clone();
+                let p = std::mem::replace(pattern.as_mut(), Expr::value(Value::Null));
+                let mut f = call("__pg_like_escape", p);
+                if let Expr::Function(func) = &mut f
+                    && let FunctionArguments::List(list) = &mut func.args
+                {
+                    list.args
+                        .push(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::value(
+                            Value::SingleQuotedString(c),
+                        ))));
+                }
+                **pattern = f;
+                *escape_char = None;
+            }
+        }
+        Expr::Subquery(query) if matches!(query.body.as_ref(), SetExpr::Select(sel) if base_is_empty(sel)) =>
+        {
+            // A lookup in a relation that is always empty here (pg_attrdef, pg_sequence, …).
+            *expr = Expr::value(Value::Null);
+        }
         Expr::Subquery(query) => {
             scalar_subquery(query);
             if let Some(lifted) = lift_outer_conditions(query) {
@@ -359,6 +429,57 @@ fn rewrite_expr(expr: &mut Expr) {
                 *op = standard;
             }
         }
+        Expr::Function(f)
+            if f.name
+                .0
+                .last()
+                .is_some_and(|p| p.to_string().eq_ignore_ascii_case("_pg_expandarray")) =>
+        {
+            // information_schema._pg_expandarray(arr): one (x, n) row per element.
+            if let Some(arg) = first_arg(f) {
+                *expr = call("unnest", call("__pg_expandarray", arg));
+            }
+        }
+        Expr::Function(f)
+            if ["array_lower", "array_upper"]
+                .iter()
+                .any(|n| f.name.to_string().eq_ignore_ascii_case(n)) =>
+        {
+            // Bounds of a vector column start at 0.
+            if first_arg(f).is_some_and(|a| {
+                column_name(&a).is_some_and(|c| VECTOR_COLUMNS.contains(&c.as_str()))
+            }) && let FunctionArguments::List(list) = &f.args
+                && list.args.len() == 2
+            {
+                push_arg(expr, Expr::value(Value::Number("0".into(), false)));
+            }
+        }
+        Expr::Function(f)
+            if f.name
+                .to_string()
+                .eq_ignore_ascii_case("generate_subscripts") =>
+        {
+            // The subscripts of an array, in step with `unnest` of it: the array of its
+            // subscripts, unnested. Vector columns count from 0.
+            if let Some(arg) = first_arg(f) {
+                let base =
+                    if column_name(&arg).is_some_and(|c| VECTOR_COLUMNS.contains(&c.as_str())) {
+                        "0"
+                    } else {
+                        "1"
+                    };
+                let mut subs = call("__pg_subscripts", arg);
+                if let Expr::Function(sf) = &mut subs
+                    && let FunctionArguments::List(list) = &mut sf.args
+                {
+                    list.args
+                        .push(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::value(
+                            Value::Number(base.into(), false),
+                        ))));
+                }
+                *expr = call("unnest", subs);
+            }
+        }
         Expr::Function(f) => {
             if let [ObjectNamePart::Identifier(schema), last] = f.name.0.as_slice()
                 && (schema.value.eq_ignore_ascii_case("pg_catalog")
@@ -393,6 +514,25 @@ fn rewrite_expr(expr: &mut Expr) {
                 // Casts are rewritten inside-out, so `x::regtype::text` arrives here with its
                 // inner cast already turned into the `_in` call.
                 *expr = call(kind.function_names().1, arg);
+            }
+        }
+        Expr::CompoundFieldAccess { root, access_chain }
+            if !matches!(
+                root.as_ref(),
+                Expr::Identifier(_) | Expr::CompoundIdentifier(_)
+            ) && access_chain
+                .iter()
+                .any(|a| matches!(a, AccessExpr::Dot(Expr::Identifier(_)))) =>
+        {
+            // `(f(x)).n`, `(t.keys).x`: a field of a composite value is DataFusion's
+            // `value['n']`.
+            for access in access_chain.iter_mut() {
+                if let AccessExpr::Dot(Expr::Identifier(field)) = access {
+                    let name = field.value.to_ascii_lowercase();
+                    *access = AccessExpr::Subscript(Subscript::Index {
+                        index: Expr::value(Value::SingleQuotedString(name)),
+                    });
+                }
             }
         }
         Expr::CompoundFieldAccess { root, access_chain } => {
@@ -721,6 +861,35 @@ fn reg_in_function(f: &Function) -> Option<RegKind> {
     .find(|k| k.function_names().0 == name)
 }
 
+/// Appends an argument to a function call expression.
+fn push_arg(call: &mut Expr, arg: Expr) {
+    if let Expr::Function(f) = call
+        && let FunctionArguments::List(list) = &mut f.args
+    {
+        list.args
+            .push(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg)));
+    }
+}
+
+fn first_arg(f: &Function) -> Option<Expr> {
+    match &f.args {
+        FunctionArguments::List(list) => match list.args.first() {
+            Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(e))) => Some(e.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The column an expression names (`x`, `t.x`, `s.t.x` → `x`), lower-cased.
+fn column_name(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Identifier(id) => Some(id.value.to_ascii_lowercase()),
+        Expr::CompoundIdentifier(ids) => ids.last().map(|i| i.value.to_ascii_lowercase()),
+        _ => None,
+    }
+}
+
 fn single_arg(f: &Function) -> Option<Expr> {
     match &f.args {
         FunctionArguments::List(list) => match list.args.as_slice() {
@@ -795,26 +964,39 @@ fn unique_names(items: &mut [SelectItem]) {
             SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
         )
     });
-    let mut seen = HashSet::new();
-    let duplicates = items.iter().any(|i| match i {
-        SelectItem::UnnamedExpr(e) => !seen.insert(expr_name(e)),
-        SelectItem::ExprWithAlias { alias, .. } => !seen.insert(alias.value.clone()),
-        _ => false,
-    });
-    if !has_wildcard && !duplicates {
-        return;
+    let name_of = |i: &SelectItem| match i {
+        SelectItem::UnnamedExpr(e) => Some(expr_name(e).to_ascii_lowercase()),
+        SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.to_ascii_lowercase()),
+        _ => None,
+    };
+    let mut counts = std::collections::HashMap::new();
+    for name in items.iter().filter_map(name_of) {
+        *counts.entry(name).or_insert(0usize) += 1;
     }
+    let mut seen = HashSet::new();
     for (i, item) in items.iter_mut().enumerate() {
+        let Some(name) = name_of(item) else {
+            continue;
+        };
+        let duplicated = counts.get(&name).copied().unwrap_or(0) > 1;
+        let first = seen.insert(name.clone());
         let taken = std::mem::replace(item, SelectItem::Wildcard(Default::default()));
         *item = match taken {
-            SelectItem::UnnamedExpr(expr) => SelectItem::ExprWithAlias {
-                expr,
-                alias: Ident::new(format!("__stagesql_column_{i}")),
-            },
-            SelectItem::ExprWithAlias { expr, alias } if duplicates => SelectItem::ExprWithAlias {
-                expr,
-                alias: Ident::new(format!("__stagesql_column_{i}_{}", alias.value)),
-            },
+            // An unaliased expression may collide with a wildcard's columns or another
+            // unaliased expression; DataFusion's name for it is not PostgreSQL's anyway.
+            SelectItem::UnnamedExpr(expr) if has_wildcard || duplicated => {
+                SelectItem::ExprWithAlias {
+                    expr,
+                    alias: Ident::new(format!("__stagesql_column_{i}")),
+                }
+            }
+            // The first of several equal aliases keeps its name, so ORDER BY can use it.
+            SelectItem::ExprWithAlias { expr, alias } if duplicated && !first => {
+                SelectItem::ExprWithAlias {
+                    expr,
+                    alias: Ident::new(format!("__stagesql_column_{i}_{}", alias.value)),
+                }
+            }
             other => other,
         };
     }

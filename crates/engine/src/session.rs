@@ -5,6 +5,7 @@
 //! read them. A statement is [`Session::prepare`]d once (parse, plan, describe) and then
 //! [`Session::execute`]d with parameter values as often as the client likes.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
 
 use datafusion::arrow::array::{RecordBatch, StringArray};
@@ -22,6 +23,7 @@ use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DFStatement;
 use stagesql_catalog::SnapshotStore;
 
+use crate::cursor::Cursors;
 use crate::error::EngineError;
 use crate::functions::{operators, session as session_fns};
 use crate::naming;
@@ -78,6 +80,10 @@ impl Engine {
         for udf in operators::all() {
             datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(udf))?;
         }
+        state.register_udtf(
+            "pg_get_keywords",
+            Arc::new(crate::functions::keywords::PgGetKeywords),
+        );
 
         let catalog = state
             .catalog_list()
@@ -147,6 +153,8 @@ impl Engine {
             settings,
             user: user.to_owned(),
             table: Arc::clone(&self.table),
+            cursors: Cursors::default(),
+            in_transaction: AtomicBool::new(false),
         })
     }
 }
@@ -197,6 +205,8 @@ pub enum Output {
     Begin,
     /// A transaction block ended with this tag (`COMMIT` or `ROLLBACK`).
     End(&'static str),
+    /// `MOVE`: this many rows were skipped.
+    Moved(u64),
     /// Close prepared statements: one by name, or all with `None`.
     Deallocate(Option<String>),
     /// `DISCARD ALL`: settings were reset; the caller drops prepared statements and portals.
@@ -218,6 +228,7 @@ impl std::fmt::Debug for Output {
             Output::Rows { schema, .. } => write!(f, "Rows({} columns)", schema.fields().len()),
             Output::Command { tag, .. } => write!(f, "Command({tag})"),
             Output::Begin => write!(f, "Begin"),
+            Output::Moved(n) => write!(f, "Moved({n})"),
             Output::End(tag) => write!(f, "End({tag})"),
             Output::Deallocate(n) => write!(f, "Deallocate({n:?})"),
             Output::DiscardAll(_) => write!(f, "DiscardAll"),
@@ -233,12 +244,21 @@ pub struct Session {
     settings: Arc<RwLock<Settings>>,
     user: String,
     table: Arc<StageTable>,
+    cursors: Cursors,
+    /// Inside `BEGIN` … `COMMIT`/`ROLLBACK` (cursors without `WITH HOLD` need one).
+    in_transaction: AtomicBool,
 }
 
 impl Session {
     /// Splits `sql` into statements and sorts them; nothing is planned yet.
     pub fn parse(&self, sql: &str) -> Result<Vec<Command>, EngineError> {
         statement::parse(sql)
+    }
+
+    /// The columns of SQL cursor `name`, if it is open (a cursor is also a protocol-level
+    /// portal, which clients may Describe).
+    pub async fn cursor_schema(&self, name: &str) -> Option<SchemaRef> {
+        self.cursors.schema(name).await.ok()
     }
 
     /// The session user.
@@ -273,13 +293,26 @@ impl Session {
                     schema: Some(schema),
                 })
             }
-            Command::CopyOut { query, .. } => {
+            Command::CopyOut { query, .. } | Command::Declare { query, .. } => {
                 let (plan, param_types, _) = self.plan_query(query).await?;
                 Ok(Prepared {
                     command,
                     plan: Some(plan),
                     param_types,
                     schema: None,
+                })
+            }
+            Command::Fetch { name, skip, .. } => {
+                let schema = if *skip {
+                    None
+                } else {
+                    Some(self.cursors.schema(name).await?)
+                };
+                Ok(Prepared {
+                    command,
+                    plan: None,
+                    param_types: Vec::new(),
+                    schema,
                 })
             }
             Command::Show(name) => {
@@ -334,7 +367,15 @@ impl Session {
             .map_err(|_| EngineError::ReadOnly {
                 command: "this statement".to_owned(),
             })?;
-        let param_types = ordered_param_types(&plan)?;
+        let mut param_types = ordered_param_types(&plan)?;
+        let casts = statement::placeholder_casts(stmt);
+        for (i, ty) in param_types.iter_mut().enumerate() {
+            if ty.is_none() {
+                *ty = casts
+                    .get(&(i + 1))
+                    .and_then(|oid| crate::pg_types::arrow_type_for_oid(*oid));
+            }
+        }
         let schema = pg_named_schema(stmt, plan.schema().as_arrow());
         Ok((plan, param_types, schema))
     }
@@ -441,9 +482,63 @@ impl Session {
                     reports,
                 })
             }
-            Command::Begin => Ok(Output::Begin),
-            Command::Commit => Ok(Output::End("COMMIT")),
-            Command::Rollback => Ok(Output::End("ROLLBACK")),
+            Command::Begin => {
+                self.in_transaction.store(true, Ordering::Relaxed);
+                Ok(Output::Begin)
+            }
+            Command::Commit | Command::Rollback => {
+                self.in_transaction.store(false, Ordering::Relaxed);
+                self.cursors.end_transaction().await;
+                Ok(Output::End(
+                    if matches!(prepared.command, Command::Commit) {
+                        "COMMIT"
+                    } else {
+                        "ROLLBACK"
+                    },
+                ))
+            }
+            Command::Declare { name, hold, .. } => {
+                if !*hold && !self.in_transaction.load(Ordering::Relaxed) {
+                    return Err(EngineError::NoActiveTransaction(
+                        "DECLARE CURSOR can only be used in transaction blocks".to_owned(),
+                    ));
+                }
+                let stream = self.run_plan(prepared, params).await?;
+                let schema = match &prepared.command {
+                    Command::Declare { query, .. } => match &prepared.plan {
+                        Some(plan) => pg_named_schema(query, plan.schema().as_arrow()),
+                        None => stream.schema(),
+                    },
+                    _ => stream.schema(),
+                };
+                self.cursors.declare(name, schema, stream, *hold).await?;
+                Ok(Output::Command {
+                    tag: "DECLARE CURSOR",
+                    reports: Vec::new(),
+                })
+            }
+            Command::Fetch { name, count, skip } => {
+                let (schema, batches, n) = self.cursors.fetch(name, *count).await?;
+                if *skip {
+                    return Ok(Output::Moved(n));
+                }
+                let stream = MemoryStream::try_new(batches, Arc::clone(&schema), None)?;
+                Ok(Output::Rows {
+                    schema,
+                    stream: Box::pin(stream),
+                })
+            }
+            Command::Close(name) => {
+                self.cursors.close(name.as_deref()).await?;
+                Ok(Output::Command {
+                    tag: if name.is_some() {
+                        "CLOSE CURSOR"
+                    } else {
+                        "CLOSE CURSOR ALL"
+                    },
+                    reports: Vec::new(),
+                })
+            }
             Command::Accepted(tag) => Ok(Output::Command {
                 tag,
                 reports: Vec::new(),

@@ -44,6 +44,26 @@ pub enum Command {
     DiscardAll,
     /// `DEALLOCATE name` / `DEALLOCATE ALL` (`None`).
     Deallocate(Option<String>),
+    /// `DECLARE name CURSOR [WITH HOLD] FOR query`.
+    Declare {
+        /// Cursor name.
+        name: String,
+        /// The cursor's query.
+        query: Box<Statement>,
+        /// `WITH HOLD`: the cursor outlives its transaction.
+        hold: bool,
+    },
+    /// `FETCH` (or `MOVE`, which counts rows without returning them) from a cursor.
+    Fetch {
+        /// Cursor name.
+        name: String,
+        /// Rows to read; `None` is `ALL`.
+        count: Option<u64>,
+        /// `MOVE`: skip the rows instead of returning them.
+        skip: bool,
+    },
+    /// `CLOSE name`, or `CLOSE ALL` (`None`).
+    Close(Option<String>),
     /// `COPY (query) TO STDOUT` / `COPY table TO STDOUT` (what psql's `\copy ... to` sends).
     CopyOut {
         /// The query whose rows are copied.
@@ -83,6 +103,27 @@ pub struct CopyOptions {
 
 /// Splits `sql` into statements and sorts each. An empty or comment-only text gives none.
 pub fn parse(sql: &str) -> Result<Vec<Command>, EngineError> {
+    // sqlparser has no MOVE; it is FETCH without the rows.
+    let trimmed = sql.trim_start();
+    if trimmed.len() > 5
+        && trimmed[..4].eq_ignore_ascii_case("move")
+        && trimmed[4..].starts_with(char::is_whitespace)
+    {
+        let as_fetch = format!("FETCH{}", &trimmed[4..]);
+        return parse(&as_fetch).map(|commands| {
+            commands
+                .into_iter()
+                .map(|c| match c {
+                    Command::Fetch { name, count, .. } => Command::Fetch {
+                        name,
+                        count,
+                        skip: true,
+                    },
+                    other => other,
+                })
+                .collect()
+        });
+    }
     let dialect = PostgreSqlDialect {};
     let statements = match Parser::new(&dialect)
         .with_recursion_limit(RECURSION_LIMIT)
@@ -159,6 +200,18 @@ fn classify(statement: Statement) -> Result<Command, EngineError> {
                 Command::Deallocate(Some(name.value))
             }
         }
+        Statement::Declare { stmts } => declare(stmts)?,
+        Statement::Fetch {
+            name, direction, ..
+        } => Command::Fetch {
+            name: name.value,
+            count: fetch_count(&direction)?,
+            skip: false,
+        },
+        Statement::Close { cursor } => match cursor {
+            ast::CloseCursor::All => Command::Close(None),
+            ast::CloseCursor::Specific { name } => Command::Close(Some(name.value)),
+        },
         Statement::UNLISTEN { .. } => Command::Accepted("UNLISTEN"),
         Statement::LISTEN { .. } => Command::Accepted("LISTEN"),
         Statement::Copy {
@@ -176,6 +229,47 @@ fn classify(statement: Statement) -> Result<Command, EngineError> {
         }
         other => return Err(refuse(&other)),
     })
+}
+
+fn declare(stmts: Vec<ast::Declare>) -> Result<Command, EngineError> {
+    let unsupported = || EngineError::Unsupported("this form of DECLARE".to_owned());
+    let [d] = <[ast::Declare; 1]>::try_from(stmts).map_err(|_| unsupported())?;
+    let (Some(query), Some(name)) = (d.for_query, d.names.into_iter().next()) else {
+        return Err(unsupported());
+    };
+    Ok(Command::Declare {
+        name: name.value,
+        query: Box::new(Statement::Query(query)),
+        hold: d.hold == Some(true),
+    })
+}
+
+fn fetch_count(direction: &ast::FetchDirection) -> Result<Option<u64>, EngineError> {
+    use ast::FetchDirection as D;
+    let number = |v: &ast::ValueWithSpan| -> Result<i64, EngineError> {
+        match &v.value {
+            ast::Value::Number(n, _) => n
+                .parse::<i64>()
+                .map_err(|_| EngineError::Syntax(format!("invalid FETCH count {n}"))),
+            other => Err(EngineError::Syntax(format!("invalid FETCH count {other}"))),
+        }
+    };
+    let forward_only = || {
+        EngineError::Unsupported(
+            "FETCH backward or by position (cursors are forward-only)".to_owned(),
+        )
+    };
+    match direction {
+        D::Next => Ok(Some(1)),
+        D::All | D::ForwardAll => Ok(None),
+        D::Forward { limit: None } => Ok(Some(1)),
+        D::Count { limit } | D::Forward { limit: Some(limit) } => {
+            let n = number(limit)?;
+            u64::try_from(n).map(Some).map_err(|_| forward_only())
+        }
+        D::Relative { limit } if number(limit)? >= 0 => Ok(Some(number(limit)?.unsigned_abs())),
+        _ => Err(forward_only()),
+    }
 }
 
 fn copy_out(
@@ -518,4 +612,28 @@ mod tests {
         ));
         assert!(matches!(one("RESET ALL"), Ok(Command::Reset(None))));
     }
+}
+
+/// Types written on placeholders, `$1::int8` → `{1: int8's oid}`, for parameters DataFusion
+/// leaves untyped (a cast hides the placeholder from its type inference).
+pub fn placeholder_casts(statement: &Statement) -> std::collections::HashMap<usize, u32> {
+    use std::ops::ControlFlow;
+    let mut out = std::collections::HashMap::new();
+    let _ = ast::visit_expressions(statement, |e: &ast::Expr| {
+        if let ast::Expr::Cast {
+            expr, data_type, ..
+        } = e
+            && let ast::Expr::Value(ast::ValueWithSpan {
+                value: ast::Value::Placeholder(p),
+                ..
+            }) = expr.as_ref()
+            && let Some(n) = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
+            && let Some(oid) =
+                crate::pg_catalog::names().type_oid(&data_type.to_string().to_ascii_lowercase())
+        {
+            out.entry(n).or_insert(oid);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    out
 }

@@ -72,6 +72,11 @@ pub fn encode_batch(
     Ok(rows)
 }
 
+/// `int2vector`.
+const INT2VECTOR_OID: u32 = 22;
+/// `oidvector`.
+const OIDVECTOR_OID: u32 = 30;
+
 fn encode_value(
     array: &ArrayRef,
     row: usize,
@@ -79,13 +84,29 @@ fn encode_value(
     buf: &mut BytesMut,
     scratch: &mut String,
 ) -> Result<(), String> {
-    if array.is_null(row) {
+    // A NullArray (the type of a bare NULL) has no validity bitmap: every value is NULL.
+    if array.is_null(row) || array.data_type() == &DataType::Null {
         buf.put_i32(-1);
         return Ok(());
     }
     let len_at = buf.len();
     buf.put_i32(0);
     match fmt.format {
+        FieldFormat::Text if matches!(fmt.pg_type.oid(), INT2VECTOR_OID | OIDVECTOR_OID) => {
+            // int2vector/oidvector print as space-separated items: `1 2`.
+            scratch.clear();
+            let items = list_value(array, row);
+            let mut item = String::new();
+            for i in 0..items.len() {
+                if i > 0 {
+                    scratch.push(' ');
+                }
+                item.clear();
+                write_text(&items, i, &mut item)?;
+                scratch.push_str(&item);
+            }
+            buf.put_slice(scratch.as_bytes());
+        }
         FieldFormat::Text => {
             scratch.clear();
             write_text(array, row, scratch)?;
@@ -191,7 +212,7 @@ pub fn write_text(array: &ArrayRef, row: usize, out: &mut String) -> Result<(), 
                 if i > 0 {
                     out.push(',');
                 }
-                if items.is_null(i) {
+                if items.is_null(i) || items.data_type() == &DataType::Null {
                     out.push_str("NULL");
                     continue;
                 }
@@ -674,5 +695,25 @@ mod tests {
         let mut s = String::new();
         decimal_text(-5, 2, &mut s);
         assert_eq!(s, "-0.05");
+    }
+
+    #[test]
+    fn a_null_typed_column_is_sent_as_null() {
+        let array: ArrayRef = std::sync::Arc::new(datafusion::arrow::array::NullArray::new(2));
+        let batch = RecordBatch::try_new(
+            std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(vec![
+                datafusion::arrow::datatypes::Field::new("n", DataType::Null, true),
+            ])),
+            vec![array],
+        )
+        .expect("batch");
+        let columns = [ColumnFormat {
+            pg_type: pgwire::api::Type::TEXT,
+            format: FieldFormat::Text,
+        }];
+        let rows = encode_batch(&batch, &columns).expect("encodes");
+        assert_eq!(rows.len(), 2);
+        // Length -1 marks NULL in a DataRow.
+        assert_eq!(&rows[0].data[..], &(-1i32).to_be_bytes());
     }
 }

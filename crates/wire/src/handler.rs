@@ -264,10 +264,10 @@ where
     };
     Ok(match output {
         Output::Rows { schema, stream } => {
-            let tag = if matches!(prepared.command(), Command::Show(_)) {
-                "SHOW"
-            } else {
-                "SELECT"
+            let tag = match prepared.command() {
+                Command::Show(_) => "SHOW",
+                Command::Fetch { .. } => "FETCH",
+                _ => "SELECT",
             };
             row_response(&schema, stream, format, tag).map_err(to_pg_error)?
         }
@@ -278,6 +278,9 @@ where
             Response::Execution(Tag::new(tag))
         }
         Output::Begin => Response::TransactionStart(Tag::new("BEGIN")),
+        Output::Moved(n) => Response::Execution(
+            Tag::new("MOVE").with_rows(usize::try_from(n).unwrap_or(usize::MAX)),
+        ),
         Output::End(tag) => Response::TransactionEnd(Tag::new(tag)),
         Output::Deallocate(Some(name)) => {
             client.portal_store().rm_statement(&name);
@@ -458,6 +461,31 @@ impl ExtendedQueryHandler for Connection {
 
     fn query_parser(&self) -> Arc<Self::QueryParser> {
         Arc::clone(&self.parser)
+    }
+
+    /// A portal PostgreSQL would know that pgwire does not is a SQL cursor (`DECLARE`):
+    /// psycopg describes its named cursors this way.
+    async fn on_describe<C>(
+        &self,
+        client: &mut C,
+        message: pgwire::messages::extendedquery::Describe,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or("");
+        if message.target_type == pgwire::messages::extendedquery::TARGET_TYPE_BYTE_PORTAL
+            && client.portal_store().get_portal(name).is_none()
+            && let Some(schema) = self.session()?.cursor_schema(name).await
+        {
+            let fields = field_infos(&schema, &Format::UnifiedText).map_err(to_pg_error)?;
+            let response = pgwire::api::results::DescribePortalResponse::new(fields);
+            return pgwire::api::query::send_describe_response(client, &response).await;
+        }
+        self._on_describe(client, message).await
     }
 
     async fn do_query<C>(

@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod hstore;
 pub mod json;
+pub mod keywords;
 pub mod operators;
 pub mod row_fn;
 pub mod session;

@@ -71,13 +71,16 @@ fn scalar_type(type_name: &str) -> DataType {
     match type_name {
         "bool" => DataType::Boolean,
         "int2" => DataType::Int16,
-        "int4" => DataType::Int32,
+        // information_schema's domains: cardinal_number is an int4.
+        "int4" | "cardinal_number" => DataType::Int32,
         "int8" => DataType::Int64,
         "float4" => DataType::Float32,
         "float8" | "numeric" => DataType::Float64,
         "oid" | "regproc" | "regprocedure" | "regclass" | "regtype" | "regnamespace"
         | "regrole" | "regoper" | "regconfig" | "xid" | "cid" => DataType::UInt32,
-        "timestamptz" => DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+        "timestamptz" | "time_stamp" => {
+            DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into()))
+        }
         "timestamp" => DataType::Timestamp(TimeUnit::Microsecond, None),
         _ => DataType::Utf8,
     }

@@ -46,6 +46,9 @@ pub struct Dump {
     pub rows: HashMap<String, Vec<TextRow>>,
     /// Template rows by `relation/what`.
     pub templates: HashMap<String, TextRow>,
+    /// `pg_get_keywords()`: word, catcode, barelabel, catdesc, baredesc.
+    #[serde(default)]
+    pub keywords: Vec<TextRow>,
 }
 
 const DUMP_JSON: &str = include_str!("../../catalog/pg_catalog.json");
