@@ -3,9 +3,13 @@
 #
 #   ./tests/run.sh
 #
-# Needs: a Rust toolchain (cargo, rustfmt, clippy) and python3. Installs when missing: psql
-# (Debian postgresql-client), a real client for the integration tests, and moto_server (PyPI
-# moto[server], into a venv at ~/.cache/stagesql/venv), the AWS API the live-source tests crawl.
+# Needs: a Rust toolchain (cargo, rustfmt, clippy), python3 and node/npm. Installs when missing:
+# - Debian: psql (postgresql-client), pgjdbc (libpostgresql-jdbc-java), psqlODBC
+#   (odbc-postgresql, unixodbc), a JDK for javac (default-jdk-headless);
+# - PyPI, into a venv at ~/.cache/stagesql/venv: moto[server] (the AWS API the live-source
+#   tests crawl) and the Python drivers the client tests drive (psycopg, psycopg2, asyncpg,
+#   pg8000, SQLAlchemy, pyodbc);
+# - npm, into ~/.cache/stagesql/node: pg and postgres (the Node drivers).
 # Compiled dependencies are cached in $CARGO_TARGET_DIR (default ~/.cache/stagesql/target), outside
 # the clone, so repeated runs and fresh clones reuse them.
 set -euo pipefail
@@ -18,10 +22,15 @@ as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-if ! command -v psql >/dev/null 2>&1; then
-  echo "== installing postgresql-client (psql)"
+missing=()
+command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+[ -f /usr/share/java/postgresql.jar ] || missing+=(libpostgresql-jdbc-java)
+odbcinst -q -d 2>/dev/null | grep -q "PostgreSQL Unicode" || missing+=(odbc-postgresql unixodbc)
+command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "== installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 VENV="${STAGESQL_VENV:-$HOME/.cache/stagesql/venv}"
@@ -34,7 +43,23 @@ if [ ! -x "$VENV/bin/moto_server" ]; then
   fi
   "$VENV/bin/pip" install -q --disable-pip-version-check 'moto[server]>=5.2,<6'
 fi
+if ! "$VENV/bin/python" -c "import psycopg, psycopg2, asyncpg, pg8000, sqlalchemy, pyodbc" 2>/dev/null; then
+  echo "== installing the Python drivers into $VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check \
+    'psycopg[binary]>=3.1,<4' 'psycopg2-binary>=2.9,<3' 'asyncpg>=0.29,<1' 'pg8000>=1.30,<2' \
+    'sqlalchemy>=2.0,<3' 'pyodbc>=5,<6'
+fi
 export STAGESQL_MOTO_SERVER="$VENV/bin/moto_server"
+export STAGESQL_PYTHON="$VENV/bin/python"
+
+NODE_DIR="${STAGESQL_NODE_MODULES:-$HOME/.cache/stagesql/node}"
+if [ ! -d "$NODE_DIR/node_modules/pg" ] || [ ! -d "$NODE_DIR/node_modules/postgres" ]; then
+  echo "== installing the Node drivers into $NODE_DIR"
+  mkdir -p "$NODE_DIR"
+  [ -f "$NODE_DIR/package.json" ] || echo '{"name":"stagesql-client-tests","private":true}' > "$NODE_DIR/package.json"
+  (cd "$NODE_DIR" && npm install --silent --no-audit --no-fund 'pg@8' 'postgres@3' >/dev/null)
+fi
+export STAGESQL_NODE_MODULES="$NODE_DIR"
 # The live-source tests give the SDK explicit endpoints and dummy keys; make sure nothing from
 # the environment sends them to real AWS or makes them wait on instance metadata.
 unset AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_APIGATEWAYV2 AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN

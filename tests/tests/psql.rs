@@ -121,3 +121,98 @@ async fn copy_to_stdout_csv_and_text() {
         .await;
     assert_eq!(stdout(&out).lines().count(), 50);
 }
+
+/// psql's describe commands run their catalog queries unchanged and print what PostgreSQL
+/// prints for the same table (the expected files were checked against PostgreSQL 15).
+#[tokio::test]
+async fn describe_commands_match_postgres() {
+    let server = TestServer::start().await;
+    for (command, expected) in [
+        (
+            "\\d aws.apigatewayv2_stage",
+            include_str!("../expected/psql_describe_table.out"),
+        ),
+        (
+            "\\d+ aws.apigatewayv2_stage",
+            include_str!("../expected/psql_describe_table_plus.out"),
+        ),
+    ] {
+        let out = server.psql(&["-c", command]).await;
+        assert_eq!(stdout(&out), expected, "{command}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn list_commands_show_the_schema_table_database_and_role() {
+    let server = TestServer::start().await;
+    let run = |cmd: &'static str| {
+        let server = &server;
+        async move { stdout(&server.psql(&["-A", "-t", "-F", "|", "-c", cmd]).await) }
+    };
+    assert_eq!(
+        run("\\dt aws.*").await,
+        "aws|apigatewayv2_stage|table|stagesql\n"
+    );
+    assert_eq!(run("\\dn").await, "aws|stagesql\npublic|stagesql\n");
+    assert!(run("\\l").await.starts_with("stagesql|stagesql|UTF8|"));
+    assert!(run("\\du").await.starts_with("stagesql|"));
+    assert!(
+        run("\\di aws.*")
+            .await
+            .starts_with("aws|apigatewayv2_stage_pkey|index|stagesql|apigatewayv2_stage")
+    );
+    assert_eq!(run("\\dT").await, "public|hstore|\n");
+    assert!(run("\\dx").await.contains("hstore|1.8|public|"));
+    // Not on the search path, so plain \dt lists nothing, as in PostgreSQL...
+    let plain = server.psql(&["-c", "\\dt"]).await;
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&plain.stdout),
+        String::from_utf8_lossy(&plain.stderr)
+    );
+    assert!(
+        plain.status.success() && !said.contains("apigatewayv2_stage"),
+        "{said}"
+    );
+    // ...until the schema is searched.
+    let with_path = server
+        .psql(&[
+            "-A",
+            "-t",
+            "-c",
+            "SET search_path = aws, public",
+            "-c",
+            "\\dt",
+        ])
+        .await;
+    assert!(stdout(&with_path).contains("aws|apigatewayv2_stage|table|stagesql"));
+    server.stop().await;
+}
+
+/// The queries psql's tab completion sends for table, schema, column and setting names.
+#[tokio::test]
+async fn tab_completion_queries() {
+    let server = TestServer::start().await;
+    let query = |sql: &'static str| {
+        let server = &server;
+        async move { stdout(&server.psql(&["-A", "-t", "-F", "|", "-c", sql]).await) }
+    };
+    assert_eq!(
+        query("SELECT c.relname, NULL::pg_catalog.text FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'p') AND (c.relname) LIKE 'api%' AND pg_catalog.pg_table_is_visible(c.oid) AND c.relnamespace <> (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'pg_catalog') UNION ALL SELECT NULL::pg_catalog.text, n.nspname FROM pg_catalog.pg_namespace n WHERE n.nspname LIKE 'aw%' AND n.nspname NOT LIKE E'pg\\\\_%' LIMIT 1000").await,
+        "|aws\n"
+    );
+    assert_eq!(
+        query("SELECT c.relname, n.nspname FROM pg_catalog.pg_class c, pg_catalog.pg_namespace n WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p') AND (c.relname) LIKE 'api%' AND (n.nspname) = 'aws' LIMIT 1000").await,
+        "apigatewayv2_stage|aws\n"
+    );
+    assert_eq!(
+        query("SELECT a.attname FROM pg_catalog.pg_attribute a, pg_catalog.pg_class c, pg_catalog.pg_namespace n WHERE c.oid = a.attrelid AND n.oid = c.relnamespace AND a.attnum > 0 AND NOT a.attisdropped AND (a.attname) LIKE 'stage%' AND c.relname = 'apigatewayv2_stage' AND n.nspname = 'aws' ORDER BY 1 LIMIT 1000").await,
+        "stage_arn\nstage_name\nstage_variables\n"
+    );
+    assert_eq!(
+        query("SELECT pg_catalog.lower(name) FROM pg_catalog.pg_settings WHERE context IN ('user', 'superuser') AND pg_catalog.lower(name) LIKE 'applic%' LIMIT 1000").await,
+        "application_name\n"
+    );
+    server.stop().await;
+}

@@ -82,6 +82,17 @@ pub(crate) fn expr_name(e: &Expr) -> String {
             inner => expr_name(inner),
         },
         Expr::Nested(inner) => expr_name(inner),
+        // `indkey[0]` is named after the column, `(f(x)).n` after the field.
+        Expr::CompoundFieldAccess { root, access_chain } => access_chain
+            .iter()
+            .rev()
+            .find_map(|a| match a {
+                datafusion::sql::sqlparser::ast::AccessExpr::Dot(Expr::Identifier(id)) => {
+                    Some(id.value.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| expr_name(root)),
         Expr::Case { .. } => "case".to_owned(),
         Expr::Exists { .. } => "exists".to_owned(),
         Expr::Array(_) => "array".to_owned(),
@@ -105,6 +116,10 @@ pub(crate) fn expr_name(e: &Expr) -> String {
 
 fn type_name(sql_type: &str) -> String {
     let lower = sql_type.to_ascii_lowercase();
+    let lower = lower
+        .strip_prefix("pg_catalog.")
+        .unwrap_or(&lower)
+        .to_owned();
     match lower.split('(').next().unwrap_or(&lower).trim() {
         "integer" | "int" | "int4" => "int4".to_owned(),
         "bigint" | "int8" => "int8".to_owned(),
@@ -139,8 +154,8 @@ mod tests {
     #[test]
     fn names_follow_postgres() {
         let got = names(
-            "select count(*), t.tags, tags -> 'env', x AS y, 1, 'a'::text, tags::text, pg_catalog.version(), (stage_name), case when true then 1 end from t",
-            10,
+            "select count(*), t.tags, tags -> 'env', x AS y, 1, 'a'::text, tags::text, pg_catalog.version(), (stage_name), case when true then 1 end, NULL::pg_catalog.text, i.indkey[0] from t",
+            12,
         )
         .expect("names");
         let got: Vec<String> = got.into_iter().map(|n| n.unwrap_or_default()).collect();
@@ -156,7 +171,9 @@ mod tests {
                 "tags",
                 "version",
                 "stage_name",
-                "case"
+                "case",
+                "text",
+                "indkey"
             ]
         );
     }

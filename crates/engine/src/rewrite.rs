@@ -96,6 +96,9 @@ fn empty_relation_subqueries(statement: &mut Statement) {
     });
 }
 
+/// Functions DataFusion serves as tables; any other function in FROM is a scalar one.
+const TABLE_FUNCTIONS: &[&str] = &["generate_series", "range", "pg_get_keywords", "unnest"];
+
 /// `unnest(x) AS a` written as a function in FROM is DataFusion's `UNNEST` table factor.
 fn table_functions(statement: &mut Statement) {
     use datafusion::sql::sqlparser::ast::{TableFactor, VisitMut, VisitorMut};
@@ -127,6 +130,70 @@ fn table_functions(statement: &mut Statement) {
                     with_offset_alias: None,
                     with_ordinality: *with_ordinality,
                 };
+            } else if let TableFactor::Table {
+                name,
+                alias: Some(alias),
+                args: Some(_),
+                ..
+            } = t
+                && ["generate_series", "range"]
+                    .iter()
+                    .any(|f| name.to_string().eq_ignore_ascii_case(f))
+                && alias.columns.is_empty()
+            {
+                // `generate_series(1, 3) AS i`: the one column is named after the alias.
+                alias.columns = vec![
+                    datafusion::sql::sqlparser::ast::TableAliasColumnDef::from_name(
+                        alias.name.value.clone(),
+                    ),
+                ];
+            } else if let TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                ..
+            } = t
+                && !TABLE_FUNCTIONS
+                    .iter()
+                    .any(|f| name.to_string().eq_ignore_ascii_case(f))
+            {
+                // A scalar function in FROM is a one-row table whose column is named after
+                // the alias (`FROM string_to_array(…) s` has a column `s`).
+                let function = name.to_string();
+                let column = alias
+                    .as_ref()
+                    .and_then(|a| a.columns.first().map(|c| c.name.value.clone()))
+                    .or_else(|| alias.as_ref().map(|a| a.name.value.clone()))
+                    .unwrap_or_else(|| function.rsplit('.').next().unwrap_or(&function).to_owned());
+                let call_args: Vec<String> = args.args.iter().map(ToString::to_string).collect();
+                let sql = format!(
+                    "SELECT {function}({}) AS \"{}\"",
+                    call_args.join(", "),
+                    column.replace('"', "\"\"")
+                );
+                if let Ok(mut parsed) = datafusion::sql::sqlparser::parser::Parser::parse_sql(
+                    &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
+                    &sql,
+                ) && let Some(Statement::Query(query)) = parsed.pop()
+                {
+                    let alias = alias.take().map(|mut a| {
+                        a.columns.clear();
+                        a
+                    });
+                    *t = TableFactor::Derived {
+                        lateral: false,
+                        subquery: query,
+                        alias: alias.or_else(|| {
+                            Some(datafusion::sql::sqlparser::ast::TableAlias {
+                                explicit: false,
+                                name: Ident::new(column),
+                                columns: Vec::new(),
+                                at: None,
+                            })
+                        }),
+                        sample: None,
+                    };
+                }
             }
             ControlFlow::Continue(())
         }
@@ -493,6 +560,22 @@ fn rewrite_expr(expr: &mut Expr) {
             data_type,
             ..
         } => {
+            // `x::pg_catalog.text` is `x::text`.
+            if let DataType::Custom(name, modifiers) = data_type
+                && let [
+                    ObjectNamePart::Identifier(schema),
+                    ObjectNamePart::Identifier(ty),
+                ] = name.0.as_slice()
+                && schema.value.eq_ignore_ascii_case("pg_catalog")
+                && modifiers.is_empty()
+                && let Ok(parsed) = datafusion::sql::sqlparser::parser::Parser::new(
+                    &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
+                )
+                .try_with_sql(&ty.value)
+                .and_then(|mut p| p.parse_data_type())
+            {
+                *data_type = parsed;
+            }
             if let Some(kind) = reg_kind(data_type) {
                 let arg = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
                 *expr = call(kind.function_names().0, arg);
@@ -944,6 +1027,13 @@ fn outputs(query: &mut Query) {
                         *e = call(kind.function_names().1, arg);
                     }
                 }
+                for item in &mut select.projection {
+                    if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } =
+                        item
+                    {
+                        int4_literals(e);
+                    }
+                }
                 unique_names(&mut select.projection);
             }
             SetExpr::SetOperation { left, right, .. } => {
@@ -955,6 +1045,45 @@ fn outputs(query: &mut Query) {
         }
     }
     walk(&mut query.body);
+}
+
+/// PostgreSQL types an integer literal that fits in 32 bits as `integer`; DataFusion makes
+/// every one a bigint. In an output column (`SELECT 1`, `SELECT $1::int + 1`) the type shows:
+/// drivers decode int8 differently (node-postgres returns it as a string), so literals there,
+/// and in arithmetic there, are cast to integer. Literals elsewhere (LIMIT, function
+/// arguments, comparisons) keep DataFusion's type, which compares and computes the same.
+fn int4_literals(e: &mut Expr) {
+    match e {
+        Expr::Value(ValueWithSpan {
+            value: Value::Number(n, false),
+            ..
+        }) if n.parse::<i32>().is_ok() => {
+            let lit = std::mem::replace(e, Expr::value(Value::Null));
+            *e = Expr::Cast {
+                kind: datafusion::sql::sqlparser::ast::CastKind::Cast,
+                expr: Box::new(lit),
+                data_type: DataType::Integer(None),
+                array: false,
+                format: None,
+            };
+        }
+        Expr::Nested(inner) => int4_literals(inner),
+        Expr::UnaryOp { expr: inner, .. } => int4_literals(inner),
+        Expr::BinaryOp { left, op, right }
+            if matches!(
+                op,
+                BinaryOperator::Plus
+                    | BinaryOperator::Minus
+                    | BinaryOperator::Multiply
+                    | BinaryOperator::Divide
+                    | BinaryOperator::Modulo
+            ) =>
+        {
+            int4_literals(left);
+            int4_literals(right);
+        }
+        _ => {}
+    }
 }
 
 fn unique_names(items: &mut [SelectItem]) {

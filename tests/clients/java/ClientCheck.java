@@ -247,6 +247,9 @@ public class ClientCheck {
         } catch (SQLException e) {
             throw new AssertionError(file.getFileName() + " / " + name + ": " + e.getMessage(), e);
         }
+        // Set when checking the replay files themselves against a real PostgreSQL, whose oids
+        // and databases differ from this server's.
+        if (System.getenv("STAGESQL_REPLAY_NO_EXPECT") != null) return;
         for (String expect : expects) {
             String what = file.getFileName() + " / " + name + ": " + expect;
             if (expect.startsWith("rows=")) {

@@ -199,6 +199,10 @@ impl Names {
                 }
             }
         }
+        for (name, oid) in super::objects::HSTORE_PROCS {
+            n.proc_by_name.insert(name.to_owned(), oid);
+            n.procs.insert(oid, name.to_owned());
+        }
         n
     }
 

@@ -25,6 +25,15 @@ pub const TABLE_DESCRIPTION: &str =
 
 const PKEY_NAME: &str = "apigatewayv2_stage_pkey";
 
+/// The hstore extension's I/O functions in `pg_proc` (which `pg_type.typreceive` names; Npgsql
+/// finds types through that join), with the oids we give them.
+pub const HSTORE_PROCS: [(&str, u32); 4] = [
+    ("hstore_in", 16_393),
+    ("hstore_out", 16_394),
+    ("hstore_recv", 16_395),
+    ("hstore_send", 16_396),
+];
+
 /// Rows by `(schema, relation)`.
 pub type Rows = HashMap<(&'static str, &'static str), Vec<TextRow>>;
 
@@ -49,6 +58,9 @@ pub fn resolver(dump: &Dump) -> Resolver {
                 r.procs.entry(n.clone()).or_insert(o);
             }
         }
+    }
+    for (name, oid) in HSTORE_PROCS {
+        r.procs.insert(name.to_owned(), oid);
     }
     if let Some(spec) = dump.relation("pg_catalog", "pg_type")
         && let (Some(oid), Some(name)) = (spec.position("oid"), spec.position("typname"))
@@ -280,6 +292,15 @@ fn types(ctx: &mut Ctx<'_>) -> Result<()> {
         .set("typarray", 0)
         .row();
     ctx.push("pg_catalog", "pg_type", hstore);
+    for (name, oid) in HSTORE_PROCS {
+        let proc = ctx
+            .from("pg_catalog", "pg_proc", &format!("pg_proc/{name}"))?
+            .set("oid", oid)
+            .set("pronamespace", PUBLIC_OID)
+            .set("proowner", OWNER_OID)
+            .row();
+        ctx.push("pg_catalog", "pg_proc", proc);
+    }
     ctx.push("pg_catalog", "pg_type", hstore_array);
     ctx.push("pg_catalog", "pg_type", rowtype);
 
