@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
-use stagesql_tests::{TestServer, sqlstate};
+use stagesql_tests::{TestServer, simple_rows, sqlstate};
 use tokio_postgres::SimpleQueryMessage;
 use tokio_postgres::types::Type;
 
@@ -301,7 +301,8 @@ async fn errors_carry_the_right_sqlstate_and_leave_the_connection_usable() {
             .query_one("SELECT 1", &[])
             .await
             .expect("still usable");
-        assert_eq!(ok.get::<_, i64>(0), 1);
+        // An integer literal is an int4, as in PostgreSQL.
+        assert_eq!(ok.get::<_, i32>(0), 1);
     }
     let err = client
         .simple_query("SELECT $1")
@@ -552,4 +553,67 @@ async fn copy_out_binary_through_the_extended_protocol() {
     // header (19 bytes), then 1 field of 8 bytes holding 50, then the -1 trailer.
     assert_eq!(&all[19..33], &[0, 1, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 50]);
     assert_eq!(&all[33..], &[0xff, 0xff]);
+}
+
+/// SQL cursors as psycopg's named cursors and psqlODBC's UseDeclareFetch use them, and the
+/// errors PostgreSQL gives for their misuse.
+#[tokio::test]
+async fn cursors_declare_fetch_move_close() {
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    let err = client
+        .simple_query("DECLARE c CURSOR FOR SELECT 1")
+        .await
+        .expect_err("needs a transaction block");
+    assert_eq!(sqlstate(&err), "25P01");
+
+    client.simple_query("BEGIN").await.expect("begin");
+    client
+        .simple_query("DECLARE c CURSOR FOR SELECT _key FROM aws.apigatewayv2_stage ORDER BY _key")
+        .await
+        .expect("declare");
+    let first = simple_rows(&client.simple_query("FETCH 3 FROM c").await.expect("fetch"));
+    assert_eq!(first.len(), 3);
+    let moved = client.simple_query("MOVE 40 IN c").await.expect("move");
+    assert!(
+        moved.iter().any(|m| matches!(
+            m,
+            SimpleQueryMessage::CommandComplete(40)
+        )),
+        "{moved:?}"
+    );
+    let rest = simple_rows(&client.simple_query("FETCH ALL FROM c").await.expect("fetch all"));
+    assert_eq!(rest.len(), 50 - 3 - 40);
+    assert!(simple_rows(&client.simple_query("FETCH NEXT FROM c").await.expect("empty")).is_empty());
+    let dup = client
+        .simple_query("DECLARE c CURSOR FOR SELECT 1")
+        .await
+        .expect_err("duplicate");
+    assert_eq!(sqlstate(&dup), "42P03");
+    client.simple_query("ROLLBACK").await.expect("rollback");
+    // A cursor without HOLD closed with its transaction.
+    let gone = client
+        .simple_query("FETCH 1 FROM c")
+        .await
+        .expect_err("closed at rollback");
+    assert_eq!(sqlstate(&gone), "34000");
+
+    // WITH HOLD outlives it; CLOSE ALL closes it.
+    client
+        .simple_query("DECLARE h CURSOR WITH HOLD FOR SELECT stage_name FROM aws.apigatewayv2_stage")
+        .await
+        .expect("declare with hold");
+    assert_eq!(
+        simple_rows(&client.simple_query("FETCH 2 FROM h").await.expect("fetch")).len(),
+        2
+    );
+    client.simple_query("CLOSE ALL").await.expect("close all");
+    let closed = client.simple_query("CLOSE h").await.expect_err("already closed");
+    assert_eq!(sqlstate(&closed), "34000");
+    let backward = client
+        .simple_query("BEGIN; DECLARE b SCROLL CURSOR FOR SELECT 1; FETCH BACKWARD 1 FROM b")
+        .await
+        .expect_err("forward-only");
+    assert_eq!(sqlstate(&backward), "0A000");
+    server.stop().await;
 }

@@ -77,7 +77,10 @@ impl Engine {
             .with_expr_planners(planners)
             .with_type_planner(Arc::new(PgTypePlanner))
             .build();
-        for udf in operators::all() {
+        for udf in operators::all()
+            .into_iter()
+            .chain(crate::functions::builtins::all())
+        {
             datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(udf))?;
         }
         state.register_udtf(

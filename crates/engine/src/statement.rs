@@ -477,6 +477,30 @@ fn show_name(variable: &[ast::Ident]) -> String {
     }
 }
 
+/// Types written on placeholders, `$1::int8` → `{1: int8's oid}`, for parameters DataFusion
+/// leaves untyped (a cast hides the placeholder from its type inference).
+pub fn placeholder_casts(statement: &Statement) -> std::collections::HashMap<usize, u32> {
+    use std::ops::ControlFlow;
+    let mut out = std::collections::HashMap::new();
+    let _ = ast::visit_expressions(statement, |e: &ast::Expr| {
+        if let ast::Expr::Cast {
+            expr, data_type, ..
+        } = e
+            && let ast::Expr::Value(ast::ValueWithSpan {
+                value: ast::Value::Placeholder(p),
+                ..
+            }) = expr.as_ref()
+            && let Some(n) = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
+            && let Some(oid) =
+                crate::pg_catalog::names().type_oid(&data_type.to_string().to_ascii_lowercase())
+        {
+            out.entry(n).or_insert(oid);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -612,28 +636,4 @@ mod tests {
         ));
         assert!(matches!(one("RESET ALL"), Ok(Command::Reset(None))));
     }
-}
-
-/// Types written on placeholders, `$1::int8` → `{1: int8's oid}`, for parameters DataFusion
-/// leaves untyped (a cast hides the placeholder from its type inference).
-pub fn placeholder_casts(statement: &Statement) -> std::collections::HashMap<usize, u32> {
-    use std::ops::ControlFlow;
-    let mut out = std::collections::HashMap::new();
-    let _ = ast::visit_expressions(statement, |e: &ast::Expr| {
-        if let ast::Expr::Cast {
-            expr, data_type, ..
-        } = e
-            && let ast::Expr::Value(ast::ValueWithSpan {
-                value: ast::Value::Placeholder(p),
-                ..
-            }) = expr.as_ref()
-            && let Some(n) = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
-            && let Some(oid) =
-                crate::pg_catalog::names().type_oid(&data_type.to_string().to_ascii_lowercase())
-        {
-            out.entry(n).or_insert(oid);
-        }
-        ControlFlow::<()>::Continue(())
-    });
-    out
 }

@@ -1,5 +1,6 @@
 //! PostgreSQL-compatible functions the engine adds to DataFusion.
 
+pub mod builtins;
 pub mod catalog;
 pub mod hstore;
 pub mod json;

@@ -236,9 +236,12 @@ mod tests {
 
     #[test]
     fn array_text_forms() {
-        assert_eq!(parse_array("{}").unwrap(), Vec::<Option<String>>::new());
         assert_eq!(
-            parse_array(r#"{a,"b,c",NULL,"NULL","x\"y"}"#).unwrap(),
+            parse_array("{}").expect("in the test data"),
+            Vec::<Option<String>>::new()
+        );
+        assert_eq!(
+            parse_array(r#"{a,"b,c",NULL,"NULL","x\"y"}"#).expect("in the test data"),
             vec![
                 Some("a".into()),
                 Some("b,c".into()),

@@ -141,9 +141,9 @@ mod tests {
         let dump = dump().expect("dump");
         let spec = dump.relation("pg_catalog", "pg_type").expect("pg_type");
         let (oid, name, array) = (
-            spec.position("oid").unwrap(),
-            spec.position("typname").unwrap(),
-            spec.position("typarray").unwrap(),
+            spec.position("oid").expect("in the test data"),
+            spec.position("typname").expect("in the test data"),
+            spec.position("typarray").expect("in the test data"),
         );
         let rows = objects::rows(dump, "d", "u").expect("rows");
         let types = &rows[&("pg_catalog", "pg_type")];

@@ -417,7 +417,8 @@ mod tests {
             Some("timestamp without time zone")
         );
         assert_eq!(
-            n.proc_text(n.proc_oid("array_in").unwrap()).as_deref(),
+            n.proc_text(n.proc_oid("array_in").expect("in the test data"))
+                .as_deref(),
             Some("array_in")
         );
         assert_eq!(split_qualified("\"A.b\".C"), vec!["A.b", "c"]);

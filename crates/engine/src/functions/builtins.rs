@@ -1,0 +1,368 @@
+//! PostgreSQL's general functions DataFusion lacks, which catalog queries and BI tools call:
+//! `format`, `quote_ident`, `parse_ident`, `json_build_object`/`json_build_array`,
+//! `array_lower`/`array_upper`, and the helpers the rewrite calls for `LIKE … ESCAPE`,
+//! `generate_subscripts`, `_pg_expandarray` and psql's `ARRAY(SELECT 'p' || x FROM unnest(…))`.
+//! None depends on the session, so they are registered once for the engine.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::common::ScalarValue;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::{ScalarUDF, Signature, TypeSignature, Volatility};
+
+use super::row_fn::{RowFn, arg_i64, arg_str};
+use crate::error::EngineError;
+use crate::pg_catalog::{quote_ident, split_qualified};
+
+fn text(v: impl Into<String>) -> ScalarValue {
+    ScalarValue::Utf8(Some(v.into()))
+}
+
+fn err(e: EngineError) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+fn sig(arities: &[usize]) -> Signature {
+    Signature::one_of(
+        arities.iter().map(|n| TypeSignature::Any(*n)).collect(),
+        Volatility::Immutable,
+    )
+}
+
+/// Every function here.
+pub fn all() -> Vec<ScalarUDF> {
+    let mut out = Vec::new();
+    let mut add = |f: RowFn| out.push(ScalarUDF::new_from_impl(f));
+    add(RowFn::new(
+        "__pg_prefix_elements",
+        sig(&[2]),
+        DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+        |a| {
+            let prefix = arg_str(&a[0]).unwrap_or_default();
+            let items: Vec<ScalarValue> = match &a[1] {
+                ScalarValue::List(list)
+                    if !datafusion::arrow::array::Array::is_null(list.as_ref(), 0) =>
+                {
+                    let values = list.value(0);
+                    (0..values.len())
+                        .map(|i| {
+                            ScalarValue::try_from_array(&values, i).map(|v| match arg_str(&v) {
+                                Some(s) => text(format!("{prefix}{s}")),
+                                None => ScalarValue::Utf8(None),
+                            })
+                        })
+                        .collect::<Result<_>>()?
+                }
+                _ => Vec::new(),
+            };
+            Ok(ScalarValue::List(ScalarValue::new_list_nullable(
+                &items,
+                &DataType::Utf8,
+            )))
+        },
+    ));
+    add(RowFn::new(
+        "__pg_like_escape",
+        sig(&[2]),
+        DataType::Utf8,
+        |a| {
+            Ok(match (arg_str(&a[0]), arg_str(&a[1])) {
+                (Some(p), Some(e)) => text(like_with_backslash(&p, &e)),
+                _ => ScalarValue::Utf8(None),
+            })
+        },
+    ));
+    for (name, object) in [("json_build_object", true), ("json_build_array", false)] {
+        add(RowFn::new(
+            name,
+            Signature::one_of(
+                vec![TypeSignature::VariadicAny, TypeSignature::Nullary],
+                Volatility::Stable,
+            ),
+            DataType::Utf8,
+            move |a| json_build(a, object).map(text),
+        ));
+    }
+    add(RowFn::new(
+        "__pg_subscripts",
+        sig(&[2]),
+        DataType::List(Arc::new(Field::new("item", DataType::Int32, true))),
+        |a| {
+            let base = arg_i64(&a[1]).unwrap_or(1);
+            let len = match &a[0] {
+                ScalarValue::List(list)
+                    if !datafusion::arrow::array::Array::is_null(list.as_ref(), 0) =>
+                {
+                    list.value(0).len()
+                }
+                _ => 0,
+            };
+            let items: Vec<ScalarValue> = (0..len)
+                .map(|i| ScalarValue::Int32(i32::try_from(i as i64 + base).ok()))
+                .collect();
+            Ok(ScalarValue::List(ScalarValue::new_list_nullable(
+                &items,
+                &DataType::Int32,
+            )))
+        },
+    ));
+    add(RowFn::new(
+        "__pg_expandarray",
+        sig(&[1]),
+        DataType::List(Arc::new(Field::new(
+            "item",
+            DataType::Struct(expand_fields()),
+            true,
+        ))),
+        |a| {
+            let items = list_items(&a[0]);
+            let rows: Vec<ScalarValue> = items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let x = ScalarValue::Int32(arg_i64(v).and_then(|n| i32::try_from(n).ok()));
+                    let n = ScalarValue::Int32(i32::try_from(i as i64 + 1).ok());
+                    Ok(ScalarValue::Struct(Arc::new(
+                        datafusion::arrow::array::StructArray::try_new(
+                            expand_fields(),
+                            vec![x.to_array()?, n.to_array()?],
+                            None,
+                        )?,
+                    )))
+                })
+                .collect::<Result<_>>()?;
+            Ok(ScalarValue::List(ScalarValue::new_list_nullable(
+                &rows,
+                &DataType::Struct(expand_fields()),
+            )))
+        },
+    ));
+    for (name, upper) in [("array_lower", false), ("array_upper", true)] {
+        // int8 rather than PostgreSQL's int4: DataFusion's generate_series takes int8.
+        add(RowFn::new(name, sig(&[2, 3]), DataType::Int64, move |a| {
+            let base = a.get(2).and_then(arg_i64).unwrap_or(1);
+            let dim = arg_i64(&a[1]).unwrap_or(0);
+            let len = match &a[0] {
+                v if v.is_null() => return Ok(ScalarValue::Int64(None)),
+                _ => list_items(&a[0]).len() as i64,
+            };
+            if dim != 1 || len == 0 {
+                return Ok(ScalarValue::Int64(None));
+            }
+            Ok(ScalarValue::Int64(Some(if upper {
+                base + len - 1
+            } else {
+                base
+            })))
+        }));
+    }
+    add(RowFn::new(
+        "format",
+        Signature::variadic_any(Volatility::Stable),
+        DataType::Utf8,
+        |a| {
+            let Some(fmt) = arg_str(&a[0]) else {
+                return Ok(ScalarValue::Utf8(None));
+            };
+            format_sql(&fmt, &a[1..]).map(text)
+        },
+    ));
+    add(RowFn::new("quote_ident", sig(&[1]), DataType::Utf8, |a| {
+        Ok(match arg_str(&a[0]) {
+            Some(s) => text(quote_ident(&s)),
+            None => ScalarValue::Utf8(None),
+        })
+    }));
+    add(RowFn::new(
+        "parse_ident",
+        sig(&[1, 2]),
+        DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+        |a| {
+            Ok(match arg_str(&a[0]) {
+                Some(s) => ScalarValue::List(ScalarValue::new_list_nullable(
+                    &split_qualified(&s)
+                        .into_iter()
+                        .map(text)
+                        .collect::<Vec<_>>(),
+                    &DataType::Utf8,
+                )),
+                None => ScalarValue::List(ScalarValue::new_list_nullable(&[], &DataType::Utf8)),
+            })
+        },
+    ));
+    out
+}
+
+/// The fields of `_pg_expandarray`'s rows: the element `x` and its position `n`.
+fn expand_fields() -> datafusion::arrow::datatypes::Fields {
+    datafusion::arrow::datatypes::Fields::from(vec![
+        Field::new("x", DataType::Int32, true),
+        Field::new("n", DataType::Int32, true),
+    ])
+}
+
+/// The elements of a list value (none for NULL or a non-list).
+fn list_items(v: &ScalarValue) -> Vec<ScalarValue> {
+    let array = match v {
+        ScalarValue::List(list) if !datafusion::arrow::array::Array::is_null(list.as_ref(), 0) => {
+            list.value(0)
+        }
+        _ => return Vec::new(),
+    };
+    (0..array.len())
+        .filter_map(|i| ScalarValue::try_from_array(&array, i).ok())
+        .collect()
+}
+
+/// PostgreSQL's `format()`: `%s`, `%I` (identifier), `%L` (literal), `%%`, and `%n$s`.
+fn format_sql(fmt: &str, args: &[ScalarValue]) -> Result<String> {
+    let mut out = String::new();
+    let mut chars = fmt.chars().peekable();
+    let mut next = 0usize;
+    let bad = |m: &str| err(EngineError::Unsupported(format!("format(): {m}")));
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let mut spec = chars
+            .next()
+            .ok_or_else(|| bad("unterminated format specifier"))?;
+        if spec == '%' {
+            out.push('%');
+            continue;
+        }
+        let mut index = None;
+        if spec.is_ascii_digit() {
+            let mut n = spec.to_digit(10).unwrap_or(0) as usize;
+            while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                n = n * 10 + d as usize;
+                chars.next();
+            }
+            if chars.next() != Some('$') {
+                return Err(bad("expected $ after argument position"));
+            }
+            index = Some(
+                n.checked_sub(1)
+                    .ok_or_else(|| bad("argument positions start at 1"))?,
+            );
+            spec = chars
+                .next()
+                .ok_or_else(|| bad("unterminated format specifier"))?;
+        }
+        let i = index.unwrap_or(next);
+        next = i + 1;
+        let arg = args.get(i).ok_or_else(|| bad("too few arguments"))?;
+        let value = arg_str(arg);
+        match spec {
+            's' => out.push_str(value.as_deref().unwrap_or("")),
+            'I' => out.push_str(&quote_ident(&value.ok_or_else(|| {
+                bad("null values cannot be formatted as an SQL identifier")
+            })?)),
+            'L' => match value {
+                None => out.push_str("NULL"),
+                Some(v) => {
+                    out.push('\'');
+                    out.push_str(&v.replace('\'', "''"));
+                    out.push('\'');
+                }
+            },
+            other => {
+                return Err(bad(&format!(
+                    "unrecognized format() type specifier \"{other}\""
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `json_build_object(k, v, …)` / `json_build_array(v, …)` as JSON text.
+fn json_build(args: &[ScalarValue], object: bool) -> Result<String> {
+    use serde_json::Value as J;
+    let value = |v: &ScalarValue| -> J {
+        match v {
+            v if v.is_null() => J::Null,
+            ScalarValue::Boolean(Some(b)) => J::Bool(*b),
+            ScalarValue::Float32(Some(f)) => {
+                serde_json::Number::from_f64(f64::from(*f)).map_or(J::Null, J::Number)
+            }
+            ScalarValue::Float64(Some(f)) => {
+                serde_json::Number::from_f64(*f).map_or(J::Null, J::Number)
+            }
+            other => match arg_i64(other) {
+                Some(n)
+                    if !matches!(
+                        other,
+                        ScalarValue::Utf8(_) | ScalarValue::LargeUtf8(_) | ScalarValue::Utf8View(_)
+                    ) =>
+                {
+                    J::from(n)
+                }
+                _ => J::String(arg_str(other).unwrap_or_default()),
+            },
+        }
+    };
+    let json = if object {
+        if !args.len().is_multiple_of(2) {
+            return Err(err(EngineError::Unsupported(
+                "json_build_object with an odd number of arguments".to_owned(),
+            )));
+        }
+        let mut map = serde_json::Map::new();
+        for pair in args.chunks(2) {
+            map.insert(arg_str(&pair[0]).unwrap_or_default(), value(&pair[1]));
+        }
+        J::Object(map)
+    } else {
+        J::Array(args.iter().map(value).collect())
+    };
+    Ok(json.to_string())
+}
+
+/// Rewrites a LIKE pattern that uses `escape` as its escape character (empty: none) into one
+/// that uses a backslash.
+fn like_with_backslash(pattern: &str, escape: &str) -> String {
+    let esc = escape.chars().next();
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if Some(c) == esc {
+            match chars.next() {
+                Some(n @ ('%' | '_' | '\\')) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                Some(n) => out.push(n),
+                None => {}
+            }
+        } else if c == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_and_like_escape() {
+        assert_eq!(
+            format_sql(
+                "%I.%I %s %L %2$s %%",
+                &[text("aws"), text("Stage"), text("it's"), text("it's")]
+            )
+            .expect("formats"),
+            "aws.\"Stage\" it's 'it''s' Stage %"
+        );
+        assert!(format_sql("%I", &[ScalarValue::Utf8(None)]).is_err());
+        assert_eq!(like_with_backslash("pg/_%", "/"), "pg\\_%");
+        assert_eq!(like_with_backslash("a\\b//", "/"), "a\\\\b/");
+        assert_eq!(like_with_backslash("x%", ""), "x%");
+    }
+}

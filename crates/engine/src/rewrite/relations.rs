@@ -1,0 +1,249 @@
+//! Relation-level rewrites: name resolution by search path, functions in FROM, and
+//! subqueries over relations that are always empty here.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// A select over a catalog relation that is always empty (`pg_policy`, `pg_inherits`, …)
+/// returns no rows, so the subqueries in its output list never run. psql's `\d` footers put
+/// subqueries there that DataFusion cannot decorrelate (`oid = ANY(pol.polroles)`); they
+/// become NULL, which changes nothing but lets the query plan.
+pub(super) fn empty_relation_subqueries(statement: &mut Statement) {
+    use datafusion::sql::sqlparser::ast::visit_statements_mut;
+    fn walk(body: &mut SetExpr) {
+        match body {
+            SetExpr::Select(select) if base_is_empty(select) => {
+                for item in &mut select.projection {
+                    if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } =
+                        item
+                    {
+                        let _ = visit_expressions_mut(e, |x: &mut Expr| {
+                            let is_subquery = matches!(x, Expr::Subquery(_))
+                                || matches!(x, Expr::Function(f) if matches!(f.args, FunctionArguments::Subquery(_)));
+                            if is_subquery {
+                                *x = Expr::value(Value::Null);
+                            }
+                            ControlFlow::<()>::Continue(())
+                        });
+                    }
+                }
+            }
+            SetExpr::SetOperation { left, right, .. } => {
+                walk(left);
+                walk(right);
+            }
+            SetExpr::Query(q) => walk(&mut q.body),
+            _ => {}
+        }
+    }
+    let _ = visit_statements_mut(statement, |s: &mut Statement| {
+        if let Statement::Query(q) = s {
+            walk(&mut q.body);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+/// Functions DataFusion serves as tables; any other function in FROM is a scalar one.
+pub(super) const TABLE_FUNCTIONS: &[&str] =
+    &["generate_series", "range", "pg_get_keywords", "unnest"];
+
+/// `unnest(x) AS a` written as a function in FROM is DataFusion's `UNNEST` table factor.
+pub(super) fn table_functions(statement: &mut Statement) {
+    use datafusion::sql::sqlparser::ast::{TableFactor, VisitMut, VisitorMut};
+    struct V;
+    impl VisitorMut for V {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, t: &mut TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                with_ordinality,
+                ..
+            } = t
+                && name.to_string().eq_ignore_ascii_case("unnest")
+            {
+                let array_exprs = args
+                    .args
+                    .iter()
+                    .filter_map(|a| match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                *t = TableFactor::UNNEST {
+                    alias: alias.take(),
+                    array_exprs,
+                    with_offset: false,
+                    with_offset_alias: None,
+                    with_ordinality: *with_ordinality,
+                };
+            } else if let TableFactor::Table {
+                name,
+                alias: Some(alias),
+                args: Some(_),
+                ..
+            } = t
+                && ["generate_series", "range"]
+                    .iter()
+                    .any(|f| name.to_string().eq_ignore_ascii_case(f))
+                && alias.columns.is_empty()
+            {
+                // `generate_series(1, 3) AS i`: the one column is named after the alias.
+                alias.columns = vec![
+                    datafusion::sql::sqlparser::ast::TableAliasColumnDef::from_name(
+                        alias.name.value.clone(),
+                    ),
+                ];
+            } else if let TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                ..
+            } = t
+                && !TABLE_FUNCTIONS
+                    .iter()
+                    .any(|f| name.to_string().eq_ignore_ascii_case(f))
+            {
+                // A scalar function in FROM is a one-row table whose column is named after
+                // the alias (`FROM string_to_array(…) s` has a column `s`).
+                let function = name.to_string();
+                let column = alias
+                    .as_ref()
+                    .and_then(|a| a.columns.first().map(|c| c.name.value.clone()))
+                    .or_else(|| alias.as_ref().map(|a| a.name.value.clone()))
+                    .unwrap_or_else(|| function.rsplit('.').next().unwrap_or(&function).to_owned());
+                let call_args: Vec<String> = args.args.iter().map(ToString::to_string).collect();
+                let sql = format!(
+                    "SELECT {function}({}) AS \"{}\"",
+                    call_args.join(", "),
+                    column.replace('"', "\"\"")
+                );
+                if let Ok(mut parsed) = datafusion::sql::sqlparser::parser::Parser::parse_sql(
+                    &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
+                    &sql,
+                ) && let Some(Statement::Query(query)) = parsed.pop()
+                {
+                    let alias = alias.take().map(|mut a| {
+                        a.columns.clear();
+                        a
+                    });
+                    *t = TableFactor::Derived {
+                        lateral: false,
+                        subquery: query,
+                        alias: alias.or_else(|| {
+                            Some(datafusion::sql::sqlparser::ast::TableAlias {
+                                explicit: false,
+                                name: Ident::new(column),
+                                columns: Vec::new(),
+                                at: None,
+                            })
+                        }),
+                        sample: None,
+                    };
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = statement.visit(&mut V);
+}
+
+/// Whether a select reads an always-empty catalog relation through joins that keep it empty.
+pub(super) fn base_is_empty(select: &datafusion::sql::sqlparser::ast::Select) -> bool {
+    select.from.iter().any(|t| {
+        let empty = match &t.relation {
+            datafusion::sql::sqlparser::ast::TableFactor::Table {
+                name, args: None, ..
+            } => match name.0.as_slice() {
+                [ObjectNamePart::Identifier(s), ObjectNamePart::Identifier(n)] => {
+                    is_empty_relation(&s.value, &n.value)
+                }
+                _ => false,
+            },
+            _ => false,
+        };
+        empty
+            && t.joins.iter().all(|j| {
+                matches!(
+                    j.join_operator,
+                    datafusion::sql::sqlparser::ast::JoinOperator::Join(_)
+                        | datafusion::sql::sqlparser::ast::JoinOperator::Inner(_)
+                        | datafusion::sql::sqlparser::ast::JoinOperator::Left(_)
+                        | datafusion::sql::sqlparser::ast::JoinOperator::LeftOuter(_)
+                        | datafusion::sql::sqlparser::ast::JoinOperator::CrossJoin(_)
+                )
+            })
+    })
+}
+
+pub(super) fn resolve_relations(statement: &mut Statement, search_path: &[String]) {
+    let ctes = cte_names(statement);
+    let _ = visit_relations_mut(statement, |name: &mut ObjectName| {
+        // `pg_catalog.unnest(…)` in FROM is a table function, not a catalog relation.
+        if let [
+            ObjectNamePart::Identifier(schema),
+            ObjectNamePart::Identifier(f),
+        ] = name.0.as_slice()
+            && (schema.value.eq_ignore_ascii_case("pg_catalog")
+                || schema.value.eq_ignore_ascii_case("information_schema"))
+            && names()
+                .relation_oid(
+                    &format!("\"{}\".\"{}\"", schema.value.to_ascii_lowercase(), f.value),
+                    &[],
+                )
+                .is_none()
+        {
+            name.0 = vec![ObjectNamePart::Identifier(f.clone())];
+            return ControlFlow::Continue(());
+        }
+        if let [ObjectNamePart::Identifier(id)] = name.0.as_slice() {
+            let bare = if id.quote_style.is_some() {
+                id.value.clone()
+            } else {
+                id.value.to_ascii_lowercase()
+            };
+            if ctes.contains(&bare) {
+                return ControlFlow::Continue(());
+            }
+            let schema = if is_pg_catalog_relation(&bare) {
+                Some("pg_catalog".to_owned())
+            } else {
+                search_path
+                    .iter()
+                    .find(|s| {
+                        names()
+                            .relation_oid(&format!("\"{s}\".\"{bare}\""), &[])
+                            .is_some()
+                    })
+                    .cloned()
+            };
+            if let Some(schema) = schema {
+                let table = id.clone();
+                name.0 = vec![
+                    ObjectNamePart::Identifier(Ident::new(schema)),
+                    ObjectNamePart::Identifier(table),
+                ];
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+/// Names of the CTEs a statement defines, which shadow catalog names.
+pub(super) fn cte_names(statement: &Statement) -> HashSet<String> {
+    let mut out = HashSet::new();
+    fn walk(query: &Query, out: &mut HashSet<String>) {
+        if let Some(with) = &query.with {
+            for cte in &with.cte_tables {
+                out.insert(cte.alias.name.value.to_ascii_lowercase());
+                walk(&cte.query, out);
+            }
+        }
+    }
+    if let Statement::Query(q) = statement {
+        walk(q, &mut out);
+    }
+    out
+}

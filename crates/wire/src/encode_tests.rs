@@ -1,0 +1,82 @@
+//! Unit tests of the Arrow → PostgreSQL value encoders.
+
+use super::*;
+
+fn float(v: f64) -> String {
+    let mut s = String::new();
+    float_text(v, &mut s);
+    s
+}
+
+#[test]
+fn floats_print_like_postgres() {
+    assert_eq!(float(50.0), "50");
+    assert_eq!(float(5.5), "5.5");
+    assert_eq!(float(0.1), "0.1");
+    assert_eq!(float(-0.25), "-0.25");
+    assert_eq!(float(1e16), "1e+16");
+    assert_eq!(float(1.5e-5), "1.5e-05");
+    assert_eq!(float(f64::NAN), "NaN");
+    assert_eq!(float(f64::NEG_INFINITY), "-Infinity");
+}
+
+#[test]
+fn timestamps_print_iso_with_trimmed_fraction() {
+    let mut s = String::new();
+    timestamp_text(1_795_599_528_000_000, &mut s).expect("in range");
+    assert_eq!(s, "2026-11-25 09:38:48");
+    s.clear();
+    timestamp_text(1_795_599_528_120_000, &mut s).expect("in range");
+    assert_eq!(s, "2026-11-25 09:38:48.12");
+}
+
+#[test]
+fn array_items_are_quoted_when_needed() {
+    let mut s = String::new();
+    for item in ["a", "b c", "", "NULL", "x\"y", "{"] {
+        array_item_text(item, &mut s);
+        s.push(',');
+    }
+    assert_eq!(s, r#"a,"b c","","NULL","x\"y","{","#);
+}
+
+#[test]
+fn numeric_binary_matches_postgres() {
+    let mut b = BytesMut::new();
+    numeric_binary("12345.678", &mut b).expect("number");
+    // ndigits 3, weight 1, sign +, dscale 3, digits 1 2345 6780
+    assert_eq!(
+        &b[..],
+        &[0, 3, 0, 1, 0, 0, 0, 3, 0, 1, 0x09, 0x29, 0x1a, 0x7c]
+    );
+    let mut z = BytesMut::new();
+    numeric_binary("0.00", &mut z).expect("number");
+    assert_eq!(&z[..], &[0, 0, 0, 0, 0, 0, 0, 2]);
+}
+
+#[test]
+fn decimals_render_with_scale() {
+    let mut s = String::new();
+    decimal_text(-5, 2, &mut s);
+    assert_eq!(s, "-0.05");
+}
+
+#[test]
+fn a_null_typed_column_is_sent_as_null() {
+    let array: ArrayRef = std::sync::Arc::new(datafusion::arrow::array::NullArray::new(2));
+    let batch = RecordBatch::try_new(
+        std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(vec![
+            datafusion::arrow::datatypes::Field::new("n", DataType::Null, true),
+        ])),
+        vec![array],
+    )
+    .expect("batch");
+    let columns = [ColumnFormat {
+        pg_type: pgwire::api::Type::TEXT,
+        format: FieldFormat::Text,
+    }];
+    let rows = encode_batch(&batch, &columns).expect("encodes");
+    assert_eq!(rows.len(), 2);
+    // Length -1 marks NULL in a DataRow.
+    assert_eq!(&rows[0].data[..], &(-1i32).to_be_bytes());
+}
