@@ -576,15 +576,27 @@ async fn cursors_declare_fetch_move_close() {
     assert_eq!(first.len(), 3);
     let moved = client.simple_query("MOVE 40 IN c").await.expect("move");
     assert!(
-        moved.iter().any(|m| matches!(
-            m,
-            SimpleQueryMessage::CommandComplete(40)
-        )),
+        moved
+            .iter()
+            .any(|m| matches!(m, SimpleQueryMessage::CommandComplete(40))),
         "{moved:?}"
     );
-    let rest = simple_rows(&client.simple_query("FETCH ALL FROM c").await.expect("fetch all"));
+    let rest = simple_rows(
+        &client
+            .simple_query("FETCH ALL FROM c")
+            .await
+            .expect("fetch all"),
+    );
     assert_eq!(rest.len(), 50 - 3 - 40);
-    assert!(simple_rows(&client.simple_query("FETCH NEXT FROM c").await.expect("empty")).is_empty());
+    assert!(
+        simple_rows(
+            &client
+                .simple_query("FETCH NEXT FROM c")
+                .await
+                .expect("empty")
+        )
+        .is_empty()
+    );
     let dup = client
         .simple_query("DECLARE c CURSOR FOR SELECT 1")
         .await
@@ -600,7 +612,9 @@ async fn cursors_declare_fetch_move_close() {
 
     // WITH HOLD outlives it; CLOSE ALL closes it.
     client
-        .simple_query("DECLARE h CURSOR WITH HOLD FOR SELECT stage_name FROM aws.apigatewayv2_stage")
+        .simple_query(
+            "DECLARE h CURSOR WITH HOLD FOR SELECT stage_name FROM aws.apigatewayv2_stage",
+        )
         .await
         .expect("declare with hold");
     assert_eq!(
@@ -608,7 +622,10 @@ async fn cursors_declare_fetch_move_close() {
         2
     );
     client.simple_query("CLOSE ALL").await.expect("close all");
-    let closed = client.simple_query("CLOSE h").await.expect_err("already closed");
+    let closed = client
+        .simple_query("CLOSE h")
+        .await
+        .expect_err("already closed");
     assert_eq!(sqlstate(&closed), "34000");
     let backward = client
         .simple_query("BEGIN; DECLARE b SCROLL CURSOR FOR SELECT 1; FETCH BACKWARD 1 FROM b")

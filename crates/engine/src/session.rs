@@ -204,8 +204,8 @@ pub enum Output {
         /// Changed reported parameters.
         reports: Vec<Report>,
     },
-    /// A transaction block began.
-    Begin,
+    /// A transaction block began; the command tag (`BEGIN` or `START TRANSACTION`).
+    Begin(&'static str),
     /// A transaction block ended with this tag (`COMMIT` or `ROLLBACK`).
     End(&'static str),
     /// `MOVE`: this many rows were skipped.
@@ -230,7 +230,7 @@ impl std::fmt::Debug for Output {
         match self {
             Output::Rows { schema, .. } => write!(f, "Rows({} columns)", schema.fields().len()),
             Output::Command { tag, .. } => write!(f, "Command({tag})"),
-            Output::Begin => write!(f, "Begin"),
+            Output::Begin(tag) => write!(f, "Begin({tag})"),
             Output::Moved(n) => write!(f, "Moved({n})"),
             Output::End(tag) => write!(f, "End({tag})"),
             Output::Deallocate(n) => write!(f, "Deallocate({n:?})"),
@@ -485,9 +485,9 @@ impl Session {
                     reports,
                 })
             }
-            Command::Begin => {
+            Command::Begin(tag) => {
                 self.in_transaction.store(true, Ordering::Relaxed);
-                Ok(Output::Begin)
+                Ok(Output::Begin(tag))
             }
             Command::Commit | Command::Rollback => {
                 self.in_transaction.store(false, Ordering::Relaxed);

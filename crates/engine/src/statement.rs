@@ -32,8 +32,8 @@ pub enum Command {
     Reset(Option<String>),
     /// `SHOW name`, or `SHOW ALL`.
     Show(String),
-    /// `BEGIN` / `START TRANSACTION`.
-    Begin,
+    /// `BEGIN` / `START TRANSACTION`, with the command tag to answer.
+    Begin(&'static str),
     /// `COMMIT` / `END`.
     Commit,
     /// `ROLLBACK` / `ABORT`.
@@ -181,7 +181,9 @@ fn classify(statement: Statement) -> Result<Command, EngineError> {
             Reset::ConfigurationParameter(name) => Command::Reset(Some(name.to_string())),
         },
         Statement::ShowVariable { variable } => Command::Show(show_name(&variable)),
-        Statement::StartTransaction { .. } => Command::Begin,
+        Statement::StartTransaction { begin, .. } => {
+            Command::Begin(if begin { "BEGIN" } else { "START TRANSACTION" })
+        }
         Statement::Commit { .. } => Command::Commit,
         Statement::Rollback {
             savepoint: Some(_), ..
@@ -521,7 +523,7 @@ mod tests {
     #[test]
     fn several_statements_in_one_text() {
         let v = parse("BEGIN; SELECT 1; SET application_name = 'x'; COMMIT").expect("parses");
-        assert!(matches!(v[0], Command::Begin));
+        assert!(matches!(v[0], Command::Begin("BEGIN")));
         assert!(matches!(v[1], Command::Query(_)));
         assert!(
             matches!(&v[2], Command::Set { name, value: Some(v) } if name == "application_name" && v == "x")

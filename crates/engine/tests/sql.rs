@@ -343,3 +343,41 @@ async fn a_prepared_query_reads_the_whole_snapshot_current_at_execution() {
     };
     assert_eq!((get(0), get(1)), (10, 10));
 }
+
+/// PostgreSQL syntax and catalog functions that client tools send, each rewritten or
+/// implemented for DataFusion (see `rewrite` and `functions::catalog`).
+#[tokio::test]
+async fn postgres_syntax_used_by_client_tools() {
+    check(
+        "postgres_syntax",
+        "SELECT 1, 1 + 1 AS two, '{1,2}'::int[] AS arr, quote_literal('it''s') AS q, format('%I.%I', 'aws', 'Stage') AS f;
+         SELECT word FROM pg_get_keywords() WHERE word <> ALL ('{abort,absolute}') ORDER BY word LIMIT 2;
+         SELECT i.indkey[0] AS first_key, array_upper(i.indkey, 1) AS upper FROM pg_index i;
+         SELECT 'pg_class'::regclass::oid AS pg_class, 'aws.apigatewayv2_stage'::regclass AS rel, t.oid::regtype::text AS ty, to_regtype('integer') AS int4 FROM pg_type t WHERE t.oid = 1114;
+         SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname OPERATOR(pg_catalog.~) '^(apigatewayv2_stage)$' COLLATE pg_catalog.default AND n.nspname !~ '^pg_';
+         SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg/_%' ESCAPE '/' AND nspname LIKE 'a%';
+         SELECT a.attname, (SELECT d.adbin FROM pg_attrdef d WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.atthasdef) AS def, (SELECT c.collname FROM pg_collation c, pg_type t WHERE c.oid = a.attcollation AND t.oid = a.atttypid AND a.attcollation <> t.typcollation) AS coll FROM pg_attribute a WHERE a.attrelid = 'aws.apigatewayv2_stage'::regclass AND a.attnum <= 2 ORDER BY a.attnum;
+         SELECT ARRAY(SELECT r.rolname FROM pg_roles r) AS roles, NULL AS nothing;
+         SELECT (information_schema._pg_expandarray(i.indkey)).n AS n, unnest(i.indkey) AS k, generate_subscripts(i.indkey, 1) AS s FROM pg_index i;
+         SELECT trim(s[i]) AS part FROM generate_series(1, 2) AS i, string_to_array('a, b', ',') s ORDER BY 1;
+         START TRANSACTION; ROLLBACK",
+    )
+    .await;
+}
+
+/// `SELECT x.oid, x.*` (DBeaver) yields every real catalog column; PostgreSQL allows the
+/// duplicate `oid` name.
+#[tokio::test]
+async fn star_expansion_beside_the_same_column() {
+    let out =
+        table("SELECT c.oid, c.* FROM pg_class c WHERE c.relname = 'apigatewayv2_stage'").await;
+    let header = out.lines().next().unwrap_or_default();
+    assert!(
+        header.starts_with("columns: oid | oid | relname | relnamespace | reltype"),
+        "{header}"
+    );
+    assert!(
+        header.ends_with("relacl | reloptions | relpartbound"),
+        "{header}"
+    );
+}

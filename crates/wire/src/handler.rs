@@ -277,7 +277,7 @@ where
             }
             Response::Execution(Tag::new(tag))
         }
-        Output::Begin => Response::TransactionStart(Tag::new("BEGIN")),
+        Output::Begin(tag) => Response::TransactionStart(Tag::new(tag)),
         Output::Moved(n) => Response::Execution(
             Tag::new("MOVE").with_rows(usize::try_from(n).unwrap_or(usize::MAX)),
         ),

@@ -127,7 +127,7 @@ public class ClientCheck {
         rows(md.getBestRowIdentifier(null, SCHEMA, TABLE, DatabaseMetaData.bestRowSession, true));
     }
 
-    static void queries(Connection conn, boolean simpleMode) throws SQLException {
+    static void queries(Connection conn, boolean simpleMode) throws SQLException, java.io.IOException {
         try (Statement st = conn.createStatement()) {
             ResultSet rs = st.executeQuery("SELECT * FROM aws.apigatewayv2_stage ORDER BY _key");
             ResultSetMetaData rsmd = rs.getMetaData();
@@ -178,6 +178,17 @@ public class ClientCheck {
                     try (ResultSet r = ps.executeQuery()) { check(!r.next(), "no row"); }
                 }
             }
+        }
+
+        // The driver's COPY API.
+        if (!simpleMode) {
+            org.postgresql.copy.CopyManager copy =
+                conn.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
+            java.io.StringWriter out = new java.io.StringWriter();
+            long copied = copy.copyOut(
+                "COPY (SELECT _key, region FROM aws.apigatewayv2_stage ORDER BY _key) TO STDOUT WITH (FORMAT csv)", out);
+            eq(copied, (long) STAGES, "COPY row count");
+            eq(out.toString().split("\n").length, STAGES, "COPY lines");
         }
 
         // setFetchSize inside a transaction: portal with max_rows, PortalSuspended.

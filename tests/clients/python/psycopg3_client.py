@@ -74,6 +74,17 @@ def main():
             eq(fetched, [r["_key"] for r in rows], "named cursor rows")
         conn.commit()
 
+        # COPY ... TO STDOUT through the driver's copy API, text and CSV.
+        cur = conn.cursor()
+        with cur.copy(f"COPY (SELECT _key, stage_name FROM {QUALIFIED} ORDER BY _key) TO STDOUT") as copy:
+            copied = [row for row in copy.rows()]
+        eq([r[0] for r in copied], [r["_key"] for r in rows], "COPY text rows")
+        with cur.copy(f"COPY (SELECT _key FROM {QUALIFIED} ORDER BY _key) TO STDOUT (FORMAT CSV, HEADER)") as copy:
+            csv_text = b"".join(bytes(b) for b in copy).decode()
+        eq(csv_text.splitlines()[0], "_key", "CSV header")
+        eq(len(csv_text.splitlines()), STAGE_COUNT + 1, "CSV lines")
+        conn.commit()
+
         # Autocommit, a count, the connection still fine.
         conn.autocommit = True
         eq(conn.execute(f"SELECT count(*) FROM {QUALIFIED}").fetchone()[0], STAGE_COUNT, "count")

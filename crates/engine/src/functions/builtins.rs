@@ -35,6 +35,41 @@ pub fn all() -> Vec<ScalarUDF> {
     let mut out = Vec::new();
     let mut add = |f: RowFn| out.push(ScalarUDF::new_from_impl(f));
     add(RowFn::new(
+        "quote_literal",
+        sig(&[1]),
+        DataType::Utf8,
+        |a| {
+            Ok(match arg_str(&a[0]) {
+                Some(v) => text(quote_literal(&v)),
+                None => ScalarValue::Utf8(None),
+            })
+        },
+    ));
+    add(RowFn::new(
+        "quote_nullable",
+        sig(&[1]),
+        DataType::Utf8,
+        |a| {
+            Ok(text(match arg_str(&a[0]) {
+                Some(v) => quote_literal(&v),
+                None => "NULL".to_owned(),
+            }))
+        },
+    ));
+    add(RowFn::new(
+        "txid_current",
+        Signature::nullary(Volatility::Volatile),
+        DataType::Int64,
+        |_| {
+            // Nothing is ever written, but clients use this as a liveness probe or a
+            // transaction marker; a number that grows is what they expect.
+            static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1_000);
+            Ok(ScalarValue::Int64(Some(
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            )))
+        },
+    ));
+    add(RowFn::new(
         "__pg_prefix_elements",
         sig(&[2]),
         DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
@@ -346,9 +381,26 @@ fn like_with_backslash(pattern: &str, escape: &str) -> String {
     out
 }
 
+/// PostgreSQL's `quote_literal`: single quotes doubled, and the `E''` form when the text
+/// holds a backslash.
+fn quote_literal(v: &str) -> String {
+    let quoted = v.replace('\'', "''");
+    if v.contains('\\') {
+        format!("E'{}'", quoted.replace('\\', "\\\\"))
+    } else {
+        format!("'{quoted}'")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quote_literal_like_postgres() {
+        assert_eq!(quote_literal("a'b"), "'a''b'");
+        assert_eq!(quote_literal("a\\b"), "E'a\\\\b'");
+    }
 
     #[test]
     fn format_and_like_escape() {

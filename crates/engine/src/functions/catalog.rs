@@ -270,7 +270,12 @@ pub fn for_session(user: &str, settings: Arc<RwLock<Settings>>) -> Vec<ScalarUDF
         }));
         let c = ctx.clone();
         add(RowFn::new(output, sig(&[1]), DataType::Utf8, move |a| {
-            Ok(reg_out(&c, kind, &a[0]))
+            // `'aws.t'::regclass` printed: a name is looked up (and must exist) first.
+            let value = match (arg_u32(&a[0]), arg_str(&a[0])) {
+                (None, Some(_)) => reg_in(&c, kind, &a[0], true)?,
+                _ => a[0].clone(),
+            };
+            Ok(reg_out(&c, kind, &value))
         }));
     }
     for (name, kind) in [

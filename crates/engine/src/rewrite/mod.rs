@@ -235,6 +235,25 @@ fn rewrite_expr(expr: &mut Expr) {
             data_type,
             ..
         } => {
+            // `'{1,2}'::int[]`: an array literal written as text is the array of its items.
+            if matches!(data_type, DataType::Array(_))
+                && let Expr::Value(ValueWithSpan {
+                    value: Value::SingleQuotedString(t),
+                    ..
+                }) = inner.as_ref()
+                && let Ok(items) = crate::pg_catalog::parse_array(t)
+            {
+                **inner = Expr::Array(datafusion::sql::sqlparser::ast::Array {
+                    elem: items
+                        .into_iter()
+                        .map(|i| match i {
+                            Some(v) => Expr::value(Value::SingleQuotedString(v)),
+                            None => Expr::value(Value::Null),
+                        })
+                        .collect(),
+                    named: true,
+                });
+            }
             // `x::pg_catalog.text` is `x::text`.
             if let DataType::Custom(name, modifiers) = data_type
                 && let [
