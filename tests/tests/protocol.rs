@@ -634,3 +634,28 @@ async fn cursors_declare_fetch_move_close() {
     assert_eq!(sqlstate(&backward), "0A000");
     server.stop().await;
 }
+
+/// Integer literals in output columns are int4, as PostgreSQL types them (node-postgres, for
+/// one, returns int8 as a string); larger ones and aggregates stay int8.
+#[tokio::test]
+async fn integer_literals_are_int4_in_output_columns() {
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    let stmt = client
+        .prepare("SELECT 1, 1 + 1, -5, CASE WHEN auto_deploy THEN 1 ELSE 0 END, 3000000000, count(*) FROM aws.apigatewayv2_stage GROUP BY auto_deploy")
+        .await
+        .expect("prepare");
+    let types: Vec<Type> = stmt.columns().iter().map(|c| c.type_().clone()).collect();
+    assert_eq!(
+        types,
+        [
+            Type::INT4,
+            Type::INT4,
+            Type::INT4,
+            Type::INT4,
+            Type::INT8,
+            Type::INT8
+        ]
+    );
+    server.stop().await;
+}

@@ -360,6 +360,7 @@ async fn postgres_syntax_used_by_client_tools() {
          SELECT ARRAY(SELECT r.rolname FROM pg_roles r) AS roles, NULL AS nothing;
          SELECT (information_schema._pg_expandarray(i.indkey)).n AS n, unnest(i.indkey) AS k, generate_subscripts(i.indkey, 1) AS s FROM pg_index i;
          SELECT trim(s[i]) AS part FROM generate_series(1, 2) AS i, string_to_array('a, b', ',') s ORDER BY 1;
+         SELECT pg_typeof(2147483648) AS big, pg_typeof(tags) AS tags, pg_typeof(created_date) AS created FROM aws.apigatewayv2_stage LIMIT 1;
          START TRANSACTION; ROLLBACK",
     )
     .await;

@@ -32,7 +32,7 @@ fn sig(arities: &[usize]) -> Signature {
 
 /// Every function here.
 pub fn all() -> Vec<ScalarUDF> {
-    let mut out = Vec::new();
+    let mut out = vec![ScalarUDF::new_from_impl(PgTypeof::default())];
     let mut add = |f: RowFn| out.push(ScalarUDF::new_from_impl(f));
     add(RowFn::new(
         "quote_literal",
@@ -416,5 +416,47 @@ mod tests {
         assert_eq!(like_with_backslash("pg/_%", "/"), "pg\\_%");
         assert_eq!(like_with_backslash("a\\b//", "/"), "a\\\\b/");
         assert_eq!(like_with_backslash("x%", ""), "x%");
+    }
+}
+
+/// `pg_typeof(x)`: the PostgreSQL type name of its argument, as the wire would describe it.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct PgTypeof {
+    signature: Signature,
+}
+
+impl Default for PgTypeof {
+    fn default() -> Self {
+        PgTypeof {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for PgTypeof {
+    fn name(&self) -> &str {
+        "pg_typeof"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> Result<datafusion::logical_expr::ColumnarValue> {
+        let oid = args
+            .arg_fields
+            .first()
+            .map_or(705, |f| crate::pg_types::oid_for_field(f));
+        let name = crate::pg_catalog::names()
+            .type_text(oid)
+            .unwrap_or_else(|| "unknown".to_owned());
+        Ok(datafusion::logical_expr::ColumnarValue::Scalar(text(name)))
     }
 }

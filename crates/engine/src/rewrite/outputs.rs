@@ -60,6 +60,18 @@ pub(super) fn int4_literals(e: &mut Expr) {
             };
         }
         Expr::Nested(inner) => int4_literals(inner),
+        Expr::Case {
+            conditions,
+            else_result,
+            ..
+        } => {
+            for when in conditions {
+                int4_literals(&mut when.result);
+            }
+            if let Some(e) = else_result {
+                int4_literals(e);
+            }
+        }
         Expr::UnaryOp { expr: inner, .. } => int4_literals(inner),
         Expr::BinaryOp {
             left,
