@@ -88,6 +88,9 @@ pub enum EngineError {
     /// A savepoint name that does not exist.
     #[error("savepoint \"{0}\" does not exist")]
     UndefinedSavepoint(String),
+    /// The statement was stopped: statement_timeout or a CancelRequest (the message says which).
+    #[error("{0}")]
+    QueryCanceled(String),
     /// Anything DataFusion reports while planning or executing.
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),

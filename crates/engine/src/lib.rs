@@ -19,6 +19,7 @@ pub mod batch;
 pub mod cursor;
 pub mod error;
 pub mod functions;
+pub mod limits;
 pub mod naming;
 pub mod persist;
 pub mod pg_catalog;

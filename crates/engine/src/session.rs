@@ -43,6 +43,22 @@ pub struct EngineConfig {
     pub database: String,
     /// The one role: the configured user, shown as the owner of every object.
     pub user: String,
+    /// Memory each query, and all queries together, may use.
+    pub memory: crate::limits::MemoryLimits,
+    /// The server's default `statement_timeout` (PostgreSQL syntax: `0`, `30s`, `5min`).
+    pub statement_timeout: String,
+}
+
+impl EngineConfig {
+    /// A config with default limits.
+    pub fn new(database: impl Into<String>, user: impl Into<String>) -> EngineConfig {
+        EngineConfig {
+            database: database.into(),
+            user: user.into(),
+            memory: crate::limits::MemoryLimits::default(),
+            statement_timeout: "0".to_owned(),
+        }
+    }
 }
 
 /// What every session shares: the base DataFusion state and the snapshot store.
@@ -52,6 +68,7 @@ pub struct Engine {
     base: SessionState,
     store: Arc<SnapshotStore>,
     table: Arc<StageTable>,
+    budget: Arc<crate::limits::MemoryBudget>,
 }
 
 impl Engine {
@@ -116,7 +133,9 @@ impl Engine {
         catalog.register_schema("pg_catalog", pg)?;
         catalog.register_schema("information_schema", information_schema)?;
 
+        let budget = Arc::new(crate::limits::MemoryBudget::new(config.memory));
         Ok(Engine {
+            budget,
             config,
             base: state,
             store,
@@ -140,13 +159,30 @@ impl Engine {
         user: &str,
         startup: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Session, EngineError> {
-        let settings = Arc::new(RwLock::new(Settings::new(user, startup)));
+        // The server's statement_timeout default comes first, so a client's startup options
+        // can still override it.
+        let startup: Vec<(String, String)> = std::iter::once((
+            "statement_timeout".to_owned(),
+            self.config.statement_timeout.clone(),
+        ))
+        .chain(
+            startup
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        )
+        .collect();
+        let backend_pid = Arc::new(std::sync::OnceLock::new());
+        let settings = Arc::new(RwLock::new(Settings::new(
+            user,
+            startup.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )));
         let mut state = self.base.clone();
         let udfs = session_fns::for_session(&self.config.database, user, Arc::clone(&settings))
             .into_iter()
             .chain(crate::functions::catalog::for_session(
                 &self.config.user,
                 Arc::clone(&settings),
+                Arc::clone(&backend_pid),
             ));
         for udf in udfs {
             datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(udf))?;
@@ -157,6 +193,9 @@ impl Engine {
             user: user.to_owned(),
             table: Arc::clone(&self.table),
             cursors: Cursors::default(),
+            canceller: Arc::new(crate::limits::Canceller::default()),
+            backend_pid,
+            budget: Arc::clone(&self.budget),
             in_transaction: AtomicBool::new(false),
         })
     }
@@ -248,6 +287,12 @@ pub struct Session {
     user: String,
     table: Arc<StageTable>,
     cursors: Cursors,
+    /// Stops the running execution on a CancelRequest.
+    canceller: Arc<crate::limits::Canceller>,
+    /// The pid the wire gave this session (`pg_backend_pid()`).
+    backend_pid: Arc<std::sync::OnceLock<i32>>,
+    /// The server-wide memory account queries draw on.
+    budget: Arc<crate::limits::MemoryBudget>,
     /// Inside `BEGIN` … `COMMIT`/`ROLLBACK` (cursors without `WITH HOLD` need one).
     in_transaction: AtomicBool,
 }
@@ -407,7 +452,31 @@ impl Session {
             state.config_mut().set_extension(Arc::new(pinned));
         }
         let physical = state.create_physical_plan(&plan).await?;
-        Ok(execute_stream(physical, state.task_ctx())?)
+        let task = datafusion::execution::TaskContext::from(&state)
+            .with_runtime(self.budget.query_runtime()?);
+        let stream = execute_stream(physical, Arc::new(task))?;
+        // A cursor's stream lives across statements; only the statement that reads it is timed.
+        let timeout = if matches!(prepared.command, Command::Declare { .. }) {
+            None
+        } else {
+            let (_, value) = self.settings_read().get("statement_timeout")?;
+            crate::limits::parse_timeout(&value).flatten()
+        };
+        Ok(crate::limits::bounded(
+            stream,
+            timeout,
+            self.canceller.begin(),
+        ))
+    }
+
+    /// Records the backend pid the wire sent the client (what `pg_backend_pid()` returns).
+    pub fn set_backend_pid(&self, pid: i32) {
+        let _ = self.backend_pid.set(pid);
+    }
+
+    /// The handle that cancels this session's running statement (for CancelRequest).
+    pub fn canceller(&self) -> Arc<crate::limits::Canceller> {
+        Arc::clone(&self.canceller)
     }
 
     /// Runs a prepared statement with `params` (one per `$n`, already decoded; cast here to the

@@ -10,14 +10,7 @@ use stagesql_engine::{Engine, EngineConfig, EngineError, Output, Session};
 fn demo_engine() -> Engine {
     let store = Arc::new(SnapshotStore::new());
     store.publish(parse_fixture(BUNDLED_FIXTURE, "bundled").expect("bundled fixture"));
-    Engine::new(
-        EngineConfig {
-            database: "stagesql".into(),
-            user: "stagesql".into(),
-        },
-        store,
-    )
-    .expect("engine")
+    Engine::new(EngineConfig::new("stagesql", "stagesql"), store).expect("engine")
 }
 
 fn session(engine: &Engine) -> Session {
@@ -223,10 +216,7 @@ async fn writes_are_refused_and_change_nothing() {
 #[tokio::test]
 async fn before_the_first_snapshot_queries_say_loading() {
     let engine = Engine::new(
-        EngineConfig {
-            database: "stagesql".into(),
-            user: "stagesql".into(),
-        },
+        EngineConfig::new("stagesql", "stagesql"),
         Arc::new(SnapshotStore::new()),
     )
     .expect("engine");
@@ -316,10 +306,7 @@ async fn a_prepared_query_reads_the_whole_snapshot_current_at_execution() {
     let rows = parse_fixture(BUNDLED_FIXTURE, "bundled").expect("fixture");
     store.publish(rows.clone());
     let engine = Engine::new(
-        EngineConfig {
-            database: "stagesql".into(),
-            user: "stagesql".into(),
-        },
+        EngineConfig::new("stagesql", "stagesql"),
         Arc::clone(&store),
     )
     .expect("engine");

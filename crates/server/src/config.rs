@@ -15,6 +15,40 @@ pub struct Config {
     pub source: SourceConfig,
     /// `[log]`: logging.
     pub log: LogConfig,
+    /// `[limits]`: bounds on connections, statement time and query memory.
+    pub limits: LimitsConfig,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// `max_connections`: open client connections at once; the next one gets FATAL 53300.
+    /// Default 100.
+    pub max_connections: usize,
+    /// `statement_timeout`: the default for each session's `statement_timeout` (PostgreSQL
+    /// syntax: `0` for none, `30s`, `5min`, or milliseconds). Default `0`.
+    pub statement_timeout: String,
+    /// `query_memory_mb`: memory one query may use; past it the query fails with 53200.
+    /// Default 256.
+    pub query_memory_mb: usize,
+    /// `total_memory_mb`: memory all running queries may use together. Default 1024.
+    pub total_memory_mb: usize,
+    /// `startup_timeout_seconds`: a connection that has not finished its startup by then is
+    /// closed. Default 10.
+    pub startup_timeout_seconds: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_connections: 100,
+            statement_timeout: "0".to_owned(),
+            query_memory_mb: 256,
+            total_memory_mb: 1024,
+            startup_timeout_seconds: 10,
+        }
+    }
 }
 
 /// `[server]`.
@@ -274,6 +308,34 @@ impl Config {
                 });
             }
         }
+        let limits = &self.limits;
+        if limits.max_connections == 0 {
+            return Err(ConfigError::Invalid {
+                key: "limits.max_connections",
+                reason: "must be at least 1".to_owned(),
+            });
+        }
+        if stagesql_engine::limits::parse_timeout(&limits.statement_timeout).is_none() {
+            return Err(ConfigError::Invalid {
+                key: "limits.statement_timeout",
+                reason: format!(
+                    "{:?} is not a duration such as 0, 1500, 30s or 5min",
+                    limits.statement_timeout
+                ),
+            });
+        }
+        if limits.query_memory_mb == 0 || limits.total_memory_mb < limits.query_memory_mb {
+            return Err(ConfigError::Invalid {
+                key: "limits.query_memory_mb",
+                reason: "must be at least 1 and at most limits.total_memory_mb".to_owned(),
+            });
+        }
+        if limits.startup_timeout_seconds == 0 {
+            return Err(ConfigError::Invalid {
+                key: "limits.startup_timeout_seconds",
+                reason: "must be at least 1".to_owned(),
+            });
+        }
         if self.source.kind == SourceKind::Aws {
             let src = &self.source;
             if src.regions.iter().any(|r| r.trim().is_empty()) {
@@ -349,6 +411,35 @@ mod tests {
                 .to_string()
                 .contains("server.user")
         );
+    }
+
+    #[test]
+    fn bad_limits_name_their_key() {
+        for (edit, key) in [
+            (
+                (|c: &mut Config| c.limits.max_connections = 0) as fn(&mut Config),
+                "limits.max_connections",
+            ),
+            (
+                |c: &mut Config| c.limits.statement_timeout = "soon".to_owned(),
+                "limits.statement_timeout",
+            ),
+            (
+                |c: &mut Config| c.limits.query_memory_mb = 2048,
+                "limits.query_memory_mb",
+            ),
+            (
+                |c: &mut Config| c.limits.startup_timeout_seconds = 0,
+                "limits.startup_timeout_seconds",
+            ),
+        ] {
+            let mut c = Config::default();
+            edit(&mut c);
+            let err = c.validate().expect_err(key).to_string();
+            assert!(err.contains(key), "{err}");
+        }
+        let c = Config::from_toml("[limits]\nstatement_timeout = \"30s\"").expect("parses");
+        c.validate().expect("30s is a duration");
     }
 
     #[test]

@@ -145,6 +145,11 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         EngineConfig {
             database: config.server.database.clone(),
             user: config.server.user.clone(),
+            memory: stagesql_engine::limits::MemoryLimits {
+                per_query: config.limits.query_memory_mb.saturating_mul(1024 * 1024),
+                total: config.limits.total_memory_mb.saturating_mul(1024 * 1024),
+            },
+            statement_timeout: config.limits.statement_timeout.clone(),
         },
         store,
     )?);
@@ -162,6 +167,8 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         engine,
         WireConfig {
             user: config.server.user.clone(),
+            max_connections: config.limits.max_connections,
+            startup_timeout: Duration::from_secs(config.limits.startup_timeout_seconds),
         },
     );
     let drain = Duration::from_secs(config.server.shutdown_drain_seconds);

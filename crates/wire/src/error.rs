@@ -58,6 +58,9 @@ pub enum WireError {
     /// The user asked for does not exist.
     #[error("role \"{0}\" does not exist")]
     UnknownUser(String),
+    /// Every `max_connections` slot is taken.
+    #[error("sorry, too many clients already")]
+    TooManyConnections,
     /// A value could not be encoded (a server fault).
     #[error(transparent)]
     Encode(#[from] EncodeError),
@@ -95,13 +98,17 @@ pub fn classify(err: &WireError) -> Classified {
         WireError::BadEncoding => ("22021", err.to_string()),
         WireError::MultipleStatements => ("42601", err.to_string()),
         WireError::NoUser => ("28000", err.to_string()),
+        WireError::TooManyConnections => ("53300", err.to_string()),
         WireError::UnknownDatabase(_) => ("3D000", err.to_string()),
         WireError::UnknownUser(_) => ("28000", err.to_string()),
         WireError::Encode(_) => ("XX000", INTERNAL_MESSAGE.to_owned()),
         WireError::Engine(e) => classify_engine(e),
     };
     let severity = match err {
-        WireError::NoUser | WireError::UnknownDatabase(_) | WireError::UnknownUser(_) => "FATAL",
+        WireError::NoUser
+        | WireError::UnknownDatabase(_)
+        | WireError::UnknownUser(_)
+        | WireError::TooManyConnections => "FATAL",
         _ => "ERROR",
     };
     Classified {
@@ -133,6 +140,7 @@ fn classify_engine(e: &EngineError) -> (&'static str, String) {
         EngineError::DuplicateObject(_) => "42P03",
         EngineError::NoActiveTransaction(_) => "25P01",
         EngineError::UndefinedSavepoint(_) => "3B001",
+        EngineError::QueryCanceled(_) => "57014",
         EngineError::DataFusion(df) => return classify_datafusion(df),
     };
     (code, e.to_string())

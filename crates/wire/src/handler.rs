@@ -29,6 +29,7 @@ use pgwire::api::{
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::startup::ParameterStatus;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use stagesql_engine::limits::Canceller;
 use stagesql_engine::{Command, Engine, Output, Prepared, Session};
 
 use crate::encode::{ColumnFormat, encode_batch};
@@ -36,12 +37,39 @@ use crate::error::{WireError, to_pg_error};
 use crate::params::{decode_params, is_binary};
 use crate::types::pg_type;
 
-/// Who may connect.
+/// Who may connect, and how many at once.
 #[derive(Debug, Clone)]
 pub struct WireConfig {
     /// The one user name accepted (authentication arrives with TLS and SCRAM).
     pub user: String,
+    /// Open connections at once; the next gets FATAL 53300.
+    pub max_connections: usize,
+    /// A connection that has not completed startup by then is closed.
+    pub startup_timeout: std::time::Duration,
 }
+
+impl WireConfig {
+    /// Defaults for `user`: 100 connections, 10 s to start up.
+    pub fn new(user: impl Into<String>) -> WireConfig {
+        WireConfig {
+            user: user.into(),
+            max_connections: 100,
+            startup_timeout: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+/// Sessions that a CancelRequest can reach: backend pid → (secret key, the session's
+/// cancel switch).
+type CancelTargets = std::sync::Mutex<
+    HashMap<
+        i32,
+        (
+            pgwire::messages::startup::SecretKey,
+            std::sync::Weak<Canceller>,
+        ),
+    >,
+>;
 
 /// State shared by every connection.
 #[derive(Debug)]
@@ -50,6 +78,32 @@ pub struct Shared {
     config: WireConfig,
     cancel: Arc<ConnectionManager>,
     pids: RandomPidSecretKeyGenerator,
+    cancel_targets: CancelTargets,
+    /// Connection slots (`max_connections`).
+    pub(crate) slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl Shared {
+    /// The wire settings.
+    pub fn config(&self) -> &WireConfig {
+        &self.config
+    }
+
+    /// Stops the running statement of the session with `pid`, if `key` is its secret.
+    fn cancel(&self, pid: i32, key: &pgwire::messages::startup::SecretKey) {
+        let target = self.cancel_targets.lock().ok().and_then(|t| {
+            t.get(&pid)
+                .filter(|(k, _)| k.eq_value(key))
+                .map(|(_, c)| c.clone())
+        });
+        match target.and_then(|c| c.upgrade()) {
+            Some(canceller) => {
+                tracing::info!(pid, "cancel request");
+                canceller.cancel();
+            }
+            None => tracing::debug!(pid, "cancel request for no session (or a wrong key)"),
+        }
+    }
 }
 
 impl Shared {
@@ -57,9 +111,11 @@ impl Shared {
     pub fn new(engine: Arc<Engine>, config: WireConfig) -> Arc<Shared> {
         Arc::new(Shared {
             engine,
-            config,
             cancel: Arc::new(ConnectionManager::new()),
             pids: RandomPidSecretKeyGenerator::default(),
+            cancel_targets: std::sync::Mutex::new(HashMap::new()),
+            slots: Arc::new(tokio::sync::Semaphore::new(config.max_connections)),
+            config,
         })
     }
 }
@@ -70,19 +126,42 @@ pub struct Connection {
     shared: Arc<Shared>,
     session: Arc<OnceLock<Arc<Session>>>,
     parser: Arc<StatementParser>,
+    /// This connection's `max_connections` slot; `None` when there was none left, and the
+    /// startup is answered with FATAL 53300.
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// The backend pid, once started (to forget its cancel target on close).
+    pid: OnceLock<i32>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid.get()
+            && let Ok(mut targets) = self.shared.cancel_targets.lock()
+        {
+            targets.remove(pid);
+        }
+    }
 }
 
 impl Connection {
-    /// A connection that has not started up yet.
+    /// A connection that has not started up yet, holding a connection slot if one is free.
     pub fn new(shared: Arc<Shared>) -> Connection {
         let session = Arc::new(OnceLock::new());
+        let slot = Arc::clone(&shared.slots).try_acquire_owned().ok();
         Connection {
             parser: Arc::new(StatementParser {
                 session: Arc::clone(&session),
             }),
             shared,
             session,
+            slot,
+            pid: OnceLock::new(),
         }
+    }
+
+    /// Whether startup has completed (a session exists).
+    pub fn started(&self) -> bool {
+        self.session.get().is_some()
     }
 
     fn session(&self) -> PgWireResult<Arc<Session>> {
@@ -139,7 +218,21 @@ impl PgWireServerHandlers for ConnectionHandlers {
     }
 
     fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
-        Arc::new(DefaultCancelHandler::new(Arc::clone(&self.0.shared.cancel)))
+        Arc::new(CancelHandler(Arc::clone(&self.0.shared)))
+    }
+}
+
+/// Routes a CancelRequest to the session it names: its running statement (including one
+/// streaming rows) stops with 57014. A wrong secret key does nothing.
+struct CancelHandler(Arc<Shared>);
+
+#[async_trait]
+impl pgwire::api::cancel::CancelHandler for CancelHandler {
+    async fn on_cancel_request(&self, request: pgwire::messages::cancel::CancelRequest) {
+        self.0.cancel(request.pid, &request.secret_key);
+        DefaultCancelHandler::new(Arc::clone(&self.0.cancel))
+            .on_cancel_request(request)
+            .await;
     }
 }
 
@@ -172,8 +265,16 @@ impl StartupHandler for Connection {
         };
         protocol_negotiation(client, startup).await?;
         save_startup_parameters_to_metadata(client, startup);
+        if self.slot.is_none() {
+            return Err(to_pg_error(WireError::TooManyConnections));
+        }
         let session = self.open_session(client.metadata()).map_err(to_pg_error)?;
         let (pid, key) = self.shared.pids.generate(client);
+        if let Ok(mut targets) = self.shared.cancel_targets.lock() {
+            targets.insert(pid, (key.clone(), Arc::downgrade(&session.canceller())));
+        }
+        let _ = self.pid.set(pid);
+        session.set_backend_pid(pid);
         client.set_pid_and_secret_key(pid, key.clone());
         let (handle, guard) = self.shared.cancel.register(pid, key);
         client

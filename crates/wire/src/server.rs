@@ -41,19 +41,41 @@ pub async fn serve(
         };
         next_id += 1;
         let _ = socket.set_nodelay(true);
-        let handlers = ConnectionHandlers(Arc::new(Connection::new(Arc::clone(&shared))));
+        let connection = Arc::new(Connection::new(Arc::clone(&shared)));
+        let handlers = ConnectionHandlers(Arc::clone(&connection));
+        let startup_timeout = shared.config().startup_timeout;
         let stop = force_close.child_token();
         let span = tracing::info_span!("connection", id = next_id, peer = %peer);
         tracker.spawn(
             async move {
                 tracing::debug!("connected");
-                tokio::select! {
-                    result = pgwire::tokio::process_socket(socket, None, handlers) => {
-                        if let Err(e) = result {
-                            tracing::debug!(cause = %e, "connection ended with an I/O error");
+                let process = pgwire::tokio::process_socket(socket, None, handlers);
+                tokio::pin!(process);
+                // A client that connects and never finishes its startup is dropped.
+                let startup_deadline = tokio::time::sleep(startup_timeout);
+                tokio::pin!(startup_deadline);
+                let mut waiting_for_startup = true;
+                loop {
+                    tokio::select! {
+                        result = &mut process => {
+                            if let Err(e) = result {
+                                tracing::debug!(cause = %e, "connection ended with an I/O error");
+                            }
+                            break;
+                        }
+                        () = &mut startup_deadline, if waiting_for_startup => {
+                            if connection.started() {
+                                waiting_for_startup = false;
+                            } else {
+                                tracing::info!("closing connection: no startup within the timeout");
+                                break;
+                            }
+                        }
+                        () = stop.cancelled() => {
+                            tracing::info!("closing connection for shutdown");
+                            break;
                         }
                     }
-                    () = stop.cancelled() => tracing::info!("closing connection for shutdown"),
                 }
                 tracing::debug!("disconnected");
             }

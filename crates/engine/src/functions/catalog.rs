@@ -248,7 +248,11 @@ fn sig(arities: &[usize]) -> Signature {
 }
 
 /// Every catalog function, for one session.
-pub fn for_session(user: &str, settings: Arc<RwLock<Settings>>) -> Vec<ScalarUDF> {
+pub fn for_session(
+    user: &str,
+    settings: Arc<RwLock<Settings>>,
+    backend_pid: Arc<std::sync::OnceLock<i32>>,
+) -> Vec<ScalarUDF> {
     let ctx = Ctx {
         user: user.to_owned(),
         settings,
@@ -572,7 +576,8 @@ pub fn for_session(user: &str, settings: Arc<RwLock<Settings>>) -> Vec<ScalarUDF
         "pg_backend_pid",
         sig(&[0]),
         DataType::Int32,
-        |_| Ok(ScalarValue::Int32(i32::try_from(std::process::id()).ok())),
+        // The pid the client got in BackendKeyData (and sends in a CancelRequest).
+        move |_| Ok(ScalarValue::Int32(backend_pid.get().copied())),
     ));
     add(RowFn::new(
         "pg_is_in_recovery",

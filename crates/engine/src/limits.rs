@@ -1,0 +1,334 @@
+//! Bounds on what one query may use: memory (per query and for all queries together), time
+//! (`statement_timeout`), and cancellation (CancelRequest).
+//!
+//! Memory: each execution gets its own DataFusion runtime whose pool counts against both its
+//! own limit and a server-wide one, so one greedy query fails with 53200 instead of starving
+//! the rest. Spilling to disk is off: queries never write the server's files.
+//!
+//! Time and cancel: the result stream is wrapped so that it ends with 57014 when the
+//! deadline passes or a cancel arrives, **while executing** (dropping DataFusion's stream stops
+//! its tasks), not only between statements.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{
+    MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation,
+};
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::EngineError;
+
+/// Memory limits for query execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryLimits {
+    /// Bytes one query may hold.
+    pub per_query: usize,
+    /// Bytes all running queries may hold together.
+    pub total: usize,
+}
+
+impl Default for MemoryLimits {
+    fn default() -> Self {
+        MemoryLimits {
+            per_query: 256 * 1024 * 1024,
+            total: 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// The server-wide memory account every query's pool draws on.
+#[derive(Debug)]
+pub struct MemoryBudget {
+    limits: MemoryLimits,
+    used: Arc<AtomicUsize>,
+}
+
+impl MemoryBudget {
+    /// A budget with these limits.
+    pub fn new(limits: MemoryLimits) -> MemoryBudget {
+        MemoryBudget {
+            limits,
+            used: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Bytes reserved by running queries now.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// A runtime for one query execution: its own pool, no disk.
+    pub fn query_runtime(&self) -> Result<Arc<RuntimeEnv>> {
+        let pool = QueryPool {
+            per_query: self.limits.per_query,
+            total: self.limits.total,
+            local: AtomicUsize::new(0),
+            global: Arc::clone(&self.used),
+        };
+        RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(pool))
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+            )
+            .build_arc()
+    }
+}
+
+/// One query's memory pool: its own count and the shared one, both bounded.
+#[derive(Debug)]
+struct QueryPool {
+    per_query: usize,
+    total: usize,
+    local: AtomicUsize,
+    global: Arc<AtomicUsize>,
+}
+
+/// Adds `n` to `counter` if the result stays within `limit`.
+fn try_add(counter: &AtomicUsize, n: usize, limit: usize) -> bool {
+    counter
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+            v.checked_add(n).filter(|sum| *sum <= limit)
+        })
+        .is_ok()
+}
+
+impl std::fmt::Display for QueryPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "query pool ({} of {} bytes)",
+            self.local.load(Ordering::Relaxed),
+            self.per_query
+        )
+    }
+}
+
+impl MemoryPool for QueryPool {
+    fn name(&self) -> &str {
+        "stagesql-query"
+    }
+
+    fn register(&self, _consumer: &MemoryConsumer) {}
+
+    fn grow(&self, _reservation: &MemoryReservation, additional: usize) {
+        self.local.fetch_add(additional, Ordering::AcqRel);
+        self.global.fetch_add(additional, Ordering::AcqRel);
+    }
+
+    fn shrink(&self, _reservation: &MemoryReservation, shrink: usize) {
+        self.local.fetch_sub(shrink, Ordering::AcqRel);
+        self.global.fetch_sub(shrink, Ordering::AcqRel);
+    }
+
+    fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> Result<()> {
+        if !try_add(&self.local, additional, self.per_query) {
+            return Err(DataFusionError::ResourcesExhausted(format!(
+                "query memory limit of {} MiB reached ({} asked {additional} bytes more)",
+                self.per_query / (1024 * 1024),
+                reservation.consumer().name()
+            )));
+        }
+        if !try_add(&self.global, additional, self.total) {
+            self.local.fetch_sub(additional, Ordering::AcqRel);
+            return Err(DataFusionError::ResourcesExhausted(format!(
+                "server memory limit of {} MiB for all queries reached",
+                self.total / (1024 * 1024)
+            )));
+        }
+        Ok(())
+    }
+
+    fn reserved(&self) -> usize {
+        self.local.load(Ordering::Acquire)
+    }
+
+    fn memory_limit(&self) -> MemoryLimit {
+        MemoryLimit::Finite(self.per_query)
+    }
+}
+
+impl Drop for QueryPool {
+    fn drop(&mut self) {
+        // Whatever a finished or dropped query still holds goes back to the server budget.
+        let left = self.local.swap(0, Ordering::AcqRel);
+        self.global.fetch_sub(left, Ordering::AcqRel);
+    }
+}
+
+/// A session's cancel switch: each execution takes a fresh token; a CancelRequest cancels the
+/// current one.
+#[derive(Debug, Default)]
+pub struct Canceller {
+    current: Mutex<CancellationToken>,
+}
+
+impl Canceller {
+    /// The token for an execution starting now.
+    pub fn begin(&self) -> CancellationToken {
+        let token = CancellationToken::new();
+        if let Ok(mut current) = self.current.lock() {
+            *current = token.clone();
+        }
+        token
+    }
+
+    /// Cancels the running execution, if any.
+    pub fn cancel(&self) {
+        if let Ok(current) = self.current.lock() {
+            current.cancel();
+        }
+    }
+}
+
+/// Why a bounded stream stopped early.
+fn canceled(reason: &str) -> DataFusionError {
+    DataFusionError::External(Box::new(EngineError::QueryCanceled(reason.to_owned())))
+}
+
+/// Aborts the task driving a query when the client's side of it goes away.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// `stream`, ended with 57014 when `timeout` passes or `cancel` fires.
+///
+/// The query runs on its own task, which hands batches over a small channel. DataFusion can
+/// compute for a long time inside one poll (a join feeding an aggregate never yields), so
+/// waiting on the channel rather than on the stream is what lets the deadline and the cancel
+/// be noticed at once; the producer task is then aborted (it stops at its next await).
+pub fn bounded(
+    mut stream: SendableRecordBatchStream,
+    timeout: Option<Duration>,
+    cancel: CancellationToken,
+) -> SendableRecordBatchStream {
+    let schema = stream.schema();
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let producer = tokio::spawn(async move {
+        loop {
+            // Each poll of the query runs on the blocking pool: DataFusion may compute for a
+            // long time inside one poll, and must not hold a runtime worker while it does.
+            let (next, back) = match tokio::task::spawn_blocking(move || {
+                let next = futures::executor::block_on(stream.next());
+                (next, stream)
+            })
+            .await
+            {
+                Ok(pair) => pair,
+                Err(_) => break,
+            };
+            stream = back;
+            let Some(batch) = next else { break };
+            if tx.send(batch).await.is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let state = (Some((rx, AbortOnDrop(producer))), deadline, cancel);
+    let bounded = futures::stream::unfold(state, |(running, deadline, cancel)| async move {
+        let (mut rx, producer) = running?;
+        let expired = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            item = rx.recv() => item.map(|i| (i, (Some((rx, producer)), deadline, cancel))),
+            () = expired => {
+                drop(producer);
+                Some((
+                    Err(canceled("canceling statement due to statement timeout")),
+                    (None, deadline, cancel),
+                ))
+            }
+            () = cancel.cancelled() => {
+                drop(producer);
+                Some((
+                    Err(canceled("canceling statement due to user request")),
+                    (None, deadline, cancel.clone()),
+                ))
+            }
+        }
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, bounded))
+}
+
+/// Parses a `statement_timeout` value as PostgreSQL does: milliseconds, or a number with a
+/// unit (`us`, `ms`, `s`, `min`, `h`, `d`); 0 means none.
+pub fn parse_timeout(value: &str) -> Option<Option<Duration>> {
+    let v = value.trim().trim_matches('\'').trim();
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let (number, unit) = v.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let ms = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "ms" => number,
+        "us" => number / 1000.0,
+        "s" => number * 1000.0,
+        "min" => number * 60_000.0,
+        "h" => number * 3_600_000.0,
+        "d" => number * 86_400_000.0,
+        _ => return None,
+    };
+    if !(0.0..=f64::from(i32::MAX)).contains(&ms) {
+        return None;
+    }
+    if ms == 0.0 {
+        return Some(None);
+    }
+    Some(Some(Duration::from_micros((ms * 1000.0) as u64)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_parse_like_postgres() {
+        assert_eq!(parse_timeout("0"), Some(None));
+        assert_eq!(
+            parse_timeout("1500"),
+            Some(Some(Duration::from_millis(1500)))
+        );
+        assert_eq!(parse_timeout("'2s'"), Some(Some(Duration::from_secs(2))));
+        assert_eq!(parse_timeout("1min"), Some(Some(Duration::from_secs(60))));
+        assert_eq!(parse_timeout("abc"), None);
+        assert_eq!(parse_timeout("5 parsecs"), None);
+    }
+
+    #[test]
+    fn a_query_pool_counts_against_both_limits() {
+        let budget = MemoryBudget::new(MemoryLimits {
+            per_query: 100,
+            total: 150,
+        });
+        let a = budget.query_runtime().expect("runtime");
+        let b = budget.query_runtime().expect("runtime");
+        let ra = MemoryConsumer::new("a").register(&a.memory_pool);
+        let rb = MemoryConsumer::new("b").register(&b.memory_pool);
+        ra.try_grow(90).expect("within the query limit");
+        assert!(ra.try_grow(20).is_err(), "over the per-query limit");
+        assert!(rb.try_grow(70).is_err(), "over the total");
+        rb.try_grow(60).expect("within both");
+        assert_eq!(budget.used(), 150);
+        drop(ra);
+        drop(a);
+        assert_eq!(budget.used(), 60);
+        rb.free();
+        assert_eq!(budget.used(), 0);
+    }
+}

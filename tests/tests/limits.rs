@@ -1,0 +1,241 @@
+//! Bounds: statement_timeout and CancelRequest stop a statement while it executes (57014),
+//! a query past its memory limit fails (53200), the connection after `max_connections` gets
+//! FATAL 53300, and a socket that never starts up is closed; each time the server keeps
+//! serving everyone else.
+
+use std::time::{Duration, Instant};
+
+use stagesql_server::config::Config;
+use stagesql_tests::{TestServer, sqlstate};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// 6.25 million joined rows, each hashed: about two seconds of work in a debug build, all of
+/// it inside one poll of DataFusion's stream.
+const SLOW_AGGREGATE: &str = "SELECT count(*) FROM aws.apigatewayv2_stage a, aws.apigatewayv2_stage b, \
+     aws.apigatewayv2_stage c, aws.apigatewayv2_stage d \
+     WHERE md5(a.stage_name || b.stage_name || c.stage_name || d.stage_name) = 'x'";
+
+/// The server's message for a failed statement.
+fn message(err: &tokio_postgres::Error) -> String {
+    err.as_db_error()
+        .map(|e| e.message().to_owned())
+        .unwrap_or_else(|| err.to_string())
+}
+
+/// The same join streamed to the client.
+const SLOW_STREAM: &str = "SELECT a.stage_name, b.stage_name, c.stage_name, d.stage_name \
+     FROM aws.apigatewayv2_stage a, aws.apigatewayv2_stage b, aws.apigatewayv2_stage c, \
+     aws.apigatewayv2_stage d";
+
+async fn still_serves(server: &TestServer) {
+    let other = server.client().await;
+    let n: i64 = other
+        .query_one("SELECT count(*) FROM aws.apigatewayv2_stage", &[])
+        .await
+        .expect("another client is served")
+        .get(0);
+    assert_eq!(n, 50);
+}
+
+#[tokio::test]
+async fn statement_timeout_stops_execution() {
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    client
+        .simple_query("SET statement_timeout = '200ms'")
+        .await
+        .expect("set");
+    for sql in [SLOW_AGGREGATE, SLOW_STREAM] {
+        let started = Instant::now();
+        let err = client.simple_query(sql).await.expect_err("times out");
+        assert_eq!(sqlstate(&err), "57014", "{err:?}");
+        assert!(message(&err).contains("statement timeout"), "{err:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        // Same answer through the extended protocol.
+        let err = client.query(sql, &[]).await.expect_err("times out");
+        assert_eq!(sqlstate(&err), "57014");
+    }
+    client
+        .simple_query("RESET statement_timeout")
+        .await
+        .expect("reset");
+    let one: i32 = client
+        .query_one("SELECT 1", &[])
+        .await
+        .expect("usable")
+        .get(0);
+    assert_eq!(one, 1);
+    still_serves(&server).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_server_default_statement_timeout_applies() {
+    let mut config = Config::default();
+    config.limits.statement_timeout = "150ms".to_owned();
+    let server = TestServer::start_with(config).await;
+    let client = server.client().await;
+    let shown = client
+        .simple_query("SHOW statement_timeout")
+        .await
+        .expect("show");
+    assert_eq!(
+        stagesql_tests::simple_rows(&shown)[0][0].as_deref(),
+        Some("150ms")
+    );
+    let err = client
+        .simple_query(SLOW_AGGREGATE)
+        .await
+        .expect_err("times out");
+    assert_eq!(sqlstate(&err), "57014");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn cancel_request_stops_the_running_statement() {
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    let token = client.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        token
+            .cancel_query(tokio_postgres::NoTls)
+            .await
+            .expect("cancel sent");
+    });
+    let started = Instant::now();
+    let err = client
+        .simple_query(SLOW_AGGREGATE)
+        .await
+        .expect_err("canceled");
+    canceller.await.expect("canceller");
+    assert_eq!(sqlstate(&err), "57014", "{err:?}");
+    assert!(message(&err).contains("user request"), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let one: i32 = client
+        .query_one("SELECT 1", &[])
+        .await
+        .expect("usable")
+        .get(0);
+    assert_eq!(one, 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_cancel_with_the_wrong_key_does_nothing() {
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    let pid: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .expect("pid")
+        .get(0);
+    let port = server.port();
+    let forger = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        let mut packet = Vec::new();
+        packet.extend_from_slice(&16i32.to_be_bytes());
+        packet.extend_from_slice(&80_877_102i32.to_be_bytes());
+        packet.extend_from_slice(&pid.to_be_bytes());
+        packet.extend_from_slice(&0x1234_5678i32.to_be_bytes());
+        socket.write_all(&packet).await.expect("send cancel");
+    });
+    // A statement that takes a moment but finishes: the forged cancel must not stop it.
+    let rows = client
+        .simple_query(
+            "SELECT count(*) FROM aws.apigatewayv2_stage a, aws.apigatewayv2_stage b, aws.apigatewayv2_stage c \
+             WHERE length(a.stage_name || b.stage_name || c.stage_name) > 1000",
+        )
+        .await
+        .expect("not canceled");
+    forger.await.expect("forger");
+    assert_eq!(
+        stagesql_tests::simple_rows(&rows)[0][0].as_deref(),
+        Some("0")
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_query_over_its_memory_limit_fails_and_others_continue() {
+    let mut config = Config::default();
+    config.limits.query_memory_mb = 4;
+    config.limits.total_memory_mb = 16;
+    let server = TestServer::start_with(config).await;
+    let client = server.client().await;
+    let err = client
+        .simple_query(
+            "SELECT a._key, b._key, c._key FROM aws.apigatewayv2_stage a, aws.apigatewayv2_stage b, \
+             aws.apigatewayv2_stage c ORDER BY 1, 2, 3",
+        )
+        .await
+        .expect_err("over the limit");
+    assert_eq!(sqlstate(&err), "53200", "{err:?}");
+    let one: i32 = client
+        .query_one("SELECT 1", &[])
+        .await
+        .expect("usable")
+        .get(0);
+    assert_eq!(one, 1);
+    still_serves(&server).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn connections_past_max_connections_get_53300() {
+    let mut config = Config::default();
+    config.limits.max_connections = 2;
+    let server = TestServer::start_with(config).await;
+    let first = server.client().await;
+    let second = server.client().await;
+    let third = tokio_postgres::connect(&server.conn_str(), tokio_postgres::NoTls).await;
+    let err = third.err().expect("third connection refused");
+    assert_eq!(sqlstate(&err), "53300", "{err:?}");
+    assert!(message(&err).contains("too many clients"), "{err:?}");
+    for c in [&first, &second] {
+        let one: i32 = c
+            .query_one("SELECT 1", &[])
+            .await
+            .expect("others unaffected")
+            .get(0);
+        assert_eq!(one, 1);
+    }
+    drop(second);
+    // The slot frees when a connection closes.
+    let mut admitted = None;
+    for _ in 0..50 {
+        if let Ok(pair) = tokio_postgres::connect(&server.conn_str(), tokio_postgres::NoTls).await {
+            admitted = Some(pair);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(admitted.is_some(), "a freed slot admits a new client");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_socket_that_never_starts_up_is_closed() {
+    let mut config = Config::default();
+    config.limits.startup_timeout_seconds = 1;
+    let server = TestServer::start_with(config).await;
+    let mut idle = tokio::net::TcpStream::connect(("127.0.0.1", server.port()))
+        .await
+        .expect("connect");
+    let started = Instant::now();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(5), idle.read(&mut buf))
+        .await
+        .expect("closed before 5 s");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    still_serves(&server).await;
+    server.stop().await;
+}
