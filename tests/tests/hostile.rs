@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use stagesql_tests::TestServer;
+use stagesql_tests::{TestServer, sqlstate};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -91,4 +91,55 @@ async fn unknown_statement_in_bind_gets_an_error_response() {
     let text = String::from_utf8_lossy(&reply);
     assert!(reply.contains(&b'E'), "{text}");
     assert!(text.contains("nope"), "{text}");
+}
+
+/// Pathological SQL gets an error, never a crash: operator chains as deep as they are long
+/// (54001), huge IN lists and literals, deep parentheses (42601).
+#[tokio::test]
+async fn pathological_sql_is_refused_or_answered_and_the_server_lives() {
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    let chain = format!("SELECT 1{}", " + 1".repeat(200_000));
+    let err = client.simple_query(&chain).await.expect_err("too deep");
+    assert_eq!(sqlstate(&err), "54001", "{err:?}");
+    let ors = format!(
+        "SELECT count(*) FROM aws.apigatewayv2_stage WHERE {}",
+        (0..50_000)
+            .map(|i| format!("stage_name = 's{i}'"))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    );
+    let err = client.simple_query(&ors).await.expect_err("too deep");
+    assert_eq!(sqlstate(&err), "54001");
+    let parens = format!("SELECT {}1{}", "(".repeat(10_000), ")".repeat(10_000));
+    let err = client.simple_query(&parens).await.expect_err("too deep");
+    assert_eq!(sqlstate(&err), "42601");
+    let in_list = format!(
+        "SELECT count(*) FROM aws.apigatewayv2_stage WHERE stage_name IN ({})",
+        (0..10_000)
+            .map(|i| format!("'s{i}'"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let rows = client
+        .simple_query(&in_list)
+        .await
+        .expect("a long IN list runs");
+    assert_eq!(
+        stagesql_tests::simple_rows(&rows)[0][0].as_deref(),
+        Some("0")
+    );
+    let literal = format!("SELECT length('{}')", "x".repeat(5_000_000));
+    let rows = client.simple_query(&literal).await.expect("a 5 MB literal");
+    assert_eq!(
+        stagesql_tests::simple_rows(&rows)[0][0].as_deref(),
+        Some("5000000")
+    );
+    let one: i32 = client
+        .query_one("SELECT 1", &[])
+        .await
+        .expect("alive")
+        .get(0);
+    assert_eq!(one, 1);
+    server.stop().await;
 }

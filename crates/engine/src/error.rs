@@ -91,6 +91,9 @@ pub enum EngineError {
     /// The statement was stopped: statement_timeout or a CancelRequest (the message says which).
     #[error("{0}")]
     QueryCanceled(String),
+    /// A statement too deeply nested to plan safely.
+    #[error("stack depth limit exceeded: {0}")]
+    TooComplex(String),
     /// Anything DataFusion reports while planning or executing.
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),

@@ -141,6 +141,7 @@ fn classify_engine(e: &EngineError) -> (&'static str, String) {
         EngineError::NoActiveTransaction(_) => "25P01",
         EngineError::UndefinedSavepoint(_) => "3B001",
         EngineError::QueryCanceled(_) => "57014",
+        EngineError::TooComplex(_) => "54001",
         EngineError::DataFusion(df) => return classify_datafusion(df),
     };
     (code, e.to_string())
