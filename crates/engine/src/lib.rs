@@ -21,6 +21,7 @@ pub mod error;
 pub mod functions;
 pub mod limits;
 pub mod naming;
+pub mod output;
 pub mod persist;
 pub mod pg_catalog;
 pub mod pg_types;

@@ -293,6 +293,97 @@ pub fn parse_timeout(value: &str) -> Option<Option<Duration>> {
     Some(Some(Duration::from_micros((ms * 1000.0) as u64)))
 }
 
+/// Deepest expression accepted. The parser bounds nesting through parentheses and calls, but
+/// a chain of binary operators (`1 + 1 + … + 1`, `a = 1 OR a = 2 OR …`) parses in a loop into
+/// a tree as deep as it is long, which every later recursive step (rewriting, planning,
+/// dropping) would walk on the stack.
+const MAX_EXPRESSION_DEPTH: usize = 2_000;
+
+/// Refuses statements with expressions deeper than [`MAX_EXPRESSION_DEPTH`] (54001, as
+/// PostgreSQL's "stack depth limit exceeded"), taking such trees apart without recursion.
+pub fn bound_expression_depth(
+    statement: &mut datafusion::sql::sqlparser::ast::Statement,
+) -> Result<(), EngineError> {
+    use std::ops::ControlFlow;
+    struct Depth {
+        too_deep: bool,
+    }
+    impl datafusion::sql::sqlparser::ast::VisitorMut for Depth {
+        type Break = ();
+        fn pre_visit_expr(
+            &mut self,
+            expr: &mut datafusion::sql::sqlparser::ast::Expr,
+        ) -> ControlFlow<()> {
+            if depth_exceeds(expr, MAX_EXPRESSION_DEPTH) {
+                self.too_deep = true;
+                dismantle(std::mem::replace(
+                    expr,
+                    datafusion::sql::sqlparser::ast::Expr::value(
+                        datafusion::sql::sqlparser::ast::Value::Null,
+                    ),
+                ));
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut v = Depth { too_deep: false };
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut v);
+    if v.too_deep {
+        return Err(EngineError::TooComplex(format!(
+            "expression nested more than {MAX_EXPRESSION_DEPTH} levels deep"
+        )));
+    }
+    Ok(())
+}
+
+/// The direct sub-expressions that can chain without bound.
+fn chain_children(
+    e: &mut datafusion::sql::sqlparser::ast::Expr,
+) -> Vec<&mut datafusion::sql::sqlparser::ast::Expr> {
+    match e {
+        datafusion::sql::sqlparser::ast::Expr::BinaryOp { left, right, .. } => {
+            vec![left.as_mut(), right.as_mut()]
+        }
+        datafusion::sql::sqlparser::ast::Expr::UnaryOp { expr, .. }
+        | datafusion::sql::sqlparser::ast::Expr::Nested(expr)
+        | datafusion::sql::sqlparser::ast::Expr::IsNull(expr)
+        | datafusion::sql::sqlparser::ast::Expr::IsNotNull(expr)
+        | datafusion::sql::sqlparser::ast::Expr::IsTrue(expr)
+        | datafusion::sql::sqlparser::ast::Expr::IsFalse(expr)
+        | datafusion::sql::sqlparser::ast::Expr::Cast { expr, .. } => vec![expr.as_mut()],
+        _ => Vec::new(),
+    }
+}
+
+fn depth_exceeds(root: &mut datafusion::sql::sqlparser::ast::Expr, limit: usize) -> bool {
+    let mut stack: Vec<(&mut datafusion::sql::sqlparser::ast::Expr, usize)> = vec![(root, 1)];
+    while let Some((e, d)) = stack.pop() {
+        if d > limit {
+            return true;
+        }
+        for child in chain_children(e) {
+            stack.push((child, d + 1));
+        }
+    }
+    false
+}
+
+/// Drops a deep expression tree one node at a time.
+fn dismantle(root: datafusion::sql::sqlparser::ast::Expr) {
+    let mut stack = vec![root];
+    while let Some(mut e) = stack.pop() {
+        for child in chain_children(&mut e) {
+            stack.push(std::mem::replace(
+                child,
+                datafusion::sql::sqlparser::ast::Expr::value(
+                    datafusion::sql::sqlparser::ast::Value::Null,
+                ),
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,5 +421,16 @@ mod tests {
         assert_eq!(budget.used(), 60);
         rb.free();
         assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn long_operator_chains_are_refused_not_overflowed() {
+        let sql = format!("SELECT 1{}", " + 1".repeat(100_000));
+        let err = crate::statement::parse(&sql)
+            .map(|_| ())
+            .expect_err("too deep");
+        assert!(matches!(err, EngineError::TooComplex(_)), "{err}");
+        let fine = format!("SELECT 1{}", " + 1".repeat(500));
+        assert!(crate::statement::parse(&fine).is_ok());
     }
 }

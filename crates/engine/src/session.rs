@@ -227,57 +227,7 @@ impl Prepared {
     }
 }
 
-/// What executing a statement produced.
-pub enum Output {
-    /// Rows, streamed.
-    Rows {
-        /// The result columns.
-        schema: SchemaRef,
-        /// The batches.
-        stream: SendableRecordBatchStream,
-    },
-    /// A command that returns no rows: its tag, and parameters to report as ParameterStatus.
-    Command {
-        /// Command tag, e.g. `SET`.
-        tag: &'static str,
-        /// Changed reported parameters.
-        reports: Vec<Report>,
-    },
-    /// A transaction block began; the command tag (`BEGIN` or `START TRANSACTION`).
-    Begin(&'static str),
-    /// A transaction block ended with this tag (`COMMIT` or `ROLLBACK`).
-    End(&'static str),
-    /// `MOVE`: this many rows were skipped.
-    Moved(u64),
-    /// Close prepared statements: one by name, or all with `None`.
-    Deallocate(Option<String>),
-    /// `DISCARD ALL`: settings were reset; the caller drops prepared statements and portals.
-    DiscardAll(Vec<Report>),
-    /// `COPY ... TO STDOUT`: rows to send as CopyData in the given format.
-    CopyOut {
-        /// The copied columns.
-        schema: SchemaRef,
-        /// The batches.
-        stream: SendableRecordBatchStream,
-        /// Format and options.
-        options: crate::statement::CopyOptions,
-    },
-}
-
-impl std::fmt::Debug for Output {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Output::Rows { schema, .. } => write!(f, "Rows({} columns)", schema.fields().len()),
-            Output::Command { tag, .. } => write!(f, "Command({tag})"),
-            Output::Begin(tag) => write!(f, "Begin({tag})"),
-            Output::Moved(n) => write!(f, "Moved({n})"),
-            Output::End(tag) => write!(f, "End({tag})"),
-            Output::Deallocate(n) => write!(f, "Deallocate({n:?})"),
-            Output::DiscardAll(_) => write!(f, "DiscardAll"),
-            Output::CopyOut { options, .. } => write!(f, "CopyOut({:?})", options.format),
-        }
-    }
-}
+pub use crate::output::Output;
 
 /// One connection's session.
 #[derive(Debug)]

@@ -35,6 +35,17 @@ pub fn all() -> Vec<ScalarUDF> {
     let mut out = vec![ScalarUDF::new_from_impl(PgTypeof::default())];
     let mut add = |f: RowFn| out.push(ScalarUDF::new_from_impl(f));
     add(RowFn::new(
+        "pg_size_pretty",
+        sig(&[1]),
+        DataType::Utf8,
+        |a| {
+            Ok(match arg_i64(&a[0]) {
+                Some(n) => text(size_pretty(n)),
+                None => ScalarValue::Utf8(None),
+            })
+        },
+    ));
+    add(RowFn::new(
         "quote_literal",
         sig(&[1]),
         DataType::Utf8,
@@ -381,6 +392,21 @@ fn like_with_backslash(pattern: &str, escape: &str) -> String {
     out
 }
 
+/// `pg_size_pretty`: bytes, kB, MB, GB or TB, rounded, as PostgreSQL prints sizes.
+fn size_pretty(bytes: i64) -> String {
+    let mut size = bytes as f64;
+    if bytes.abs() < 10 * 1024 {
+        return format!("{bytes} bytes");
+    }
+    for unit in ["kB", "MB", "GB", "TB"] {
+        size /= 1024.0;
+        if size.abs() < 10.0 * 1024.0 || unit == "TB" {
+            return format!("{} {unit}", size.round() as i64);
+        }
+    }
+    format!("{bytes} bytes")
+}
+
 /// PostgreSQL's `quote_literal`: single quotes doubled, and the `E''` form when the text
 /// holds a backslash.
 fn quote_literal(v: &str) -> String {
@@ -395,6 +421,13 @@ fn quote_literal(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_print_like_postgres() {
+        assert_eq!(size_pretty(8192), "8192 bytes");
+        assert_eq!(size_pretty(20 * 1024), "20 kB");
+        assert_eq!(size_pretty(30 * 1024 * 1024), "30 MB");
+    }
 
     #[test]
     fn quote_literal_like_postgres() {

@@ -219,20 +219,6 @@ fn index_definition(column: Option<i64>) -> ScalarValue {
     }
 }
 
-fn size_pretty(bytes: i64) -> String {
-    let mut size = bytes as f64;
-    if bytes.abs() < 10 * 1024 {
-        return format!("{bytes} bytes");
-    }
-    for unit in ["kB", "MB", "GB", "TB"] {
-        size /= 1024.0;
-        if size.abs() < 10.0 * 1024.0 || unit == "TB" {
-            return format!("{} {unit}", size.round() as i64);
-        }
-    }
-    format!("{bytes} bytes")
-}
-
 fn any(n: usize) -> TypeSignature {
     TypeSignature::Any(n)
 }
@@ -552,17 +538,6 @@ pub fn for_session(
             })
         }));
     }
-    add(RowFn::new(
-        "pg_size_pretty",
-        sig(&[1]),
-        DataType::Utf8,
-        |a| {
-            Ok(match arg_i64(&a[0]) {
-                Some(n) => text(size_pretty(n)),
-                None => ScalarValue::Utf8(None),
-            })
-        },
-    ));
     for name in [
         "pg_stat_get_numscans",
         "pg_stat_get_tuples_returned",
@@ -695,9 +670,5 @@ mod tests {
             &["select"]
         ));
         assert!(!privilege_held("delete", &["select"]));
-        assert_eq!(size_pretty(8192), "8192 bytes");
-
-        assert_eq!(size_pretty(20 * 1024), "20 kB");
-        assert_eq!(size_pretty(30 * 1024 * 1024), "30 MB");
     }
 }
