@@ -91,6 +91,10 @@ pub enum EngineError {
     /// The statement was stopped: statement_timeout or a CancelRequest (the message says which).
     #[error("{0}")]
     QueryCanceled(String),
+    /// A function argument PostgreSQL would reject (`format('%x')`, an odd
+    /// `json_build_object` argument list).
+    #[error("{0}")]
+    InvalidArgument(String),
     /// A statement too deeply nested to plan safely.
     #[error("stack depth limit exceeded: {0}")]
     TooComplex(String),

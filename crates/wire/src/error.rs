@@ -142,6 +142,7 @@ fn classify_engine(e: &EngineError) -> (&'static str, String) {
         EngineError::UndefinedSavepoint(_) => "3B001",
         EngineError::QueryCanceled(_) => "57014",
         EngineError::TooComplex(_) => "54001",
+        EngineError::InvalidArgument(_) => "22023",
         EngineError::DataFusion(df) => return classify_datafusion(df),
     };
     (code, e.to_string())

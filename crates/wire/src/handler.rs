@@ -48,17 +48,6 @@ pub struct WireConfig {
     pub startup_timeout: std::time::Duration,
 }
 
-impl WireConfig {
-    /// Defaults for `user`: 100 connections, 10 s to start up.
-    pub fn new(user: impl Into<String>) -> WireConfig {
-        WireConfig {
-            user: user.into(),
-            max_connections: 100,
-            startup_timeout: std::time::Duration::from_secs(10),
-        }
-    }
-}
-
 /// Sessions that a CancelRequest can reach: backend pid → (secret key, the session's
 /// cancel switch).
 type CancelTargets = std::sync::Mutex<

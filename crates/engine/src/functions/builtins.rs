@@ -266,7 +266,7 @@ fn format_sql(fmt: &str, args: &[ScalarValue]) -> Result<String> {
     let mut out = String::new();
     let mut chars = fmt.chars().peekable();
     let mut next = 0usize;
-    let bad = |m: &str| err(EngineError::Unsupported(format!("format(): {m}")));
+    let bad = |m: &str| err(EngineError::InvalidArgument(format!("format(): {m}")));
     while let Some(c) = chars.next() {
         if c != '%' {
             out.push(c);
@@ -352,8 +352,8 @@ fn json_build(args: &[ScalarValue], object: bool) -> Result<String> {
     };
     let json = if object {
         if !args.len().is_multiple_of(2) {
-            return Err(err(EngineError::Unsupported(
-                "json_build_object with an odd number of arguments".to_owned(),
+            return Err(err(EngineError::InvalidArgument(
+                "json_build_object(): argument list must have even number of elements".to_owned(),
             )));
         }
         let mut map = serde_json::Map::new();

@@ -2,7 +2,6 @@
 //! type: booleans, integers, floats, `oid` and the `reg*` types as oids, timestamps, arrays
 //! (`{a,b}`) and the zero-based vector types (`int2vector`, `oidvector`, `1 2 3`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, ListArray, RecordBatch, StringArray};
@@ -12,30 +11,24 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 use datafusion::error::{DataFusionError, Result};
 
 use super::data::{RelationSpec, TextRow};
+use super::names::names;
 use crate::schema::{PG_CHAR, PG_INT2VECTOR, PG_OIDVECTOR, tagged};
 
-/// Name lookups for the `reg*` columns, whose dumped text is a name.
-#[derive(Default)]
-pub struct Resolver {
-    /// Function name → oid (`regproc`).
-    pub procs: HashMap<String, u32>,
-    /// Type name → oid (`regtype`).
-    pub types: HashMap<String, u32>,
-}
-
-impl Resolver {
-    fn resolve(&self, type_name: &str, text: &str) -> String {
-        if text == "-" || text.parse::<u32>().is_ok() {
-            return if text == "-" { "0".into() } else { text.into() };
-        }
-        let map = match type_name {
-            "regproc" | "regprocedure" => &self.procs,
-            "regtype" => &self.types,
-            _ => return "0".into(),
-        };
-        let bare = text.strip_prefix("pg_catalog.").unwrap_or(text);
-        map.get(bare).copied().unwrap_or(0).to_string()
+/// The oid text for a dumped `reg*` value, which PostgreSQL prints as a name (`array_in`,
+/// `int4`; `-` for none). Looked up in the same tables the `reg*` casts use.
+fn resolve_reg(type_name: &str, text: &str) -> String {
+    if text == "-" {
+        return "0".into();
     }
+    if text.parse::<u32>().is_ok() {
+        return text.into();
+    }
+    let found = match type_name {
+        "regproc" | "regprocedure" => names().proc_oid(text),
+        "regtype" => names().type_oid(text),
+        _ => None,
+    };
+    found.unwrap_or(0).to_string()
 }
 
 /// The Arrow field for a column of PostgreSQL type `type_name`.
@@ -102,12 +95,12 @@ fn spec_is_view(spec: &RelationSpec) -> bool {
 }
 
 /// Builds one batch of `rows` for `spec`.
-pub fn batch(spec: &RelationSpec, rows: &[TextRow], resolver: &Resolver) -> Result<RecordBatch> {
+pub fn batch(spec: &RelationSpec, rows: &[TextRow]) -> Result<RecordBatch> {
     let schema = schema(spec);
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(spec.columns.len());
     for (i, ((name, ty, _, _), target)) in spec.columns.iter().zip(schema.fields()).enumerate() {
         let texts = rows.iter().map(|r| r.get(i).cloned().flatten());
-        let array = column(ty, texts, target.data_type(), resolver)
+        let array = column(ty, texts, target.data_type())
             .map_err(|e| DataFusionError::Internal(format!("{}.{name}: {e}", spec.name)))?;
         columns.push(array);
     }
@@ -118,7 +111,6 @@ fn column(
     type_name: &str,
     texts: impl Iterator<Item = Option<String>>,
     target: &DataType,
-    resolver: &Resolver,
 ) -> Result<ArrayRef> {
     match target {
         DataType::List(element) => {
@@ -153,12 +145,7 @@ fn column(
                         .map_err(|e| DataFusionError::Internal(format!("array too long: {e}")))?,
                 );
             }
-            let values = column(
-                element_type,
-                items.into_iter(),
-                element.data_type(),
-                resolver,
-            )?;
+            let values = column(element_type, items.into_iter(), element.data_type())?;
             Ok(Arc::new(ListArray::try_new(
                 Arc::clone(element),
                 OffsetBuffer::new(offsets.into()),
@@ -170,7 +157,7 @@ fn column(
             let strings: StringArray = texts
                 .map(|t| {
                     t.map(|t| match target {
-                        DataType::UInt32 => resolver.resolve(type_name, &t),
+                        DataType::UInt32 => resolve_reg(type_name, &t),
                         _ => t,
                     })
                 })
@@ -233,6 +220,15 @@ pub fn parse_array(text: &str) -> Result<Vec<Option<String>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reg_names_become_the_oids_pg_proc_and_pg_type_use() {
+        let int4in = names().proc_oid("int4in").expect("int4in is in pg_proc");
+        assert_eq!(resolve_reg("regproc", "int4in"), int4in.to_string());
+        assert_eq!(resolve_reg("regproc", "-"), "0");
+        assert_eq!(resolve_reg("regtype", "pg_catalog.int4"), "23");
+        assert_eq!(resolve_reg("regproc", "no_such_function"), "0");
+    }
 
     #[test]
     fn array_text_forms() {

@@ -20,7 +20,7 @@ mod data;
 mod names;
 mod objects;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
 use datafusion::catalog::{MemTable, MemorySchemaProvider, SchemaProvider};
@@ -78,14 +78,13 @@ pub fn schemas(
 ) -> Result<(Arc<MemorySchemaProvider>, Arc<MemorySchemaProvider>)> {
     let dump = dump().map_err(DataFusionError::Internal)?;
     let rows = objects::rows(dump, database, user)?;
-    let resolver = objects::resolver(dump);
     let pg_catalog = Arc::new(MemorySchemaProvider::new());
     let information_schema = Arc::new(MemorySchemaProvider::new());
     let empty: Vec<data::TextRow> = Vec::new();
     for spec in &dump.relations {
         let key = (spec.schema.as_str(), spec.name.as_str());
         let rows = rows.get(&key).unwrap_or(&empty);
-        let batch = build::batch(spec, rows, &resolver)?;
+        let batch = build::batch(spec, rows)?;
         let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
         let target = if spec.schema == "pg_catalog" {
             &pg_catalog
@@ -95,27 +94,6 @@ pub fn schemas(
         target.register_table(spec.name.clone(), Arc::new(table))?;
     }
     Ok((pg_catalog, information_schema))
-}
-
-/// Relation name → oid for every relation `regclass` can name (catalogs and ours), keyed by
-/// bare and schema-qualified name.
-pub fn relation_oids() -> &'static HashMap<String, u32> {
-    static OIDS: OnceLock<HashMap<String, u32>> = OnceLock::new();
-    OIDS.get_or_init(|| {
-        let mut map = HashMap::new();
-        if let Ok(d) = dump() {
-            for r in &d.relations {
-                map.insert(format!("{}.{}", r.schema, r.name), r.oid);
-                if r.schema == "pg_catalog" {
-                    map.insert(r.name.clone(), r.oid);
-                }
-            }
-        }
-        for (name, oid) in objects::our_relations() {
-            map.insert(name, oid);
-        }
-        map
-    })
 }
 
 #[cfg(test)]
@@ -155,16 +133,5 @@ mod tests {
             assert_eq!(row[name].as_deref(), Some(ty.name));
             assert_eq!(row[array].as_deref(), Some(ty.array.to_string().as_str()));
         }
-    }
-
-    #[test]
-    fn regclass_names_resolve() {
-        let oids = relation_oids();
-        assert_eq!(oids["pg_class"], 1259);
-        assert_eq!(oids["pg_catalog.pg_namespace"], 2615);
-        assert_eq!(
-            oids["aws.apigatewayv2_stage"],
-            crate::pg_types::STAGE_TABLE_OID
-        );
     }
 }

@@ -83,16 +83,7 @@ fn rewrite_expr(expr: &mut Expr) {
                 _ => None,
             };
             if let Some(items) = text.and_then(|t| crate::pg_catalog::parse_array(&t).ok()) {
-                **right = Expr::Array(datafusion::sql::sqlparser::ast::Array {
-                    elem: items
-                        .into_iter()
-                        .map(|i| match i {
-                            Some(v) => Expr::value(Value::SingleQuotedString(v)),
-                            None => Expr::value(Value::Null),
-                        })
-                        .collect(),
-                    named: true,
-                });
+                **right = text_array(items);
             }
         }
         Expr::Like {
@@ -243,16 +234,7 @@ fn rewrite_expr(expr: &mut Expr) {
                 }) = inner.as_ref()
                 && let Ok(items) = crate::pg_catalog::parse_array(t)
             {
-                **inner = Expr::Array(datafusion::sql::sqlparser::ast::Array {
-                    elem: items
-                        .into_iter()
-                        .map(|i| match i {
-                            Some(v) => Expr::value(Value::SingleQuotedString(v)),
-                            None => Expr::value(Value::Null),
-                        })
-                        .collect(),
-                    named: true,
-                });
+                **inner = text_array(items);
             }
             // `x::pg_catalog.text` is `x::text`.
             if let DataType::Custom(name, modifiers) = data_type
@@ -356,6 +338,21 @@ fn shift_subscript(sub: &mut Subscript) {
             }
         }
     }
+}
+
+/// `ARRAY['a', 'b', NULL]` for the items of an array literal written as text (`'{a,b,NULL}'`);
+/// the comparison or cast around it gives the items their type.
+fn text_array(items: Vec<Option<String>>) -> Expr {
+    Expr::Array(datafusion::sql::sqlparser::ast::Array {
+        elem: items
+            .into_iter()
+            .map(|i| match i {
+                Some(v) => Expr::value(Value::SingleQuotedString(v)),
+                None => Expr::value(Value::Null),
+            })
+            .collect(),
+        named: true,
+    })
 }
 
 fn plus_one(e: &mut Expr) {

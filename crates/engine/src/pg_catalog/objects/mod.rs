@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use datafusion::error::{DataFusionError, Result};
 use stagesql_catalog::COLUMNS;
 
-use super::build::Resolver;
 use super::data::{Dump, RelationSpec, RowBuilder, TextRow};
 use crate::pg_types::{
     AWS_SCHEMA_OID, DATABASE_OID, HSTORE_ARRAY_OID, HSTORE_EXTENSION_OID, HSTORE_OID,
@@ -39,45 +38,6 @@ pub const HSTORE_PROCS: [(&str, u32); 4] = [
 
 /// Rows by `(schema, relation)`.
 pub type Rows = HashMap<(&'static str, &'static str), Vec<TextRow>>;
-
-/// Our own relations for `regclass`: name → oid.
-pub fn our_relations() -> Vec<(String, u32)> {
-    vec![
-        (format!("{TABLE_SCHEMA}.{TABLE_NAME}"), STAGE_TABLE_OID),
-        (format!("{TABLE_SCHEMA}.{PKEY_NAME}"), STAGE_PKEY_INDEX_OID),
-    ]
-}
-
-/// Resolves the names in static `reg*` columns to oids.
-pub fn resolver(dump: &Dump) -> Resolver {
-    let mut r = Resolver::default();
-    if let Some(spec) = dump.relation("pg_catalog", "pg_proc")
-        && let (Some(oid), Some(name)) = (spec.position("oid"), spec.position("proname"))
-    {
-        for row in dump.rows.get("pg_proc").into_iter().flatten() {
-            if let (Some(Some(o)), Some(Some(n))) = (row.get(oid), row.get(name))
-                && let Ok(o) = o.parse()
-            {
-                r.procs.entry(n.clone()).or_insert(o);
-            }
-        }
-    }
-    for (name, oid) in HSTORE_PROCS {
-        r.procs.insert(name.to_owned(), oid);
-    }
-    if let Some(spec) = dump.relation("pg_catalog", "pg_type")
-        && let (Some(oid), Some(name)) = (spec.position("oid"), spec.position("typname"))
-    {
-        for row in dump.rows.get("pg_type").into_iter().flatten() {
-            if let (Some(Some(o)), Some(Some(n))) = (row.get(oid), row.get(name))
-                && let Ok(o) = o.parse()
-            {
-                r.types.insert(n.clone(), o);
-            }
-        }
-    }
-    r
-}
 
 /// PostgreSQL's `format_type` spelling of a type name (`int4` → `integer`).
 pub fn format_type_name(typname: &str) -> String {
