@@ -18,9 +18,10 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts a server on the bundled demo data with default names (`stagesql`/`stagesql`).
+    /// Starts a server on the bundled demo data with default names (`stagesql`/`stagesql`),
+    /// `trust` authentication on loopback.
     pub async fn start() -> TestServer {
-        TestServer::start_with(Config::default()).await
+        TestServer::start_with(trust_config()).await
     }
 
     /// Starts a server with `config`, listening on 127.0.0.1:0.
@@ -97,6 +98,14 @@ impl Drop for TestServer {
             server.shutdown_token().cancel();
         }
     }
+}
+
+/// The default config with `trust` authentication (what most tests use; the security tests
+/// configure SCRAM and TLS).
+pub fn trust_config() -> Config {
+    let mut config = Config::default();
+    config.auth.method = stagesql_server::config::AuthMethodConfig::Trust;
+    config
 }
 
 /// The rows of a simple-query answer, every value as text (`None` for NULL).

@@ -341,7 +341,7 @@ async fn the_per_account_rate_limit_spaces_requests() {
 
 /// A server config crawling the stub's us-east-1 every second, without retries.
 fn aws_config(stub: &AwsStub, snapshot_path: Option<&std::path::Path>) -> Config {
-    let mut config = Config::default();
+    let mut config = stagesql_tests::trust_config();
     config.source.kind = SourceKind::Aws;
     config.source.regions = vec!["us-east-1".into()];
     config.source.endpoint_url = Some(stub.url());

@@ -5,7 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use stagesql_server::config::Config;
 use stagesql_tests::{TestServer, sqlstate};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -80,7 +79,7 @@ async fn statement_timeout_stops_execution() {
 
 #[tokio::test]
 async fn the_server_default_statement_timeout_applies() {
-    let mut config = Config::default();
+    let mut config = stagesql_tests::trust_config();
     config.limits.statement_timeout = "150ms".to_owned();
     let server = TestServer::start_with(config).await;
     let client = server.client().await;
@@ -167,7 +166,7 @@ async fn a_cancel_with_the_wrong_key_does_nothing() {
 
 #[tokio::test]
 async fn a_query_over_its_memory_limit_fails_and_others_continue() {
-    let mut config = Config::default();
+    let mut config = stagesql_tests::trust_config();
     config.limits.query_memory_mb = 4;
     config.limits.total_memory_mb = 16;
     let server = TestServer::start_with(config).await;
@@ -187,7 +186,7 @@ async fn a_query_over_its_memory_limit_fails_and_others_continue() {
 
 #[tokio::test]
 async fn connections_past_max_connections_get_53300() {
-    let mut config = Config::default();
+    let mut config = stagesql_tests::trust_config();
     config.limits.max_connections = 2;
     let server = TestServer::start_with(config).await;
     let first = server.client().await;
@@ -215,7 +214,7 @@ async fn connections_past_max_connections_get_53300() {
 
 #[tokio::test]
 async fn a_socket_that_never_starts_up_is_closed() {
-    let mut config = Config::default();
+    let mut config = stagesql_tests::trust_config();
     config.limits.startup_timeout_seconds = 1;
     let server = TestServer::start_with(config).await;
     let mut idle = tokio::net::TcpStream::connect(("127.0.0.1", server.port()))

@@ -7,8 +7,8 @@ use std::time::Duration;
 use apigw::types::{AccessLogSettings, ProtocolType, RouteSettings};
 use aws_sdk_apigatewayv2 as apigw;
 use stagesql_catalog::aws::{AccountSpec, AwsSourceConfig, connect};
+use stagesql_server::SourceKind;
 use stagesql_server::config::AccountConfig;
-use stagesql_server::{Config, SourceKind};
 use stagesql_tests::TestServer;
 use stagesql_tests::moto::Moto;
 use tokio_postgres::{Client, SimpleQueryMessage};
@@ -171,7 +171,7 @@ async fn table_equals_what_moto_holds_and_follows_changes() {
         .await
         .expect("create b1");
 
-    let mut config = Config::default();
+    let mut config = stagesql_tests::trust_config();
     config.source.kind = SourceKind::Aws;
     config.source.regions = source.regions.clone();
     config.source.accounts = vec![

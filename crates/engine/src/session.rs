@@ -45,8 +45,9 @@ pub struct EngineConfig {
     pub user: String,
     /// Memory each query, and all queries together, may use.
     pub memory: crate::limits::MemoryLimits,
-    /// The server's default `statement_timeout` (PostgreSQL syntax: `0`, `30s`, `5min`).
-    pub statement_timeout: String,
+    /// Server defaults for session settings (e.g. `statement_timeout`,
+    /// `idle_in_transaction_session_timeout`), applied before the client's startup options.
+    pub session_defaults: Vec<(String, String)>,
 }
 
 impl EngineConfig {
@@ -56,7 +57,7 @@ impl EngineConfig {
             database: database.into(),
             user: user.into(),
             memory: crate::limits::MemoryLimits::default(),
-            statement_timeout: "0".to_owned(),
+            session_defaults: Vec::new(),
         }
     }
 }
@@ -159,18 +160,19 @@ impl Engine {
         user: &str,
         startup: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Session, EngineError> {
-        // The server's statement_timeout default comes first, so a client's startup options
-        // can still override it.
-        let startup: Vec<(String, String)> = std::iter::once((
-            "statement_timeout".to_owned(),
-            self.config.statement_timeout.clone(),
-        ))
-        .chain(
-            startup
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned())),
-        )
-        .collect();
+        // The server's defaults come first, so a client's startup options can still override
+        // them.
+        let startup: Vec<(String, String)> = self
+            .config
+            .session_defaults
+            .iter()
+            .cloned()
+            .chain(
+                startup
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned())),
+            )
+            .collect();
         let backend_pid = Arc::new(std::sync::OnceLock::new());
         let settings = Arc::new(RwLock::new(Settings::new(
             user,
@@ -417,6 +419,13 @@ impl Session {
             timeout,
             self.canceller.begin(),
         ))
+    }
+
+    /// A timeout setting of this session (`idle_session_timeout`, ...) as a duration; `None`
+    /// when it is 0 (off) or unknown.
+    pub fn timeout_setting(&self, name: &str) -> Option<std::time::Duration> {
+        let (_, value) = self.settings_read().get(name).ok()?;
+        crate::limits::parse_timeout(&value).flatten()
     }
 
     /// Records the backend pid the wire sent the client (what `pg_backend_pid()` returns).

@@ -25,6 +25,8 @@ enum Rule {
     OneOf(&'static [&'static str]),
     /// Must contain `ISO` (our date output is always ISO).
     IsoDateStyle,
+    /// A duration in PostgreSQL's syntax (`0`, `1500`, `30s`, `5min`).
+    Duration,
 }
 
 struct Def {
@@ -76,15 +78,15 @@ static DEFS: &[Def] = &[
         Rule::Free,
     ),
     def("transaction_read_only", "off", false, Rule::Free),
-    def("statement_timeout", "0", false, Rule::Free),
-    def("lock_timeout", "0", false, Rule::Free),
+    def("statement_timeout", "0", false, Rule::Duration),
+    def("lock_timeout", "0", false, Rule::Duration),
     def(
         "idle_in_transaction_session_timeout",
         "0",
         false,
-        Rule::Free,
+        Rule::Duration,
     ),
-    def("idle_session_timeout", "0", false, Rule::Free),
+    def("idle_session_timeout", "0", false, Rule::Duration),
     def("extra_float_digits", "1", false, Rule::Free),
     def("client_min_messages", "notice", false, Rule::Free),
     def("bytea_output", "hex", false, Rule::Free),
@@ -261,6 +263,9 @@ fn canonical(d: &Def, value: &str) -> Result<String, EngineError> {
     match d.rule {
         Rule::Fixed => Err(EngineError::ReadOnlySetting(d.name.to_owned())),
         Rule::Free => Ok(value.to_owned()),
+        Rule::Duration => crate::limits::parse_timeout(value)
+            .map(|_| value.trim().trim_matches('\'').to_owned())
+            .ok_or_else(bad),
         Rule::OneOf(allowed) => {
             // Clients quote some values, e.g. asyncpg sends client_encoding='utf-8'.
             let v = value.trim().trim_matches('\'');

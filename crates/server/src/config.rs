@@ -17,6 +17,95 @@ pub struct Config {
     pub log: LogConfig,
     /// `[limits]`: bounds on connections, statement time and query memory.
     pub limits: LimitsConfig,
+    /// `[auth]`: who may connect and how they prove it.
+    pub auth: AuthConfig,
+    /// `[tls]`: encryption of client connections.
+    pub tls: TlsConfig,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `method`: `scram-sha-256` (passwords, checked against SCRAM verifiers) or `trust` (no
+    /// password; allowed only when `server.listen` is a loopback address). Default
+    /// `scram-sha-256`.
+    pub method: AuthMethodConfig,
+    /// `failure_delay_ms`: how long a failed login waits before its error. Default 500.
+    pub failure_delay_ms: u64,
+    /// `[[auth.users]]`: who may connect. Default: none; under `trust`, the user `stagesql`.
+    pub users: Vec<UserConfig>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            method: AuthMethodConfig::ScramSha256,
+            failure_delay_ms: 500,
+            users: Vec::new(),
+        }
+    }
+}
+
+/// `auth.method`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum AuthMethodConfig {
+    /// SCRAM-SHA-256.
+    #[serde(rename = "scram-sha-256")]
+    ScramSha256,
+    /// No password (loopback only).
+    #[serde(rename = "trust")]
+    Trust,
+}
+
+/// One `[[auth.users]]` entry.
+#[derive(Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct UserConfig {
+    /// `name`: the user name clients connect as.
+    pub name: String,
+    /// `verifier`: the SCRAM-SHA-256 verifier (`stagesql hash-password` prints one; PostgreSQL's
+    /// `pg_authid.rolpassword` has the same form).
+    pub verifier: Option<String>,
+    /// `password_env`: the name of an environment variable holding the password, read at
+    /// startup (the password itself never appears in the config or the logs).
+    pub password_env: Option<String>,
+}
+
+impl std::fmt::Debug for UserConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserConfig")
+            .field("name", &self.name)
+            .field("verifier", &self.verifier.as_ref().map(|_| "<redacted>"))
+            .field("password_env", &self.password_env)
+            .finish()
+    }
+}
+
+/// `[tls]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// `mode`: `disabled`, `optional` (clients choose) or `required` (plaintext clients get
+    /// FATAL 28000). Default `disabled`.
+    pub mode: TlsModeConfig,
+    /// `cert_file`: PEM certificate chain, leaf first (relative to the config file).
+    pub cert_file: Option<PathBuf>,
+    /// `key_file`: PEM private key: PKCS#8, PKCS#1 (RSA) or SEC1 (EC).
+    pub key_file: Option<PathBuf>,
+}
+
+/// `tls.mode`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsModeConfig {
+    /// No TLS: clients asking for it are told no.
+    #[default]
+    Disabled,
+    /// TLS for clients that ask.
+    Optional,
+    /// TLS for every client.
+    Required,
 }
 
 /// `[limits]`.
@@ -37,6 +126,12 @@ pub struct LimitsConfig {
     /// `startup_timeout_seconds`: a connection that has not finished its startup by then is
     /// closed. Default 10.
     pub startup_timeout_seconds: u64,
+    /// `idle_in_transaction_session_timeout`: the default for each session; a session idle
+    /// inside an open transaction that long is ended with FATAL 25P03. Default `1h`.
+    pub idle_in_transaction_session_timeout: String,
+    /// `idle_session_timeout`: the default for each session; a session idle outside a
+    /// transaction that long is ended with FATAL 57P05. Default `0` (never).
+    pub idle_session_timeout: String,
 }
 
 impl Default for LimitsConfig {
@@ -47,6 +142,8 @@ impl Default for LimitsConfig {
             query_memory_mb: 256,
             total_memory_mb: 1024,
             startup_timeout_seconds: 10,
+            idle_in_transaction_session_timeout: "1h".to_owned(),
+            idle_session_timeout: "0".to_owned(),
         }
     }
 }
@@ -59,8 +156,6 @@ pub struct ServerConfig {
     pub listen: String,
     /// `database`: the database name clients connect to. Default `stagesql`.
     pub database: String,
-    /// `user`: the user name clients connect as. Default `stagesql`.
-    pub user: String,
     /// `shutdown_drain_seconds`: how long running queries may finish after a shutdown signal.
     /// Default 10.
     pub shutdown_drain_seconds: u64,
@@ -71,7 +166,6 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: "127.0.0.1:5433".to_owned(),
             database: "stagesql".to_owned(),
-            user: "stagesql".to_owned(),
             shutdown_drain_seconds: 10,
         }
     }
@@ -220,6 +314,150 @@ pub enum ConfigError {
     },
 }
 
+impl Config {
+    /// Whether `server.listen` names a loopback address (`127.0.0.0/8`, `::1`, `localhost`).
+    pub fn listens_on_loopback_only(&self) -> bool {
+        let host = self
+            .server
+            .listen
+            .rsplit_once(':')
+            .map_or("", |(host, _)| host)
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
+    fn validate_auth(&self) -> Result<(), ConfigError> {
+        let auth = &self.auth;
+        let mut seen = std::collections::HashSet::new();
+        for user in &auth.users {
+            if !seen.insert(&user.name) {
+                return Err(ConfigError::Invalid {
+                    key: "auth.users.name",
+                    reason: format!("user {:?} is listed twice", user.name),
+                });
+            }
+        }
+        match auth.method {
+            AuthMethodConfig::Trust => {
+                if !self.listens_on_loopback_only() {
+                    return Err(ConfigError::Invalid {
+                        key: "auth.method",
+                        reason: format!(
+                            "\"trust\" lets anyone connect without a password; it is allowed only when server.listen is a loopback address, not {:?}",
+                            self.server.listen
+                        ),
+                    });
+                }
+            }
+            AuthMethodConfig::ScramSha256 => {
+                if auth.users.is_empty() {
+                    return Err(ConfigError::Invalid {
+                        key: "auth.users",
+                        reason: "auth.method is scram-sha-256 (the default) and no user is listed: add [[auth.users]] with a verifier (stagesql hash-password prints one) or password_env, or set auth.method = \"trust\" on a loopback address".to_owned(),
+                    });
+                }
+                for user in &auth.users {
+                    match (&user.verifier, &user.password_env) {
+                        (Some(v), None) => {
+                            stagesql_wire::ScramVerifier::parse(v).map_err(|reason| {
+                                ConfigError::Invalid {
+                                    key: "auth.users.verifier",
+                                    reason: format!("user {:?}: {reason}", user.name),
+                                }
+                            })?;
+                        }
+                        (None, Some(var)) if !var.is_empty() => {}
+                        _ => {
+                            return Err(ConfigError::Invalid {
+                                key: "auth.users",
+                                reason: format!(
+                                    "user {:?} needs exactly one of verifier and password_env",
+                                    user.name
+                                ),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_tls(&self) -> Result<(), ConfigError> {
+        let tls = &self.tls;
+        if tls.mode != TlsModeConfig::Disabled
+            && (tls.cert_file.is_none() || tls.key_file.is_none())
+        {
+            return Err(ConfigError::Invalid {
+                key: "tls.cert_file",
+                reason: "tls.mode is optional or required: set both tls.cert_file and tls.key_file"
+                    .to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The user list the wire checks logins against. Passwords named by `password_env` are
+    /// read here and turned into verifiers at once.
+    pub fn users(&self) -> Result<stagesql_wire::Users, ConfigError> {
+        use stagesql_wire::{AuthMethod, ScramVerifier, Users};
+        let method = match self.auth.method {
+            AuthMethodConfig::Trust => AuthMethod::Trust,
+            AuthMethodConfig::ScramSha256 => AuthMethod::ScramSha256,
+        };
+        let mut users = Vec::new();
+        for user in &self.auth.users {
+            let verifier = match (&user.verifier, &user.password_env) {
+                (Some(v), _) => {
+                    Some(
+                        ScramVerifier::parse(v).map_err(|reason| ConfigError::Invalid {
+                            key: "auth.users.verifier",
+                            reason: format!("user {:?}: {reason}", user.name),
+                        })?,
+                    )
+                }
+                (None, Some(var)) => {
+                    let password = std::env::var(var).map_err(|_| ConfigError::Invalid {
+                        key: "auth.users.password_env",
+                        reason: format!(
+                            "user {:?}: environment variable {var} is not set (or not UTF-8)",
+                            user.name
+                        ),
+                    })?;
+                    if password.is_empty() {
+                        return Err(ConfigError::Invalid {
+                            key: "auth.users.password_env",
+                            reason: format!("user {:?}: {var} is empty", user.name),
+                        });
+                    }
+                    Some(ScramVerifier::from_password(&password))
+                }
+                (None, None) => None,
+            };
+            users.push((user.name.clone(), verifier));
+        }
+        if users.is_empty() && method == AuthMethod::Trust {
+            users.push((DEFAULT_USER.to_owned(), None));
+        }
+        Ok(Users::new(method, users))
+    }
+
+    /// The role shown as the owner of every object: the first configured user.
+    pub fn owner(&self) -> String {
+        self.auth
+            .users
+            .first()
+            .map_or_else(|| DEFAULT_USER.to_owned(), |u| u.name.clone())
+    }
+}
+
+/// The user of a `trust` config that lists none.
+pub const DEFAULT_USER: &str = "stagesql";
+
 impl SourceConfig {
     /// The crawler's view of this section.
     pub fn aws(&self) -> stagesql_catalog::aws::AwsSourceConfig {
@@ -270,7 +508,12 @@ impl Config {
             message,
         })?;
         let base = path.parent().unwrap_or_else(|| Path::new("."));
-        for file in [&mut config.source.fixture, &mut config.source.snapshot_path] {
+        for file in [
+            &mut config.source.fixture,
+            &mut config.source.snapshot_path,
+            &mut config.tls.cert_file,
+            &mut config.tls.key_file,
+        ] {
             if let Some(f) = file.as_mut()
                 && f.is_relative()
             {
@@ -297,10 +540,9 @@ impl Config {
                 reason: format!("{listen:?} is not HOST:PORT"),
             });
         }
-        for (key, value) in [
-            ("server.database", &self.server.database),
-            ("server.user", &self.server.user),
-        ] {
+        let names = std::iter::once(("server.database", &self.server.database))
+            .chain(self.auth.users.iter().map(|u| ("auth.users.name", &u.name)));
+        for (key, value) in names {
             if value.is_empty() || value.len() > 63 || value.contains('\0') {
                 return Err(ConfigError::Invalid {
                     key,
@@ -308,6 +550,8 @@ impl Config {
                 });
             }
         }
+        self.validate_auth()?;
+        self.validate_tls()?;
         let limits = &self.limits;
         if limits.max_connections == 0 {
             return Err(ConfigError::Invalid {
@@ -329,6 +573,20 @@ impl Config {
                 key: "limits.query_memory_mb",
                 reason: "must be at least 1 and at most limits.total_memory_mb".to_owned(),
             });
+        }
+        for (key, value) in [
+            (
+                "limits.idle_in_transaction_session_timeout",
+                &limits.idle_in_transaction_session_timeout,
+            ),
+            ("limits.idle_session_timeout", &limits.idle_session_timeout),
+        ] {
+            if stagesql_engine::limits::parse_timeout(value).is_none() {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: format!("{value:?} is not a duration such as 0, 1500, 30s or 5min"),
+                });
+            }
         }
         if limits.startup_timeout_seconds == 0 {
             return Err(ConfigError::Invalid {
@@ -386,10 +644,89 @@ impl Config {
 mod tests {
     use super::*;
 
+    fn trusting() -> Config {
+        let mut c = Config::default();
+        c.auth.method = AuthMethodConfig::Trust;
+        c
+    }
+
     #[test]
     fn empty_file_is_all_defaults() {
         assert_eq!(Config::from_toml("").expect("valid"), Config::default());
-        Config::default().validate().expect("defaults are valid");
+        // SCRAM is the default, and it needs a user.
+        let err = Config::default()
+            .validate()
+            .expect_err("no users")
+            .to_string();
+        assert!(err.contains("auth.users"), "{err}");
+        trusting().validate().expect("trust on loopback is valid");
+    }
+
+    #[test]
+    fn trust_is_refused_off_loopback() {
+        for (listen, ok) in [
+            ("127.0.0.1:5433", true),
+            ("127.10.0.1:5433", true),
+            ("[::1]:5433", true),
+            ("localhost:5433", true),
+            ("0.0.0.0:5433", false),
+            ("[::]:5433", false),
+            ("10.0.0.5:5433", false),
+            ("db.example.com:5433", false),
+        ] {
+            let mut c = trusting();
+            c.server.listen = listen.to_owned();
+            match c.validate() {
+                Ok(()) => assert!(ok, "{listen} should be refused"),
+                Err(e) => {
+                    assert!(!ok, "{listen}: {e}");
+                    assert!(e.to_string().contains("auth.method"), "{e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn users_need_one_secret_and_it_is_never_printed() {
+        let verifier = stagesql_wire::ScramVerifier::from_password("s3cret-pw").to_text();
+        let c = Config::from_toml(&format!(
+            "[[auth.users]]\nname = \"alice\"\nverifier = \"{verifier}\"\n"
+        ))
+        .expect("parses");
+        c.validate().expect("valid");
+        assert!(
+            !format!("{c:?}").contains(&verifier),
+            "Debug shows the verifier"
+        );
+        for (toml, key) in [
+            ("[[auth.users]]\nname = \"a\"\n", "auth.users"),
+            (
+                "[[auth.users]]\nname = \"a\"\nverifier = \"md5deadbeef\"\n",
+                "auth.users.verifier",
+            ),
+            (
+                "[[auth.users]]\nname = \"a\"\npassword_env = \"X\"\n[[auth.users]]\nname = \"a\"\npassword_env = \"Y\"\n",
+                "auth.users.name",
+            ),
+            ("[tls]\nmode = \"required\"\n", "tls.cert_file"),
+        ] {
+            let mut c = Config::from_toml(toml).expect(toml);
+            if c.auth.users.is_empty() {
+                c.auth.method = AuthMethodConfig::Trust;
+            }
+            let err = c.validate().expect_err(toml).to_string();
+            assert!(err.contains(key), "{toml}: {err}");
+        }
+        let c = Config::from_toml(
+            "[[auth.users]]\nname = \"a\"\npassword_env = \"STAGESQL_TEST_UNSET_VARIABLE\"\n",
+        )
+        .expect("parses");
+        c.validate().expect("the variable is read at startup");
+        let err = c.users().expect_err("unset").to_string();
+        assert!(
+            err.contains("auth.users.password_env") && err.contains("STAGESQL_TEST_UNSET_VARIABLE"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -399,17 +736,17 @@ mod tests {
         let err =
             Config::from_toml("[server]\nshutdown_drain_seconds = \"ten\"").expect_err("type");
         assert!(err.contains("shutdown_drain_seconds"), "{err}");
-        let mut c = Config::default();
+        let mut c = trusting();
         c.server.listen = "5433".to_owned();
         let err = c.validate().expect_err("no host").to_string();
         assert!(err.contains("server.listen"), "{err}");
-        let mut c = Config::default();
-        c.server.user = String::new();
+        let mut c = trusting();
+        c.server.database = String::new();
         assert!(
             c.validate()
                 .expect_err("empty")
                 .to_string()
-                .contains("server.user")
+                .contains("server.database")
         );
     }
 
@@ -433,12 +770,13 @@ mod tests {
                 "limits.startup_timeout_seconds",
             ),
         ] {
-            let mut c = Config::default();
+            let mut c = trusting();
             edit(&mut c);
             let err = c.validate().expect_err(key).to_string();
             assert!(err.contains(key), "{err}");
         }
-        let c = Config::from_toml("[limits]\nstatement_timeout = \"30s\"").expect("parses");
+        let mut c = Config::from_toml("[limits]\nstatement_timeout = \"30s\"").expect("parses");
+        c.auth.method = AuthMethodConfig::Trust;
         c.validate().expect("30s is a duration");
     }
 

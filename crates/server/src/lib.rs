@@ -37,6 +37,9 @@ pub enum StartError {
     /// The engine could not be built.
     #[error("engine setup failed: {0}")]
     Engine(#[from] stagesql_engine::EngineError),
+    /// The TLS certificate or key cannot be used (the message names the file).
+    #[error("TLS: {0}")]
+    Tls(#[from] stagesql_wire::TlsError),
     /// The listen address cannot be bound.
     #[error("cannot listen on {address} (server.listen): {source}")]
     Bind {
@@ -92,6 +95,9 @@ impl Server {
 /// Validates `config`, loads the catalog, binds the listener and starts serving.
 pub async fn start(config: Config) -> Result<Server, StartError> {
     config.validate()?;
+    // Everything that can refuse to start is checked before anything runs.
+    let users = Arc::new(config.users()?);
+    let tls = load_tls(&config.tls)?;
     let store = Arc::new(SnapshotStore::new());
     let shutdown = CancellationToken::new();
     let refresher = match config.source.kind {
@@ -144,12 +150,25 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     let engine = Arc::new(Engine::new(
         EngineConfig {
             database: config.server.database.clone(),
-            user: config.server.user.clone(),
+            user: config.owner(),
             memory: stagesql_engine::limits::MemoryLimits {
                 per_query: config.limits.query_memory_mb.saturating_mul(1024 * 1024),
                 total: config.limits.total_memory_mb.saturating_mul(1024 * 1024),
             },
-            statement_timeout: config.limits.statement_timeout.clone(),
+            session_defaults: vec![
+                (
+                    "statement_timeout".to_owned(),
+                    config.limits.statement_timeout.clone(),
+                ),
+                (
+                    "idle_in_transaction_session_timeout".to_owned(),
+                    config.limits.idle_in_transaction_session_timeout.clone(),
+                ),
+                (
+                    "idle_session_timeout".to_owned(),
+                    config.limits.idle_session_timeout.clone(),
+                ),
+            ],
         },
         store,
     )?);
@@ -166,7 +185,9 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     let shared = Shared::new(
         engine,
         WireConfig {
-            user: config.server.user.clone(),
+            users,
+            tls: tls.map(Arc::new),
+            auth_failure_delay: Duration::from_millis(config.auth.failure_delay_ms),
             max_connections: config.limits.max_connections,
             startup_timeout: Duration::from_secs(config.limits.startup_timeout_seconds),
         },
@@ -181,7 +202,8 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     tracing::info!(
         address = %addr,
         database = %config.server.database,
-        user = %config.server.user,
+        auth = ?config.auth.method,
+        tls = ?config.tls.mode,
         "listening on {addr}"
     );
     Ok(Server {
@@ -190,6 +212,27 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         task,
         refresher,
     })
+}
+
+/// Loads the certificate and key when TLS is on. An unusable file stops startup; there is no
+/// fallback to plaintext.
+fn load_tls(tls: &config::TlsConfig) -> Result<Option<stagesql_wire::Tls>, StartError> {
+    use config::TlsModeConfig;
+    let mode = match tls.mode {
+        TlsModeConfig::Disabled => return Ok(None),
+        TlsModeConfig::Optional => stagesql_wire::TlsMode::Optional,
+        TlsModeConfig::Required => stagesql_wire::TlsMode::Required,
+    };
+    // validate() checked that both files are set when TLS is on.
+    let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) else {
+        return Err(StartError::Config(ConfigError::Invalid {
+            key: "tls.cert_file",
+            reason: "set both tls.cert_file and tls.key_file".to_owned(),
+        }));
+    };
+    let loaded = stagesql_wire::Tls::load(cert, key, mode)?;
+    tracing::info!(cert = %cert.display(), mode = ?mode, "TLS certificate loaded");
+    Ok(Some(loaded))
 }
 
 /// Serves the snapshot persisted at `path`, if there is a readable one. A missing, corrupt or

@@ -96,8 +96,19 @@ fn bad_config_stops_startup_naming_the_key() {
     for (body, key) in [
         ("[server]\nlisten = \"nonsense\"\n", "server.listen"),
         ("[server]\nlisten_on = \"127.0.0.1:1\"\n", "listen_on"),
-        ("[server]\nuser = \"\"\n", "server.user"),
-        ("[source]\nfixture = \"missing.json\"\n", "missing.json"),
+        (
+            "[auth]\nmethod = \"trust\"\n[[auth.users]]\nname = \"\"\n",
+            "auth.users.name",
+        ),
+        (
+            "[auth]\nmethod = \"trust\"\n[source]\nfixture = \"missing.json\"\n",
+            "missing.json",
+        ),
+        ("[server]\nlisten = \"127.0.0.1:0\"\n", "auth.users"),
+        (
+            "[auth]\nmethod = \"trust\"\n[tls]\nmode = \"required\"\ncert_file = \"no-such-cert.pem\"\nkey_file = \"no-such-key.pem\"\n",
+            "no-such-cert.pem",
+        ),
     ] {
         let path = dir.join("bad.toml");
         std::fs::write(&path, body).expect("write config");

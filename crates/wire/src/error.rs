@@ -58,6 +58,30 @@ pub enum WireError {
     /// The user asked for does not exist.
     #[error("role \"{0}\" does not exist")]
     UnknownUser(String),
+    /// TLS is required and the client connected without it.
+    #[error(
+        "this server accepts only TLS connections; connect with sslmode=require (or verify-full)"
+    )]
+    TlsRequired,
+    /// A wrong password, or a user that does not exist (the same message for both).
+    #[error("password authentication failed for user \"{0}\"")]
+    AuthenticationFailed(String),
+    /// The client broke the authentication exchange (a malformed SCRAM message, a message
+    /// that is not the one expected).
+    #[error("{0}")]
+    AuthProtocol(String),
+    /// Bytes that do not frame or decode as a protocol message; the connection ends.
+    #[error("invalid frontend message: {0}")]
+    MalformedMessage(String),
+    /// The session sat in an open transaction past `idle_in_transaction_session_timeout`.
+    #[error("terminating connection due to idle-in-transaction timeout")]
+    IdleInTransactionTimeout,
+    /// The session sat idle past `idle_session_timeout`.
+    #[error("terminating connection due to idle-session timeout")]
+    IdleSessionTimeout,
+    /// The server is shutting down.
+    #[error("terminating connection due to administrator command")]
+    AdminShutdown,
     /// Every `max_connections` slot is taken.
     #[error("sorry, too many clients already")]
     TooManyConnections,
@@ -99,6 +123,13 @@ pub fn classify(err: &WireError) -> Classified {
         WireError::MultipleStatements => ("42601", err.to_string()),
         WireError::NoUser => ("28000", err.to_string()),
         WireError::TooManyConnections => ("53300", err.to_string()),
+        WireError::TlsRequired => ("28000", err.to_string()),
+        WireError::AuthenticationFailed(_) => ("28P01", err.to_string()),
+        WireError::AuthProtocol(m) => ("08P01", m.clone()),
+        WireError::MalformedMessage(_) => ("08P01", err.to_string()),
+        WireError::IdleInTransactionTimeout => ("25P03", err.to_string()),
+        WireError::IdleSessionTimeout => ("57P05", err.to_string()),
+        WireError::AdminShutdown => ("57P01", err.to_string()),
         WireError::UnknownDatabase(_) => ("3D000", err.to_string()),
         WireError::UnknownUser(_) => ("28000", err.to_string()),
         WireError::Encode(_) => ("XX000", INTERNAL_MESSAGE.to_owned()),
@@ -108,7 +139,14 @@ pub fn classify(err: &WireError) -> Classified {
         WireError::NoUser
         | WireError::UnknownDatabase(_)
         | WireError::UnknownUser(_)
-        | WireError::TooManyConnections => "FATAL",
+        | WireError::TooManyConnections
+        | WireError::TlsRequired
+        | WireError::AuthenticationFailed(_)
+        | WireError::AuthProtocol(_)
+        | WireError::MalformedMessage(_)
+        | WireError::IdleInTransactionTimeout
+        | WireError::IdleSessionTimeout
+        | WireError::AdminShutdown => "FATAL",
         _ => "ERROR",
     };
     Classified {

@@ -12,10 +12,6 @@ use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::execution::SendableRecordBatchStream;
 use futures::{Sink, SinkExt, StreamExt, stream};
-use pgwire::api::auth::{
-    ServerParameterProvider, StartupHandler, finish_authentication, protocol_negotiation,
-    save_startup_parameters_to_metadata,
-};
 use pgwire::api::cancel::DefaultCancelHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
@@ -23,25 +19,30 @@ use pgwire::api::results::{FieldFormat, FieldInfo, QueryResponse, Response, Tag}
 use pgwire::api::stmt::QueryParser;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{
-    ClientInfo, ClientPortalStore, ConnectionGuard, ConnectionHandle, ConnectionManager,
-    PgWireServerHandlers, PidSecretKeyGenerator, RandomPidSecretKeyGenerator, Type,
+    ClientInfo, ClientPortalStore, ConnectionManager, RandomPidSecretKeyGenerator, Type,
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::startup::ParameterStatus;
-use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use stagesql_engine::limits::Canceller;
 use stagesql_engine::{Command, Engine, Output, Prepared, Session};
 
+use crate::auth::{ScramState, Users};
 use crate::encode::{ColumnFormat, encode_batch};
 use crate::error::{WireError, to_pg_error};
 use crate::params::{decode_params, is_binary};
+use crate::tls::Tls;
 use crate::types::pg_type;
 
-/// Who may connect, and how many at once.
+/// Who may connect, how, and how many at once.
 #[derive(Debug, Clone)]
 pub struct WireConfig {
-    /// The one user name accepted (authentication arrives with TLS and SCRAM).
-    pub user: String,
+    /// The users and the authentication method.
+    pub users: Arc<Users>,
+    /// TLS, when configured (optional or required).
+    pub tls: Option<Arc<Tls>>,
+    /// How long a failed password waits before its error is sent.
+    pub auth_failure_delay: std::time::Duration,
     /// Open connections at once; the next gets FATAL 53300.
     pub max_connections: usize,
     /// A connection that has not completed startup by then is closed.
@@ -63,11 +64,11 @@ type CancelTargets = std::sync::Mutex<
 /// State shared by every connection.
 #[derive(Debug)]
 pub struct Shared {
-    engine: Arc<Engine>,
-    config: WireConfig,
-    cancel: Arc<ConnectionManager>,
-    pids: RandomPidSecretKeyGenerator,
-    cancel_targets: CancelTargets,
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) config: WireConfig,
+    pub(crate) cancel: Arc<ConnectionManager>,
+    pub(crate) pids: RandomPidSecretKeyGenerator,
+    pub(crate) cancel_targets: CancelTargets,
     /// Connection slots (`max_connections`).
     pub(crate) slots: Arc<tokio::sync::Semaphore>,
 }
@@ -112,14 +113,16 @@ impl Shared {
 /// One connection: its session (created at startup) and the handlers pgwire calls.
 #[derive(Debug)]
 pub struct Connection {
-    shared: Arc<Shared>,
-    session: Arc<OnceLock<Arc<Session>>>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) session: Arc<OnceLock<Arc<Session>>>,
     parser: Arc<StatementParser>,
     /// This connection's `max_connections` slot; `None` when there was none left, and the
     /// startup is answered with FATAL 53300.
-    slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    pub(crate) slot: Option<tokio::sync::OwnedSemaphorePermit>,
     /// The backend pid, once started (to forget its cancel target on close).
-    pid: OnceLock<i32>,
+    pub(crate) pid: OnceLock<i32>,
+    /// Where the SCRAM exchange stands (a std Mutex: held for a swap, never across an await).
+    pub(crate) scram: std::sync::Mutex<ScramState>,
 }
 
 impl Drop for Connection {
@@ -145,6 +148,7 @@ impl Connection {
             session,
             slot,
             pid: OnceLock::new(),
+            scram: std::sync::Mutex::new(ScramState::Idle),
         }
     }
 
@@ -157,27 +161,9 @@ impl Connection {
         session_of(&self.session)
     }
 
-    fn open_session(&self, metadata: &HashMap<String, String>) -> Result<Arc<Session>, WireError> {
-        let user = metadata
-            .get("user")
-            .filter(|u| !u.is_empty())
-            .ok_or(WireError::NoUser)?;
-        let database = metadata
-            .get("database")
-            .filter(|d| !d.is_empty())
-            .unwrap_or(user);
-        if database != self.shared.engine.database() {
-            return Err(WireError::UnknownDatabase(database.clone()));
-        }
-        if *user != self.shared.config.user {
-            return Err(WireError::UnknownUser(user.clone()));
-        }
-        let startup = metadata
-            .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "user" | "database" | "options" | "replication"))
-            .map(|(k, v)| (k.as_str(), v.as_str()));
-        let session = Arc::new(self.shared.engine.session(user, startup)?);
-        Ok(Arc::clone(self.session.get_or_init(|| session)))
+    /// The session, once startup has completed.
+    pub fn session_if_started(&self) -> Option<&Arc<Session>> {
+        self.session.get()
     }
 }
 
@@ -189,31 +175,9 @@ fn session_of(cell: &OnceLock<Arc<Session>>) -> PgWireResult<Arc<Session>> {
     })
 }
 
-/// The pgwire handler set for one connection.
-#[derive(Debug)]
-pub struct ConnectionHandlers(pub Arc<Connection>);
-
-impl PgWireServerHandlers for ConnectionHandlers {
-    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
-        Arc::clone(&self.0)
-    }
-
-    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
-        Arc::clone(&self.0)
-    }
-
-    fn startup_handler(&self) -> Arc<impl StartupHandler> {
-        Arc::clone(&self.0)
-    }
-
-    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
-        Arc::new(CancelHandler(Arc::clone(&self.0.shared)))
-    }
-}
-
 /// Routes a CancelRequest to the session it names: its running statement (including one
 /// streaming rows) stops with 57014. A wrong secret key does nothing.
-struct CancelHandler(Arc<Shared>);
+pub(crate) struct CancelHandler(pub(crate) Arc<Shared>);
 
 #[async_trait]
 impl pgwire::api::cancel::CancelHandler for CancelHandler {
@@ -222,57 +186,6 @@ impl pgwire::api::cancel::CancelHandler for CancelHandler {
         DefaultCancelHandler::new(Arc::clone(&self.0.cancel))
             .on_cancel_request(request)
             .await;
-    }
-}
-
-/// The ParameterStatus set for one session.
-struct StartupParameters(HashMap<String, String>);
-
-impl ServerParameterProvider for StartupParameters {
-    fn server_parameters<C>(&self, _client: &C) -> Option<HashMap<String, String>>
-    where
-        C: ClientInfo,
-    {
-        Some(self.0.clone())
-    }
-}
-
-#[async_trait]
-impl StartupHandler for Connection {
-    async fn on_startup<C>(
-        &self,
-        client: &mut C,
-        message: PgWireFrontendMessage,
-    ) -> PgWireResult<()>
-    where
-        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        let PgWireFrontendMessage::Startup(ref startup) = message else {
-            return Ok(());
-        };
-        protocol_negotiation(client, startup).await?;
-        save_startup_parameters_to_metadata(client, startup);
-        if self.slot.is_none() {
-            return Err(to_pg_error(WireError::TooManyConnections));
-        }
-        let session = self.open_session(client.metadata()).map_err(to_pg_error)?;
-        let (pid, key) = self.shared.pids.generate(client);
-        if let Ok(mut targets) = self.shared.cancel_targets.lock() {
-            targets.insert(pid, (key.clone(), Arc::downgrade(&session.canceller())));
-        }
-        let _ = self.pid.set(pid);
-        session.set_backend_pid(pid);
-        client.set_pid_and_secret_key(pid, key.clone());
-        let (handle, guard) = self.shared.cancel.register(pid, key);
-        client
-            .session_extensions()
-            .insert::<Arc<ConnectionHandle>>(handle);
-        client.session_extensions().insert::<ConnectionGuard>(guard);
-        tracing::debug!(user = session.user(), "session started");
-        let params = StartupParameters(session.reported_settings().into_iter().collect());
-        finish_authentication(client, &params).await
     }
 }
 

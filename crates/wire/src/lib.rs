@@ -2,20 +2,29 @@
 //!
 //! Map of the crate:
 //! - [`server`]: the accept loop; connection tasks are tracked and stop on shutdown.
-//! - [`handler`]: startup, simple and extended query handlers for one connection.
+//! - [`socket`]: one connection's message loop: TLS negotiation, timeouts, shutdown.
+//! - [`tls`]: certificate and key loading for the TLS acceptor.
+//! - [`auth`]: users, SCRAM-SHA-256 verifiers; [`startup`]: the startup and login exchange.
+//! - [`handler`]: simple and extended query handlers for one connection.
 //! - [`encode`]: Arrow values to DataRow bytes, text and binary.
 //! - [`copy`]: `COPY ... TO STDOUT` in text, CSV and binary.
 //! - [`params`]: Bind parameters to typed values.
 //! - [`types`]: Arrow fields to PostgreSQL types (json and hstore included).
 //! - [`error`]: the one mapping from errors to SQLSTATE codes.
 
+pub mod auth;
 pub mod copy;
 pub mod encode;
 pub mod error;
 pub mod handler;
 pub mod params;
 pub mod server;
+pub mod socket;
+pub mod startup;
+pub mod tls;
 pub mod types;
 
+pub use auth::{AuthMethod, ScramVerifier, Users};
 pub use handler::{Shared, WireConfig};
 pub use server::serve;
+pub use tls::{Tls, TlsError, TlsMode};

@@ -1,8 +1,8 @@
 //! The accept loop: one task per connection, all owned by a tracker, stopped by a token.
 //!
-//! pgwire's `process_socket` has no shutdown input, so each connection task races it against the
-//! server's cancellation token. On shutdown the loop stops accepting, gives running connections
-//! `drain` to finish, then drops the rest.
+//! Each connection runs [`serve_socket`], which watches the server's tokens. On shutdown the
+//! loop stops accepting; idle sessions end at once with 57P01, running statements get `drain`
+//! to finish, then what is left is closed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use crate::handler::{Connection, ConnectionHandlers, Shared};
+use crate::handler::{Connection, Shared};
+use crate::socket::{Stops, serve_socket};
 
 /// Serves connections from `listener` until `shutdown` is cancelled, then drains for up to
 /// `drain` before closing what is left.
@@ -42,41 +43,15 @@ pub async fn serve(
         next_id += 1;
         let _ = socket.set_nodelay(true);
         let connection = Arc::new(Connection::new(Arc::clone(&shared)));
-        let handlers = ConnectionHandlers(Arc::clone(&connection));
-        let startup_timeout = shared.config().startup_timeout;
-        let stop = force_close.child_token();
+        let stops = Stops {
+            shutdown: shutdown.clone(),
+            force: force_close.child_token(),
+        };
         let span = tracing::info_span!("connection", id = next_id, peer = %peer);
         tracker.spawn(
             async move {
                 tracing::debug!("connected");
-                let process = pgwire::tokio::process_socket(socket, None, handlers);
-                tokio::pin!(process);
-                // A client that connects and never finishes its startup is dropped.
-                let startup_deadline = tokio::time::sleep(startup_timeout);
-                tokio::pin!(startup_deadline);
-                let mut waiting_for_startup = true;
-                loop {
-                    tokio::select! {
-                        result = &mut process => {
-                            if let Err(e) = result {
-                                tracing::debug!(cause = %e, "connection ended with an I/O error");
-                            }
-                            break;
-                        }
-                        () = &mut startup_deadline, if waiting_for_startup => {
-                            if connection.started() {
-                                waiting_for_startup = false;
-                            } else {
-                                tracing::info!("closing connection: no startup within the timeout");
-                                break;
-                            }
-                        }
-                        () = stop.cancelled() => {
-                            tracing::info!("closing connection for shutdown");
-                            break;
-                        }
-                    }
-                }
+                serve_socket(socket, connection, stops).await;
                 tracing::debug!("disconnected");
             }
             .instrument(span),

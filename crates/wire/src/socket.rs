@@ -1,0 +1,170 @@
+//! Drives one client socket: TLS negotiation, then messages one at a time until the client
+//! leaves, breaks the protocol, idles past a timeout, or the server shuts down.
+//!
+//! This is our own loop around pgwire's `negotiate_tls`, `process_message` and `process_error`
+//! (instead of `process_socket`) so that it can stop on our inputs and say why with a FATAL
+//! error: the startup deadline, `idle_in_transaction_session_timeout` (25P03),
+//! `idle_session_timeout` (57P05), an undecodable message (08P01) and shutdown (57P01).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use pgwire::api::{ClientInfo, PgWireConnectionState};
+use pgwire::messages::PgWireFrontendMessage;
+use pgwire::messages::response::TransactionStatus;
+use pgwire::tokio::server::{negotiate_tls, process_error, process_message};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{WireError, to_pg_error};
+use crate::handler::{CancelHandler, Connection};
+
+/// What stops a connection from outside.
+#[derive(Debug, Clone)]
+pub struct Stops {
+    /// Shutdown has begun: finish the running statement (if any), then end with 57P01.
+    pub shutdown: CancellationToken,
+    /// The drain deadline passed: end now, even mid-statement.
+    pub force: CancellationToken,
+}
+
+/// Serves one TCP connection to the end.
+pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: Stops) {
+    let shared = Arc::clone(&connection.shared);
+    let startup_timeout = shared.config.startup_timeout;
+    let startup_deadline = tokio::time::Instant::now() + startup_timeout;
+    let tls = shared.config.tls.as_ref().map(|t| t.acceptor.clone());
+    let negotiated = tokio::select! {
+        n = negotiate_tls::<Arc<stagesql_engine::Prepared>>(tcp, tls) => n,
+        () = tokio::time::sleep_until(startup_deadline) => {
+            tracing::info!("closing connection: no startup within the timeout");
+            return;
+        }
+        () = stops.force.cancelled() => return,
+    };
+    let mut socket = match negotiated {
+        Ok(Some(socket)) => socket,
+        Ok(None) => {
+            tracing::info!("closing connection: direct TLS without TLS configured");
+            return;
+        }
+        Err(e) => {
+            tracing::info!(cause = %e, "TLS negotiation failed");
+            return;
+        }
+    };
+    let startup_handler = Arc::clone(&connection);
+    let simple = Arc::clone(&connection);
+    let extended = Arc::clone(&connection);
+    let copy = Arc::new(pgwire::api::NoopHandler);
+    let cancel = Arc::new(CancelHandler(Arc::clone(&shared)));
+
+    loop {
+        let waiting_for_startup = matches!(
+            socket.state(),
+            PgWireConnectionState::AwaitingStartup
+                | PgWireConnectionState::AuthenticationInProgress
+        );
+        let idle = if waiting_for_startup {
+            None
+        } else {
+            idle_timeout(&connection, socket.transaction_status())
+        };
+        let (deadline, on_idle) = match idle {
+            Some((d, err)) => (Some(tokio::time::Instant::now() + d), Some(err)),
+            None if waiting_for_startup => (Some(startup_deadline), None),
+            None => (None, None),
+        };
+        let message = tokio::select! {
+            m = socket.next() => m,
+            () = sleep_until(deadline) => {
+                match on_idle {
+                    Some(err) => {
+                        tracing::info!(reason = %err, "closing idle connection");
+                        let _ = process_error(&mut socket, to_pg_error(err), false).await;
+                    }
+                    None => tracing::info!("closing connection: no startup within the timeout"),
+                }
+                break;
+            }
+            () = stops.shutdown.cancelled(), if !waiting_for_startup => {
+                let _ = process_error(&mut socket, to_pg_error(WireError::AdminShutdown), false).await;
+                break;
+            }
+            () = stops.force.cancelled() => break,
+        };
+        let message = match message {
+            Some(Ok(m)) => m,
+            Some(Err(e)) => {
+                // The bytes do not frame or decode as a message: the stream cannot be trusted
+                // past this point.
+                tracing::info!(cause = %e, "closing connection: undecodable message");
+                let err = to_pg_error(WireError::MalformedMessage(e.to_string()));
+                let _ = process_error(&mut socket, err, false).await;
+                break;
+            }
+            None => break,
+        };
+        if matches!(message, PgWireFrontendMessage::Terminate(_)) {
+            break;
+        }
+        let wait_for_sync = match socket.state() {
+            PgWireConnectionState::CopyInProgress(extended) => extended,
+            _ => message.is_extended_query(),
+        };
+        let is_cancel = matches!(message, PgWireFrontendMessage::CancelRequest(_));
+        let result = tokio::select! {
+            r = process_message(
+                message,
+                &mut socket,
+                Arc::clone(&startup_handler),
+                Arc::clone(&simple),
+                Arc::clone(&extended),
+                Arc::clone(&copy),
+                Arc::clone(&cancel),
+            ) => r,
+            () = stops.force.cancelled() => {
+                let _ = process_error(&mut socket, to_pg_error(WireError::AdminShutdown), false).await;
+                break;
+            }
+        };
+        if let Err(e) = result {
+            let is_fatal = e.is_fatal();
+            if process_error(&mut socket, e, wait_for_sync).await.is_err() || is_fatal {
+                break;
+            }
+        }
+        if is_cancel {
+            break;
+        }
+    }
+    let _ = socket.close().await;
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The idle timeout that applies while waiting for the next message, from the session's
+/// settings: `idle_in_transaction_session_timeout` inside a transaction,
+/// `idle_session_timeout` outside one.
+fn idle_timeout(
+    connection: &Connection,
+    status: TransactionStatus,
+) -> Option<(Duration, WireError)> {
+    let session = connection.session_if_started()?;
+    let in_transaction = !matches!(status, TransactionStatus::Idle);
+    let (setting, err) = if in_transaction {
+        (
+            "idle_in_transaction_session_timeout",
+            WireError::IdleInTransactionTimeout,
+        )
+    } else {
+        ("idle_session_timeout", WireError::IdleSessionTimeout)
+    };
+    session.timeout_setting(setting).map(|d| (d, err))
+}
