@@ -27,7 +27,12 @@ impl TestServer {
     /// Starts a server with `config`, listening on 127.0.0.1:0.
     pub async fn start_with(mut config: Config) -> TestServer {
         config.server.listen = "127.0.0.1:0".to_owned();
-        config.server.shutdown_drain_seconds = 1;
+        // A short drain unless the test chose one.
+        if config.server.shutdown_drain_seconds
+            == stagesql_server::config::ServerConfig::default().shutdown_drain_seconds
+        {
+            config.server.shutdown_drain_seconds = 1;
+        }
         let server = stagesql_server::start(config)
             .await
             .unwrap_or_else(|e| panic!("server did not start: {e}"));

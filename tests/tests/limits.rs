@@ -230,3 +230,96 @@ async fn a_socket_that_never_starts_up_is_closed() {
     still_serves(&server).await;
     server.stop().await;
 }
+
+/// Connects and keeps the connection task's outcome: a FATAL error the server sends between
+/// queries arrives there.
+async fn client_with_outcome(
+    server: &TestServer,
+) -> (
+    tokio_postgres::Client,
+    tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>,
+) {
+    let (client, connection) = tokio_postgres::connect(&server.conn_str(), tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    (client, tokio::spawn(connection))
+}
+
+async fn closed_with(
+    outcome: tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>,
+    code: &str,
+    within: Duration,
+) {
+    let result = tokio::time::timeout(within, outcome)
+        .await
+        .expect("the server closed the connection")
+        .expect("connection task");
+    let err = result.expect_err("the connection ended with an error");
+    assert_eq!(sqlstate(&err), code, "{err:?}");
+}
+
+#[tokio::test]
+async fn idle_in_transaction_session_timeout_ends_the_session_with_25p03() {
+    let server = TestServer::start().await;
+    let (client, outcome) = client_with_outcome(&server).await;
+    client
+        .batch_execute("SET idle_in_transaction_session_timeout = '300ms'")
+        .await
+        .expect("set");
+    // Idle outside a transaction: the timeout does not apply.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    usable(&client).await;
+    // A statement longer than the timeout is not idleness either.
+    client.batch_execute("BEGIN").await.expect("begin");
+    client
+        .simple_query("SELECT count(*) FROM aws.apigatewayv2_stage a, aws.apigatewayv2_stage b, aws.apigatewayv2_stage c WHERE md5(a.stage_name || b.stage_name || c.stage_name) = 'x'")
+        .await
+        .expect("a running statement is not idle");
+    // Idle inside it: FATAL 25P03.
+    closed_with(outcome, "25P03", Duration::from_secs(5)).await;
+    assert!(client.is_closed() || client.simple_query("SELECT 1").await.is_err());
+    // A bad value is refused.
+    let other = server.client().await;
+    let err = other
+        .batch_execute("SET idle_in_transaction_session_timeout = 'soon'")
+        .await
+        .expect_err("not a duration");
+    assert_eq!(sqlstate(&err), "22023");
+    still_serves(&server).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn idle_session_timeout_ends_the_session_with_57p05() {
+    let mut config = stagesql_tests::trust_config();
+    config.limits.idle_session_timeout = "300ms".to_owned();
+    let server = TestServer::start_with(config).await;
+    let (client, outcome) = client_with_outcome(&server).await;
+    usable(&client).await;
+    closed_with(outcome, "57P05", Duration::from_secs(5)).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_ends_idle_sessions_with_57p01_and_lets_running_ones_finish() {
+    let mut config = stagesql_tests::trust_config();
+    config.server.shutdown_drain_seconds = 30;
+    let server = TestServer::start_with(config).await;
+    let (idle, idle_outcome) = client_with_outcome(&server).await;
+    usable(&idle).await;
+    let (busy, busy_outcome) = client_with_outcome(&server).await;
+    let running = tokio::spawn(async move {
+        let started = Instant::now();
+        let result = busy.simple_query(SLOW_AGGREGATE).await;
+        eprintln!("the running statement took {:?}", started.elapsed());
+        // Keep the client: dropping it would end the connection from this side.
+        (busy, result)
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopping = tokio::spawn(server.stop());
+    closed_with(idle_outcome, "57P01", Duration::from_secs(5)).await;
+    let (_busy, finished) = running.await.expect("task");
+    assert!(finished.is_ok(), "the running statement finished: {finished:?}");
+    closed_with(busy_outcome, "57P01", Duration::from_secs(5)).await;
+    stopping.await.expect("stop");
+}

@@ -128,3 +128,126 @@ fn bad_config_stops_startup_naming_the_key() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs `stagesql hash-password` with `password` on stdin; returns the verifier it prints.
+fn hash_password(password: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stagesql"))
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run stagesql hash-password");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("write password");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
+}
+
+/// Starts the binary with `config` (text) and returns it with its port and a channel of its
+/// output lines (stdout and stderr).
+fn spawn_server(config: &str, envs: &[(&str, &str)]) -> (std::process::Child, u16, mpsc::Receiver<String>) {
+    let dir = std::env::temp_dir().join(format!("stagesql-cli-secrets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let path = dir.join("server.toml");
+    std::fs::write(&path, config).expect("write config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stagesql"))
+        .args(["--config", &path.display().to_string()])
+        .envs(envs.iter().copied())
+        .env("RUST_LOG", "trace")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn stagesql");
+    let (tx, rx) = mpsc::channel();
+    for stream in [
+        Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().expect("stderr")),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let mut seen = Vec::new();
+    let port = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no listening line in {seen:#?}"));
+        if let Some(port) = line
+            .split("listening on 127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|p| p.parse::<u16>().ok())
+        {
+            break port;
+        }
+        seen.push(line);
+    };
+    (child, port, rx)
+}
+
+#[test]
+fn hash_password_verifiers_log_in_and_no_secret_reaches_the_logs() {
+    let password = "pa55-word-from-hash";
+    let verifier = hash_password(password);
+    assert!(verifier.starts_with("SCRAM-SHA-256$4096:"), "{verifier}");
+    assert_ne!(verifier, hash_password(password), "each verifier has its own salt");
+    let env_password = "env-secret-987";
+    let wrong = "wrong-guess-555";
+    let config = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[log]\nlevel = \"trace\"\n\
+         [[auth.users]]\nname = \"alice\"\nverifier = \"{verifier}\"\n\
+         [[auth.users]]\nname = \"bob\"\npassword_env = \"STAGESQL_TEST_BOB_PASSWORD\"\n"
+    );
+    let (mut child, port, rx) = spawn_server(&config, &[("STAGESQL_TEST_BOB_PASSWORD", env_password)]);
+    let login = |user: &str, pw: &str| {
+        Command::new("psql")
+            .arg(format!("host=127.0.0.1 port={port} user={user} dbname=stagesql"))
+            .args(["-X", "-A", "-t", "-c", "SELECT current_user"])
+            .env("PGPASSWORD", pw)
+            .output()
+            .expect("run psql")
+    };
+    let out = login("alice", password);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "alice");
+    let out = login("bob", env_password);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = login("alice", wrong);
+    assert!(!out.status.success());
+    let out = login("nobody", wrong);
+    assert!(!out.status.success());
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = wait_with_timeout(&mut child, Duration::from_secs(20));
+    assert!(status.success(), "exit status {status}");
+    let logs: Vec<String> = rx.try_iter().collect();
+    assert!(
+        logs.iter().any(|l| l.contains("password authentication failed")),
+        "failed logins are logged: {logs:#?}"
+    );
+    let keys: Vec<&str> = verifier.split(['$', ':']).skip(2).collect();
+    for secret in [password, env_password, wrong]
+        .into_iter()
+        .chain(keys.iter().copied())
+    {
+        assert!(
+            !logs.iter().any(|l| l.contains(secret)),
+            "{secret} appears in the logs"
+        );
+    }
+}
