@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use stagesql_tests::frames::{self, bind, execute, message, parse, sync};
 use stagesql_tests::{TestServer, sqlstate};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -141,5 +142,95 @@ async fn pathological_sql_is_refused_or_answered_and_the_server_lives() {
         .expect("alive")
         .get(0);
     assert_eq!(one, 1);
+    server.stop().await;
+}
+
+/// Protocol faults in well-framed messages get PostgreSQL's SQLSTATE; the connection (or the
+/// server) survives.
+#[tokio::test]
+async fn each_protocol_fault_gets_its_sqlstate() {
+    let server = TestServer::start().await;
+    let port = server.port();
+    let cases: Vec<(&str, Vec<Vec<u8>>, &str)> = vec![
+        (
+            "Bind with the wrong parameter count",
+            vec![
+                parse("", "SELECT $1::int4", &[23]),
+                bind("", &[], &[], &[]),
+                execute(0),
+                sync(),
+            ],
+            "08P01",
+        ),
+        (
+            "undecodable binary parameter",
+            vec![
+                parse("", "SELECT $1::int4", &[23]),
+                bind("", &[1], &[Some(b"\x01\x02\x03")], &[]),
+                execute(0),
+                sync(),
+            ],
+            "22P03",
+        ),
+        (
+            "bad text parameter",
+            vec![
+                parse("", "SELECT $1::int4", &[23]),
+                bind("", &[0], &[Some(b"twelve")], &[]),
+                execute(0),
+                sync(),
+            ],
+            "22P02",
+        ),
+        (
+            "a format code that is neither text nor binary",
+            vec![
+                parse("", "SELECT $1::int4, $2::int4", &[23, 23]),
+                bind("", &[0, 7], &[Some(b"1"), Some(b"2")], &[]),
+                execute(0),
+                sync(),
+            ],
+            "08P01",
+        ),
+        (
+            "Bind of a statement never parsed",
+            vec![bind("ghost", &[], &[], &[]), sync()],
+            "26000",
+        ),
+        (
+            "a message that does not decode",
+            vec![message(b'B', b"\x00")],
+            "08P01",
+        ),
+        (
+            "a Bind whose parameter count runs past its end",
+            vec![message(b'B', b"\x00\x00\x00\x01\x00\x01")],
+            "08P01",
+        ),
+    ];
+    for (what, messages, code) in cases {
+        let mut bytes = frames::startup();
+        for m in messages {
+            bytes.extend(m);
+        }
+        bytes.extend(frames::message(b'X', &[]));
+        let codes = frames::error_codes(port, bytes).await;
+        assert!(
+            codes.iter().any(|c| c == code),
+            "{what}: expected {code}, got {codes:?}"
+        );
+    }
+    // Every one of those left the server serving.
+    let client = server.client().await;
+    let err = client
+        .query("SELECT $1::int4", &[&"not an int"])
+        .await
+        .expect_err("tokio-postgres refuses to send text for int4");
+    drop(err);
+    let err = client
+        .simple_query("SELECT * FROM nowhere")
+        .await
+        .expect_err("unknown table");
+    assert_eq!(sqlstate(&err), "42P01");
     server.stop().await;
 }

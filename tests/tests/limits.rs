@@ -319,7 +319,10 @@ async fn shutdown_ends_idle_sessions_with_57p01_and_lets_running_ones_finish() {
     let stopping = tokio::spawn(server.stop());
     closed_with(idle_outcome, "57P01", Duration::from_secs(5)).await;
     let (_busy, finished) = running.await.expect("task");
-    assert!(finished.is_ok(), "the running statement finished: {finished:?}");
+    assert!(
+        finished.is_ok(),
+        "the running statement finished: {finished:?}"
+    );
     closed_with(busy_outcome, "57P01", Duration::from_secs(5)).await;
     stopping.await.expect("stop");
 }

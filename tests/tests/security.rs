@@ -277,8 +277,7 @@ async fn unusable_certificates_stop_startup_naming_the_file() {
         config.server.listen = "127.0.0.1:0".to_owned();
         let err = stagesql_server::start(config)
             .await
-            .err()
-            .expect("startup refuses an unusable certificate")
+            .expect_err("startup refuses an unusable certificate")
             .to_string();
         assert!(
             err.contains(&named.display().to_string()),

@@ -52,6 +52,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     telemetry::init(&config.log);
+    telemetry::install_panic_hook();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -23,3 +23,26 @@ pub fn init(config: &LogConfig) {
     // A subscriber may already be installed (e.g. by a test harness); keep it.
     let _ = result;
 }
+
+/// Routes panics through the log. A panic contained while decoding a client's bytes (see
+/// `stagesql_wire::socket::decoding_client_bytes`) is that client's malformed message, logged
+/// at debug; any other panic is a server bug, logged at error with its location.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        if stagesql_wire::socket::decoding_client_bytes() {
+            tracing::debug!(%location, cause = %payload, "malformed client message (decoder panic contained)");
+        } else {
+            tracing::error!(%location, cause = %payload, "panic");
+        }
+    }));
+}

@@ -146,13 +146,23 @@ fn hash_password(password: &str) -> String {
         .write_all(format!("{password}\n").as_bytes())
         .expect("write password");
     let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
 }
 
 /// Starts the binary with `config` (text) and returns it with its port and a channel of its
 /// output lines (stdout and stderr).
-fn spawn_server(config: &str, envs: &[(&str, &str)]) -> (std::process::Child, u16, mpsc::Receiver<String>) {
+fn spawn_server(
+    config: &str,
+    envs: &[(&str, &str)],
+) -> (std::process::Child, u16, mpsc::Receiver<String>) {
     let dir = std::env::temp_dir().join(format!("stagesql-cli-secrets-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp dir");
     let path = dir.join("server.toml");
@@ -201,7 +211,11 @@ fn hash_password_verifiers_log_in_and_no_secret_reaches_the_logs() {
     let password = "pa55-word-from-hash";
     let verifier = hash_password(password);
     assert!(verifier.starts_with("SCRAM-SHA-256$4096:"), "{verifier}");
-    assert_ne!(verifier, hash_password(password), "each verifier has its own salt");
+    assert_ne!(
+        verifier,
+        hash_password(password),
+        "each verifier has its own salt"
+    );
     let env_password = "env-secret-987";
     let wrong = "wrong-guess-555";
     let config = format!(
@@ -209,20 +223,31 @@ fn hash_password_verifiers_log_in_and_no_secret_reaches_the_logs() {
          [[auth.users]]\nname = \"alice\"\nverifier = \"{verifier}\"\n\
          [[auth.users]]\nname = \"bob\"\npassword_env = \"STAGESQL_TEST_BOB_PASSWORD\"\n"
     );
-    let (mut child, port, rx) = spawn_server(&config, &[("STAGESQL_TEST_BOB_PASSWORD", env_password)]);
+    let (mut child, port, rx) =
+        spawn_server(&config, &[("STAGESQL_TEST_BOB_PASSWORD", env_password)]);
     let login = |user: &str, pw: &str| {
         Command::new("psql")
-            .arg(format!("host=127.0.0.1 port={port} user={user} dbname=stagesql"))
+            .arg(format!(
+                "host=127.0.0.1 port={port} user={user} dbname=stagesql"
+            ))
             .args(["-X", "-A", "-t", "-c", "SELECT current_user"])
             .env("PGPASSWORD", pw)
             .output()
             .expect("run psql")
     };
     let out = login("alice", password);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "alice");
     let out = login("bob", env_password);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = login("alice", wrong);
     assert!(!out.status.success());
     let out = login("nobody", wrong);
@@ -237,7 +262,8 @@ fn hash_password_verifiers_log_in_and_no_secret_reaches_the_logs() {
     assert!(status.success(), "exit status {status}");
     let logs: Vec<String> = rx.try_iter().collect();
     assert!(
-        logs.iter().any(|l| l.contains("password authentication failed")),
+        logs.iter()
+            .any(|l| l.contains("password authentication failed")),
         "failed logins are logged: {logs:#?}"
     );
     let keys: Vec<&str> = verifier.split(['$', ':']).skip(2).collect();

@@ -250,4 +250,103 @@ mod tests {
             Err(WireError::BadEncoding)
         ));
     }
+
+    mod fuzz {
+        //! Property tests over Bind parameter decoding: any bytes, any format code, any
+        //! declared or inferred type give a value or a clean error, never a panic.
+        use super::*;
+        use proptest::prelude::*;
+
+        const TYPES: &[Type] = &[
+            Type::BOOL,
+            Type::INT2,
+            Type::INT4,
+            Type::INT8,
+            Type::FLOAT4,
+            Type::FLOAT8,
+            Type::NUMERIC,
+            Type::TEXT,
+            Type::VARCHAR,
+            Type::BYTEA,
+            Type::DATE,
+            Type::TIME,
+            Type::TIMESTAMP,
+            Type::TIMESTAMPTZ,
+            Type::INTERVAL,
+            Type::JSON,
+            Type::JSONB,
+            Type::UUID,
+            Type::OID,
+            Type::TEXT_ARRAY,
+            Type::INT4_ARRAY,
+            Type::UNKNOWN,
+        ];
+
+        fn inferred() -> Vec<Option<DataType>> {
+            use datafusion::arrow::datatypes::TimeUnit;
+            vec![
+                None,
+                Some(DataType::Boolean),
+                Some(DataType::Int16),
+                Some(DataType::Int32),
+                Some(DataType::Int64),
+                Some(DataType::UInt32),
+                Some(DataType::Float32),
+                Some(DataType::Float64),
+                Some(DataType::Utf8),
+                Some(DataType::Date32),
+                Some(DataType::Timestamp(TimeUnit::Microsecond, None)),
+                Some(DataType::Timestamp(
+                    TimeUnit::Microsecond,
+                    Some("UTC".into()),
+                )),
+                Some(DataType::Decimal128(38, 10)),
+                Some(DataType::Binary),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4000))]
+
+            #[test]
+            fn any_bytes_decode_or_fail_cleanly(
+                value in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..24)),
+                ty in 0..TYPES.len(),
+                target in 0..14usize,
+                format in prop_oneof![Just(0i16), Just(1i16), any::<i16>()],
+                declare in any::<bool>(),
+            ) {
+                let declared = vec![declare.then(|| TYPES[ty].clone())];
+                let inferred = vec![inferred()[target].clone()];
+                let values = vec![value.map(Bytes::from)];
+                let _ = decode_params(&values, &Format::Individual(vec![format]), &declared, &inferred);
+            }
+
+            #[test]
+            fn binary_int4_round_trips(n in any::<i32>()) {
+                let values = vec![Some(Bytes::from(n.to_be_bytes().to_vec()))];
+                let out = decode_params(
+                    &values,
+                    &Format::Individual(vec![1]),
+                    &[Some(Type::INT4)],
+                    &[Some(DataType::Int32)],
+                );
+                let out = out.map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(out, vec![ScalarValue::Int32(Some(n))]);
+            }
+
+            #[test]
+            fn wrong_length_binary_integers_are_22p03(len in 0usize..16) {
+                prop_assume!(len != 4);
+                let values = vec![Some(Bytes::from(vec![7u8; len]))];
+                let err = decode_params(
+                    &values,
+                    &Format::Individual(vec![1]),
+                    &[Some(Type::INT4)],
+                    &[Some(DataType::Int32)],
+                );
+                prop_assert!(matches!(err, Err(WireError::InvalidBinary { index: 1, .. })), "{:?}", err);
+            }
+        }
+    }
 }

@@ -77,7 +77,7 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
             None => (None, None),
         };
         let message = tokio::select! {
-            m = socket.next() => m,
+            m = ContainedNext(&mut socket) => m,
             () = sleep_until(deadline) => {
                 match on_idle {
                     Some(err) => {
@@ -100,7 +100,7 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
                 // The bytes do not frame or decode as a message: the stream cannot be trusted
                 // past this point.
                 tracing::info!(cause = %e, "closing connection: undecodable message");
-                let err = to_pg_error(WireError::MalformedMessage(e.to_string()));
+                let err = to_pg_error(WireError::MalformedMessage(e));
                 let _ = process_error(&mut socket, err, false).await;
                 break;
             }
@@ -140,6 +140,48 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
         }
     }
     let _ = socket.close().await;
+}
+
+thread_local! {
+    /// Set while this thread decodes bytes a client sent (see [`ContainedNext`]).
+    static DECODING_CLIENT_BYTES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the current thread is decoding client bytes. A panic hook uses it to log a
+/// contained decoder panic as a protocol fault rather than a server bug.
+pub fn decoding_client_bytes() -> bool {
+    DECODING_CLIENT_BYTES.with(std::cell::Cell::get)
+}
+
+/// The next frontend message, with decoder panics contained.
+///
+/// pgwire 0.42's Bind and Parse decoders read counts and lengths without checking them
+/// against the message (e.g. a Bind whose parameter count runs past its end), and the `bytes`
+/// crate panics on the over-read. Such a message is malformed: it becomes an error that ends
+/// this connection with 08P01, and the panic never leaves this poll.
+struct ContainedNext<'a, S>(&'a mut S);
+
+impl<S> std::future::Future for ContainedNext<'_, S>
+where
+    S: futures::Stream<Item = Result<PgWireFrontendMessage, pgwire::error::PgWireError>> + Unpin,
+{
+    type Output = Option<Result<PgWireFrontendMessage, String>>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        DECODING_CLIENT_BYTES.with(|d| d.set(true));
+        let polled =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.0.poll_next_unpin(cx)));
+        DECODING_CLIENT_BYTES.with(|d| d.set(false));
+        match polled {
+            Ok(poll) => poll.map(|m| m.map(|r| r.map_err(|e| e.to_string()))),
+            Err(_) => std::task::Poll::Ready(Some(Err(
+                "a message's counts or lengths run past its end".to_owned(),
+            ))),
+        }
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
