@@ -11,7 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use stagesql_server::config::{AuthMethodConfig, TlsModeConfig, UserConfig};
 use stagesql_tests::TestServer;
+use stagesql_tests::pki::Pki;
 use tokio::process::Command;
 
 fn clients_dir() -> PathBuf {
@@ -38,12 +40,18 @@ fn require(path: &Path, what: &str) {
 }
 
 /// Runs a client program with the server's connection settings and checks its verdict.
-async fn run_client(server: &TestServer, mut cmd: Command, name: &str) {
+async fn run_client(server: &TestServer, cmd: Command, name: &str) {
+    run_client_with(server, cmd, name, &[]).await;
+}
+
+/// [`run_client`] with extra environment (a password, a CA file).
+async fn run_client_with(server: &TestServer, mut cmd: Command, name: &str, envs: &[(&str, &str)]) {
     cmd.env("PGHOST", "127.0.0.1")
         .env("PGPORT", server.port().to_string())
         .env("PGUSER", "stagesql")
         .env("PGDATABASE", "stagesql")
         .env_remove("PGPASSWORD")
+        .envs(envs.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -138,6 +146,7 @@ async fn java_classes() -> PathBuf {
         .arg("-d")
         .arg(&out_dir)
         .arg(clients_dir().join("java/ClientCheck.java"))
+        .arg(clients_dir().join("java/ScramCheck.java"))
         .status()
         .await
         .expect("javac runs (run ./tests/run.sh to install a JDK)");
@@ -181,9 +190,7 @@ async fn dbeaver_navigator_queries_through_pgjdbc() {
     java_client(&["dbeaver.sql"]).await;
 }
 
-#[tokio::test]
-async fn node_pg_and_postgres_js() {
-    let server = TestServer::start().await;
+fn node_modules() -> PathBuf {
     let modules = std::env::var_os("STAGESQL_NODE_MODULES")
         .map(PathBuf::from)
         .unwrap_or_else(|| home_cache("node"));
@@ -192,9 +199,97 @@ async fn node_pg_and_postgres_js() {
         &modules.join("node_modules/postgres"),
         "npm package postgres",
     );
+    modules
+}
+
+#[tokio::test]
+async fn node_pg_and_postgres_js() {
+    let server = TestServer::start().await;
+    let modules = node_modules();
     let mut cmd = Command::new("node");
     cmd.env("NODE_PATH", &modules)
         .arg(clients_dir().join("node/client.mjs"));
     run_client(&server, cmd, "node").await;
+    server.stop().await;
+}
+
+/// A server that requires TLS and SCRAM for the user `stagesql`, with its CA file.
+async fn scram_tls_server(password: &str) -> (TestServer, Pki) {
+    let pki = Pki::new();
+    let (key, key_pem) = pki.ec_key("server");
+    let cert = pki.leaf("server", &key_pem);
+    let mut config = stagesql_tests::trust_config();
+    config.auth.method = AuthMethodConfig::ScramSha256;
+    config.auth.failure_delay_ms = 50;
+    config.auth.users = vec![UserConfig {
+        name: "stagesql".to_owned(),
+        verifier: Some(stagesql_wire::ScramVerifier::from_password(password).to_text()),
+        password_env: None,
+    }];
+    config.tls.mode = TlsModeConfig::Required;
+    config.tls.cert_file = Some(cert);
+    config.tls.key_file = Some(key);
+    (TestServer::start_with(config).await, pki)
+}
+
+/// Four Python SCRAM/TLS implementations (libpq through psycopg and psycopg2 with channel
+/// binding, asyncpg, pg8000) log in, and are refused with 28P01 on a wrong password.
+#[tokio::test]
+async fn python_drivers_log_in_with_scram_over_tls() {
+    let password = "py-secret-1";
+    let (server, pki) = scram_tls_server(password).await;
+    let py = python();
+    require(&py, "the test venv's python");
+    let dir = clients_dir().join("python");
+    let mut cmd = Command::new(&py);
+    cmd.current_dir(&dir).arg(dir.join("scram_tls_client.py"));
+    let ca = pki.path("ca.pem").display().to_string();
+    run_client_with(
+        &server,
+        cmd,
+        "scram_tls_client.py",
+        &[("PGPASSWORD", password), ("STAGESQL_CA", &ca)],
+    )
+    .await;
+    server.stop().await;
+}
+
+/// node-postgres and postgres.js, each with its own SCRAM code, over TLS.
+#[tokio::test]
+async fn node_drivers_log_in_with_scram_over_tls() {
+    let password = "node-secret-2";
+    let (server, pki) = scram_tls_server(password).await;
+    let modules = node_modules();
+    let mut cmd = Command::new("node");
+    cmd.env("NODE_PATH", &modules)
+        .arg(clients_dir().join("node/scram.mjs"));
+    let ca = pki.path("ca.pem").display().to_string();
+    run_client_with(
+        &server,
+        cmd,
+        "node scram",
+        &[("PGPASSWORD", password), ("STAGESQL_CA", &ca)],
+    )
+    .await;
+    server.stop().await;
+}
+
+/// pgjdbc's bundled SCRAM over TLS with sslmode=verify-full.
+#[tokio::test]
+async fn pgjdbc_logs_in_with_scram_over_tls() {
+    let classes = java_classes().await;
+    let password = "jdbc-secret-3";
+    let (server, pki) = scram_tls_server(password).await;
+    let classpath = format!("{}:{}", pgjdbc_jar().display(), classes.display());
+    let mut cmd = Command::new("java");
+    cmd.arg("-cp")
+        .arg(classpath)
+        .arg("ScramCheck")
+        .arg("127.0.0.1")
+        .arg(server.port().to_string())
+        .arg("stagesql")
+        .arg("stagesql")
+        .arg(pki.path("ca.pem"));
+    run_client_with(&server, cmd, "pgjdbc scram", &[("PGPASSWORD", password)]).await;
     server.stop().await;
 }

@@ -2,70 +2,16 @@
 //! SCRAM channel binding, tokio-postgres with SCRAM, a raw direct-TLS client; certificates are
 //! made here with rcgen (and converted to PKCS#1/SEC1 with openssl).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use stagesql_server::config::{AuthMethodConfig, Config, TlsModeConfig, UserConfig};
+use stagesql_tests::pki::Pki;
 use stagesql_tests::{TestServer, sqlstate, trust_config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_postgres::NoTls;
-
-/// A throwaway CA and files in a temporary directory.
-struct Pki {
-    dir: tempfile::TempDir,
-    ca: Issuer<'static, KeyPair>,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "stagesql test CA");
-        let key = KeyPair::generate().expect("ca key");
-        let cert = params.self_signed(&key).expect("ca cert");
-        std::fs::write(dir.path().join("ca.pem"), cert.pem()).expect("write ca");
-        Pki {
-            dir,
-            ca: Issuer::new(params, key),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// A leaf for localhost/127.0.0.1 over `key_pem` (PKCS#8), written as `name.crt` (leaf then
-    /// CA); returns the certificate path.
-    fn leaf(&self, name: &str, key_pem: &str) -> PathBuf {
-        let key = KeyPair::from_pem(key_pem).expect("leaf key");
-        let mut params =
-            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-                .expect("leaf params");
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "localhost");
-        let cert = params.signed_by(&key, &self.ca).expect("sign leaf");
-        let ca = std::fs::read_to_string(self.path("ca.pem")).expect("ca");
-        let path = self.path(&format!("{name}.crt"));
-        std::fs::write(&path, format!("{}{ca}", cert.pem())).expect("write leaf");
-        path
-    }
-
-    /// A fresh P-256 key in PKCS#8, written as `name.key`.
-    fn ec_key(&self, name: &str) -> (PathBuf, String) {
-        let pem = KeyPair::generate().expect("key").serialize_pem();
-        let path = self.path(&format!("{name}.key"));
-        std::fs::write(&path, &pem).expect("write key");
-        (path, pem)
-    }
-}
 
 fn openssl(args: &[&str]) {
     let out = std::process::Command::new("openssl")
@@ -312,7 +258,8 @@ fn conn_as(server: &TestServer, user: &str, password: &str) -> String {
 #[tokio::test]
 async fn scram_logs_in_with_the_right_password_only() {
     let alice = stagesql_wire_verifier("wonderland");
-    let server = TestServer::start_with(scram_config(&[("alice", &alice)])).await;
+    let bob = stagesql_wire_verifier("builder");
+    let server = TestServer::start_with(scram_config(&[("alice", &alice), ("bob", &bob)])).await;
 
     let (client, conn) = tokio_postgres::connect(&conn_as(&server, "alice", "wonderland"), NoTls)
         .await
@@ -327,6 +274,33 @@ async fn scram_logs_in_with_the_right_password_only() {
         .expect("query");
     assert_eq!(row.get::<_, String>(0), "alice");
     assert_eq!(row.get::<_, i64>(1), 50);
+
+    // bob is a role too: the catalog and the privilege functions know every user.
+    let (bob_client, conn) = tokio_postgres::connect(&conn_as(&server, "bob", "builder"), NoTls)
+        .await
+        .expect("bob logs in");
+    tokio::spawn(conn);
+    let rows = bob_client
+        .simple_query(
+            "SELECT rolname FROM pg_roles WHERE rolcanlogin ORDER BY oid; \
+             SELECT has_table_privilege(current_user, 'aws.apigatewayv2_stage', 'SELECT'), \
+             pg_get_userbyid(c.relowner), current_user::regrole::oid <> 10 \
+             FROM pg_class c WHERE c.relname = 'apigatewayv2_stage'",
+        )
+        .await
+        .expect("catalog queries as bob");
+    assert_eq!(
+        stagesql_tests::simple_rows(&rows),
+        vec![
+            vec![Some("alice".to_owned())],
+            vec![Some("bob".to_owned())],
+            vec![
+                Some("t".to_owned()),
+                Some("alice".to_owned()),
+                Some("t".to_owned())
+            ],
+        ]
+    );
 
     // A wrong password and an unknown user: 28P01, the same message, after the delay.
     let mut messages = Vec::new();

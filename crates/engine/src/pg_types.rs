@@ -34,6 +34,22 @@ pub const DATABASE_OID: u32 = 16_383;
 /// OID of the one role, the configured user, which owns every object (as the bootstrap
 /// superuser does in PostgreSQL).
 pub const OWNER_OID: u32 = 10;
+
+/// The oid of the first login role after the owner; the others follow.
+pub const FIRST_ROLE_OID: u32 = 16500;
+
+/// Every role with its oid: the owner (10) first, then the other users.
+pub fn roles(owner: &str, others: &[String]) -> Vec<(u32, String)> {
+    std::iter::once((OWNER_OID, owner.to_owned()))
+        .chain(
+            others
+                .iter()
+                .filter(|u| u.as_str() != owner)
+                .zip(FIRST_ROLE_OID..)
+                .map(|(u, oid)| (oid, u.clone())),
+        )
+        .collect()
+}
 /// OID of `pg_class` itself (the `classoid` of relations in `pg_description`).
 pub const PG_CLASS_OID: u32 = 1259;
 

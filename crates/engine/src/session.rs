@@ -41,8 +41,10 @@ use crate::table::StageTable;
 pub struct EngineConfig {
     /// The database name clients connect to; also DataFusion's catalog name.
     pub database: String,
-    /// The one role: the configured user, shown as the owner of every object.
+    /// The owner role (oid 10): the first configured user, shown as the owner of every object.
     pub user: String,
+    /// The other users who may log in; each is a role in pg_roles, owning nothing.
+    pub other_users: Vec<String>,
     /// Memory each query, and all queries together, may use.
     pub memory: crate::limits::MemoryLimits,
     /// Server defaults for session settings (e.g. `statement_timeout`,
@@ -56,6 +58,7 @@ impl EngineConfig {
         EngineConfig {
             database: database.into(),
             user: user.into(),
+            other_users: Vec::new(),
             memory: crate::limits::MemoryLimits::default(),
             session_defaults: Vec::new(),
         }
@@ -70,6 +73,8 @@ pub struct Engine {
     store: Arc<SnapshotStore>,
     table: Arc<StageTable>,
     budget: Arc<crate::limits::MemoryBudget>,
+    /// Every role with its oid, the owner first.
+    roles: Arc<Vec<(u32, String)>>,
 }
 
 impl Engine {
@@ -130,13 +135,15 @@ impl Engine {
             )?;
         }
         catalog.register_schema("stagesql", status)?;
-        let (pg, information_schema) = pg_catalog::schemas(&config.database, &config.user)?;
+        let roles = Arc::new(crate::pg_types::roles(&config.user, &config.other_users));
+        let (pg, information_schema) = pg_catalog::schemas(&config.database, &roles)?;
         catalog.register_schema("pg_catalog", pg)?;
         catalog.register_schema("information_schema", information_schema)?;
 
         let budget = Arc::new(crate::limits::MemoryBudget::new(config.memory));
         Ok(Engine {
             budget,
+            roles,
             config,
             base: state,
             store,
@@ -182,7 +189,7 @@ impl Engine {
         let udfs = session_fns::for_session(&self.config.database, user, Arc::clone(&settings))
             .into_iter()
             .chain(crate::functions::catalog::for_session(
-                &self.config.user,
+                Arc::clone(&self.roles),
                 Arc::clone(&settings),
                 Arc::clone(&backend_pid),
             ));

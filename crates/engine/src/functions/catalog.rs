@@ -65,7 +65,8 @@ impl RegKind {
 /// What the functions need from the session.
 #[derive(Clone)]
 struct Ctx {
-    user: String,
+    /// Every role, owner (oid 10) first.
+    roles: Arc<Vec<(u32, String)>>,
     settings: Arc<RwLock<Settings>>,
 }
 
@@ -79,10 +80,20 @@ impl Ctx {
 
     fn role_oid(&self, text: &str) -> Option<u32> {
         let parts = split_qualified(text);
-        (parts.last().map(String::as_str) == Some(self.user.as_str())
-            || text == self.user
-            || text.eq_ignore_ascii_case("public"))
-        .then_some(OWNER_OID)
+        if text.eq_ignore_ascii_case("public") {
+            return Some(OWNER_OID);
+        }
+        self.roles
+            .iter()
+            .find(|(_, name)| parts.last() == Some(name) || text == name)
+            .map(|(oid, _)| *oid)
+    }
+
+    fn role_name(&self, oid: u32) -> Option<String> {
+        self.roles
+            .iter()
+            .find(|(o, _)| *o == oid)
+            .map(|(_, name)| name.clone())
     }
 }
 
@@ -151,7 +162,7 @@ fn reg_out(ctx: &Ctx, kind: RegKind, v: &ScalarValue) -> ScalarValue {
         RegKind::Type => names().type_text(o),
         RegKind::Proc => names().proc_text(o),
         RegKind::Namespace => names().namespace_text(o),
-        RegKind::Role => (o == OWNER_OID).then(|| ctx.user.clone()),
+        RegKind::Role => ctx.role_name(o),
     };
     text(name.unwrap_or_else(|| o.to_string()))
 }
@@ -235,14 +246,11 @@ fn sig(arities: &[usize]) -> Signature {
 
 /// Every catalog function, for one session.
 pub fn for_session(
-    user: &str,
+    roles: Arc<Vec<(u32, String)>>,
     settings: Arc<RwLock<Settings>>,
     backend_pid: Arc<std::sync::OnceLock<i32>>,
 ) -> Vec<ScalarUDF> {
-    let ctx = Ctx {
-        user: user.to_owned(),
-        settings,
-    };
+    let ctx = Ctx { roles, settings };
     let mut out = Vec::new();
     let mut add = |f: RowFn| out.push(ScalarUDF::new_from_impl(f));
 
@@ -300,8 +308,10 @@ pub fn for_session(
         move |a| {
             Ok(match arg_u32(&a[0]) {
                 None => ScalarValue::Utf8(None),
-                Some(OWNER_OID) => text(c.user.clone()),
-                Some(o) => text(format!("unknown (OID={o})")),
+                Some(o) => text(
+                    c.role_name(o)
+                        .unwrap_or_else(|| format!("unknown (OID={o})")),
+                ),
             })
         },
     ));

@@ -56,7 +56,7 @@ pub fn is_empty_relation(schema: &str, name: &str) -> bool {
             let Ok(dump) = dump() else {
                 return HashSet::new();
             };
-            let Ok(rows) = objects::rows(dump, "d", "u") else {
+            let Ok(rows) = objects::rows(dump, "d", &[(10, "u".to_owned())]) else {
                 return HashSet::new();
             };
             dump.relations
@@ -71,13 +71,14 @@ pub fn is_empty_relation(schema: &str, name: &str) -> bool {
         .contains(&(schema.to_owned(), name.to_owned()))
 }
 
-/// The `pg_catalog` and `information_schema` schemas for `database`, owned by `user`.
+/// The `pg_catalog` and `information_schema` schemas for `database`; `roles` lists every role,
+/// the owner of every object (oid 10) first.
 pub fn schemas(
     database: &str,
-    user: &str,
+    roles: &[(u32, String)],
 ) -> Result<(Arc<MemorySchemaProvider>, Arc<MemorySchemaProvider>)> {
     let dump = dump().map_err(DataFusionError::Internal)?;
-    let rows = objects::rows(dump, database, user)?;
+    let rows = objects::rows(dump, database, roles)?;
     let pg_catalog = Arc::new(MemorySchemaProvider::new());
     let information_schema = Arc::new(MemorySchemaProvider::new());
     let empty: Vec<data::TextRow> = Vec::new();
@@ -105,7 +106,7 @@ mod tests {
     fn the_dump_parses_and_every_relation_builds() {
         let dump = dump().expect("dump");
         assert!(dump.source.starts_with("PostgreSQL "));
-        let (pg, info) = schemas("stagesql", "stagesql").expect("schemas");
+        let (pg, info) = schemas("stagesql", &[(10, "stagesql".to_owned())]).expect("schemas");
         for name in ["pg_class", "pg_type", "pg_attribute", "pg_stat_user_tables"] {
             assert!(pg.table_exist(name), "{name}");
         }
@@ -123,7 +124,7 @@ mod tests {
             spec.position("typname").expect("in the test data"),
             spec.position("typarray").expect("in the test data"),
         );
-        let rows = objects::rows(dump, "d", "u").expect("rows");
+        let rows = objects::rows(dump, "d", &[(10, "u".to_owned())]).expect("rows");
         let types = &rows[&("pg_catalog", "pg_type")];
         for ty in TYPES {
             let row = types

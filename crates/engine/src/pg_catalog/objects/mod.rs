@@ -78,7 +78,10 @@ struct TypeFacts {
 struct Ctx<'a> {
     dump: &'a Dump,
     database: &'a str,
+    /// The owner of every object (oid 10).
     user: &'a str,
+    /// Every role, the owner first.
+    roles: &'a [(u32, String)],
     types: HashMap<u32, TypeFacts>,
     rows: Rows,
 }
@@ -181,11 +184,13 @@ fn relations(dump: &Dump) -> Vec<Relation> {
 }
 
 /// All rows the engine serves, by relation.
-pub fn rows(dump: &Dump, database: &str, user: &str) -> Result<Rows> {
+pub fn rows(dump: &Dump, database: &str, roles: &[(u32, String)]) -> Result<Rows> {
+    let user = roles.first().map_or("stagesql", |(_, name)| name.as_str());
     let mut ctx = Ctx {
         dump,
         database,
         user,
+        roles,
         types: HashMap::new(),
         rows: Rows::new(),
     };
@@ -480,24 +485,26 @@ fn relation_rows(ctx: &mut Ctx<'_>, rel: &Relation) -> Result<()> {
 }
 
 fn roles_and_database(ctx: &mut Ctx<'_>) -> Result<()> {
-    let role = ctx
-        .from("pg_catalog", "pg_roles", "pg_roles/user")?
-        .set("oid", OWNER_OID)
-        .set("rolname", ctx.user)
-        .set("rolsuper", "f")
-        .set("rolcreaterole", "f")
-        .set("rolcreatedb", "f")
-        .set("rolcanlogin", "t")
-        .row();
-    ctx.push("pg_catalog", "pg_roles", role);
-    let user = ctx
-        .from("pg_catalog", "pg_user", "pg_user/user")?
-        .set("usesysid", OWNER_OID)
-        .set("usename", ctx.user)
-        .set("usesuper", "f")
-        .set("usecreatedb", "f")
-        .row();
-    ctx.push("pg_catalog", "pg_user", user);
+    for (oid, name) in ctx.roles {
+        let role = ctx
+            .from("pg_catalog", "pg_roles", "pg_roles/user")?
+            .set("oid", *oid)
+            .set("rolname", name)
+            .set("rolsuper", "f")
+            .set("rolcreaterole", "f")
+            .set("rolcreatedb", "f")
+            .set("rolcanlogin", "t")
+            .row();
+        ctx.push("pg_catalog", "pg_roles", role);
+        let user = ctx
+            .from("pg_catalog", "pg_user", "pg_user/user")?
+            .set("usesysid", *oid)
+            .set("usename", name)
+            .set("usesuper", "f")
+            .set("usecreatedb", "f")
+            .row();
+        ctx.push("pg_catalog", "pg_user", user);
+    }
     for view in ["enabled_roles", "applicable_roles"] {
         let r = ctx
             .empty("information_schema", view)?
