@@ -47,6 +47,13 @@ pub struct StubState {
     pub throttle_next: usize,
     /// Never answer the next this-many API Gateway requests.
     pub hang_next: usize,
+    /// Wait this long before answering each API Gateway request (a remote region's latency).
+    pub latency: std::time::Duration,
+    /// API Gateway requests per second allowed per account (by access key id), as a token
+    /// bucket with this many tokens of burst; above it, 429 TooManyRequestsException.
+    pub rate_limit: Option<(f64, f64)>,
+    /// Token buckets per access key id: (tokens, last refill).
+    pub buckets: BTreeMap<String, (f64, std::time::Instant)>,
 }
 
 /// A running stub.
@@ -115,15 +122,33 @@ async fn serve(socket: tokio::net::TcpStream, state: Arc<Mutex<StubState>>) -> s
         let mut parts = request_line.split_whitespace();
         let method = parts.next().unwrap_or_default().to_owned();
         let target = parts.next().unwrap_or_default().to_owned();
-        let region = authorization
-            .split("Credential=")
-            .nth(1)
-            .and_then(|c| c.split('/').nth(2))
+        let credential = authorization.split("Credential=").nth(1).unwrap_or("");
+        let region = credential
+            .split('/')
+            .nth(2)
             .unwrap_or("us-east-1")
             .to_owned();
+        let access_key = credential.split('/').next().unwrap_or("").to_owned();
+        let (latency, throttled) = {
+            let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+            let throttled = method != "POST" && !take_token(&mut st, &access_key);
+            (st.latency, throttled)
+        };
+        if method != "POST" && !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
         let (status, content_type, payload) = {
             let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-            answer(&mut st, &method, &target, &region)
+            if throttled {
+                *st.calls.entry("throttled".into()).or_default() += 1;
+                (
+                    429,
+                    "application/json",
+                    json!({"message": "Too Many Requests", "limitType": "stub"}).to_string(),
+                )
+            } else {
+                answer(&mut st, &method, &target, &region)
+            }
         };
         if status == 0 {
             // A hung request: hold the connection open without answering.
@@ -142,6 +167,27 @@ async fn serve(socket: tokio::net::TcpStream, state: Arc<Mutex<StubState>>) -> s
         );
         write.write_all(head.as_bytes()).await?;
         write.write_all(payload.as_bytes()).await?;
+    }
+}
+
+/// Takes a token from the account's bucket; false when it is empty (or always true without a
+/// rate limit).
+fn take_token(st: &mut StubState, access_key: &str) -> bool {
+    let Some((rate, burst)) = st.rate_limit else {
+        return true;
+    };
+    let now = std::time::Instant::now();
+    let (tokens, last) = st
+        .buckets
+        .entry(access_key.to_owned())
+        .or_insert((burst, now));
+    *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(burst);
+    *last = now;
+    if *tokens >= 1.0 {
+        *tokens -= 1.0;
+        true
+    } else {
+        false
     }
 }
 

@@ -101,6 +101,21 @@ impl Account {
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.config
     }
+
+    /// An account whose identity is already known (no STS call): for benchmarks and tools
+    /// that build the SDK configuration themselves.
+    pub fn with_config(
+        account_id: impl Into<String>,
+        config: SdkConfig,
+        requests_per_second: f64,
+        burst: u32,
+    ) -> Account {
+        Account {
+            account_id: account_id.into(),
+            config,
+            limiter: Arc::new(limiter(requests_per_second, burst)),
+        }
+    }
 }
 
 /// A crawl of one (account, region).

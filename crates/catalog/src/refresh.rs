@@ -114,9 +114,12 @@ pub async fn refresh_once(
 ) -> RefreshSummary {
     let started = Instant::now();
     let previous = store.current();
-    let partitions: Vec<(Account, String)> = accounts
+    // Region-major order: the partitions in flight belong to different accounts, so each
+    // account's rate limit (the real bound) is used in parallel instead of one account's
+    // regions queueing behind the same bucket.
+    let partitions: Vec<(Account, String)> = regions
         .iter()
-        .flat_map(|a| regions.iter().map(move |r| (a.clone(), r.clone())))
+        .flat_map(|r| accounts.iter().map(move |a| (a.clone(), r.clone())))
         .collect();
     let total = partitions.len();
     store.set_progress(0, total);

@@ -49,14 +49,24 @@ impl Default for MemoryLimits {
 pub struct MemoryBudget {
     limits: MemoryLimits,
     used: Arc<AtomicUsize>,
+    /// The runtime every query copies, with its own memory pool swapped in: building a
+    /// runtime from scratch (object store registry, caches) costs more than a small query.
+    base: Option<Arc<RuntimeEnv>>,
 }
 
 impl MemoryBudget {
     /// A budget with these limits.
     pub fn new(limits: MemoryLimits) -> MemoryBudget {
+        let base = RuntimeEnvBuilder::new()
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+            )
+            .build_arc()
+            .ok();
         MemoryBudget {
             limits,
             used: Arc::new(AtomicUsize::new(0)),
+            base,
         }
     }
 
@@ -73,6 +83,14 @@ impl MemoryBudget {
             local: AtomicUsize::new(0),
             global: Arc::clone(&self.used),
         };
+        if let Some(base) = &self.base {
+            return Ok(Arc::new(RuntimeEnv {
+                memory_pool: Arc::new(pool),
+                disk_manager: Arc::clone(&base.disk_manager),
+                cache_manager: Arc::clone(&base.cache_manager),
+                object_store_registry: Arc::clone(&base.object_store_registry),
+            }));
+        }
         RuntimeEnvBuilder::new()
             .with_memory_pool(Arc::new(pool))
             .with_disk_manager_builder(
@@ -261,6 +279,43 @@ pub fn bounded(
                     (None, deadline, cancel.clone()),
                 ))
             }
+        }
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, bounded))
+}
+
+/// `stream`, ended with 57014 when `timeout` passes or `cancel` fires, polled in place.
+///
+/// For plans whose every poll is short (see [`crate::plan_cache::runs_inline`]): the deadline
+/// and the cancel are checked between batches, and the query skips the hand-off to the
+/// blocking pool, which costs more than answering a point lookup.
+pub fn bounded_inline(
+    stream: SendableRecordBatchStream,
+    timeout: Option<Duration>,
+    cancel: CancellationToken,
+) -> SendableRecordBatchStream {
+    let schema = stream.schema();
+    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let state = (Some(stream), deadline, cancel);
+    let bounded = futures::stream::unfold(state, |(running, deadline, cancel)| async move {
+        let mut stream = running?;
+        let expired = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => Some((
+                Err(canceled("canceling statement due to user request")),
+                (None, deadline, cancel.clone()),
+            )),
+            () = expired => Some((
+                Err(canceled("canceling statement due to statement timeout")),
+                (None, deadline, cancel),
+            )),
+            item = stream.next() => item.map(|i| (i, (Some(stream), deadline, cancel))),
         }
     });
     Box::pin(RecordBatchStreamAdapter::new(schema, bounded))

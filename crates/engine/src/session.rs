@@ -5,6 +5,7 @@
 //! read them. A statement is [`Session::prepare`]d once (parse, plan, describe) and then
 //! [`Session::execute`]d with parameter values as often as the client likes.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
 
@@ -206,6 +207,7 @@ impl Engine {
             backend_pid,
             budget: Arc::clone(&self.budget),
             in_transaction: AtomicBool::new(false),
+            texts: crate::plan_cache::TextCache::default(),
         })
     }
 }
@@ -217,6 +219,13 @@ pub struct Prepared {
     plan: Option<LogicalPlan>,
     param_types: Vec<Option<DataType>>,
     schema: Option<SchemaRef>,
+    /// The optimized physical plan, kept after the first run when the query has no parameters
+    /// and calls only immutable functions (no `now()`, `random()`, settings): the scan reads
+    /// the snapshot pinned at execution, so the plan stays right across refreshes.
+    physical: Arc<std::sync::OnceLock<Arc<dyn datafusion::physical_plan::ExecutionPlan>>>,
+    /// The logically optimized plan, parameters still in it, kept for a reusable plan with
+    /// parameters: each run substitutes its values and plans only physically.
+    optimized: Arc<std::sync::OnceLock<Option<LogicalPlan>>>,
 }
 
 impl Prepared {
@@ -254,9 +263,29 @@ pub struct Session {
     budget: Arc<crate::limits::MemoryBudget>,
     /// Inside `BEGIN` … `COMMIT`/`ROLLBACK` (cursors without `WITH HOLD` need one).
     in_transaction: AtomicBool,
+    /// Simple-query texts planned before.
+    texts: crate::plan_cache::TextCache,
 }
 
 impl Session {
+    /// The statement this exact text planned to before, if it was a single query with a
+    /// reusable plan (see [`crate::plan_cache`]).
+    pub fn cached_text(&self, sql: &str) -> Option<Arc<Prepared>> {
+        self.texts.get(sql)
+    }
+
+    /// Keeps `prepared` as the plan of the text `sql`, if it can be reused.
+    pub fn remember_text(&self, sql: &str, prepared: &Prepared) {
+        let reusable = matches!(prepared.command, Command::Query(_))
+            && prepared
+                .plan
+                .as_ref()
+                .is_some_and(crate::plan_cache::reusable);
+        if reusable {
+            self.texts.insert(sql, Arc::new(prepared.clone()));
+        }
+    }
+
     /// Splits `sql` into statements and sorts them; nothing is planned yet.
     pub fn parse(&self, sql: &str) -> Result<Vec<Command>, EngineError> {
         statement::parse(sql)
@@ -298,6 +327,8 @@ impl Session {
                     plan: Some(plan),
                     param_types,
                     schema: Some(schema),
+                    physical: Arc::default(),
+                    optimized: Arc::default(),
                 })
             }
             Command::CopyOut { query, .. } | Command::Declare { query, .. } => {
@@ -307,6 +338,8 @@ impl Session {
                     plan: Some(plan),
                     param_types,
                     schema: None,
+                    physical: Arc::default(),
+                    optimized: Arc::default(),
                 })
             }
             Command::Fetch { name, skip, .. } => {
@@ -320,6 +353,8 @@ impl Session {
                     plan: None,
                     param_types: Vec::new(),
                     schema,
+                    physical: Arc::default(),
+                    optimized: Arc::default(),
                 })
             }
             Command::Show(name) => {
@@ -343,6 +378,8 @@ impl Session {
                     plan: None,
                     param_types: Vec::new(),
                     schema: Some(schema),
+                    physical: Arc::default(),
+                    optimized: Arc::default(),
                 })
             }
             _ => Ok(Prepared {
@@ -350,6 +387,8 @@ impl Session {
                 plan: None,
                 param_types: Vec::new(),
                 schema: None,
+                physical: Arc::default(),
+                optimized: Arc::default(),
             }),
         }
     }
@@ -393,26 +432,91 @@ impl Session {
         prepared: &Prepared,
         params: Vec<ScalarValue>,
     ) -> Result<SendableRecordBatchStream, EngineError> {
-        let plan = prepared
-            .plan
-            .clone()
-            .ok_or_else(|| DataFusionError::Internal("query without a plan".to_owned()))?;
-        let plan = if params.is_empty() {
-            plan
+        let pinned = self.table.pin()?;
+        let rows = pinned.as_ref().map_or(0, |p| p.0.rows());
+        let cached = if params.is_empty() {
+            prepared.physical.get().cloned()
         } else {
-            let values = cast_params(params, &prepared.param_types)?;
-            plan.with_param_values(ParamValues::from(values))?
+            None
         };
-        // Each query gets its own copy of the state: its start time (for now() and friends) and
-        // the snapshot it reads are fixed here for its whole life.
-        let mut state = self.state.clone();
-        state.mark_start_execution();
-        if let Some(pinned) = self.table.pin()? {
-            state.config_mut().set_extension(Arc::new(pinned));
-        }
-        let physical = state.create_physical_plan(&plan).await?;
-        let task = datafusion::execution::TaskContext::from(&state)
-            .with_runtime(self.budget.query_runtime()?);
+        let (physical, task) = match cached {
+            Some(physical) => {
+                // Planning is done; only the snapshot to read is this query's own.
+                let physical =
+                    datafusion::physical_plan::execution_plan::reset_plan_states(physical)?;
+                (physical, self.task_context(pinned))
+            }
+            None => {
+                let plan = prepared
+                    .plan
+                    .clone()
+                    .ok_or_else(|| DataFusionError::Internal("query without a plan".to_owned()))?;
+                let reusable = crate::plan_cache::reusable(&plan);
+                let cacheable = params.is_empty() && reusable;
+                if reusable && !params.is_empty() {
+                    // Optimized once with its parameters in it; each run only substitutes the
+                    // values and plans physically (the index lookup takes the value then).
+                    let optimized = prepared
+                        .optimized
+                        .get_or_init(|| self.state.optimize(&plan).ok())
+                        .clone();
+                    if let Some(optimized) = optimized {
+                        let values = cast_params(params.clone(), &prepared.param_types)?;
+                        let bound = optimized.with_param_values(ParamValues::from(values))?;
+                        // Fold what the values made constant (`LIMIT CAST($1 AS bigint)`
+                        // must become a number before physical planning).
+                        let bound = datafusion::optimizer::Optimizer::with_rules(vec![Arc::new(
+                            datafusion::optimizer::simplify_expressions::SimplifyExpressions::new(),
+                        )])
+                        .optimize(bound, &self.state, |_, _| {})?;
+                        let physical = self
+                            .state
+                            .query_planner()
+                            .create_physical_plan(&bound, &self.state)
+                            .await?;
+                        return self.start(prepared, physical, self.task_context(pinned), rows);
+                    }
+                }
+                let plan = if params.is_empty() {
+                    plan
+                } else {
+                    let values = cast_params(params, &prepared.param_types)?;
+                    plan.with_param_values(ParamValues::from(values))?
+                };
+                if reusable {
+                    // No function depends on the time or the session: plan on the shared
+                    // state (copying it costs more than a point lookup).
+                    let physical = self.state.create_physical_plan(&plan).await?;
+                    if cacheable && crate::plan_cache::physical_reusable(&physical) {
+                        let _ = prepared.physical.set(Arc::clone(&physical));
+                    }
+                    (physical, self.task_context(pinned))
+                } else {
+                    // A query of its own state: its start time (for now() and friends) is
+                    // fixed here for its whole life.
+                    let mut state = self.state.clone();
+                    state.mark_start_execution();
+                    if let Some(pinned) = pinned {
+                        state.config_mut().set_extension(Arc::new(pinned));
+                    }
+                    let physical = state.create_physical_plan(&plan).await?;
+                    (physical, datafusion::execution::TaskContext::from(&state))
+                }
+            }
+        };
+        self.start(prepared, physical, task, rows)
+    }
+
+    /// Starts executing `physical` in `task`, bounded by the statement timeout and cancel.
+    fn start(
+        &self,
+        prepared: &Prepared,
+        physical: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+        task: datafusion::execution::TaskContext,
+        rows: usize,
+    ) -> Result<SendableRecordBatchStream, EngineError> {
+        let task = task.with_runtime(self.budget.query_runtime()?);
+        let inline = crate::plan_cache::runs_inline(&physical, rows);
         let stream = execute_stream(physical, Arc::new(task))?;
         // A cursor's stream lives across statements; only the statement that reads it is timed.
         let timeout = if matches!(prepared.command, Command::Declare { .. }) {
@@ -421,11 +525,35 @@ impl Session {
             let (_, value) = self.settings_read().get("statement_timeout")?;
             crate::limits::parse_timeout(&value).flatten()
         };
-        Ok(crate::limits::bounded(
-            stream,
-            timeout,
-            self.canceller.begin(),
-        ))
+        Ok(if inline {
+            crate::limits::bounded_inline(stream, timeout, self.canceller.begin())
+        } else {
+            crate::limits::bounded(stream, timeout, self.canceller.begin())
+        })
+    }
+
+    /// The task context one execution runs in: the session's config with the snapshot the
+    /// query reads. Physical plans hold their functions, so the task needs no function
+    /// registry, and copying the session's (hundreds of functions) would cost more than a
+    /// small query.
+    fn task_context(
+        &self,
+        pinned: Option<crate::scan::PinnedSnapshot>,
+    ) -> datafusion::execution::TaskContext {
+        let mut config = self.state.config().clone();
+        if let Some(pinned) = pinned {
+            config.set_extension(Arc::new(pinned));
+        }
+        datafusion::execution::TaskContext::new(
+            None,
+            self.state.session_id().to_owned(),
+            config,
+            HashMap::new(),
+            HashMap::new(),
+            HashMap::new(),
+            HashMap::new(),
+            self.state.runtime_env().clone(),
+        )
     }
 
     /// A timeout setting of this session (`idle_session_timeout`, ...) as a duration; `None`
@@ -512,7 +640,10 @@ impl Session {
             }
             Command::Reset(name) => {
                 let reports = match name {
-                    None => self.settings_write().reset_all(),
+                    None => {
+                        self.texts.clear();
+                        self.settings_write().reset_all()
+                    }
                     Some(n) => self.settings_write().reset(n)?.into_iter().collect(),
                 };
                 Ok(Output::Command {
@@ -581,7 +712,10 @@ impl Session {
                 tag,
                 reports: Vec::new(),
             }),
-            Command::DiscardAll => Ok(Output::DiscardAll(self.settings_write().reset_all())),
+            Command::DiscardAll => {
+                self.texts.clear();
+                Ok(Output::DiscardAll(self.settings_write().reset_all()))
+            }
             Command::Deallocate(name) => Ok(Output::Deallocate(name.clone())),
         }
     }
@@ -605,6 +739,7 @@ impl Session {
                 None => Ok(Vec::new()),
             };
         }
+        self.texts.clear();
         let mut settings = self.settings_write();
         let report = match value {
             Some(v) => settings.set(name, v)?,

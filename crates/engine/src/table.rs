@@ -1,60 +1,49 @@
 //! The DataFusion table over the current snapshot.
 //!
-//! Scans pin the snapshot that is current when the plan is executed, so a cached plan stays valid
-//! across refreshes. The record batch is built once per snapshot version and shared by every
-//! query that reads that version.
+//! Scans read the snapshot pinned when the query starts executing (see [`crate::scan`]), so a
+//! cached plan stays valid across refreshes. The record batch (and its key indexes) is built
+//! once per snapshot version and shared by every query that reads that version.
 
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::RecordBatchOptions;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::datasource::TableType;
-use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::ColumnarValue;
+use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use stagesql_catalog::SnapshotStore;
 
 use crate::batch::snapshot_batch;
 use crate::error::EngineError;
+use crate::scan::{INDEXED_COLUMNS, KeyLookup, PinnedSnapshot, SnapshotData, StageScanExec};
 use crate::schema::stage_schema;
-
-/// The batch a query reads, fixed when the query starts (a session-config extension), so every
-/// scan of the table in one query (self-joins, subqueries) sees the same snapshot.
-#[derive(Debug, Clone)]
-pub struct PinnedBatch(pub RecordBatch);
 
 /// `aws.apigatewayv2_stage`: a read-only view of whatever snapshot the store holds.
 #[derive(Debug)]
 pub struct StageTable {
-    store: Arc<SnapshotStore>,
-    /// The batch of the most recently scanned snapshot, keyed by its version.
-    cache: ArcSwapOption<(u64, RecordBatch)>,
+    data: Arc<TableData>,
 }
 
-impl StageTable {
-    /// A table reading from `store`.
-    pub fn new(store: Arc<SnapshotStore>) -> StageTable {
-        StageTable {
-            store,
-            cache: ArcSwapOption::empty(),
-        }
-    }
+/// The store and the data built from its latest snapshot; scans hold it to read the snapshot
+/// current when they execute, if the query pinned none.
+#[derive(Debug)]
+pub struct TableData {
+    store: Arc<SnapshotStore>,
+    /// The data of the most recently scanned snapshot, keyed by its version.
+    cache: ArcSwapOption<(u64, Arc<SnapshotData>)>,
+}
 
-    /// The batch to pin for a query starting now; `None` before the first snapshot (a query that
-    /// then scans the table fails with "still loading"; one that does not, runs).
-    pub fn pin(&self) -> Result<Option<PinnedBatch>> {
-        if self.store.current().is_none() {
-            return Ok(None);
-        }
-        self.current_batch().map(|b| Some(PinnedBatch(b)))
-    }
-
-    /// The batch for the current snapshot, building it if this version has not been seen.
-    pub fn current_batch(&self) -> Result<RecordBatch> {
+impl TableData {
+    /// The data for the current snapshot, building it if this version has not been seen.
+    pub fn current(&self) -> Result<Arc<SnapshotData>> {
         let snapshot = self.store.current().ok_or_else(|| {
             let (done, total) = self.store.progress();
             DataFusionError::External(Box::new(EngineError::CatalogLoading { done, total }))
@@ -62,14 +51,100 @@ impl StageTable {
         if let Some(cached) = self.cache.load().as_deref()
             && cached.0 == snapshot.version()
         {
-            return Ok(cached.1.clone());
+            return Ok(Arc::clone(&cached.1));
         }
-        let batch = snapshot_batch(&snapshot)?;
-        // Two scans racing on a new version both build the same batch; either store is right.
+        let data = Arc::new(SnapshotData::new(snapshot_batch(&snapshot)?));
+        // Two scans racing on a new version both build the same data; either store is right.
         self.cache
-            .store(Some(Arc::new((snapshot.version(), batch.clone()))));
-        Ok(batch)
+            .store(Some(Arc::new((snapshot.version(), Arc::clone(&data)))));
+        Ok(data)
     }
+}
+
+impl StageTable {
+    /// A table reading from `store`.
+    pub fn new(store: Arc<SnapshotStore>) -> StageTable {
+        StageTable {
+            data: Arc::new(TableData {
+                store,
+                cache: ArcSwapOption::empty(),
+            }),
+        }
+    }
+
+    /// The snapshot to pin for a query starting now; `None` before the first snapshot (a query
+    /// that then scans the table fails with "still loading"; one that does not, runs).
+    pub fn pin(&self) -> Result<Option<PinnedSnapshot>> {
+        if self.data.store.current().is_none() {
+            return Ok(None);
+        }
+        self.data.current().map(|d| Some(PinnedSnapshot(d)))
+    }
+
+    /// The batch for the current snapshot.
+    pub fn current_batch(&self) -> Result<RecordBatch> {
+        Ok(self.data.current()?.batch().clone())
+    }
+}
+
+/// `column = value` (either side) on an indexed column, where `value` reads no column and
+/// calls only immutable functions (a literal, or an expression of literals and parameters):
+/// the column's position in [`INDEXED_COLUMNS`] and the value expression.
+fn lookup_parts(filter: &Expr) -> Option<(usize, &Expr)> {
+    let Expr::BinaryExpr(b) = filter else {
+        return None;
+    };
+    if b.op != Operator::Eq {
+        return None;
+    }
+    let (column, value) = match (b.left.as_ref(), b.right.as_ref()) {
+        (Expr::Column(c), v) | (v, Expr::Column(c)) if !matches!(v, Expr::Column(_)) => (c, v),
+        _ => return None,
+    };
+    let which = INDEXED_COLUMNS
+        .iter()
+        .position(|(name, _)| *name == column.name)?;
+    let mut constant = true;
+    let _ = value.apply(|e| {
+        constant &= match e {
+            Expr::Column(_) | Expr::OuterReferenceColumn(..) => false,
+            Expr::ScalarFunction(f) => {
+                f.func.signature().volatility == datafusion::logical_expr::Volatility::Immutable
+            }
+            Expr::ScalarSubquery(_) | Expr::Exists(_) | Expr::InSubquery(_) => false,
+            Expr::AggregateFunction(_) | Expr::WindowFunction(_) => false,
+            _ => true,
+        };
+        Ok(if constant {
+            TreeNodeRecursion::Continue
+        } else {
+            TreeNodeRecursion::Stop
+        })
+    });
+    constant.then_some((which, value))
+}
+
+/// Evaluates a constant expression (no columns) to the text an indexed column is compared
+/// with; `None` for NULL, which no row equals.
+fn constant_text(state: &dyn Session, value: &Expr) -> Result<Option<String>> {
+    let schema = DFSchema::empty();
+    let physical = state.create_physical_expr(value.clone(), &schema)?;
+    let one_row = RecordBatch::try_new_with_options(
+        Arc::new(datafusion::arrow::datatypes::Schema::empty()),
+        vec![],
+        &RecordBatchOptions::new().with_row_count(Some(1)),
+    )?;
+    let scalar = match physical.evaluate(&one_row)? {
+        ColumnarValue::Scalar(s) => s,
+        ColumnarValue::Array(a) => ScalarValue::try_from_array(&a, 0)?,
+    };
+    Ok(match scalar {
+        s if s.is_null() => None,
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::Utf8View(Some(s))
+        | ScalarValue::LargeUtf8(Some(s)) => Some(s),
+        other => Some(other.to_string()),
+    })
 }
 
 #[async_trait]
@@ -82,20 +157,72 @@ impl TableProvider for StageTable {
         TableType::Base
     }
 
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        // One exact lookup is answered by the index; everything else stays a filter above.
+        let mut taken = false;
+        Ok(filters
+            .iter()
+            .map(|f| {
+                if !taken && lookup_parts(f).is_some() {
+                    taken = true;
+                    TableProviderFilterPushDown::Exact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
+            })
+            .collect())
+    }
+
     async fn scan(
         &self,
         state: &dyn Session,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
+        filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let batch = match state.config().get_extension::<PinnedBatch>() {
-            Some(pinned) => pinned.0.clone(),
-            None => self.current_batch()?,
+        // The filter accepted above (exact) becomes a lookup of its value, computed now that
+        // parameters have their values. Anything else that reached the scan (e.g. the
+        // lookup folded to NULL once a parameter was bound) is applied here, since no filter
+        // was left above for it.
+        let mut lookup = None;
+        let mut rest = Vec::new();
+        for f in filters {
+            match lookup_parts(f) {
+                Some((which, value)) if lookup.is_none() => {
+                    lookup = Some(KeyLookup {
+                        which,
+                        value: constant_text(state, value)?,
+                    });
+                }
+                _ => rest.push(f.clone()),
+            }
+        }
+        let Some(predicate) = datafusion::logical_expr::utils::conjunction(rest) else {
+            return Ok(Arc::new(StageScanExec::new(
+                &stage_schema(),
+                projection.cloned(),
+                lookup,
+                limit,
+                Arc::clone(&self.data),
+            )?));
         };
-        let source =
-            MemorySourceConfig::try_new(&[vec![batch]], stage_schema(), projection.cloned())?
-                .with_limit(limit);
-        Ok(datafusion::datasource::source::DataSourceExec::from_data_source(source))
+        let schema = stage_schema();
+        let scan = Arc::new(StageScanExec::new(
+            &schema,
+            None,
+            lookup,
+            None,
+            Arc::clone(&self.data),
+        )?);
+        let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
+        let predicate = state.create_physical_expr(predicate, &df_schema)?;
+        let filter = datafusion::physical_plan::filter::FilterExecBuilder::new(predicate, scan)
+            .apply_projection(projection.cloned())?
+            .with_fetch(limit)
+            .build()?;
+        Ok(Arc::new(filter))
     }
 }

@@ -369,3 +369,160 @@ async fn star_expansion_beside_the_same_column() {
         "{header}"
     );
 }
+
+/// Runs `sql` the way the wire's simple-query path does: the session's text cache first.
+async fn run_cached(session: &Session, sql: &str) -> String {
+    let prepared = match session.cached_text(sql) {
+        Some(p) => p,
+        None => {
+            let mut commands = session.parse(sql).expect("parse");
+            assert_eq!(commands.len(), 1);
+            let prepared = session.prepare(commands.remove(0)).await.expect("prepare");
+            session.remember_text(sql, &prepared);
+            Arc::new(prepared)
+        }
+    };
+    match session
+        .execute(&prepared, Vec::new())
+        .await
+        .expect("execute")
+    {
+        Output::Rows { stream, .. } => {
+            let batches = collect(stream).await.expect("collect");
+            datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+                .expect("format")
+                .to_string()
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_kept_plan_reads_the_snapshot_current_when_it_runs() {
+    let store = Arc::new(SnapshotStore::new());
+    let full = parse_fixture(BUNDLED_FIXTURE, "bundled").expect("bundled fixture");
+    store.publish(full.clone());
+    let engine = Engine::new(
+        EngineConfig::new("stagesql", "stagesql"),
+        Arc::clone(&store),
+    )
+    .expect("engine");
+    let session = session(&engine);
+    let count = "SELECT count(*) AS n FROM aws.apigatewayv2_stage";
+    assert!(run_cached(&session, count).await.contains("| 50 |"));
+    assert!(session.cached_text(count).is_some(), "the plan is kept");
+    // A refresh publishes fewer rows: the same kept plan sees them.
+    store.publish(full.into_iter().take(7).collect());
+    let after = run_cached(&session, count).await;
+    assert!(after.contains("| 7 |"), "{after}");
+    // A SET empties the cache (search_path can change what a text means).
+    run(&session, "SET search_path = aws").await.expect("set");
+    assert!(session.cached_text(count).is_none());
+    // now() is folded at planning, so a text calling it is never kept.
+    let now = "SELECT now() AS t";
+    run_cached(&session, now).await;
+    assert!(session.cached_text(now).is_none());
+}
+
+#[tokio::test]
+async fn key_lookups_use_the_index_and_agree_with_a_scan() {
+    let engine = demo_engine();
+    let session = session(&engine);
+    for (column, extra) in [("_key", ""), ("stage_arn", " AND region = 'us-east-1'")] {
+        let all = run(
+            &session,
+            &format!("SELECT {column} FROM aws.apigatewayv2_stage ORDER BY 1"),
+        )
+        .await
+        .expect("scan");
+        for value in all.lines().skip(1).step_by(7) {
+            let lookup = format!(
+                "SELECT {column}, region FROM aws.apigatewayv2_stage WHERE {column} = '{value}'{extra}"
+            );
+            let scan = format!(
+                "SELECT {column}, region FROM aws.apigatewayv2_stage WHERE {column} || '' = '{value}'{extra}"
+            );
+            assert_eq!(
+                run(&session, &lookup).await.expect("lookup"),
+                run(&session, &scan).await.expect("scan"),
+                "{lookup}"
+            );
+        }
+        let missing =
+            format!("SELECT count(*) FROM aws.apigatewayv2_stage WHERE {column} = 'nope'");
+        assert!(
+            run(&session, &missing)
+                .await
+                .expect("missing")
+                .ends_with("0\n")
+        );
+    }
+    let plan = run(
+        &session,
+        "EXPLAIN SELECT * FROM aws.apigatewayv2_stage WHERE stage_arn = 'x'",
+    )
+    .await
+    .expect("explain");
+    assert!(plan.contains("StageScanExec: stage_arn = \"x\""), "{plan}");
+}
+
+#[tokio::test]
+async fn a_parameterized_lookup_plans_once_and_binds_each_value() {
+    use datafusion::common::ScalarValue;
+    let engine = demo_engine();
+    let s = session(&engine);
+    let arns = run(
+        &s,
+        "SELECT stage_arn || '|' || stage_name FROM aws.apigatewayv2_stage ORDER BY 1 LIMIT 3",
+    )
+    .await
+    .expect("arns");
+    let mut commands = s
+        .parse("SELECT stage_name FROM aws.apigatewayv2_stage WHERE stage_arn = $1 LIMIT $2")
+        .expect("parse");
+    let prepared = s.prepare(commands.remove(0)).await.expect("prepare");
+    for line in arns.lines().skip(1) {
+        let (arn, name) = line.split_once('|').expect("arn|name");
+        let out = s
+            .execute(
+                &prepared,
+                vec![
+                    ScalarValue::Utf8(Some(arn.to_owned())),
+                    ScalarValue::Int64(Some(5)),
+                ],
+            )
+            .await
+            .expect("runs");
+        let Output::Rows { stream, .. } = out else {
+            panic!("rows expected")
+        };
+        let batches = collect(stream).await.expect("collects");
+        let got: Vec<String> = batches
+            .iter()
+            .flat_map(|b| {
+                let col = datafusion::arrow::array::AsArray::as_string::<i32>(b.column(0));
+                (0..b.num_rows())
+                    .map(|i| col.value(i).to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(got, vec![name.to_owned()], "{arn}");
+    }
+    let out = s
+        .execute(
+            &prepared,
+            vec![ScalarValue::Utf8(None), ScalarValue::Int64(Some(5))],
+        )
+        .await
+        .expect("NULL runs");
+    let Output::Rows { stream, .. } = out else {
+        panic!("rows expected")
+    };
+    let rows: usize = collect(stream)
+        .await
+        .expect("collects")
+        .iter()
+        .map(|b| b.num_rows())
+        .sum();
+    assert_eq!(rows, 0, "no row equals NULL");
+}

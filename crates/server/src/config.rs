@@ -189,7 +189,8 @@ pub struct SourceConfig {
     /// `refresh_interval_seconds` (aws): time between refreshes (plus up to 10% jitter).
     /// Default 300.
     pub refresh_interval_seconds: u64,
-    /// `concurrency` (aws): (account, region) partitions crawled at once. Default 4.
+    /// `concurrency` (aws): (account, region) partitions crawled at once. Default 16; keep it
+    /// at least the number of accounts, since each account's rate limit is the real bound.
     pub concurrency: usize,
     /// `endpoint_url` (aws): endpoint for every AWS service, e.g. a local moto. Default: none
     /// (`AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_APIGATEWAYV2` also work).
@@ -221,7 +222,7 @@ impl Default for SourceConfig {
             regions: Vec::new(),
             accounts: Vec::new(),
             refresh_interval_seconds: 300,
-            concurrency: 4,
+            concurrency: 16,
             endpoint_url: None,
             attempt_timeout_seconds: 5,
             max_attempts: 6,

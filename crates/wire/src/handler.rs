@@ -355,7 +355,20 @@ impl SimpleQueryHandler for Connection {
     {
         let session = self.session()?;
         tracing::debug!(sql = query, "simple query");
+        if let Some(prepared) = session
+            .cached_text(query)
+            .filter(|p| p.param_types().is_empty())
+        {
+            // A text planned before: run its plan again.
+            return Ok(vec![match session.execute(&prepared, Vec::new()).await {
+                Ok(output) => respond(client, &prepared, output, &Format::UnifiedText)
+                    .await
+                    .unwrap_or_else(|e| Response::Error(error_info(e))),
+                Err(e) => Response::Error(error_info(to_pg_error(e))),
+            }]);
+        }
         let commands = session.parse(query).map_err(to_pg_error)?;
+        let single = commands.len() == 1;
         if commands.is_empty() {
             return Ok(vec![Response::EmptyQuery]);
         }
@@ -364,6 +377,9 @@ impl SimpleQueryHandler for Connection {
         for (i, command) in commands.into_iter().enumerate() {
             let run = async {
                 let prepared = session.prepare(command).await?;
+                if single {
+                    session.remember_text(query, &prepared);
+                }
                 if !prepared.param_types().is_empty() {
                     // A simple query has no way to bind values.
                     return Err(stagesql_engine::EngineError::UndefinedParameter(1));
@@ -421,6 +437,9 @@ impl QueryParser for StatementParser {
     {
         let session = session_of(&self.session)?;
         tracing::debug!(sql, "parse");
+        if let Some(prepared) = session.cached_text(sql) {
+            return Ok(Some(prepared));
+        }
         let mut commands = session.parse(sql).map_err(to_pg_error)?;
         match commands.len() {
             0 => Ok(None),
@@ -429,6 +448,7 @@ impl QueryParser for StatementParser {
                     .prepare(commands.remove(0))
                     .await
                     .map_err(to_pg_error)?;
+                session.remember_text(sql, &prepared);
                 Ok(Some(Arc::new(prepared)))
             }
             _ => Err(to_pg_error(WireError::MultipleStatements)),

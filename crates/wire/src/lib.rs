@@ -2,7 +2,8 @@
 //!
 //! Map of the crate:
 //! - [`server`]: the accept loop; connection tasks are tracked and stop on shutdown.
-//! - [`socket`]: one connection's message loop: TLS negotiation, timeouts, shutdown.
+//! - [`socket`]: one connection's message loop: TLS negotiation, timeouts, shutdown;
+//!   [`flush`]: its output buffering (one send per round trip).
 //! - [`tls`]: certificate and key loading for the TLS acceptor.
 //! - [`auth`]: users, SCRAM-SHA-256 verifiers; [`startup`]: the startup and login exchange.
 //! - [`handler`]: simple and extended query handlers for one connection.
@@ -16,6 +17,7 @@ pub mod auth;
 pub mod copy;
 pub mod encode;
 pub mod error;
+pub mod flush;
 pub mod handler;
 pub mod params;
 pub mod server;

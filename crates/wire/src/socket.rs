@@ -15,9 +15,11 @@ use pgwire::messages::PgWireFrontendMessage;
 use pgwire::messages::response::TransactionStatus;
 use pgwire::tokio::server::{negotiate_tls, process_error, process_message};
 use tokio::net::TcpStream;
+use tokio_util::codec::{Framed, FramedParts};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{WireError, to_pg_error};
+use crate::flush::DeferredFlush;
 use crate::handler::{CancelHandler, Connection};
 
 /// What stops a connection from outside.
@@ -43,7 +45,7 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
         }
         () = stops.force.cancelled() => return,
     };
-    let mut socket = match negotiated {
+    let socket = match negotiated {
         Ok(Some(socket)) => socket,
         Ok(None) => {
             tracing::info!("closing connection: direct TLS without TLS configured");
@@ -54,6 +56,12 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
             return;
         }
     };
+    // Responses are held until the loop has nothing left to read (see `flush`).
+    let parts = socket.into_parts();
+    let mut deferred = FramedParts::new(DeferredFlush::new(parts.io), parts.codec);
+    deferred.read_buf = parts.read_buf;
+    deferred.write_buf = parts.write_buf;
+    let mut socket = Framed::from_parts(deferred);
     let startup_handler = Arc::clone(&connection);
     let simple = Arc::clone(&connection);
     let extended = Arc::clone(&connection);
@@ -76,6 +84,14 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
             None if waiting_for_startup => (Some(startup_deadline), None),
             None => (None, None),
         };
+        // Input already buffered is answered before the output goes out (a pipelined
+        // Parse/Bind/Execute/Sync gets one send); with nothing left to read, flush.
+        if socket.read_buffer().is_empty()
+            && let Err(e) = socket.get_mut().flush_now().await
+        {
+            tracing::debug!(cause = %e, "connection ended with an I/O error");
+            break;
+        }
         let message = tokio::select! {
             m = ContainedNext(&mut socket) => m,
             () = sleep_until(deadline) => {

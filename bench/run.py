@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""stagesql against a real PostgreSQL 15 holding the same rows, side by side, with pgbench.
+
+For each size N: generate N synthetic stages (bench/gen_fixture.py, the demo fixture format),
+serve them with stagesql, load the identical rows into a throwaway PostgreSQL cluster through
+stagesql itself (COPY out of ours into theirs) with a primary key on _key and an index on
+stage_arn, then run `pgbench -n -c 4 -j 2 -T S` in simple, extended and prepared mode for each
+query against both. Prints TPS per cell, the ratio ours / PostgreSQL, and our RSS idle and
+after the run. `--results FILE` also writes the tables as Markdown.
+
+    bench/run.sh            (builds the release binary, then runs this)
+    python3 bench/run.py --binary target/release/stagesql [--sizes 10000,100000] [--seconds 15]
+"""
+
+import argparse
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PG_BIN = "/usr/lib/postgresql/15/bin"
+
+TABLE_DDL = """
+CREATE EXTENSION IF NOT EXISTS hstore;
+CREATE SCHEMA aws;
+CREATE TABLE aws.apigatewayv2_stage (
+  _key text NOT NULL, access_log_settings json, account_id text NOT NULL,
+  api_gateway_managed boolean, auto_deploy boolean, client_certificate_id text,
+  created_date timestamp, default_route_settings json, deployment_id text, description text,
+  last_deployment_status_message text, last_updated_date timestamp, route_settings text,
+  stage_arn text NOT NULL, stage_name text NOT NULL, stage_variables hstore, tags hstore,
+  region text NOT NULL, api_id text NOT NULL
+);
+"""
+INDEXES = """
+ALTER TABLE aws.apigatewayv2_stage ADD PRIMARY KEY (_key);
+CREATE INDEX ON aws.apigatewayv2_stage (stage_arn);
+VACUUM ANALYZE aws.apigatewayv2_stage;
+"""
+
+ARN = ("'arn:aws:apigateway:us-east-1::/apis/a' || lpad((:id::int / 3)::text, 7, '0') "
+       "|| '/stages/s' || (:id::int % 3)::text")
+QUERIES = [
+    ("SELECT 1", "SELECT 1;"),
+    ("point lookup (stage_arn)",
+     "\\set id random(0, {last})\n"
+     f"SELECT * FROM aws.apigatewayv2_stage WHERE stage_arn = {ARN};"),
+    ("GROUP BY account_id",
+     "SELECT account_id, count(*) FROM aws.apigatewayv2_stage GROUP BY account_id;"),
+    ("full fetch (SELECT *)", "SELECT * FROM aws.apigatewayv2_stage;"),
+    ("Metabase month aggregate",
+     'SELECT date_trunc(\'month\', "aws"."apigatewayv2_stage"."created_date") AS "created_date", '
+     'count(*) AS "count" FROM "aws"."apigatewayv2_stage" '
+     'WHERE "aws"."apigatewayv2_stage"."auto_deploy" = TRUE '
+     'AND "aws"."apigatewayv2_stage"."stage_name" = \'s1\' '
+     'GROUP BY date_trunc(\'month\', "aws"."apigatewayv2_stage"."created_date") '
+     'ORDER BY date_trunc(\'month\', "aws"."apigatewayv2_stage"."created_date") ASC;'),
+]
+MODES = ["simple", "extended", "prepared"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, what, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            sys.exit(f"{what} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"{what} did not listen on {port}")
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def as_postgres(cmd, **kw):
+    """Runs a PostgreSQL server command as the postgres user when we are root."""
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--"] + cmd
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def psql(conn, sql=None, args=(), **kw):
+    cmd = ["psql", conn, "-X", "-q", "-v", "ON_ERROR_STOP=1", *args]
+    if sql is not None:
+        cmd += ["-c", sql]
+    return subprocess.run(cmd, check=True, **kw)
+
+
+class Postgres:
+    def __init__(self, root):
+        self.dir = os.path.join(root, "pg")
+        os.makedirs(self.dir)
+        if os.geteuid() == 0:
+            shutil.chown(root, "postgres")
+            shutil.chown(self.dir, "postgres")
+        self.port = free_port()
+        as_postgres([f"{PG_BIN}/initdb", "-D", f"{self.dir}/data", "-U", "postgres",
+                     "--auth=trust", "-E", "UTF8", "--locale=C"], stdout=subprocess.DEVNULL)
+        as_postgres([f"{PG_BIN}/pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/log",
+                     "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1",
+                     "-w", "start"], stdout=subprocess.DEVNULL)
+        self.conn = f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
+
+    def stop(self):
+        as_postgres([f"{PG_BIN}/pg_ctl", "-D", f"{self.dir}/data", "-m", "fast", "stop"],
+                    stdout=subprocess.DEVNULL)
+
+
+class Ours:
+    def __init__(self, binary, root, fixture):
+        self.port = free_port()
+        config = os.path.join(root, "stagesql.toml")
+        with open(config, "w") as f:
+            f.write(f"""[server]
+listen = "127.0.0.1:{self.port}"
+[auth]
+method = "trust"
+[source]
+kind = "demo"
+fixture = "{fixture}"
+[log]
+level = "warn"
+""")
+        self.proc = subprocess.Popen([binary, "--config", config], stdin=subprocess.DEVNULL)
+        wait_port(self.port, self.proc, "stagesql")
+        self.conn = f"host=127.0.0.1 port={self.port} user=stagesql dbname=stagesql"
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def load(ours, pg, n):
+    psql(pg.conn, "SET client_min_messages = warning; DROP SCHEMA IF EXISTS aws CASCADE",
+         stdout=subprocess.DEVNULL)
+    psql(pg.conn, args=["-c", TABLE_DDL], stdout=subprocess.DEVNULL)
+    out = subprocess.Popen(["psql", ours.conn, "-X", "-q", "-c",
+                            "\\copy (SELECT * FROM aws.apigatewayv2_stage) TO STDOUT"],
+                           stdout=subprocess.PIPE)
+    psql(pg.conn, "\\copy aws.apigatewayv2_stage FROM STDIN", stdin=out.stdout)
+    if out.wait() != 0:
+        sys.exit("COPY out of stagesql failed")
+    # One -c per statement: psql runs a multi-statement -c in one transaction, and VACUUM
+    # cannot run inside one.
+    for statement in filter(None, (x.strip() for x in INDEXES.split(";"))):
+        psql(pg.conn, statement, stdout=subprocess.DEVNULL)
+    for conn in (ours.conn, pg.conn):
+        got = subprocess.run(["psql", conn, "-X", "-A", "-t", "-c",
+                              "SELECT count(*) FROM aws.apigatewayv2_stage"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+        if int(got) != n:
+            sys.exit(f"{conn}: {got} rows, expected {n}")
+
+
+def pgbench(conn, script, mode, seconds, clients, threads):
+    out = subprocess.run(["pgbench", "-n", "-c", str(clients), "-j", str(threads),
+                          "-T", str(seconds), "-M", mode, "-f", script, conn],
+                         capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        if line.startswith("tps = "):
+            return float(line.split()[2])
+    failed = [l for l in out.stdout.splitlines() + out.stderr.splitlines()
+              if "fail" in l or "error" in l.lower()]
+    print(f"    pgbench {mode} failed: {failed[:3]}", file=sys.stderr)
+    return None
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) // 1024 // 1024
+    return f"{os.cpu_count()} cores ({cpu}), {mem} GiB, {platform.system()} {platform.release()}"
+
+
+def fmt(v):
+    return "failed" if v is None else f"{v:,.0f}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--sizes", default="10000,100000")
+    ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--results")
+    args = ap.parse_args()
+    root = tempfile.mkdtemp(prefix="stagesql-bench-")
+    os.chmod(root, 0o755)
+    report = [f"Machine: {machine()}.",
+              f"pgbench -n -c {args.clients} -j {args.threads} -T {args.seconds}; "
+              "PostgreSQL 15 with a primary key on _key and an index on stage_arn.", ""]
+    pg = Postgres(root)
+    try:
+        for n in [int(s) for s in args.sizes.split(",")]:
+            fixture = os.path.join(root, f"stages-{n}.json")
+            subprocess.run([sys.executable, os.path.join(HERE, "gen_fixture.py"), str(n),
+                            fixture], check=True)
+            ours = Ours(args.binary, root, fixture)
+            try:
+                time.sleep(1)
+                idle = rss_kib(ours.proc.pid)
+                load(ours, pg, n)
+                rows = []
+                for name, body in QUERIES:
+                    script = os.path.join(root, "q.sql")
+                    with open(script, "w") as f:
+                        f.write(body.replace("{last}", str(n - 1)) + "\n")
+                    for mode in MODES:
+                        a = pgbench(ours.conn, script, mode, args.seconds, args.clients,
+                                    args.threads)
+                        b = pgbench(pg.conn, script, mode, args.seconds, args.clients,
+                                    args.threads)
+                        ratio = f"{a / b:.2f}" if a and b else "-"
+                        rows.append((name, mode, a, b, ratio))
+                        print(f"  {n:>7} {name:<28} {mode:<9} ours {fmt(a):>9}  pg {fmt(b):>9}"
+                              f"  ratio {ratio}", flush=True)
+                after = rss_kib(ours.proc.pid)
+            finally:
+                ours.stop()
+            report += [f"### {n:,} stages", "",
+                       "| query | mode | stagesql TPS | PostgreSQL TPS | ours / PG |",
+                       "|---|---|---:|---:|---:|"]
+            report += [f"| {q} | {m} | {fmt(a)} | {fmt(b)} | {r} |" for q, m, a, b, r in rows]
+            report += ["", f"stagesql RSS: {idle / 1024:.1f} MiB idle (after loading), "
+                           f"{after / 1024:.1f} MiB after the run "
+                           f"({idle * 1024 / n:,.0f} bytes per stage idle).", ""]
+    finally:
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    text = "\n".join(report)
+    print("\n" + text)
+    if args.results:
+        with open(args.results, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

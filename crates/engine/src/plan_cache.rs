@@ -1,0 +1,114 @@
+//! Reusing plans: which plans may be kept and run again, and the per-session cache of simple
+//! query texts.
+//!
+//! Planning costs far more than answering a small query from memory (parsing, rewriting, the
+//! logical and physical optimizers), so a text seen before skips all of it. A plan is kept only
+//! when running it again must give what planning it again would: no parameters (their values
+//! are folded into the plan) and only immutable functions (`now()` is folded at planning, and
+//! `random()` or a setting read must not be). The table scan reads the snapshot pinned when
+//! each run starts, so refreshes never make a kept plan stale. Settings can change how a text
+//! plans (`search_path`), so any `SET`/`RESET` empties the session's cache.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
+
+use crate::session::Prepared;
+
+/// Query texts kept per session; past this the cache starts over.
+const MAX_TEXTS: usize = 256;
+
+/// Whether `plan` can be run again without planning it again: immutable functions only,
+/// everywhere in it (subqueries included). Its physical plan is kept too when it has no
+/// parameters.
+pub fn reusable(plan: &LogicalPlan) -> bool {
+    let mut ok = true;
+    let _ = plan.apply_with_subqueries(|node| {
+        for expr in node.expressions() {
+            let _ = expr.apply(|e| {
+                let volatile = matches!(e, Expr::ScalarFunction(f)
+                    if f.func.signature().volatility != Volatility::Immutable);
+                if volatile {
+                    ok = false;
+                    return Ok(TreeNodeRecursion::Stop);
+                }
+                Ok(TreeNodeRecursion::Continue)
+            });
+        }
+        Ok(if ok {
+            TreeNodeRecursion::Continue
+        } else {
+            TreeNodeRecursion::Stop
+        })
+    });
+    ok
+}
+
+/// Query texts this session planned (simple queries and Parse messages), each one query with
+/// a reusable plan.
+#[derive(Debug, Default)]
+pub struct TextCache {
+    texts: Mutex<HashMap<String, Arc<Prepared>>>,
+}
+
+impl TextCache {
+    /// The statement planned for `sql` before, if any.
+    pub fn get(&self, sql: &str) -> Option<Arc<Prepared>> {
+        self.texts.lock().ok()?.get(sql).cloned()
+    }
+
+    /// Keeps `prepared` for `sql`.
+    pub fn insert(&self, sql: &str, prepared: Arc<Prepared>) {
+        if let Ok(mut texts) = self.texts.lock() {
+            if texts.len() >= MAX_TEXTS {
+                texts.clear();
+            }
+            texts.insert(sql.to_owned(), prepared);
+        }
+    }
+
+    /// Forgets everything (settings changed).
+    pub fn clear(&self) {
+        if let Ok(mut texts) = self.texts.lock() {
+            texts.clear();
+        }
+    }
+}
+
+/// Whether a physical plan can be executed again (fresh state from
+/// [`reset_plan_states`](datafusion::physical_plan::execution_plan::reset_plan_states) each
+/// time): no joins (they keep their build side), no recursive queries and no dynamic filters,
+/// which DataFusion cannot reset.
+pub fn physical_reusable(plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>) -> bool {
+    let name = plan.name();
+    if name.contains("Join") || name.contains("Recursive") || name.contains("WorkTable") {
+        return false;
+    }
+    if !plan.dynamic_expressions_produced().is_empty() {
+        return false;
+    }
+    plan.children().into_iter().all(physical_reusable)
+}
+
+/// Snapshots up to this many rows are scanned in place; larger full scans go to the blocking
+/// pool.
+const INLINE_SCAN_ROWS: usize = 100_000;
+
+/// Whether every poll of `plan` is short enough to run on the connection's own task: no joins
+/// or recursion (their work grows with the product of their inputs), and no full scan of a
+/// snapshot larger than [`INLINE_SCAN_ROWS`]. Index lookups and catalog reads qualify.
+pub fn runs_inline(plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>, rows: usize) -> bool {
+    let name = plan.name();
+    if name.contains("Join") || name.contains("Recursive") || name.contains("WorkTable") {
+        return false;
+    }
+    if let Some(scan) = plan.downcast_ref::<crate::scan::StageScanExec>()
+        && !scan.is_lookup()
+        && rows > INLINE_SCAN_ROWS
+    {
+        return false;
+    }
+    plan.children().into_iter().all(|c| runs_inline(c, rows))
+}

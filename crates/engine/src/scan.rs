@@ -1,0 +1,203 @@
+//! The scan of `aws.apigatewayv2_stage`: reads the snapshot pinned for the running query when it
+//! executes, not when it is planned, so a physical plan can be cached across snapshots; and
+//! answers `_key = '…'` / `stage_arn = '…'` from a per-snapshot hash index instead of a filter
+//! over every row.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use datafusion::arrow::array::{Array, RecordBatch, StringArray, UInt32Array};
+use datafusion::arrow::compute::take_record_batch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::error::Result;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::memory::MemoryStream;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+};
+
+/// The columns with a hash index, by position in the table.
+pub const INDEXED_COLUMNS: [(&str, usize); 2] = [("_key", 0), ("stage_arn", 13)];
+
+/// One snapshot's data as a query sees it: the batch and its indexes (built on first use).
+#[derive(Debug)]
+pub struct SnapshotData {
+    batch: RecordBatch,
+    indexes: [OnceLock<HashMap<Box<str>, Vec<u32>>>; 2],
+}
+
+impl SnapshotData {
+    /// Wraps a snapshot's batch.
+    pub fn new(batch: RecordBatch) -> SnapshotData {
+        SnapshotData {
+            batch,
+            indexes: [OnceLock::new(), OnceLock::new()],
+        }
+    }
+
+    /// The whole batch.
+    pub fn batch(&self) -> &RecordBatch {
+        &self.batch
+    }
+
+    /// Rows in the snapshot.
+    pub fn rows(&self) -> usize {
+        self.batch.num_rows()
+    }
+
+    /// Rows whose indexed column `which` (an index into [`INDEXED_COLUMNS`]) equals `value`.
+    fn lookup(&self, which: usize, value: &str) -> Result<Vec<u32>> {
+        let index = self.indexes[which].get_or_init(|| {
+            let column = self.batch.column(INDEXED_COLUMNS[which].1);
+            let mut map: HashMap<Box<str>, Vec<u32>> = HashMap::with_capacity(column.len());
+            if let Some(strings) = column.as_any().downcast_ref::<StringArray>() {
+                for (row, v) in strings.iter().enumerate() {
+                    if let (Some(v), Ok(row)) = (v, u32::try_from(row)) {
+                        map.entry(v.into()).or_default().push(row);
+                    }
+                }
+            }
+            map
+        });
+        Ok(index.get(value).cloned().unwrap_or_default())
+    }
+}
+
+/// The snapshot a query reads, fixed when the query starts (a session-config extension), so
+/// every scan of the table in one query (self-joins, subqueries) sees the same snapshot.
+#[derive(Debug, Clone)]
+pub struct PinnedSnapshot(pub Arc<SnapshotData>);
+
+/// An exact-match lookup pushed into the scan: column `INDEXED_COLUMNS[which]` = `value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLookup {
+    /// Which indexed column.
+    pub which: usize,
+    /// The value it must equal; `None` (NULL) matches no row.
+    pub value: Option<String>,
+}
+
+/// Reads the pinned snapshot at execution: all rows, or those a [`KeyLookup`] selects.
+#[derive(Debug)]
+pub struct StageScanExec {
+    /// What to read when the query pinned no snapshot (a plan run outside `Session`).
+    table: Arc<crate::table::TableData>,
+    projection: Option<Vec<usize>>,
+    lookup: Option<KeyLookup>,
+    limit: Option<usize>,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+}
+
+impl StageScanExec {
+    /// A scan of the table (`table_schema`) with an optional projection, lookup and limit.
+    pub fn new(
+        table_schema: &SchemaRef,
+        projection: Option<Vec<usize>>,
+        lookup: Option<KeyLookup>,
+        limit: Option<usize>,
+        table: Arc<crate::table::TableData>,
+    ) -> Result<StageScanExec> {
+        let schema = match &projection {
+            Some(p) => Arc::new(table_schema.project(p)?),
+            None => Arc::clone(table_schema),
+        };
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&schema)),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        Ok(StageScanExec {
+            table,
+            projection,
+            lookup,
+            limit,
+            schema,
+            properties: Arc::new(properties),
+        })
+    }
+}
+
+impl StageScanExec {
+    /// Whether this scan is an index lookup (a handful of rows at most).
+    pub fn is_lookup(&self) -> bool {
+        self.lookup.is_some()
+    }
+}
+
+impl DisplayAs for StageScanExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "StageScanExec")?;
+        if let Some(l) = &self.lookup {
+            match &l.value {
+                Some(v) => write!(f, ": {} = {v:?}", INDEXED_COLUMNS[l.which].0)?,
+                None => write!(f, ": {} = NULL", INDEXED_COLUMNS[l.which].0)?,
+            }
+        }
+        if let Some(n) = self.limit {
+            write!(f, ", limit={n}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ExecutionPlan for StageScanExec {
+    fn name(&self) -> &str {
+        "StageScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        Vec::new()
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(
+        &self,
+        _partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let data = match context.session_config().get_extension::<PinnedSnapshot>() {
+            Some(pinned) => Arc::clone(&pinned.0),
+            None => self.table.current()?,
+        };
+        let mut batch = match &self.lookup {
+            None => data.batch().clone(),
+            Some(l) => {
+                let rows = match &l.value {
+                    Some(v) => data.lookup(l.which, v)?,
+                    None => Vec::new(),
+                };
+                take_record_batch(data.batch(), &UInt32Array::from(rows))?
+            }
+        };
+        if let Some(p) = &self.projection {
+            batch = batch.project(p)?;
+        }
+        if let Some(n) = self.limit {
+            batch = batch.slice(0, n.min(batch.num_rows()));
+        }
+        let stream = MemoryStream::try_new(vec![batch], Arc::clone(&self.schema), None)?;
+        Ok(Box::pin(stream))
+    }
+}
