@@ -43,8 +43,10 @@ CREATE INDEX ON aws.apigatewayv2_stage (stage_arn);
 VACUUM ANALYZE aws.apigatewayv2_stage;
 """
 
-ARN = ("'arn:aws:apigateway:us-east-1::/apis/a' || lpad((:id::int / 3)::text, 7, '0') "
-       "|| '/stages/s' || (:id::int % 3)::text")
+# pgbench reads `:name` inside string literals as a variable, so the ARN's colons come from
+# chr(58).
+ARN = ("replace('arn|aws|apigateway|us-east-1||/apis/a', '|', chr(58)) "
+       "|| lpad((:id::int / 3)::text, 7, '0') || '/stages/s' || (:id::int % 3)::text")
 QUERIES = [
     ("SELECT 1", "SELECT 1;"),
     ("point lookup (stage_arn)",
@@ -211,6 +213,8 @@ def main():
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--results")
+    ap.add_argument("--memory-stages", type=int, default=0,
+                    help="also measure resident memory with this many stages (e.g. 1000000)")
     args = ap.parse_args()
     root = tempfile.mkdtemp(prefix="stagesql-bench-")
     os.chmod(root, 0o755)
@@ -218,6 +222,7 @@ def main():
               f"pgbench -n -c {args.clients} -j {args.threads} -T {args.seconds}; "
               "PostgreSQL 15 with a primary key on _key and an index on stage_arn.", ""]
     pg = Postgres(root)
+    idle_by_size = {}
     try:
         for n in [int(s) for s in args.sizes.split(",")]:
             fixture = os.path.join(root, f"stages-{n}.json")
@@ -225,9 +230,11 @@ def main():
                             fixture], check=True)
             ours = Ours(args.binary, root, fixture)
             try:
-                time.sleep(1)
-                idle = rss_kib(ours.proc.pid)
                 load(ours, pg, n)
+                # After the COPY (which built the Arrow batch) and one indexed query.
+                psql(ours.conn, "SELECT count(*) FROM aws.apigatewayv2_stage WHERE stage_arn = 'x'",
+                     stdout=subprocess.DEVNULL)
+                idle = rss_kib(ours.proc.pid)
                 rows = []
                 for name, body in QUERIES:
                     script = os.path.join(root, "q.sql")
@@ -243,15 +250,40 @@ def main():
                         print(f"  {n:>7} {name:<28} {mode:<9} ours {fmt(a):>9}  pg {fmt(b):>9}"
                               f"  ratio {ratio}", flush=True)
                 after = rss_kib(ours.proc.pid)
+                idle_by_size[n] = idle
             finally:
                 ours.stop()
             report += [f"### {n:,} stages", "",
                        "| query | mode | stagesql TPS | PostgreSQL TPS | ours / PG |",
                        "|---|---|---:|---:|---:|"]
             report += [f"| {q} | {m} | {fmt(a)} | {fmt(b)} | {r} |" for q, m, a, b, r in rows]
-            report += ["", f"stagesql RSS: {idle / 1024:.1f} MiB idle (after loading), "
+            report += ["", f"stagesql RSS: {idle / 1024:.1f} MiB idle (rows loaded, batch and index built), "
                            f"{after / 1024:.1f} MiB after the run "
                            f"({idle * 1024 / n:,.0f} bytes per stage idle).", ""]
+        if args.memory_stages:
+            n = args.memory_stages
+            fixture = os.path.join(root, f"stages-{n}.json")
+            subprocess.run([sys.executable, os.path.join(HERE, "gen_fixture.py"), str(n),
+                            fixture], check=True)
+            ours = Ours(args.binary, root, fixture)
+            try:
+                time.sleep(2)
+                # One full scan builds the Arrow batch and its indexes, as a first query would.
+                psql(ours.conn, "SELECT count(*) FROM aws.apigatewayv2_stage WHERE stage_arn = 'x'",
+                     stdout=subprocess.DEVNULL)
+                idle_by_size[n] = rss_kib(ours.proc.pid)
+            finally:
+                ours.stop()
+        sizes = sorted(idle_by_size)
+        if len(sizes) >= 2:
+            lo, hi = sizes[0], sizes[-1]
+            per = (idle_by_size[hi] - idle_by_size[lo]) * 1024 / (hi - lo)
+            report += ["### Memory", "",
+                       f"Resident memory after loading (and one indexed query): " +
+                       ", ".join(f"{k:,} stages {v / 1024:.1f} MiB" for k, v in
+                                 sorted(idle_by_size.items())) + ".",
+                       f"Marginal cost: {per:,.0f} bytes per stage between {lo:,} and {hi:,} "
+                       "(target ≤ 2,048 at 1,000,000).", ""]
     finally:
         pg.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use bytes::{BufMut, BytesMut};
-use chrono::{DateTime, NaiveDate, NaiveTime};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Date64Type, Decimal128Type, Float16Type, Float32Type, Float64Type,
@@ -58,7 +58,9 @@ pub fn encode_batch(
         reason: "more than 32767 columns".to_owned(),
     })?;
     let mut rows = Vec::with_capacity(batch.num_rows());
-    let mut buf = BytesMut::with_capacity(256);
+    // One allocation for the whole batch, split off row by row: growing a small buffer per
+    // row (and copying it each time) cost more than encoding.
+    let mut buf = BytesMut::with_capacity(encoded_size_hint(batch));
     let mut text = String::new();
     for row in 0..batch.num_rows() {
         for (col, (array, fmt)) in arrays.iter().zip(columns).enumerate() {
@@ -70,6 +72,30 @@ pub fn encode_batch(
         rows.push(DataRow::new(buf.split(), field_count));
     }
     Ok(rows)
+}
+
+/// About how many bytes the rows of `batch` take as DataRow bodies: string bytes exactly (a
+/// slice of a large batch counts only its own rows), other values at 24 bytes.
+fn encoded_size_hint(batch: &RecordBatch) -> usize {
+    let rows = batch.num_rows();
+    batch
+        .columns()
+        .iter()
+        .map(|a| {
+            let values = match a.data_type() {
+                DataType::Utf8 => {
+                    let offsets = a.as_string::<i32>().value_offsets();
+                    offsets
+                        .last()
+                        .map_or(0, |end| (*end - offsets[0]).max(0) as usize)
+                }
+                _ => rows * 24,
+            };
+            values + rows * 4
+        })
+        .sum::<usize>()
+        .min(64 << 20)
+        + 256
 }
 
 /// `int2vector`.
@@ -106,6 +132,10 @@ fn encode_value(
                 scratch.push_str(&item);
             }
             buf.put_slice(scratch.as_bytes());
+        }
+        // Text straight from the array, without the scratch copy (most columns are text).
+        FieldFormat::Text if array.data_type() == &DataType::Utf8 => {
+            buf.put_slice(array.as_string::<i32>().value(row).as_bytes());
         }
         FieldFormat::Text => {
             scratch.clear();
@@ -284,9 +314,43 @@ pub fn timestamp_text(micros: i64, out: &mut String) -> Result<(), String> {
     let t = DateTime::from_timestamp_micros(micros)
         .ok_or_else(|| format!("timestamp out of range: {micros}"))?
         .naive_utc();
-    let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S"));
+    if push_ymd(t.date(), out) {
+        out.push(' ');
+        push_digits(t.hour(), 2, out);
+        out.push(':');
+        push_digits(t.minute(), 2, out);
+        out.push(':');
+        push_digits(t.second(), 2, out);
+    } else {
+        let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S"));
+    }
     push_fraction(micros.rem_euclid(1_000_000), out);
     Ok(())
+}
+
+/// `YYYY-MM-DD` for years 1 to 9999 (the common case, written without chrono's formatter,
+/// which dominated full-table fetches); false for other years, left to the formatter.
+fn push_ymd(d: NaiveDate, out: &mut String) -> bool {
+    let Ok(year) = u32::try_from(d.year()) else {
+        return false;
+    };
+    if !(1..=9999).contains(&year) {
+        return false;
+    }
+    push_digits(year, 4, out);
+    out.push('-');
+    push_digits(d.month(), 2, out);
+    out.push('-');
+    push_digits(d.day(), 2, out);
+    true
+}
+
+/// `n` as exactly `width` decimal digits (zero-padded; `n` must fit).
+fn push_digits(n: u32, width: u32, out: &mut String) {
+    for i in (0..width).rev() {
+        let digit = (n / 10u32.pow(i)) % 10;
+        out.push(char::from(b'0' + digit as u8));
+    }
 }
 
 fn push_fraction(us: i64, out: &mut String) {
@@ -300,7 +364,9 @@ fn push_fraction(us: i64, out: &mut String) {
 fn date_text(days: i32, out: &mut String) -> Result<(), String> {
     let d = NaiveDate::from_num_days_from_ce_opt(days + 719_163)
         .ok_or_else(|| format!("date out of range: {days}"))?;
-    let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+    if !push_ymd(d, out) {
+        let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+    }
     Ok(())
 }
 
