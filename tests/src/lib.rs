@@ -17,6 +17,7 @@ use tokio_postgres::{Client, NoTls};
 pub struct TestServer {
     server: Option<Server>,
     addr: SocketAddr,
+    http: Option<SocketAddr>,
 }
 
 impl TestServer {
@@ -29,6 +30,7 @@ impl TestServer {
     /// Starts a server with `config`, listening on 127.0.0.1:0.
     pub async fn start_with(mut config: Config) -> TestServer {
         config.server.listen = "127.0.0.1:0".to_owned();
+        config.http.listen = "127.0.0.1:0".to_owned();
         // A short drain unless the test chose one.
         if config.server.shutdown_drain_seconds
             == stagesql_server::config::ServerConfig::default().shutdown_drain_seconds
@@ -39,10 +41,17 @@ impl TestServer {
             .await
             .unwrap_or_else(|e| panic!("server did not start: {e}"));
         let addr = server.local_addr();
+        let http = server.http_addr();
         TestServer {
             server: Some(server),
             addr,
+            http,
         }
+    }
+
+    /// The operator endpoints' address (`/healthz`, `/readyz`, `/metrics`).
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http
     }
 
     /// The port the server listens on.

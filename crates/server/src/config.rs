@@ -21,6 +21,25 @@ pub struct Config {
     pub auth: AuthConfig,
     /// `[tls]`: encryption of client connections.
     pub tls: TlsConfig,
+    /// `[http]`: the operator endpoints (/healthz, /readyz, /metrics).
+    pub http: HttpConfig,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// `listen`: `HOST:PORT` for `/healthz`, `/readyz` and `/metrics`; empty to turn the
+    /// listener off. Default `127.0.0.1:9187` (loopback: metrics are not for the world).
+    pub listen: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: "127.0.0.1:9187".to_owned(),
+        }
+    }
 }
 
 /// `[auth]`.
@@ -553,6 +572,17 @@ impl Config {
         }
         self.validate_auth()?;
         self.validate_tls()?;
+        let http = &self.http.listen;
+        if !http.is_empty()
+            && !http
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+        {
+            return Err(ConfigError::Invalid {
+                key: "http.listen",
+                reason: format!("{http:?} is not HOST:PORT (or empty to turn it off)"),
+            });
+        }
         let limits = &self.limits;
         if limits.max_connections == 0 {
             return Err(ConfigError::Invalid {

@@ -9,6 +9,7 @@
 //! listens on `127.0.0.1:0` and read the bound address from the returned [`Server`].
 
 pub mod config;
+pub mod http;
 pub mod telemetry;
 
 use std::net::SocketAddr;
@@ -58,6 +59,8 @@ pub struct Server {
     task: JoinHandle<std::io::Result<()>>,
     /// The background refresher (aws source); stopped by the same token.
     refresher: Option<JoinHandle<()>>,
+    /// The operator HTTP listener's address and task, when it is on.
+    http: Option<(SocketAddr, JoinHandle<()>)>,
 }
 
 impl Server {
@@ -83,7 +86,17 @@ impl Server {
         {
             tracing::warn!(cause = %e, "refresher task ended abnormally");
         }
+        if let Some((_, http)) = self.http
+            && let Err(e) = http.await
+        {
+            tracing::warn!(cause = %e, "metrics listener ended abnormally");
+        }
         served
+    }
+
+    /// The address of the operator endpoints (`/healthz`, `/readyz`, `/metrics`), if on.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().map(|(a, _)| *a)
     }
 
     /// The token that stops the server.
@@ -189,6 +202,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         address: config.server.listen.clone(),
         source,
     })?;
+    let http_store = Arc::clone(engine.store());
     let shared = Shared::new(
         engine,
         WireConfig {
@@ -199,6 +213,27 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             startup_timeout: Duration::from_secs(config.limits.startup_timeout_seconds),
         },
     );
+    let http = if config.http.listen.is_empty() {
+        None
+    } else {
+        // Installed before anything is counted.
+        let _ = http::recorder();
+        let listener = TcpListener::bind(&config.http.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                address: config.http.listen.clone(),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            address: config.http.listen.clone(),
+            source,
+        })?;
+        tracing::info!(address = %addr, "operator endpoints on http://{addr} (/healthz, /readyz, /metrics)");
+        Some((
+            addr,
+            tokio::spawn(http::serve(listener, http_store, shutdown.clone())),
+        ))
+    };
     let drain = Duration::from_secs(config.server.shutdown_drain_seconds);
     let task = tokio::spawn(stagesql_wire::serve(
         listener,
@@ -218,6 +253,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         shutdown,
         task,
         refresher,
+        http,
     })
 }
 

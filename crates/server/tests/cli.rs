@@ -219,7 +219,7 @@ fn hash_password_verifiers_log_in_and_no_secret_reaches_the_logs() {
     let env_password = "env-secret-987";
     let wrong = "wrong-guess-555";
     let config = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n[log]\nlevel = \"trace\"\n\
+        "[server]\nlisten = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\n[log]\nlevel = \"trace\"\n\
          [[auth.users]]\nname = \"alice\"\nverifier = \"{verifier}\"\n\
          [[auth.users]]\nname = \"bob\"\npassword_env = \"STAGESQL_TEST_BOB_PASSWORD\"\n"
     );

@@ -294,6 +294,8 @@ fn classify_arrow(e: &ArrowError) -> (&'static str, String) {
 pub fn to_pg_error(err: impl Into<WireError>) -> PgWireError {
     let err = err.into();
     let c = classify(&err);
+    metrics::counter!("stagesql_errors_total", "sqlstate_class" => c.code.get(..2).unwrap_or("XX").to_owned())
+        .increment(1);
     if c.code.starts_with("XX") || c.code.starts_with("58") {
         tracing::error!(code = c.code, cause = %err, detail = ?err, "statement failed with a server error");
     } else {

@@ -62,6 +62,9 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
     deferred.read_buf = parts.read_buf;
     deferred.write_buf = parts.write_buf;
     let mut socket = Framed::from_parts(deferred);
+    metrics::counter!("stagesql_connections_total").increment(1);
+    metrics::gauge!("stagesql_connections_open").increment(1.0);
+    let _open = OpenConnection;
     let startup_handler = Arc::clone(&connection);
     let simple = Arc::clone(&connection);
     let extended = Arc::clone(&connection);
@@ -130,6 +133,12 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
             _ => message.is_extended_query(),
         };
         let is_cancel = matches!(message, PgWireFrontendMessage::CancelRequest(_));
+        let statement = match &message {
+            PgWireFrontendMessage::Query(_) => Some("simple"),
+            PgWireFrontendMessage::Execute(_) => Some("extended"),
+            _ => None,
+        };
+        let started = std::time::Instant::now();
         let result = tokio::select! {
             r = process_message(
                 message,
@@ -145,6 +154,11 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
                 break;
             }
         };
+        if let Some(protocol) = statement {
+            metrics::counter!("stagesql_statements_total", "protocol" => protocol).increment(1);
+            metrics::histogram!("stagesql_statement_duration_seconds", "protocol" => protocol)
+                .record(started.elapsed().as_secs_f64());
+        }
         if let Err(e) = result {
             let is_fatal = e.is_fatal();
             if process_error(&mut socket, e, wait_for_sync).await.is_err() || is_fatal {
@@ -156,6 +170,15 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
         }
     }
     let _ = socket.close().await;
+}
+
+/// Keeps `stagesql_connections_open` right however the connection ends.
+struct OpenConnection;
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        metrics::gauge!("stagesql_connections_open").decrement(1.0);
+    }
 }
 
 thread_local! {
