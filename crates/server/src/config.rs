@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Everything the server reads from its config file.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// `[server]`: where and as what the server listens.
@@ -26,7 +26,7 @@ pub struct Config {
 }
 
 /// `[http]`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     /// `listen`: `HOST:PORT` for `/healthz`, `/readyz` and `/metrics`; empty to turn the
@@ -43,7 +43,7 @@ impl Default for HttpConfig {
 }
 
 /// `[auth]`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     /// `method`: `scram-sha-256` (passwords, checked against SCRAM verifiers) or `trust` (no
@@ -67,7 +67,7 @@ impl Default for AuthConfig {
 }
 
 /// `auth.method`.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 pub enum AuthMethodConfig {
     /// SCRAM-SHA-256.
     #[serde(rename = "scram-sha-256")]
@@ -78,7 +78,7 @@ pub enum AuthMethodConfig {
 }
 
 /// One `[[auth.users]]` entry.
-#[derive(Clone, Default, Deserialize, PartialEq)]
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct UserConfig {
     /// `name`: the user name clients connect as.
@@ -102,7 +102,7 @@ impl std::fmt::Debug for UserConfig {
 }
 
 /// `[tls]`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct TlsConfig {
     /// `mode`: `disabled`, `optional` (clients choose) or `required` (plaintext clients get
@@ -115,7 +115,7 @@ pub struct TlsConfig {
 }
 
 /// `tls.mode`.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum TlsModeConfig {
     /// No TLS: clients asking for it are told no.
@@ -128,7 +128,7 @@ pub enum TlsModeConfig {
 }
 
 /// `[limits]`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
     /// `max_connections`: open client connections at once; the next one gets FATAL 53300.
@@ -168,7 +168,7 @@ impl Default for LimitsConfig {
 }
 
 /// `[server]`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
     /// `listen`: `HOST:PORT` to accept PostgreSQL connections on. Default `127.0.0.1:5433`.
@@ -191,7 +191,7 @@ impl Default for ServerConfig {
 }
 
 /// `[source]`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct SourceConfig {
     /// `kind`: `demo` (a fixture of recorded AWS answers) or `aws` (crawl live). Default `demo`.
@@ -254,7 +254,7 @@ impl Default for SourceConfig {
 }
 
 /// One `[[source.accounts]]` entry.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct AccountConfig {
     /// `role_arn`: role to assume; absent means the default credentials' own account.
@@ -266,7 +266,7 @@ pub struct AccountConfig {
 }
 
 /// The kinds of stage source.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
     /// Recorded GetApis/GetStages answers from a fixture file.
@@ -276,7 +276,7 @@ pub enum SourceKind {
 }
 
 /// `[log]`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
     /// `level`: a tracing filter such as `info` or `stagesql=debug,info`; `RUST_LOG` wins.
@@ -296,7 +296,7 @@ impl Default for LogConfig {
 }
 
 /// Log line format.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable lines.
@@ -322,6 +322,14 @@ pub enum ConfigError {
         /// The file.
         path: PathBuf,
         /// TOML's message, with the key and position.
+        message: String,
+    },
+    /// An environment variable does not set a valid key or value.
+    #[error("environment variable {var}: {message}")]
+    Env {
+        /// The variable.
+        var: String,
+        /// What is wrong (names the key).
         message: String,
     },
     /// A value is out of its allowed range.
@@ -516,7 +524,126 @@ impl SourceConfig {
     }
 }
 
+/// The prefix of environment variables that set config keys: `STAGESQL__LIMITS__MAX_CONNECTIONS`
+/// sets `limits.max_connections`.
+pub const ENV_PREFIX: &str = "STAGESQL__";
+
+/// The environment variable that sets `key` (`limits.max_connections`).
+pub fn env_name(key: &str) -> String {
+    format!(
+        "{ENV_PREFIX}{}",
+        key.to_ascii_uppercase().replace('.', "__")
+    )
+}
+
 impl Config {
+    /// The layered config: defaults < the TOML file (if any) < `STAGESQL__SECTION__KEY`
+    /// variables from `env`. A value from the environment is read as TOML (`5`, `true`,
+    /// `["a", "b"]`) and otherwise as a string. Errors name the key and where it was set.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let (mut table, source) = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                let table =
+                    toml::from_str::<toml::Table>(&text).map_err(|e| ConfigError::Parse {
+                        path: path.to_owned(),
+                        message: e.to_string().trim_end().to_owned(),
+                    })?;
+                (table, path.display().to_string())
+            }
+            None => (toml::Table::new(), "defaults".to_owned()),
+        };
+        let mut from_env: Vec<(Vec<String>, String, String)> = Vec::new();
+        for (name, raw) in env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let path: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
+            if path.len() < 2 || path.iter().any(String::is_empty) {
+                return Err(ConfigError::Env {
+                    var: name,
+                    message: "expected STAGESQL__SECTION__KEY".to_owned(),
+                });
+            }
+            let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or_else(|| toml::Value::String(raw.clone()));
+            set_path(&mut table, &path, value).map_err(|message| ConfigError::Env {
+                var: name.clone(),
+                message,
+            })?;
+            from_env.push((path, name, raw));
+        }
+        // A value that reads as a number or boolean may be meant as a string
+        // (`statement_timeout = 0`): retry such keys as strings before giving up.
+        let mut retried = std::collections::HashSet::new();
+        let mut config = loop {
+            match serde_path_to_error::deserialize::<_, Config>(toml::Value::Table(table.clone())) {
+                Ok(c) => break c,
+                Err(e) => {
+                    let key = e.path().to_string();
+                    let env_entry = from_env.iter().find(|(p, _, _)| p.join(".") == key);
+                    match env_entry {
+                        Some((p, _, raw)) if retried.insert(key.clone()) => {
+                            let _ = set_path(&mut table, p, toml::Value::String(raw.clone()));
+                        }
+                        Some((_, var, _)) => {
+                            return Err(ConfigError::Env {
+                                var: var.clone(),
+                                message: format!("{key}: {}", e.inner()),
+                            });
+                        }
+                        None => {
+                            return Err(ConfigError::Parse {
+                                path: source.clone().into(),
+                                message: format!("{key}: {}", e.inner()),
+                            });
+                        }
+                    }
+                }
+            }
+        };
+        if let Some(path) = file {
+            let base = path.parent().unwrap_or_else(|| Path::new("."));
+            let set_by_env = |key: &str| from_env.iter().any(|(p, _, _)| p.join(".") == key);
+            for (key, file) in [
+                ("source.fixture", &mut config.source.fixture),
+                ("source.snapshot_path", &mut config.source.snapshot_path),
+                ("tls.cert_file", &mut config.tls.cert_file),
+                ("tls.key_file", &mut config.tls.key_file),
+            ] {
+                if let Some(f) = file.as_mut()
+                    && f.is_relative()
+                    && !set_by_env(key)
+                {
+                    *f = base.join(&*f);
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// The config as TOML with every secret replaced by `<redacted>` (`check-config`).
+    pub fn to_masked_toml(&self) -> String {
+        let mut masked = self.clone();
+        for user in &mut masked.auth.users {
+            if user.verifier.is_some() {
+                user.verifier = Some("<redacted>".to_owned());
+            }
+        }
+        if let Some([_, secret]) = masked.source.emulator_credentials.as_mut() {
+            *secret = "<redacted>".to_owned();
+        }
+        toml::to_string_pretty(&masked).unwrap_or_else(|e| format!("# cannot print: {e}\n"))
+    }
+
     /// Reads `path` and resolves relative paths in it against the file's directory.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -671,6 +798,21 @@ impl Config {
     }
 }
 
+/// Sets `path` (section, key, …) in `table` to `value`, creating sections.
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    let (last, sections) = path.split_last().ok_or("empty key")?;
+    let mut at = table;
+    for section in sections {
+        at = at
+            .entry(section.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| format!("{section} is not a section"))?;
+    }
+    at.insert(last.clone(), value);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -691,6 +833,91 @@ mod tests {
             .to_string();
         assert!(err.contains("auth.users"), "{err}");
         trusting().validate().expect("trust on loopback is valid");
+    }
+
+    fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+        vars.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_names_itself_in_errors() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "[limits]\nmax_connections = 7\nstatement_timeout = \"5s\"\n",
+        )
+        .expect("write");
+        let c = Config::load(
+            Some(&file),
+            env(&[
+                ("STAGESQL__LIMITS__MAX_CONNECTIONS", "9"),
+                ("STAGESQL__LIMITS__STATEMENT_TIMEOUT", "0"),
+                ("STAGESQL__SERVER__LISTEN", "127.0.0.1:6000"),
+                ("STAGESQL__AUTH__METHOD", "trust"),
+                (
+                    "STAGESQL__SOURCE__REGIONS",
+                    "[\"eu-west-1\", \"us-east-1\"]",
+                ),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(c.limits.max_connections, 9, "env beats the file");
+        assert_eq!(
+            c.limits.statement_timeout, "0",
+            "a number read as the string it is"
+        );
+        assert_eq!(c.server.listen, "127.0.0.1:6000");
+        assert_eq!(c.source.regions, vec!["eu-west-1", "us-east-1"]);
+        assert_eq!(c.auth.method, AuthMethodConfig::Trust);
+        let file_only = Config::load(Some(&file), env(&[])).expect("loads");
+        assert_eq!(
+            file_only.limits.max_connections, 7,
+            "the file beats defaults"
+        );
+
+        let err = Config::load(None, env(&[("STAGESQL__LIMITS__MAX_CONNECTIONS", "many")]))
+            .expect_err("not a number")
+            .to_string();
+        assert!(
+            err.contains("STAGESQL__LIMITS__MAX_CONNECTIONS")
+                && err.contains("limits.max_connections"),
+            "{err}"
+        );
+        let err = Config::load(None, env(&[("STAGESQL__LIMITS__NO_SUCH_KEY", "1")]))
+            .expect_err("unknown key")
+            .to_string();
+        assert!(
+            err.contains("STAGESQL__LIMITS__NO_SUCH_KEY") || err.contains("no_such_key"),
+            "{err}"
+        );
+        let err = Config::load(None, env(&[("STAGESQL__LISTEN", "x")]))
+            .expect_err("no section")
+            .to_string();
+        assert!(err.contains("STAGESQL__SECTION__KEY"), "{err}");
+    }
+
+    #[test]
+    fn check_config_output_masks_secrets_and_reads_back() {
+        let verifier = stagesql_wire::ScramVerifier::from_password("pw").to_text();
+        let mut c = Config::default();
+        c.auth.users.push(UserConfig {
+            name: "a".to_owned(),
+            verifier: Some(verifier.clone()),
+            password_env: None,
+        });
+        c.source.emulator_credentials = Some(["id".to_owned(), "very-secret".to_owned()]);
+        let text = c.to_masked_toml();
+        assert!(
+            !text.contains(&verifier) && !text.contains("very-secret"),
+            "{text}"
+        );
+        assert!(text.contains("<redacted>"), "{text}");
+        let back = Config::from_toml(&text).expect("the printed config parses");
+        assert_eq!(back.auth.users[0].name, "a");
     }
 
     #[test]

@@ -24,6 +24,9 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Commands {
+    /// Load the config (file, then STAGESQL__SECTION__KEY variables, then flags), validate it,
+    /// and print the effective config with secrets masked; exit 2 if it is invalid.
+    CheckConfig,
     /// Read a password (prompted on a terminal, else the first line of stdin) and print its
     /// SCRAM-SHA-256 verifier for `[[auth.users]] verifier = "..."`.
     HashPassword,
@@ -34,22 +37,24 @@ fn main() -> ExitCode {
     if let Some(Commands::HashPassword) = args.command {
         return hash_password();
     }
-    let mut config = match &args.config {
-        Some(path) => match Config::from_file(path) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("stagesql: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        None => Config::default(),
+    // Defaults < file < environment < flags.
+    let mut config = match Config::load(args.config.as_deref(), std::env::vars()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("stagesql: {e}");
+            return ExitCode::from(2);
+        }
     };
-    if let Some(listen) = args.listen {
-        config.server.listen = listen;
+    if let Some(listen) = &args.listen {
+        config.server.listen = listen.clone();
     }
     if let Err(e) = config.validate() {
-        eprintln!("stagesql: {e}");
+        eprintln!("stagesql: {e}{}", source_of(&e, &args));
         return ExitCode::from(2);
+    }
+    if let Some(Commands::CheckConfig) = args.command {
+        print!("{}", config.to_masked_toml());
+        return ExitCode::SUCCESS;
     }
     telemetry::init(&config.log);
     telemetry::install_panic_hook();
@@ -70,6 +75,24 @@ fn main() -> ExitCode {
             eprintln!("stagesql: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Where the key an error names was set: the flag, an environment variable or the file.
+fn source_of(err: &stagesql_server::ConfigError, args: &Args) -> String {
+    let stagesql_server::ConfigError::Invalid { key, .. } = err else {
+        return String::new();
+    };
+    if *key == "server.listen" && args.listen.is_some() {
+        return " (set by --listen)".to_owned();
+    }
+    let var = stagesql_server::config::env_name(key);
+    if std::env::var_os(&var).is_some() {
+        return format!(" (set by environment variable {var})");
+    }
+    match &args.config {
+        Some(path) => format!(" (in {})", path.display()),
+        None => " (default)".to_owned(),
     }
 }
 

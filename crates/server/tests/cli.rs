@@ -277,3 +277,66 @@ fn hash_password_verifiers_log_in_and_no_secret_reaches_the_logs() {
         );
     }
 }
+
+#[test]
+fn check_config_layers_file_environment_and_flags_and_masks_secrets() {
+    let verifier = hash_password("layered-secret");
+    let dir = std::env::temp_dir().join(format!("stagesql-cli-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let path = dir.join("check.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[limits]\nmax_connections = 7\n[[auth.users]]\nname = \"alice\"\nverifier = \"{verifier}\"\n"
+        ),
+    )
+    .expect("write config");
+    let out = Command::new(env!("CARGO_BIN_EXE_stagesql"))
+        .args([
+            "--config",
+            &path.display().to_string(),
+            "--listen",
+            "127.0.0.1:6543",
+            "check-config",
+        ])
+        .env("STAGESQL__LIMITS__MAX_CONNECTIONS", "12")
+        .env("STAGESQL__LIMITS__STATEMENT_TIMEOUT", "30s")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run check-config");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("max_connections = 12"),
+        "env beats the file: {text}"
+    );
+    assert!(text.contains("statement_timeout = \"30s\""), "{text}");
+    assert!(
+        text.contains("listen = \"127.0.0.1:6543\""),
+        "the flag beats all: {text}"
+    );
+    assert!(
+        text.contains("name = \"alice\"") && text.contains("<redacted>"),
+        "{text}"
+    );
+    assert!(!text.contains(&verifier), "the verifier is masked: {text}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_stagesql"))
+        .args(["--config", &path.display().to_string(), "check-config"])
+        .env("STAGESQL__LIMITS__MAX_CONNECTIONS", "0")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run check-config");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("limits.max_connections")
+            && err.contains("environment variable STAGESQL__LIMITS__MAX_CONNECTIONS"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
