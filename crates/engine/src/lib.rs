@@ -1,10 +1,13 @@
 //! The query engine: DataFusion over the stage snapshot, speaking PostgreSQL's SQL dialect.
 //!
 //! Map of the crate:
-//! - [`session`]: the shared [`Engine`] and the per-connection [`Session`] (prepare, execute).
+//! - [`session`]: the shared [`Engine`] and the per-connection [`Session`] (prepare, execute);
+//!   [`config`] its settings; [`prepared`] a planned statement; [`bind`] its parameters.
+//! - [`plan_cache`]: which plans are kept and run again (per-session text cache).
 //! - [`statement`]: parsing and sorting statements; writes are refused here, before planning.
 //! - [`settings`]: per-session parameters for `SET`/`SHOW`/`current_setting`.
-//! - [`table`] and [`batch`]: the `aws.apigatewayv2_stage` table provider over the snapshot.
+//! - [`table`] and [`batch`]: the `aws.apigatewayv2_stage` table provider over the snapshot;
+//!   [`scan`]: its execution plan, reading the snapshot pinned at execution, with key indexes.
 //! - [`status_tables`]: `stagesql.refresh_status` and `stagesql.snapshot_status`.
 //! - [`schema`]: the Arrow schema and how json/hstore types ride in field metadata.
 //! - [`planner`] and [`functions`]: PostgreSQL operators, types and functions.
@@ -13,9 +16,12 @@
 //! - [`persist`]: the last good snapshot as an Arrow IPC file.
 //! - [`pg_types`]: the type OIDs shared by the wire and the catalog tables.
 //! - [`pg_catalog`]: `pg_catalog` and `information_schema` tables describing the table.
+//! - [`limits`]: memory pools, statement timeout and cancel.
 //! - [`error`]: [`EngineError`]; the wire crate maps it to SQLSTATE codes.
 
 pub mod batch;
+pub mod bind;
+pub mod config;
 pub mod cursor;
 pub mod error;
 pub mod functions;
@@ -27,6 +33,7 @@ pub mod pg_catalog;
 pub mod pg_types;
 pub mod plan_cache;
 pub mod planner;
+pub mod prepared;
 pub mod rewrite;
 pub mod scan;
 pub mod schema;

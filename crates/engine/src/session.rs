@@ -24,10 +24,10 @@ use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DFStatement;
 use stagesql_catalog::SnapshotStore;
 
+use crate::bind::{cast_params, ordered_param_types, pg_named_schema};
 use crate::cursor::Cursors;
 use crate::error::EngineError;
 use crate::functions::{operators, session as session_fns};
-use crate::naming;
 use crate::pg_catalog;
 use crate::planner::{PgOperatorPlanner, PgTypePlanner};
 use crate::rewrite;
@@ -37,34 +37,7 @@ use crate::statement::{self, Command};
 use crate::status_tables::{StatusKind, StatusTable};
 use crate::table::StageTable;
 
-/// Server-wide engine settings.
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    /// The database name clients connect to; also DataFusion's catalog name.
-    pub database: String,
-    /// The owner role (oid 10): the first configured user, shown as the owner of every object.
-    pub user: String,
-    /// The other users who may log in; each is a role in pg_roles, owning nothing.
-    pub other_users: Vec<String>,
-    /// Memory each query, and all queries together, may use.
-    pub memory: crate::limits::MemoryLimits,
-    /// Server defaults for session settings (e.g. `statement_timeout`,
-    /// `idle_in_transaction_session_timeout`), applied before the client's startup options.
-    pub session_defaults: Vec<(String, String)>,
-}
-
-impl EngineConfig {
-    /// A config with default limits.
-    pub fn new(database: impl Into<String>, user: impl Into<String>) -> EngineConfig {
-        EngineConfig {
-            database: database.into(),
-            user: user.into(),
-            other_users: Vec::new(),
-            memory: crate::limits::MemoryLimits::default(),
-            session_defaults: Vec::new(),
-        }
-    }
-}
+pub use crate::config::EngineConfig;
 
 /// What every session shares: the base DataFusion state and the snapshot store.
 #[derive(Debug)]
@@ -212,40 +185,8 @@ impl Engine {
     }
 }
 
-/// A statement ready to run: parsed, sorted and, for queries, planned.
-#[derive(Debug, Clone)]
-pub struct Prepared {
-    command: Command,
-    plan: Option<LogicalPlan>,
-    param_types: Vec<Option<DataType>>,
-    schema: Option<SchemaRef>,
-    /// The optimized physical plan, kept after the first run when the query has no parameters
-    /// and calls only immutable functions (no `now()`, `random()`, settings): the scan reads
-    /// the snapshot pinned at execution, so the plan stays right across refreshes.
-    physical: Arc<std::sync::OnceLock<Arc<dyn datafusion::physical_plan::ExecutionPlan>>>,
-    /// The logically optimized plan, parameters still in it, kept for a reusable plan with
-    /// parameters: each run substitutes its values and plans only physically.
-    optimized: Arc<std::sync::OnceLock<Option<LogicalPlan>>>,
-}
-
-impl Prepared {
-    /// The types DataFusion inferred for `$1..$n` (`None` where it could not tell).
-    pub fn param_types(&self) -> &[Option<DataType>] {
-        &self.param_types
-    }
-
-    /// The result columns, or `None` for a statement that returns no rows.
-    pub fn schema(&self) -> Option<&SchemaRef> {
-        self.schema.as_ref()
-    }
-
-    /// The sorted statement.
-    pub fn command(&self) -> &Command {
-        &self.command
-    }
-}
-
 pub use crate::output::Output;
+pub use crate::prepared::Prepared;
 
 /// One connection's session.
 #[derive(Debug)]
@@ -747,89 +688,4 @@ impl Session {
         };
         Ok(report.into_iter().collect())
     }
-}
-
-/// The plan's output schema with PostgreSQL's column names (see [`crate::naming`]).
-fn pg_named_schema(
-    statement: &datafusion::sql::sqlparser::ast::Statement,
-    schema: &Schema,
-) -> SchemaRef {
-    let Some(names) = naming::output_names(statement, schema.fields().len()) else {
-        return Arc::new(schema.clone());
-    };
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .zip(names)
-        .map(|(f, name)| match name {
-            Some(n) => f.as_ref().clone().with_name(n),
-            None => f.as_ref().clone(),
-        })
-        .collect();
-    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
-}
-
-/// `$1..$n` types in order. A gap (a `$3` with no `$2`) still counts `$2`, as PostgreSQL does.
-fn ordered_param_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>, EngineError> {
-    let types = plan.get_parameter_types()?;
-    let mut max = 0usize;
-    for name in types.keys() {
-        let index = name
-            .strip_prefix('$')
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| {
-                EngineError::Unsupported(format!("parameter placeholder {name} (use $1, $2, ...)"))
-            })?;
-        max = max.max(index);
-    }
-    let limits = limit_placeholders(plan)?;
-    Ok((1..=max)
-        .map(|i| {
-            let id = format!("${i}");
-            types
-                .get(&id)
-                .cloned()
-                .flatten()
-                // DataFusion leaves LIMIT/OFFSET placeholders untyped; PostgreSQL types them bigint.
-                .or_else(|| limits.contains(&id).then_some(DataType::Int64))
-        })
-        .collect())
-}
-
-/// Ids of placeholders used directly as a LIMIT or OFFSET.
-fn limit_placeholders(plan: &LogicalPlan) -> Result<Vec<String>, EngineError> {
-    use datafusion::common::tree_node::TreeNodeRecursion;
-    let mut ids = Vec::new();
-    plan.apply_with_subqueries(|node| {
-        if let LogicalPlan::Limit(limit) = node {
-            for e in [&limit.skip, &limit.fetch].into_iter().flatten() {
-                if let datafusion::logical_expr::Expr::Placeholder(p) = e.as_ref() {
-                    ids.push(p.id.clone());
-                }
-            }
-        }
-        Ok(TreeNodeRecursion::Continue)
-    })?;
-    Ok(ids)
-}
-
-fn cast_params(
-    params: Vec<ScalarValue>,
-    types: &[Option<DataType>],
-) -> Result<Vec<ScalarValue>, EngineError> {
-    params
-        .into_iter()
-        .zip(types)
-        .enumerate()
-        .map(|(i, (value, ty))| match ty {
-            Some(ty) if value.data_type() != *ty => {
-                value.cast_to(ty).map_err(|e| EngineError::ParameterValue {
-                    index: i + 1,
-                    reason: e.to_string(),
-                })
-            }
-            _ => Ok(value),
-        })
-        .collect()
 }

@@ -1,7 +1,8 @@
 //! The stagesql server process: configuration, telemetry, wiring and shutdown.
 //!
 //! Map of the crate:
-//! - [`config`]: the typed TOML configuration and its validation.
+//! - [`config`]: the typed configuration, its layers (file < environment < flags) and validation.
+//! - [`http`]: the operator endpoints `/healthz`, `/readyz` and `/metrics`.
 //! - [`telemetry`]: logging setup.
 //! - [`start`] / [`run`]: build the catalog, engine and listener, serve until told to stop.
 //!

@@ -7,7 +7,7 @@
 //! - [`tls`]: certificate and key loading for the TLS acceptor.
 //! - [`auth`]: users, SCRAM-SHA-256 verifiers; [`startup`]: the startup and login exchange.
 //! - [`handler`]: simple and extended query handlers for one connection.
-//! - [`encode`]: Arrow values to DataRow bytes, text and binary.
+//! - [`encode`]: Arrow values to DataRow bytes, text and binary ([`numeric`] for `numeric`).
 //! - [`copy`]: `COPY ... TO STDOUT` in text, CSV and binary.
 //! - [`params`]: Bind parameters to typed values.
 //! - [`types`]: Arrow fields to PostgreSQL types (json and hstore included).
@@ -19,6 +19,7 @@ pub mod encode;
 pub mod error;
 pub mod flush;
 pub mod handler;
+pub mod numeric;
 pub mod params;
 pub mod server;
 pub mod socket;

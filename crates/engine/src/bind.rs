@@ -1,0 +1,98 @@
+//! Parameters and output names of a planned query: the order and types of `$n`, casting bound
+//! values to them, and PostgreSQL's names for the result columns.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::LogicalPlan;
+
+use crate::error::EngineError;
+use crate::naming;
+
+/// The plan's output schema with PostgreSQL's column names (see [`crate::naming`]).
+pub(crate) fn pg_named_schema(
+    statement: &datafusion::sql::sqlparser::ast::Statement,
+    schema: &Schema,
+) -> SchemaRef {
+    let Some(names) = naming::output_names(statement, schema.fields().len()) else {
+        return Arc::new(schema.clone());
+    };
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .zip(names)
+        .map(|(f, name)| match name {
+            Some(n) => f.as_ref().clone().with_name(n),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// `$1..$n` types in order. A gap (a `$3` with no `$2`) still counts `$2`, as PostgreSQL does.
+pub(crate) fn ordered_param_types(
+    plan: &LogicalPlan,
+) -> Result<Vec<Option<DataType>>, EngineError> {
+    let types = plan.get_parameter_types()?;
+    let mut max = 0usize;
+    for name in types.keys() {
+        let index = name
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                EngineError::Unsupported(format!("parameter placeholder {name} (use $1, $2, ...)"))
+            })?;
+        max = max.max(index);
+    }
+    let limits = limit_placeholders(plan)?;
+    Ok((1..=max)
+        .map(|i| {
+            let id = format!("${i}");
+            types
+                .get(&id)
+                .cloned()
+                .flatten()
+                // DataFusion leaves LIMIT/OFFSET placeholders untyped; PostgreSQL types them bigint.
+                .or_else(|| limits.contains(&id).then_some(DataType::Int64))
+        })
+        .collect())
+}
+
+/// Ids of placeholders used directly as a LIMIT or OFFSET.
+pub(crate) fn limit_placeholders(plan: &LogicalPlan) -> Result<Vec<String>, EngineError> {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    let mut ids = Vec::new();
+    plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::Limit(limit) = node {
+            for e in [&limit.skip, &limit.fetch].into_iter().flatten() {
+                if let datafusion::logical_expr::Expr::Placeholder(p) = e.as_ref() {
+                    ids.push(p.id.clone());
+                }
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    Ok(ids)
+}
+
+pub(crate) fn cast_params(
+    params: Vec<ScalarValue>,
+    types: &[Option<DataType>],
+) -> Result<Vec<ScalarValue>, EngineError> {
+    params
+        .into_iter()
+        .zip(types)
+        .enumerate()
+        .map(|(i, (value, ty))| match ty {
+            Some(ty) if value.data_type() != *ty => {
+                value.cast_to(ty).map_err(|e| EngineError::ParameterValue {
+                    index: i + 1,
+                    reason: e.to_string(),
+                })
+            }
+            _ => Ok(value),
+        })
+        .collect()
+}

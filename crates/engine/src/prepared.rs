@@ -1,0 +1,42 @@
+//! A statement ready to run, with the plans kept for running it again.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::logical_expr::LogicalPlan;
+
+use crate::statement::Command;
+
+/// A statement ready to run: parsed, sorted and, for queries, planned.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub(crate) command: Command,
+    pub(crate) plan: Option<LogicalPlan>,
+    pub(crate) param_types: Vec<Option<DataType>>,
+    pub(crate) schema: Option<SchemaRef>,
+    /// The optimized physical plan, kept after the first run when the query has no parameters
+    /// and calls only immutable functions (no `now()`, `random()`, settings): the scan reads
+    /// the snapshot pinned at execution, so the plan stays right across refreshes.
+    pub(crate) physical:
+        Arc<std::sync::OnceLock<Arc<dyn datafusion::physical_plan::ExecutionPlan>>>,
+    /// The logically optimized plan, parameters still in it, kept for a reusable plan with
+    /// parameters: each run substitutes its values and plans only physically.
+    pub(crate) optimized: Arc<std::sync::OnceLock<Option<LogicalPlan>>>,
+}
+
+impl Prepared {
+    /// The types DataFusion inferred for `$1..$n` (`None` where it could not tell).
+    pub fn param_types(&self) -> &[Option<DataType>] {
+        &self.param_types
+    }
+
+    /// The result columns, or `None` for a statement that returns no rows.
+    pub fn schema(&self) -> Option<&SchemaRef> {
+        self.schema.as_ref()
+    }
+
+    /// The sorted statement.
+    pub fn command(&self) -> &Command {
+        &self.command
+    }
+}
