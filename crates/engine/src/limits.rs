@@ -257,12 +257,7 @@ pub fn bounded(
     let state = (Some((rx, AbortOnDrop(producer))), deadline, cancel);
     let bounded = futures::stream::unfold(state, |(running, deadline, cancel)| async move {
         let (mut rx, producer) = running?;
-        let expired = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending().await,
-            }
-        };
+        let expired = sleep_until(deadline);
         tokio::select! {
             item = rx.recv() => item.map(|i| (i, (Some((rx, producer)), deadline, cancel))),
             () = expired => {
@@ -299,12 +294,7 @@ pub fn bounded_inline(
     let state = (Some(stream), deadline, cancel);
     let bounded = futures::stream::unfold(state, |(running, deadline, cancel)| async move {
         let mut stream = running?;
-        let expired = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending().await,
-            }
-        };
+        let expired = sleep_until(deadline);
         tokio::select! {
             biased;
             () = cancel.cancelled() => Some((
@@ -319,6 +309,14 @@ pub fn bounded_inline(
         }
     });
     Box::pin(RecordBatchStreamAdapter::new(schema, bounded))
+}
+
+/// Sleeps until `deadline`; never wakes without one.
+pub async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Parses a `statement_timeout` value as PostgreSQL does: milliseconds, or a number with a

@@ -7,7 +7,8 @@
 //! are folded into the plan) and only immutable functions (`now()` is folded at planning, and
 //! `random()` or a setting read must not be). The table scan reads the snapshot pinned when
 //! each run starts, so refreshes never make a kept plan stale. Settings can change how a text
-//! plans (`search_path`), so any `SET`/`RESET` empties the session's cache.
+//! plans (`search_path`), so a kept plan is used only under the settings generation it was made
+//! in (any `SET`, `RESET` or `set_config()` starts a new one).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -50,29 +51,24 @@ pub fn reusable(plan: &LogicalPlan) -> bool {
 /// a reusable plan.
 #[derive(Debug, Default)]
 pub struct TextCache {
-    texts: Mutex<HashMap<String, Arc<Prepared>>>,
+    texts: Mutex<HashMap<String, (u64, Arc<Prepared>)>>,
 }
 
 impl TextCache {
-    /// The statement planned for `sql` before, if any.
-    pub fn get(&self, sql: &str) -> Option<Arc<Prepared>> {
-        self.texts.lock().ok()?.get(sql).cloned()
+    /// The statement planned for `sql` under settings `generation`, if any.
+    pub fn get(&self, sql: &str, generation: u64) -> Option<Arc<Prepared>> {
+        let texts = self.texts.lock().ok()?;
+        let (made_in, prepared) = texts.get(sql)?;
+        (*made_in == generation).then(|| Arc::clone(prepared))
     }
 
-    /// Keeps `prepared` for `sql`.
-    pub fn insert(&self, sql: &str, prepared: Arc<Prepared>) {
+    /// Keeps `prepared`, planned under settings `generation`, for `sql`.
+    pub fn insert(&self, sql: &str, generation: u64, prepared: Arc<Prepared>) {
         if let Ok(mut texts) = self.texts.lock() {
             if texts.len() >= MAX_TEXTS {
                 texts.clear();
             }
-            texts.insert(sql.to_owned(), prepared);
-        }
-    }
-
-    /// Forgets everything (settings changed).
-    pub fn clear(&self) {
-        if let Ok(mut texts) = self.texts.lock() {
-            texts.clear();
+            texts.insert(sql.to_owned(), (generation, prepared));
         }
     }
 }
@@ -82,8 +78,7 @@ impl TextCache {
 /// time): no joins (they keep their build side), no recursive queries and no dynamic filters,
 /// which DataFusion cannot reset.
 pub fn physical_reusable(plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>) -> bool {
-    let name = plan.name();
-    if name.contains("Join") || name.contains("Recursive") || name.contains("WorkTable") {
+    if joins_or_recurses(plan) {
         return false;
     }
     if !plan.dynamic_expressions_produced().is_empty() {
@@ -100,8 +95,7 @@ const INLINE_SCAN_ROWS: usize = 100_000;
 /// or recursion (their work grows with the product of their inputs), and no full scan of a
 /// snapshot larger than [`INLINE_SCAN_ROWS`]. Index lookups and catalog reads qualify.
 pub fn runs_inline(plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>, rows: usize) -> bool {
-    let name = plan.name();
-    if name.contains("Join") || name.contains("Recursive") || name.contains("WorkTable") {
+    if joins_or_recurses(plan) {
         return false;
     }
     if let Some(scan) = plan.downcast_ref::<crate::scan::StageScanExec>()
@@ -111,4 +105,11 @@ pub fn runs_inline(plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>, row
         return false;
     }
     plan.children().into_iter().all(|c| runs_inline(c, rows))
+}
+
+/// Whether this node is a join or part of a recursive query (by DataFusion's node names: every
+/// join is a `…JoinExec`, recursion is `RecursiveQueryExec` over `WorkTableExec`).
+fn joins_or_recurses(plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>) -> bool {
+    let name = plan.name();
+    name.contains("Join") || name.contains("Recursive") || name.contains("WorkTable")
 }

@@ -212,7 +212,7 @@ impl Session {
     /// The statement this exact text planned to before, if it was a single query with a
     /// reusable plan (see [`crate::plan_cache`]).
     pub fn cached_text(&self, sql: &str) -> Option<Arc<Prepared>> {
-        self.texts.get(sql)
+        self.texts.get(sql, self.settings_read().generation())
     }
 
     /// Keeps `prepared` as the plan of the text `sql`, if it can be reused.
@@ -223,7 +223,9 @@ impl Session {
                 .as_ref()
                 .is_some_and(crate::plan_cache::reusable);
         if reusable {
-            self.texts.insert(sql, Arc::new(prepared.clone()));
+            let generation = self.settings_read().generation();
+            self.texts
+                .insert(sql, generation, Arc::new(prepared.clone()));
         }
     }
 
@@ -581,10 +583,7 @@ impl Session {
             }
             Command::Reset(name) => {
                 let reports = match name {
-                    None => {
-                        self.texts.clear();
-                        self.settings_write().reset_all()
-                    }
+                    None => self.settings_write().reset_all(),
                     Some(n) => self.settings_write().reset(n)?.into_iter().collect(),
                 };
                 Ok(Output::Command {
@@ -653,10 +652,7 @@ impl Session {
                 tag,
                 reports: Vec::new(),
             }),
-            Command::DiscardAll => {
-                self.texts.clear();
-                Ok(Output::DiscardAll(self.settings_write().reset_all()))
-            }
+            Command::DiscardAll => Ok(Output::DiscardAll(self.settings_write().reset_all())),
             Command::Deallocate(name) => Ok(Output::Deallocate(name.clone())),
         }
     }
@@ -680,7 +676,6 @@ impl Session {
                 None => Ok(Vec::new()),
             };
         }
-        self.texts.clear();
         let mut settings = self.settings_write();
         let report = match value {
             Some(v) => settings.set(name, v)?,

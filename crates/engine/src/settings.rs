@@ -125,6 +125,9 @@ pub struct Settings {
     /// Placeholder parameters with a dot in their name (`myapp.x`), which PostgreSQL allows.
     custom: BTreeMap<String, String>,
     startup: BTreeMap<&'static str, String>,
+    /// Bumped by every change, however it is made (`SET`, `RESET`, `set_config()`), so that
+    /// plans made under other settings are not reused.
+    generation: u64,
 }
 
 /// A parameter whose new value must be reported to the client as ParameterStatus.
@@ -151,7 +154,13 @@ impl Settings {
             startup: values.clone(),
             values,
             custom: BTreeMap::new(),
+            generation: 0,
         }
+    }
+
+    /// Changes so far; plans are kept only for the generation they were made in.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The value of `name`, as `SHOW` prints it, with the parameter's canonical name.
@@ -201,12 +210,14 @@ impl Settings {
         }
         let Some(d) = find(name) else {
             if lower.contains('.') {
+                self.generation += 1;
                 self.custom.insert(lower, value.to_owned());
                 return Ok(None);
             }
             return Err(EngineError::UnknownSetting(name.to_owned()));
         };
         let value = canonical(d, value)?;
+        self.generation += 1;
         let changed = self.values.get(d.name) != Some(&value);
         self.values.insert(d.name, value.clone());
         Ok((d.report && changed).then(|| (d.name.to_owned(), value)))

@@ -80,11 +80,6 @@ impl StageTable {
         }
         self.data.current().map(|d| Some(PinnedSnapshot(d)))
     }
-
-    /// The batch for the current snapshot.
-    pub fn current_batch(&self) -> Result<RecordBatch> {
-        Ok(self.data.current()?.batch().clone())
-    }
 }
 
 /// `column = value` (either side) on an indexed column, where `value` reads no column and

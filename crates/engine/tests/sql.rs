@@ -418,6 +418,19 @@ async fn a_kept_plan_reads_the_snapshot_current_when_it_runs() {
     // A SET empties the cache (search_path can change what a text means).
     run(&session, "SET search_path = aws").await.expect("set");
     assert!(session.cached_text(count).is_none());
+    // set_config() changes settings inside a query: kept plans are not reused after it either.
+    assert!(run_cached(&session, count).await.contains("| 7 |"));
+    assert!(session.cached_text(count).is_some());
+    run(
+        &session,
+        "SELECT set_config('search_path', 'public', false)",
+    )
+    .await
+    .expect("set_config");
+    assert!(
+        session.cached_text(count).is_none(),
+        "set_config starts a new generation"
+    );
     // now() is folded at planning, so a text calling it is never kept.
     let now = "SELECT now() AS t";
     run_cached(&session, now).await;
@@ -464,6 +477,17 @@ async fn key_lookups_use_the_index_and_agree_with_a_scan() {
     .await
     .expect("explain");
     assert!(plan.contains("StageScanExec: stage_arn = \"x\""), "{plan}");
+    // The comparison side really scans: `|| ''` keeps the filter off the index.
+    let scan_plan = run(
+        &session,
+        "EXPLAIN SELECT * FROM aws.apigatewayv2_stage WHERE stage_arn || '' = 'x'",
+    )
+    .await
+    .expect("explain");
+    assert!(
+        !scan_plan.contains("StageScanExec: ") && scan_plan.contains("FilterExec"),
+        "{scan_plan}"
+    );
 }
 
 #[tokio::test]

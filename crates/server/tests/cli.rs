@@ -16,38 +16,15 @@ fn repo_file(rel: &str) -> String {
 
 #[test]
 fn demo_binary_serves_psql_and_stops_cleanly_on_sigterm() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stagesql"))
-        .args([
+    let (mut child, port, _logs) = spawn_stagesql(
+        &[
             "--config",
             &repo_file("config/demo.toml"),
             "--listen",
             "127.0.0.1:0",
-        ])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn stagesql");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut port = None;
-    while port.is_none() {
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server logs a listening line");
-        if let Some(rest) = line.split("listening on 127.0.0.1:").nth(1) {
-            port = rest
-                .split_whitespace()
-                .next()
-                .and_then(|p| p.parse::<u16>().ok());
-        }
-    }
-    let port = port.expect("port");
+        ],
+        &[("RUST_LOG", "info")],
+    );
     let out = Command::new("psql")
         .arg(format!("host=127.0.0.1 port={port} user=stagesql dbname=stagesql"))
         .args(["-X", "-A", "-t", "-c"])
@@ -157,8 +134,7 @@ fn hash_password(password: &str) -> String {
         .to_owned()
 }
 
-/// Starts the binary with `config` (text) and returns it with its port and a channel of its
-/// output lines (stdout and stderr).
+/// Starts the binary with `config` (text) at trace level; see [`spawn_stagesql`].
 fn spawn_server(
     config: &str,
     envs: &[(&str, &str)],
@@ -167,10 +143,20 @@ fn spawn_server(
     std::fs::create_dir_all(&dir).expect("tmp dir");
     let path = dir.join("server.toml");
     std::fs::write(&path, config).expect("write config");
+    let mut all = vec![("RUST_LOG", "trace")];
+    all.extend_from_slice(envs);
+    spawn_stagesql(&["--config", &path.display().to_string()], &all)
+}
+
+/// Starts the binary with `args` and `envs`; returns it with the port from its "listening on"
+/// line and a channel of its output lines (stdout and stderr).
+fn spawn_stagesql(
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (std::process::Child, u16, mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_stagesql"))
-        .args(["--config", &path.display().to_string()])
+        .args(args)
         .envs(envs.iter().copied())
-        .env("RUST_LOG", "trace")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -18,6 +18,8 @@ use tokio::net::TcpStream;
 use tokio_util::codec::{Framed, FramedParts};
 use tokio_util::sync::CancellationToken;
 
+use stagesql_engine::limits::sleep_until;
+
 use crate::error::{WireError, to_pg_error};
 use crate::flush::DeferredFlush;
 use crate::handler::{CancelHandler, Connection};
@@ -220,13 +222,6 @@ where
                 "a message's counts or lengths run past its end".to_owned(),
             ))),
         }
-    }
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
     }
 }
 

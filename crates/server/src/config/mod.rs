@@ -527,28 +527,7 @@ impl SourceConfig {
 impl Config {
     /// Reads `path` and resolves relative paths in it against the file's directory.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let mut config = Config::from_toml(&text).map_err(|message| ConfigError::Parse {
-            path: path.to_owned(),
-            message,
-        })?;
-        let base = path.parent().unwrap_or_else(|| Path::new("."));
-        for file in [
-            &mut config.source.fixture,
-            &mut config.source.snapshot_path,
-            &mut config.tls.cert_file,
-            &mut config.tls.key_file,
-        ] {
-            if let Some(f) = file.as_mut()
-                && f.is_relative()
-            {
-                *f = base.join(&*f);
-            }
-        }
-        Ok(config)
+        Config::load(Some(path), std::iter::empty())
     }
 
     /// Parses TOML text (no path resolution).
