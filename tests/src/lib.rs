@@ -97,6 +97,19 @@ impl TestServer {
             })
     }
 
+    /// Reloads the users and TLS certificate from `config` (what SIGHUP does), keeping the
+    /// addresses this harness chose so they are not reported as changed.
+    pub fn reload(
+        &self,
+        mut config: Config,
+    ) -> Result<stagesql_server::reload::ReloadReport, stagesql_server::StartError> {
+        let server = self.server.as_ref().expect("running");
+        config.server.listen = "127.0.0.1:0".to_owned();
+        config.http.listen = "127.0.0.1:0".to_owned();
+        config.server.shutdown_drain_seconds = server.drain_seconds();
+        server.reload(config)
+    }
+
     /// Stops the server and waits for it.
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {

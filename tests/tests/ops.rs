@@ -1,9 +1,12 @@
 //! The operator endpoints: `/healthz`, `/readyz` (503 before the first snapshot) and
-//! `/metrics` in Prometheus text format, scraped while queries run.
+//! `/metrics` in Prometheus text format, scraped while queries run and refreshes happen; the
+//! snapshot written at shutdown.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use serde_json::json;
+use stagesql_tests::aws_stub::{AwsStub, StubApi, StubRegion, StubState};
 use stagesql_tests::{TestServer, trust_config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -73,20 +76,204 @@ async fn health_readiness_and_metrics_follow_the_server() {
             .expect("query");
     }
     let _ = client.simple_query("SELECT * FROM nowhere").await;
+    // An error after the first statement of a text is still that text's outcome.
+    let _ = client.simple_query("SELECT 1; SELECT 1/0").await;
+    // A Parse that fails is a failed extended statement.
+    let _ = client.query("SELECT * FROM nowhere", &[]).await;
+    // 50 rows through the extended protocol, 7 through the simple one.
+    let rows = client
+        .query("SELECT stage_name FROM aws.apigatewayv2_stage", &[])
+        .await
+        .expect("rows");
+    assert_eq!(rows.len(), 50);
+    client
+        .simple_query("SELECT stage_name FROM aws.apigatewayv2_stage LIMIT 7")
+        .await
+        .expect("rows");
     let (_, after) = get(http, "/metrics").await;
     assert!(
-        statements(&after) >= statements(&before) + 4.0,
+        statements(&after) >= statements(&before) + 8.0,
         "statements counted: {before}\n---\n{after}"
     );
     assert!(
         after.contains("stagesql_errors_total{sqlstate_class=\"42\"}"),
         "errors by SQLSTATE class: {after}"
     );
+    for outcome in [
+        "protocol=\"simple\",outcome=\"ok\",sqlstate_class=\"00\"",
+        "protocol=\"simple\",outcome=\"error\",sqlstate_class=\"42\"",
+        "protocol=\"simple\",outcome=\"error\",sqlstate_class=\"22\"",
+        "protocol=\"extended\",outcome=\"ok\",sqlstate_class=\"00\"",
+        "protocol=\"extended\",outcome=\"error\",sqlstate_class=\"42\"",
+    ] {
+        assert!(
+            after.contains(&format!("stagesql_statements_total{{{outcome}}}")),
+            "statements by outcome ({outcome}): {after}"
+        );
+    }
+    let sent = |body: &str| sample(body, "stagesql_rows_sent_total").unwrap_or(0.0);
     assert!(
-        after.contains("stagesql_statement_duration_seconds"),
+        sent(&after) >= sent(&before) + 57.0,
+        "rows sent: {} then {}",
+        sent(&before),
+        sent(&after)
+    );
+    // A real histogram (buckets), not a summary.
+    assert!(
+        after.contains(
+            "stagesql_statement_duration_seconds_bucket{protocol=\"simple\",le=\"0.005\"}"
+        ),
         "{after}"
     );
+    assert!(
+        after.contains("# TYPE stagesql_statement_duration_seconds histogram"),
+        "{after}"
+    );
+    assert!(
+        after.contains("# HELP stagesql_rows_sent_total"),
+        "metrics are described: {after}"
+    );
     server.stop().await;
+}
+
+/// The sum of every sample of `metric` whose labels include all of `labels`.
+fn sum_of(body: &str, metric: &str, labels: &[&str]) -> f64 {
+    body.lines()
+        .filter(|l| l.starts_with(metric) && l[metric.len()..].starts_with([' ', '{']))
+        .filter(|l| labels.iter().all(|want| l.contains(want)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// An account id no other test's stub reports, so this file's AWS metrics are its own.
+const ACCOUNT: &str = "210987654321";
+
+#[tokio::test]
+async fn refreshes_aws_calls_and_snapshot_writes_are_measured_and_shutdown_saves_the_snapshot() {
+    let stages = (0..3)
+        .map(|i| json!({"stageName": format!("s{i}"), "createdDate": "2026-11-25T09:38:48Z"}))
+        .collect();
+    let stub = AwsStub::start(StubState {
+        regions: [(
+            "eu-west-1".to_owned(),
+            StubRegion {
+                apis: vec![StubApi {
+                    id: "api0".into(),
+                    stages,
+                    fail_stages: false,
+                }],
+                fail_apis: false,
+            },
+        )]
+        .into(),
+        page_size: 2,
+        account: ACCOUNT.into(),
+        // Two throttled answers, each retried.
+        throttle_next: 2,
+        ..Default::default()
+    })
+    .await;
+    // The snapshot's directory is a file at first, so the refreshes' writes fail...
+    let dir = tempfile::tempdir().expect("tmp");
+    let blocker = dir.path().join("state");
+    std::fs::write(&blocker, b"not a directory").expect("blocker");
+    let path = blocker.join("snapshot.arrow");
+    let mut config = trust_config();
+    config.source.kind = stagesql_server::SourceKind::Aws;
+    config.source.regions = vec!["eu-west-1".into()];
+    config.source.endpoint_url = Some(stub.url());
+    config.source.emulator_credentials = Some(["testing".into(), "testing".into()]);
+    // One refresh in this test: a second one would write the snapshot before the shutdown.
+    config.source.refresh_interval_seconds = 3600;
+    config.source.max_attempts = 4;
+    config.source.snapshot_path = Some(path.clone());
+    let server = TestServer::start_with(config).await;
+    let http = server.http_addr().expect("on");
+
+    let ours = [
+        &*format!("account_id=\"{ACCOUNT}\""),
+        "region=\"eu-west-1\"",
+    ];
+    let mut body = String::new();
+    for _ in 0..100 {
+        body = get(http, "/metrics").await.1;
+        // The failed write comes last: after the partition's crawl and the publish.
+        if sum_of(
+            &body,
+            "stagesql_snapshot_writes_total",
+            &["outcome=\"error\""],
+        ) >= 1.0
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        sum_of(
+            &body,
+            "stagesql_partition_refreshes_total",
+            &[ours[0], "status=\"ok\""]
+        ),
+        1.0,
+        "the partition's refresh: {body}"
+    );
+    assert!(
+        sum_of(&body, "stagesql_refreshes_total", &["outcome=\"ok\""]) >= 1.0,
+        "{body}"
+    );
+    // One GetApis page and two GetStages pages (3 stages, 2 a page), plus the two retries.
+    assert_eq!(
+        sum_of(&body, "stagesql_aws_attempts_total", &ours),
+        5.0,
+        "{body}"
+    );
+    assert_eq!(
+        sum_of(&body, "stagesql_aws_throttled_total", &ours),
+        2.0,
+        "{body}"
+    );
+    assert_eq!(
+        sum_of(&body, "stagesql_aws_retries_total", &ours),
+        2.0,
+        "{body}"
+    );
+    assert_eq!(
+        sum_of(&body, "stagesql_partition_stages", &ours),
+        3.0,
+        "{body}"
+    );
+    assert!(
+        body.contains("stagesql_partition_refresh_duration_seconds_bucket{"),
+        "{body}"
+    );
+    assert!(
+        body.contains("stagesql_refresh_duration_seconds_bucket{"),
+        "{body}"
+    );
+    assert!(
+        sum_of(
+            &body,
+            "stagesql_refresh_last_success_timestamp_seconds",
+            &[]
+        ) > 1.7e9,
+        "{body}"
+    );
+    assert!(
+        sum_of(
+            &body,
+            "stagesql_snapshot_writes_total",
+            &["outcome=\"error\""]
+        ) >= 1.0,
+        "the blocked writes are counted: {body}"
+    );
+    assert!(!path.exists());
+
+    // ...then the directory can be made, and the shutdown saves what is being served.
+    std::fs::remove_file(&blocker).expect("unblock");
+    std::fs::create_dir(&blocker).expect("mkdir");
+    server.stop().await;
+    let rows = stagesql_engine::persist::read_snapshot(&path).expect("saved at shutdown");
+    assert_eq!(rows.len(), 3);
 }
 
 #[tokio::test]

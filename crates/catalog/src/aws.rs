@@ -141,8 +141,24 @@ struct AttemptCounter {
     throttled: AtomicUsize,
 }
 
+/// The interceptor behind [`AttemptCounter`]; it also reports each attempt to the process's
+/// metrics (`stagesql_aws_attempts_total`, `_throttled_total`, `_retries_total`), labelled with
+/// the partition.
 #[derive(Debug)]
-struct CountAttempts(Arc<AttemptCounter>);
+struct CountAttempts {
+    counter: Arc<AttemptCounter>,
+    account_id: String,
+    region: String,
+}
+
+/// How many attempts the current operation has made (kept in the operation's config bag, so
+/// an attempt after the first is a retry).
+#[derive(Debug, Clone, Copy)]
+struct OperationAttempts(u32);
+
+impl aws_smithy_types::config_bag::Storable for OperationAttempts {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
 
 impl apigw::config::Intercept for CountAttempts {
     fn name(&self) -> &'static str {
@@ -153,14 +169,26 @@ impl apigw::config::Intercept for CountAttempts {
         &self,
         context: &apigw::config::interceptors::FinalizerInterceptorContextRef<'_>,
         _runtime_components: &apigw::config::RuntimeComponents,
-        _cfg: &mut apigw::config::ConfigBag,
+        cfg: &mut apigw::config::ConfigBag,
     ) -> Result<(), apigw::error::BoxError> {
-        self.0.attempts.fetch_add(1, Ordering::Relaxed);
+        let labels = [
+            ("account_id", self.account_id.clone()),
+            ("region", self.region.clone()),
+        ];
+        self.counter.attempts.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("stagesql_aws_attempts_total", &labels).increment(1);
+        let attempt = cfg.load::<OperationAttempts>().map_or(1, |a| a.0 + 1);
+        cfg.interceptor_state()
+            .store_put(OperationAttempts(attempt));
+        if attempt > 1 {
+            metrics::counter!("stagesql_aws_retries_total", &labels).increment(1);
+        }
         if context
             .response()
             .is_some_and(|r| r.status().as_u16() == 429)
         {
-            self.0.throttled.fetch_add(1, Ordering::Relaxed);
+            self.counter.throttled.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("stagesql_aws_throttled_total", &labels).increment(1);
         }
         Ok(())
     }
@@ -278,7 +306,11 @@ pub async fn crawl_partition(
                 "apigatewayv2-{}-{region}",
                 account.account_id
             )))
-            .interceptor(CountAttempts(Arc::clone(&counter)))
+            .interceptor(CountAttempts {
+                counter: Arc::clone(&counter),
+                account_id: account.account_id.clone(),
+                region: region.to_owned(),
+            })
             .build(),
     );
     let mut out = PartitionCrawl::default();

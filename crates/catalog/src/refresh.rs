@@ -195,6 +195,7 @@ pub async fn refresh_once(
             }
         }
         status.stage_count = rows.len() - before;
+        record_partition_metrics(&status, elapsed);
         store.status().record(status);
     }
     // Before any partition has ever succeeded there is nothing true to serve: keep answering
@@ -214,7 +215,38 @@ pub async fn refresh_once(
             "snapshot published"
         );
     }
+    let outcome = match (summary.published, summary.failed) {
+        (false, _) => "not_published",
+        (true, 0) => "ok",
+        (true, _) => "partial",
+    };
+    metrics::counter!("stagesql_refreshes_total", "outcome" => outcome).increment(1);
+    metrics::histogram!("stagesql_refresh_duration_seconds")
+        .record(started.elapsed().as_secs_f64());
+    if summary.failed == 0 && summary.published {
+        metrics::gauge!("stagesql_refresh_last_success_timestamp_seconds")
+            .set(chrono::Utc::now().timestamp_millis() as f64 / 1000.0);
+    }
     summary
+}
+
+/// One partition's outcome in the process metrics: a count by status (`ok`, `partial`,
+/// `failed`), its crawl time and the rows it contributed.
+fn record_partition_metrics(status: &PartitionStatus, elapsed: Duration) {
+    let labels = [
+        ("account_id", status.account_id.clone()),
+        ("region", status.region.clone()),
+    ];
+    metrics::counter!(
+        "stagesql_partition_refreshes_total",
+        "account_id" => status.account_id.clone(),
+        "region" => status.region.clone(),
+        "status" => status.status
+    )
+    .increment(1);
+    metrics::histogram!("stagesql_partition_refresh_duration_seconds", &labels)
+        .record(elapsed.as_secs_f64());
+    metrics::gauge!("stagesql_partition_stages", &labels).set(status.stage_count as f64);
 }
 
 fn previous_rows<'a>(

@@ -47,8 +47,8 @@ pub struct Engine {
     store: Arc<SnapshotStore>,
     table: Arc<StageTable>,
     budget: Arc<crate::limits::MemoryBudget>,
-    /// Every role with its oid, the owner first.
-    roles: Arc<Vec<(u32, String)>>,
+    /// Every role with its oid, the owner first (replaced whole by [`Engine::set_roles`]).
+    roles: arc_swap::ArcSwap<Vec<(u32, String)>>,
 }
 
 impl Engine {
@@ -117,12 +117,34 @@ impl Engine {
         let budget = Arc::new(crate::limits::MemoryBudget::new(config.memory));
         Ok(Engine {
             budget,
-            roles,
+            roles: arc_swap::ArcSwap::new(roles),
             config,
             base: state,
             store,
             table,
         })
+    }
+
+    /// Replaces the roles (the owner and the other users that may log in, after a reload of
+    /// the user list): `pg_catalog` and `information_schema` are rebuilt and swapped in for the
+    /// statements planned from now on, and new sessions resolve role oids against the new list.
+    /// Sessions already open keep the role list they started with for `pg_get_userbyid` and
+    /// the privilege functions.
+    pub fn set_roles(&self, owner: &str, others: &[String]) -> Result<(), EngineError> {
+        let roles = Arc::new(crate::pg_types::roles(owner, others));
+        if **self.roles.load() == *roles {
+            return Ok(());
+        }
+        let (pg, information_schema) = pg_catalog::schemas(&self.config.database, &roles)?;
+        let catalog = self
+            .base
+            .catalog_list()
+            .catalog(&self.config.database)
+            .ok_or_else(|| DataFusionError::Internal("default catalog missing".to_owned()))?;
+        catalog.register_schema("pg_catalog", pg)?;
+        catalog.register_schema("information_schema", information_schema)?;
+        self.roles.store(roles);
+        Ok(())
     }
 
     /// The database name.
@@ -163,7 +185,7 @@ impl Engine {
         let udfs = session_fns::for_session(&self.config.database, user, Arc::clone(&settings))
             .into_iter()
             .chain(crate::functions::catalog::for_session(
-                Arc::clone(&self.roles),
+                self.roles.load_full(),
                 Arc::clone(&settings),
                 Arc::clone(&backend_pid),
             ));

@@ -2,7 +2,8 @@
 //! being served; 503 before the first one) and `/metrics` (Prometheus text format).
 //!
 //! It listens on its own address (`http.listen`, loopback by default) and stops with the
-//! server's shutdown token.
+//! server's shutdown token. [`get`] is the small client `stagesql healthcheck` asks it with
+//! (the slim container image has no curl).
 
 use std::convert::Infallible;
 use std::sync::{Arc, OnceLock};
@@ -10,24 +11,190 @@ use std::sync::{Arc, OnceLock};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{Request, Response, StatusCode};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use stagesql_catalog::SnapshotStore;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// Bucket bounds (seconds) of every `*_duration_seconds` histogram: from a cached point
+/// lookup (well under a millisecond) to a slow crawl of a large partition (minutes).
+const DURATION_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0, 120.0, 300.0,
+];
+
 /// The process-wide Prometheus recorder (metrics macros anywhere in the process report to it).
 pub fn recorder() -> Option<PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
-        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
-            Ok(handle) => Some(handle),
-            Err(e) => {
-                tracing::warn!(cause = %e, "cannot install the metrics recorder; /metrics is empty");
-                None
+        .get_or_init(|| {
+            let installed = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Suffix("_duration_seconds".to_owned()),
+                    DURATION_BUCKETS,
+                )
+                .and_then(PrometheusBuilder::install_recorder);
+            match installed {
+                Ok(handle) => {
+                    describe();
+                    Some(handle)
+                }
+                Err(e) => {
+                    tracing::warn!(cause = %e, "cannot install the metrics recorder; /metrics is empty");
+                    None
+                }
             }
         })
         .clone()
+}
+
+/// Every metric the process reports, with its help text: the one list an operator reads
+/// (the README's "Operating" section repeats it).
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_gauge!("stagesql_connections_open", "Client connections open now.");
+    describe_counter!(
+        "stagesql_connections_total",
+        "Client connections accepted (TLS negotiated)."
+    );
+    describe_counter!(
+        "stagesql_statements_total",
+        "Statements run (simple Query or Execute), by protocol, outcome and the SQLSTATE class of the first error (00 when ok)."
+    );
+    describe_histogram!(
+        "stagesql_statement_duration_seconds",
+        Unit::Seconds,
+        "Time from receiving a Query or Execute to its last row or error."
+    );
+    describe_counter!(
+        "stagesql_errors_total",
+        "Errors sent to clients, by SQLSTATE class."
+    );
+    describe_counter!(
+        "stagesql_rows_sent_total",
+        "Result rows sent to clients (COPY included)."
+    );
+    describe_gauge!(
+        "stagesql_snapshot_stages",
+        "Stages in the snapshot being served."
+    );
+    describe_gauge!(
+        "stagesql_snapshot_age_seconds",
+        Unit::Seconds,
+        "Time since the snapshot being served was built."
+    );
+    describe_gauge!(
+        "stagesql_snapshot_version",
+        "Version of the snapshot being served (rises on every publish)."
+    );
+    describe_counter!(
+        "stagesql_refreshes_total",
+        "Refreshes, by outcome: ok, partial (some partitions failed and kept their last good rows), not_published (nothing has succeeded yet)."
+    );
+    describe_histogram!(
+        "stagesql_refresh_duration_seconds",
+        Unit::Seconds,
+        "Time one refresh of every partition took."
+    );
+    describe_gauge!(
+        "stagesql_refresh_last_success_timestamp_seconds",
+        Unit::Seconds,
+        "Unix time of the last refresh in which every partition succeeded."
+    );
+    describe_counter!(
+        "stagesql_partition_refreshes_total",
+        "Partition crawls, by account_id, region and status (ok, partial, failed)."
+    );
+    describe_histogram!(
+        "stagesql_partition_refresh_duration_seconds",
+        Unit::Seconds,
+        "Time one (account, region) crawl took."
+    );
+    describe_gauge!(
+        "stagesql_partition_stages",
+        "Stages each (account, region) contributes to the snapshot."
+    );
+    describe_counter!(
+        "stagesql_aws_attempts_total",
+        "HTTP attempts to AWS, retries included, by account_id and region."
+    );
+    describe_counter!(
+        "stagesql_aws_retries_total",
+        "AWS attempts that were retries of an earlier attempt."
+    );
+    describe_counter!(
+        "stagesql_aws_throttled_total",
+        "AWS attempts answered 429 (throttled)."
+    );
+    describe_counter!(
+        "stagesql_snapshot_writes_total",
+        "Writes of the persisted snapshot, by outcome (ok, error)."
+    );
+    describe_histogram!(
+        "stagesql_snapshot_write_duration_seconds",
+        Unit::Seconds,
+        "Time one write of the persisted snapshot took."
+    );
+}
+
+/// The `/readyz` URL of a server whose `http.listen` is `listen`, as seen from the same host
+/// (an unspecified address such as `0.0.0.0` is asked on loopback); `None` when it is off.
+pub fn readyz_url(listen: &str) -> Option<String> {
+    let (host, port) = listen.rsplit_once(':')?;
+    let host = match host.trim_start_matches('[').trim_end_matches(']') {
+        "" | "0.0.0.0" | "*" => "127.0.0.1".to_owned(),
+        "::" => "[::1]".to_owned(),
+        h if h.contains(':') => format!("[{h}]"),
+        h => h.to_owned(),
+    };
+    Some(format!("http://{host}:{port}/readyz"))
+}
+
+/// GETs an `http://HOST:PORT/PATH` URL (what `stagesql healthcheck` asks): the status and the
+/// body, within five seconds.
+pub async fn get(url: &str) -> Result<(u16, String), String> {
+    use http_body_util::BodyExt;
+    let uri: hyper::Uri = url.parse().map_err(|e| format!("not a URL: {e}"))?;
+    if uri.scheme_str() != Some("http") {
+        return Err("only http:// URLs can be asked".to_owned());
+    }
+    let authority = uri.authority().ok_or("the URL has no host")?.clone();
+    let port = authority.port_u16().unwrap_or(80);
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let ask = async {
+        let stream = tokio::net::TcpStream::connect((host, port))
+            .await
+            .map_err(|e| format!("cannot connect: {e}"))?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| e.to_string())?;
+        let driver = tokio::spawn(conn);
+        let request = Request::get(uri.path_and_query().map_or("/", |p| p.as_str()))
+            .header(hyper::header::HOST, authority.as_str())
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        driver.abort();
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), ask)
+        .await
+        .map_err(|_| "no answer within 5 s".to_owned())?
 }
 
 /// Serves the operator endpoints on `listener` until `shutdown`.
@@ -116,5 +283,31 @@ fn answer<B>(
             reply(StatusCode::OK, "text/plain; version=0.0.4", body)
         }
         _ => reply(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readyz_url;
+
+    #[test]
+    fn readyz_is_asked_where_the_listener_is_reachable_from_the_same_host() {
+        assert_eq!(
+            readyz_url("0.0.0.0:9187").as_deref(),
+            Some("http://127.0.0.1:9187/readyz")
+        );
+        assert_eq!(
+            readyz_url("[::]:9187").as_deref(),
+            Some("http://[::1]:9187/readyz")
+        );
+        assert_eq!(
+            readyz_url("[::1]:80").as_deref(),
+            Some("http://[::1]:80/readyz")
+        );
+        assert_eq!(
+            readyz_url("10.1.2.3:9000").as_deref(),
+            Some("http://10.1.2.3:9000/readyz")
+        );
+        assert_eq!(readyz_url(""), None);
     }
 }

@@ -2,7 +2,11 @@
 //!
 //! Map of the crate:
 //! - [`config`]: the typed configuration, its layers (file < environment < flags) and validation.
-//! - [`http`]: the operator endpoints `/healthz`, `/readyz` and `/metrics`.
+//! - [`http`]: the operator endpoints `/healthz`, `/readyz` and `/metrics`, and the client
+//!   `stagesql healthcheck` uses.
+//! - [`reload`]: SIGHUP: new users and TLS certificate for the connections that follow.
+//! - [`snapshot_file`]: the persisted snapshot, read at startup and written after refreshes
+//!   and at shutdown.
 //! - [`telemetry`]: logging setup.
 //! - [`start`] / [`run`]: build the catalog, engine and listener, serve until told to stop.
 //!
@@ -11,6 +15,8 @@
 
 pub mod config;
 pub mod http;
+pub mod reload;
+pub mod snapshot_file;
 pub mod telemetry;
 
 use std::net::SocketAddr;
@@ -19,7 +25,7 @@ use std::time::Duration;
 
 use stagesql_catalog::{BUNDLED_FIXTURE, SnapshotStore, load_demo_snapshot, parse_fixture};
 use stagesql_engine::{Engine, EngineConfig};
-use stagesql_wire::{Shared, WireConfig};
+use stagesql_wire::{Credentials, Shared, WireConfig};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -62,6 +68,13 @@ pub struct Server {
     refresher: Option<JoinHandle<()>>,
     /// The operator HTTP listener's address and task, when it is on.
     http: Option<(SocketAddr, JoinHandle<()>)>,
+    /// The persisted snapshot, when `source.snapshot_path` is set: written once more at stop.
+    snapshot_file: Option<Arc<snapshot_file::SnapshotFile>>,
+    /// What a reload swaps: the wire's credentials and the engine's roles.
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) engine: Arc<Engine>,
+    /// The config in force (a std Mutex: read and replaced by a reload, never across an await).
+    pub(crate) running: std::sync::Mutex<Config>,
 }
 
 impl Server {
@@ -76,7 +89,9 @@ impl Server {
         self.wait().await
     }
 
-    /// Waits until the server ends (after its token is cancelled), refresher included.
+    /// Waits until the server ends (after its token is cancelled): connections drained, the
+    /// refresher and the operator listener stopped, and the snapshot written if the file does
+    /// not hold the one being served.
     pub async fn wait(self) -> std::io::Result<()> {
         let served = match self.task.await {
             Ok(result) => result,
@@ -92,12 +107,29 @@ impl Server {
         {
             tracing::warn!(cause = %e, "metrics listener ended abnormally");
         }
+        if let (Some(file), Some(snapshot)) = (&self.snapshot_file, self.engine.store().current()) {
+            let file = Arc::clone(file);
+            let version = snapshot.version();
+            // A file write: off the async workers.
+            match tokio::task::spawn_blocking(move || file.write(&snapshot)).await {
+                Ok(true) => tracing::info!(version, "snapshot saved for the next start"),
+                Ok(false) => tracing::warn!(version, "the snapshot could not be saved at shutdown"),
+                Err(e) => tracing::warn!(cause = %e, "snapshot writer ended abnormally"),
+            }
+        }
         served
     }
 
     /// The address of the operator endpoints (`/healthz`, `/readyz`, `/metrics`), if on.
     pub fn http_addr(&self) -> Option<SocketAddr> {
         self.http.as_ref().map(|(a, _)| *a)
+    }
+
+    /// How long running statements may finish after a stop (`server.shutdown_drain_seconds`).
+    pub fn drain_seconds(&self) -> u64 {
+        self.running
+            .lock()
+            .map_or(0, |c| c.server.shutdown_drain_seconds)
     }
 
     /// The token that stops the server.
@@ -114,6 +146,14 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     let tls = load_tls(&config.tls)?;
     let store = Arc::new(SnapshotStore::new());
     let shutdown = CancellationToken::new();
+    let snapshot_file = match config.source.kind {
+        SourceKind::Aws => config
+            .source
+            .snapshot_path
+            .clone()
+            .map(|path| Arc::new(snapshot_file::SnapshotFile::new(path))),
+        SourceKind::Demo => None,
+    };
     let refresher = match config.source.kind {
         SourceKind::Demo => {
             let snapshot = match &config.source.fixture {
@@ -128,13 +168,10 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             None
         }
         SourceKind::Aws => {
-            let on_publish = config.source.snapshot_path.clone().map(|path| {
-                load_persisted(&path, &store);
+            let on_publish = snapshot_file.clone().map(|file| {
+                file.load_into(&store);
                 let hook: stagesql_catalog::refresh::OnPublish = Arc::new(move |snapshot| {
-                    match stagesql_engine::persist::write_snapshot(&path, snapshot) {
-                        Ok(()) => tracing::debug!(path = %path.display(), version = snapshot.version(), "snapshot persisted"),
-                        Err(e) => tracing::warn!(cause = %e, "cannot persist the snapshot"),
-                    }
+                    file.write(snapshot);
                 });
                 hook
             });
@@ -205,13 +242,15 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     })?;
     let http_store = Arc::clone(engine.store());
     let shared = Shared::new(
-        engine,
+        Arc::clone(&engine),
         WireConfig {
-            users,
-            tls: tls.map(Arc::new),
             auth_failure_delay: Duration::from_millis(config.auth.failure_delay_ms),
             max_connections: config.limits.max_connections,
             startup_timeout: Duration::from_secs(config.limits.startup_timeout_seconds),
+        },
+        Credentials {
+            users,
+            tls: tls.map(Arc::new),
         },
     );
     let http = if config.http.listen.is_empty() {
@@ -238,7 +277,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     let drain = Duration::from_secs(config.server.shutdown_drain_seconds);
     let task = tokio::spawn(stagesql_wire::serve(
         listener,
-        shared,
+        Arc::clone(&shared),
         shutdown.clone(),
         drain,
     ));
@@ -255,12 +294,16 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         task,
         refresher,
         http,
+        snapshot_file,
+        shared,
+        engine,
+        running: std::sync::Mutex::new(config),
     })
 }
 
 /// Loads the certificate and key when TLS is on. An unusable file stops startup; there is no
 /// fallback to plaintext.
-fn load_tls(tls: &config::TlsConfig) -> Result<Option<stagesql_wire::Tls>, StartError> {
+pub(crate) fn load_tls(tls: &config::TlsConfig) -> Result<Option<stagesql_wire::Tls>, StartError> {
     use config::TlsModeConfig;
     let mode = match tls.mode {
         TlsModeConfig::Disabled => return Ok(None),
@@ -279,59 +322,116 @@ fn load_tls(tls: &config::TlsConfig) -> Result<Option<stagesql_wire::Tls>, Start
     Ok(Some(loaded))
 }
 
-/// Serves the snapshot persisted at `path`, if there is a readable one. A missing, corrupt or
-/// incompatible file is logged and ignored: the first crawl replaces it.
-fn load_persisted(path: &std::path::Path, store: &SnapshotStore) {
-    if !path.exists() {
-        tracing::info!(path = %path.display(), "no persisted snapshot yet");
-        return;
-    }
-    match stagesql_engine::persist::read_snapshot(path) {
-        Ok(rows) => {
-            let snapshot = store.publish_from_disk(rows);
-            tracing::info!(
-                path = %path.display(),
-                stages = snapshot.rows().len(),
-                "serving the persisted snapshot (stale) until the first refresh"
-            );
-        }
-        Err(e) => tracing::warn!(cause = %e, "ignoring the persisted snapshot"),
-    }
-}
+/// Reads the configuration again, from the same file, environment and flags the server
+/// started with (for a reload); the error is the message to log.
+pub type Reread = Box<dyn Fn() -> Result<Config, String> + Send + Sync>;
 
-/// Starts the server and runs it until SIGINT or SIGTERM.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// Starts the server and runs it until SIGINT or SIGTERM; SIGHUP reloads the users and the
+/// TLS certificate from `reread` (see [`reload`]).
+pub async fn run(config: Config, reread: Reread) -> anyhow::Result<()> {
     let server = start(config).await?;
-    shutdown_signal().await;
-    tracing::info!("shutting down");
+    let mut signals = Signals::new();
+    while let Signal::Reload = signals.next().await {
+        tracing::info!("SIGHUP: reloading users and TLS certificate");
+        let reloaded = reread().and_then(|c| server.reload(c).map_err(|e| e.to_string()));
+        match reloaded {
+            Ok(report) => {
+                tracing::info!(
+                    users = report.users,
+                    tls = report.tls,
+                    "reloaded; new connections use the new users and certificate"
+                );
+                if !report.needs_restart.is_empty() {
+                    tracing::warn!(
+                        changed = ?report.needs_restart,
+                        "these settings changed but only take effect after a restart"
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::error!(cause = %e, "reload failed; keeping the current users and certificate")
+            }
+        }
+    }
+    tracing::info!("shutting down: no new connections; running statements may finish");
     server.stop().await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::warn!(cause = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// What a signal asks of the server.
+enum Signal {
+    /// SIGINT or SIGTERM.
+    Stop,
+    /// SIGHUP.
+    Reload,
+}
+
+/// The process signals the server listens for, registered once.
+struct Signals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let listen = |kind: SignalKind, name: &str| match signal(kind) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::warn!(cause = %e, "cannot listen for {name}");
+                    None
+                }
+            };
+            Signals {
+                term: listen(SignalKind::terminate(), "SIGTERM"),
+                hup: listen(SignalKind::hangup(), "SIGHUP"),
             }
-            Err(e) => {
-                tracing::warn!(cause = %e, "cannot listen for SIGTERM");
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    async fn next(&mut self) -> Signal {
+        let ctrl_c = async {
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                tracing::warn!(cause = %e, "cannot listen for Ctrl-C");
                 std::future::pending::<()>().await;
             }
+        };
+        #[cfg(unix)]
+        {
+            let (term, hup) = (self.term.as_mut(), self.hup.as_mut());
+            let term = async {
+                match term {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let hup = async {
+                match hup {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = ctrl_c => Signal::Stop,
+                () = term => Signal::Stop,
+                () = hup => Signal::Reload,
+            }
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        #[cfg(not(unix))]
+        {
+            ctrl_c.await;
+            Signal::Stop
+        }
     }
 }

@@ -8,16 +8,35 @@ use clap::{Parser, Subcommand};
 use stagesql_server::{Config, telemetry};
 
 /// Serve AWS API Gateway v2 stages as the PostgreSQL table aws.apigatewayv2_stage.
+///
+/// Settings come in layers, each beating the one before: built-in defaults, the --config
+/// file, STAGESQL__SECTION__KEY environment variables (STAGESQL__LIMITS__MAX_CONNECTIONS=50),
+/// then flags (--set section.key=value and the named flags below). Every key, with its
+/// default, is in config/stagesql.example.toml; `stagesql check-config` prints the result.
+/// SIGHUP reloads the users and the TLS certificate; SIGTERM or SIGINT stop the server.
 #[derive(Debug, Parser)]
 #[command(name = "stagesql", version)]
 struct Args {
     /// TOML config file (see config/stagesql.example.toml; config/demo.toml serves the bundled
     /// demo data without a password).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     config: Option<PathBuf>,
-    /// HOST:PORT to listen on; overrides server.listen.
-    #[arg(long, value_name = "HOST:PORT")]
+    /// HOST:PORT to accept PostgreSQL connections on (server.listen).
+    #[arg(long, value_name = "HOST:PORT", global = true)]
     listen: Option<String>,
+    /// HOST:PORT for /healthz, /readyz and /metrics, or "" for none (http.listen).
+    #[arg(long, value_name = "HOST:PORT", global = true)]
+    http_listen: Option<String>,
+    /// Log filter such as info or stagesql_wire=debug,info (log.level; RUST_LOG wins).
+    #[arg(long, value_name = "FILTER", global = true)]
+    log_level: Option<String>,
+    /// Log lines as text or json (log.format).
+    #[arg(long, value_name = "text|json", global = true)]
+    log_format: Option<String>,
+    /// Set any config key, e.g. --set limits.max_connections=50 (repeatable; values are read
+    /// as TOML, else as text).
+    #[arg(short = 'c', long = "set", value_name = "KEY=VALUE", global = true)]
+    set: Vec<String>,
     #[command(subcommand)]
     command: Option<Commands>,
 }
@@ -30,28 +49,73 @@ enum Commands {
     /// Read a password (prompted on a terminal, else the first line of stdin) and print its
     /// SCRAM-SHA-256 verifier for `[[auth.users]] verifier = "..."`.
     HashPassword,
+    /// Ask a running server's /readyz (at http.listen of the same config) whether it is
+    /// serving a snapshot; exit 0 if so, 1 if not (a container HEALTHCHECK).
+    Healthcheck {
+        /// The URL to ask instead, e.g. http://127.0.0.1:9187/readyz.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
+}
+
+impl Args {
+    /// The named flags as the keys they set, then the --set flags: the last layer.
+    fn flag_layer(&self) -> Vec<String> {
+        let named = [
+            ("server.listen", &self.listen),
+            ("http.listen", &self.http_listen),
+            ("log.level", &self.log_level),
+            ("log.format", &self.log_format),
+        ];
+        self.set
+            .iter()
+            .cloned()
+            .chain(
+                named.into_iter().filter_map(|(key, value)| {
+                    value.as_ref().map(|v| format!("{key}={}", quoted(v)))
+                }),
+            )
+            .collect()
+    }
+
+    /// The config from every layer, not yet validated.
+    fn layered_config(&self) -> Result<Config, String> {
+        // vars_os: a non-UTF-8 variable anywhere in the environment must not panic.
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        Config::load_layers(self.config.as_deref(), env, &self.flag_layer())
+            .map_err(|e| e.to_string())
+    }
+
+    /// The config from every layer, validated; the error is the message to print.
+    fn load_config(&self) -> Result<Config, String> {
+        let config = self.layered_config()?;
+        config
+            .validate()
+            .map_err(|e| format!("{e}{}", source_of(&e, self)))?;
+        Ok(config)
+    }
+}
+
+/// `value` as a TOML string, so a named flag is never read as a number or a table.
+fn quoted(value: &str) -> String {
+    toml::Value::String(value.to_owned()).to_string()
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if let Some(Commands::HashPassword) = args.command {
-        return hash_password();
+    match &args.command {
+        Some(Commands::HashPassword) => return hash_password(),
+        Some(Commands::Healthcheck { url }) => return healthcheck(&args, url.as_deref()),
+        _ => {}
     }
-    // Defaults < file < environment < flags.
-    let mut config = match Config::load(args.config.as_deref(), std::env::vars()) {
+    let config = match args.load_config() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("stagesql: {e}");
             return ExitCode::from(2);
         }
     };
-    if let Some(listen) = &args.listen {
-        config.server.listen = listen.clone();
-    }
-    if let Err(e) = config.validate() {
-        eprintln!("stagesql: {e}{}", source_of(&e, &args));
-        return ExitCode::from(2);
-    }
     if let Some(Commands::CheckConfig) = args.command {
         print!("{}", config.to_masked_toml());
         return ExitCode::SUCCESS;
@@ -68,7 +132,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(stagesql_server::run(config)) {
+    let reread: stagesql_server::Reread = Box::new(move || args.load_config());
+    match runtime.block_on(stagesql_server::run(config, reread)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(cause = %e, "server failed");
@@ -78,13 +143,26 @@ fn main() -> ExitCode {
     }
 }
 
-/// Where the key an error names was set: the flag, an environment variable or the file.
+/// Where the key an error names was set: a flag, an environment variable or the file.
 fn source_of(err: &stagesql_server::ConfigError, args: &Args) -> String {
     let stagesql_server::ConfigError::Invalid { key, .. } = err else {
         return String::new();
     };
-    if *key == "server.listen" && args.listen.is_some() {
-        return " (set by --listen)".to_owned();
+    let named = [
+        ("server.listen", "--listen", args.listen.is_some()),
+        ("http.listen", "--http-listen", args.http_listen.is_some()),
+        ("log.level", "--log-level", args.log_level.is_some()),
+        ("log.format", "--log-format", args.log_format.is_some()),
+    ];
+    if let Some((_, flag, _)) = named.iter().find(|(k, _, set)| k == key && *set) {
+        return format!(" (set by {flag})");
+    }
+    if args
+        .set
+        .iter()
+        .any(|s| s.split_once('=').is_some_and(|(k, _)| k.trim() == *key))
+    {
+        return format!(" (set by --set {key})");
     }
     let var = stagesql_server::config::env_name(key);
     if std::env::var_os(&var).is_some() {
@@ -93,6 +171,55 @@ fn source_of(err: &stagesql_server::ConfigError, args: &Args) -> String {
     match &args.config {
         Some(path) => format!(" (in {})", path.display()),
         None => " (default)".to_owned(),
+    }
+}
+
+/// `stagesql healthcheck`: exit 0 when the server's /readyz answers 200. Only `http.listen`
+/// is read from the config (a probe must not fail because, say, a password variable is unset
+/// in the probe's environment).
+fn healthcheck(args: &Args, url: Option<&str>) -> ExitCode {
+    let url = match url {
+        Some(u) => u.to_owned(),
+        None => {
+            let listen = match args.layered_config() {
+                Ok(config) => config.http.listen,
+                Err(e) => {
+                    eprintln!("stagesql: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match stagesql_server::http::readyz_url(&listen) {
+                Some(u) => u,
+                None => {
+                    eprintln!("stagesql: http.listen is off; there is no /readyz to ask");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("stagesql: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(stagesql_server::http::get(&url)) {
+        Ok((200, body)) => {
+            print!("{body}");
+            ExitCode::SUCCESS
+        }
+        Ok((status, body)) => {
+            eprint!("stagesql: {url} answered {status}: {body}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("stagesql: {url}: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! The real `stagesql` binary: the README run command, a psql query, SIGTERM, and bad configs.
+//! The real `stagesql` binary: the README run command, a psql query, SIGTERM draining a running
+//! query, SIGHUP reloading the certificate, `healthcheck`, and bad configs.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -148,8 +149,14 @@ fn spawn_server(
     spawn_stagesql(&["--config", &path.display().to_string()], &all)
 }
 
+thread_local! {
+    /// The operator endpoints' port the last [`spawn_stagesql`] on this thread logged.
+    static HTTP_PORT: std::cell::Cell<Option<u16>> = const { std::cell::Cell::new(None) };
+}
+
 /// Starts the binary with `args` and `envs`; returns it with the port from its "listening on"
-/// line and a channel of its output lines (stdout and stderr).
+/// line and a channel of its output lines (stdout and stderr). The operator endpoints' port,
+/// when logged, is left in [`HTTP_PORT`].
 fn spawn_stagesql(
     args: &[&str],
     envs: &[(&str, &str)],
@@ -179,10 +186,18 @@ fn spawn_stagesql(
         let line = rx
             .recv_timeout(Duration::from_secs(30))
             .unwrap_or_else(|_| panic!("no listening line in {seen:#?}"));
+        if let Some(http) = line
+            .split("operator endpoints on http://127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|p| p.parse::<u16>().ok())
+        {
+            HTTP_PORT.with(|h| h.set(Some(http)));
+        }
         if let Some(port) = line
             .split("listening on 127.0.0.1:")
             .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
             .and_then(|p| p.parse::<u16>().ok())
         {
             break port;
@@ -325,4 +340,204 @@ fn check_config_layers_file_environment_and_flags_and_masks_secrets() {
         "{err}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// rcgen's throwaway CA and a leaf for localhost written over `cert` and `key`; returns the
+/// CA's PEM path (in `dir`, named after `tag`).
+fn issue(dir: &Path, tag: &str, cert: &Path, key: &Path) -> std::path::PathBuf {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, format!("stagesql test CA {tag}"));
+    let ca_key = KeyPair::generate().expect("ca key");
+    let ca_cert = ca_params.self_signed(&ca_key).expect("ca");
+    let ca_path = dir.join(format!("ca-{tag}.pem"));
+    std::fs::write(&ca_path, ca_cert.pem()).expect("write ca");
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().expect("leaf key");
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).expect("leaf params");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    let leaf = params.signed_by(&leaf_key, &issuer).expect("sign");
+    std::fs::write(cert, leaf.pem()).expect("write cert");
+    std::fs::write(key, leaf_key.serialize_pem()).expect("write key");
+    ca_path
+}
+
+/// psql over TLS with verify-full against `ca`; the output.
+fn psql_verify_full(port: u16, ca: &Path, sql: &str) -> std::process::Output {
+    Command::new("psql")
+        .arg(format!(
+            "host=localhost hostaddr=127.0.0.1 port={port} user=stagesql dbname=stagesql sslmode=verify-full sslrootcert={}",
+            ca.display()
+        ))
+        .args(["-X", "-A", "-t", "-c", sql])
+        .env("PGCONNECT_TIMEOUT", "10")
+        .output()
+        .expect("run psql")
+}
+
+/// `stagesql healthcheck` with `args`; its exit code and output.
+fn healthcheck(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_stagesql"))
+        .arg("healthcheck")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run healthcheck");
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Waits for a log line containing `needle`; the lines seen meanwhile are kept in `seen`.
+fn wait_for_line(rx: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<String>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            let found = line.contains(needle);
+            seen.push(line);
+            if found {
+                return;
+            }
+        }
+    }
+    panic!("no log line with {needle:?} in {seen:#?}");
+}
+
+#[test]
+fn sighup_reloads_the_certificate_healthcheck_answers_and_sigterm_drains_a_running_query() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
+    let old_ca = issue(dir.path(), "old", &cert, &key);
+    let config = dir.path().join("server.toml");
+    std::fs::write(
+        &config,
+        "[server]\nlisten = \"127.0.0.1:0\"\nshutdown_drain_seconds = 60\n[http]\nlisten = \"127.0.0.1:0\"\n\
+         [auth]\nmethod = \"trust\"\n[tls]\nmode = \"optional\"\ncert_file = \"server.crt\"\nkey_file = \"server.key\"\n",
+    )
+    .expect("write config");
+    let (mut child, port, rx) = spawn_stagesql(
+        &[
+            "--config",
+            &config.display().to_string(),
+            "--log-format",
+            "json",
+        ],
+        &[("RUST_LOG", "debug")],
+    );
+    let http = HTTP_PORT
+        .with(std::cell::Cell::get)
+        .expect("the operator port is logged");
+    let mut seen = Vec::new();
+
+    let (code, text) = healthcheck(&["--url", &format!("http://127.0.0.1:{http}/readyz")]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("50 stages"), "{text}");
+    // Without --url it asks http.listen of its own config layers.
+    let (code, text) = healthcheck(&["--http-listen", &format!("127.0.0.1:{http}")]);
+    assert_eq!(code, Some(0), "{text}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let nobody = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let (code, text) = healthcheck(&["--url", &format!("http://127.0.0.1:{nobody}/readyz")]);
+    assert_eq!(code, Some(1), "nothing listening is unhealthy: {text}");
+
+    let out = psql_verify_full(port, &old_ca, "SELECT 1");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A new certificate from a new CA, then SIGHUP: the next client gets it.
+    let new_ca = issue(dir.path(), "new", &cert, &key);
+    let hup = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .expect("kill -HUP");
+    assert!(hup.success());
+    wait_for_line(&rx, "reloaded", &mut seen);
+    let out = psql_verify_full(port, &new_ca, "SELECT 1");
+    assert!(
+        out.status.success(),
+        "new CA: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = psql_verify_full(port, &old_ca, "SELECT 1");
+    assert!(
+        !out.status.success(),
+        "the old certificate is no longer served"
+    );
+
+    // A broken certificate and SIGHUP: refused, and the server keeps the one it has.
+    std::fs::write(&cert, "garbage").expect("break cert");
+    let hup = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .expect("kill -HUP");
+    assert!(hup.success());
+    wait_for_line(&rx, "reload failed", &mut seen);
+    let out = psql_verify_full(port, &new_ca, "SELECT 1");
+    assert!(
+        out.status.success(),
+        "kept: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // SIGTERM while a query runs: it finishes, then the server exits 0.
+    let slow = "SELECT count(*) FROM aws.apigatewayv2_stage a, aws.apigatewayv2_stage b, \
+                aws.apigatewayv2_stage c, aws.apigatewayv2_stage d \
+                WHERE md5(a.stage_name || b.stage_name || c.stage_name || d.stage_name) = 'x'";
+    let running = std::thread::spawn(move || {
+        Command::new("psql")
+            .arg(format!(
+                "host=127.0.0.1 port={port} user=stagesql dbname=stagesql"
+            ))
+            .args(["-X", "-A", "-t", "-c", slow])
+            .output()
+            .expect("run psql")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(term.success());
+    let out = running.join().expect("psql thread");
+    assert!(
+        out.status.success(),
+        "the running query finished: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+    let status = wait_with_timeout(&mut child, Duration::from_secs(60));
+    assert!(status.success(), "exit status {status}");
+
+    // JSON logs, one object a line, with the connection's span naming the client.
+    seen.extend(rx.try_iter());
+    let not_json: Vec<&String> = seen
+        .iter()
+        .filter(|l| !(l.starts_with('{') && l.ends_with('}')))
+        .collect();
+    assert!(not_json.is_empty(), "{not_json:#?}");
+    assert!(
+        seen.iter().any(|l| l.contains("\"name\":\"connection\"")
+            && l.contains("\"user\":\"stagesql\"")
+            && l.contains("\"application_name\":\"psql\"")
+            && l.contains("\"peer\":\"127.0.0.1:")),
+        "a line in a connection span with peer, user and application_name: {seen:#?}"
+    );
+    assert!(
+        seen.iter().any(|l| l.contains("\"message\":\"stopped\"")),
+        "the last line says it stopped: {seen:#?}"
+    );
 }

@@ -166,6 +166,25 @@ impl Users {
         }
     }
 
+    /// The same users, with the made-up verifiers of unknown users taken from `previous`: after
+    /// a reload an unknown name still gets the salt it got before, so comparing answers across
+    /// a reload does not tell which names exist.
+    pub fn keeping_unknown_user_salts_of(mut self, previous: &Users) -> Users {
+        self.mock_key = previous.mock_key.clone();
+        self.mock_keys = previous.mock_keys.clone();
+        self
+    }
+
+    /// How many users are configured.
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// Whether no user is configured (under `trust` the server config adds a default one).
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
     /// The authentication method.
     pub fn method(&self) -> AuthMethod {
         self.method

@@ -290,10 +290,36 @@ fn classify_arrow(e: &ArrowError) -> (&'static str, String) {
     }
 }
 
+tokio::task_local! {
+    /// The SQLSTATE of the first error raised while the connection loop runs one message
+    /// (see [`first_error_of`]): how a statement's outcome is counted.
+    static FIRST_ERROR: std::cell::Cell<Option<&'static str>>;
+}
+
+/// Runs `message` (the handling of one client message) and returns its output with the
+/// SQLSTATE of the first error [`to_pg_error`] raised meanwhile, if any. Errors are often sent
+/// inside pgwire's processing (a failed statement of a multi-statement text, a failure
+/// mid-stream) rather than returned, so this is where they are all seen.
+pub async fn first_error_of<F: std::future::Future>(
+    message: F,
+) -> (F::Output, Option<&'static str>) {
+    FIRST_ERROR
+        .scope(std::cell::Cell::new(None), async {
+            let out = message.await;
+            (out, FIRST_ERROR.with(std::cell::Cell::get))
+        })
+        .await
+}
+
 /// Maps `err` to a pgwire error for the client and logs it once, at the level its class deserves.
 pub fn to_pg_error(err: impl Into<WireError>) -> PgWireError {
     let err = err.into();
     let c = classify(&err);
+    let _ = FIRST_ERROR.try_with(|first| {
+        if first.get().is_none() {
+            first.set(Some(c.code));
+        }
+    });
     metrics::counter!("stagesql_errors_total", "sqlstate_class" => c.code.get(..2).unwrap_or("XX").to_owned())
         .increment(1);
     if c.code.starts_with("XX") || c.code.starts_with("58") {

@@ -34,13 +34,21 @@ use crate::params::{decode_params, is_binary};
 use crate::tls::Tls;
 use crate::types::pg_type;
 
-/// Who may connect, how, and how many at once.
+/// What a login is checked against: the users and the TLS certificate. They can be replaced
+/// while the server runs ([`Shared::reload_credentials`], on SIGHUP); each connection pins the
+/// set that was current when it arrived, so its certificate and its SCRAM channel binding
+/// always agree, and connections already open are not touched by a reload.
 #[derive(Debug, Clone)]
-pub struct WireConfig {
+pub struct Credentials {
     /// The users and the authentication method.
     pub users: Arc<Users>,
     /// TLS, when configured (optional or required).
     pub tls: Option<Arc<Tls>>,
+}
+
+/// How logins are paced and how many connections may be open at once.
+#[derive(Debug, Clone)]
+pub struct WireConfig {
     /// How long a failed password waits before its error is sent.
     pub auth_failure_delay: std::time::Duration,
     /// Open connections at once; the next gets FATAL 53300.
@@ -66,6 +74,8 @@ type CancelTargets = std::sync::Mutex<
 pub struct Shared {
     pub(crate) engine: Arc<Engine>,
     pub(crate) config: WireConfig,
+    /// The current users and certificate (swapped whole by a reload).
+    credentials: arc_swap::ArcSwap<Credentials>,
     pub(crate) cancel: Arc<ConnectionManager>,
     pub(crate) pids: RandomPidSecretKeyGenerator,
     pub(crate) cancel_targets: CancelTargets,
@@ -77,6 +87,17 @@ impl Shared {
     /// The wire settings.
     pub fn config(&self) -> &WireConfig {
         &self.config
+    }
+
+    /// The users and certificate new connections are checked against.
+    pub fn credentials(&self) -> Arc<Credentials> {
+        self.credentials.load_full()
+    }
+
+    /// Replaces the users and certificate for connections that arrive from now on; open
+    /// connections keep the ones they started with.
+    pub fn reload_credentials(&self, credentials: Credentials) {
+        self.credentials.store(Arc::new(credentials));
     }
 
     /// Stops the running statement of the session with `pid`, if `key` is its secret.
@@ -98,9 +119,10 @@ impl Shared {
 
 impl Shared {
     /// Shared state for connections served by `engine`.
-    pub fn new(engine: Arc<Engine>, config: WireConfig) -> Arc<Shared> {
+    pub fn new(engine: Arc<Engine>, config: WireConfig, credentials: Credentials) -> Arc<Shared> {
         Arc::new(Shared {
             engine,
+            credentials: arc_swap::ArcSwap::from_pointee(credentials),
             cancel: Arc::new(ConnectionManager::new()),
             pids: RandomPidSecretKeyGenerator::default(),
             cancel_targets: std::sync::Mutex::new(HashMap::new()),
@@ -114,6 +136,8 @@ impl Shared {
 #[derive(Debug)]
 pub struct Connection {
     pub(crate) shared: Arc<Shared>,
+    /// The users and certificate current when this connection arrived.
+    pub(crate) credentials: Arc<Credentials>,
     pub(crate) session: Arc<OnceLock<Arc<Session>>>,
     parser: Arc<StatementParser>,
     /// This connection's `max_connections` slot; `None` when there was none left, and the
@@ -144,6 +168,7 @@ impl Connection {
             parser: Arc::new(StatementParser {
                 session: Arc::clone(&session),
             }),
+            credentials: shared.credentials(),
             shared,
             session,
             slot,
@@ -232,7 +257,10 @@ fn row_response(
     let rows = stream.flat_map(move |batch| {
         let rows: Vec<PgWireResult<_>> = match batch {
             Ok(batch) => match encode_batch(&batch, &columns) {
-                Ok(rows) => rows.into_iter().map(Ok).collect(),
+                Ok(rows) => {
+                    metrics::counter!("stagesql_rows_sent_total").increment(rows.len() as u64);
+                    rows.into_iter().map(Ok).collect()
+                }
                 Err(e) => vec![Err(to_pg_error(e))],
             },
             Err(e) => vec![Err(to_pg_error(WireError::from(e)))],
@@ -300,6 +328,8 @@ where
                 .map_err(|e| to_pg_error(WireError::from(e)))?;
             let messages =
                 crate::copy::copy_messages(&schema, &batches, &options).map_err(to_pg_error)?;
+            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+            metrics::counter!("stagesql_rows_sent_total").increment(rows as u64);
             let format = i8::from(options.format == stagesql_engine::CopyFormat::Binary);
             let columns = schema.fields().len();
             Response::CopyOut(pgwire::api::results::CopyResponse::new(

@@ -6,12 +6,14 @@
 //!   [`flush`]: its output buffering (one send per round trip).
 //! - [`tls`]: certificate and key loading for the TLS acceptor.
 //! - [`auth`]: users, SCRAM-SHA-256 verifiers; [`startup`]: the startup and login exchange.
-//! - [`handler`]: simple and extended query handlers for one connection.
+//! - [`handler`]: simple and extended query handlers for one connection; the shared state,
+//!   including the [`Credentials`] (users, certificate) a reload swaps for new connections.
 //! - [`encode`]: Arrow values to DataRow bytes, text and binary ([`numeric`] for `numeric`).
 //! - [`copy`]: `COPY ... TO STDOUT` in text, CSV and binary.
 //! - [`params`]: Bind parameters to typed values.
 //! - [`types`]: Arrow fields to PostgreSQL types (json and hstore included).
-//! - [`error`]: the one mapping from errors to SQLSTATE codes.
+//! - [`error`]: the one mapping from errors to SQLSTATE codes (and each statement's outcome for
+//!   the metrics).
 
 pub mod auth;
 pub mod copy;
@@ -28,6 +30,6 @@ pub mod tls;
 pub mod types;
 
 pub use auth::{AuthMethod, ScramVerifier, Users};
-pub use handler::{Shared, WireConfig};
+pub use handler::{Credentials, Shared, WireConfig};
 pub use server::serve;
 pub use tls::{Tls, TlsError, TlsMode};

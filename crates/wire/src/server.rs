@@ -47,7 +47,14 @@ pub async fn serve(
             shutdown: shutdown.clone(),
             force: force_close.child_token(),
         };
-        let span = tracing::info_span!("connection", id = next_id, peer = %peer);
+        // `user` and `application_name` are filled in from the startup message.
+        let span = tracing::info_span!(
+            "connection",
+            id = next_id,
+            peer = %peer,
+            user = tracing::field::Empty,
+            application_name = tracing::field::Empty,
+        );
         tracker.spawn(
             async move {
                 tracing::debug!("connected");

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use stagesql_engine::limits::sleep_until;
 
-use crate::error::{WireError, to_pg_error};
+use crate::error::{WireError, first_error_of, to_pg_error};
 use crate::flush::DeferredFlush;
 use crate::handler::{CancelHandler, Connection};
 
@@ -38,7 +38,11 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
     let shared = Arc::clone(&connection.shared);
     let startup_timeout = shared.config.startup_timeout;
     let startup_deadline = tokio::time::Instant::now() + startup_timeout;
-    let tls = shared.config.tls.as_ref().map(|t| t.acceptor.clone());
+    let tls = connection
+        .credentials
+        .tls
+        .as_ref()
+        .map(|t| t.acceptor.clone());
     let negotiated = tokio::select! {
         n = negotiate_tls::<Arc<stagesql_engine::Prepared>>(tcp, tls) => n,
         () = tokio::time::sleep_until(startup_deadline) => {
@@ -135,14 +139,19 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
             _ => message.is_extended_query(),
         };
         let is_cancel = matches!(message, PgWireFrontendMessage::CancelRequest(_));
+        // A statement is a Query or an Execute; a Parse, Bind or Describe that fails counts
+        // as a failed extended statement too (the Execute after it is skipped until Sync).
         let statement = match &message {
-            PgWireFrontendMessage::Query(_) => Some("simple"),
-            PgWireFrontendMessage::Execute(_) => Some("extended"),
+            PgWireFrontendMessage::Query(_) => Some(("simple", true)),
+            PgWireFrontendMessage::Execute(_) => Some(("extended", true)),
+            PgWireFrontendMessage::Parse(_)
+            | PgWireFrontendMessage::Bind(_)
+            | PgWireFrontendMessage::Describe(_) => Some(("extended", false)),
             _ => None,
         };
         let started = std::time::Instant::now();
-        let result = tokio::select! {
-            r = process_message(
+        let (result, first_error) = tokio::select! {
+            r = first_error_of(process_message(
                 message,
                 &mut socket,
                 Arc::clone(&startup_handler),
@@ -150,16 +159,16 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
                 Arc::clone(&extended),
                 Arc::clone(&copy),
                 Arc::clone(&cancel),
-            ) => r,
+            )) => r,
             () = stops.force.cancelled() => {
                 let _ = process_error(&mut socket, to_pg_error(WireError::AdminShutdown), false).await;
                 break;
             }
         };
-        if let Some(protocol) = statement {
-            metrics::counter!("stagesql_statements_total", "protocol" => protocol).increment(1);
-            metrics::histogram!("stagesql_statement_duration_seconds", "protocol" => protocol)
-                .record(started.elapsed().as_secs_f64());
+        if let Some((protocol, runs)) = statement
+            && (runs || first_error.is_some())
+        {
+            count_statement(protocol, first_error, started.elapsed());
         }
         if let Err(e) = result {
             let is_fatal = e.is_fatal();
@@ -172,6 +181,24 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
         }
     }
     let _ = socket.close().await;
+}
+
+/// Counts one statement (a simple Query or an Execute) by protocol and outcome, with the
+/// SQLSTATE class of its first error (`00` when it succeeded), and records its duration.
+fn count_statement(protocol: &'static str, first_error: Option<&'static str>, took: Duration) {
+    let (outcome, class) = match first_error {
+        None => ("ok", "00"),
+        Some(code) => ("error", code.get(..2).unwrap_or("XX")),
+    };
+    metrics::counter!(
+        "stagesql_statements_total",
+        "protocol" => protocol,
+        "outcome" => outcome,
+        "sqlstate_class" => class
+    )
+    .increment(1);
+    metrics::histogram!("stagesql_statement_duration_seconds", "protocol" => protocol)
+        .record(took.as_secs_f64());
 }
 
 /// Keeps `stagesql_connections_open` right however the connection ends.

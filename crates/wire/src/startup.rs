@@ -136,7 +136,7 @@ impl Connection {
                 let initial = message
                     .into_sasl_initial_response()
                     .map_err(|_| malformed("malformed SASL initial response"))?;
-                let tls = self.shared.config.tls.as_ref();
+                let tls = self.credentials.tls.as_ref();
                 let authenticator = match initial.auth_method.as_str() {
                     SCRAM_SHA_256_PLUS_METHOD if plus => {
                         tls.and_then(|t| t.scram_plus.as_ref()).cloned()
@@ -152,7 +152,7 @@ impl Connection {
                 let data = initial
                     .data
                     .ok_or_else(|| malformed("malformed SCRAM message: empty client-first"))?;
-                match client_first(&self.shared.config.users, &authenticator, &user, &data) {
+                match client_first(&self.credentials.users, &authenticator, &user, &data) {
                     Ok((server_first, waiting)) => {
                         self.set_scram_state(ScramState::AwaitingClientFinal(Box::new(waiting)));
                         client
@@ -173,7 +173,7 @@ impl Connection {
                     .into_sasl_response()
                     .map_err(|_| malformed("malformed SASL response"))?;
                 match waiting.on_client_final_message(&response.data) {
-                    Ok(server_final) if self.shared.config.users.exists(&user) => {
+                    Ok(server_final) if self.credentials.users.exists(&user) => {
                         client
                             .send(PgWireBackendMessage::Authentication(
                                 Authentication::SASLFinal(server_final.into()),
@@ -227,7 +227,15 @@ impl StartupHandler for Connection {
         }
         protocol_negotiation(client, startup).await?;
         save_startup_parameters_to_metadata(client, startup);
-        let config = &self.shared.config;
+        // The connection's span (see `server::serve`) names who this is from here on.
+        let span = tracing::Span::current();
+        if let Some(user) = client.metadata().get("user") {
+            span.record("user", user.as_str());
+        }
+        if let Some(app) = client.metadata().get("application_name") {
+            span.record("application_name", app.as_str());
+        }
+        let config = &self.credentials;
         if config
             .tls
             .as_ref()

@@ -1,5 +1,6 @@
 //! The config's layers: defaults < the TOML file < `STAGESQL__SECTION__KEY` environment
-//! variables (flags are applied by the binary), and the masked printout of `check-config`.
+//! variables < `--set section.key=value` flags (the binary's named flags such as `--listen`
+//! are applied after these), and the masked printout of `check-config`.
 
 use std::path::Path;
 
@@ -25,6 +26,31 @@ impl Config {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
+        Config::load_layers(file, env, &[])
+    }
+
+    /// [`Config::load`] with a last layer of `--set KEY=VALUE` flags (`flags` holds the
+    /// `KEY=VALUE` texts), read like environment values and beating them.
+    pub fn load_layers(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        flags: &[String],
+    ) -> Result<Config, ConfigError> {
+        let mut overrides = Vec::new();
+        for (name, raw) in env {
+            if name.starts_with(ENV_PREFIX) {
+                overrides.push((name, raw));
+            }
+        }
+        for flag in flags {
+            let Some((key, raw)) = flag.split_once('=') else {
+                return Err(ConfigError::Flag {
+                    flag: format!("--set {flag}"),
+                    message: "expected KEY=VALUE, e.g. --set limits.max_connections=50".to_owned(),
+                });
+            };
+            overrides.push((format!("--set {}", key.trim()), raw.to_owned()));
+        }
         let (mut table, source) = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -41,25 +67,27 @@ impl Config {
             None => (toml::Table::new(), "defaults".to_owned()),
         };
         let mut from_env: Vec<(Vec<String>, String, String)> = Vec::new();
-        for (name, raw) in env {
-            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
-                continue;
+        for (name, raw) in overrides {
+            let path: Vec<String> = match name.strip_prefix(ENV_PREFIX) {
+                Some(rest) => rest.split("__").map(str::to_ascii_lowercase).collect(),
+                None => name
+                    .trim_start_matches("--set ")
+                    .split('.')
+                    .map(str::to_owned)
+                    .collect(),
             };
-            let path: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
             if path.len() < 2 || path.iter().any(String::is_empty) {
-                return Err(ConfigError::Env {
-                    var: name,
-                    message: "expected STAGESQL__SECTION__KEY".to_owned(),
-                });
+                return Err(override_error(
+                    name,
+                    "expected STAGESQL__SECTION__KEY (or --set section.key=value)".to_owned(),
+                ));
             }
             let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
                 .ok()
                 .and_then(|mut t| t.remove("v"))
                 .unwrap_or_else(|| toml::Value::String(raw.clone()));
-            set_path(&mut table, &path, value).map_err(|message| ConfigError::Env {
-                var: name.clone(),
-                message,
-            })?;
+            set_path(&mut table, &path, value)
+                .map_err(|message| override_error(name.clone(), message))?;
             from_env.push((path, name, raw));
         }
         // A value that reads as a number or boolean may be meant as a string
@@ -70,16 +98,16 @@ impl Config {
                 Ok(c) => break c,
                 Err(e) => {
                     let key = e.path().to_string();
-                    let env_entry = from_env.iter().find(|(p, _, _)| p.join(".") == key);
+                    let env_entry = from_env.iter().rev().find(|(p, _, _)| p.join(".") == key);
                     match env_entry {
                         Some((p, _, raw)) if retried.insert(key.clone()) => {
                             let _ = set_path(&mut table, p, toml::Value::String(raw.clone()));
                         }
                         Some((_, var, _)) => {
-                            return Err(ConfigError::Env {
-                                var: var.clone(),
-                                message: format!("{key}: {}", e.inner()),
-                            });
+                            return Err(override_error(
+                                var.clone(),
+                                format!("{key}: {}", e.inner()),
+                            ));
                         }
                         None => {
                             return Err(ConfigError::Parse {
@@ -123,6 +151,18 @@ impl Config {
             *secret = "<redacted>".to_owned();
         }
         toml::to_string_pretty(&masked).unwrap_or_else(|e| format!("# cannot print: {e}\n"))
+    }
+}
+
+/// The error for an override named `name`: an environment variable or a `--set` flag.
+fn override_error(name: String, message: String) -> ConfigError {
+    if name.starts_with(ENV_PREFIX) {
+        ConfigError::Env { var: name, message }
+    } else {
+        ConfigError::Flag {
+            flag: name,
+            message,
+        }
     }
 }
 

@@ -332,6 +332,14 @@ pub enum ConfigError {
         /// What is wrong (names the key).
         message: String,
     },
+    /// A `--set KEY=VALUE` flag does not set a valid key or value.
+    #[error("flag {flag}: {message}")]
+    Flag {
+        /// The flag, e.g. `--set limits.max_connections`.
+        flag: String,
+        /// What is wrong (names the key).
+        message: String,
+    },
     /// A value is out of its allowed range.
     #[error("invalid value for {key}: {reason}")]
     Invalid {

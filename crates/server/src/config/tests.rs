@@ -245,3 +245,38 @@ fn every_file_in_config_loads_and_validates() {
     }
     assert!(seen >= 2, "config/ holds the demo and the example config");
 }
+
+#[test]
+fn set_flags_beat_the_environment_and_name_themselves_in_errors() {
+    let c = Config::load_layers(
+        None,
+        env(&[("STAGESQL__LIMITS__MAX_CONNECTIONS", "9")]),
+        &[
+            "limits.max_connections=11".to_owned(),
+            "log.format=json".to_owned(),
+            "source.regions=[\"eu-west-1\"]".to_owned(),
+        ],
+    )
+    .expect("loads");
+    assert_eq!(
+        c.limits.max_connections, 11,
+        "the flag beats the environment"
+    );
+    assert_eq!(c.log.format, LogFormat::Json);
+    assert_eq!(c.source.regions, vec!["eu-west-1"]);
+
+    for (flag, named) in [
+        (
+            "limits.max_connections=many",
+            "--set limits.max_connections",
+        ),
+        ("limits.nonsense=1", "--set limits.nonsense"),
+        ("no-equals-sign", "--set no-equals-sign"),
+        ("toplevel=1", "--set toplevel"),
+    ] {
+        let err = Config::load_layers(None, env(&[]), &[flag.to_owned()])
+            .expect_err(flag)
+            .to_string();
+        assert!(err.contains(named), "{flag}: {err}");
+    }
+}
