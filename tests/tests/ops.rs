@@ -222,26 +222,14 @@ async fn refreshes_aws_calls_and_snapshot_writes_are_measured_and_shutdown_saves
         "{body}"
     );
     // One GetApis page and two GetStages pages (3 stages, 2 a page), plus the two retries.
-    assert_eq!(
-        sum_of(&body, "stagesql_aws_attempts_total", &ours),
-        5.0,
-        "{body}"
-    );
-    assert_eq!(
-        sum_of(&body, "stagesql_aws_throttled_total", &ours),
-        2.0,
-        "{body}"
-    );
-    assert_eq!(
-        sum_of(&body, "stagesql_aws_retries_total", &ours),
-        2.0,
-        "{body}"
-    );
-    assert_eq!(
-        sum_of(&body, "stagesql_partition_stages", &ours),
-        3.0,
-        "{body}"
-    );
+    for (metric, want) in [
+        ("stagesql_aws_attempts_total", 5.0),
+        ("stagesql_aws_throttled_total", 2.0),
+        ("stagesql_aws_retries_total", 2.0),
+        ("stagesql_partition_stages", 3.0),
+    ] {
+        assert_eq!(sum_of(&body, metric, &ours), want, "{metric}: {body}");
+    }
     assert!(
         body.contains("stagesql_partition_refresh_duration_seconds_bucket{"),
         "{body}"

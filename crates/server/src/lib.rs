@@ -112,7 +112,7 @@ impl Server {
             let version = snapshot.version();
             // A file write: off the async workers.
             match tokio::task::spawn_blocking(move || file.write(&snapshot)).await {
-                Ok(true) => tracing::info!(version, "snapshot saved for the next start"),
+                Ok(true) => tracing::info!(version, "the snapshot file holds the served snapshot"),
                 Ok(false) => tracing::warn!(version, "the snapshot could not be saved at shutdown"),
                 Err(e) => tracing::warn!(cause = %e, "snapshot writer ended abnormally"),
             }
@@ -141,6 +141,10 @@ impl Server {
 /// Validates `config`, loads the catalog, binds the listener and starts serving.
 pub async fn start(config: Config) -> Result<Server, StartError> {
     config.validate()?;
+    if !config.http.listen.is_empty() {
+        // Installed before anything runs, so the refresher's first AWS calls are counted.
+        let _ = http::recorder();
+    }
     // Everything that can refuse to start is checked before anything runs.
     let users = Arc::new(config.users()?);
     let tls = load_tls(&config.tls)?;
@@ -256,8 +260,6 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     let http = if config.http.listen.is_empty() {
         None
     } else {
-        // Installed before anything is counted.
-        let _ = http::recorder();
         let listener = TcpListener::bind(&config.http.listen)
             .await
             .map_err(|source| StartError::Bind {

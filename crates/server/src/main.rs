@@ -122,15 +122,9 @@ fn main() -> ExitCode {
     }
     telemetry::init(&config.log);
     telemetry::install_panic_hook();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(tokio::runtime::Builder::new_multi_thread()) {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("stagesql: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let reread: stagesql_server::Reread = Box::new(move || args.load_config());
     match runtime.block_on(stagesql_server::run(config, reread)) {
@@ -141,6 +135,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Builds the async runtime from `builder`; on failure, says why and gives the exit code.
+fn runtime(mut builder: tokio::runtime::Builder) -> Result<tokio::runtime::Runtime, ExitCode> {
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("stagesql: cannot start the async runtime: {e}");
+        ExitCode::FAILURE
+    })
 }
 
 /// Where the key an error names was set: a flag, an environment variable or the file.
@@ -197,15 +199,9 @@ fn healthcheck(args: &Args, url: Option<&str>) -> ExitCode {
             }
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(tokio::runtime::Builder::new_current_thread()) {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("stagesql: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(stagesql_server::http::get(&url)) {
         Ok((200, body)) => {

@@ -1,0 +1,63 @@
+//! The process's metrics count from the start: the refresher's very first AWS calls are in
+//! `/metrics`. This runs alone in its own test process, so the metrics recorder is installed by
+//! this server's start and nothing else counts into it. Multi-threaded, as the binary runs, so
+//! the refresher starts crawling while the rest of the server is still being set up.
+
+use std::time::Duration;
+
+use serde_json::json;
+use stagesql_tests::aws_stub::{AwsStub, StubApi, StubRegion, StubState};
+use stagesql_tests::{TestServer, trust_config};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_crawls_aws_calls_are_counted() {
+    let stages = (0..3)
+        .map(|i| json!({"stageName": format!("s{i}"), "createdDate": "2026-11-25T09:38:48Z"}))
+        .collect();
+    let stub = AwsStub::start(StubState {
+        regions: [(
+            "us-west-2".to_owned(),
+            StubRegion {
+                apis: vec![StubApi {
+                    id: "api0".into(),
+                    stages,
+                    fail_stages: false,
+                }],
+                fail_apis: false,
+            },
+        )]
+        .into(),
+        page_size: 2,
+        account: "123456789012".into(),
+        ..Default::default()
+    })
+    .await;
+    let mut config = trust_config();
+    config.source.kind = stagesql_server::SourceKind::Aws;
+    config.source.regions = vec!["us-west-2".into()];
+    config.source.endpoint_url = Some(stub.url());
+    config.source.emulator_credentials = Some(["testing".into(), "testing".into()]);
+    config.source.refresh_interval_seconds = 3600;
+    let server = TestServer::start_with(config).await;
+    let http = server.http_addr().expect("on");
+
+    let mut body = String::new();
+    for _ in 0..100 {
+        body = stagesql_server::http::get(&format!("http://{http}/metrics"))
+            .await
+            .expect("scrape")
+            .1;
+        if body.contains("stagesql_partition_refreshes_total{") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // One GetApis page and two GetStages pages (3 stages, 2 a page), all of them counted.
+    let attempts = body
+        .lines()
+        .find(|l| l.starts_with("stagesql_aws_attempts_total{"))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok());
+    assert_eq!(attempts, Some(3.0), "{body}");
+    assert_eq!(stub.state().calls.get("stages"), Some(&2));
+    server.stop().await;
+}
