@@ -27,7 +27,8 @@ struct Args {
     /// HOST:PORT for /healthz, /readyz and /metrics, or "" for none (http.listen).
     #[arg(long, value_name = "HOST:PORT", global = true)]
     http_listen: Option<String>,
-    /// Log filter such as info or stagesql_wire=debug,info (log.level; RUST_LOG wins).
+    /// Log filter such as info or stagesql_wire=debug,info (log.level; beats RUST_LOG, which
+    /// beats the file and STAGESQL__LOG__LEVEL).
     #[arg(long, value_name = "FILTER", global = true)]
     log_level: Option<String>,
     /// Log lines as text or json (log.format).
@@ -120,7 +121,12 @@ fn main() -> ExitCode {
         print!("{}", config.to_masked_toml());
         return ExitCode::SUCCESS;
     }
-    telemetry::init(&config.log);
+    let level_from_flag = args.log_level.is_some()
+        || args.set.iter().any(|s| {
+            s.split_once('=')
+                .is_some_and(|(k, _)| k.trim() == "log.level")
+        });
+    telemetry::init(&config.log, level_from_flag);
     telemetry::install_panic_hook();
     let runtime = match runtime(tokio::runtime::Builder::new_multi_thread()) {
         Ok(rt) => rt,

@@ -6,10 +6,17 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogConfig, LogFormat};
 
-/// Installs the global subscriber. `RUST_LOG`, when set, overrides `log.level`.
-pub fn init(config: &LogConfig) {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&config.level))
+/// Installs the global subscriber. `RUST_LOG`, when set, overrides `log.level` from the file
+/// or the `STAGESQL__LOG__LEVEL` variable, but not a level given as a flag
+/// (`level_from_flag`): flags are the last layer.
+pub fn init(config: &LogConfig, level_from_flag: bool) {
+    let from_env = if level_from_flag {
+        Err(())
+    } else {
+        EnvFilter::try_from_default_env().map_err(|_| ())
+    };
+    let filter = from_env
+        .or_else(|()| EnvFilter::try_new(&config.level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

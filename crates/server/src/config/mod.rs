@@ -279,7 +279,7 @@ pub enum SourceKind {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
-    /// `level`: a tracing filter such as `info` or `stagesql=debug,info`; `RUST_LOG` wins.
+    /// `level`: a tracing filter such as `info` or `stagesql=debug,info`; `RUST_LOG` beats it unless it comes from a flag.
     /// Default `info`.
     pub level: String,
     /// `format`: `text` or `json`. Default `text`.
