@@ -141,6 +141,9 @@ kind = "demo"
 fixture = "{fixture}"
 [log]
 level = "warn"
+[http]
+# On, as in production (every statement is measured), on a free port.
+listen = "127.0.0.1:0"
 """)
         self.proc = subprocess.Popen([binary, "--config", config], stdin=subprocess.DEVNULL)
         wait_port(self.port, self.proc, "stagesql")
