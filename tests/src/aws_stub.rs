@@ -32,6 +32,22 @@ pub struct StubRegion {
     pub fail_apis: bool,
 }
 
+impl StubRegion {
+    /// One API, `api0`, with `stages` minimal stages `s0`, `s1`, ….
+    pub fn one_api(stages: usize) -> StubRegion {
+        StubRegion {
+            apis: vec![StubApi {
+                id: "api0".into(),
+                stages: (0..stages)
+                    .map(|i| json!({"stageName": format!("s{i}"), "createdDate": "2026-11-25T09:38:48Z"}))
+                    .collect(),
+                fail_stages: false,
+            }],
+            fail_apis: false,
+        }
+    }
+}
+
 /// Everything the stub serves; change it between refreshes.
 #[derive(Debug, Clone, Default)]
 pub struct StubState {

@@ -137,6 +137,33 @@ pub fn trust_config() -> Config {
     config
 }
 
+/// A `trust` config whose source is AWS at `endpoint` (a stub, moto, or nothing at all)
+/// with the emulator's dummy keys, crawling `regions`.
+pub fn aws_source_config(endpoint: String, regions: &[&str]) -> Config {
+    let mut config = trust_config();
+    config.source.kind = stagesql_server::SourceKind::Aws;
+    config.source.endpoint_url = Some(endpoint);
+    config.source.regions = regions.iter().map(|r| (*r).to_owned()).collect();
+    config.source.emulator_credentials = Some(["testing".to_owned(), "testing".to_owned()]);
+    config
+}
+
+/// A SCRAM config with `users` as (name, verifier) pairs; failed logins wait 300 ms.
+pub fn scram_config(users: &[(&str, &str)]) -> Config {
+    let mut config = trust_config();
+    config.auth.method = stagesql_server::config::AuthMethodConfig::ScramSha256;
+    config.auth.failure_delay_ms = 300;
+    config.auth.users = users
+        .iter()
+        .map(|(name, verifier)| stagesql_server::config::UserConfig {
+            name: (*name).to_owned(),
+            verifier: Some((*verifier).to_owned()),
+            password_env: None,
+        })
+        .collect();
+    config
+}
+
 /// The rows of a simple-query answer, every value as text (`None` for NULL).
 pub fn simple_rows(messages: &[tokio_postgres::SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
     messages

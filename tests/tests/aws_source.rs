@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use stagesql_catalog::SnapshotStore;
 use stagesql_catalog::aws::{AccountSpec, AwsSourceConfig, connect, crawl_partition};
 use stagesql_catalog::refresh::refresh_once;
-use stagesql_server::{Config, SourceKind};
+use stagesql_server::Config;
 use stagesql_tests::aws_stub::{AwsStub, StubApi, StubRegion, StubState};
 use stagesql_tests::{TestServer, sqlstate};
 
@@ -341,11 +341,7 @@ async fn the_per_account_rate_limit_spaces_requests() {
 
 /// A server config crawling the stub's us-east-1 every second, without retries.
 fn aws_config(stub: &AwsStub, snapshot_path: Option<&std::path::Path>) -> Config {
-    let mut config = stagesql_tests::trust_config();
-    config.source.kind = SourceKind::Aws;
-    config.source.regions = vec!["us-east-1".into()];
-    config.source.endpoint_url = Some(stub.url());
-    config.source.emulator_credentials = Some(["testing".into(), "testing".into()]);
+    let mut config = stagesql_tests::aws_source_config(stub.url(), &["us-east-1"]);
     config.source.refresh_interval_seconds = 1;
     config.source.max_attempts = 1;
     config.source.snapshot_path = snapshot_path.map(ToOwned::to_owned);

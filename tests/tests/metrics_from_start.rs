@@ -5,38 +5,19 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-use stagesql_tests::aws_stub::{AwsStub, StubApi, StubRegion, StubState};
-use stagesql_tests::{TestServer, trust_config};
+use stagesql_tests::aws_stub::{AwsStub, StubRegion, StubState};
+use stagesql_tests::{TestServer, aws_source_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_crawls_aws_calls_are_counted() {
-    let stages = (0..3)
-        .map(|i| json!({"stageName": format!("s{i}"), "createdDate": "2026-11-25T09:38:48Z"}))
-        .collect();
     let stub = AwsStub::start(StubState {
-        regions: [(
-            "us-west-2".to_owned(),
-            StubRegion {
-                apis: vec![StubApi {
-                    id: "api0".into(),
-                    stages,
-                    fail_stages: false,
-                }],
-                fail_apis: false,
-            },
-        )]
-        .into(),
+        regions: [("us-west-2".to_owned(), StubRegion::one_api(3))].into(),
         page_size: 2,
         account: "123456789012".into(),
         ..Default::default()
     })
     .await;
-    let mut config = trust_config();
-    config.source.kind = stagesql_server::SourceKind::Aws;
-    config.source.regions = vec!["us-west-2".into()];
-    config.source.endpoint_url = Some(stub.url());
-    config.source.emulator_credentials = Some(["testing".into(), "testing".into()]);
+    let mut config = aws_source_config(stub.url(), &["us-west-2"]);
     config.source.refresh_interval_seconds = 3600;
     let server = TestServer::start_with(config).await;
     let http = server.http_addr().expect("on");

@@ -7,7 +7,6 @@ use std::time::Duration;
 use apigw::types::{AccessLogSettings, ProtocolType, RouteSettings};
 use aws_sdk_apigatewayv2 as apigw;
 use stagesql_catalog::aws::{AccountSpec, AwsSourceConfig, connect};
-use stagesql_server::SourceKind;
 use stagesql_server::config::AccountConfig;
 use stagesql_tests::TestServer;
 use stagesql_tests::moto::Moto;
@@ -171,8 +170,7 @@ async fn table_equals_what_moto_holds_and_follows_changes() {
         .await
         .expect("create b1");
 
-    let mut config = stagesql_tests::trust_config();
-    config.source.kind = SourceKind::Aws;
+    let mut config = stagesql_tests::aws_source_config(moto.url(), &[]);
     config.source.regions = source.regions.clone();
     config.source.accounts = vec![
         AccountConfig::default(),
@@ -181,8 +179,6 @@ async fn table_equals_what_moto_holds_and_follows_changes() {
             ..Default::default()
         },
     ];
-    config.source.endpoint_url = Some(moto.url());
-    config.source.emulator_credentials = Some(["testing".into(), "testing".into()]);
     config.source.refresh_interval_seconds = 1;
     config.source.max_attempts = 2;
     let server = TestServer::start_with(config).await;

@@ -5,9 +5,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use serde_json::json;
-use stagesql_tests::aws_stub::{AwsStub, StubApi, StubRegion, StubState};
-use stagesql_tests::{TestServer, trust_config};
+use stagesql_tests::aws_stub::{AwsStub, StubRegion, StubState};
+use stagesql_tests::{TestServer, aws_source_config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// GETs `path`; returns the status code and the body.
@@ -150,22 +149,8 @@ const ACCOUNT: &str = "210987654321";
 
 #[tokio::test]
 async fn refreshes_aws_calls_and_snapshot_writes_are_measured_and_shutdown_saves_the_snapshot() {
-    let stages = (0..3)
-        .map(|i| json!({"stageName": format!("s{i}"), "createdDate": "2026-11-25T09:38:48Z"}))
-        .collect();
     let stub = AwsStub::start(StubState {
-        regions: [(
-            "eu-west-1".to_owned(),
-            StubRegion {
-                apis: vec![StubApi {
-                    id: "api0".into(),
-                    stages,
-                    fail_stages: false,
-                }],
-                fail_apis: false,
-            },
-        )]
-        .into(),
+        regions: [("eu-west-1".to_owned(), StubRegion::one_api(3))].into(),
         page_size: 2,
         account: ACCOUNT.into(),
         // Two throttled answers, each retried.
@@ -178,11 +163,7 @@ async fn refreshes_aws_calls_and_snapshot_writes_are_measured_and_shutdown_saves
     let blocker = dir.path().join("state");
     std::fs::write(&blocker, b"not a directory").expect("blocker");
     let path = blocker.join("snapshot.arrow");
-    let mut config = trust_config();
-    config.source.kind = stagesql_server::SourceKind::Aws;
-    config.source.regions = vec!["eu-west-1".into()];
-    config.source.endpoint_url = Some(stub.url());
-    config.source.emulator_credentials = Some(["testing".into(), "testing".into()]);
+    let mut config = aws_source_config(stub.url(), &["eu-west-1"]);
     // One refresh in this test: a second one would write the snapshot before the shutdown.
     config.source.refresh_interval_seconds = 3600;
     config.source.max_attempts = 4;
@@ -270,11 +251,10 @@ async fn readyz_is_503_until_the_first_snapshot() {
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let mut config = trust_config();
-    config.source.kind = stagesql_server::SourceKind::Aws;
-    config.source.endpoint_url = Some(format!("http://{}", silent.local_addr().expect("addr")));
-    config.source.regions = vec!["us-east-1".to_owned()];
-    config.source.emulator_credentials = Some(["testing".to_owned(), "testing".to_owned()]);
+    let mut config = aws_source_config(
+        format!("http://{}", silent.local_addr().expect("addr")),
+        &["us-east-1"],
+    );
     config.source.attempt_timeout_seconds = 30;
     let server = TestServer::start_with(config).await;
     let http = server.http_addr().expect("on");

@@ -4,28 +4,20 @@
 use std::path::Path;
 use std::process::Output;
 
-use stagesql_server::config::{AuthMethodConfig, Config, TlsModeConfig, UserConfig};
+use stagesql_server::config::{Config, TlsModeConfig};
 use stagesql_tests::pki::Pki;
-use stagesql_tests::{TestServer, sqlstate, trust_config};
+use stagesql_tests::{TestServer, scram_config, sqlstate};
 use tokio_postgres::NoTls;
 
 fn verifier(password: &str) -> String {
     stagesql_wire::ScramVerifier::from_password(password).to_text()
 }
 
-/// SCRAM users, TLS optional, the certificate and key at fixed paths.
+/// SCRAM users given as (name, password), TLS optional, the certificate and key at fixed paths.
 fn config(users: &[(&str, &str)], cert: &Path, key: &Path) -> Config {
-    let mut config = trust_config();
-    config.auth.method = AuthMethodConfig::ScramSha256;
-    config.auth.failure_delay_ms = 10;
-    config.auth.users = users
-        .iter()
-        .map(|(name, password)| UserConfig {
-            name: (*name).to_owned(),
-            verifier: Some(verifier(password)),
-            password_env: None,
-        })
-        .collect();
+    let verifiers: Vec<(&str, String)> = users.iter().map(|(n, p)| (*n, verifier(p))).collect();
+    let pairs: Vec<(&str, &str)> = verifiers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let mut config = scram_config(&pairs);
     config.tls.mode = TlsModeConfig::Optional;
     config.tls.cert_file = Some(cert.to_owned());
     config.tls.key_file = Some(key.to_owned());

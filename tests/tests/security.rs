@@ -7,9 +7,9 @@ use std::process::Output;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use stagesql_server::config::{AuthMethodConfig, Config, TlsModeConfig, UserConfig};
+use stagesql_server::config::{Config, TlsModeConfig};
 use stagesql_tests::pki::Pki;
-use stagesql_tests::{TestServer, sqlstate, trust_config};
+use stagesql_tests::{TestServer, scram_config, sqlstate, trust_config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_postgres::NoTls;
 
@@ -231,21 +231,6 @@ async fn unusable_certificates_stop_startup_naming_the_file() {
             named.display()
         );
     }
-}
-
-fn scram_config(users: &[(&str, &str)]) -> Config {
-    let mut config = trust_config();
-    config.auth.method = AuthMethodConfig::ScramSha256;
-    config.auth.failure_delay_ms = 300;
-    config.auth.users = users
-        .iter()
-        .map(|(name, verifier)| UserConfig {
-            name: (*name).to_owned(),
-            verifier: Some((*verifier).to_owned()),
-            password_env: None,
-        })
-        .collect();
-    config
 }
 
 fn conn_as(server: &TestServer, user: &str, password: &str) -> String {

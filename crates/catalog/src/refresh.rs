@@ -237,13 +237,12 @@ fn record_partition_metrics(status: &PartitionStatus, elapsed: Duration) {
         ("account_id", status.account_id.clone()),
         ("region", status.region.clone()),
     ];
-    metrics::counter!(
-        "stagesql_partition_refreshes_total",
-        "account_id" => status.account_id.clone(),
-        "region" => status.region.clone(),
-        "status" => status.status
-    )
-    .increment(1);
+    let with_status = [
+        labels[0].clone(),
+        labels[1].clone(),
+        ("status", status.status.to_owned()),
+    ];
+    metrics::counter!("stagesql_partition_refreshes_total", &with_status).increment(1);
     metrics::histogram!("stagesql_partition_refresh_duration_seconds", &labels)
         .record(elapsed.as_secs_f64());
     metrics::gauge!("stagesql_partition_stages", &labels).set(status.stage_count as f64);

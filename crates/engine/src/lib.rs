@@ -1,8 +1,10 @@
 //! The query engine: DataFusion over the stage snapshot, speaking PostgreSQL's SQL dialect.
 //!
 //! Map of the crate:
-//! - [`session`]: the shared [`Engine`] and the per-connection [`Session`] (prepare, execute);
-//!   [`config`] its settings; [`prepared`] a planned statement; [`bind`] its parameters.
+//! - [`engine`]: the shared [`Engine`] (built once; roles swapped on reload);
+//!   [`config`] its settings.
+//! - [`session`]: the per-connection [`Session`] (prepare, execute); [`prepared`] a planned
+//!   statement; [`bind`] its parameters.
 //! - [`plan_cache`]: which plans are kept and run again (per-session text cache).
 //! - [`statement`]: parsing and sorting statements; writes are refused here, before planning.
 //! - [`settings`]: per-session parameters for `SET`/`SHOW`/`current_setting`.
@@ -23,6 +25,7 @@ pub mod batch;
 pub mod bind;
 pub mod config;
 pub mod cursor;
+pub mod engine;
 pub mod error;
 pub mod functions;
 pub mod limits;

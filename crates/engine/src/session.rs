@@ -1,8 +1,7 @@
-//! The engine shared by all connections, and one session per connection.
+//! One session per connection.
 //!
-//! [`Engine`] builds a DataFusion `SessionState` once (functions, planners, the `aws` schema);
-//! each [`Session`] clones it and adds what is per connection: settings and the functions that
-//! read them. A statement is [`Session::prepare`]d once (parse, plan, describe) and then
+//! [`Engine`] (in [`crate::engine`]) builds a DataFusion `SessionState` once; each [`Session`]
+//! clones it and adds what is per connection: settings and the functions that read them. A statement is [`Session::prepare`]d once (parse, plan, describe) and then
 //! [`Session::execute`]d with parameter values as often as the client likes.
 
 use std::collections::HashMap;
@@ -11,201 +10,26 @@ use std::sync::{Arc, RwLock, RwLockWriteGuard};
 
 use datafusion::arrow::array::{RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::MemorySchemaProvider;
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::context::SQLOptions;
-use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::execute_stream;
 use datafusion::physical_plan::memory::MemoryStream;
-use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DFStatement;
-use stagesql_catalog::SnapshotStore;
 
 use crate::bind::{cast_params, ordered_param_types, pg_named_schema};
 use crate::cursor::Cursors;
 use crate::error::EngineError;
-use crate::functions::{operators, session as session_fns};
-use crate::pg_catalog;
-use crate::planner::{PgOperatorPlanner, PgTypePlanner};
 use crate::rewrite;
-use crate::schema::{TABLE_NAME, TABLE_SCHEMA};
 use crate::settings::{Report, Settings};
 use crate::statement::{self, Command};
-use crate::status_tables::{StatusKind, StatusTable};
 use crate::table::StageTable;
 
 pub use crate::config::EngineConfig;
-
-/// What every session shares: the base DataFusion state and the snapshot store.
-#[derive(Debug)]
-pub struct Engine {
-    config: EngineConfig,
-    base: SessionState,
-    store: Arc<SnapshotStore>,
-    table: Arc<StageTable>,
-    budget: Arc<crate::limits::MemoryBudget>,
-    /// Every role with its oid, the owner first (replaced whole by [`Engine::set_roles`]).
-    roles: arc_swap::ArcSwap<Vec<(u32, String)>>,
-}
-
-impl Engine {
-    /// Builds the engine over `store`.
-    pub fn new(config: EngineConfig, store: Arc<SnapshotStore>) -> Result<Engine, EngineError> {
-        let mut session_config = SessionConfig::new()
-            .with_default_catalog_and_schema(config.database.as_str(), "public")
-            .with_create_default_catalog_and_schema(true)
-            .with_information_schema(false);
-        let options = session_config.options_mut();
-        options.sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
-        options.sql_parser.map_string_types_to_utf8view = false;
-        options.execution.target_partitions = 1;
-
-        let state = SessionStateBuilder::new()
-            .with_config(session_config)
-            .with_default_features()
-            .build();
-        let mut planners: Vec<Arc<dyn datafusion::logical_expr::planner::ExprPlanner>> =
-            vec![Arc::new(PgOperatorPlanner::new())];
-        planners.extend(state.expr_planners().iter().cloned());
-        let mut state = SessionStateBuilder::new_from_existing(state)
-            .with_expr_planners(planners)
-            .with_type_planner(Arc::new(PgTypePlanner))
-            .build();
-        for udf in operators::all()
-            .into_iter()
-            .chain(crate::functions::builtins::all())
-        {
-            datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(udf))?;
-        }
-        state.register_udtf(
-            "pg_get_keywords",
-            Arc::new(crate::functions::keywords::PgGetKeywords),
-        );
-
-        let catalog = state
-            .catalog_list()
-            .catalog(&config.database)
-            .ok_or_else(|| DataFusionError::Internal("default catalog missing".to_owned()))?;
-        let table = Arc::new(StageTable::new(Arc::clone(&store)));
-        let aws = Arc::new(MemorySchemaProvider::new());
-        datafusion::catalog::SchemaProvider::register_table(
-            aws.as_ref(),
-            TABLE_NAME.to_owned(),
-            Arc::clone(&table) as Arc<dyn datafusion::catalog::TableProvider>,
-        )?;
-        catalog.register_schema(TABLE_SCHEMA, aws)?;
-        let status = Arc::new(MemorySchemaProvider::new());
-        for (name, kind) in [
-            ("refresh_status", StatusKind::Refresh),
-            ("snapshot_status", StatusKind::Snapshot),
-        ] {
-            datafusion::catalog::SchemaProvider::register_table(
-                status.as_ref(),
-                name.to_owned(),
-                Arc::new(StatusTable::new(kind, Arc::clone(&store))),
-            )?;
-        }
-        catalog.register_schema("stagesql", status)?;
-        let roles = Arc::new(crate::pg_types::roles(&config.user, &config.other_users));
-        let (pg, information_schema) = pg_catalog::schemas(&config.database, &roles)?;
-        catalog.register_schema("pg_catalog", pg)?;
-        catalog.register_schema("information_schema", information_schema)?;
-
-        let budget = Arc::new(crate::limits::MemoryBudget::new(config.memory));
-        Ok(Engine {
-            budget,
-            roles: arc_swap::ArcSwap::new(roles),
-            config,
-            base: state,
-            store,
-            table,
-        })
-    }
-
-    /// Replaces the roles (the owner and the other users that may log in, after a reload of
-    /// the user list): `pg_catalog` and `information_schema` are rebuilt and swapped in for the
-    /// statements planned from now on, and new sessions resolve role oids against the new list.
-    /// Sessions already open keep the role list they started with for `pg_get_userbyid` and
-    /// the privilege functions.
-    pub fn set_roles(&self, owner: &str, others: &[String]) -> Result<(), EngineError> {
-        let roles = Arc::new(crate::pg_types::roles(owner, others));
-        if **self.roles.load() == *roles {
-            return Ok(());
-        }
-        let (pg, information_schema) = pg_catalog::schemas(&self.config.database, &roles)?;
-        let catalog = self
-            .base
-            .catalog_list()
-            .catalog(&self.config.database)
-            .ok_or_else(|| DataFusionError::Internal("default catalog missing".to_owned()))?;
-        catalog.register_schema("pg_catalog", pg)?;
-        catalog.register_schema("information_schema", information_schema)?;
-        self.roles.store(roles);
-        Ok(())
-    }
-
-    /// The database name.
-    pub fn database(&self) -> &str {
-        &self.config.database
-    }
-
-    /// The snapshot store the table reads.
-    pub fn store(&self) -> &Arc<SnapshotStore> {
-        &self.store
-    }
-
-    /// A new session for `user`, with the client's startup parameters applied.
-    pub fn session<'a>(
-        &self,
-        user: &str,
-        startup: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<Session, EngineError> {
-        // The server's defaults come first, so a client's startup options can still override
-        // them.
-        let startup: Vec<(String, String)> = self
-            .config
-            .session_defaults
-            .iter()
-            .cloned()
-            .chain(
-                startup
-                    .into_iter()
-                    .map(|(k, v)| (k.to_owned(), v.to_owned())),
-            )
-            .collect();
-        let backend_pid = Arc::new(std::sync::OnceLock::new());
-        let settings = Arc::new(RwLock::new(Settings::new(
-            user,
-            startup.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        )));
-        let mut state = self.base.clone();
-        let udfs = session_fns::for_session(&self.config.database, user, Arc::clone(&settings))
-            .into_iter()
-            .chain(crate::functions::catalog::for_session(
-                self.roles.load_full(),
-                Arc::clone(&settings),
-                Arc::clone(&backend_pid),
-            ));
-        for udf in udfs {
-            datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(udf))?;
-        }
-        Ok(Session {
-            state,
-            settings,
-            user: user.to_owned(),
-            table: Arc::clone(&self.table),
-            cursors: Cursors::default(),
-            canceller: Arc::new(crate::limits::Canceller::default()),
-            backend_pid,
-            budget: Arc::clone(&self.budget),
-            in_transaction: AtomicBool::new(false),
-            texts: crate::plan_cache::TextCache::default(),
-        })
-    }
-}
+pub use crate::engine::Engine;
 
 pub use crate::output::Output;
 pub use crate::prepared::Prepared;
@@ -231,6 +55,29 @@ pub struct Session {
 }
 
 impl Session {
+    /// A session over `state` (the engine's, with this session's functions added).
+    pub(crate) fn new(
+        state: SessionState,
+        settings: Arc<RwLock<Settings>>,
+        user: &str,
+        table: Arc<StageTable>,
+        backend_pid: Arc<std::sync::OnceLock<i32>>,
+        budget: Arc<crate::limits::MemoryBudget>,
+    ) -> Session {
+        Session {
+            state,
+            settings,
+            user: user.to_owned(),
+            table,
+            cursors: Cursors::default(),
+            canceller: Arc::new(crate::limits::Canceller::default()),
+            backend_pid,
+            budget,
+            in_transaction: AtomicBool::new(false),
+            texts: crate::plan_cache::TextCache::default(),
+        }
+    }
+
     /// The statement this exact text planned to before, if it was a single query with a
     /// reusable plan (see [`crate::plan_cache`]).
     pub fn cached_text(&self, sql: &str) -> Option<Arc<Prepared>> {

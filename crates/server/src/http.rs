@@ -60,7 +60,7 @@ fn describe() {
     );
     describe_counter!(
         "stagesql_statements_total",
-        "Statements run (simple Query or Execute), by protocol, outcome and the SQLSTATE class of the first error (00 when ok)."
+        "Statements run (a simple Query, an Execute, or a Parse/Bind/Describe that failed), by protocol, outcome and the SQLSTATE class of the first error (00 when ok)."
     );
     describe_histogram!(
         "stagesql_statement_duration_seconds",

@@ -206,13 +206,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         EngineConfig {
             database: config.server.database.clone(),
             user: config.owner(),
-            other_users: config
-                .auth
-                .users
-                .iter()
-                .skip(1)
-                .map(|u| u.name.clone())
-                .collect(),
+            other_users: config.other_users(),
             memory: stagesql_engine::limits::MemoryLimits {
                 per_query: config.limits.query_memory_mb.saturating_mul(1024 * 1024),
                 total: config.limits.total_memory_mb.saturating_mul(1024 * 1024),

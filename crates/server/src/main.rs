@@ -60,23 +60,38 @@ enum Commands {
 }
 
 impl Args {
-    /// The named flags as the keys they set, then the --set flags: the last layer.
+    /// The named flags: (the key each sets, the flag, its value if given).
+    fn named_flags(&self) -> [(&'static str, &'static str, Option<&String>); 4] {
+        [
+            ("server.listen", "--listen", self.listen.as_ref()),
+            ("http.listen", "--http-listen", self.http_listen.as_ref()),
+            ("log.level", "--log-level", self.log_level.as_ref()),
+            ("log.format", "--log-format", self.log_format.as_ref()),
+        ]
+    }
+
+    /// The --set flags, then the named flags as the keys they set: the last layer.
     fn flag_layer(&self) -> Vec<String> {
-        let named = [
-            ("server.listen", &self.listen),
-            ("http.listen", &self.http_listen),
-            ("log.level", &self.log_level),
-            ("log.format", &self.log_format),
-        ];
+        let named = self
+            .named_flags()
+            .into_iter()
+            .filter_map(|(key, _, value)| value.map(|v| format!("{key}={}", quoted(v))));
+        self.set.iter().cloned().chain(named).collect()
+    }
+
+    /// The flag that sets `key`, if one does (the named flag wins, as in [`Args::flag_layer`]).
+    fn flag_setting(&self, key: &str) -> Option<String> {
+        if let Some((_, flag, _)) = self
+            .named_flags()
+            .into_iter()
+            .find(|(k, _, value)| *k == key && value.is_some())
+        {
+            return Some(flag.to_owned());
+        }
         self.set
             .iter()
-            .cloned()
-            .chain(
-                named.into_iter().filter_map(|(key, value)| {
-                    value.as_ref().map(|v| format!("{key}={}", quoted(v)))
-                }),
-            )
-            .collect()
+            .any(|s| s.split_once('=').is_some_and(|(k, _)| k.trim() == key))
+            .then(|| format!("--set {key}"))
     }
 
     /// The config from every layer, not yet validated.
@@ -121,12 +136,7 @@ fn main() -> ExitCode {
         print!("{}", config.to_masked_toml());
         return ExitCode::SUCCESS;
     }
-    let level_from_flag = args.log_level.is_some()
-        || args.set.iter().any(|s| {
-            s.split_once('=')
-                .is_some_and(|(k, _)| k.trim() == "log.level")
-        });
-    telemetry::init(&config.log, level_from_flag);
+    telemetry::init(&config.log, args.flag_setting("log.level").is_some());
     telemetry::install_panic_hook();
     let runtime = match runtime(tokio::runtime::Builder::new_multi_thread()) {
         Ok(rt) => rt,
@@ -156,21 +166,8 @@ fn source_of(err: &stagesql_server::ConfigError, args: &Args) -> String {
     let stagesql_server::ConfigError::Invalid { key, .. } = err else {
         return String::new();
     };
-    let named = [
-        ("server.listen", "--listen", args.listen.is_some()),
-        ("http.listen", "--http-listen", args.http_listen.is_some()),
-        ("log.level", "--log-level", args.log_level.is_some()),
-        ("log.format", "--log-format", args.log_format.is_some()),
-    ];
-    if let Some((_, flag, _)) = named.iter().find(|(k, _, set)| k == key && *set) {
+    if let Some(flag) = args.flag_setting(key) {
         return format!(" (set by {flag})");
-    }
-    if args
-        .set
-        .iter()
-        .any(|s| s.split_once('=').is_some_and(|(k, _)| k.trim() == *key))
-    {
-        return format!(" (set by --set {key})");
     }
     let var = stagesql_server::config::env_name(key);
     if std::env::var_os(&var).is_some() {

@@ -37,14 +37,8 @@ impl Server {
                 .keeping_unknown_user_salts_of(&self.shared.credentials().users),
         );
         let tls = load_tls(&config.tls)?.map(Arc::new);
-        let others: Vec<String> = config
-            .auth
-            .users
-            .iter()
-            .skip(1)
-            .map(|u| u.name.clone())
-            .collect();
-        self.engine.set_roles(&config.owner(), &others)?;
+        self.engine
+            .set_roles(&config.owner(), &config.other_users())?;
         let report = ReloadReport {
             users: users.len(),
             tls: tls.is_some(),

@@ -2,7 +2,7 @@
 //! before the first crawl ends, written after every published refresh and once more at
 //! shutdown if the last write did not land.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -78,10 +78,5 @@ impl SnapshotFile {
                 false
             }
         }
-    }
-
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }

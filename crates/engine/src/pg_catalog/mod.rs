@@ -71,6 +71,19 @@ pub fn is_empty_relation(schema: &str, name: &str) -> bool {
         .contains(&(schema.to_owned(), name.to_owned()))
 }
 
+/// Builds `pg_catalog` and `information_schema` for `roles` (see [`schemas`]) and registers
+/// them in `catalog`, replacing any there: at engine start and when the user list is reloaded.
+pub fn register(
+    catalog: &dyn datafusion::catalog::CatalogProvider,
+    database: &str,
+    roles: &[(u32, String)],
+) -> Result<()> {
+    let (pg_catalog, information_schema) = schemas(database, roles)?;
+    catalog.register_schema("pg_catalog", pg_catalog)?;
+    catalog.register_schema("information_schema", information_schema)?;
+    Ok(())
+}
+
 /// The `pg_catalog` and `information_schema` schemas for `database`; `roles` lists every role,
 /// the owner of every object (oid 10) first.
 pub fn schemas(

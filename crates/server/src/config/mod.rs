@@ -489,6 +489,16 @@ impl Config {
             .first()
             .map_or_else(|| DEFAULT_USER.to_owned(), |u| u.name.clone())
     }
+
+    /// The users after the [`owner`](Config::owner): roles that own nothing.
+    pub fn other_users(&self) -> Vec<String> {
+        self.auth
+            .users
+            .iter()
+            .skip(1)
+            .map(|u| u.name.clone())
+            .collect()
+    }
 }
 
 /// The user of a `trust` config that lists none.

@@ -1,0 +1,186 @@
+//! The engine shared by all connections: it builds a DataFusion `SessionState` once
+//! (functions, planners, the `aws`, `stagesql`, `pg_catalog` and `information_schema`
+//! schemas) and hands each connection a [`Session`] cloned from it.
+
+use std::sync::{Arc, RwLock};
+
+use datafusion::catalog::MemorySchemaProvider;
+use datafusion::error::DataFusionError;
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::prelude::SessionConfig;
+use stagesql_catalog::SnapshotStore;
+
+use crate::config::EngineConfig;
+use crate::error::EngineError;
+use crate::functions::{operators, session as session_fns};
+use crate::pg_catalog;
+use crate::planner::{PgOperatorPlanner, PgTypePlanner};
+use crate::schema::{TABLE_NAME, TABLE_SCHEMA};
+use crate::session::Session;
+use crate::settings::Settings;
+use crate::status_tables::{StatusKind, StatusTable};
+use crate::table::StageTable;
+
+/// What every session shares: the base DataFusion state and the snapshot store.
+#[derive(Debug)]
+pub struct Engine {
+    config: EngineConfig,
+    base: SessionState,
+    store: Arc<SnapshotStore>,
+    table: Arc<StageTable>,
+    budget: Arc<crate::limits::MemoryBudget>,
+    /// Every role with its oid, the owner first (replaced whole by [`Engine::set_roles`]).
+    roles: arc_swap::ArcSwap<Vec<(u32, String)>>,
+}
+
+/// The database's catalog in `state` (created with the state, so missing is a bug).
+fn default_catalog(
+    state: &SessionState,
+    database: &str,
+) -> Result<Arc<dyn datafusion::catalog::CatalogProvider>, EngineError> {
+    Ok(state
+        .catalog_list()
+        .catalog(database)
+        .ok_or_else(|| DataFusionError::Internal("default catalog missing".to_owned()))?)
+}
+
+impl Engine {
+    /// Builds the engine over `store`.
+    pub fn new(config: EngineConfig, store: Arc<SnapshotStore>) -> Result<Engine, EngineError> {
+        let mut session_config = SessionConfig::new()
+            .with_default_catalog_and_schema(config.database.as_str(), "public")
+            .with_create_default_catalog_and_schema(true)
+            .with_information_schema(false);
+        let options = session_config.options_mut();
+        options.sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
+        options.sql_parser.map_string_types_to_utf8view = false;
+        options.execution.target_partitions = 1;
+
+        let state = SessionStateBuilder::new()
+            .with_config(session_config)
+            .with_default_features()
+            .build();
+        let mut planners: Vec<Arc<dyn datafusion::logical_expr::planner::ExprPlanner>> =
+            vec![Arc::new(PgOperatorPlanner::new())];
+        planners.extend(state.expr_planners().iter().cloned());
+        let mut state = SessionStateBuilder::new_from_existing(state)
+            .with_expr_planners(planners)
+            .with_type_planner(Arc::new(PgTypePlanner))
+            .build();
+        for udf in operators::all()
+            .into_iter()
+            .chain(crate::functions::builtins::all())
+        {
+            datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(udf))?;
+        }
+        state.register_udtf(
+            "pg_get_keywords",
+            Arc::new(crate::functions::keywords::PgGetKeywords),
+        );
+
+        let catalog = default_catalog(&state, &config.database)?;
+        let table = Arc::new(StageTable::new(Arc::clone(&store)));
+        let aws = Arc::new(MemorySchemaProvider::new());
+        datafusion::catalog::SchemaProvider::register_table(
+            aws.as_ref(),
+            TABLE_NAME.to_owned(),
+            Arc::clone(&table) as Arc<dyn datafusion::catalog::TableProvider>,
+        )?;
+        catalog.register_schema(TABLE_SCHEMA, aws)?;
+        let status = Arc::new(MemorySchemaProvider::new());
+        for (name, kind) in [
+            ("refresh_status", StatusKind::Refresh),
+            ("snapshot_status", StatusKind::Snapshot),
+        ] {
+            datafusion::catalog::SchemaProvider::register_table(
+                status.as_ref(),
+                name.to_owned(),
+                Arc::new(StatusTable::new(kind, Arc::clone(&store))),
+            )?;
+        }
+        catalog.register_schema("stagesql", status)?;
+        let roles = Arc::new(crate::pg_types::roles(&config.user, &config.other_users));
+        pg_catalog::register(catalog.as_ref(), &config.database, &roles)?;
+
+        let budget = Arc::new(crate::limits::MemoryBudget::new(config.memory));
+        Ok(Engine {
+            budget,
+            roles: arc_swap::ArcSwap::new(roles),
+            config,
+            base: state,
+            store,
+            table,
+        })
+    }
+
+    /// Replaces the roles (the owner and the other users that may log in, after a reload of
+    /// the user list): `pg_catalog` and `information_schema` are rebuilt and swapped in for the
+    /// statements planned from now on, and new sessions resolve role oids against the new list.
+    /// Sessions already open keep the role list they started with for `pg_get_userbyid` and
+    /// the privilege functions.
+    pub fn set_roles(&self, owner: &str, others: &[String]) -> Result<(), EngineError> {
+        let roles = Arc::new(crate::pg_types::roles(owner, others));
+        if **self.roles.load() == *roles {
+            return Ok(());
+        }
+        let catalog = default_catalog(&self.base, &self.config.database)?;
+        pg_catalog::register(catalog.as_ref(), &self.config.database, &roles)?;
+        self.roles.store(roles);
+        Ok(())
+    }
+
+    /// The database name.
+    pub fn database(&self) -> &str {
+        &self.config.database
+    }
+
+    /// The snapshot store the table reads.
+    pub fn store(&self) -> &Arc<SnapshotStore> {
+        &self.store
+    }
+
+    /// A new session for `user`, with the client's startup parameters applied.
+    pub fn session<'a>(
+        &self,
+        user: &str,
+        startup: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Session, EngineError> {
+        // The server's defaults come first, so a client's startup options can still override
+        // them.
+        let startup: Vec<(String, String)> = self
+            .config
+            .session_defaults
+            .iter()
+            .cloned()
+            .chain(
+                startup
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned())),
+            )
+            .collect();
+        let backend_pid = Arc::new(std::sync::OnceLock::new());
+        let settings = Arc::new(RwLock::new(Settings::new(
+            user,
+            startup.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )));
+        let mut state = self.base.clone();
+        let udfs = session_fns::for_session(&self.config.database, user, Arc::clone(&settings))
+            .into_iter()
+            .chain(crate::functions::catalog::for_session(
+                self.roles.load_full(),
+                Arc::clone(&settings),
+                Arc::clone(&backend_pid),
+            ));
+        for udf in udfs {
+            datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(udf))?;
+        }
+        Ok(Session::new(
+            state,
+            settings,
+            user,
+            Arc::clone(&self.table),
+            backend_pid,
+            Arc::clone(&self.budget),
+        ))
+    }
+}
