@@ -126,3 +126,109 @@ pub async fn error_codes(port: u16, bytes: Vec<u8>) -> Vec<String> {
     }
     codes
 }
+
+/// A startup packet (protocol 3.0) whose parameter list is exactly `params` (for packets that
+/// break the layout).
+pub fn startup_with(params: &[u8]) -> Vec<u8> {
+    let mut body = 196_608i32.to_be_bytes().to_vec();
+    body.extend_from_slice(params);
+    let mut m = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+    m.extend(body);
+    m
+}
+
+/// Execute of the named portal `portal`.
+pub fn execute_portal(portal: &str, max_rows: i32) -> Vec<u8> {
+    let mut b = cstr(portal);
+    b.extend_from_slice(&max_rows.to_be_bytes());
+    message(b'E', &b)
+}
+
+/// One backend message.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    /// The message type (`D` DataRow, `C` CommandComplete, `E` ErrorResponse, ...).
+    pub kind: u8,
+    /// The body after the length.
+    pub body: Vec<u8>,
+}
+
+impl Backend {
+    /// The SQLSTATE of an ErrorResponse.
+    pub fn sqlstate(&self) -> Option<String> {
+        self.field(b'C')
+    }
+
+    /// A field of an ErrorResponse or NoticeResponse (`S` severity, `M` message, `C` code).
+    pub fn field(&self, code: u8) -> Option<String> {
+        if self.kind != b'E' && self.kind != b'N' {
+            return None;
+        }
+        self.body
+            .split(|b| *b == 0)
+            .find_map(|f| f.strip_prefix(&[code][..]))
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    /// A CommandComplete's tag.
+    pub fn tag(&self) -> Option<String> {
+        (self.kind == b'C').then(|| {
+            String::from_utf8_lossy(self.body.strip_suffix(&[0]).unwrap_or(&self.body)).into_owned()
+        })
+    }
+}
+
+/// Reads backend messages until ReadyForQuery (included), the close of the connection, or
+/// `quiet` without any byte.
+pub async fn read_until_ready(sock: &mut TcpStream, quiet: Duration) -> Vec<Backend> {
+    let mut data: Vec<u8> = Vec::new();
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        // Take every whole message buffered.
+        while data.len() >= 5 {
+            let len = i32::from_be_bytes([data[1], data[2], data[3], data[4]]) as usize;
+            if data.len() < 1 + len {
+                break;
+            }
+            let kind = data[0];
+            let body = data[5..1 + len].to_vec();
+            data.drain(..1 + len);
+            out.push(Backend { kind, body });
+            if kind == b'Z' {
+                return out;
+            }
+        }
+        match tokio::time::timeout(quiet, sock.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => data.extend_from_slice(&buf[..n]),
+            _ => return out,
+        }
+    }
+}
+
+/// Connects to `port` and logs in as `stagesql` (trust), ready for queries.
+pub async fn logged_in(port: u16) -> TcpStream {
+    let mut sock = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    sock.write_all(&startup()).await.expect("startup");
+    let reply = read_until_ready(&mut sock, Duration::from_secs(5)).await;
+    assert!(
+        reply.last().is_some_and(|m| m.kind == b'Z'),
+        "no ReadyForQuery after startup: {reply:?}"
+    );
+    sock
+}
+
+/// Whether the server closed `sock` (reads end) within `wait`.
+pub async fn closed(sock: &mut TcpStream, wait: Duration) -> bool {
+    let mut buf = [0u8; 1024];
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, sock.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}

@@ -71,20 +71,146 @@ fn corpus() -> Vec<Vec<u8>> {
     ]
 }
 
-/// One hostile session: startup (sometimes mutated) then a run of valid, mutated and random
-/// messages, sometimes out of order.
+/// Counts and sizes worth trying in a field: the edges of the type and of the protocol.
+fn interesting_i32(rng: &mut Rng) -> i32 {
+    const EDGES: [i32; 12] = [
+        0,
+        1,
+        2,
+        -1,
+        -2,
+        i32::MAX,
+        i32::MIN,
+        i16::MAX as i32,
+        i16::MIN as i32,
+        65_535,
+        10_000,
+        0x3fff_ffff,
+    ];
+    if rng.below(4) == 0 {
+        rng.next() as i32
+    } else {
+        EDGES[rng.below(EDGES.len())]
+    }
+}
+
+fn interesting_i16(rng: &mut Rng) -> i16 {
+    const EDGES: [i16; 8] = [0, 1, 2, -1, i16::MAX, i16::MIN, 255, 1000];
+    if rng.below(4) == 0 {
+        rng.next() as i16
+    } else {
+        EDGES[rng.below(EDGES.len())]
+    }
+}
+
+/// A name: usually short and valid, sometimes long, not UTF-8, or empty.
+fn name(rng: &mut Rng) -> Vec<u8> {
+    let mut n: Vec<u8> = match rng.below(6) {
+        0 => Vec::new(),
+        1 => (0..rng.below(300)).map(|_| b'a' + (rng.byte() % 26)).collect(),
+        2 => (0..1 + rng.below(8)).map(|_| 0x80 | rng.byte()).collect(),
+        3 => "p\u{FFFD}é".as_bytes().to_vec(),
+        _ => vec![b's', b'0' + (rng.byte() % 3)],
+    };
+    n.retain(|b| *b != 0);
+    n.push(0);
+    n
+}
+
+/// A well-framed message whose counts, sizes and names are hostile: the class of input that
+/// byte flips rarely reach (Execute's max_rows, Bind's counts and lengths, Parse's type
+/// count, Describe/Close names, COPY messages out of place, text that is not UTF-8).
+fn structured(rng: &mut Rng) -> Vec<u8> {
+    match rng.below(9) {
+        0 => {
+            let mut b = name(rng);
+            b.extend_from_slice(&interesting_i32(rng).to_be_bytes());
+            message(b'E', &b)
+        }
+        1 => {
+            let mut b = name(rng);
+            b.extend(name(rng));
+            b.extend_from_slice(&interesting_i16(rng).to_be_bytes());
+            for _ in 0..rng.below(3) {
+                b.extend_from_slice(&interesting_i16(rng).to_be_bytes());
+            }
+            b.extend_from_slice(&interesting_i16(rng).to_be_bytes());
+            for _ in 0..rng.below(3) {
+                let len = interesting_i32(rng);
+                b.extend_from_slice(&len.to_be_bytes());
+                let n = usize::try_from(len).unwrap_or(0).min(rng.below(16));
+                b.extend((0..n).map(|_| rng.byte()));
+            }
+            b.extend_from_slice(&interesting_i16(rng).to_be_bytes());
+            for _ in 0..rng.below(3) {
+                b.extend_from_slice(&interesting_i16(rng).to_be_bytes());
+            }
+            message(b'B', &b)
+        }
+        2 => {
+            let mut b = name(rng);
+            b.extend(cstr("SELECT $1, $2 FROM aws.apigatewayv2_stage"));
+            b.extend_from_slice(&interesting_i16(rng).to_be_bytes());
+            for _ in 0..rng.below(4) {
+                b.extend_from_slice(&interesting_i32(rng).to_be_bytes());
+            }
+            message(b'P', &b)
+        }
+        3 => {
+            let mut b = vec![[b'S', b'P', rng.byte()][rng.below(3)]];
+            b.extend(name(rng));
+            message([b'D', b'C'][rng.below(2)], &b)
+        }
+        4 => {
+            // Query text with bytes that are not UTF-8, or a character split at its end.
+            let mut b = b"SELECT '".to_vec();
+            b.extend((0..rng.below(12)).map(|_| rng.byte() | 0x80));
+            b.extend_from_slice(b"'");
+            b.retain(|x| *x != 0);
+            b.push(0);
+            message(b'Q', &b)
+        }
+        5 => match rng.below(4) {
+            0 => message(b'd', &(0..rng.below(64)).map(|_| rng.byte()).collect::<Vec<_>>()),
+            1 => message(b'c', &[]),
+            2 => message(b'f', &name(rng)),
+            _ => query("COPY aws.apigatewayv2_stage TO STDOUT (FORMAT binary)"),
+        },
+        6 => message(b'p', &name(rng)),
+        7 => {
+            // A big result fetched a few rows at a time through a portal.
+            let mut m = parse("", "SELECT * FROM aws.apigatewayv2_stage", &[]);
+            m.extend(bind("", &[], &[], &[1]));
+            for _ in 0..1 + rng.below(4) {
+                m.extend(execute(interesting_i32(rng)));
+            }
+            m
+        }
+        _ => {
+            // A header whose length is all that arrives: the server must not wait for or
+            // reserve a gigabyte.
+            let mut m = vec![[b'Q', b'P', b'B', b'd'][rng.below(4)]];
+            m.extend_from_slice(&interesting_i32(rng).to_be_bytes());
+            m
+        }
+    }
+}
+
+/// One hostile session: startup (sometimes mutated) then a run of valid, mutated, structured
+/// and random messages, sometimes out of order.
 fn hostile_bytes(rng: &mut Rng, corpus: &[Vec<u8>]) -> Vec<u8> {
     let mut out = startup();
     if rng.below(8) == 0 {
         mutate(rng, &mut out);
     }
     for _ in 0..1 + rng.below(12) {
-        let mut m = match rng.below(10) {
+        let mut m = match rng.below(12) {
             0 => (0..rng.below(40)).map(|_| rng.byte()).collect(),
             1 => message(
                 rng.byte(),
                 &(0..rng.below(20)).map(|_| rng.byte()).collect::<Vec<_>>(),
             ),
+            2..=4 => structured(rng),
             _ => corpus[rng.below(corpus.len())].clone(),
         };
         if rng.below(3) == 0 {
@@ -157,19 +283,43 @@ async fn throw(port: u16, bytes: Vec<u8>) -> usize {
     total
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thousands_of_mutated_messages_while_a_client_queries() {
-    let seed: u64 = std::env::var("STAGESQL_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_5a6e_c0de);
-    let sessions: usize = std::env::var("STAGESQL_FUZZ_SESSIONS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(600);
+/// How long a fuzz run goes on.
+#[derive(Clone, Copy)]
+enum Volume {
+    Sessions(usize),
+    For(Duration),
+}
+
+/// What a fuzz run saw.
+#[derive(Debug, Default)]
+struct Figures {
+    sessions: usize,
+    messages: usize,
+    bytes: usize,
+    answered: usize,
+    contained: usize,
+    healthy_queries: usize,
+    slowest: Duration,
+    peak_rss_mib: u64,
+}
+
+/// The resident set of this process (the server runs in it), in MiB.
+fn rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb / 1024)
+}
+
+/// Throws hostile sessions at a fresh server while a healthy client queries, and checks
+/// that nothing panicked, the healthy client was always answered promptly, and the server
+/// still accepts connections.
+async fn fuzz(seed: u64, volume: Volume) -> Figures {
     // Any panic anywhere in the process (a connection task included) is a failure, except
-    // those contained while decoding a client's bytes (pgwire's Bind/Parse decoders over-read
-    // on lying counts; the server ends that connection with 08P01). Those are counted.
+    // those contained while decoding a client's bytes (pgwire's decoders over-read on some
+    // lying counts; the server ends that connection with 08P01). Those are counted.
     let panics = Arc::new(AtomicUsize::new(0));
     let contained = Arc::new(AtomicUsize::new(0));
     let previous = std::panic::take_hook();
@@ -212,33 +362,40 @@ async fn thousands_of_mutated_messages_while_a_client_queries() {
 
     let corpus = corpus();
     let mut rng = Rng(seed | 1);
-    let mut messages = 0usize;
-    let mut answered = 0usize;
-    let batches: Vec<Vec<Vec<u8>>> = (0..sessions)
-        .map(|_| hostile_bytes(&mut rng, &corpus))
-        .collect::<Vec<_>>()
-        .chunks(16)
-        .map(<[Vec<u8>]>::to_vec)
-        .collect();
-    for batch in batches {
-        messages += batch.len();
+    let mut figures = Figures::default();
+    let started = Instant::now();
+    loop {
+        let more = match volume {
+            Volume::Sessions(n) => figures.sessions < n,
+            Volume::For(d) => started.elapsed() < d,
+        };
+        if !more {
+            break;
+        }
+        let batch: Vec<Vec<u8>> = (0..16).map(|_| hostile_bytes(&mut rng, &corpus)).collect();
+        figures.sessions += batch.len();
+        for session in &batch {
+            figures.bytes += session.len();
+            figures.messages += count_messages(session);
+        }
         let replies =
             futures::future::join_all(batch.into_iter().map(|bytes| throw(port, bytes))).await;
-        answered += replies.iter().filter(|n| **n > 0).count();
+        figures.answered += replies.iter().filter(|n| **n > 0).count();
+        figures.peak_rss_mib = figures.peak_rss_mib.max(rss_mib());
     }
     done.store(true, Ordering::SeqCst);
     let (ok, slowest) = healthy.await.expect("healthy client task");
-    eprintln!(
-        "seed {seed}: {messages} hostile sessions, {answered} answered, {} decoder panics contained; healthy client: {ok} queries, slowest {slowest:?}",
-        contained.load(Ordering::SeqCst)
-    );
+    figures.healthy_queries = ok;
+    figures.slowest = slowest;
+    figures.contained = contained.load(Ordering::SeqCst);
+    eprintln!("seed {seed}: {figures:?}");
     assert!(ok > 10, "the healthy client ran only {ok} queries");
     assert!(
         slowest < Duration::from_secs(5),
         "seed {seed}: a healthy query took {slowest:?}"
     );
     assert!(
-        answered > messages / 2,
+        figures.answered > figures.sessions / 2,
         "seed {seed}: most sessions get an answer"
     );
     assert_eq!(
@@ -252,4 +409,61 @@ async fn thousands_of_mutated_messages_while_a_client_queries() {
         .await
         .expect("a new client connects");
     server.stop().await;
+    figures
+}
+
+/// Messages in a session's bytes, by their framing as sent (lies included).
+fn count_messages(bytes: &[u8]) -> usize {
+    let Some(first) = bytes.get(..4) else {
+        return 0;
+    };
+    let mut i = i32::from_be_bytes([first[0], first[1], first[2], first[3]]).max(4) as usize;
+    let mut n = 1;
+    while i + 5 <= bytes.len() {
+        let len = i32::from_be_bytes([bytes[i + 1], bytes[i + 2], bytes[i + 3], bytes[i + 4]]);
+        n += 1;
+        i += 1 + usize::try_from(len).unwrap_or(4).max(4);
+    }
+    n
+}
+
+fn seed() -> u64 {
+    std::env::var("STAGESQL_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_5a6e_c0de)
+}
+
+/// The short, seeded run in the default test command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_mutated_messages_while_a_client_queries() {
+    let sessions: usize = std::env::var("STAGESQL_FUZZ_SESSIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(800);
+    let figures = fuzz(seed(), Volume::Sessions(sessions)).await;
+    assert!(figures.messages > 4_000, "{figures:?}");
+}
+
+/// The long run, for minutes (`STAGESQL_FUZZ_SECONDS`, default 300):
+/// `cargo test -p stagesql-tests --test fuzz -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "runs for minutes; see the README"]
+async fn fuzz_for_minutes() {
+    let seconds: u64 = std::env::var("STAGESQL_FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    let figures = fuzz(seed(), Volume::For(Duration::from_secs(seconds))).await;
+    println!(
+        "fuzzed {} sessions, {} messages, {} MB in {seconds} s; {} answered; {} decoder panics contained; healthy client {} queries, slowest {:?}; peak RSS {} MiB",
+        figures.sessions,
+        figures.messages,
+        figures.bytes / 1_000_000,
+        figures.answered,
+        figures.contained,
+        figures.healthy_queries,
+        figures.slowest,
+        figures.peak_rss_mib
+    );
 }

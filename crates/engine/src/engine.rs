@@ -29,6 +29,8 @@ pub struct Engine {
     store: Arc<SnapshotStore>,
     table: Arc<StageTable>,
     budget: Arc<crate::limits::MemoryBudget>,
+    /// The runtime long queries execute on, shared by every session.
+    executor: Arc<crate::executor::QueryExecutor>,
     /// Every role with its oid, the owner first (replaced whole by [`Engine::set_roles`]).
     roles: arc_swap::ArcSwap<Vec<(u32, String)>>,
 }
@@ -103,8 +105,16 @@ impl Engine {
         pg_catalog::register(catalog.as_ref(), &config.database, &roles)?;
 
         let budget = Arc::new(crate::limits::MemoryBudget::new(config.memory));
+        for udf in crate::functions::capped::wrap_all(state.scalar_functions(), &budget) {
+            datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(udf))?;
+        }
+        let executor = Arc::new(
+            crate::executor::QueryExecutor::per_core()
+                .map_err(|e| DataFusionError::External(Box::new(e)))?,
+        );
         Ok(Engine {
             budget,
+            executor,
             roles: arc_swap::ArcSwap::new(roles),
             config,
             base: state,
@@ -181,6 +191,13 @@ impl Engine {
             Arc::clone(&self.table),
             backend_pid,
             Arc::clone(&self.budget),
+            Arc::clone(&self.executor),
         ))
+    }
+
+    /// Stops every query still executing, at its next yield, without waiting for it; queries
+    /// started afterwards fail. For shutdown, once the drain deadline has passed.
+    pub fn stop_queries(&self) {
+        self.executor.shutdown();
     }
 }

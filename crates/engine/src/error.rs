@@ -95,6 +95,13 @@ pub enum EngineError {
     /// `json_build_object` argument list).
     #[error("{0}")]
     InvalidArgument(String),
+    /// A value would be larger than any value may be (PostgreSQL's 1 GB), e.g.
+    /// `repeat('x', 2000000000)`.
+    #[error("{0}")]
+    ProgramLimitExceeded(String),
+    /// A function's result would take more memory than the query may use.
+    #[error("out of memory: {0}")]
+    OutOfMemory(String),
     /// A statement too deeply nested to plan safely.
     #[error("stack depth limit exceeded: {0}")]
     TooComplex(String),

@@ -18,7 +18,8 @@
 //! - [`persist`]: the last good snapshot as an Arrow IPC file.
 //! - [`pg_types`]: the type OIDs shared by the wire and the catalog tables.
 //! - [`pg_catalog`]: `pg_catalog` and `information_schema` tables describing the table.
-//! - [`limits`]: memory pools, statement timeout and cancel.
+//! - [`limits`]: memory pools, statement timeout and cancel; [`executor`]: the runtime long
+//!   queries run on, so that cancel, timeouts and shutdown stop their work.
 //! - [`error`]: [`EngineError`]; the wire crate maps it to SQLSTATE codes.
 
 pub mod batch;
@@ -27,6 +28,7 @@ pub mod config;
 pub mod cursor;
 pub mod engine;
 pub mod error;
+pub mod executor;
 pub mod functions;
 pub mod limits;
 pub mod naming;

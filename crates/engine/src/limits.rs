@@ -25,6 +25,7 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::EngineError;
+use crate::executor::QueryExecutor;
 
 /// Memory limits for query execution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +69,11 @@ impl MemoryBudget {
             used: Arc::new(AtomicUsize::new(0)),
             base,
         }
+    }
+
+    /// The limits this budget enforces.
+    pub fn limits(&self) -> MemoryLimits {
+        self.limits
     }
 
     /// Bytes reserved by running queries now.
@@ -222,32 +228,32 @@ impl Drop for AbortOnDrop {
 
 /// `stream`, ended with 57014 when `timeout` passes or `cancel` fires.
 ///
-/// The query runs on its own task, which hands batches over a small channel. DataFusion can
-/// compute for a long time inside one poll (a join feeding an aggregate never yields), so
-/// waiting on the channel rather than on the stream is what lets the deadline and the cancel
-/// be noticed at once; the producer task is then aborted (it stops at its next await).
+/// The query runs as a task on the [`QueryExecutor`], which hands batches over a small
+/// channel. DataFusion can compute for a long time before it has a batch (a join feeding an
+/// aggregate), so waiting on the channel rather than on the stream is what lets the deadline
+/// and the cancel be noticed at once; the producer task is then aborted, and since DataFusion
+/// yields to tokio's cooperative budget every few batches, its work stops there.
+///
+/// The plan is also *started* on the executor: operators that spawn tasks of their own do so
+/// when executed, and those tasks belong on the same runtime.
 pub fn bounded(
-    mut stream: SendableRecordBatchStream,
+    plan: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    task: Arc<datafusion::execution::TaskContext>,
     timeout: Option<Duration>,
     cancel: CancellationToken,
+    executor: &QueryExecutor,
 ) -> SendableRecordBatchStream {
-    let schema = stream.schema();
+    let schema = plan.schema();
     let (tx, rx) = tokio::sync::mpsc::channel(2);
-    let producer = tokio::spawn(async move {
-        loop {
-            // Each poll of the query runs on the blocking pool: DataFusion may compute for a
-            // long time inside one poll, and must not hold a runtime worker while it does.
-            let (next, back) = match tokio::task::spawn_blocking(move || {
-                let next = futures::executor::block_on(stream.next());
-                (next, stream)
-            })
-            .await
-            {
-                Ok(pair) => pair,
-                Err(_) => break,
-            };
-            stream = back;
-            let Some(batch) = next else { break };
+    let producer = executor.spawn(async move {
+        let mut stream = match datafusion::physical_plan::execute_stream(plan, task) {
+            Ok(stream) => stream,
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+        };
+        while let Some(batch) = stream.next().await {
             if tx.send(batch).await.is_err() {
                 break;
             }

@@ -92,10 +92,11 @@ pub fn physical_reusable(plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan
 const INLINE_SCAN_ROWS: usize = 100_000;
 
 /// Whether every poll of `plan` is short enough to run on the connection's own task: no joins
-/// or recursion (their work grows with the product of their inputs), and no full scan of a
-/// snapshot larger than [`INLINE_SCAN_ROWS`]. Index lookups and catalog reads qualify.
+/// or recursion (their work grows with the product of their inputs), no generated rows
+/// (`generate_series` and other table functions can produce any number), and no full scan of
+/// a snapshot larger than [`INLINE_SCAN_ROWS`]. Index lookups and catalog reads qualify.
 pub fn runs_inline(plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>, rows: usize) -> bool {
-    if joins_or_recurses(plan) {
+    if joins_or_recurses(plan) || plan.name().contains("LazyMemory") {
         return false;
     }
     if let Some(scan) = plan.downcast_ref::<crate::scan::StageScanExec>()

@@ -48,6 +48,8 @@ pub struct Session {
     backend_pid: Arc<std::sync::OnceLock<i32>>,
     /// The server-wide memory account queries draw on.
     budget: Arc<crate::limits::MemoryBudget>,
+    /// Where queries that may compute for long run (see [`crate::executor`]).
+    executor: Arc<crate::executor::QueryExecutor>,
     /// Inside `BEGIN` … `COMMIT`/`ROLLBACK` (cursors without `WITH HOLD` need one).
     in_transaction: AtomicBool,
     /// Simple-query texts planned before.
@@ -63,6 +65,7 @@ impl Session {
         table: Arc<StageTable>,
         backend_pid: Arc<std::sync::OnceLock<i32>>,
         budget: Arc<crate::limits::MemoryBudget>,
+        executor: Arc<crate::executor::QueryExecutor>,
     ) -> Session {
         Session {
             state,
@@ -73,6 +76,7 @@ impl Session {
             canceller: Arc::new(crate::limits::Canceller::default()),
             backend_pid,
             budget,
+            executor,
             in_transaction: AtomicBool::new(false),
             texts: crate::plan_cache::TextCache::default(),
         }
@@ -329,7 +333,6 @@ impl Session {
     ) -> Result<SendableRecordBatchStream, EngineError> {
         let task = task.with_runtime(self.budget.query_runtime()?);
         let inline = crate::plan_cache::runs_inline(&physical, rows);
-        let stream = execute_stream(physical, Arc::new(task))?;
         // A cursor's stream lives across statements; only the statement that reads it is timed.
         let timeout = if matches!(prepared.command, Command::Declare { .. }) {
             None
@@ -338,9 +341,16 @@ impl Session {
             crate::limits::parse_timeout(&value).flatten()
         };
         Ok(if inline {
+            let stream = execute_stream(physical, Arc::new(task))?;
             crate::limits::bounded_inline(stream, timeout, self.canceller.begin())
         } else {
-            crate::limits::bounded(stream, timeout, self.canceller.begin())
+            crate::limits::bounded(
+                physical,
+                Arc::new(task),
+                timeout,
+                self.canceller.begin(),
+                &self.executor,
+            )
         })
     }
 

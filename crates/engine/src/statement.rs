@@ -104,12 +104,14 @@ pub struct CopyOptions {
 /// Splits `sql` into statements and sorts each. An empty or comment-only text gives none.
 pub fn parse(sql: &str) -> Result<Vec<Command>, EngineError> {
     // sqlparser has no MOVE; it is FETCH without the rows.
+    // (Sliced with `get`: byte 4 may fall inside a multi-byte character.)
     let trimmed = sql.trim_start();
-    if trimmed.len() > 5
-        && trimmed[..4].eq_ignore_ascii_case("move")
-        && trimmed[4..].starts_with(char::is_whitespace)
+    if let (Some(word), Some(rest)) = (trimmed.get(..4), trimmed.get(4..))
+        && word.eq_ignore_ascii_case("move")
+        && rest.len() > 1
+        && rest.starts_with(char::is_whitespace)
     {
-        let as_fetch = format!("FETCH{}", &trimmed[4..]);
+        let as_fetch = format!("FETCH{rest}");
         return parse(&as_fetch).map(|commands| {
             commands
                 .into_iter()
@@ -522,6 +524,23 @@ mod tests {
         for sql in ["", "  ", ";", "-- ping", "/* c */ ;", "-- a\n-- b\n"] {
             assert!(parse(sql).expect("parses").is_empty(), "{sql:?}");
         }
+    }
+
+    #[test]
+    fn multi_byte_characters_near_the_start_never_panic() {
+        // "mo" + U+FFFD puts byte 4 inside a character; so do other starts.
+        for sql in [
+            "mo\u{FFFD}x SELECT 1",
+            "\u{FFFD}\u{FFFD}",
+            "mov\u{e9} 1",
+            "move\u{FFFD}",
+            "é",
+            "SELECT '\u{FFFD}'",
+            "m\u{1F600}ve 1",
+        ] {
+            let _ = parse(sql);
+        }
+        assert!(matches!(one("MOVE 2 IN c"), Ok(Command::Fetch { skip: true, .. })));
     }
 
     #[test]

@@ -97,6 +97,9 @@ impl Server {
             Ok(result) => result,
             Err(e) => Err(std::io::Error::other(e)),
         };
+        // Every connection is closed (the drain deadline ended the stragglers); a query they
+        // left computing stops here rather than keeping the process busy.
+        self.engine.stop_queries();
         if let Some(refresher) = self.refresher
             && let Err(e) = refresher.await
         {
@@ -245,6 +248,12 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             auth_failure_delay: Duration::from_millis(config.auth.failure_delay_ms),
             max_connections: config.limits.max_connections,
             startup_timeout: Duration::from_secs(config.limits.startup_timeout_seconds),
+            inbound: stagesql_wire::InboundLimits {
+                max_message: config.limits.max_message_mb * 1024 * 1024,
+                budget: stagesql_wire::InputBudget::new(
+                    config.limits.input_buffer_total_mb * 1024 * 1024,
+                ),
+            },
         },
         Credentials {
             users,

@@ -143,7 +143,10 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     let reread: stagesql_server::Reread = Box::new(move || args.load_config());
-    match runtime.block_on(stagesql_server::run(config, reread)) {
+    let result = runtime.block_on(stagesql_server::run(config, reread));
+    // Whatever is still running (a stuck file write) must not keep the process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(cause = %e, "server failed");

@@ -532,6 +532,47 @@ fn sighup_reloads_the_certificate_healthcheck_answers_and_sigterm_drains_a_runni
     );
 }
 
+#[test]
+fn sigterm_ends_a_runaway_query_and_the_process_within_the_drain() {
+    let (mut child, port, _logs) = spawn_stagesql(
+        &[
+            "--config",
+            &repo_file("config/demo.toml"),
+            "--listen",
+            "127.0.0.1:0",
+            "--set",
+            "server.shutdown_drain_seconds=2",
+        ],
+        &[("RUST_LOG", "info")],
+    );
+    // Never ends on its own: a recursive CTE with no stop, counted.
+    let runaway = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) \
+                   SELECT count(*) FROM r";
+    let running = std::thread::spawn(move || {
+        Command::new("psql")
+            .arg(format!(
+                "host=127.0.0.1 port={port} user=stagesql dbname=stagesql"
+            ))
+            .args(["-X", "-A", "-t", "-c", runaway])
+            .output()
+            .expect("run psql")
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    let signalled = std::time::Instant::now();
+    send_signal(&child, "-TERM");
+    let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+    let took = signalled.elapsed();
+    assert!(status.success(), "exit status {status}");
+    assert!(took < Duration::from_secs(6), "exited {took:?} after SIGTERM");
+    let out = running.join().expect("psql thread");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the runaway query was ended");
+    assert!(
+        stderr.contains("terminating connection") || stderr.contains("server closed"),
+        "{stderr}"
+    );
+}
+
 /// Sends `signal` (e.g. `-TERM`) to `child` with kill(1).
 fn send_signal(child: &std::process::Child, signal: &str) {
     let sent = Command::new("kill")

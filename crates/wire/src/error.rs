@@ -43,9 +43,33 @@ pub enum WireError {
         /// The parameter's type.
         type_name: String,
     },
-    /// Input that is not UTF-8.
-    #[error("invalid byte sequence for encoding \"UTF8\"")]
-    BadEncoding,
+    /// Input that is not UTF-8; the offending bytes as PostgreSQL prints them (`0xc3 0x28`).
+    #[error("invalid byte sequence for encoding \"UTF8\": {0}")]
+    BadEncoding(String),
+    /// A startup packet value that is not UTF-8; the connection ends.
+    #[error("invalid byte sequence for encoding \"UTF8\": {0}")]
+    BadStartupEncoding(String),
+    /// A startup packet whose parameter list is not NUL-terminated pairs and a terminator.
+    #[error("{0}")]
+    StartupLayout(String),
+    /// A message declaring a length below 4 or above what the connection may send.
+    #[error("invalid message length {declared} (at most {limit} bytes)")]
+    MessageLength {
+        /// The length the message declared.
+        declared: i64,
+        /// The limit for this connection (before login, PostgreSQL's 10,000 bytes).
+        limit: usize,
+    },
+    /// Large messages in flight on all connections together hold the whole input budget.
+    #[error("out of memory: no room for a {declared}-byte message (limits.input_buffer_total_mb)")]
+    InputBudgetSpent {
+        /// The length the message declared.
+        declared: usize,
+    },
+    /// A message type that is not valid at this point of the session (e.g. a password
+    /// message after login).
+    #[error("invalid frontend message type {0}")]
+    UnexpectedMessage(u8),
     /// A Parse message with more than one statement.
     #[error("cannot insert multiple commands into a prepared statement")]
     MultipleStatements,
@@ -119,7 +143,11 @@ pub fn classify(err: &WireError) -> Classified {
         WireError::InvalidText { .. } => ("22P02", err.to_string()),
         WireError::InvalidBinary { .. } => ("22P03", err.to_string()),
         WireError::UnsupportedBinaryParameter { .. } => ("0A000", err.to_string()),
-        WireError::BadEncoding => ("22021", err.to_string()),
+        WireError::BadEncoding(_) | WireError::BadStartupEncoding(_) => ("22021", err.to_string()),
+        WireError::StartupLayout(_)
+        | WireError::MessageLength { .. }
+        | WireError::UnexpectedMessage(_) => ("08P01", err.to_string()),
+        WireError::InputBudgetSpent { .. } => ("53200", err.to_string()),
         WireError::MultipleStatements => ("42601", err.to_string()),
         WireError::NoUser => ("28000", err.to_string()),
         WireError::TooManyConnections => ("53300", err.to_string()),
@@ -146,7 +174,12 @@ pub fn classify(err: &WireError) -> Classified {
         | WireError::MalformedMessage(_)
         | WireError::IdleInTransactionTimeout
         | WireError::IdleSessionTimeout
-        | WireError::AdminShutdown => "FATAL",
+        | WireError::AdminShutdown
+        | WireError::BadStartupEncoding(_)
+        | WireError::StartupLayout(_)
+        | WireError::MessageLength { .. }
+        | WireError::InputBudgetSpent { .. }
+        | WireError::UnexpectedMessage(_) => "FATAL",
         _ => "ERROR",
     };
     Classified {
@@ -180,6 +213,8 @@ fn classify_engine(e: &EngineError) -> (&'static str, String) {
         EngineError::UndefinedSavepoint(_) => "3B001",
         EngineError::QueryCanceled(_) => "57014",
         EngineError::TooComplex(_) => "54001",
+        EngineError::ProgramLimitExceeded(_) => "54000",
+        EngineError::OutOfMemory(_) => "53200",
         EngineError::InvalidArgument(_) => "22023",
         EngineError::DataFusion(df) => return classify_datafusion(df),
     };

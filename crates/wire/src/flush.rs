@@ -37,6 +37,11 @@ impl<IO: AsyncWrite + Unpin> DeferredFlush<IO> {
         }
     }
 
+    /// The wrapped stream.
+    pub fn get_mut(&mut self) -> &mut IO {
+        &mut self.inner
+    }
+
     /// Writes everything buffered and flushes the inner stream.
     pub async fn flush_now(&mut self) -> io::Result<()> {
         std::future::poll_fn(|cx| self.poll_drain(cx)).await?;

@@ -55,6 +55,8 @@ pub struct WireConfig {
     pub max_connections: usize,
     /// A connection that has not completed startup by then is closed.
     pub startup_timeout: std::time::Duration,
+    /// How large a message may be, and what all connections may buffer together.
+    pub inbound: crate::inbound::InboundLimits,
 }
 
 /// Sessions that a CancelRequest can reach: backend pid → (secret key, the session's
@@ -541,6 +543,24 @@ impl ExtendedQueryHandler for Connection {
         self._on_describe(client, message).await
     }
 
+    /// Execute, as pgwire's `_on_execute` but streaming: rows go to the client as they are
+    /// produced, up to `max_rows`. pgwire's own fetch first collects the rows into a vector
+    /// preallocated to `max_rows` (a client-chosen count up to 2^31: one Execute could abort
+    /// the process) and holds a whole result in memory before sending any of it.
+    async fn on_execute<C>(
+        &self,
+        client: &mut C,
+        message: pgwire::messages::extendedquery::Execute,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        execute_portal(self, client, message).await
+    }
+
     async fn do_query<C>(
         &self,
         client: &mut C,
@@ -579,4 +599,118 @@ impl ExtendedQueryHandler for Connection {
             .map_err(to_pg_error)?;
         respond(client, prepared, output, &portal.result_column_format).await
     }
+}
+
+/// Runs (or resumes) a portal for one Execute message and streams its rows.
+async fn execute_portal<C>(
+    handler: &Connection,
+    client: &mut C,
+    message: pgwire::messages::extendedquery::Execute,
+) -> PgWireResult<()>
+where
+    C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+    C::PortalStore: PortalStore<Statement = Arc<Prepared>>,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    use pgwire::api::PgWireConnectionState;
+    use pgwire::api::portal::PortalExecutionState;
+    use pgwire::api::store::Entry;
+    use pgwire::messages::response::EmptyQueryResponse;
+
+    if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+        return Err(PgWireError::NotReadyForQuery);
+    }
+    let mut transaction_status = client.transaction_status();
+    client.set_state(PgWireConnectionState::QueryInProgress);
+    let name = message
+        .name
+        .as_deref()
+        .unwrap_or(pgwire::api::DEFAULT_NAME);
+    // A negative count is as good as none (PostgreSQL reads it as unsigned, and any count
+    // past the rows there are means all of them).
+    let max_rows = usize::try_from(message.max_rows).unwrap_or(0);
+    let portal = match client.portal_store().get_portal(name) {
+        Some(Entry::Value(portal)) => portal,
+        Some(Entry::Empty) => {
+            client
+                .feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
+                .await?;
+            client.set_state(PgWireConnectionState::ReadyForQuery);
+            return Ok(());
+        }
+        None => {
+            client.set_state(PgWireConnectionState::ReadyForQuery);
+            return Err(PgWireError::PortalNotFound(name.to_owned()));
+        }
+    };
+    let state = portal.state();
+    let mut state = state.lock().await;
+    if matches!(*state, PortalExecutionState::Initial) {
+        let response = ExtendedQueryHandler::do_query(handler, client, portal.as_ref(), max_rows)
+            .await
+            .inspect_err(|_| client.set_state(PgWireConnectionState::ReadyForQuery))?;
+        match response {
+            Response::Query(rows) => *state = PortalExecutionState::Suspended(rows),
+            Response::EmptyQuery => {
+                client
+                    .feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
+                    .await?;
+            }
+            Response::Execution(tag) => {
+                pgwire::api::query::send_execution_response(client, tag).await?;
+            }
+            Response::TransactionStart(tag) => {
+                pgwire::api::query::send_execution_response(client, tag).await?;
+                transaction_status = transaction_status.to_in_transaction_state();
+            }
+            Response::TransactionEnd(tag) => {
+                pgwire::api::query::send_execution_response(client, tag).await?;
+                transaction_status = transaction_status.to_idle_state();
+                client.portal_store().rm_portal(pgwire::api::DEFAULT_NAME);
+            }
+            Response::Error(err) => {
+                client
+                    .send(PgWireBackendMessage::ErrorResponse((*err).into()))
+                    .await?;
+                transaction_status = transaction_status.to_error_state();
+            }
+            Response::CopyOut(result) => {
+                pgwire::api::copy::send_copy_out_response(client, result).await?;
+            }
+            Response::CopyIn(_) | Response::CopyBoth(_) => {
+                client.set_state(PgWireConnectionState::ReadyForQuery);
+                return Err(to_pg_error(WireError::Protocol(
+                    "COPY FROM is not supported".to_owned(),
+                )));
+            }
+        }
+    }
+    match &mut *state {
+        PortalExecutionState::Suspended(rows) => {
+            let more =
+                pgwire::api::query::send_partial_query_response(client, rows, max_rows).await;
+            match more {
+                Ok(true) => {}
+                Ok(false) => *state = PortalExecutionState::Finished,
+                Err(e) => {
+                    // A failed portal cannot be resumed.
+                    *state = PortalExecutionState::Finished;
+                    client.set_state(PgWireConnectionState::ReadyForQuery);
+                    return Err(e);
+                }
+            }
+        }
+        PortalExecutionState::Finished => {
+            // Executing a portal that already ran to its end: no rows, as in PostgreSQL.
+            let tag = Tag::new("SELECT").with_rows(0);
+            client
+                .feed(PgWireBackendMessage::CommandComplete(tag.into()))
+                .await?;
+        }
+        PortalExecutionState::Initial => {}
+    }
+    client.set_state(PgWireConnectionState::ReadyForQuery);
+    client.set_transaction_status(transaction_status);
+    Ok(())
 }

@@ -3,7 +3,8 @@
 //! Map of the crate:
 //! - [`server`]: the accept loop; connection tasks are tracked and stop on shutdown.
 //! - [`socket`]: one connection's message loop: TLS negotiation, timeouts, shutdown;
-//!   [`flush`]: its output buffering (one send per round trip).
+//!   [`flush`]: its output buffering (one send per round trip); [`inbound`]: what its input
+//!   may hold (message lengths, the server-wide input budget, UTF-8, the startup layout).
 //! - [`tls`]: certificate and key loading for the TLS acceptor.
 //! - [`auth`]: users, SCRAM-SHA-256 verifiers; [`startup`]: the startup and login exchange.
 //! - [`handler`]: simple and extended query handlers for one connection; the shared state,
@@ -21,6 +22,7 @@ pub mod encode;
 pub mod error;
 pub mod flush;
 pub mod handler;
+pub mod inbound;
 pub mod numeric;
 pub mod params;
 pub mod server;
@@ -31,5 +33,6 @@ pub mod types;
 
 pub use auth::{AuthMethod, ScramVerifier, Users};
 pub use handler::{Credentials, Shared, WireConfig};
+pub use inbound::{InboundLimits, InputBudget};
 pub use server::serve;
 pub use tls::{Tls, TlsError, TlsMode};

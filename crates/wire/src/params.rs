@@ -73,11 +73,16 @@ pub fn decode_params(
             if is_binary(format, i, values.len(), "parameter")? {
                 decode_binary(i + 1, bytes, &ty)
             } else {
-                let text = std::str::from_utf8(bytes).map_err(|_| WireError::BadEncoding)?;
+                let text = std::str::from_utf8(bytes).map_err(|e| bad_encoding(bytes, e))?;
                 decode_text(i + 1, text, &ty, &target)
             }
         })
         .collect()
+}
+
+/// 22021 naming the invalid bytes, as PostgreSQL does.
+fn bad_encoding(bytes: &[u8], e: std::str::Utf8Error) -> WireError {
+    WireError::BadEncoding(crate::inbound::invalid_sequence(bytes, e))
 }
 
 fn decode_text(
@@ -159,7 +164,7 @@ fn decode_binary(index: usize, bytes: &[u8], ty: &Type) -> Result<ScalarValue, W
         | Type::JSON
         | Type::UNKNOWN
         | Type::CHAR => {
-            let text = std::str::from_utf8(bytes).map_err(|_| WireError::BadEncoding)?;
+            let text = std::str::from_utf8(bytes).map_err(|e| bad_encoding(bytes, e))?;
             ScalarValue::Utf8(Some(text.to_owned()))
         }
         Type::JSONB => {
@@ -167,7 +172,7 @@ fn decode_binary(index: usize, bytes: &[u8], ty: &Type) -> Result<ScalarValue, W
             match bytes.split_first() {
                 Some((1, rest)) => ScalarValue::Utf8(Some(
                     std::str::from_utf8(rest)
-                        .map_err(|_| WireError::BadEncoding)?
+                        .map_err(|e| bad_encoding(rest, e))?
                         .to_owned(),
                 )),
                 _ => return Err(bad()),
@@ -247,7 +252,7 @@ mod tests {
         let invalid_utf8 = vec![Some(Bytes::from_static(b"\xff"))];
         assert!(matches!(
             decode_params(&invalid_utf8, &Format::UnifiedText, &[], &[None]),
-            Err(WireError::BadEncoding)
+            Err(WireError::BadEncoding(_))
         ));
     }
 

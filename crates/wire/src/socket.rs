@@ -23,6 +23,7 @@ use stagesql_engine::limits::sleep_until;
 use crate::error::{WireError, first_error_of, to_pg_error};
 use crate::flush::DeferredFlush;
 use crate::handler::{CancelHandler, Connection};
+use crate::inbound::{Inbound, Verdict};
 
 /// What stops a connection from outside.
 #[derive(Debug, Clone)]
@@ -62,9 +63,11 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
             return;
         }
     };
-    // Responses are held until the loop has nothing left to read (see `flush`).
+    // Input is watched as it is read (see `inbound`); responses are held until the loop has
+    // no input left (see `flush`).
     let parts = socket.into_parts();
-    let mut deferred = FramedParts::new(DeferredFlush::new(parts.io), parts.codec);
+    let inbound = Inbound::new(parts.io, shared.config.inbound.clone(), &parts.read_buf);
+    let mut deferred = FramedParts::new(DeferredFlush::new(inbound), parts.codec);
     deferred.read_buf = parts.read_buf;
     deferred.write_buf = parts.write_buf;
     let mut socket = Framed::from_parts(deferred);
@@ -76,8 +79,15 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
     let extended = Arc::clone(&connection);
     let copy = Arc::new(pgwire::api::NoopHandler);
     let cancel = Arc::new(CancelHandler(Arc::clone(&shared)));
+    // Messages after the startup packet, numbered as the scanner numbers them.
+    let mut typed_messages: u64 = 0;
+    let mut logged_in = false;
 
     loop {
+        if !logged_in && connection.started() {
+            logged_in = true;
+            socket.get_mut().get_mut().scanner().logged_in();
+        }
         let waiting_for_startup = matches!(
             socket.state(),
             PgWireConnectionState::AwaitingStartup
@@ -122,15 +132,64 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
         let message = match message {
             Some(Ok(m)) => m,
             Some(Err(e)) => {
-                // The bytes do not frame or decode as a message: the stream cannot be trusted
-                // past this point.
-                tracing::info!(cause = %e, "closing connection: undecodable message");
-                let err = to_pg_error(WireError::MalformedMessage(e));
-                let _ = process_error(&mut socket, err, false).await;
+                // The bytes do not frame or decode as a message, or the scanner refused them
+                // (it says why): the stream cannot be trusted past this point.
+                let err = socket
+                    .get_mut()
+                    .get_mut()
+                    .scanner()
+                    .take_fatal()
+                    .unwrap_or(WireError::MalformedMessage(e));
+                tracing::info!(cause = %err, "closing connection: refused message");
+                let _ = process_error(&mut socket, to_pg_error(err), false).await;
                 break;
             }
             None => break,
         };
+        // The scanner's verdict on this message's raw bytes, if it has one.
+        let verdict = match &message {
+            PgWireFrontendMessage::Startup(_) => {
+                socket.get_mut().get_mut().scanner().take_startup_verdict()
+            }
+            PgWireFrontendMessage::SslNegotiation(_) | PgWireFrontendMessage::CancelRequest(_) => {
+                None
+            }
+            PgWireFrontendMessage::PasswordMessageFamily(_) if !waiting_for_startup => {
+                // PostgreSQL knows no password message once logged in.
+                Some(Verdict::Fatal(WireError::UnexpectedMessage(b'p')))
+            }
+            _ => {
+                typed_messages += 1;
+                socket
+                    .get_mut()
+                    .get_mut()
+                    .scanner()
+                    .take_verdict(typed_messages)
+            }
+        };
+        match verdict {
+            Some(Verdict::Fatal(err)) => {
+                tracing::info!(cause = %err, "closing connection: refused message");
+                let _ = process_error(&mut socket, to_pg_error(err), false).await;
+                break;
+            }
+            Some(Verdict::Refuse(err)) => {
+                // Answered in place of running the message; in the extended protocol the
+                // messages up to Sync are then skipped, as after any error.
+                let wait_for_sync = message.is_extended_query()
+                    && !matches!(socket.state(), PgWireConnectionState::AwaitingSync);
+                let skipped = matches!(socket.state(), PgWireConnectionState::AwaitingSync)
+                    && !matches!(message, PgWireFrontendMessage::Sync(_));
+                if !skipped {
+                    let err = to_pg_error(err);
+                    if process_error(&mut socket, err, wait_for_sync).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            None => {}
+        }
         if matches!(message, PgWireFrontendMessage::Terminate(_)) {
             break;
         }

@@ -1,6 +1,7 @@
 //! PostgreSQL-compatible functions the engine adds to DataFusion.
 
 pub mod builtins;
+pub mod capped;
 pub mod catalog;
 pub mod hstore;
 pub mod json;

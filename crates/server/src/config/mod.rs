@@ -151,6 +151,14 @@ pub struct LimitsConfig {
     /// `idle_session_timeout`: the default for each session; a session idle outside a
     /// transaction that long is ended with FATAL 57P05. Default `0` (never).
     pub idle_session_timeout: String,
+    /// `max_message_mb`: the largest protocol message a logged-in client may send (a query
+    /// text, a Bind with its parameters); a larger one ends the connection with FATAL 08P01
+    /// before it is read. Before login the limit is PostgreSQL's 10,000 bytes. Default 64.
+    pub max_message_mb: usize,
+    /// `input_buffer_total_mb`: what messages larger than 64 KiB still arriving may hold on
+    /// all connections together; a message that does not fit ends its connection with FATAL
+    /// 53200. Default 256.
+    pub input_buffer_total_mb: usize,
 }
 
 impl Default for LimitsConfig {
@@ -163,6 +171,8 @@ impl Default for LimitsConfig {
             startup_timeout_seconds: 10,
             idle_in_transaction_session_timeout: "1h".to_owned(),
             idle_session_timeout: "0".to_owned(),
+            max_message_mb: 64,
+            input_buffer_total_mb: 256,
         }
     }
 }
@@ -623,6 +633,18 @@ impl Config {
                     reason: format!("{value:?} is not a duration such as 0, 1500, 30s or 5min"),
                 });
             }
+        }
+        if limits.max_message_mb == 0 || limits.input_buffer_total_mb < limits.max_message_mb {
+            return Err(ConfigError::Invalid {
+                key: "limits.max_message_mb",
+                reason: "must be at least 1 and at most limits.input_buffer_total_mb".to_owned(),
+            });
+        }
+        if limits.max_message_mb > 1023 {
+            return Err(ConfigError::Invalid {
+                key: "limits.max_message_mb",
+                reason: "must be below 1024 (the protocol's limit is 1 GB)".to_owned(),
+            });
         }
         if limits.startup_timeout_seconds == 0 {
             return Err(ConfigError::Invalid {
