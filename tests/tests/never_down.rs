@@ -52,7 +52,11 @@ async fn execute_with_the_largest_max_rows_streams_every_row() {
 
     // A negative count means all rows too; a count of 2 suspends the portal, and the next
     // Execute resumes it where it stopped.
-    let mut bytes = parse("", "SELECT _key FROM aws.apigatewayv2_stage ORDER BY 1", &[]);
+    let mut bytes = parse(
+        "",
+        "SELECT _key FROM aws.apigatewayv2_stage ORDER BY 1",
+        &[],
+    );
     bytes.extend(bind("", &[], &[], &[]));
     bytes.extend(execute(2));
     bytes.extend(execute(-1));
@@ -111,13 +115,10 @@ async fn huge_function_results_are_refused_before_they_are_built() {
             "53200",
         ),
         (
-            "SELECT max(length(repeat('x', 100000))) FROM generate_series(1, 100000)",
+            "SELECT max(length(repeat('x', 100000 + g % 2))) FROM generate_series(1, 100000) AS t(g)",
             "53200",
         ),
-        (
-            "SELECT cardinality(array_repeat(1, 2000000000))",
-            "54000",
-        ),
+        ("SELECT cardinality(array_repeat(1, 2000000000))", "54000"),
         ("SELECT cardinality(range(0, 10000000000))", "54000"),
         (
             "SELECT length(replace(repeat('a', 100000), 'a', repeat('b', 10000)))",
@@ -125,6 +126,10 @@ async fn huge_function_results_are_refused_before_they_are_built() {
         ),
         (
             "SELECT length(array_to_string(array_repeat('a', 1000000), repeat('-', 10000)))",
+            "54000",
+        ),
+        (
+            "SELECT length(array_to_string(array_repeat('a', 100000), repeat('-', 3000)))",
             "53200",
         ),
         ("SELECT levenshtein(repeat('a', 300), 'b')", "22023"),
@@ -137,7 +142,10 @@ async fn huge_function_results_are_refused_before_they_are_built() {
     }
     // What fits is answered.
     let rows = client
-        .query_one("SELECT length(repeat('ab', 1000000)), length(lpad('x', 1000, '€'))", &[])
+        .query_one(
+            "SELECT length(repeat('ab', 1000000)), length(lpad('x', 1000, '€'))",
+            &[],
+        )
         .await
         .expect("small enough");
     assert_eq!(rows.get::<_, i32>(0), 2_000_000);
@@ -183,7 +191,11 @@ async fn invalid_utf8_is_refused_with_22021_and_the_session_goes_on() {
     assert_eq!(errors(&reply), ["22021"], "{}", kinds(&reply));
 
     // Valid text with a replacement character (U+FFFD) where byte slicing used to panic.
-    for sql in ["mo\u{FFFD}x", "\u{FFFD}\u{FFFD}\u{FFFD}", "SELECT '\u{FFFD}'"] {
+    for sql in [
+        "mo\u{FFFD}x",
+        "\u{FFFD}\u{FFFD}\u{FFFD}",
+        "SELECT '\u{FFFD}'",
+    ] {
         sock.write_all(&query(sql)).await.expect("send");
         let reply = read_until_ready(&mut sock, QUIET).await;
         assert!(

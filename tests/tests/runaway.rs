@@ -18,7 +18,12 @@ fn cpu_seconds() -> f64 {
     // stime 15.
     let after = stat.rsplit(')').next().unwrap_or("");
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(11) + ticks(12)) / 100.0
 }
 
@@ -47,7 +52,10 @@ async fn a_stopped_runaway_query_stops_using_cpu() {
     let err = client.simple_query(RUNAWAY).await.expect_err("timed out");
     assert_eq!(sqlstate(&err), "57014");
     let used = idle_cpu(window).await;
-    assert!(used < 0.5, "after the timeout the server used {used:.2}s of CPU in {window:?}");
+    assert!(
+        used < 0.5,
+        "after the timeout the server used {used:.2}s of CPU in {window:?}"
+    );
     client
         .simple_query("SET statement_timeout = 0")
         .await
@@ -63,7 +71,10 @@ async fn a_stopped_runaway_query_stops_using_cpu() {
     assert_eq!(sqlstate(&err), "57014");
     canceller.await.expect("canceller");
     let used = idle_cpu(window).await;
-    assert!(used < 0.5, "after the cancel the server used {used:.2}s of CPU in {window:?}");
+    assert!(
+        used < 0.5,
+        "after the cancel the server used {used:.2}s of CPU in {window:?}"
+    );
 
     // The client goes away mid-query.
     let (gone, connection) = tokio_postgres::connect(&server.conn_str(), NoTls)
@@ -75,7 +86,10 @@ async fn a_stopped_runaway_query_stops_using_cpu() {
     driver.abort();
     running.abort();
     let used = idle_cpu(window).await;
-    assert!(used < 0.5, "after the client left the server used {used:.2}s of CPU in {window:?}");
+    assert!(
+        used < 0.5,
+        "after the client left the server used {used:.2}s of CPU in {window:?}"
+    );
 
     // Still serving.
     let n: i64 = client

@@ -43,6 +43,7 @@ async fn client_loop(
     keys: Arc<Vec<String>>,
     stop: Arc<AtomicBool>,
     tally: Arc<Mutex<Tally>>,
+    doing: Arc<std::sync::Mutex<Vec<&'static str>>>,
 ) {
     let mut rng = id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     let mut next = move |n: u64| {
@@ -65,6 +66,18 @@ async fn client_loop(
     };
     while !stop.load(Ordering::Relaxed) {
         let roll = next(100);
+        let label = match roll {
+            0..=49 => "lookup",
+            50..=69 => "scan",
+            70..=77 => "cursor",
+            78..=84 => "cancel",
+            85..=90 => "timeout",
+            91..=94 => "oversized",
+            _ => "disconnect",
+        };
+        if let Ok(mut d) = doing.lock() {
+            d[id as usize] = label;
+        }
         let (kind, outcome): (&'static str, Result<(), String>) = match roll {
             0..=49 => {
                 let key = &keys[next(keys.len() as u64) as usize];
@@ -123,12 +136,19 @@ async fn client_loop(
             78..=84 => {
                 let cancel = client.cancel_token();
                 let after = Duration::from_millis(20 + next(200));
+                // As a user would: cancel, and cancel again while it still runs (a cancel
+                // that arrives before the query has started is ignored, as in PostgreSQL).
                 let canceller = tokio::spawn(async move {
                     tokio::time::sleep(after).await;
-                    let _ = cancel.cancel_query(NoTls).await;
+                    loop {
+                        let _ = cancel.cancel_query(NoTls).await;
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                    }
                 });
                 let r = client.simple_query(RUNAWAY).await;
-                let _ = canceller.await;
+                canceller.abort();
+                // A cancel already on its way lands on the finished statement, not the next.
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 (
                     "cancel",
                     match r {
@@ -157,7 +177,9 @@ async fn client_loop(
             }
             91..=94 => {
                 let r = client
-                    .simple_query("SELECT repeat(stage_name, 100000000) FROM aws.apigatewayv2_stage")
+                    .simple_query(
+                        "SELECT repeat(stage_name, 100000000) FROM aws.apigatewayv2_stage",
+                    )
                     .await;
                 (
                     "oversized",
@@ -186,12 +208,19 @@ async fn client_loop(
                         ("disconnect", Ok(()))
                     }
                     Err(e) => {
-                        tally.lock().await.unexpected.push(format!("reconnect: {e}"));
+                        tally
+                            .lock()
+                            .await
+                            .unexpected
+                            .push(format!("reconnect: {e}"));
                         return;
                     }
                 }
             }
         };
+        if let Ok(mut d) = doing.lock() {
+            d[id as usize] = "idle";
+        }
         let mut t = tally.lock().await;
         *t.done.entry(kind).or_default() += 1;
         if let Err(e) = outcome {
@@ -227,6 +256,7 @@ async fn soak(clients: u64, run: Duration) -> (Tally, u64, u64) {
             }
         })
     };
+    let doing = Arc::new(std::sync::Mutex::new(vec!["idle"; clients as usize]));
     let tasks: Vec<_> = (0..clients)
         .map(|id| {
             tokio::spawn(client_loop(
@@ -235,14 +265,27 @@ async fn soak(clients: u64, run: Duration) -> (Tally, u64, u64) {
                 Arc::clone(&keys),
                 Arc::clone(&stop),
                 Arc::clone(&tally),
+                Arc::clone(&doing),
             ))
         })
         .collect();
     let started = Instant::now();
     tokio::time::sleep(run).await;
     stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        let _ = tokio::time::timeout(Duration::from_secs(30), t).await;
+    let ended =
+        tokio::time::timeout(Duration::from_secs(30), futures::future::join_all(tasks)).await;
+    if ended.is_err() {
+        let stuck: Vec<(usize, &str)> = doing
+            .lock()
+            .map(|d| {
+                d.iter()
+                    .copied()
+                    .enumerate()
+                    .filter(|(_, s)| *s != "idle")
+                    .collect()
+            })
+            .unwrap_or_default();
+        panic!("clients did not finish within 30 s of the stop: {stuck:?}");
     }
     let _ = sampler.await;
     eprintln!("soak of {clients} clients ran {:?}", started.elapsed());
@@ -279,10 +322,7 @@ fn check(tally: &Tally, before: u64, peak: u64) {
         );
     }
     // The default limits: 1 GB for all queries together, 256 MB of large messages.
-    assert!(
-        peak < before + 1536,
-        "RSS grew from {before} to {peak} MiB"
-    );
+    assert!(peak < before + 1536, "RSS grew from {before} to {peak} MiB");
 }
 
 /// The short version, in the default test command.

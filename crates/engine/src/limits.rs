@@ -187,21 +187,31 @@ impl Drop for QueryPool {
     }
 }
 
-/// A session's cancel switch: each execution takes a fresh token; a CancelRequest cancels the
-/// current one.
+/// A session's cancel switch: each client message that may run a statement takes a fresh
+/// token ([`Canceller::begin`]) before it parses or plans anything, so a CancelRequest that
+/// arrives while the statement is still being planned stops it too (as in PostgreSQL); a
+/// CancelRequest cancels the current one.
 #[derive(Debug, Default)]
 pub struct Canceller {
     current: Mutex<CancellationToken>,
 }
 
 impl Canceller {
-    /// The token for an execution starting now.
+    /// A fresh token for a statement starting now (a cancel for an earlier one is forgotten).
     pub fn begin(&self) -> CancellationToken {
         let token = CancellationToken::new();
         if let Ok(mut current) = self.current.lock() {
             *current = token.clone();
         }
         token
+    }
+
+    /// The token of the statement running now.
+    pub fn current(&self) -> CancellationToken {
+        self.current
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_else(|_| CancellationToken::new())
     }
 
     /// Cancels the running execution, if any.

@@ -342,13 +342,13 @@ impl Session {
         };
         Ok(if inline {
             let stream = execute_stream(physical, Arc::new(task))?;
-            crate::limits::bounded_inline(stream, timeout, self.canceller.begin())
+            crate::limits::bounded_inline(stream, timeout, self.canceller.current())
         } else {
             crate::limits::bounded(
                 physical,
                 Arc::new(task),
                 timeout,
-                self.canceller.begin(),
+                self.canceller.current(),
                 &self.executor,
             )
         })

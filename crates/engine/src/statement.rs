@@ -540,7 +540,10 @@ mod tests {
         ] {
             let _ = parse(sql);
         }
-        assert!(matches!(one("MOVE 2 IN c"), Ok(Command::Fetch { skip: true, .. })));
+        assert!(matches!(
+            one("MOVE 2 IN c"),
+            Ok(Command::Fetch { skip: true, .. })
+        ));
     }
 
     #[test]

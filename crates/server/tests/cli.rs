@@ -563,7 +563,10 @@ fn sigterm_ends_a_runaway_query_and_the_process_within_the_drain() {
     let status = wait_with_timeout(&mut child, Duration::from_secs(10));
     let took = signalled.elapsed();
     assert!(status.success(), "exit status {status}");
-    assert!(took < Duration::from_secs(6), "exited {took:?} after SIGTERM");
+    assert!(
+        took < Duration::from_secs(6),
+        "exited {took:?} after SIGTERM"
+    );
     let out = running.join().expect("psql thread");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the runaway query was ended");

@@ -66,6 +66,9 @@ pub enum WireError {
         /// The length the message declared.
         declared: usize,
     },
+    /// An Execute for a portal that does not exist.
+    #[error("portal \"{0}\" does not exist")]
+    UnknownPortal(String),
     /// A message type that is not valid at this point of the session (e.g. a password
     /// message after login).
     #[error("invalid frontend message type {0}")]
@@ -148,6 +151,7 @@ pub fn classify(err: &WireError) -> Classified {
         | WireError::MessageLength { .. }
         | WireError::UnexpectedMessage(_) => ("08P01", err.to_string()),
         WireError::InputBudgetSpent { .. } => ("53200", err.to_string()),
+        WireError::UnknownPortal(_) => ("34000", err.to_string()),
         WireError::MultipleStatements => ("42601", err.to_string()),
         WireError::NoUser => ("28000", err.to_string()),
         WireError::TooManyConnections => ("53300", err.to_string()),

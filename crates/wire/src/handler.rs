@@ -386,6 +386,7 @@ impl SimpleQueryHandler for Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let session = self.session()?;
+        session.canceller().begin();
         tracing::debug!(sql = query, "simple query");
         if let Some(prepared) = session
             .cached_text(query)
@@ -574,6 +575,7 @@ impl ExtendedQueryHandler for Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let session = self.session()?;
+        session.canceller().begin();
         let prepared = &portal.statement.statement;
         let declared = &portal.statement.parameter_types;
         let planned = prepared.param_types().len();
@@ -623,10 +625,7 @@ where
     }
     let mut transaction_status = client.transaction_status();
     client.set_state(PgWireConnectionState::QueryInProgress);
-    let name = message
-        .name
-        .as_deref()
-        .unwrap_or(pgwire::api::DEFAULT_NAME);
+    let name = message.name.as_deref().unwrap_or(pgwire::api::DEFAULT_NAME);
     // A negative count is as good as none (PostgreSQL reads it as unsigned, and any count
     // past the rows there are means all of them).
     let max_rows = usize::try_from(message.max_rows).unwrap_or(0);
@@ -634,14 +633,17 @@ where
         Some(Entry::Value(portal)) => portal,
         Some(Entry::Empty) => {
             client
-                .feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
+                .feed(PgWireBackendMessage::EmptyQueryResponse(
+                    EmptyQueryResponse::new(),
+                ))
                 .await?;
             client.set_state(PgWireConnectionState::ReadyForQuery);
             return Ok(());
         }
         None => {
             client.set_state(PgWireConnectionState::ReadyForQuery);
-            return Err(PgWireError::PortalNotFound(name.to_owned()));
+            let shown = message.name.as_deref().unwrap_or("");
+            return Err(to_pg_error(WireError::UnknownPortal(shown.to_owned())));
         }
     };
     let state = portal.state();
@@ -654,7 +656,9 @@ where
             Response::Query(rows) => *state = PortalExecutionState::Suspended(rows),
             Response::EmptyQuery => {
                 client
-                    .feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
+                    .feed(PgWireBackendMessage::EmptyQueryResponse(
+                        EmptyQueryResponse::new(),
+                    ))
                     .await?;
             }
             Response::Execution(tag) => {

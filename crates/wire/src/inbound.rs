@@ -420,13 +420,14 @@ impl Scanner {
         } else {
             PRE_AUTH_MAX
         };
-        let len = usize::try_from(declared)
-            .ok()
-            .filter(|l| *l >= 4)
-            .ok_or(WireError::MessageLength {
-                declared: i64::from(declared),
-                limit,
-            })?;
+        let len =
+            usize::try_from(declared)
+                .ok()
+                .filter(|l| *l >= 4)
+                .ok_or(WireError::MessageLength {
+                    declared: i64::from(declared),
+                    limit,
+                })?;
         if len > limit {
             return Err(WireError::MessageLength {
                 declared: i64::from(declared),
@@ -500,7 +501,11 @@ fn check_startup_parameters(mut rest: &[u8]) -> Result<(), Verdict> {
         let name = &rest[..end];
         rest = &rest[end + 1..];
         if name.is_empty() {
-            return if rest.is_empty() { Ok(()) } else { Err(layout()) };
+            return if rest.is_empty() {
+                Ok(())
+            } else {
+                Err(layout())
+            };
         }
         let end = rest.iter().position(|b| *b == 0).ok_or_else(layout)?;
         let value = &rest[..end];
@@ -638,7 +643,8 @@ mod tests {
     #[test]
     fn a_character_cut_by_its_nul_is_invalid() {
         let mut s = logged_in_scanner(InboundLimits::default());
-        s.observe(&typed(b'P', b"s\xc3\0SELECT 1\0\0\0")).expect("readable");
+        s.observe(&typed(b'P', b"s\xc3\0SELECT 1\0\0\0"))
+            .expect("readable");
         assert!(matches!(
             s.take_verdict(1),
             Some(Verdict::Refuse(WireError::BadEncoding(_)))
@@ -653,7 +659,8 @@ mod tests {
         body.extend_from_slice(&0x0000_00c8i32.to_be_bytes());
         let mut s = logged_in_scanner(InboundLimits::default());
         s.observe(&typed(b'P', &body)).expect("readable");
-        s.observe(&typed(b'E', b"\0\xff\xff\xff\xff")).expect("readable");
+        s.observe(&typed(b'E', b"\0\xff\xff\xff\xff"))
+            .expect("readable");
         assert!(s.take_verdict(1).is_none());
         assert!(s.take_verdict(2).is_none());
     }
@@ -680,7 +687,10 @@ mod tests {
         assert!(s.observe(&[b'Q', 0, 0, 0x4e, 0x20]).is_err());
         assert!(matches!(
             s.take_fatal(),
-            Some(WireError::MessageLength { declared: 20_000, .. })
+            Some(WireError::MessageLength {
+                declared: 20_000,
+                ..
+            })
         ));
         let limits = InboundLimits {
             max_message: 1_000_000,
@@ -689,11 +699,20 @@ mod tests {
         let mut s = logged_in_scanner(limits.clone());
         assert!(s.observe(&[b'Q', 0, 0x0f, 0x42, 0x40]).is_ok(), "1,000,000");
         let mut s = logged_in_scanner(limits.clone());
-        assert!(s.observe(&[b'Q', 0, 0x0f, 0x42, 0x41]).is_err(), "1,000,001");
+        assert!(
+            s.observe(&[b'Q', 0, 0x0f, 0x42, 0x41]).is_err(),
+            "1,000,001"
+        );
         let mut s = logged_in_scanner(limits);
-        assert!(s.observe(&[b'Q', 0xff, 0xff, 0xff, 0xff]).is_err(), "negative");
+        assert!(
+            s.observe(&[b'Q', 0xff, 0xff, 0xff, 0xff]).is_err(),
+            "negative"
+        );
         let mut s = logged_in_scanner(InboundLimits::default());
-        assert!(s.observe(&[b'S', 0, 0, 0, 3]).is_err(), "shorter than itself");
+        assert!(
+            s.observe(&[b'S', 0, 0, 0, 3]).is_err(),
+            "shorter than itself"
+        );
     }
 
     #[test]
@@ -744,7 +763,8 @@ mod tests {
             assert_eq!(verdict.is_none(), ok, "{params:?}: {verdict:?}");
         }
         let mut s = Scanner::new(InboundLimits::default());
-        s.observe(&startup(b"user\0\xc3\x28\0\0")).expect("readable");
+        s.observe(&startup(b"user\0\xc3\x28\0\0"))
+            .expect("readable");
         assert!(matches!(
             s.take_startup_verdict(),
             Some(Verdict::Fatal(WireError::BadStartupEncoding(_)))

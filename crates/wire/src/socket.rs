@@ -36,6 +36,13 @@ pub struct Stops {
 
 /// Serves one TCP connection to the end.
 pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: Stops) {
+    let (tcp, watcher) = match split_watcher(tcp) {
+        Ok(pair) => pair,
+        Err(e) => {
+            tracing::warn!(cause = %e, "closing connection: cannot register its socket");
+            return;
+        }
+    };
     let shared = Arc::clone(&connection.shared);
     let startup_timeout = shared.config.startup_timeout;
     let startup_deadline = tokio::time::Instant::now() + startup_timeout;
@@ -182,7 +189,10 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
                     && !matches!(message, PgWireFrontendMessage::Sync(_));
                 if !skipped {
                     let err = to_pg_error(err);
-                    if process_error(&mut socket, err, wait_for_sync).await.is_err() {
+                    if process_error(&mut socket, err, wait_for_sync)
+                        .await
+                        .is_err()
+                    {
                         break;
                     }
                     continue;
@@ -223,6 +233,11 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
                 let _ = process_error(&mut socket, to_pg_error(WireError::AdminShutdown), false).await;
                 break;
             }
+            () = client_gone(watcher.as_ref()) => {
+                // Dropping the statement stops its query (see `stagesql_engine::executor`).
+                tracing::info!("client closed the connection during a statement; stopping it");
+                break;
+            }
         };
         if let Some((protocol, runs)) = statement
             && (runs || first_error.is_some())
@@ -240,6 +255,35 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
         }
     }
     let _ = socket.close().await;
+}
+
+/// The socket, and a second handle on it that watches for the client leaving while a
+/// statement runs (PostgreSQL's `client_connection_check_interval`): without it a client that
+/// starts a query that never ends and goes away leaves the query running. The watcher is
+/// `None` when the socket cannot be duplicated (statements then run unwatched).
+fn split_watcher(tcp: TcpStream) -> std::io::Result<(TcpStream, Option<TcpStream>)> {
+    let std = tcp.into_std()?;
+    let watcher = std
+        .try_clone()
+        .and_then(TcpStream::from_std)
+        .inspect_err(|e| tracing::debug!(cause = %e, "cannot watch the socket"))
+        .ok();
+    Ok((TcpStream::from_std(std)?, watcher))
+}
+
+/// Resolves when the peer has closed `watcher`'s connection (or it failed); never without a
+/// watcher. Bytes waiting to be read are the next messages, not a close: looked at again later.
+async fn client_gone(watcher: Option<&TcpStream>) {
+    let Some(watcher) = watcher else {
+        return std::future::pending().await;
+    };
+    let mut byte = [0u8; 1];
+    loop {
+        match watcher.peek(&mut byte).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
 }
 
 /// Counts one statement (a simple Query or an Execute) by protocol and outcome, with the

@@ -24,8 +24,8 @@ use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::{ExprSchema, Result, ScalarValue};
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{
-    ColumnarValue, Documentation, Expr, ReturnFieldArgs, ScalarFunctionArgs,
-    ScalarUDF, ScalarUDFImpl, Signature,
+    ColumnarValue, Documentation, Expr, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF,
+    ScalarUDFImpl, Signature,
 };
 
 use crate::error::EngineError;
@@ -194,7 +194,11 @@ impl<'a> Arg<'a> {
             Arg::Array(a) => Arc::clone(a),
             Arg::Missing => return (0, 0),
         };
-        let row = if matches!(self, Arg::Scalar(_)) { 0 } else { row };
+        let row = if matches!(self, Arg::Scalar(_)) {
+            0
+        } else {
+            row
+        };
         if list.is_null(row) {
             return (0, 0);
         }
@@ -309,9 +313,8 @@ fn estimate(bound: Bound, args: &[ColumnarValue], rows: usize) -> Result<Size, E
                 if to <= from {
                     s
                 } else {
-                    let most = s.saturating_add(
-                        (s / from.max(1) + 1).saturating_mul(to - from.min(to)),
-                    );
+                    let most =
+                        s.saturating_add((s / from.max(1) + 1).saturating_mul(to - from.min(to)));
                     if most <= MAX_VALUE_BYTES {
                         most
                     } else {
@@ -365,8 +368,7 @@ fn estimate(bound: Bound, args: &[ColumnarValue], rows: usize) -> Result<Size, E
         if matches!(args.first(), Some(ColumnarValue::Scalar(_)))
             && args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)))
         {
-            // Every argument is a scalar: every row gives the same value.
-            size.total = size.largest.saturating_mul(rows as u64);
+            // Every argument is a scalar: the result is one scalar too.
             break;
         }
     }
@@ -511,6 +513,13 @@ mod tests {
         ColumnarValue::Scalar(ScalarValue::Int64(Some(n)))
     }
 
+    fn ints(n: i64, rows: usize) -> ColumnarValue {
+        ColumnarValue::Array(Arc::new(datafusion::arrow::array::Int64Array::from(vec![
+            n;
+            rows
+        ])))
+    }
+
     fn code(err: EngineError) -> &'static str {
         match err {
             EngineError::ProgramLimitExceeded(_) => "54000",
@@ -532,12 +541,15 @@ mod tests {
             .expect_err("100 MB over a 64 MB query limit");
         assert_eq!(code(err), "53200");
         let err = repeat
-            .check(&[text("x"), int(10_000)], 8192)
+            .check(&[text("x"), ints(10_000, 8192)], 8192)
             .expect_err("82 MB over a batch");
         assert_eq!(code(err), "53200");
         repeat
-            .check(&[text("x"), int(1_000)], 8192)
+            .check(&[text("x"), ints(1_000, 8192)], 8192)
             .expect("8 MB is fine");
+        repeat
+            .check(&[text("x"), int(10_000)], 8192)
+            .expect("scalar arguments give one scalar");
         repeat.check(&[text("x"), int(-5)], 1).expect("negative");
     }
 
@@ -547,7 +559,7 @@ mod tests {
         pad.check(&[text("x"), int(10_000_000)], 1)
             .expect("10 MB of spaces");
         let err = pad
-            .check(&[text("x"), int(10_000_000), text("€")], 8)
+            .check(&[text("x"), ints(10_000_000, 8), text("€")], 8)
             .expect_err("3 bytes a character, 8 rows");
         assert_eq!(code(err), "53200");
     }
