@@ -244,6 +244,10 @@ pub enum Verdict {
     Refuse(WireError),
 }
 
+/// The scanner refused the input; [`Scanner::take_fatal`] says why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused;
+
 /// Watches a connection's input (see the module docs).
 #[derive(Debug)]
 pub struct Scanner {
@@ -310,16 +314,16 @@ impl Scanner {
 
     /// Observes `bytes` as read from the peer. An error means the stream must not be read
     /// further (the error is also kept for [`take_fatal`](Self::take_fatal)).
-    pub fn observe(&mut self, mut bytes: &[u8]) -> Result<(), ()> {
+    pub fn observe(&mut self, mut bytes: &[u8]) -> Result<(), Refused> {
         if self.fatal.is_some() {
-            return Err(());
+            return Err(Refused);
         }
         while !bytes.is_empty() {
             match self.step(bytes) {
                 Ok(used) => bytes = &bytes[used..],
                 Err(e) => {
                     self.fatal = Some(e);
-                    return Err(());
+                    return Err(Refused);
                 }
             }
         }
@@ -555,7 +559,7 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Inbound<IO> {
         let this = &mut *self;
         match this.scanner.observe(&buf.filled()[before..]) {
             Ok(()) => Poll::Ready(Ok(())),
-            Err(()) => {
+            Err(Refused) => {
                 // Hide the bytes from the decoder: the connection ends on the scanner's error.
                 buf.set_filled(before);
                 Poll::Ready(Err(refused()))
