@@ -5,7 +5,8 @@
 #
 # Needs: a Rust toolchain (cargo, rustfmt, clippy), python3 and node/npm. Installs when missing:
 # - Debian: psql (postgresql-client), pgjdbc (libpostgresql-jdbc-java), psqlODBC
-#   (odbc-postgresql, unixodbc), a JDK for javac (default-jdk-headless);
+#   (odbc-postgresql, unixodbc), a JDK for javac (default-jdk-headless), and the PostgreSQL 15
+#   server with hstore (postgresql-15, postgresql-contrib) as the oracle of tests/tests/oracle.rs;
 # - PyPI, into a venv at ~/.cache/stagesql/venv: moto[server] (the AWS API the live-source
 #   tests crawl) and the Python drivers the client tests drive (psycopg, psycopg2, asyncpg,
 #   pg8000, SQLAlchemy, pyodbc);
@@ -27,6 +28,9 @@ command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 [ -f /usr/share/java/postgresql.jar ] || missing+=(libpostgresql-jdbc-java)
 odbcinst -q -d 2>/dev/null | grep -q "PostgreSQL Unicode" || missing+=(odbc-postgresql unixodbc)
 command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
+# PostgreSQL 15 itself, the oracle the differential SQL test compares every answer with.
+[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
+[ -f /usr/share/postgresql/15/extension/hstore.control ] || missing+=(postgresql-contrib)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq

@@ -4,6 +4,7 @@
 pub mod aws_stub;
 pub mod frames;
 pub mod moto;
+pub mod oracle;
 pub mod pki;
 
 use std::net::SocketAddr;

@@ -201,19 +201,30 @@ async fn client_loop(
                 tokio::time::sleep(Duration::from_millis(10 + next(100))).await;
                 driver.abort();
                 running.abort();
-                match connect().await {
-                    Ok((c, d)) => {
-                        client = c;
-                        driver = d;
-                        ("disconnect", Ok(()))
-                    }
-                    Err(e) => {
-                        tally
-                            .lock()
-                            .await
-                            .unexpected
-                            .push(format!("reconnect: {e}"));
-                        return;
+                // The connections left behind hold their slots until the server has
+                // noticed and stopped their statements; over the limit a new one is refused
+                // with 53300, and a user (or a pool) tries again a moment later.
+                let mut attempt = 0;
+                loop {
+                    match connect().await {
+                        Ok((c, d)) => {
+                            client = c;
+                            driver = d;
+                            break ("disconnect", Ok(()));
+                        }
+                        Err(e) if sqlstate(&e) == "53300" && attempt < 50 => {
+                            attempt += 1;
+                            *tally.lock().await.done.entry("refused 53300").or_default() += 1;
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        Err(e) => {
+                            tally
+                                .lock()
+                                .await
+                                .unexpected
+                                .push(format!("reconnect: {} {e}", sqlstate(&e)));
+                            return;
+                        }
                     }
                 }
             }

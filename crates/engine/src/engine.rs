@@ -75,6 +75,9 @@ impl Engine {
         {
             datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(udf))?;
         }
+        for udaf in crate::functions::aggregates::all() {
+            datafusion::execution::FunctionRegistry::register_udaf(&mut state, Arc::new(udaf))?;
+        }
         state.register_udtf(
             "pg_get_keywords",
             Arc::new(crate::functions::keywords::PgGetKeywords),

@@ -102,6 +102,9 @@ pub enum EngineError {
     /// A function's result would take more memory than the query may use.
     #[error("out of memory: {0}")]
     OutOfMemory(String),
+    /// A scalar subquery returned more than one row.
+    #[error("{0}")]
+    CardinalityViolation(String),
     /// A statement too deeply nested to plan safely.
     #[error("stack depth limit exceeded: {0}")]
     TooComplex(String),

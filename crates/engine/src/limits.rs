@@ -9,6 +9,7 @@
 //! deadline passes or a cancel arrives, **while executing** (dropping DataFusion's stream stops
 //! its tasks), not only between statements.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,7 +22,7 @@ use datafusion::execution::memory_pool::{
 };
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::EngineError;
@@ -256,17 +257,9 @@ pub fn bounded(
     let schema = plan.schema();
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     let producer = executor.spawn(async move {
-        let mut stream = match datafusion::physical_plan::execute_stream(plan, task) {
-            Ok(stream) => stream,
-            Err(e) => {
-                let _ = tx.send(Err(e)).await;
-                return;
-            }
-        };
-        while let Some(batch) = stream.next().await {
-            if tx.send(batch).await.is_err() {
-                break;
-            }
+        let run = produce(plan, task, tx.clone());
+        if let Err(payload) = AssertUnwindSafe(run).catch_unwind().await {
+            let _ = tx.send(Err(panicked(payload.as_ref()))).await;
         }
     });
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
@@ -295,6 +288,39 @@ pub fn bounded(
     Box::pin(RecordBatchStreamAdapter::new(schema, bounded))
 }
 
+/// Runs `plan` and hands its batches to `tx` until the receiver goes away.
+async fn produce(
+    plan: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    task: Arc<datafusion::execution::TaskContext>,
+    tx: tokio::sync::mpsc::Sender<Result<datafusion::arrow::record_batch::RecordBatch>>,
+) {
+    let mut stream = match datafusion::physical_plan::execute_stream(plan, task) {
+        Ok(stream) => stream,
+        Err(e) => {
+            let _ = tx.send(Err(e)).await;
+            return;
+        }
+    };
+    while let Some(batch) = stream.next().await {
+        if tx.send(batch).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// A panic inside DataFusion while running a query, as this statement's internal error
+/// (XX000), instead of a silently short answer or a lost connection. What panicked goes to
+/// the log.
+pub(crate) fn panicked(payload: &(dyn std::any::Any + Send)) -> DataFusionError {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %what, "query execution panicked");
+    DataFusionError::Internal(format!("query execution panicked: {what}"))
+}
+
 /// `stream`, ended with 57014 when `timeout` passes or `cancel` fires, polled in place.
 ///
 /// For plans whose every poll is short (see [`crate::plan_cache::runs_inline`]): the deadline
@@ -321,7 +347,10 @@ pub fn bounded_inline(
                 Err(canceled("canceling statement due to statement timeout")),
                 (None, deadline, cancel),
             )),
-            item = stream.next() => item.map(|i| (i, (Some(stream), deadline, cancel))),
+            item = AssertUnwindSafe(stream.next()).catch_unwind() => match item {
+                Ok(item) => item.map(|i| (i, (Some(stream), deadline, cancel))),
+                Err(payload) => Some((Err(panicked(payload.as_ref())), (None, deadline, cancel))),
+            },
         }
     });
     Box::pin(RecordBatchStreamAdapter::new(schema, bounded))

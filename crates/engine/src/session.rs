@@ -216,6 +216,7 @@ impl Session {
     ) -> Result<(LogicalPlan, Vec<Option<DataType>>, SchemaRef), EngineError> {
         let mut resolved = stmt.clone();
         let search_path = self.settings_read().search_path_schemas();
+        rewrite::refuse_unfaithful(&resolved)?;
         rewrite::rewrite(&mut resolved, &search_path);
         let plan = self
             .state
@@ -269,7 +270,11 @@ impl Session {
                     .ok_or_else(|| DataFusionError::Internal("query without a plan".to_owned()))?;
                 let reusable = crate::plan_cache::reusable(&plan);
                 let cacheable = params.is_empty() && reusable;
-                if reusable && !params.is_empty() {
+                // A LIMIT/OFFSET parameter changes what the optimizer may do (with a number
+                // the limit is pushed into the sort; left as a parameter, an ordering under
+                // it was seen dropped), so such plans are optimized with their values.
+                let limit_parameter = !crate::bind::limit_placeholders(&plan)?.is_empty();
+                if reusable && !params.is_empty() && !limit_parameter {
                     // Optimized once with its parameters in it; each run only substitutes the
                     // values and plans physically (the index lookup takes the value then).
                     let optimized = prepared
@@ -280,10 +285,14 @@ impl Session {
                         let values = cast_params(params.clone(), &prepared.param_types)?;
                         let bound = optimized.with_param_values(ParamValues::from(values))?;
                         // Fold what the values made constant (`LIMIT CAST($1 AS bigint)`
-                        // must become a number before physical planning).
-                        let bound = datafusion::optimizer::Optimizer::with_rules(vec![Arc::new(
-                            datafusion::optimizer::simplify_expressions::SimplifyExpressions::new(),
-                        )])
+                        // must become a number before physical planning), then drop what a
+                        // `LIMIT 0` made empty (a sort with fetch 0 cannot run).
+                        let bound = datafusion::optimizer::Optimizer::with_rules(vec![
+                            Arc::new(
+                                datafusion::optimizer::simplify_expressions::SimplifyExpressions::new(),
+                            ),
+                            Arc::new(datafusion::optimizer::eliminate_limit::EliminateLimit::new()),
+                        ])
                         .optimize(bound, &self.state, |_, _| {})?;
                         let physical = self
                             .state
@@ -341,7 +350,11 @@ impl Session {
             crate::limits::parse_timeout(&value).flatten()
         };
         Ok(if inline {
-            let stream = execute_stream(physical, Arc::new(task))?;
+            // Building a stream runs operator set-up code, which may panic too.
+            let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                execute_stream(physical, Arc::new(task))
+            }));
+            let stream = started.map_err(|p| crate::limits::panicked(p.as_ref()))??;
             crate::limits::bounded_inline(stream, timeout, self.canceller.current())
         } else {
             crate::limits::bounded(

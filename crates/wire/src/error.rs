@@ -217,6 +217,7 @@ fn classify_engine(e: &EngineError) -> (&'static str, String) {
         EngineError::UndefinedSavepoint(_) => "3B001",
         EngineError::QueryCanceled(_) => "57014",
         EngineError::TooComplex(_) => "54001",
+        EngineError::CardinalityViolation(_) => "21000",
         EngineError::ProgramLimitExceeded(_) => "54000",
         EngineError::OutOfMemory(_) => "53200",
         EngineError::InvalidArgument(_) => "22023",

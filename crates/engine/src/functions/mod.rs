@@ -1,5 +1,6 @@
 //! PostgreSQL-compatible functions the engine adds to DataFusion.
 
+pub mod aggregates;
 pub mod builtins;
 pub mod capped;
 pub mod catalog;

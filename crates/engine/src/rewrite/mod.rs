@@ -29,10 +29,12 @@ use crate::naming::expr_name;
 use crate::pg_catalog::{is_empty_relation, is_pg_catalog_relation, names};
 
 mod outputs;
+mod refuse;
 mod relations;
 mod subquery;
 
 use outputs::*;
+pub use refuse::refuse_unfaithful;
 use relations::*;
 use subquery::*;
 
@@ -55,13 +57,59 @@ pub fn rewrite(statement: &mut Statement, search_path: &[String]) {
     resolve_relations(statement, search_path);
     table_functions(statement);
     empty_relation_subqueries(statement);
+    let quantified = quantified_subqueries(statement);
     let _ = visit_expressions_mut(statement, |expr: &mut Expr| {
+        if let Expr::Subquery(q) = expr
+            && quantified.contains(&(q.as_ref() as *const Query as usize))
+        {
+            return ControlFlow::<()>::Continue(());
+        }
         rewrite_expr(expr);
         ControlFlow::<()>::Continue(())
     });
     if let Statement::Query(query) = statement {
         outputs(query);
     }
+}
+
+/// `x = ANY (subquery)` is `x IN (subquery)` and `x <> ALL (subquery)` is `x NOT IN
+/// (subquery)`, NULLs included. Returns the addresses of the subqueries left under another
+/// `op ANY`/`op ALL`: they are sets of rows, not scalar subqueries, and stay as written.
+fn quantified_subqueries(statement: &mut Statement) -> HashSet<usize> {
+    let mut left_alone = HashSet::new();
+    let _ = visit_expressions_mut(statement, |expr: &mut Expr| {
+        let (negated, is_set) = match expr {
+            Expr::AnyOp {
+                compare_op: BinaryOperator::Eq,
+                right,
+                ..
+            } => (false, matches!(right.as_ref(), Expr::Subquery(_))),
+            Expr::AllOp {
+                compare_op: BinaryOperator::NotEq,
+                right,
+                ..
+            } => (true, matches!(right.as_ref(), Expr::Subquery(_))),
+            _ => (false, false),
+        };
+        if is_set {
+            let taken = std::mem::replace(expr, Expr::value(Value::Null));
+            if let Expr::AnyOp { left, right, .. } | Expr::AllOp { left, right, .. } = taken
+                && let Expr::Subquery(subquery) = *right
+            {
+                *expr = Expr::InSubquery {
+                    expr: left,
+                    subquery,
+                    negated,
+                };
+            }
+        } else if let Expr::AnyOp { right, .. } | Expr::AllOp { right, .. } = expr
+            && let Expr::Subquery(q) = right.as_ref()
+        {
+            left_alone.insert(q.as_ref() as *const Query as usize);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    left_alone
 }
 
 fn rewrite_expr(expr: &mut Expr) {
@@ -138,16 +186,38 @@ fn rewrite_expr(expr: &mut Expr) {
                 *expr = direct;
                 return;
             }
-            // ARRAY(SELECT x …) is the aggregate of the subquery's rows.
+            // ARRAY(SELECT [DISTINCT] x … [ORDER BY …]) is the aggregate of the subquery's
+            // rows, `array_agg([DISTINCT] x [ORDER BY …])`. With LIMIT/OFFSET, grouping or
+            // DISTINCT ON that would change the meaning, so those stay as written.
             if let FunctionArguments::Subquery(query) = &mut f.args {
                 let mut query = query.as_ref().clone();
                 if let SetExpr::Select(select) = query.body.as_mut()
+                    && query.limit_clause.is_none()
+                    && query.fetch.is_none()
+                    && select.having.is_none()
+                    && matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty())
+                    && matches!(
+                        select.distinct,
+                        None | Some(datafusion::sql::sqlparser::ast::Distinct::Distinct)
+                    )
                     && let [item] = select.projection.as_mut_slice()
                 {
+                    let distinct = select.distinct.take().is_some();
                     let order_by = query.order_by.take();
                     wrap_item(item, "array_agg", order_by);
+                    if distinct
+                        && let SelectItem::UnnamedExpr(Expr::Function(agg))
+                        | SelectItem::ExprWithAlias {
+                            expr: Expr::Function(agg),
+                            ..
+                        } = item
+                        && let FunctionArguments::List(list) = &mut agg.args
+                    {
+                        list.duplicate_treatment =
+                            Some(datafusion::sql::sqlparser::ast::DuplicateTreatment::Distinct);
+                    }
+                    *expr = Expr::Subquery(Box::new(query));
                 }
-                *expr = Expr::Subquery(Box::new(query));
             }
         }
         Expr::Collate { expr: inner, .. } => {
@@ -540,13 +610,30 @@ mod tests {
             rewritten(
                 "SELECT (SELECT d.x FROM t d WHERE d.a = a.b) AS s, ARRAY(SELECT r FROM q) AS m FROM a"
             ),
-            "SELECT (SELECT max(d.x) FROM t d WHERE d.a = a.b) AS s, (SELECT array_agg(r) FROM q) AS m FROM a"
+            "SELECT (SELECT __pg_scalar_subquery(d.x) FROM t d WHERE d.a = a.b) AS s, (SELECT array_agg(r) FROM q) AS m FROM a"
+        );
+        // A scalar subquery's ORDER BY and LIMIT keep their meaning: it is read whole.
+        assert_eq!(
+            rewritten("SELECT (SELECT x FROM t ORDER BY y LIMIT 1)"),
+            "SELECT (SELECT __pg_scalar_subquery(__pg_v) FROM (SELECT x FROM t ORDER BY y LIMIT 1) AS __pg_s (__pg_v))"
+        );
+        assert_eq!(
+            rewritten("SELECT (SELECT count(*) FROM t), (SELECT 1)"),
+            "SELECT (SELECT count(*) FROM t), (SELECT 1)"
+        );
+        assert_eq!(
+            rewritten("SELECT ARRAY(SELECT DISTINCT r FROM q ORDER BY r)"),
+            "SELECT (SELECT array_agg(DISTINCT r ORDER BY r) FROM q)"
+        );
+        assert_eq!(
+            rewritten("SELECT 1 WHERE a = ANY (SELECT b FROM q) AND c <> ALL (SELECT d FROM q)"),
+            "SELECT CAST(1 AS INTEGER) WHERE a IN (SELECT b FROM q) AND c NOT IN (SELECT d FROM q)"
         );
         assert_eq!(
             rewritten(
                 "SELECT (SELECT c.n FROM c, t WHERE c.oid = a.x AND t.oid = a.y AND a.x <> t.z AND a.h) AS s FROM a"
             ),
-            "SELECT CASE WHEN a.h AND a.x <> (SELECT max(t.z) FROM c, t WHERE c.oid = a.x AND t.oid = a.y) THEN (SELECT max(c.n) FROM c, t WHERE c.oid = a.x AND t.oid = a.y) END AS s FROM a"
+            "SELECT CASE WHEN a.h AND a.x <> (SELECT __pg_scalar_subquery(t.z) FROM c, t WHERE c.oid = a.x AND t.oid = a.y) THEN (SELECT __pg_scalar_subquery(c.n) FROM c, t WHERE c.oid = a.x AND t.oid = a.y) END AS s FROM a"
         );
         assert_eq!(
             rewritten("SELECT x::regclass FROM y"),

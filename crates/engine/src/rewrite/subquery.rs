@@ -2,6 +2,7 @@
 
 #[allow(unused_imports)]
 use super::*;
+use crate::functions::aggregates::SCALAR_SUBQUERY;
 
 /// `ARRAY(SELECT x FROM unnest(arr) x)` and `ARRAY(SELECT 'p' || x FROM unnest(arr) x)`
 /// (psql's `\d+` reloptions) without a correlated subquery: the array itself, or each
@@ -93,42 +94,96 @@ pub(super) const AGGREGATES: &[&str] = &[
     "variance",
 ];
 
-/// DataFusion accepts a correlated scalar subquery only when it is aggregated; PostgreSQL
-/// accepts any that returns at most one row. `(SELECT x FROM … WHERE …)` becomes
-/// `(SELECT max(x) FROM … WHERE …)`, which is the same for zero or one row (`max` is the
-/// aggregate DataFusion decorrelates; `first_value` it does not).
+/// A scalar subquery as PostgreSQL runs it: its only row's value, NULL without rows, 21000
+/// with more than one. DataFusion decorrelates a scalar subquery only when it is aggregated
+/// and never checks the row count, so the subquery's output goes through
+/// [`SCALAR_SUBQUERY`], an aggregate with exactly those semantics:
+/// - `(SELECT x FROM … WHERE …)` becomes `(SELECT __pg_scalar_subquery(x) FROM … WHERE …)`,
+///   which DataFusion still decorrelates;
+/// - a subquery with ORDER BY, LIMIT/OFFSET, DISTINCT, GROUP BY, HAVING, a WITH clause or a set
+///   operation is kept whole and read through
+///   `(SELECT __pg_scalar_subquery(v) FROM (subquery) AS s(v))`, so its ORDER BY and LIMIT
+///   keep their meaning (a correlated one of these DataFusion cannot run is refused, 0A000,
+///   never answered differently);
+/// - a subquery that always gives at most one row (an ungrouped aggregate, or a select
+///   without FROM) stays as written.
 pub(super) fn scalar_subquery(query: &mut Query) {
-    if query.with.is_some() {
+    if at_most_one_row(query) {
         return;
     }
-    let SetExpr::Select(select) = query.body.as_mut() else {
+    if let SetExpr::Select(select) = query.body.as_mut()
+        && query.with.is_none()
+        && query.order_by.is_none()
+        && query.limit_clause.is_none()
+        && query.fetch.is_none()
+        && select.distinct.is_none()
+        && select.having.is_none()
+        && no_group_by(select)
+        && let [item] = select.projection.as_mut_slice()
+        && matches!(
+            item,
+            SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }
+        )
+        && !is_window(item)
+    {
+        wrap_item(item, SCALAR_SUBQUERY, None);
+        return;
+    }
+    let Ok(mut outer) = datafusion::sql::sqlparser::parser::Parser::new(
+        &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
+    )
+    .try_with_sql(&format!(
+        "SELECT {SCALAR_SUBQUERY}(__pg_v) FROM (SELECT 1) AS __pg_s(__pg_v)"
+    ))
+    .and_then(|mut p| p.parse_query()) else {
         return;
     };
-    if select.distinct.is_some()
-        || select.having.is_some()
-        || !matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty())
+    if let SetExpr::Select(select) = outer.body.as_mut()
+        && let Some(from) = select.from.first_mut()
+        && let datafusion::sql::sqlparser::ast::TableFactor::Derived { subquery, .. } =
+            &mut from.relation
     {
-        return;
+        *subquery = Box::new(query.clone());
+        *query = *outer;
     }
-    let [item] = select.projection.as_mut_slice() else {
-        return;
+}
+
+fn no_group_by(select: &datafusion::sql::sqlparser::ast::Select) -> bool {
+    matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty())
+}
+
+fn is_window(item: &SelectItem) -> bool {
+    match item {
+        SelectItem::UnnamedExpr(Expr::Function(f))
+        | SelectItem::ExprWithAlias {
+            expr: Expr::Function(f),
+            ..
+        } => f.over.is_some(),
+        _ => false,
+    }
+}
+
+/// Whether `query` yields at most one row whatever the data: a select without FROM, or one
+/// ungrouped aggregate (LIMIT/OFFSET can only make that fewer).
+fn at_most_one_row(query: &Query) -> bool {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return false;
+    };
+    if select.from.is_empty() && query.with.is_none() {
+        return true;
+    }
+    if !no_group_by(select) || select.distinct.is_some() {
+        return false;
+    }
+    let [item] = select.projection.as_slice() else {
+        return false;
     };
     let expr = match item {
         SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
-        _ => return,
+        _ => return false,
     };
-    if let Expr::Function(f) = expr
-        && (f.over.is_some()
-            || AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str()))
-    {
-        return;
-    }
-    if matches!(expr, Expr::Value(_)) {
-        return;
-    }
-    wrap_item(item, "max", None);
-    query.order_by = None;
-    query.limit_clause = None;
+    matches!(expr, Expr::Function(f) if f.over.is_none()
+        && AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str()))
 }
 
 /// DataFusion cannot decorrelate a scalar subquery whose WHERE tests outer columns other than
@@ -171,7 +226,7 @@ pub(super) fn lift_outer_conditions(query: &mut Query) -> Option<Expr> {
         let lookup = |side: Expr| -> Expr {
             let mut q = query.clone();
             if let SetExpr::Select(sel) = q.body.as_mut() {
-                sel.projection = vec![SelectItem::UnnamedExpr(call("max", side))];
+                sel.projection = vec![SelectItem::UnnamedExpr(call(SCALAR_SUBQUERY, side))];
             }
             Expr::Subquery(Box::new(q))
         };

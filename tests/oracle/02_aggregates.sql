@@ -1,0 +1,102 @@
+-- Aggregates: counts, sums, averages (numeric scale), statistics, string and array aggregates,
+-- FILTER, DISTINCT, ordered-set aggregates.
+
+SELECT count(*) FROM aws.apigatewayv2_stage
+
+SELECT count(description), count(client_certificate_id), count(tags) FROM aws.apigatewayv2_stage
+
+SELECT count(DISTINCT account_id), count(DISTINCT region), count(DISTINCT stage_name) FROM aws.apigatewayv2_stage
+
+SELECT account_id, count(*) FROM aws.apigatewayv2_stage GROUP BY account_id
+
+SELECT region, count(*) AS n FROM aws.apigatewayv2_stage GROUP BY region ORDER BY n DESC, region
+
+SELECT account_id, region, count(*) FROM aws.apigatewayv2_stage GROUP BY account_id, region
+
+SELECT stage_name, count(*) FROM aws.apigatewayv2_stage GROUP BY stage_name HAVING count(*) > 3
+
+SELECT stage_name, count(*) FROM aws.apigatewayv2_stage GROUP BY 1 HAVING count(*) = 1
+
+SELECT min(created_date), max(created_date) FROM aws.apigatewayv2_stage
+
+SELECT min(stage_name), max(stage_name) FROM aws.apigatewayv2_stage
+
+SELECT min(last_updated_date - created_date), max(last_updated_date - created_date) FROM aws.apigatewayv2_stage
+
+SELECT sum(length(stage_name)) FROM aws.apigatewayv2_stage
+
+SELECT avg(length(stage_name)) FROM aws.apigatewayv2_stage
+
+SELECT avg(length(stage_name))::numeric(10,2) FROM aws.apigatewayv2_stage
+
+SELECT round(avg(length(stage_name)), 3) FROM aws.apigatewayv2_stage
+
+SELECT sum(length(stage_name)::bigint), sum(length(stage_name)::numeric) FROM aws.apigatewayv2_stage
+
+SELECT avg(length(stage_name)::float8) FROM aws.apigatewayv2_stage
+
+SELECT sum(extract(epoch FROM created_date)) FROM aws.apigatewayv2_stage
+
+SELECT bool_and(auto_deploy), bool_or(auto_deploy) FROM aws.apigatewayv2_stage
+
+SELECT every(auto_deploy) FROM aws.apigatewayv2_stage
+
+SELECT account_id, bool_and(auto_deploy) FROM aws.apigatewayv2_stage GROUP BY account_id
+
+SELECT count(*) FILTER (WHERE auto_deploy) AS deployed, count(*) FILTER (WHERE NOT auto_deploy) AS manual FROM aws.apigatewayv2_stage
+
+SELECT region, count(*) FILTER (WHERE stage_name = 'prod') FROM aws.apigatewayv2_stage GROUP BY region
+
+SELECT string_agg(stage_name, ',' ORDER BY _key) FROM aws.apigatewayv2_stage
+
+SELECT account_id, string_agg(DISTINCT region, ', ' ORDER BY region) FROM aws.apigatewayv2_stage GROUP BY account_id
+
+SELECT array_agg(stage_name ORDER BY _key) FROM aws.apigatewayv2_stage WHERE region = 'us-east-1'
+
+SELECT array_agg(DISTINCT region ORDER BY region) FROM aws.apigatewayv2_stage
+
+SELECT array_length(array_agg(_key), 1) FROM aws.apigatewayv2_stage
+
+SELECT stddev(length(stage_name)), variance(length(stage_name)) FROM aws.apigatewayv2_stage
+
+SELECT stddev_pop(length(stage_name)::float8), var_pop(length(stage_name)::float8) FROM aws.apigatewayv2_stage
+
+SELECT stddev_samp(length(_key)::float8), var_samp(length(_key)::float8) FROM aws.apigatewayv2_stage
+
+SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY length(stage_name)) FROM aws.apigatewayv2_stage
+
+SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY stage_name) FROM aws.apigatewayv2_stage
+
+SELECT mode() WITHIN GROUP (ORDER BY stage_name) FROM aws.apigatewayv2_stage
+
+SELECT count(*) FROM aws.apigatewayv2_stage WHERE false
+
+SELECT sum(length(stage_name)), avg(length(stage_name)), max(stage_name) FROM aws.apigatewayv2_stage WHERE false
+
+SELECT account_id, count(*) FROM aws.apigatewayv2_stage WHERE false GROUP BY account_id
+
+SELECT count(*) > 0 FROM aws.apigatewayv2_stage
+
+SELECT count(*)::text || ' stages' FROM aws.apigatewayv2_stage
+
+SELECT count(1), count(NULL) FROM aws.apigatewayv2_stage
+
+SELECT max(length(description)) FROM aws.apigatewayv2_stage
+
+SELECT api_id, count(*), min(stage_name) FROM aws.apigatewayv2_stage GROUP BY api_id HAVING min(stage_name) <> 'dev'
+
+SELECT count(*) AS n, region FROM aws.apigatewayv2_stage GROUP BY region HAVING count(*) BETWEEN 1 AND 100
+
+SELECT date_trunc('month', created_date) AS m, count(*) FROM aws.apigatewayv2_stage GROUP BY 1 ORDER BY 1
+
+SELECT date_trunc('day', created_date) AS d, count(*) FROM aws.apigatewayv2_stage GROUP BY d ORDER BY d
+
+SELECT _key, stage_name, count(*) FROM aws.apigatewayv2_stage GROUP BY _key
+
+SELECT sum(CASE WHEN auto_deploy THEN 1 ELSE 0 END) FROM aws.apigatewayv2_stage
+
+SELECT bit_and(length(stage_name)), bit_or(length(stage_name)) FROM aws.apigatewayv2_stage
+
+SELECT corr(length(stage_name)::float8, length(_key)::float8) FROM aws.apigatewayv2_stage
+
+SELECT count(*) FROM (SELECT DISTINCT account_id, region FROM aws.apigatewayv2_stage) d

@@ -1,0 +1,82 @@
+-- Every subquery form: scalar (correlated or not, ordered, several rows), IN, NOT IN, ANY/ALL,
+-- EXISTS, derived tables, LATERAL.
+
+SELECT (SELECT count(*) FROM aws.apigatewayv2_stage)
+
+SELECT (SELECT _key FROM aws.apigatewayv2_stage ORDER BY created_date, _key LIMIT 1)
+
+SELECT (SELECT _key FROM aws.apigatewayv2_stage ORDER BY _key DESC LIMIT 1)
+
+SELECT (SELECT _key FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 1 OFFSET 3)
+
+SELECT (SELECT _key FROM aws.apigatewayv2_stage)
+
+SELECT (SELECT _key FROM aws.apigatewayv2_stage WHERE false)
+
+SELECT (SELECT _key FROM aws.apigatewayv2_stage WHERE stage_name = 'nope' LIMIT 1) IS NULL
+
+SELECT _key, (SELECT count(*) FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id) FROM aws.apigatewayv2_stage s
+
+SELECT _key, (SELECT max(t.created_date) FROM aws.apigatewayv2_stage t WHERE t.region = s.region) FROM aws.apigatewayv2_stage s
+
+SELECT _key, (SELECT t._key FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id ORDER BY t._key LIMIT 1) FROM aws.apigatewayv2_stage s
+
+SELECT _key, (SELECT t.stage_name FROM aws.apigatewayv2_stage t WHERE t._key = s._key) FROM aws.apigatewayv2_stage s
+
+SELECT _key FROM aws.apigatewayv2_stage s WHERE created_date = (SELECT max(created_date) FROM aws.apigatewayv2_stage)
+
+SELECT _key FROM aws.apigatewayv2_stage s WHERE created_date = (SELECT max(t.created_date) FROM aws.apigatewayv2_stage t WHERE t.region = s.region)
+
+SELECT _key FROM aws.apigatewayv2_stage WHERE _key IN (SELECT _key FROM aws.apigatewayv2_stage WHERE stage_name = 'prod')
+
+SELECT _key FROM aws.apigatewayv2_stage WHERE _key NOT IN (SELECT _key FROM aws.apigatewayv2_stage WHERE stage_name = 'prod')
+
+SELECT count(*) FROM aws.apigatewayv2_stage WHERE description NOT IN (SELECT description FROM aws.apigatewayv2_stage)
+
+SELECT count(*) FROM aws.apigatewayv2_stage WHERE stage_name NOT IN (SELECT description FROM aws.apigatewayv2_stage)
+
+SELECT _key FROM aws.apigatewayv2_stage WHERE stage_name = ANY (SELECT stage_name FROM aws.apigatewayv2_stage WHERE region = 'eu-west-1')
+
+SELECT _key FROM aws.apigatewayv2_stage WHERE api_id = ANY (SELECT api_id FROM aws.apigatewayv2_stage WHERE stage_name = 'prod')
+
+SELECT _key FROM aws.apigatewayv2_stage WHERE created_date > ALL (SELECT created_date FROM aws.apigatewayv2_stage WHERE region = 'us-east-1')
+
+SELECT _key FROM aws.apigatewayv2_stage WHERE created_date >= ANY (SELECT max(created_date) FROM aws.apigatewayv2_stage)
+
+SELECT _key FROM aws.apigatewayv2_stage WHERE length(stage_name) < ALL (SELECT length(stage_name) FROM aws.apigatewayv2_stage WHERE stage_name LIKE 'p%')
+
+SELECT _key FROM aws.apigatewayv2_stage s WHERE EXISTS (SELECT 1 FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id AND t.stage_name = 'prod')
+
+SELECT _key FROM aws.apigatewayv2_stage s WHERE NOT EXISTS (SELECT 1 FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id AND t._key < s._key)
+
+SELECT EXISTS (SELECT 1 FROM aws.apigatewayv2_stage WHERE stage_name = 'prod')
+
+SELECT _key, EXISTS (SELECT 1 FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id AND t.stage_name = 'prod') FROM aws.apigatewayv2_stage s
+
+SELECT _key, CASE WHEN EXISTS (SELECT 1 FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id AND t.stage_name = 'dev') THEN 'has dev' ELSE 'no dev' END FROM aws.apigatewayv2_stage s
+
+SELECT _key, s._key IN (SELECT _key FROM aws.apigatewayv2_stage WHERE auto_deploy) FROM aws.apigatewayv2_stage s
+
+SELECT region, n FROM (SELECT region, count(*) AS n FROM aws.apigatewayv2_stage GROUP BY region) t WHERE n > 1
+
+SELECT t.* FROM (SELECT _key, stage_name FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 3) t
+
+SELECT * FROM (SELECT * FROM (SELECT _key, region FROM aws.apigatewayv2_stage) a WHERE region = 'us-east-1') b
+
+SELECT s._key, l.n FROM aws.apigatewayv2_stage s, LATERAL (SELECT count(*) AS n FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id) l
+
+SELECT s._key, l._key FROM aws.apigatewayv2_stage s CROSS JOIN LATERAL (SELECT t._key FROM aws.apigatewayv2_stage t WHERE t.region = s.region ORDER BY t._key LIMIT 1) l
+
+SELECT s._key, l._key FROM aws.apigatewayv2_stage s LEFT JOIN LATERAL (SELECT t._key FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id AND t._key > s._key ORDER BY t._key LIMIT 1) l ON true
+
+SELECT count(*) FROM aws.apigatewayv2_stage WHERE (account_id, region) IN (SELECT account_id, region FROM aws.apigatewayv2_stage WHERE stage_name = 'prod')
+
+SELECT max(n) FROM (SELECT api_id, count(*) AS n FROM aws.apigatewayv2_stage GROUP BY api_id) t
+
+SELECT (SELECT count(*) FROM aws.apigatewayv2_stage WHERE auto_deploy) * 100 / (SELECT count(*) FROM aws.apigatewayv2_stage)
+
+SELECT _key FROM aws.apigatewayv2_stage WHERE _key = (SELECT min(_key) FROM aws.apigatewayv2_stage) OR _key = (SELECT max(_key) FROM aws.apigatewayv2_stage)
+
+SELECT ARRAY(SELECT DISTINCT region FROM aws.apigatewayv2_stage ORDER BY region)
+
+SELECT _key FROM aws.apigatewayv2_stage WHERE _key IN (SELECT _key FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 2)

@@ -1,0 +1,92 @@
+-- json: field access, paths, text extraction, casts to jsonb, builders, set-returning
+-- functions, aggregates, comparison errors.
+
+SELECT _key, default_route_settings FROM aws.apigatewayv2_stage
+
+SELECT _key, default_route_settings -> 'throttlingBurstLimit' FROM aws.apigatewayv2_stage
+
+SELECT _key, default_route_settings ->> 'throttlingRateLimit' FROM aws.apigatewayv2_stage
+
+SELECT _key FROM aws.apigatewayv2_stage WHERE (default_route_settings ->> 'detailedMetricsEnabled')::boolean
+
+SELECT _key FROM aws.apigatewayv2_stage WHERE (default_route_settings ->> 'throttlingBurstLimit')::int > 100
+
+SELECT sum((default_route_settings ->> 'throttlingRateLimit')::numeric) FROM aws.apigatewayv2_stage
+
+SELECT _key, access_log_settings ->> 'destinationArn' FROM aws.apigatewayv2_stage
+
+SELECT _key, access_log_settings -> 'format' FROM aws.apigatewayv2_stage
+
+SELECT _key, access_log_settings #>> '{destinationArn}' FROM aws.apigatewayv2_stage
+
+SELECT _key, default_route_settings #> '{throttlingBurstLimit}' FROM aws.apigatewayv2_stage
+
+SELECT _key, json_typeof(default_route_settings -> 'throttlingRateLimit') FROM aws.apigatewayv2_stage
+
+SELECT _key, default_route_settings::jsonb FROM aws.apigatewayv2_stage
+
+SELECT _key, default_route_settings::text FROM aws.apigatewayv2_stage
+
+SELECT _key FROM aws.apigatewayv2_stage WHERE default_route_settings::jsonb @> '{"detailedMetricsEnabled": true}'
+
+SELECT _key FROM aws.apigatewayv2_stage WHERE access_log_settings::jsonb ? 'format'
+
+SELECT _key, route_settings FROM aws.apigatewayv2_stage WHERE route_settings IS NOT NULL
+
+SELECT _key, route_settings::json -> 'GET /orders' FROM aws.apigatewayv2_stage WHERE route_settings IS NOT NULL
+
+SELECT k FROM aws.apigatewayv2_stage, json_object_keys(default_route_settings) k WHERE _key = (SELECT min(_key) FROM aws.apigatewayv2_stage)
+
+SELECT e.key, e.value FROM aws.apigatewayv2_stage s, json_each(s.default_route_settings) e WHERE s._key = (SELECT min(_key) FROM aws.apigatewayv2_stage)
+
+SELECT e.key, e.value FROM aws.apigatewayv2_stage s, json_each_text(s.default_route_settings) e WHERE s._key = (SELECT min(_key) FROM aws.apigatewayv2_stage)
+
+SELECT json_agg(stage_name ORDER BY _key) FROM aws.apigatewayv2_stage WHERE region = 'us-east-1'
+
+SELECT json_build_object('name', stage_name, 'auto', auto_deploy) FROM aws.apigatewayv2_stage
+
+SELECT json_build_array(stage_name, 1, NULL, true) FROM aws.apigatewayv2_stage
+
+SELECT jsonb_build_object('name', stage_name, 'n', 1) FROM aws.apigatewayv2_stage
+
+SELECT to_json(stage_name) FROM aws.apigatewayv2_stage
+
+SELECT to_json(created_date) FROM aws.apigatewayv2_stage
+
+SELECT row_to_json(t) FROM (SELECT _key, stage_name FROM aws.apigatewayv2_stage) t
+
+SELECT json_object_agg(_key, stage_name) FROM aws.apigatewayv2_stage WHERE region = 'eu-west-1'
+
+SELECT '{"a": 1, "b": [1, 2]}'::json -> 'b' -> 1
+
+SELECT '{"a": 1, "b": [1, 2]}'::json ->> 'a'
+
+SELECT '{"a":1,   "b" : 2}'::json
+
+SELECT '{"a":1,   "b" : 2}'::jsonb
+
+SELECT '{"b": 1, "a": 2, "a": 3}'::jsonb
+
+SELECT '[1, 2, 3]'::json -> -1
+
+SELECT '"x"'::json::text
+
+SELECT 'not json'::json
+
+SELECT '{"a": }'::jsonb
+
+SELECT default_route_settings = default_route_settings FROM aws.apigatewayv2_stage
+
+SELECT DISTINCT default_route_settings FROM aws.apigatewayv2_stage
+
+SELECT count(DISTINCT default_route_settings::text) FROM aws.apigatewayv2_stage
+
+SELECT count(DISTINCT default_route_settings::jsonb) FROM aws.apigatewayv2_stage
+
+SELECT json_array_length('[1, 2, 3]')
+
+SELECT jsonb_array_length('[1, 2, 3]'::jsonb)
+
+SELECT jsonb_pretty('{"a": [1, 2]}'::jsonb)
+
+SELECT json_extract_path_text(default_route_settings, 'throttlingBurstLimit') FROM aws.apigatewayv2_stage

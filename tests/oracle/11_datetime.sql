@@ -1,0 +1,115 @@
+-- Dates, times, timestamps, intervals: arithmetic, comparison, output text, functions.
+
+SELECT _key, created_date FROM aws.apigatewayv2_stage
+
+SELECT _key, created_date::text FROM aws.apigatewayv2_stage
+
+SELECT _key, created_date::date FROM aws.apigatewayv2_stage
+
+SELECT _key, created_date::timestamptz FROM aws.apigatewayv2_stage
+
+SELECT _key, last_updated_date - created_date FROM aws.apigatewayv2_stage
+
+SELECT _key, (last_updated_date - created_date)::text FROM aws.apigatewayv2_stage
+
+SELECT _key, created_date + interval '1 month' FROM aws.apigatewayv2_stage
+
+SELECT _key, created_date - interval '36 hours' FROM aws.apigatewayv2_stage
+
+SELECT _key, created_date + interval '1 day' * 3 FROM aws.apigatewayv2_stage
+
+SELECT _key, date_trunc('hour', created_date) FROM aws.apigatewayv2_stage
+
+SELECT _key, date_trunc('week', created_date) FROM aws.apigatewayv2_stage
+
+SELECT _key, extract(year FROM created_date), extract(month FROM created_date), extract(dow FROM created_date) FROM aws.apigatewayv2_stage
+
+SELECT _key, extract(epoch FROM created_date) FROM aws.apigatewayv2_stage
+
+SELECT _key, date_part('hour', created_date) FROM aws.apigatewayv2_stage
+
+SELECT _key, extract(epoch FROM last_updated_date - created_date) FROM aws.apigatewayv2_stage
+
+SELECT _key, to_char(created_date, 'YYYY-MM-DD') FROM aws.apigatewayv2_stage
+
+SELECT _key, to_char(created_date, 'YYYY-MM-DD HH24:MI:SS') FROM aws.apigatewayv2_stage
+
+SELECT _key, to_char(created_date, 'Mon DD, YYYY') FROM aws.apigatewayv2_stage
+
+SELECT to_char(created_date, 'YYYY-MM') AS month, count(*) FROM aws.apigatewayv2_stage GROUP BY 1
+
+SELECT _key, age(last_updated_date, created_date) FROM aws.apigatewayv2_stage
+
+SELECT _key, created_date AT TIME ZONE 'UTC' FROM aws.apigatewayv2_stage
+
+SELECT _key, created_date::timestamptz AT TIME ZONE 'America/New_York' FROM aws.apigatewayv2_stage
+
+SELECT _key, created_date AT TIME ZONE 'Europe/Paris' FROM aws.apigatewayv2_stage
+
+SELECT interval '1 day' = interval '24 hours'
+
+SELECT interval '1 month' = interval '30 days'
+
+SELECT interval '1 day 2 hours' > interval '25 hours'
+
+SELECT interval '90 minutes'
+
+SELECT interval '1 day 21:30:07'
+
+SELECT interval '45 hours 30 minutes 7 seconds'
+
+SELECT interval '1 year 2 months 3 days'
+
+SELECT interval '-1 day'
+
+SELECT interval '1.5 days'
+
+SELECT interval '1 day' * 2.5
+
+SELECT interval '1 hour' / 4
+
+SELECT make_interval(days => 3, hours => 4)
+
+SELECT timestamp '2026-01-05 10:00' - timestamp '2026-01-01 08:30'
+
+SELECT '2026-01-05 10:00'::timestamp
+
+SELECT '2026-01-05'::timestamp
+
+SELECT '2026-01-05T10:00:00Z'::timestamptz
+
+SELECT '2026-01-05 10:00:00.123456'::timestamp
+
+SELECT '2026-02-30'::timestamp
+
+SELECT '2026-13-01'::date
+
+SELECT date '2026-03-01' - date '2026-02-01'
+
+SELECT date '2026-03-01' + 7
+
+SELECT date '2026-03-01' + interval '1 hour'
+
+SELECT date_trunc('month', timestamp '2026-03-17 12:34:56')
+
+SELECT generate_series(timestamp '2026-01-01', timestamp '2026-01-03', interval '12 hours')
+
+SELECT d::date FROM generate_series(timestamp '2026-01-01', timestamp '2026-01-05', interval '1 day') d
+
+SELECT make_date(2026, 2, 28), make_timestamp(2026, 2, 28, 13, 5, 6.5)
+
+SELECT to_timestamp(1767225600)
+
+SELECT extract(epoch FROM timestamp '2026-01-01 00:00:00')
+
+SELECT justify_hours(interval '50 hours'), justify_days(interval '40 days')
+
+SELECT count(*) FROM aws.apigatewayv2_stage WHERE created_date >= date_trunc('month', timestamp '2026-01-15') AND created_date < date_trunc('month', timestamp '2026-01-15') + interval '1 month'
+
+SELECT isfinite(created_date) FROM aws.apigatewayv2_stage LIMIT 1
+
+SELECT timestamp '2026-01-01 00:00:00' + interval '1 month' - interval '1 day'
+
+SELECT date_bin(interval '15 minutes', timestamp '2026-01-01 10:07:00', timestamp '2026-01-01')
+
+SELECT max(last_updated_date - created_date) FROM aws.apigatewayv2_stage

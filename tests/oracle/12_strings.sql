@@ -1,0 +1,101 @@
+-- Strings and regular expressions.
+
+SELECT upper(stage_name), lower(region), initcap(stage_name) FROM aws.apigatewayv2_stage
+
+SELECT length(_key), char_length(stage_name), octet_length(stage_arn) FROM aws.apigatewayv2_stage
+
+SELECT stage_name || '@' || region FROM aws.apigatewayv2_stage
+
+SELECT concat(stage_name, '-', NULL, region) FROM aws.apigatewayv2_stage
+
+SELECT concat_ws('/', account_id, region, stage_name) FROM aws.apigatewayv2_stage
+
+SELECT stage_name || NULL FROM aws.apigatewayv2_stage
+
+SELECT substr(stage_arn, 1, 20), substring(stage_arn FROM 5 FOR 10) FROM aws.apigatewayv2_stage
+
+SELECT substring(stage_arn FROM '/apis/([a-z0-9]+)') FROM aws.apigatewayv2_stage
+
+SELECT substring(stage_name FROM 2) FROM aws.apigatewayv2_stage
+
+SELECT left(stage_arn, 14), right(stage_arn, 6) FROM aws.apigatewayv2_stage
+
+SELECT left(stage_name, -1), right(stage_name, -1) FROM aws.apigatewayv2_stage
+
+SELECT split_part(stage_arn, ':', 4), split_part(stage_arn, '/', -1) FROM aws.apigatewayv2_stage
+
+SELECT replace(stage_arn, 'arn:aws:', '') FROM aws.apigatewayv2_stage
+
+SELECT translate(stage_name, 'aeiou', 'AEIOU') FROM aws.apigatewayv2_stage
+
+SELECT trim(both '$' FROM stage_name), ltrim(stage_name, '$d'), rtrim(stage_name, 'tv') FROM aws.apigatewayv2_stage
+
+SELECT lpad(stage_name, 10, '*'), rpad(stage_name, 10, '.') FROM aws.apigatewayv2_stage
+
+SELECT lpad(stage_name, 2) FROM aws.apigatewayv2_stage
+
+SELECT repeat(stage_name, 2), reverse(stage_name) FROM aws.apigatewayv2_stage
+
+SELECT strpos(stage_arn, '/stages/'), position('/' IN stage_arn) FROM aws.apigatewayv2_stage
+
+SELECT md5(_key) FROM aws.apigatewayv2_stage
+
+SELECT ascii(stage_name), chr(65) FROM aws.apigatewayv2_stage
+
+SELECT regexp_replace(stage_arn, '[0-9]', '#', 'g') FROM aws.apigatewayv2_stage
+
+SELECT regexp_replace(stage_arn, '[0-9]', '#') FROM aws.apigatewayv2_stage
+
+SELECT regexp_replace(stage_name, '(.)(.)', '\2\1') FROM aws.apigatewayv2_stage
+
+SELECT regexp_matches(stage_arn, '([a-z]+)-([a-z]+)-([0-9])') FROM aws.apigatewayv2_stage
+
+SELECT regexp_matches(stage_arn, '[0-9]{3}', 'g') FROM aws.apigatewayv2_stage WHERE stage_name = 'prod'
+
+SELECT regexp_split_to_array(stage_arn, '[:/]') FROM aws.apigatewayv2_stage
+
+SELECT regexp_split_to_table('a,b,,c', ',')
+
+SELECT regexp_count(stage_arn, '[0-9]') FROM aws.apigatewayv2_stage
+
+SELECT regexp_like(stage_name, '^p') FROM aws.apigatewayv2_stage
+
+SELECT 'abc' ~ '(', 1
+
+SELECT stage_name FROM aws.apigatewayv2_stage WHERE stage_name ~ '['
+
+SELECT string_to_array(stage_arn, '/') FROM aws.apigatewayv2_stage
+
+SELECT array_to_string(ARRAY['a', NULL, 'c'], ',', '*')
+
+SELECT format('%s in %s', stage_name, region) FROM aws.apigatewayv2_stage
+
+SELECT format('%I.%L', 'a b', 'it''s')
+
+SELECT quote_ident('Hello'), quote_literal('it''s'), quote_nullable(NULL)
+
+SELECT 'abc' < 'abd', 'B' < 'a', 'abc' = 'abc '
+
+SELECT 'a' || 1 || true
+
+SELECT E'a\tb', 'a\tb'
+
+SELECT U&'d\0061t\+000061'
+
+SELECT 'x' LIKE 'X', 'x' ILIKE 'X', 'a_c' LIKE 'a\_c', 'abc' LIKE 'a\_c'
+
+SELECT 'foo' SIMILAR TO 'f(o)+', 'foo' SIMILAR TO 'o+'
+
+SELECT starts_with('stagesql', 'stage'), 'stagesql' ^@ 'sql'
+
+SELECT encode('hello'::bytea, 'hex'), encode('hello'::bytea, 'base64')
+
+SELECT to_hex(255), to_hex(-1)
+
+SELECT btrim('  x  '), length('  x  ')
+
+SELECT sha256('abc'::bytea)
+
+SELECT count(*) FROM aws.apigatewayv2_stage WHERE stage_name SIMILAR TO '%(rod|ev)'
+
+SELECT overlay(stage_name PLACING 'XX' FROM 2 FOR 1) FROM aws.apigatewayv2_stage

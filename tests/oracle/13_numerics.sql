@@ -1,0 +1,148 @@
+-- Casts and numerics: literal types, integer overflow, division, rounding, numeric scale,
+-- float output, text casts, arrays.
+
+SELECT 0.1 + 0.2
+
+SELECT 0.1::float8 + 0.2::float8
+
+SELECT 1.50, 1.5::numeric(10, 3), 2.0 * 3
+
+SELECT 7 / 2, 7 % 3, -7 / 2, -7 % 3
+
+SELECT 7.0 / 2, 7 / 2.0, 1 / 3.0
+
+SELECT 10::numeric / 4, 1::numeric / 3
+
+SELECT 2 ^ 10, 2.0 ^ 0.5
+
+SELECT round(2.5::float8), round(3.5::float8), round(-2.5::float8)
+
+SELECT round(2.5), round(3.5), round(-2.5), round(2.567, 2)
+
+SELECT round(1234.5678, -2), trunc(2.789, 1), trunc(-2.789)
+
+SELECT ceil(2.1), floor(-2.1), ceiling(2.0)
+
+SELECT abs(-5), abs(-5.5), sign(-3), sign(0.0), sign(2.5::float8)
+
+SELECT sqrt(2), cbrt(27), exp(1), ln(10), log(100), log(2, 8)
+
+SELECT pi(), degrees(pi()), radians(180)
+
+SELECT 2147483647 + 1
+
+SELECT 2147483647::int4 * 2
+
+SELECT 9223372036854775807 + 1
+
+SELECT -2147483648::int4
+
+SELECT (-2147483648)::int4 / -1
+
+SELECT 32767::int2 + 1::int2
+
+SELECT 1 / 0
+
+SELECT 1.0 / 0
+
+SELECT 1::float8 / 0
+
+SELECT 1 % 0
+
+SELECT 0.0 / 0.0
+
+SELECT 'NaN'::float8, 'Infinity'::float8, '-Infinity'::float8
+
+SELECT 'NaN'::numeric
+
+SELECT 1e3, 1.5e-3, 1E10
+
+SELECT '1e3'::numeric, '1.5e2'::float8, ' 42 '::int
+
+SELECT '12abc'::int
+
+SELECT ''::int
+
+SELECT '3.7'::int
+
+SELECT 3.7::int, 2.5::int, -2.5::int, 3.5::int
+
+SELECT 3.7::float8::int, 2.5::float8::int, (-2.5)::float8::int
+
+SELECT '99999999999'::int
+
+SELECT 123.456::numeric(5, 2)
+
+SELECT 123456.7::numeric(5, 2)
+
+SELECT 1.0::float8 / 3, 1::float4 / 3
+
+SELECT 100000000000000000000.0::float8, 1e-7::float8, 123456789012345678::float8
+
+SELECT 0.1::float4, 0.1::float4::float8
+
+SELECT 12345678.9::float4
+
+SELECT '0.1'::numeric + '0.2'::numeric
+
+SELECT avg(x) FROM (VALUES (1), (2), (2)) v(x)
+
+SELECT avg(x) FROM (VALUES (1.5), (2.25)) v(x)
+
+SELECT sum(x), avg(x) FROM (VALUES (1::bigint), (2)) v(x)
+
+SELECT sum(x) FROM (VALUES (9223372036854775807::bigint), (1)) v(x)
+
+SELECT 5::numeric, 5.000::numeric, 5.10 + 0
+
+SELECT true::int, 1::boolean, 'yes'::boolean, 'off'::boolean, 't'::boolean
+
+SELECT 'maybe'::boolean
+
+SELECT 42::text, 4.2::text, true::text, NULL::text
+
+SELECT CAST(created_date AS date), CAST(auto_deploy AS text) FROM aws.apigatewayv2_stage
+
+SELECT length(stage_name)::numeric / 3 FROM aws.apigatewayv2_stage
+
+SELECT '{a,"x y",c}'::text[]
+
+SELECT '{1,2,3}'::int[], ARRAY[1, 2] || 3
+
+SELECT ('{a,b,c}'::text[])[2], ('{a,b,c}'::text[])[5]
+
+SELECT array_length('{}'::text[], 1), cardinality('{a,b}'::text[])
+
+SELECT ARRAY[1, 2, 3] @> ARRAY[2], ARRAY[1, 2] && ARRAY[3]
+
+SELECT unnest(ARRAY['x', 'y', 'z'])
+
+SELECT array_position(ARRAY['a', 'b'], 'b'), array_remove(ARRAY[1, 2, 1], 1)
+
+SELECT greatest(1, 5, 3), least('b', 'a', 'c'), greatest(NULL, 1)
+
+SELECT coalesce(NULL, NULL, 3), nullif(5, 5), nullif(5, 6)
+
+SELECT CASE WHEN 1 > 2 THEN 'a' WHEN 2 > 1 THEN 'b' END, CASE 3 WHEN 1 THEN 'one' ELSE 'other' END
+
+SELECT 10 BETWEEN 1 AND 20, 5 IN (1, 2, NULL), 5 NOT IN (1, 2, NULL)
+
+SELECT 1 = 1.0, 1::int2 = 1::int8, '1'::text = 1::text
+
+SELECT generate_series(1, 5), generate_series(1, 10, 3)
+
+SELECT count(*) FROM generate_series(1, 100) g WHERE g % 7 = 0
+
+SELECT width_bucket(5.35, 0.024, 10.06, 5), gcd(12, 18), lcm(4, 6)
+
+SELECT factorial(5), mod(-7, 3), div(7, 2)
+
+SELECT 1::money
+
+SELECT x::numeric(6, 2) FROM (VALUES (1), (2.345), (-0.005)) v(x)
+
+SELECT scale(1.2300), trim_scale(1.2300)
+
+SELECT 255::bit(8), B'1010' | B'0101'
+
+SELECT 'a'::char(3) || 'b', length('a  '::char(3)), 'ab'::varchar(1)

@@ -1,0 +1,741 @@
+//! PostgreSQL as the oracle: a throwaway PostgreSQL 15 cluster, a raw-protocol client that sees
+//! exactly what a driver sees (column names, type OIDs, text values, SQLSTATEs) through the
+//! simple and the extended protocol, and the corpus and known-differences files the oracle test
+//! reads (`tests/oracle/`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use crate::frames::{self, Backend};
+
+/// Where Debian's PostgreSQL 15 server binaries live.
+pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// A PostgreSQL 15 cluster in a temporary directory, stopped and removed when dropped.
+pub struct Postgres {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Postgres(port {})", self.port)
+    }
+}
+
+/// Runs a server binary as `postgres` when we are root (initdb refuses root).
+fn as_postgres(program: &str) -> Command {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false);
+    if root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--", program]);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+impl Postgres {
+    /// Whether the server binaries are installed (`tests/run.sh` installs them).
+    pub fn installed() -> bool {
+        Path::new(PG_BIN).join("initdb").exists()
+    }
+
+    /// Creates and starts a cluster on a free loopback port: UTF8, C locale, trust, UTC.
+    pub fn start() -> Postgres {
+        let dir = tempfile::Builder::new()
+            .prefix("stagesql-oracle")
+            .tempdir()
+            .expect("tempdir");
+        let owner = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(dir.path())
+            .status();
+        // Not root: chown fails and we run as ourselves, which initdb accepts.
+        let _ = owner;
+        let data = dir.path().join("data");
+        let status = as_postgres(&format!("{PG_BIN}/initdb"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"])
+            .stdout(Stdio::null())
+            .status()
+            .expect("run initdb");
+        assert!(status.success(), "initdb failed");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c timezone=UTC -c fsync=off",
+            dir.path().display()
+        );
+        let status = as_postgres(&format!("{PG_BIN}/pg_ctl"))
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.path().join("log"))
+            .args(["-o", &options, "-w", "start"])
+            .stdout(Stdio::null())
+            .status()
+            .expect("run pg_ctl");
+        assert!(status.success(), "pg_ctl start failed");
+        Postgres { dir, port }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A tokio-postgres connection string as the superuser `postgres`.
+    pub fn conn_str(&self) -> String {
+        format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres",
+            self.port
+        )
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = as_postgres(&format!("{PG_BIN}/pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "immediate", "stop"])
+            .stdout(Stdio::null())
+            .status();
+    }
+}
+
+/// What one statement answered, as a client sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// Column names and type OIDs (empty for an error).
+    pub columns: Vec<(String, u32)>,
+    /// Rows as text (`None` is NULL).
+    pub rows: Vec<Vec<Option<String>>>,
+    /// SQLSTATE and message of an error.
+    pub error: Option<(String, String)>,
+}
+
+/// A client speaking the protocol by hand, so nothing is decoded or converted on the way.
+pub struct RawClient {
+    sock: TcpStream,
+}
+
+impl fmt::Debug for RawClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RawClient")
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(60);
+
+impl RawClient {
+    /// Logs in to `port` as `user` on database `dbname` (trust authentication).
+    pub async fn connect(port: u16, user: &str, dbname: &str) -> RawClient {
+        let mut sock = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        let mut params = Vec::new();
+        for s in [
+            "user",
+            user,
+            "database",
+            dbname,
+            "client_encoding",
+            "UTF8",
+            "DateStyle",
+            "ISO, MDY",
+        ] {
+            params.extend(frames::cstr(s));
+        }
+        params.push(0);
+        sock.write_all(&frames::startup_with(&params))
+            .await
+            .expect("startup");
+        let reply = frames::read_until_ready(&mut sock, WAIT).await;
+        assert!(
+            reply.last().is_some_and(|m| m.kind == b'Z'),
+            "no ReadyForQuery after startup on {port}: {reply:?}"
+        );
+        RawClient { sock }
+    }
+
+    /// Runs `sql` through the simple protocol.
+    pub async fn simple(&mut self, sql: &str) -> Answer {
+        self.sock
+            .write_all(&frames::query(sql))
+            .await
+            .expect("send");
+        let reply = frames::read_until_ready(&mut self.sock, WAIT).await;
+        answer(&reply)
+    }
+
+    /// Runs `sql` through the extended protocol (unnamed statement and portal), with text
+    /// parameters of unspecified type and text results.
+    pub async fn extended(&mut self, sql: &str, params: &[Option<String>]) -> Answer {
+        let mut bytes = frames::parse("", sql, &[]);
+        let values: Vec<Option<&[u8]>> = params
+            .iter()
+            .map(|p| p.as_deref().map(str::as_bytes))
+            .collect();
+        bytes.extend(frames::bind("", &[], &values, &[]));
+        bytes.extend(frames::describe(b'P', ""));
+        bytes.extend(frames::execute(0));
+        bytes.extend(frames::sync());
+        self.sock.write_all(&bytes).await.expect("send");
+        let reply = frames::read_until_ready(&mut self.sock, WAIT).await;
+        answer(&reply)
+    }
+}
+
+/// Folds backend messages into an [`Answer`]: the last row description, every data row, the
+/// first error.
+fn answer(reply: &[Backend]) -> Answer {
+    assert!(
+        reply.last().is_some_and(|m| m.kind == b'Z'),
+        "no ReadyForQuery: {reply:?}"
+    );
+    let mut out = Answer {
+        columns: Vec::new(),
+        rows: Vec::new(),
+        error: None,
+    };
+    for m in reply {
+        match m.kind {
+            b'T' => {
+                out.columns = row_description(&m.body);
+                out.rows.clear();
+            }
+            b'D' => out.rows.push(data_row(&m.body)),
+            b'E' if out.error.is_none() => {
+                out.error = Some((
+                    m.sqlstate().unwrap_or_default(),
+                    m.field(b'M').unwrap_or_default(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    if out.error.is_some() {
+        out.columns.clear();
+        out.rows.clear();
+    }
+    out
+}
+
+fn be_i16(b: &[u8], at: usize) -> i16 {
+    i16::from_be_bytes([b[at], b[at + 1]])
+}
+
+fn be_i32(b: &[u8], at: usize) -> i32 {
+    i32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn row_description(b: &[u8]) -> Vec<(String, u32)> {
+    let n = be_i16(b, 0).max(0) as usize;
+    let mut at = 2;
+    let mut cols = Vec::new();
+    for _ in 0..n {
+        let end = at + b[at..].iter().position(|c| *c == 0).expect("name");
+        let name = String::from_utf8_lossy(&b[at..end]).into_owned();
+        at = end + 1;
+        let oid = be_i32(b, at + 6) as u32;
+        at += 18;
+        cols.push((name, oid));
+    }
+    cols
+}
+
+fn data_row(b: &[u8]) -> Vec<Option<String>> {
+    let n = be_i16(b, 0).max(0) as usize;
+    let mut at = 2;
+    let mut row = Vec::new();
+    for _ in 0..n {
+        let len = be_i32(b, at);
+        at += 4;
+        if len < 0 {
+            row.push(None);
+        } else {
+            let len = len as usize;
+            row.push(Some(String::from_utf8_lossy(&b[at..at + len]).into_owned()));
+            at += len;
+        }
+    }
+    row
+}
+
+/// One query of the corpus.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// The corpus file's stem: the category.
+    pub category: String,
+    /// `file:line` of its first line.
+    pub place: String,
+    /// The query text, as written.
+    pub sql: String,
+}
+
+impl Case {
+    /// The text differences are keyed by: whitespace collapsed.
+    pub fn key(&self) -> String {
+        normalize(&self.sql)
+    }
+}
+
+/// Collapses runs of whitespace to one space and trims.
+pub fn normalize(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Reads every `*.sql` file of `dir`: one query per block, blocks separated by blank lines,
+/// lines starting with `--` are comments.
+pub fn read_corpus(dir: &Path) -> Vec<Case> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("corpus directory")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    files.sort();
+    let mut cases = Vec::new();
+    for file in files {
+        let category = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = std::fs::read_to_string(&file).expect("corpus file");
+        let mut block: Vec<&str> = Vec::new();
+        let mut start = 0;
+        for (i, line) in text.lines().chain(std::iter::once("")).enumerate() {
+            if line.trim().is_empty() {
+                if !block.is_empty() {
+                    cases.push(Case {
+                        category: category.clone(),
+                        place: format!(
+                            "{}:{}",
+                            file.file_name().unwrap_or_default().to_string_lossy(),
+                            start + 1
+                        ),
+                        sql: block.join("\n"),
+                    });
+                    block.clear();
+                }
+                continue;
+            }
+            if line.trim_start().starts_with("--") {
+                continue;
+            }
+            if block.is_empty() {
+                start = i;
+            }
+            block.push(line);
+        }
+    }
+    cases
+}
+
+/// How a query is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Mode {
+    /// One Query message.
+    Simple,
+    /// Parse/Bind/Describe/Execute/Sync, no parameters.
+    Extended,
+    /// Extended, with the query's comparison literals sent as untyped parameters.
+    Params,
+}
+
+impl Mode {
+    /// Its name in the known-differences file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Simple => "simple",
+            Mode::Extended => "extended",
+            Mode::Params => "params",
+        }
+    }
+}
+
+/// The text with the literals a driver would send as parameters (a quoted string or a number
+/// right after a comparison operator, `LIKE`, `LIMIT` or `OFFSET`) replaced by `$1`, `$2`, ...,
+/// and their values. `None` when the query has no such literal.
+pub fn parameterize(sql: &str) -> Option<(String, Vec<Option<String>>)> {
+    let b = sql.as_bytes();
+    let mut out = String::new();
+    let mut params = Vec::new();
+    let mut i = 0;
+    // The last significant token before `i`, lowercased.
+    let mut last = String::new();
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\'' {
+            // A string literal ('' escapes a quote).
+            let mut j = i + 1;
+            let mut value = String::new();
+            while j < b.len() {
+                if b[j] == b'\'' {
+                    if j + 1 < b.len() && b[j + 1] == b'\'' {
+                        value.push('\'');
+                        j += 2;
+                        continue;
+                    }
+                    break;
+                }
+                let ch = sql[j..].chars().next().unwrap_or(' ');
+                value.push(ch);
+                j += ch.len_utf8();
+            }
+            let literal = &sql[i..(j + 1).min(b.len())];
+            // Not after E/B/X prefixes or a type name (typed literals stay literals).
+            let prefixed = i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+            let followed_by_cast = sql[(j + 1).min(b.len())..].trim_start().starts_with("::");
+            if !prefixed && !followed_by_cast && takes_parameter(&last) {
+                params.push(Some(value));
+                out.push_str(&format!("${}", params.len()));
+            } else {
+                out.push_str(literal);
+            }
+            last = "'".to_owned();
+            i = j + 1;
+            continue;
+        }
+        if c.is_ascii_digit()
+            && (i == 0
+                || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'.'))
+        {
+            let mut j = i;
+            while j < b.len() && (b[j].is_ascii_digit() || b[j] == b'.') {
+                j += 1;
+            }
+            let ends_word = j < b.len() && (b[j].is_ascii_alphabetic() || b[j] == b'_');
+            let followed_by_cast = sql[j..].trim_start().starts_with("::");
+            if !ends_word
+                && !followed_by_cast
+                && (takes_parameter(&last) || last == "limit" || last == "offset")
+            {
+                params.push(Some(sql[i..j].to_owned()));
+                out.push_str(&format!("${}", params.len()));
+            } else {
+                out.push_str(&sql[i..j]);
+            }
+            last = "0".to_owned();
+            i = j;
+            continue;
+        }
+        if c == b'"' {
+            let j = sql[i + 1..].find('"').map_or(b.len(), |k| i + 1 + k);
+            out.push_str(&sql[i..(j + 1).min(b.len())]);
+            last = "\"".to_owned();
+            i = j + 1;
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == b'_' {
+            let mut j = i;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                j += 1;
+            }
+            last = sql[i..j].to_ascii_lowercase();
+            out.push_str(&sql[i..j]);
+            i = j;
+            continue;
+        }
+        if c.is_ascii_whitespace() {
+            out.push(c as char);
+            i += 1;
+            continue;
+        }
+        // Operators: take the run of operator characters as one token.
+        let mut j = i;
+        while j < b.len() && b"=<>!~+-*/%|&^#@".contains(&b[j]) {
+            j += 1;
+        }
+        if j == i {
+            j = i + sql[i..].chars().next().map_or(1, char::len_utf8);
+        }
+        last = sql[i..j].to_owned();
+        out.push_str(&sql[i..j]);
+        i = j;
+    }
+    (!params.is_empty()).then_some((out, params))
+}
+
+fn takes_parameter(last: &str) -> bool {
+    matches!(
+        last,
+        "=" | "<>" | "!=" | "<" | ">" | "<=" | ">=" | "like" | "ilike"
+    )
+}
+
+/// Whether rows must be compared in order: the outermost statement ends with an ORDER BY
+/// (outside every parenthesis), optionally followed by LIMIT/OFFSET/FETCH.
+pub fn ordered(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    let mut depth = 0i32;
+    let mut last_order_at_top = None;
+    let b = lower.as_bytes();
+    let mut i = 0;
+    let mut in_str = false;
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            if c == b'\'' {
+                in_str = false;
+            }
+        } else if c == b'\'' {
+            in_str = true;
+        } else if c == b'(' {
+            depth += 1;
+        } else if c == b')' {
+            depth -= 1;
+        } else if depth == 0 && lower[i..].starts_with("order by") {
+            last_order_at_top = Some(i);
+        }
+        i += 1;
+    }
+    last_order_at_top.is_some()
+}
+
+/// What differs between our answer and PostgreSQL's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Difference {
+    /// PostgreSQL answers, we fail with 0A000 (a feature we do not have).
+    Unsupported,
+    /// PostgreSQL answers, we fail with another SQLSTATE.
+    Fails,
+    /// PostgreSQL fails, we answer: an error we hide.
+    MissingError,
+    /// Both fail, with different SQLSTATEs.
+    Sqlstate,
+    /// Different rows (values or their text).
+    Rows,
+    /// Same rows, different result type OIDs.
+    Types,
+    /// Same rows and types, different column names.
+    Names,
+}
+
+impl Difference {
+    /// Its name in the known-differences file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Difference::Unsupported => "unsupported",
+            Difference::Fails => "fails",
+            Difference::MissingError => "missing-error",
+            Difference::Sqlstate => "sqlstate",
+            Difference::Rows => "rows",
+            Difference::Types => "types",
+            Difference::Names => "names",
+        }
+    }
+
+    /// Reads a name written by [`Difference::name`].
+    pub fn parse(s: &str) -> Option<Difference> {
+        [
+            Difference::Unsupported,
+            Difference::Fails,
+            Difference::MissingError,
+            Difference::Sqlstate,
+            Difference::Rows,
+            Difference::Types,
+            Difference::Names,
+        ]
+        .into_iter()
+        .find(|d| d.name() == s)
+    }
+}
+
+/// Compares our answer with PostgreSQL's; `None` when they agree.
+pub fn compare(ours: &Answer, theirs: &Answer, in_order: bool) -> Option<Difference> {
+    match (&ours.error, &theirs.error) {
+        (Some((a, _)), Some((b, _))) => return (a != b).then_some(Difference::Sqlstate),
+        (Some((code, _)), None) if code == "0A000" => return Some(Difference::Unsupported),
+        (Some(_), None) => return Some(Difference::Fails),
+        (None, Some(_)) => return Some(Difference::MissingError),
+        (None, None) => {}
+    }
+    let rows_equal = if in_order {
+        ours.rows == theirs.rows
+    } else {
+        let mut a = ours.rows.clone();
+        let mut b = theirs.rows.clone();
+        a.sort();
+        b.sort();
+        a == b
+    };
+    if !rows_equal || ours.columns.len() != theirs.columns.len() {
+        return Some(Difference::Rows);
+    }
+    if ours
+        .columns
+        .iter()
+        .map(|c| c.1)
+        .ne(theirs.columns.iter().map(|c| c.1))
+    {
+        return Some(Difference::Types);
+    }
+    if ours
+        .columns
+        .iter()
+        .map(|c| &c.0)
+        .ne(theirs.columns.iter().map(|c| &c.0))
+    {
+        return Some(Difference::Names);
+    }
+    None
+}
+
+/// One reviewed entry of the known-differences file.
+#[derive(Debug, Clone)]
+pub struct Known {
+    /// The modes it applies to.
+    pub modes: Vec<Mode>,
+    /// What differs.
+    pub difference: Difference,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// Reads the known-differences file: blocks separated by blank lines, each
+///
+/// ```text
+/// query: <the query, whitespace collapsed>
+/// modes: simple extended params     (or: all)
+/// difference: rows
+/// reason: <why>
+/// ```
+///
+/// Lines starting with `#` are comments. A query may have one entry per kind of difference.
+pub fn read_known(path: &Path) -> BTreeMap<String, Vec<Known>> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut out = BTreeMap::new();
+    for block in text.split("\n\n") {
+        let mut fields: BTreeMap<&str, String> = BTreeMap::new();
+        for line in block.lines() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let (k, v) = line
+                .split_once(':')
+                .unwrap_or_else(|| panic!("{}: not `key: value`: {line}", path.display()));
+            fields.insert(k.trim(), v.trim().to_owned());
+        }
+        if fields.is_empty() {
+            continue;
+        }
+        let get = |k: &str| {
+            fields
+                .get(k)
+                .cloned()
+                .unwrap_or_else(|| panic!("{}: an entry lacks `{k}`: {block}", path.display()))
+        };
+        let modes = get("modes");
+        let modes = if modes == "all" {
+            vec![Mode::Simple, Mode::Extended, Mode::Params]
+        } else {
+            modes
+                .split_whitespace()
+                .map(|m| match m {
+                    "simple" => Mode::Simple,
+                    "extended" => Mode::Extended,
+                    "params" => Mode::Params,
+                    other => panic!("{}: unknown mode {other}", path.display()),
+                })
+                .collect()
+        };
+        let difference = Difference::parse(&get("difference"))
+            .unwrap_or_else(|| panic!("{}: unknown difference in {block}", path.display()));
+        let reason = get("reason");
+        assert!(!reason.is_empty(), "{}: an empty reason", path.display());
+        out.entry(normalize(&get("query")))
+            .or_insert_with(Vec::new)
+            .push(Known {
+                modes,
+                difference,
+                reason,
+            });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameterize_takes_comparison_literals_only() {
+        let (sql, params) = parameterize(
+            "SELECT 'a', x FROM t WHERE a = 'it''s' AND b > 5 AND c::date = date '2026-01-01' \
+             AND d LIKE 'x%' AND e = 'v'::text LIMIT 3",
+        )
+        .expect("has literals");
+        assert_eq!(
+            sql,
+            "SELECT 'a', x FROM t WHERE a = $1 AND b > $2 AND c::date = date '2026-01-01' \
+             AND d LIKE $3 AND e = 'v'::text LIMIT $4"
+        );
+        assert_eq!(
+            params,
+            vec![
+                Some("it's".to_owned()),
+                Some("5".to_owned()),
+                Some("x%".to_owned()),
+                Some("3".to_owned())
+            ]
+        );
+        assert!(parameterize("SELECT 1").is_none());
+    }
+
+    #[test]
+    fn ordered_looks_at_the_outermost_statement() {
+        assert!(ordered("SELECT a FROM t ORDER BY a LIMIT 2"));
+        assert!(!ordered("SELECT * FROM (SELECT a FROM t ORDER BY a) s"));
+        assert!(!ordered("SELECT 'order by' FROM t"));
+    }
+
+    #[test]
+    fn compare_classifies() {
+        let ok = |rows: Vec<&str>| Answer {
+            columns: vec![("a".into(), 25)],
+            rows: rows.into_iter().map(|r| vec![Some(r.to_owned())]).collect(),
+            error: None,
+        };
+        let err = |code: &str| Answer {
+            columns: vec![],
+            rows: vec![],
+            error: Some((code.into(), String::new())),
+        };
+        assert_eq!(
+            compare(&ok(vec!["x", "y"]), &ok(vec!["y", "x"]), false),
+            None
+        );
+        assert_eq!(
+            compare(&ok(vec!["x", "y"]), &ok(vec!["y", "x"]), true),
+            Some(Difference::Rows)
+        );
+        assert_eq!(
+            compare(&err("0A000"), &ok(vec![]), false),
+            Some(Difference::Unsupported)
+        );
+        assert_eq!(
+            compare(&ok(vec![]), &err("22012"), false),
+            Some(Difference::MissingError)
+        );
+        assert_eq!(
+            compare(&err("22P02"), &err("22008"), false),
+            Some(Difference::Sqlstate)
+        );
+        assert_eq!(compare(&err("22012"), &err("22012"), false), None);
+    }
+}
