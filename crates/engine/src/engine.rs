@@ -57,6 +57,9 @@ impl Engine {
         options.sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
         options.sql_parser.map_string_types_to_utf8view = false;
         options.execution.target_partitions = 1;
+        // `timestamptz` (and now()) carry a time zone, so they are told apart from `timestamp`
+        // (OID 1184, printed with its offset) as PostgreSQL does; the server's zone is UTC.
+        options.execution.time_zone = Some("+00:00".to_owned());
 
         let state = SessionStateBuilder::new()
             .with_config(session_config)
@@ -69,6 +72,8 @@ impl Engine {
             .with_expr_planners(planners)
             .with_type_planner(Arc::new(PgTypePlanner))
             .build();
+        // After DataFusion's own analyzer rules (type coercion first), so types are settled.
+        state.add_analyzer_rule(Arc::new(crate::semantics::PgSemantics::default()));
         for udf in operators::all()
             .into_iter()
             .chain(crate::functions::builtins::all())

@@ -14,7 +14,10 @@
 //! - [`schema`]: the Arrow schema and how json/hstore types ride in field metadata.
 //! - [`planner`] and [`functions`]: PostgreSQL operators, types and functions.
 //! - [`naming`]: PostgreSQL's names for result columns.
-//! - [`rewrite`]: PostgreSQL name resolution (`pg_catalog` first) applied before planning.
+//! - [`rewrite`]: PostgreSQL name resolution (`pg_catalog` first) applied before planning;
+//!   forms DataFusion would answer differently are refused there (0A000).
+//! - [`semantics`]: PostgreSQL's meaning where DataFusion's differs (interval comparison,
+//!   timestamp differences), an analyzer rule over every plan.
 //! - [`persist`]: the last good snapshot as an Arrow IPC file.
 //! - [`pg_types`]: the type OIDs shared by the wire and the catalog tables.
 //! - [`pg_catalog`]: `pg_catalog` and `information_schema` tables describing the table.
@@ -42,6 +45,7 @@ pub mod prepared;
 pub mod rewrite;
 pub mod scan;
 pub mod schema;
+pub mod semantics;
 pub mod session;
 pub mod settings;
 pub mod statement;

@@ -32,7 +32,10 @@ fn sig(arities: &[usize]) -> Signature {
 
 /// Every function here.
 pub fn all() -> Vec<ScalarUDF> {
-    let mut out = vec![ScalarUDF::new_from_impl(PgTypeof::default())];
+    let mut out = vec![
+        ScalarUDF::new_from_impl(PgTypeof::default()),
+        super::to_char::udf(),
+    ];
     let mut add = |f: RowFn| out.push(ScalarUDF::new_from_impl(f));
     add(RowFn::new(
         "pg_size_pretty",

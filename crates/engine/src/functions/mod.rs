@@ -10,3 +10,4 @@ pub mod keywords;
 pub mod operators;
 pub mod row_fn;
 pub mod session;
+pub mod to_char;

@@ -1,0 +1,178 @@
+//! PostgreSQL's meaning where DataFusion's differs, applied to every logical plan after type
+//! coercion (an analyzer rule), so each class of difference is fixed once, for every query:
+//!
+//! - **Interval comparison** ([`interval`]): PostgreSQL compares intervals by their span, a
+//!   month counting 30 days and a day 24 hours (`interval '1 day' = interval '24 hours'`);
+//!   DataFusion compares (months, days, nanoseconds) field by field. Comparisons, BETWEEN and
+//!   ORDER BY on intervals go through the span.
+//! - **Timestamp difference** ([`interval`]): `timestamp - timestamp` is an interval of days
+//!   and time (`3 days 00:35:18`), as PostgreSQL's `timestamp_mi` justifies hours into days;
+//!   DataFusion keeps only a time (`72:35:18`).
+
+pub mod interval;
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, Result};
+use datafusion::config::ConfigOptions;
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::utils::merge_schema;
+use datafusion::logical_expr::{
+    Between, BinaryExpr, Expr, ExprSchemable, LogicalPlan, Operator, ScalarUDF, SortExpr,
+};
+use datafusion::optimizer::AnalyzerRule;
+
+/// The analyzer rule applying this module's semantics.
+#[derive(Debug)]
+pub struct PgSemantics {
+    span: Arc<ScalarUDF>,
+    justify: Arc<ScalarUDF>,
+}
+
+impl Default for PgSemantics {
+    fn default() -> Self {
+        PgSemantics {
+            span: Arc::new(ScalarUDF::from(interval::IntervalSpan::new())),
+            justify: Arc::new(ScalarUDF::from(interval::JustifyDifference::new())),
+        }
+    }
+}
+
+fn type_of(e: &Expr, schema: &DFSchema) -> Result<DataType> {
+    Ok(e.to_field(schema)?.1.data_type().clone())
+}
+
+fn is_interval(t: &DataType) -> bool {
+    matches!(t, DataType::Interval(_))
+}
+
+fn is_timestamp(t: &DataType) -> bool {
+    matches!(t, DataType::Timestamp(_, _))
+}
+
+fn is_comparison(op: Operator) -> bool {
+    matches!(
+        op,
+        Operator::Eq
+            | Operator::NotEq
+            | Operator::Lt
+            | Operator::LtEq
+            | Operator::Gt
+            | Operator::GtEq
+            | Operator::IsDistinctFrom
+            | Operator::IsNotDistinctFrom
+    )
+}
+
+impl PgSemantics {
+    fn call(udf: &Arc<ScalarUDF>, arg: Expr) -> Expr {
+        Expr::ScalarFunction(ScalarFunction::new_udf(Arc::clone(udf), vec![arg]))
+    }
+
+    fn span_of(&self, e: Expr) -> Expr {
+        Self::call(&self.span, e)
+    }
+
+    /// One expression (its children already done).
+    fn expr(&self, e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+        match e {
+            Expr::BinaryExpr(BinaryExpr { left, op, right }) if is_comparison(op) => {
+                let lt = type_of(&left, schema)?;
+                let rt = type_of(&right, schema)?;
+                if is_interval(&lt) && is_interval(&rt) {
+                    return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                        Box::new(self.span_of(*left)),
+                        op,
+                        Box::new(self.span_of(*right)),
+                    ))));
+                }
+                Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr { left, op, right })))
+            }
+            Expr::BinaryExpr(BinaryExpr {
+                left,
+                op: Operator::Minus,
+                right,
+            }) => {
+                let lt = type_of(&left, schema)?;
+                let rt = type_of(&right, schema)?;
+                let e = Expr::BinaryExpr(BinaryExpr::new(left, Operator::Minus, right));
+                if is_timestamp(&lt) && is_timestamp(&rt) {
+                    return Ok(Transformed::yes(Self::call(&self.justify, e)));
+                }
+                Ok(Transformed::no(e))
+            }
+            Expr::Between(Between {
+                expr,
+                negated,
+                low,
+                high,
+            }) => {
+                let t = type_of(&expr, schema)?;
+                if is_interval(&t) {
+                    return Ok(Transformed::yes(Expr::Between(Between::new(
+                        Box::new(self.span_of(*expr)),
+                        negated,
+                        Box::new(self.span_of(*low)),
+                        Box::new(self.span_of(*high)),
+                    ))));
+                }
+                Ok(Transformed::no(Expr::Between(Between::new(
+                    expr, negated, low, high,
+                ))))
+            }
+            other => Ok(Transformed::no(other)),
+        }
+    }
+
+    /// One plan node: its expressions, and its sort keys when it sorts by an interval.
+    fn node(&self, node: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
+        let schema = if node.inputs().is_empty() {
+            Arc::clone(node.schema())
+        } else {
+            Arc::new(merge_schema(&node.inputs()))
+        };
+        let node = if let LogicalPlan::Sort(mut sort) = node {
+            let mut changed = false;
+            let mut keys = Vec::with_capacity(sort.expr.len());
+            for key in std::mem::take(&mut sort.expr) {
+                let t = type_of(&key.expr, &schema)?;
+                if is_interval(&t) {
+                    changed = true;
+                    keys.push(SortExpr::new(self.span_of(key.expr), key.asc, key.nulls_first));
+                } else {
+                    keys.push(key);
+                }
+            }
+            sort.expr = keys;
+            Transformed::new_transformed(LogicalPlan::Sort(sort), changed)
+        } else {
+            Transformed::no(node)
+        };
+        let out = node.transform_data(|node| {
+            // Output names stay what they were (`min(a - b)`), as columns above refer to them.
+            let names = NamePreserver::new(&node);
+            node.map_expressions(|e| {
+                let saved = names.save(&e);
+                Ok(e.transform_up(|e| self.expr(e, &schema))?
+                    .update_data(|e| saved.restore(e)))
+            })
+        })?;
+        // A child's output type may have changed (a timestamp difference is an interval now),
+        // so every node derives its schema again.
+        out.map_data(|n| n.recompute_schema())
+    }
+}
+
+impl AnalyzerRule for PgSemantics {
+    fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
+        plan.transform_up_with_subqueries(|node| self.node(node))
+            .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "pg_semantics"
+    }
+}
