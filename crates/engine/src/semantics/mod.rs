@@ -8,14 +8,17 @@
 //! - **Timestamp difference** ([`interval`]): `timestamp - timestamp` is an interval of days
 //!   and time (`3 days 00:35:18`), as PostgreSQL's `timestamp_mi` justifies hours into days;
 //!   DataFusion keeps only a time (`72:35:18`).
+//! - **SIMILAR TO** ([`similar`]): the SQL pattern is translated to the anchored regular
+//!   expression PostgreSQL matches (`%`, `_`, escapes); DataFusion matched nothing.
 
 pub mod interval;
+pub mod similar;
 
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{DFSchema, Result};
+use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
@@ -30,6 +33,7 @@ use datafusion::optimizer::AnalyzerRule;
 pub struct PgSemantics {
     span: Arc<ScalarUDF>,
     justify: Arc<ScalarUDF>,
+    similar: Arc<ScalarUDF>,
 }
 
 impl Default for PgSemantics {
@@ -37,6 +41,7 @@ impl Default for PgSemantics {
         PgSemantics {
             span: Arc::new(ScalarUDF::from(interval::IntervalSpan::new())),
             justify: Arc::new(ScalarUDF::from(interval::JustifyDifference::new())),
+            similar: Arc::new(ScalarUDF::from(similar::SimilarToRegex::new())),
         }
     }
 }
@@ -121,6 +126,27 @@ impl PgSemantics {
                 }
                 Ok(Transformed::no(Expr::Between(Between::new(
                     expr, negated, low, high,
+                ))))
+            }
+            Expr::SimilarTo(like) => {
+                let escape = match like.escape_char {
+                    Some(c) => Expr::Literal(ScalarValue::Utf8(Some(c.to_string())), None),
+                    None => Expr::Literal(ScalarValue::Utf8(Some("\\".to_owned())), None),
+                };
+                let regex = Expr::ScalarFunction(ScalarFunction::new_udf(
+                    Arc::clone(&self.similar),
+                    vec![*like.pattern, escape],
+                ));
+                let op = match (like.negated, like.case_insensitive) {
+                    (false, false) => Operator::RegexMatch,
+                    (true, false) => Operator::RegexNotMatch,
+                    (false, true) => Operator::RegexIMatch,
+                    (true, true) => Operator::RegexNotIMatch,
+                };
+                Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                    like.expr,
+                    op,
+                    Box::new(regex),
                 ))))
             }
             other => Ok(Transformed::no(other)),
