@@ -230,7 +230,7 @@ async fn table_equals_what_moto_holds_and_follows_changes() {
             ),
             s(&arn),
             s("prod"),
-            s(r#""lambdaAlias"=>"live", "quote"=>"say \"hi\"""#),
+            s(r#""quote"=>"say \"hi\"", "lambdaAlias"=>"live""#),
             s(r#""env"=>"prod", "owner"=>"a,b""#),
             s("us-east-1"),
             s(&orders),

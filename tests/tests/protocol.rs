@@ -60,7 +60,7 @@ async fn every_column_in_text_format() {
             ),
             s(PROD_ARN),
             s("prod"),
-            s(r#""lambdaAlias"=>"live", "region"=>"us-east-1""#),
+            s(r#""region"=>"us-east-1", "lambdaAlias"=>"live""#),
             s(r#""cost-center"=>"cc:40", "env"=>"prod", "owner"=>"a,b""#),
             s("us-east-1"),
             s("ujzde8gxd6"),

@@ -44,7 +44,7 @@ async fn aligned_output_with_headers_and_expanded_mode() {
     let text = stdout(&out);
     assert!(text.contains("stage_name |"), "{text}");
     assert!(
-        text.contains(r#""lambdaAlias"=>"staging", "quote"=>"say \"hi\" \\ back""#),
+        text.contains(r#""quote"=>"say \"hi\" \\ back", "lambdaAlias"=>"staging""#),
         "{text}"
     );
     assert!(text.contains("(1 row)"), "{text}");

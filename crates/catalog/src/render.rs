@@ -3,13 +3,14 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// Renders a map the way PostgreSQL's `hstore_out` does, with pairs sorted by key.
+/// Renders a map the way PostgreSQL's `hstore_out` does, pairs in hstore's own order (see
+/// [`in_hstore_order`]).
 ///
 /// Keys and values are always double-quoted, `"` and `\` are backslash-escaped, and pairs are
 /// joined by `", "`. An empty map renders as the empty string (not NULL), as in PostgreSQL.
 pub fn hstore_text(map: &BTreeMap<String, String>) -> String {
     let mut out = String::with_capacity(map.len() * 16);
-    for (i, (k, v)) in map.iter().enumerate() {
+    for (i, (k, v)) in in_hstore_order(map).into_iter().enumerate() {
         if i > 0 {
             out.push_str(", ");
         }
@@ -18,6 +19,16 @@ pub fn hstore_text(map: &BTreeMap<String, String>) -> String {
         push_quoted(&mut out, v);
     }
     out
+}
+
+/// The pairs of `map` in the order PostgreSQL's hstore keeps them: shorter keys first, then by
+/// bytes (`hstoreUniquePairs` sorts by key length, then `memcmp`). Output text, `akeys`,
+/// `avals`, `each` and `hstore_to_json` all follow it.
+pub fn in_hstore_order<V>(map: &BTreeMap<String, V>) -> Vec<(&String, &V)> {
+    let mut pairs: Vec<(&String, &V)> = map.iter().collect();
+    // The map is already in byte order, so a stable sort by length is enough.
+    pairs.sort_by_key(|(k, _)| k.len());
+    pairs
 }
 
 /// Appends `s` double-quoted with `"` and `\` escaped: one hstore key or value.
@@ -79,10 +90,16 @@ mod tests {
 
     #[test]
     fn hstore_sorted_quoted_and_joined() {
-        let m = map(&[("region", "us-east-1"), ("lambdaAlias", "live")]);
+        // PostgreSQL's order: by key length, then bytes.
+        let m = map(&[
+            ("region", "us-east-1"),
+            ("lambdaAlias", "live"),
+            ("b", "1"),
+            ("a", "2"),
+        ]);
         assert_eq!(
             hstore_text(&m),
-            r#""lambdaAlias"=>"live", "region"=>"us-east-1""#
+            r#""a"=>"2", "b"=>"1", "region"=>"us-east-1", "lambdaAlias"=>"live""#
         );
     }
 
@@ -91,7 +108,7 @@ mod tests {
         let m = map(&[("q", r#"say "hi" \ back"#), ("a,b", "x=>y"), ("ü", "ñ")]);
         assert_eq!(
             hstore_text(&m),
-            r#""a,b"=>"x=>y", "q"=>"say \"hi\" \\ back", "ü"=>"ñ""#
+            r#""q"=>"say \"hi\" \\ back", "ü"=>"ñ", "a,b"=>"x=>y""#
         );
     }
 

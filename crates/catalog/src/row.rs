@@ -147,7 +147,7 @@ mod tests {
                 ),
                 stage_arn: arn.into(),
                 stage_name: "prod".into(),
-                stage_variables: Some(r#""lambdaAlias"=>"live", "region"=>"us-east-1""#.into()),
+                stage_variables: Some(r#""region"=>"us-east-1", "lambdaAlias"=>"live""#.into()),
                 tags: Some(r#""cost-center"=>"cc:42", "env"=>"prod", "owner"=>"a,b""#.into()),
                 region: "us-east-1".into(),
                 api_id: "a1b2c3".into(),

@@ -138,20 +138,26 @@ pub fn contains(h: &Hstore, other: &Hstore) -> bool {
     other.iter().all(|(k, v)| h.get(k) == Some(v))
 }
 
-/// `hstore_to_json`: an object of string (or null) values, keys sorted.
+/// `hstore_to_json`: an object of string (or null) values in hstore's order, spaced as
+/// PostgreSQL prints it (`{"a": "1", "b": null}`).
 pub fn to_json(h: &Hstore) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = h
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                v.as_ref().map_or(serde_json::Value::Null, |s| {
-                    serde_json::Value::String(s.clone())
-                }),
-            )
-        })
-        .collect();
-    serde_json::Value::Object(map).to_string()
+    let mut out = String::from("{");
+    for (i, (k, v)) in stagesql_catalog::render::in_hstore_order(h)
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&serde_json::Value::String(k.clone()).to_string());
+        out.push_str(": ");
+        match v {
+            Some(s) => out.push_str(&serde_json::Value::String(s.clone()).to_string()),
+            None => out.push_str("null"),
+        }
+    }
+    out.push('}');
+    out
 }
 
 #[cfg(test)]

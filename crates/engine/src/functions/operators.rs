@@ -277,7 +277,7 @@ impl ScalarUDFImpl for PgFunction {
                         None => b.append_null(),
                         Some(h) => {
                             let h: Hstore = parse_hstore(h)?;
-                            for (k, v) in &h {
+                            for (k, v) in stagesql_catalog::render::in_hstore_order(&h) {
                                 if keys {
                                     b.values().append_value(k);
                                 } else {

@@ -45,11 +45,14 @@ fn unsupported(what: &str) -> DataFusionError {
 
 /// The value as a date and time (UTC for timestamptz, the server's zone), or None for NULL.
 fn datetime(v: &ScalarValue) -> Result<Option<NaiveDateTime>> {
-    let from_micros =
-        |m: i64| DateTime::from_timestamp_micros(m).map(|d| d.naive_utc());
+    let from_micros = |m: i64| DateTime::from_timestamp_micros(m).map(|d| d.naive_utc());
     Ok(match v {
-        ScalarValue::TimestampSecond(t, _) => t.and_then(|s| from_micros(s.saturating_mul(1_000_000))),
-        ScalarValue::TimestampMillisecond(t, _) => t.and_then(|s| from_micros(s.saturating_mul(1_000))),
+        ScalarValue::TimestampSecond(t, _) => {
+            t.and_then(|s| from_micros(s.saturating_mul(1_000_000)))
+        }
+        ScalarValue::TimestampMillisecond(t, _) => {
+            t.and_then(|s| from_micros(s.saturating_mul(1_000)))
+        }
         ScalarValue::TimestampMicrosecond(t, _) => t.and_then(from_micros),
         ScalarValue::TimestampNanosecond(t, _) => {
             t.map(|n| DateTime::from_timestamp_nanos(n).naive_utc())
@@ -60,10 +63,7 @@ fn datetime(v: &ScalarValue) -> Result<Option<NaiveDateTime>> {
         }),
         ScalarValue::Null => None,
         other => {
-            return Err(unsupported(&format!(
-                "to_char for {}",
-                other.data_type()
-            )));
+            return Err(unsupported(&format!("to_char for {}", other.data_type())));
         }
     })
 }
@@ -222,7 +222,12 @@ fn field(out: &mut String, t: NaiveDateTime, p: &str, fill: bool) {
         ),
         "DDD" => number(out, t.ordinal().into(), 3, fill),
         "DD" => number(out, t.day().into(), 2, fill),
-        "D" => number(out, (t.weekday().num_days_from_sunday() + 1).into(), 1, fill),
+        "D" => number(
+            out,
+            (t.weekday().num_days_from_sunday() + 1).into(),
+            1,
+            fill,
+        ),
         "ID" => number(out, t.weekday().number_from_monday().into(), 1, fill),
         "IW" => number(out, t.iso_week().week().into(), 2, fill),
         "WW" => number(out, ((t.ordinal() - 1) / 7 + 1).into(), 2, fill),

@@ -31,7 +31,9 @@ pub fn span(v: IntervalMonthDayNano) -> i128 {
 pub fn justify_hours(v: IntervalMonthDayNano) -> IntervalMonthDayNano {
     let whole = v.nanoseconds / NANOS_PER_DAY;
     let mut nanos = v.nanoseconds - whole * NANOS_PER_DAY;
-    let mut days = v.days.saturating_add(whole.clamp(i32::MIN as i64, i32::MAX as i64) as i32);
+    let mut days = v
+        .days
+        .saturating_add(whole.clamp(i32::MIN as i64, i32::MAX as i64) as i32);
     if days > 0 && nanos < 0 {
         nanos += NANOS_PER_DAY;
         days -= 1;

@@ -94,7 +94,11 @@ impl PgSemantics {
                         Box::new(self.span_of(*right)),
                     ))));
                 }
-                Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr { left, op, right })))
+                Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
+                    left,
+                    op,
+                    right,
+                })))
             }
             Expr::BinaryExpr(BinaryExpr {
                 left,
@@ -167,7 +171,11 @@ impl PgSemantics {
                 let t = type_of(&key.expr, &schema)?;
                 if is_interval(&t) {
                     changed = true;
-                    keys.push(SortExpr::new(self.span_of(key.expr), key.asc, key.nulls_first));
+                    keys.push(SortExpr::new(
+                        self.span_of(key.expr),
+                        key.asc,
+                        key.nulls_first,
+                    ));
                 } else {
                     keys.push(key);
                 }

@@ -125,7 +125,10 @@ mod tests {
     #[test]
     fn translates_like_postgres() {
         assert_eq!(similar_to_regex("p%", Some('\\')), "^(?:p.*)$");
-        assert_eq!(similar_to_regex("(dev|prod)", Some('\\')), "^(?:(dev|prod))$");
+        assert_eq!(
+            similar_to_regex("(dev|prod)", Some('\\')),
+            "^(?:(dev|prod))$"
+        );
         assert_eq!(similar_to_regex("a_c.d", Some('\\')), "^(?:a.c\\.d)$");
         assert_eq!(similar_to_regex("100\\%", Some('\\')), "^(?:100\\%)$");
         assert_eq!(similar_to_regex("f(o)+", None), "^(?:f(o)+)$");
