@@ -8,10 +8,13 @@
 //! - **Timestamp difference** ([`interval`]): `timestamp - timestamp` is an interval of days
 //!   and time (`3 days 00:35:18`), as PostgreSQL's `timestamp_mi` justifies hours into days;
 //!   DataFusion keeps only a time (`72:35:18`).
+//! - **Numbers** ([`numeric`]): integer overflow fails (22003), float and numeric division
+//!   by zero fails (22012), casts to integers and `round(float8)` round as PostgreSQL does.
 //! - **SIMILAR TO** ([`similar`]): the SQL pattern is translated to the anchored regular
 //!   expression PostgreSQL matches (`%`, `_`, escapes); DataFusion matched nothing.
 
 pub mod interval;
+pub mod numeric;
 pub mod similar;
 
 use std::sync::Arc;
@@ -24,7 +27,8 @@ use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::utils::merge_schema;
 use datafusion::logical_expr::{
-    Between, BinaryExpr, Expr, ExprSchemable, LogicalPlan, Operator, ScalarUDF, SortExpr,
+    Between, BinaryExpr, Cast, Expr, ExprSchemable, LogicalPlan, Operator, ScalarUDF, SortExpr,
+    TryCast,
 };
 use datafusion::optimizer::AnalyzerRule;
 
@@ -34,6 +38,11 @@ pub struct PgSemantics {
     span: Arc<ScalarUDF>,
     justify: Arc<ScalarUDF>,
     similar: Arc<ScalarUDF>,
+    int_add: Arc<ScalarUDF>,
+    int_sub: Arc<ScalarUDF>,
+    int_mul: Arc<ScalarUDF>,
+    nonzero: Arc<ScalarUDF>,
+    round_half: Arc<ScalarUDF>,
 }
 
 impl Default for PgSemantics {
@@ -42,6 +51,17 @@ impl Default for PgSemantics {
             span: Arc::new(ScalarUDF::from(interval::IntervalSpan::new())),
             justify: Arc::new(ScalarUDF::from(interval::JustifyDifference::new())),
             similar: Arc::new(ScalarUDF::from(similar::SimilarToRegex::new())),
+            int_add: Arc::new(ScalarUDF::from(numeric::CheckedArithmetic::new(
+                numeric::IntOp::Add,
+            ))),
+            int_sub: Arc::new(ScalarUDF::from(numeric::CheckedArithmetic::new(
+                numeric::IntOp::Sub,
+            ))),
+            int_mul: Arc::new(ScalarUDF::from(numeric::CheckedArithmetic::new(
+                numeric::IntOp::Mul,
+            ))),
+            nonzero: Arc::new(ScalarUDF::from(numeric::NonZero::new())),
+            round_half: Arc::new(ScalarUDF::from(numeric::RoundHalf::new())),
         }
     }
 }
@@ -52,6 +72,21 @@ fn type_of(e: &Expr, schema: &DFSchema) -> Result<DataType> {
 
 fn is_interval(t: &DataType) -> bool {
     matches!(t, DataType::Interval(_))
+}
+
+fn is_integer(t: &DataType) -> bool {
+    matches!(t, DataType::Int16 | DataType::Int32 | DataType::Int64)
+}
+
+/// Floats and numerics: the types whose division by zero DataFusion does not refuse.
+fn is_inexact_number(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Float32
+            | DataType::Float64
+            | DataType::Decimal128(_, _)
+            | DataType::Decimal256(_, _)
+    )
 }
 
 fn is_timestamp(t: &DataType) -> bool {
@@ -100,18 +135,65 @@ impl PgSemantics {
                     right,
                 })))
             }
-            Expr::BinaryExpr(BinaryExpr {
-                left,
-                op: Operator::Minus,
-                right,
-            }) => {
+            Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
                 let lt = type_of(&left, schema)?;
                 let rt = type_of(&right, schema)?;
-                let e = Expr::BinaryExpr(BinaryExpr::new(left, Operator::Minus, right));
-                if is_timestamp(&lt) && is_timestamp(&rt) {
+                if op == Operator::Minus && is_timestamp(&lt) && is_timestamp(&rt) {
+                    let e = Expr::BinaryExpr(BinaryExpr::new(left, op, right));
                     return Ok(Transformed::yes(Self::call(&self.justify, e)));
                 }
-                Ok(Transformed::no(e))
+                let checked = match op {
+                    Operator::Plus => Some(&self.int_add),
+                    Operator::Minus => Some(&self.int_sub),
+                    Operator::Multiply => Some(&self.int_mul),
+                    _ => None,
+                };
+                if let Some(udf) = checked
+                    && is_integer(&lt)
+                    && lt == rt
+                {
+                    return Ok(Transformed::yes(Expr::ScalarFunction(
+                        ScalarFunction::new_udf(Arc::clone(udf), vec![*left, *right]),
+                    )));
+                }
+                if matches!(op, Operator::Divide | Operator::Modulo) && is_inexact_number(&rt) {
+                    let right = Box::new(Self::call(&self.nonzero, *right));
+                    return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                        left, op, right,
+                    ))));
+                }
+                Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr::new(
+                    left, op, right,
+                ))))
+            }
+            Expr::Cast(Cast { expr, field }) if is_integer(field.data_type()) => {
+                let from = type_of(&expr, schema)?;
+                let expr = if is_inexact_number(&from) {
+                    Box::new(Self::call(&self.round_half, *expr))
+                } else {
+                    return Ok(Transformed::no(Expr::Cast(Cast { expr, field })));
+                };
+                Ok(Transformed::yes(Expr::Cast(Cast { expr, field })))
+            }
+            Expr::TryCast(TryCast { expr, field }) if is_integer(field.data_type()) => {
+                let from = type_of(&expr, schema)?;
+                let expr = if is_inexact_number(&from) {
+                    Box::new(Self::call(&self.round_half, *expr))
+                } else {
+                    return Ok(Transformed::no(Expr::TryCast(TryCast { expr, field })));
+                };
+                Ok(Transformed::yes(Expr::TryCast(TryCast { expr, field })))
+            }
+            Expr::ScalarFunction(f)
+                if f.name() == "round"
+                    && f.args.len() == 1
+                    && matches!(
+                        type_of(&f.args[0], schema)?,
+                        DataType::Float32 | DataType::Float64
+                    ) =>
+            {
+                let arg = f.args.into_iter().next().expect("one argument");
+                Ok(Transformed::yes(Self::call(&self.round_half, arg)))
             }
             Expr::Between(Between {
                 expr,
