@@ -148,7 +148,7 @@ mod tests {
                 stage_arn: arn.into(),
                 stage_name: "prod".into(),
                 stage_variables: Some(r#""region"=>"us-east-1", "lambdaAlias"=>"live""#.into()),
-                tags: Some(r#""cost-center"=>"cc:42", "env"=>"prod", "owner"=>"a,b""#.into()),
+                tags: Some(r#""env"=>"prod", "owner"=>"a,b", "cost-center"=>"cc:42""#.into()),
                 region: "us-east-1".into(),
                 api_id: "a1b2c3".into(),
             }

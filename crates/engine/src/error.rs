@@ -102,6 +102,9 @@ pub enum EngineError {
     /// A function's result would take more memory than the query may use.
     #[error("out of memory: {0}")]
     OutOfMemory(String),
+    /// Text that is not a valid value of the type it is read as (`'not json'::json`).
+    #[error("{0}")]
+    InvalidTextRepresentation(String),
     /// A scalar subquery returned more than one row.
     #[error("{0}")]
     CardinalityViolation(String),

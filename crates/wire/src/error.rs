@@ -218,6 +218,7 @@ fn classify_engine(e: &EngineError) -> (&'static str, String) {
         EngineError::QueryCanceled(_) => "57014",
         EngineError::TooComplex(_) => "54001",
         EngineError::CardinalityViolation(_) => "21000",
+        EngineError::InvalidTextRepresentation(_) => "22P02",
         EngineError::ProgramLimitExceeded(_) => "54000",
         EngineError::OutOfMemory(_) => "53200",
         EngineError::InvalidArgument(_) => "22023",

@@ -10,10 +10,12 @@
 //!   DataFusion keeps only a time (`72:35:18`).
 //! - **Numbers** ([`numeric`]): integer overflow fails (22003), float and numeric division
 //!   by zero fails (22012), casts to integers and `round(float8)` round as PostgreSQL does.
+//! - **json input** ([`json`]): text cast to json/jsonb must be JSON (22P02).
 //! - **SIMILAR TO** ([`similar`]): the SQL pattern is translated to the anchored regular
 //!   expression PostgreSQL matches (`%`, `_`, escapes); DataFusion matched nothing.
 
 pub mod interval;
+pub mod json;
 pub mod numeric;
 pub mod similar;
 
@@ -32,6 +34,8 @@ use datafusion::logical_expr::{
 };
 use datafusion::optimizer::AnalyzerRule;
 
+use crate::schema::is_json;
+
 /// The analyzer rule applying this module's semantics.
 #[derive(Debug)]
 pub struct PgSemantics {
@@ -43,6 +47,7 @@ pub struct PgSemantics {
     int_mul: Arc<ScalarUDF>,
     nonzero: Arc<ScalarUDF>,
     round_half: Arc<ScalarUDF>,
+    json_in: Arc<ScalarUDF>,
 }
 
 impl Default for PgSemantics {
@@ -62,6 +67,7 @@ impl Default for PgSemantics {
             ))),
             nonzero: Arc::new(ScalarUDF::from(numeric::NonZero::new())),
             round_half: Arc::new(ScalarUDF::from(numeric::RoundHalf::new())),
+            json_in: Arc::new(ScalarUDF::from(json::JsonIn::new())),
         }
     }
 }
@@ -165,6 +171,15 @@ impl PgSemantics {
                 Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr::new(
                     left, op, right,
                 ))))
+            }
+            Expr::Cast(Cast { expr, field })
+                if is_json(&field) && !is_json(&expr.to_field(schema)?.1) =>
+            {
+                let checked = Box::new(Self::call(&self.json_in, *expr));
+                Ok(Transformed::yes(Expr::Cast(Cast {
+                    expr: checked,
+                    field,
+                })))
             }
             Expr::Cast(Cast { expr, field }) if is_integer(field.data_type()) => {
                 let from = type_of(&expr, schema)?;
