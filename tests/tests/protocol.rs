@@ -61,7 +61,7 @@ async fn every_column_in_text_format() {
             s(PROD_ARN),
             s("prod"),
             s(r#""region"=>"us-east-1", "lambdaAlias"=>"live""#),
-            s(r#""cost-center"=>"cc:40", "env"=>"prod", "owner"=>"a,b""#),
+            s(r#""env"=>"prod", "owner"=>"a,b", "cost-center"=>"cc:40""#),
             s("us-east-1"),
             s("ujzde8gxd6"),
         ]]
@@ -363,7 +363,7 @@ async fn operators_work_over_the_wire() {
     assert!(row.get::<_, bool>("is_prod"));
     assert_eq!(
         row.get::<_, Vec<String>>("keys"),
-        vec!["cost-center", "env", "owner"]
+        vec!["env", "owner", "cost-center"]
     );
     assert_eq!(
         row.get::<_, String>("fmt"),

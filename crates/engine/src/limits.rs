@@ -257,10 +257,7 @@ pub fn bounded(
     let schema = plan.schema();
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     let producer = executor.spawn(async move {
-        let run = produce(plan, task, tx.clone());
-        if let Err(payload) = AssertUnwindSafe(run).catch_unwind().await {
-            let _ = tx.send(Err(panicked(payload.as_ref()))).await;
-        }
+        produce(plan, task, tx).await;
     });
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
     let state = (Some((rx, AbortOnDrop(producer))), deadline, cancel);
@@ -288,21 +285,35 @@ pub fn bounded(
     Box::pin(RecordBatchStreamAdapter::new(schema, bounded))
 }
 
-/// Runs `plan` and hands its batches to `tx` until the receiver goes away.
+/// Runs `plan` and hands its batches to `tx` until the receiver goes away. A panic while
+/// starting the plan or computing a batch ends the stream with [`panicked`].
 async fn produce(
     plan: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
     task: Arc<datafusion::execution::TaskContext>,
     tx: tokio::sync::mpsc::Sender<Result<datafusion::arrow::record_batch::RecordBatch>>,
 ) {
-    let mut stream = match datafusion::physical_plan::execute_stream(plan, task) {
-        Ok(stream) => stream,
-        Err(e) => {
+    let started = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        datafusion::physical_plan::execute_stream(plan, task)
+    }));
+    let mut stream = match started {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
             let _ = tx.send(Err(e)).await;
             return;
         }
+        Err(payload) => {
+            let _ = tx.send(Err(panicked(payload.as_ref()))).await;
+            return;
+        }
     };
-    while let Some(batch) = stream.next().await {
-        if tx.send(batch).await.is_err() {
+    loop {
+        let batch = match AssertUnwindSafe(stream.next()).catch_unwind().await {
+            Ok(Some(batch)) => batch,
+            Ok(None) => break,
+            Err(payload) => Err(panicked(payload.as_ref())),
+        };
+        let failed = batch.is_err();
+        if tx.send(batch).await.is_err() || failed {
             break;
         }
     }
@@ -485,6 +496,103 @@ fn dismantle(root: datafusion::sql::sqlparser::ast::Expr) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datafusion::arrow::datatypes::{Schema, SchemaRef};
+    use datafusion::execution::TaskContext;
+    use datafusion::physical_expr::EquivalenceProperties;
+    use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+    use datafusion::physical_plan::{
+        DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+    };
+
+    /// A plan that panics when started (`at_start`) or when its stream is polled.
+    #[derive(Debug)]
+    struct Panics {
+        at_start: bool,
+        properties: Arc<PlanProperties>,
+    }
+
+    impl Panics {
+        fn new(at_start: bool) -> Arc<Panics> {
+            let schema: SchemaRef = Arc::new(Schema::empty());
+            Arc::new(Panics {
+                at_start,
+                properties: Arc::new(PlanProperties::new(
+                    EquivalenceProperties::new(schema),
+                    Partitioning::UnknownPartitioning(1),
+                    EmissionType::Incremental,
+                    Boundedness::Bounded,
+                )),
+            })
+        }
+    }
+
+    impl DisplayAs for Panics {
+        fn fmt_as(&self, _: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "Panics")
+        }
+    }
+
+    impl ExecutionPlan for Panics {
+        fn name(&self) -> &str {
+            "Panics"
+        }
+        fn properties(&self) -> &Arc<PlanProperties> {
+            &self.properties
+        }
+        fn apply_expressions(
+            &self,
+            _: &mut dyn FnMut(
+                &Arc<dyn datafusion::physical_plan::PhysicalExpr>,
+            )
+                -> Result<datafusion::common::tree_node::TreeNodeRecursion>,
+        ) -> Result<datafusion::common::tree_node::TreeNodeRecursion> {
+            Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+        }
+        fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+            vec![]
+        }
+        fn with_new_children(
+            self: Arc<Self>,
+            _: Vec<Arc<dyn ExecutionPlan>>,
+        ) -> Result<Arc<dyn ExecutionPlan>> {
+            Ok(self)
+        }
+        fn execute(&self, _: usize, _: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+            assert!(!self.at_start, "a plan that cannot start");
+            let schema = self.schema();
+            let stream = futures::stream::once(async {
+                panic!("a batch that cannot be computed");
+            });
+            Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_a_query_is_that_statement_internal_error() {
+        let executor = QueryExecutor::per_core().expect("executor");
+        for at_start in [true, false] {
+            let mut stream = bounded(
+                Panics::new(at_start),
+                Arc::new(TaskContext::default()),
+                None,
+                CancellationToken::new(),
+                &executor,
+            );
+            let first = stream.next().await.expect("an item, not a silent end");
+            let err = first.expect_err("an error");
+            assert!(
+                matches!(&err, DataFusionError::Internal(m) if m.contains("panicked")),
+                "{err}"
+            );
+        }
+        let inline = Panics::new(false)
+            .execute(0, Arc::new(TaskContext::default()))
+            .expect("starts");
+        let mut stream = bounded_inline(inline, None, CancellationToken::new());
+        let err = stream.next().await.expect("an item").expect_err("an error");
+        assert!(err.to_string().contains("panicked"), "{err}");
+        executor.shutdown();
+    }
 
     #[test]
     fn timeouts_parse_like_postgres() {

@@ -202,6 +202,11 @@ mod tests {
         assert!(contains(&h, &parsed("env=>prod")));
         assert!(!contains(&h, &parsed("env=>dev")));
         assert!(contains(&h, &parsed("")));
-        assert_eq!(to_json(&h), r#"{"env":"prod","owner":"a,b"}"#);
+        assert_eq!(to_json(&h), r#"{"env": "prod", "owner": "a,b"}"#);
+        // hstore's order: shorter keys first.
+        assert_eq!(
+            to_json(&parsed(r#"aa=>1, b=>NULL"#)),
+            r#"{"b": null, "aa": "1"}"#
+        );
     }
 }

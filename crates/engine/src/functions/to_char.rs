@@ -167,7 +167,7 @@ fn number(out: &mut String, v: i64, width: usize, fill: bool) {
 }
 
 fn name(out: &mut String, full: &str, pattern: &str, fill: bool) {
-    let abbreviated = pattern.len() == 3;
+    let abbreviated = matches!(pattern, "MON" | "Mon" | "mon" | "DY" | "Dy" | "dy");
     let base: String = if abbreviated {
         full.chars().take(3).collect()
     } else {
