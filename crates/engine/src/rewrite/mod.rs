@@ -57,6 +57,7 @@ pub fn rewrite(statement: &mut Statement, search_path: &[String]) {
     resolve_relations(statement, search_path);
     table_functions(statement);
     empty_relation_subqueries(statement);
+    set_returning_items(statement);
     let quantified = quantified_subqueries(statement);
     let _ = visit_expressions_mut(statement, |expr: &mut Expr| {
         if let Expr::Subquery(q) = expr
@@ -70,6 +71,61 @@ pub fn rewrite(statement: &mut Statement, search_path: &[String]) {
     if let Statement::Query(query) = statement {
         outputs(query);
     }
+}
+
+/// `SELECT generate_series(…)` returns one row per element in PostgreSQL (a set-returning
+/// function in the select list; several of them are zipped, the shorter padded with NULL);
+/// DataFusion's `generate_series` returns one array. Such a select item becomes
+/// `unnest(generate_series(…))`, named `generate_series` as PostgreSQL names it.
+fn set_returning_items(statement: &mut Statement) {
+    struct Items;
+    fn body(b: &mut SetExpr) {
+        match b {
+            SetExpr::Select(select) => {
+                for item in &mut select.projection {
+                    let taken = std::mem::replace(item, SelectItem::Wildcard(Default::default()));
+                    *item = match taken {
+                        SelectItem::UnnamedExpr(Expr::Function(f)) if is_series(&f) => {
+                            SelectItem::ExprWithAlias {
+                                expr: call("unnest", Expr::Function(f)),
+                                alias: Ident::new("generate_series"),
+                            }
+                        }
+                        SelectItem::ExprWithAlias {
+                            expr: Expr::Function(f),
+                            alias,
+                        } if is_series(&f) => SelectItem::ExprWithAlias {
+                            expr: call("unnest", Expr::Function(f)),
+                            alias,
+                        },
+                        other => other,
+                    };
+                }
+            }
+            SetExpr::SetOperation { left, right, .. } => {
+                body(left);
+                body(right);
+            }
+            SetExpr::Query(q) => body(&mut q.body),
+            _ => {}
+        }
+    }
+    fn is_series(f: &Function) -> bool {
+        f.over.is_none()
+            && matches!(f.args, FunctionArguments::List(_))
+            && f.name
+                .0
+                .last()
+                .is_some_and(|p| p.to_string().eq_ignore_ascii_case("generate_series"))
+    }
+    impl datafusion::sql::sqlparser::ast::VisitorMut for Items {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            body(&mut query.body);
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut Items);
 }
 
 /// `x = ANY (subquery)` is `x IN (subquery)` and `x <> ALL (subquery)` is `x NOT IN
@@ -620,6 +676,10 @@ mod tests {
         assert_eq!(
             rewritten("SELECT (SELECT count(*) FROM t), (SELECT 1)"),
             "SELECT (SELECT count(*) FROM t), (SELECT 1)"
+        );
+        assert_eq!(
+            rewritten("SELECT generate_series(1, 3) FROM t, generate_series(1, 2) g"),
+            "SELECT unnest(generate_series(1, 3)) AS generate_series FROM t, generate_series(1, 2) g (g)"
         );
         assert_eq!(
             rewritten("SELECT ARRAY(SELECT DISTINCT r FROM q ORDER BY r)"),

@@ -10,6 +10,9 @@
 //!   DataFusion keeps only a time (`72:35:18`).
 //! - **Numbers** ([`numeric`]): integer overflow fails (22003), float and numeric division
 //!   by zero fails (22012), casts to integers and `round(float8)` round as PostgreSQL does.
+//! - **Functions whose meaning differs**: `array_remove` removes every match (DataFusion's
+//!   `array_remove_all`), `array_length` is int4 and NULL for an empty array, `sum(bigint)` is
+//!   numeric (no overflow), `date ± interval` is a timestamp.
 //! - **json input** ([`json`]): text cast to json/jsonb must be JSON (22P02).
 //! - **SIMILAR TO** ([`similar`]): the SQL pattern is translated to the anchored regular
 //!   expression PostgreSQL matches (`%`, `_`, escapes); DataFusion matched nothing.
@@ -144,6 +147,31 @@ impl PgSemantics {
             Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
                 let lt = type_of(&left, schema)?;
                 let rt = type_of(&right, schema)?;
+                if matches!(op, Operator::Plus | Operator::Minus)
+                    && ((lt == DataType::Date32 && is_interval(&rt))
+                        || (is_interval(&lt) && rt == DataType::Date32))
+                {
+                    // date ± interval is a timestamp in PostgreSQL; DataFusion keeps a date
+                    // and drops the time of day.
+                    let stamp = |e: Box<Expr>, t: &DataType| -> Box<Expr> {
+                        if *t == DataType::Date32 {
+                            Box::new(Expr::Cast(Cast::new(
+                                e,
+                                DataType::Timestamp(
+                                    datafusion::arrow::datatypes::TimeUnit::Microsecond,
+                                    None,
+                                ),
+                            )))
+                        } else {
+                            e
+                        }
+                    };
+                    return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                        stamp(left, &lt),
+                        op,
+                        stamp(right, &rt),
+                    ))));
+                }
                 if op == Operator::Minus && is_timestamp(&lt) && is_timestamp(&rt) {
                     let e = Expr::BinaryExpr(BinaryExpr::new(left, op, right));
                     return Ok(Transformed::yes(Self::call(&self.justify, e)));
@@ -198,6 +226,42 @@ impl PgSemantics {
                     return Ok(Transformed::no(Expr::TryCast(TryCast { expr, field })));
                 };
                 Ok(Transformed::yes(Expr::TryCast(TryCast { expr, field })))
+            }
+            Expr::ScalarFunction(f) if f.name() == "array_remove" => {
+                // PostgreSQL removes every element equal to the value; DataFusion's
+                // array_remove only the first.
+                Ok(Transformed::yes(Expr::ScalarFunction(
+                    ScalarFunction::new_udf(
+                        datafusion::functions_nested::remove::array_remove_all_udf(),
+                        f.args,
+                    ),
+                )))
+            }
+            Expr::ScalarFunction(f) if f.name() == "array_length" => {
+                // int4, and NULL (not 0) for an empty array, as in PostgreSQL.
+                let length = Expr::Cast(Cast::new(
+                    Box::new(Expr::ScalarFunction(f)),
+                    DataType::Int32,
+                ));
+                Ok(Transformed::yes(Expr::ScalarFunction(
+                    ScalarFunction::new_udf(
+                        datafusion::functions::core::nullif(),
+                        vec![length, Expr::Literal(ScalarValue::Int32(Some(0)), None)],
+                    ),
+                )))
+            }
+            Expr::AggregateFunction(mut agg)
+                if agg.func.name() == "sum"
+                    && agg.params.args.len() == 1
+                    && type_of(&agg.params.args[0], schema)? == DataType::Int64 =>
+            {
+                // sum(bigint) is numeric in PostgreSQL, so it does not overflow.
+                let arg = agg.params.args.remove(0);
+                agg.params.args.push(Expr::Cast(Cast::new(
+                    Box::new(arg),
+                    DataType::Decimal128(38, 0),
+                )));
+                Ok(Transformed::yes(Expr::AggregateFunction(agg)))
             }
             Expr::ScalarFunction(f)
                 if f.name() == "round"
