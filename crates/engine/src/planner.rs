@@ -151,6 +151,10 @@ impl ExprPlanner for PgOperatorPlanner {
                 args.extend(path_args(&right)?);
                 self.call(name, args)?
             }
+            BinaryOperator::StringConcat if hstore_left() && is_hstore_expr(&right, schema) => {
+                self.call("hs_concat", vec![left, right])?
+            }
+            BinaryOperator::Minus if hstore_left() => self.call("delete", vec![left, right])?,
             BinaryOperator::Question if hstore_left() => self.call("exist", vec![left, right])?,
             BinaryOperator::QuestionPipe if hstore_left() => {
                 self.call("exists_any", vec![left, right])?

@@ -138,6 +138,27 @@ pub fn contains(h: &Hstore, other: &Hstore) -> bool {
     other.iter().all(|(k, v)| h.get(k) == Some(v))
 }
 
+/// The hstore's output text, as PostgreSQL's `hstore_out` writes it (pairs in hstore's
+/// order, every key and value quoted, NULL bare).
+pub fn render(h: &Hstore) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in stagesql_catalog::render::in_hstore_order(h)
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        stagesql_catalog::render::push_quoted(&mut out, k);
+        out.push_str("=>");
+        match v {
+            Some(v) => stagesql_catalog::render::push_quoted(&mut out, v),
+            None => out.push_str("NULL"),
+        }
+    }
+    out
+}
+
 /// `hstore_to_json`: an object of string (or null) values in hstore's order, spaced as
 /// PostgreSQL prints it (`{"a": "1", "b": null}`).
 pub fn to_json(h: &Hstore) -> String {
@@ -203,6 +224,10 @@ mod tests {
         assert!(!contains(&h, &parsed("env=>dev")));
         assert!(contains(&h, &parsed("")));
         assert_eq!(to_json(&h), r#"{"env": "prod", "owner": "a,b"}"#);
+        assert_eq!(
+            render(&parsed(r#"b=>1, aa=>NULL, a=>"x y""#)),
+            r#""a"=>"x y", "b"=>"1", "aa"=>NULL"#
+        );
         // hstore's order: shorter keys first.
         assert_eq!(
             to_json(&parsed(r#"aa=>1, b=>NULL"#)),

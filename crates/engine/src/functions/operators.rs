@@ -24,8 +24,14 @@ use crate::schema::json_field;
 /// What a [`PgFunction`] computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
-    /// `h -> key`: the value or NULL.
+    /// `h -> key`: the value or NULL; `h -> keys[]`: the values, an array.
     HstoreFetch,
+    /// Text read as an hstore (`'a=>1'::hstore`): parsed, then written as hstore writes it.
+    HstoreIn,
+    /// `h || other`: the pairs of both, `other`'s value winning.
+    HstoreConcat,
+    /// `h - key`, `h - keys[]`, `delete(h, key)`: without those keys.
+    HstoreDelete,
     /// `h ? key`, `exist(h, key)`.
     HstoreExist,
     /// `h ?| keys`: any key present.
@@ -86,6 +92,9 @@ pub fn all() -> Vec<ScalarUDF> {
     let variadic = || Signature::variadic_any(imm);
     [
         PgFunction::new("hstore_fetchval", &["fetchval"], Kind::HstoreFetch, two()),
+        PgFunction::new("__pg_hstore_in", &[], Kind::HstoreIn, one()),
+        PgFunction::new("hs_concat", &[], Kind::HstoreConcat, two()),
+        PgFunction::new("delete", &["hstore_delete"], Kind::HstoreDelete, two()),
         PgFunction::new("exist", &["hstore_exist"], Kind::HstoreExist, two()),
         PgFunction::new("exists_any", &[], Kind::HstoreExistAny, two()),
         PgFunction::new("exists_all", &[], Kind::HstoreExistAll, two()),
@@ -159,8 +168,9 @@ impl ScalarUDFImpl for PgFunction {
         &self.signature
     }
 
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         Ok(match self.kind {
+            Kind::HstoreFetch if arg_types.get(1).is_some_and(is_list) => text_list_type(),
             Kind::HstoreExist
             | Kind::HstoreExistAny
             | Kind::HstoreExistAll
@@ -170,6 +180,9 @@ impl ScalarUDFImpl for PgFunction {
             Kind::Akeys | Kind::Avals => text_list_type(),
             Kind::JsonArrayLength => DataType::Int64,
             Kind::HstoreFetch
+            | Kind::HstoreIn
+            | Kind::HstoreConcat
+            | Kind::HstoreDelete
             | Kind::HstoreToJson
             | Kind::JsonGet
             | Kind::JsonGetText
@@ -183,6 +196,7 @@ impl ScalarUDFImpl for PgFunction {
         let min_args = match self.kind {
             Kind::Akeys
             | Kind::Avals
+            | Kind::HstoreIn
             | Kind::HstoreToJson
             | Kind::JsonTypeof
             | Kind::JsonArrayLength => 1,
@@ -203,6 +217,9 @@ impl ScalarUDFImpl for PgFunction {
             .collect();
         match self.kind {
             Kind::HstoreToJson | Kind::JsonGet | Kind::JsonPath => Ok(json_field(self.name)),
+            Kind::HstoreIn | Kind::HstoreConcat | Kind::HstoreDelete => {
+                Ok(crate::schema::hstore_field(self.name))
+            }
             _ => Ok(Arc::new(Field::new(
                 self.name,
                 self.return_type(&types)?,
@@ -216,6 +233,61 @@ impl ScalarUDFImpl for PgFunction {
         let rows = args.number_rows;
         let first = text_array(&arrays[0])?;
         let out: ArrayRef = match self.kind {
+            Kind::HstoreFetch if is_list(arrays[1].data_type()) => {
+                let keys = text_lists(&arrays[1])?;
+                let mut b = ListBuilder::new(StringBuilder::new());
+                for (i, keys) in keys.iter().enumerate() {
+                    match (val(&first, i), keys) {
+                        (Some(h), Some(keys)) => {
+                            let h = parse_hstore(h)?;
+                            for k in keys {
+                                b.values().append_option(
+                                    k.as_ref().and_then(|k| h.get(k).cloned().flatten()),
+                                );
+                            }
+                            b.append(true);
+                        }
+                        _ => b.append_null(),
+                    }
+                }
+                Arc::new(b.finish())
+            }
+            Kind::HstoreIn => map_text(rows, |i| {
+                val(&first, i)
+                    .map(|h| Ok(hstore::render(&parse_hstore(h)?)))
+                    .transpose()
+            })?,
+            Kind::HstoreConcat => {
+                let other = text_array(&arrays[1])?;
+                map_text(rows, |i| {
+                    let (Some(a), Some(b)) = (val(&first, i), val(&other, i)) else {
+                        return Ok(None);
+                    };
+                    let mut a = parse_hstore(a)?;
+                    a.extend(parse_hstore(b)?);
+                    Ok(Some(hstore::render(&a)))
+                })?
+            }
+            Kind::HstoreDelete => {
+                let keys: Vec<Option<Vec<Option<String>>>> = if is_list(arrays[1].data_type()) {
+                    text_lists(&arrays[1])?
+                } else {
+                    let one = text_array(&arrays[1])?;
+                    (0..rows)
+                        .map(|i| val(&one, i).map(|k| vec![Some(k.to_owned())]))
+                        .collect()
+                };
+                map_text(rows, |i| {
+                    let (Some(h), Some(keys)) = (val(&first, i), &keys[i]) else {
+                        return Ok(None);
+                    };
+                    let mut h = parse_hstore(h)?;
+                    for k in keys.iter().flatten() {
+                        h.remove(k);
+                    }
+                    Ok(Some(hstore::render(&h)))
+                })?
+            }
             Kind::HstoreFetch => {
                 let keys = text_array(&arrays[1])?;
                 map_text(rows, |i| {
@@ -369,6 +441,29 @@ fn parse_json(text: &str) -> Result<Value> {
 
 fn text_array(a: &ArrayRef) -> Result<StringArray> {
     Ok(cast(a, &DataType::Utf8)?.as_string::<i32>().clone())
+}
+
+fn is_list(t: &DataType) -> bool {
+    matches!(t, DataType::List(_) | DataType::LargeList(_))
+}
+
+/// A text[] argument, row by row.
+fn text_lists(a: &ArrayRef) -> Result<Vec<Option<Vec<Option<String>>>>> {
+    let lists = cast(a, &text_list_type())?;
+    let lists = lists.as_list::<i32>();
+    (0..lists.len())
+        .map(|i| {
+            if lists.is_null(i) {
+                return Ok(None);
+            }
+            let items = text_array(&lists.value(i))?;
+            Ok(Some(
+                (0..items.len())
+                    .map(|j| val(&items, j).map(str::to_owned))
+                    .collect(),
+            ))
+        })
+        .collect()
 }
 
 fn val(a: &StringArray, i: usize) -> Option<&str> {

@@ -13,7 +13,9 @@
 //! - **Functions whose meaning differs**: `array_remove` removes every match (DataFusion's
 //!   `array_remove_all`), `array_length` is int4 and NULL for an empty array, `sum(bigint)` is
 //!   numeric (no overflow), `date ± interval` is a timestamp.
-//! - **json input** ([`json`]): text cast to json/jsonb must be JSON (22P02).
+//! - **json input** ([`json`]): text cast to json/jsonb must be JSON (22P02); text cast to
+//!   hstore is parsed and written in hstore's own form (`'b=>1, a=>2'::hstore` prints
+//!   `"a"=>"2", "b"=>"1"`).
 //! - **SIMILAR TO** ([`similar`]): the SQL pattern is translated to the anchored regular
 //!   expression PostgreSQL matches (`%`, `_`, escapes); DataFusion matched nothing.
 
@@ -37,7 +39,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::optimizer::AnalyzerRule;
 
-use crate::schema::is_json;
+use crate::schema::{is_hstore, is_json};
 
 /// The analyzer rule applying this module's semantics.
 #[derive(Debug)]
@@ -51,6 +53,7 @@ pub struct PgSemantics {
     nonzero: Arc<ScalarUDF>,
     round_half: Arc<ScalarUDF>,
     json_in: Arc<ScalarUDF>,
+    hstore_in: Arc<ScalarUDF>,
 }
 
 impl Default for PgSemantics {
@@ -71,6 +74,12 @@ impl Default for PgSemantics {
             nonzero: Arc::new(ScalarUDF::from(numeric::NonZero::new())),
             round_half: Arc::new(ScalarUDF::from(numeric::RoundHalf::new())),
             json_in: Arc::new(ScalarUDF::from(json::JsonIn::new())),
+            hstore_in: Arc::new(
+                crate::functions::operators::all()
+                    .into_iter()
+                    .find(|f| f.name() == "__pg_hstore_in")
+                    .expect("the hstore input function is registered with the operators"),
+            ),
         }
     }
 }
@@ -208,6 +217,12 @@ impl PgSemantics {
                     expr: checked,
                     field,
                 })))
+            }
+            Expr::Cast(Cast { expr, field })
+                if is_hstore(&field) && !is_hstore(&expr.to_field(schema)?.1) =>
+            {
+                let read = Box::new(Self::call(&self.hstore_in, *expr));
+                Ok(Transformed::yes(Expr::Cast(Cast { expr: read, field })))
             }
             Expr::Cast(Cast { expr, field }) if is_integer(field.data_type()) => {
                 let from = type_of(&expr, schema)?;
