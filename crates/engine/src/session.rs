@@ -239,7 +239,15 @@ impl Session {
                     .and_then(|oid| crate::pg_types::arrow_type_for_oid(*oid));
             }
         }
-        let schema = pg_named_schema(stmt, plan.schema().as_arrow());
+        // The columns are described as they will run: PostgreSQL's semantics (an analyzer
+        // rule, `semantics`) can change a column's type (`sum(bigint)` is numeric,
+        // `date + interval` a timestamp), and a client decodes by the type it was told.
+        let analyzed = self.state.analyzer().execute_and_check(
+            plan.clone(),
+            self.state.config_options(),
+            |_, _| {},
+        )?;
+        let schema = pg_named_schema(stmt, analyzed.schema().as_arrow());
         Ok((plan, param_types, schema))
     }
 

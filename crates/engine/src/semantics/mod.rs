@@ -84,8 +84,12 @@ impl Default for PgSemantics {
     }
 }
 
+/// The type of `e`; `Null` when it cannot be known yet (a parameter not typed before its
+/// value arrives), so no rule applies to it.
 fn type_of(e: &Expr, schema: &DFSchema) -> Result<DataType> {
-    Ok(e.to_field(schema)?.1.data_type().clone())
+    Ok(e.to_field(schema)
+        .map(|(_, f)| f.data_type().clone())
+        .unwrap_or(DataType::Null))
 }
 
 fn is_interval(t: &DataType) -> bool {
