@@ -13,12 +13,14 @@
 //! - **Functions whose meaning differs**: `array_remove` removes every match (DataFusion's
 //!   `array_remove_all`), `array_length` is int4 and NULL for an empty array, `sum(bigint)` is
 //!   numeric (no overflow), `date ± interval` is a timestamp.
+//! - **base64** ([`encode`]): `encode(x, 'base64')` padded and in 76-character lines.
 //! - **json input** ([`json`]): text cast to json/jsonb must be JSON (22P02); text cast to
 //!   hstore is parsed and written in hstore's own form (`'b=>1, a=>2'::hstore` prints
 //!   `"a"=>"2", "b"=>"1"`).
 //! - **SIMILAR TO** ([`similar`]): the SQL pattern is translated to the anchored regular
 //!   expression PostgreSQL matches (`%`, `_`, escapes); DataFusion matched nothing.
 
+pub mod encode;
 pub mod interval;
 pub mod json;
 pub mod numeric;
@@ -54,6 +56,7 @@ pub struct PgSemantics {
     round_half: Arc<ScalarUDF>,
     json_in: Arc<ScalarUDF>,
     hstore_in: Arc<ScalarUDF>,
+    base64: Arc<ScalarUDF>,
 }
 
 impl Default for PgSemantics {
@@ -74,6 +77,7 @@ impl Default for PgSemantics {
             nonzero: Arc::new(ScalarUDF::from(numeric::NonZero::new())),
             round_half: Arc::new(ScalarUDF::from(numeric::RoundHalf::new())),
             json_in: Arc::new(ScalarUDF::from(json::JsonIn::new())),
+            base64: Arc::new(ScalarUDF::from(encode::Base64Layout::new())),
             hstore_in: Arc::new(
                 crate::functions::operators::all()
                     .into_iter()
@@ -245,6 +249,19 @@ impl PgSemantics {
                     return Ok(Transformed::no(Expr::TryCast(TryCast { expr, field })));
                 };
                 Ok(Transformed::yes(Expr::TryCast(TryCast { expr, field })))
+            }
+            Expr::ScalarFunction(f)
+                if f.name() == "encode"
+                    && matches!(
+                        f.args.get(1),
+                        Some(Expr::Literal(ScalarValue::Utf8(Some(format)), _))
+                            if format.eq_ignore_ascii_case("base64")
+                    ) =>
+            {
+                Ok(Transformed::yes(Self::call(
+                    &self.base64,
+                    Expr::ScalarFunction(f),
+                )))
             }
             Expr::ScalarFunction(f) if f.name() == "array_remove" => {
                 // PostgreSQL removes every element equal to the value; DataFusion's
