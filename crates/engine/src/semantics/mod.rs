@@ -164,9 +164,15 @@ impl PgSemantics {
             Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
                 let lt = type_of(&left, schema)?;
                 let rt = type_of(&right, schema)?;
+                // `date + 7` is coerced to `date + CAST(CAST(7 * 86400 AS Duration) AS
+                // Interval)`: whole days, and a date in PostgreSQL.
+                let days = |e: &Expr| {
+                    matches!(e, Expr::Cast(c)
+                        if matches!(type_of(&c.expr, schema), Ok(DataType::Duration(_))))
+                };
                 if matches!(op, Operator::Plus | Operator::Minus)
-                    && ((lt == DataType::Date32 && is_interval(&rt))
-                        || (is_interval(&lt) && rt == DataType::Date32))
+                    && ((lt == DataType::Date32 && is_interval(&rt) && !days(&right))
+                        || (is_interval(&lt) && rt == DataType::Date32 && !days(&left)))
                 {
                     // date ± interval is a timestamp in PostgreSQL; DataFusion keeps a date
                     // and drops the time of day.
