@@ -143,7 +143,7 @@ pub(super) fn scalar_subquery(query: &mut Query) {
         && let datafusion::sql::sqlparser::ast::TableFactor::Derived { subquery, .. } =
             &mut from.relation
     {
-        *subquery = Box::new(query.clone());
+        **subquery = query.clone();
         *query = *outer;
     }
 }

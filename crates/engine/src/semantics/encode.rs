@@ -14,12 +14,12 @@ use datafusion::logical_expr::{
 /// PostgreSQL's layout of an unpadded base64 text.
 pub fn postgres_base64(unpadded: &str) -> String {
     let mut padded = unpadded.to_owned();
-    while padded.len() % 4 != 0 {
+    while !padded.len().is_multiple_of(4) {
         padded.push('=');
     }
     let mut out = String::with_capacity(padded.len() + padded.len() / 76);
     for (i, c) in padded.chars().enumerate() {
-        if i > 0 && i % 76 == 0 {
+        if i > 0 && i.is_multiple_of(76) {
             out.push('\n');
         }
         out.push(c);
