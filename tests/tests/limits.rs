@@ -326,3 +326,43 @@ async fn shutdown_ends_idle_sessions_with_57p01_and_lets_running_ones_finish() {
     closed_with(busy_outcome, "57P01", Duration::from_secs(5)).await;
     stopping.await.expect("stop");
 }
+
+/// A CancelRequest whose sender closes its socket at once (as tokio-postgres and many pools
+/// do) still stops the statement: the server must read it before noticing the close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_from_a_socket_closed_at_once_still_lands() {
+    use stagesql_tests::frames;
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start().await;
+    for round in 0..5 {
+        let mut sock = tokio::net::TcpStream::connect(("127.0.0.1", server.port()))
+            .await
+            .expect("connect");
+        sock.write_all(&frames::startup()).await.expect("startup");
+        let hello = frames::read_until_ready(&mut sock, Duration::from_secs(5)).await;
+        let key_data = hello
+            .iter()
+            .find(|m| m.kind == b'K')
+            .expect("BackendKeyData");
+        sock.write_all(&frames::query(SLOW_AGGREGATE))
+            .await
+            .expect("query");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        // CancelRequest: length 16, code 80877102, pid, secret key; then close.
+        let mut cancel = 16i32.to_be_bytes().to_vec();
+        cancel.extend_from_slice(&80_877_102i32.to_be_bytes());
+        cancel.extend_from_slice(&key_data.body[..8]);
+        let mut canceller = tokio::net::TcpStream::connect(("127.0.0.1", server.port()))
+            .await
+            .expect("connect");
+        canceller.write_all(&cancel).await.expect("cancel");
+        drop(canceller);
+        let answer = frames::read_until_ready(&mut sock, Duration::from_secs(20)).await;
+        let codes: Vec<String> = answer
+            .iter()
+            .filter_map(frames::Backend::sqlstate)
+            .collect();
+        assert_eq!(codes, vec!["57014".to_owned()], "round {round}: {answer:?}");
+    }
+    server.stop().await;
+}

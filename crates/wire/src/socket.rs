@@ -233,7 +233,9 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
                 let _ = process_error(&mut socket, to_pg_error(WireError::AdminShutdown), false).await;
                 break;
             }
-            () = client_gone(watcher.as_ref()) => {
+            // Only a statement is stopped when its client leaves: a CancelRequest's sender
+            // closes its socket right after sending it, and the request must still land.
+            () = client_gone(watcher.as_ref()), if statement.is_some() => {
                 // Dropping the statement stops its query (see `stagesql_engine::executor`).
                 tracing::info!("client closed the connection during a statement; stopping it");
                 break;
