@@ -59,7 +59,7 @@ impl Engine {
         options.execution.target_partitions = 1;
         // `timestamptz` (and now()) carry a time zone, so they are told apart from `timestamp`
         // (OID 1184, printed with its offset) as PostgreSQL does; the server's zone is UTC.
-        options.execution.time_zone = Some("+00:00".to_owned());
+        options.execution.time_zone = Some(crate::semantics::SESSION_ZONE.to_owned());
         // `0.1` is numeric, as in PostgreSQL (`0.1 + 0.2` is `0.3`, not a float sum).
         options.sql_parser.parse_float_as_decimal = true;
 

@@ -203,3 +203,73 @@ mod tests {
         assert_eq!(n, IntervalMonthDayNano::new(0, -1, -3_600_000_000_000));
     }
 }
+
+/// `timestamptz AT TIME ZONE 'zone'` as PostgreSQL reads it: the wall-clock time in that zone,
+/// a `timestamp` without time zone. DataFusion plans it as a cast to a timestamp carrying the
+/// zone, which keeps the instant (and prints it in UTC here).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct LocalTime {
+    signature: Signature,
+}
+
+impl LocalTime {
+    /// The UDF.
+    pub fn new() -> Self {
+        LocalTime {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+impl Default for LocalTime {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for LocalTime {
+    fn name(&self) -> &str {
+        "__pg_local_time"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Timestamp(TimeUnit::Microsecond, None))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use chrono::{Offset, TimeZone};
+        use datafusion::arrow::array::TimestampMicrosecondArray;
+        use datafusion::arrow::datatypes::TimestampMicrosecondType;
+        let scalar = matches!(args.args[0], ColumnarValue::Scalar(_));
+        let array = args.args[0].to_array(args.number_rows.max(1))?;
+        let DataType::Timestamp(_, Some(zone)) = array.data_type().clone() else {
+            return exec_err!("a timestamp with a time zone was expected");
+        };
+        let tz: datafusion::arrow::array::timezone::Tz = zone.parse()?;
+        let micros = cast(
+            &array,
+            &DataType::Timestamp(TimeUnit::Microsecond, Some(zone)),
+        )?;
+        let out: TimestampMicrosecondArray = micros
+            .as_primitive::<TimestampMicrosecondType>()
+            .iter()
+            .map(|v| {
+                v.and_then(|us| {
+                    let utc = chrono::DateTime::from_timestamp_micros(us)?.naive_utc();
+                    let offset = tz.offset_from_utc_datetime(&utc).fix().local_minus_utc();
+                    us.checked_add(i64::from(offset) * 1_000_000)
+                })
+            })
+            .collect();
+        let out: ArrayRef = Arc::new(out);
+        Ok(if scalar {
+            ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&out, 0)?)
+        } else {
+            ColumnarValue::Array(out)
+        })
+    }
+}

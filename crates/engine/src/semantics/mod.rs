@@ -8,6 +8,8 @@
 //! - **Timestamp difference** ([`interval`]): `timestamp - timestamp` is an interval of days
 //!   and time (`3 days 00:35:18`), as PostgreSQL's `timestamp_mi` justifies hours into days;
 //!   DataFusion keeps only a time (`72:35:18`).
+//! - **AT TIME ZONE** ([`interval::LocalTime`]): `timestamptz AT TIME ZONE 'zone'` is the
+//!   wall-clock time in that zone (a timestamp); DataFusion kept the instant.
 //! - **Numbers** ([`numeric`]): integer overflow fails (22003), float and numeric division
 //!   by zero fails (22012), casts to integers and `round(float8)` round as PostgreSQL does.
 //! - **Functions whose meaning differs**: `array_remove` removes every match (DataFusion's
@@ -57,6 +59,7 @@ pub struct PgSemantics {
     json_in: Arc<ScalarUDF>,
     hstore_in: Arc<ScalarUDF>,
     base64: Arc<ScalarUDF>,
+    local_time: Arc<ScalarUDF>,
 }
 
 impl Default for PgSemantics {
@@ -78,6 +81,7 @@ impl Default for PgSemantics {
             round_half: Arc::new(ScalarUDF::from(numeric::RoundHalf::new())),
             json_in: Arc::new(ScalarUDF::from(json::JsonIn::new())),
             base64: Arc::new(ScalarUDF::from(encode::Base64Layout::new())),
+            local_time: Arc::new(ScalarUDF::from(interval::LocalTime::new())),
             hstore_in: Arc::new(
                 crate::functions::operators::all()
                     .into_iter()
@@ -99,6 +103,9 @@ fn type_of(e: &Expr, schema: &DFSchema) -> Result<DataType> {
 fn is_interval(t: &DataType) -> bool {
     matches!(t, DataType::Interval(_))
 }
+
+/// The zone `timestamptz` values carry here (the engine's `execution.time_zone`).
+pub(crate) const SESSION_ZONE: &str = "+00:00";
 
 fn is_integer(t: &DataType) -> bool {
     matches!(t, DataType::Int16 | DataType::Int32 | DataType::Int64)
@@ -237,6 +244,15 @@ impl PgSemantics {
             {
                 let read = Box::new(Self::call(&self.hstore_in, *expr));
                 Ok(Transformed::yes(Expr::Cast(Cast { expr: read, field })))
+            }
+            Expr::Cast(Cast { expr, field })
+                if matches!(field.data_type(), DataType::Timestamp(_, Some(z)) if z.as_ref() != SESSION_ZONE)
+                    && matches!(type_of(&expr, schema)?, DataType::Timestamp(_, Some(_))) =>
+            {
+                // `timestamptz AT TIME ZONE 'zone'` (the only way a timestamptz is cast to
+                // another zone here) is the wall-clock time there, a timestamp.
+                let zoned = Expr::Cast(Cast { expr, field });
+                Ok(Transformed::yes(Self::call(&self.local_time, zoned)))
             }
             Expr::Cast(Cast { expr, field }) if is_integer(field.data_type()) => {
                 let from = type_of(&expr, schema)?;
