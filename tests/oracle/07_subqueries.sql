@@ -80,3 +80,7 @@ SELECT _key FROM aws.apigatewayv2_stage WHERE _key = (SELECT min(_key) FROM aws.
 SELECT ARRAY(SELECT DISTINCT region FROM aws.apigatewayv2_stage ORDER BY region)
 
 SELECT _key FROM aws.apigatewayv2_stage WHERE _key IN (SELECT _key FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 2)
+
+SELECT (SELECT description FROM aws.apigatewayv2_stage WHERE description IS NULL)
+
+SELECT (SELECT stage_name FROM aws.apigatewayv2_stage GROUP BY stage_name ORDER BY count(*) DESC, stage_name LIMIT 1)

@@ -69,3 +69,5 @@ SELECT array_length(akeys(''::hstore), 1)
 SELECT stage_variables -> 'region' AS r, count(*) FROM aws.apigatewayv2_stage GROUP BY 1
 
 SELECT _key FROM aws.apigatewayv2_stage WHERE stage_variables -> 'lambdaAlias' LIKE 'l%'
+
+SELECT _key, (tags || stage_variables) - 'env'::text FROM aws.apigatewayv2_stage

@@ -113,3 +113,11 @@ SELECT timestamp '2026-01-01 00:00:00' + interval '1 month' - interval '1 day'
 SELECT date_bin(interval '15 minutes', timestamp '2026-01-01 10:07:00', timestamp '2026-01-01')
 
 SELECT max(last_updated_date - created_date) FROM aws.apigatewayv2_stage
+
+SELECT to_char(timestamp '2026-03-07 14:05:09.123456', 'FMMonth FMDD, Day HH12:MI:SS.MS AM Q WW IW DDD J')
+
+SELECT to_char(created_date, 'Dy DD Mon YYYY "at" HH24"h"') FROM aws.apigatewayv2_stage
+
+SELECT x FROM (VALUES (interval '1 day'), (interval '25 hours'), (interval '1 month'), (interval '29 days 23 hours')) v(x) ORDER BY x
+
+SELECT timestamp '2026-01-05 10:00:00' AT TIME ZONE 'Asia/Tokyo', timestamptz '2026-07-01 12:00:00+00' AT TIME ZONE 'Europe/Paris'

@@ -99,3 +99,7 @@ SELECT sha256('abc'::bytea)
 SELECT count(*) FROM aws.apigatewayv2_stage WHERE stage_name SIMILAR TO '%(rod|ev)'
 
 SELECT overlay(stage_name PLACING 'XX' FROM 2 FOR 1) FROM aws.apigatewayv2_stage
+
+SELECT encode(repeat('stagesql ', 12)::bytea, 'base64')
+
+SELECT 'abc' SIMILAR TO 'a_c', 'a.c' SIMILAR TO 'a.c', 'abc' SIMILAR TO 'a.c', 'a%c' SIMILAR TO 'a\%c'

@@ -146,3 +146,11 @@ SELECT scale(1.2300), trim_scale(1.2300)
 SELECT 255::bit(8), B'1010' | B'0101'
 
 SELECT 'a'::char(3) || 'b', length('a  '::char(3)), 'ab'::varchar(1)
+
+SELECT (-7)::int2 * 5000::int2
+
+SELECT 9223372036854775807::bigint * 2
+
+SELECT 5.5::numeric % 0
+
+SELECT (-3.5)::int, 4.5::float4::int, '2.5'::float8::bigint

@@ -29,13 +29,17 @@ use crate::naming::expr_name;
 use crate::pg_catalog::{is_empty_relation, is_pg_catalog_relation, names};
 
 mod outputs;
+mod quantified;
 mod refuse;
 mod relations;
+mod set_returning;
 mod subquery;
 
 use outputs::*;
+use quantified::quantified_subqueries;
 pub use refuse::refuse_unfaithful;
 use relations::*;
+use set_returning::set_returning_items;
 use subquery::*;
 
 /// Columns PostgreSQL stores as `int2vector`/`oidvector`, whose subscripts start at 0.
@@ -71,101 +75,6 @@ pub fn rewrite(statement: &mut Statement, search_path: &[String]) {
     if let Statement::Query(query) = statement {
         outputs(query);
     }
-}
-
-/// `SELECT generate_series(…)` returns one row per element in PostgreSQL (a set-returning
-/// function in the select list; several of them are zipped, the shorter padded with NULL);
-/// DataFusion's `generate_series` returns one array. Such a select item becomes
-/// `unnest(generate_series(…))`, named `generate_series` as PostgreSQL names it.
-fn set_returning_items(statement: &mut Statement) {
-    struct Items;
-    fn body(b: &mut SetExpr) {
-        match b {
-            SetExpr::Select(select) => {
-                for item in &mut select.projection {
-                    let taken = std::mem::replace(item, SelectItem::Wildcard(Default::default()));
-                    *item = match taken {
-                        SelectItem::UnnamedExpr(Expr::Function(f)) if is_series(&f) => {
-                            SelectItem::ExprWithAlias {
-                                expr: call("unnest", Expr::Function(f)),
-                                alias: Ident::new("generate_series"),
-                            }
-                        }
-                        SelectItem::ExprWithAlias {
-                            expr: Expr::Function(f),
-                            alias,
-                        } if is_series(&f) => SelectItem::ExprWithAlias {
-                            expr: call("unnest", Expr::Function(f)),
-                            alias,
-                        },
-                        other => other,
-                    };
-                }
-            }
-            SetExpr::SetOperation { left, right, .. } => {
-                body(left);
-                body(right);
-            }
-            SetExpr::Query(q) => body(&mut q.body),
-            _ => {}
-        }
-    }
-    fn is_series(f: &Function) -> bool {
-        f.over.is_none()
-            && matches!(f.args, FunctionArguments::List(_))
-            && f.name
-                .0
-                .last()
-                .is_some_and(|p| p.to_string().eq_ignore_ascii_case("generate_series"))
-    }
-    impl datafusion::sql::sqlparser::ast::VisitorMut for Items {
-        type Break = ();
-        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-            body(&mut query.body);
-            ControlFlow::Continue(())
-        }
-    }
-    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut Items);
-}
-
-/// `x = ANY (subquery)` is `x IN (subquery)` and `x <> ALL (subquery)` is `x NOT IN
-/// (subquery)`, NULLs included. Returns the addresses of the subqueries left under another
-/// `op ANY`/`op ALL`: they are sets of rows, not scalar subqueries, and stay as written.
-fn quantified_subqueries(statement: &mut Statement) -> HashSet<usize> {
-    let mut left_alone = HashSet::new();
-    let _ = visit_expressions_mut(statement, |expr: &mut Expr| {
-        let (negated, is_set) = match expr {
-            Expr::AnyOp {
-                compare_op: BinaryOperator::Eq,
-                right,
-                ..
-            } => (false, matches!(right.as_ref(), Expr::Subquery(_))),
-            Expr::AllOp {
-                compare_op: BinaryOperator::NotEq,
-                right,
-                ..
-            } => (true, matches!(right.as_ref(), Expr::Subquery(_))),
-            _ => (false, false),
-        };
-        if is_set {
-            let taken = std::mem::replace(expr, Expr::value(Value::Null));
-            if let Expr::AnyOp { left, right, .. } | Expr::AllOp { left, right, .. } = taken
-                && let Expr::Subquery(subquery) = *right
-            {
-                *expr = Expr::InSubquery {
-                    expr: left,
-                    subquery,
-                    negated,
-                };
-            }
-        } else if let Expr::AnyOp { right, .. } | Expr::AllOp { right, .. } = expr
-            && let Expr::Subquery(q) = right.as_ref()
-        {
-            left_alone.insert(q.as_ref() as *const Query as usize);
-        }
-        ControlFlow::<()>::Continue(())
-    });
-    left_alone
 }
 
 fn rewrite_expr(expr: &mut Expr) {

@@ -1,15 +1,11 @@
 //! `encode(bytes, 'base64')` as PostgreSQL writes it: padded with `=` to a multiple of four
 //! and broken into lines of 76 characters. DataFusion's base64 is unpadded and on one line.
 
-use std::sync::Arc;
-
-use datafusion::arrow::array::{ArrayRef, AsArray, StringArray};
-use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result, ScalarValue};
-use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
-};
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
+
+use crate::functions::row_fn::RowFn;
 
 /// PostgreSQL's layout of an unpadded base64 text.
 pub fn postgres_base64(unpadded: &str) -> String {
@@ -27,58 +23,19 @@ pub fn postgres_base64(unpadded: &str) -> String {
     out
 }
 
-/// `__pg_base64_layout(text)`.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct Base64Layout {
-    signature: Signature,
-}
-
-impl Base64Layout {
-    /// The UDF.
-    pub fn new() -> Self {
-        Base64Layout {
-            signature: Signature::any(1, Volatility::Immutable),
-        }
-    }
-}
-
-impl Default for Base64Layout {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl ScalarUDFImpl for Base64Layout {
-    fn name(&self) -> &str {
-        "__pg_base64_layout"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let (array, scalar) = match &args.args[0] {
-            ColumnarValue::Scalar(s) => (s.to_array()?, true),
-            ColumnarValue::Array(a) => (Arc::clone(a), false),
-        };
-        let text = cast(&array, &DataType::Utf8)?;
-        let out: StringArray = text
-            .as_string::<i32>()
-            .iter()
-            .map(|v| v.map(postgres_base64))
-            .collect();
-        let out: ArrayRef = Arc::new(out);
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
-        })
-    }
+/// `__pg_base64_layout(text)`: DataFusion's base64 text in PostgreSQL's layout.
+pub fn udf() -> ScalarUDF {
+    ScalarUDF::new_from_impl(RowFn::new(
+        "__pg_base64_layout",
+        Signature::any(1, Volatility::Immutable),
+        DataType::Utf8,
+        |a| {
+            Ok(match a[0].cast_to(&DataType::Utf8)? {
+                ScalarValue::Utf8(Some(t)) => ScalarValue::Utf8(Some(postgres_base64(&t))),
+                _ => ScalarValue::Utf8(None),
+            })
+        },
+    ))
 }
 
 #[cfg(test)]

@@ -83,16 +83,9 @@ fn run(
     args: ScalarFunctionArgs,
     f: impl Fn(&IntervalMonthDayNanoArray) -> Result<ArrayRef>,
 ) -> Result<ColumnarValue> {
-    let scalar = matches!(args.args[0], ColumnarValue::Scalar(_));
-    let array = args.args[0].to_array(args.number_rows.max(1))?;
-    let out = f(&month_day_nano(&array)?)?;
-    if scalar {
-        Ok(ColumnarValue::Scalar(
-            datafusion::common::ScalarValue::try_from_array(&out, 0)?,
-        ))
-    } else {
-        Ok(ColumnarValue::Array(out))
-    }
+    let (arrays, scalar) = super::arguments(&args)?;
+    let out = f(&month_day_nano(&arrays[0])?)?;
+    super::answer(out, scalar)
 }
 
 /// See the module documentation.
@@ -244,8 +237,8 @@ impl ScalarUDFImpl for LocalTime {
         use chrono::{Offset, TimeZone};
         use datafusion::arrow::array::TimestampMicrosecondArray;
         use datafusion::arrow::datatypes::TimestampMicrosecondType;
-        let scalar = matches!(args.args[0], ColumnarValue::Scalar(_));
-        let array = args.args[0].to_array(args.number_rows.max(1))?;
+        let (arrays, scalar) = super::arguments(&args)?;
+        let array = &arrays[0];
         let DataType::Timestamp(_, Some(zone)) = array.data_type().clone() else {
             return exec_err!("a timestamp with a time zone was expected");
         };
@@ -266,10 +259,6 @@ impl ScalarUDFImpl for LocalTime {
             })
             .collect();
         let out: ArrayRef = Arc::new(out);
-        Ok(if scalar {
-            ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
-        })
+        super::answer(out, scalar)
     }
 }

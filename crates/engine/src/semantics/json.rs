@@ -1,38 +1,28 @@
 //! json's input function: text cast to `json` or `jsonb` must be JSON (22P02 "invalid input
 //! syntax for type json" otherwise); the text is kept as written, as `json` does.
 
-use std::sync::Arc;
-
-use datafusion::arrow::array::{ArrayRef, AsArray};
-use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::error::DataFusionError;
-use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
-};
+use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
 use crate::error::EngineError;
+use crate::functions::row_fn::RowFn;
 
 /// `__pg_json_in(text)`: the text, once it parses as JSON.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct JsonIn {
-    signature: Signature,
-}
-
-impl JsonIn {
-    /// The UDF.
-    pub fn new() -> Self {
-        JsonIn {
-            signature: Signature::any(1, Volatility::Immutable),
-        }
-    }
-}
-
-impl Default for JsonIn {
-    fn default() -> Self {
-        Self::new()
-    }
+pub fn udf() -> ScalarUDF {
+    ScalarUDF::new_from_impl(RowFn::new(
+        "__pg_json_in",
+        Signature::any(1, Volatility::Immutable),
+        DataType::Utf8,
+        |a| {
+            let text = a[0].cast_to(&DataType::Utf8)?;
+            if let ScalarValue::Utf8(Some(t)) = &text {
+                check(t)?;
+            }
+            Ok(text)
+        },
+    ))
 }
 
 fn check(text: &str) -> Result<()> {
@@ -43,36 +33,6 @@ fn check(text: &str) -> Result<()> {
                 "invalid input syntax for type json: {e}"
             ))))
         })
-}
-
-impl ScalarUDFImpl for JsonIn {
-    fn name(&self) -> &str {
-        "__pg_json_in"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let (array, scalar) = match &args.args[0] {
-            ColumnarValue::Scalar(s) => (s.to_array()?, true),
-            ColumnarValue::Array(a) => (Arc::clone(a), false),
-        };
-        let text: ArrayRef = cast(&array, &DataType::Utf8)?;
-        for v in text.as_string::<i32>().iter().flatten() {
-            check(v)?;
-        }
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&text, 0)?)
-        } else {
-            ColumnarValue::Array(text)
-        })
-    }
 }
 
 #[cfg(test)]

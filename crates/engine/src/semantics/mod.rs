@@ -67,7 +67,7 @@ impl Default for PgSemantics {
         PgSemantics {
             span: Arc::new(ScalarUDF::from(interval::IntervalSpan::new())),
             justify: Arc::new(ScalarUDF::from(interval::JustifyDifference::new())),
-            similar: Arc::new(ScalarUDF::from(similar::SimilarToRegex::new())),
+            similar: Arc::new(similar::udf()),
             int_add: Arc::new(ScalarUDF::from(numeric::CheckedArithmetic::new(
                 numeric::IntOp::Add,
             ))),
@@ -79,8 +79,8 @@ impl Default for PgSemantics {
             ))),
             nonzero: Arc::new(ScalarUDF::from(numeric::NonZero::new())),
             round_half: Arc::new(ScalarUDF::from(numeric::RoundHalf::new())),
-            json_in: Arc::new(ScalarUDF::from(json::JsonIn::new())),
-            base64: Arc::new(ScalarUDF::from(encode::Base64Layout::new())),
+            json_in: Arc::new(json::udf()),
+            base64: Arc::new(encode::udf()),
             local_time: Arc::new(ScalarUDF::from(interval::LocalTime::new())),
             hstore_in: Arc::new(
                 crate::functions::operators::all()
@@ -94,6 +94,37 @@ impl Default for PgSemantics {
 
 /// The type of `e`; `Null` when it cannot be known yet (a parameter not typed before its
 /// value arrives), so no rule applies to it.
+/// A UDF's arguments as arrays, and whether they were all scalars (so the answer is one).
+pub(crate) fn arguments(
+    args: &datafusion::logical_expr::ScalarFunctionArgs,
+) -> Result<(Vec<datafusion::arrow::array::ArrayRef>, bool)> {
+    use datafusion::logical_expr::ColumnarValue;
+    let scalar = args
+        .args
+        .iter()
+        .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+    let rows = if scalar { 1 } else { args.number_rows };
+    let arrays = args
+        .args
+        .iter()
+        .map(|a| a.to_array(rows))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((arrays, scalar))
+}
+
+/// The answer for [`arguments`]: a scalar when every argument was one.
+pub(crate) fn answer(
+    out: datafusion::arrow::array::ArrayRef,
+    scalar: bool,
+) -> Result<datafusion::logical_expr::ColumnarValue> {
+    use datafusion::logical_expr::ColumnarValue;
+    Ok(if scalar {
+        ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
+    } else {
+        ColumnarValue::Array(out)
+    })
+}
+
 fn type_of(e: &Expr, schema: &DFSchema) -> Result<DataType> {
     Ok(e.to_field(schema)
         .map(|(_, f)| f.data_type().clone())

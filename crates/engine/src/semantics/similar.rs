@@ -3,15 +3,11 @@
 //! the next character literal, `.`, `^` and `$` are literal, and the regular-expression
 //! operators `| * + ? { } ( ) [ ]` keep their meaning.
 
-use std::sync::Arc;
-
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
-use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result, ScalarValue};
-use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
-};
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
+
+use crate::functions::row_fn::RowFn;
 
 /// The regular expression PostgreSQL matches `pattern` with, escape character `escape`
 /// (`None`: `ESCAPE ''`, no escape character).
@@ -62,60 +58,24 @@ fn push_literal(out: &mut String, c: char) {
     }
 }
 
-/// `__pg_similar_to_regex(pattern, escape)`.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct SimilarToRegex {
-    signature: Signature,
-}
-
-impl SimilarToRegex {
-    /// The UDF.
-    pub fn new() -> Self {
-        SimilarToRegex {
-            signature: Signature::any(2, Volatility::Immutable),
-        }
-    }
-}
-
-impl Default for SimilarToRegex {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl ScalarUDFImpl for SimilarToRegex {
-    fn name(&self) -> &str {
-        "__pg_similar_to_regex"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let escape = match &args.args[1] {
-            ColumnarValue::Scalar(ScalarValue::Utf8(Some(e))) => e.chars().next(),
-            _ => Some('\\'),
-        };
-        let translate = |v: Option<&str>| v.map(|p| similar_to_regex(p, escape));
-        match &args.args[0] {
-            ColumnarValue::Scalar(s) => {
-                let text = cast(&s.to_array()?, &DataType::Utf8)?;
-                let text = text.as_string::<i32>();
-                let v = (!text.is_null(0)).then(|| text.value(0));
-                Ok(ColumnarValue::Scalar(ScalarValue::Utf8(translate(v))))
-            }
-            ColumnarValue::Array(a) => {
-                let text = cast(a, &DataType::Utf8)?;
-                let out: StringArray = text.as_string::<i32>().iter().map(translate).collect();
-                Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
-            }
-        }
-    }
+/// `__pg_similar_to_regex(pattern, escape)`: the pattern's regular expression (the escape
+/// argument is one character; NULL means the default `\`).
+pub fn udf() -> ScalarUDF {
+    ScalarUDF::new_from_impl(RowFn::new(
+        "__pg_similar_to_regex",
+        Signature::any(2, Volatility::Immutable),
+        DataType::Utf8,
+        |a| {
+            let escape = match a[1].cast_to(&DataType::Utf8)? {
+                ScalarValue::Utf8(Some(e)) => e.chars().next(),
+                _ => Some('\\'),
+            };
+            Ok(match a[0].cast_to(&DataType::Utf8)? {
+                ScalarValue::Utf8(Some(p)) => ScalarValue::Utf8(Some(similar_to_regex(&p, escape))),
+                _ => ScalarValue::Utf8(None),
+            })
+        },
+    ))
 }
 
 #[cfg(test)]
