@@ -81,7 +81,7 @@ SELECT DISTINCT default_route_settings FROM aws.apigatewayv2_stage
 
 SELECT count(DISTINCT default_route_settings::text) FROM aws.apigatewayv2_stage
 
-SELECT count(DISTINCT default_route_settings::jsonb) FROM aws.apigatewayv2_stage
+SELECT count(DISTINCT default_route_settings::jsonb -> 'throttling_burst_limit') FROM aws.apigatewayv2_stage
 
 SELECT json_array_length('[1, 2, 3]')
 
@@ -90,3 +90,29 @@ SELECT jsonb_array_length('[1, 2, 3]'::jsonb)
 SELECT jsonb_pretty('{"a": [1, 2]}'::jsonb)
 
 SELECT json_extract_path_text(default_route_settings, 'throttlingBurstLimit') FROM aws.apigatewayv2_stage
+
+SELECT '1.0'::jsonb = '1'::jsonb, '{"b":1,"a":2}'::jsonb = '{"a":2, "b":1}'::jsonb, '[1,2]'::jsonb <> '[2,1]'::jsonb
+
+SELECT '{"b":[1.50, 1e3, -0, 2.5e-3], "a":"\u00e9\n", "aa":{"y":null,"x":false}}'::jsonb
+
+SELECT '{"a":{"c":1, "b":2}}'::jsonb -> 'a', '{"a":[1, {"z":1,"y":2}]}'::jsonb #> '{a,1}'
+
+SELECT default_route_settings::jsonb, count(*) FROM aws.apigatewayv2_stage GROUP BY 1 ORDER BY 2, 1::text
+
+SELECT count(DISTINCT default_route_settings::jsonb) FROM aws.apigatewayv2_stage
+
+SELECT count(*) FROM aws.apigatewayv2_stage GROUP BY default_route_settings
+
+SELECT count(DISTINCT default_route_settings) FROM aws.apigatewayv2_stage
+
+SELECT _key FROM aws.apigatewayv2_stage ORDER BY default_route_settings
+
+SELECT _key FROM aws.apigatewayv2_stage WHERE default_route_settings IN ('{}'::json)
+
+SELECT max(default_route_settings) FROM aws.apigatewayv2_stage
+
+SELECT '1'::jsonb < '2'::jsonb
+
+SELECT default_route_settings::text = default_route_settings::text, tags::text FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 3
+
+SELECT '"\u0000"'::jsonb

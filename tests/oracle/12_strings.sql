@@ -103,3 +103,7 @@ SELECT overlay(stage_name PLACING 'XX' FROM 2 FOR 1) FROM aws.apigatewayv2_stage
 SELECT encode(repeat('stagesql ', 12)::bytea, 'base64')
 
 SELECT 'abc' SIMILAR TO 'a_c', 'a.c' SIMILAR TO 'a.c', 'abc' SIMILAR TO 'a.c', 'a%c' SIMILAR TO 'a\%c'
+
+SELECT '{ a , "b c" ,NULL, "NULL" }'::text[], '{}'::text[], '{ }'::int[]
+
+SELECT chr(65), chr(233), chr(128512)

@@ -145,7 +145,13 @@ SELECT scale(1.2300), trim_scale(1.2300)
 
 SELECT 255::bit(8), B'1010' | B'0101'
 
-SELECT 'a'::char(3) || 'b', length('a  '::char(3)), 'ab'::varchar(1)
+SELECT 'a'::char(3) || 'b', length('a  '::char(3))
+
+SELECT 'ab'::varchar(1), 'xyz'::character varying(2), 'abc'::varchar(5), 'f'::char, 'fg'::char(1)
+
+SELECT stage_name::varchar(3) AS short, count(*) FROM aws.apigatewayv2_stage GROUP BY 1 ORDER BY 1
+
+SELECT sqrt(4), power(-8, 3), ln(1), log(1000), log(0.001::float8), log10(100)
 
 SELECT (-7)::int2 * 5000::int2
 

@@ -78,6 +78,22 @@ SELECT 'x'::hstore
 
 SELECT '{a,b'::text[]
 
+SELECT '{a,,b}'::text[]
+
+SELECT '{"a"b}'::text[]
+
+SELECT '{{1,2},{3,4}}'::int[]
+
+SELECT power(-8, 0.5)
+
+SELECT ln(length(stage_name) - 100) FROM aws.apigatewayv2_stage
+
+SELECT chr(1114112)
+
+SELECT 'x'::varchar(10485761)
+
+WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3 LIMIT 2) SELECT * FROM r
+
 SELECT ARRAY[1, 2][0:1], ('{1,2}'::int[])['a']
 
 SELECT sqrt(-1)

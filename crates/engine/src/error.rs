@@ -108,6 +108,30 @@ pub enum EngineError {
     /// A scalar subquery returned more than one row.
     #[error("{0}")]
     CardinalityViolation(String),
+    /// A character the database encoding cannot hold, `'"\u0000"'::jsonb` (22P05).
+    #[error("{0}")]
+    UntranslatableCharacter(String),
+    /// A number outside its type's range (22003).
+    #[error("{0}")]
+    NumericOutOfRange(String),
+    /// A logarithm of zero or of a negative number (2201E).
+    #[error("{0}")]
+    InvalidLogarithm(String),
+    /// A square root of a negative number, or a power with no real answer (2201F).
+    #[error("{0}")]
+    InvalidPower(String),
+    /// A regular expression that does not compile (2201B).
+    #[error("invalid regular expression: {0}")]
+    InvalidRegex(String),
+    /// A date or time field out of range, `'2026-02-30'::date` (22008).
+    #[error("{0}")]
+    DatetimeOverflow(String),
+    /// A window function's argument out of range, `nth_value(x, 0)` (22016).
+    #[error("{0}")]
+    InvalidWindowArgument(String),
+    /// An operator that does not exist for its operand types, `json = json` (42883).
+    #[error("{0}")]
+    UndefinedOperator(String),
     /// A statement too deeply nested to plan safely.
     #[error("stack depth limit exceeded: {0}")]
     TooComplex(String),

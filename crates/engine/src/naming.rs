@@ -78,8 +78,17 @@ pub(crate) fn expr_name(e: &Expr) -> String {
         Expr::Cast {
             expr, data_type, ..
         } => match expr.as_ref() {
-            Expr::Value(_) => type_name(&data_type.to_string()),
-            inner => expr_name(inner),
+            // PostgreSQL names a cast after its type when the operand's own name is weak: a
+            // constant, another cast (`'1'::json::text` is `text`) or a nameless expression.
+            Expr::Value(_) | Expr::Cast { .. } => type_name(&data_type.to_string()),
+            inner => {
+                let name = expr_name(inner);
+                if name == unknown() {
+                    type_name(&data_type.to_string())
+                } else {
+                    name
+                }
+            }
         },
         Expr::Nested(inner) => expr_name(inner),
         // `indkey[0]` is named after the column, `(f(x)).n` after the field.

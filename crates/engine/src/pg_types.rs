@@ -4,7 +4,9 @@
 
 use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
 
-use crate::schema::{PG_CHAR, PG_HSTORE, PG_INT2VECTOR, PG_JSON, PG_OIDVECTOR, pg_type_tag};
+use crate::schema::{
+    PG_CHAR, PG_HSTORE, PG_INT2VECTOR, PG_JSON, PG_JSONB, PG_OIDVECTOR, pg_type_tag,
+};
 
 /// OID of `pg_catalog`.
 pub const PG_CATALOG_OID: u32 = 11;
@@ -203,6 +205,7 @@ pub fn by_oid(oid: u32) -> Option<&'static PgType> {
 pub fn oid_for_field(field: &Field) -> u32 {
     match pg_type_tag(field) {
         Some(PG_JSON) => 114,
+        Some(PG_JSONB) => 3802,
         Some(PG_HSTORE) => HSTORE_OID,
         Some(PG_CHAR) => 18,
         Some(PG_INT2VECTOR) => 22,

@@ -18,7 +18,7 @@ use datafusion::sql::sqlparser::ast::{self, BinaryOperator};
 
 use crate::functions::json::parse_path_literal;
 use crate::functions::operators;
-use crate::schema::{PG_HSTORE, PG_JSON, is_hstore, tagged};
+use crate::schema::{PG_HSTORE, PG_JSON, PG_JSONB, is_hstore, tagged};
 
 /// Plans the hstore and json operators.
 #[derive(Debug)]
@@ -209,7 +209,8 @@ impl TypePlanner for PgTypePlanner {
             }
         }
         let tag = match sql_type {
-            ast::DataType::JSON | ast::DataType::JSONB => PG_JSON,
+            ast::DataType::JSON => PG_JSON,
+            ast::DataType::JSONB => PG_JSONB,
             ast::DataType::Custom(name, _)
                 if name.to_string().eq_ignore_ascii_case("hstore")
                     || name.to_string().eq_ignore_ascii_case("public.hstore") =>

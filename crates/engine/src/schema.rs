@@ -15,6 +15,8 @@ use stagesql_catalog::{COLUMNS, ColumnType};
 pub const PG_TYPE_KEY: &str = "stagesql.pg_type";
 /// [`PG_TYPE_KEY`] value for json.
 pub const PG_JSON: &str = "json";
+/// [`PG_TYPE_KEY`] value for jsonb (its text is canonical, see `semantics::json`).
+pub const PG_JSONB: &str = "jsonb";
 /// [`PG_TYPE_KEY`] value for hstore.
 pub const PG_HSTORE: &str = "hstore";
 /// [`PG_TYPE_KEY`] value for PostgreSQL's one-byte `"char"` (catalog flags such as `relkind`).
@@ -74,6 +76,11 @@ pub fn json_field(name: &str) -> FieldRef {
     Arc::new(tagged(Field::new(name, DataType::Utf8, true), PG_JSON))
 }
 
+/// A nullable `Utf8` field marked as jsonb.
+pub fn jsonb_field(name: &str) -> FieldRef {
+    Arc::new(tagged(Field::new(name, DataType::Utf8, true), PG_JSONB))
+}
+
 /// A nullable `Utf8` field marked as hstore.
 pub fn hstore_field(name: &str) -> FieldRef {
     Arc::new(tagged(Field::new(name, DataType::Utf8, true), PG_HSTORE))
@@ -89,7 +96,12 @@ pub fn is_hstore(field: &Field) -> bool {
     pg_type_tag(field) == Some(PG_HSTORE)
 }
 
-/// Whether `field` holds json text.
+/// Whether `field` holds json text (not jsonb).
 pub fn is_json(field: &Field) -> bool {
     pg_type_tag(field) == Some(PG_JSON)
+}
+
+/// Whether `field` holds jsonb text.
+pub fn is_jsonb(field: &Field) -> bool {
+    pg_type_tag(field) == Some(PG_JSONB)
 }

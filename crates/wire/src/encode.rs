@@ -557,6 +557,13 @@ fn write_binary(
             numeric_binary(scratch, buf)?;
         }
         Type::BYTEA => buf.put_slice(binary_value(array, row)),
+        Type::JSONB => {
+            // jsonb's binary form is a version byte (1), then the text.
+            scratch.clear();
+            write_text(array, row, scratch)?;
+            buf.put_u8(1);
+            buf.put_slice(scratch.as_bytes());
+        }
         Type::CHAR => {
             // "char" is one byte on the wire; an empty flag is the zero byte.
             scratch.clear();

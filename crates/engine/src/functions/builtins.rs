@@ -38,6 +38,36 @@ pub fn all() -> Vec<ScalarUDF> {
     ];
     let mut add = |f: RowFn| out.push(ScalarUDF::new_from_impl(f));
     add(RowFn::new(
+        "__pg_array_in",
+        sig(&[1]),
+        DataType::new_list(DataType::Utf8, true),
+        |a| match arg_str(&a[0]) {
+            Some(t) => {
+                let items: Vec<ScalarValue> = crate::pg_catalog::parse_array(&t)?
+                    .into_iter()
+                    .map(ScalarValue::Utf8)
+                    .collect();
+                Ok(ScalarValue::List(ScalarValue::new_list_nullable(
+                    &items,
+                    &DataType::Utf8,
+                )))
+            }
+            None => Ok(ScalarValue::try_from(DataType::new_list(
+                DataType::Utf8,
+                true,
+            ))?),
+        },
+    ));
+    add(RowFn::new(
+        "chr",
+        Signature::uniform(1, vec![DataType::Int64], Volatility::Immutable),
+        DataType::Utf8,
+        |a| match arg_i64(&a[0]) {
+            Some(code) => chr(code).map(text).map_err(err),
+            None => Ok(ScalarValue::Utf8(None)),
+        },
+    ));
+    add(RowFn::new(
         "pg_size_pretty",
         sig(&[1]),
         DataType::Utf8,
@@ -396,6 +426,30 @@ fn like_with_backslash(pattern: &str, escape: &str) -> String {
 }
 
 /// `pg_size_pretty`: bytes, kB, MB, GB or TB, rounded, as PostgreSQL prints sizes.
+/// PostgreSQL's `chr` in a UTF-8 database: the code is read as unsigned 32 bits, NUL and
+/// surrogates are refused (DataFusion's answered a NUL character).
+fn chr(code: i64) -> std::result::Result<String, EngineError> {
+    // int4 argument read as uint32, as PostgreSQL does: chr(-1) is 4294967295.
+    let code = i32::try_from(code)
+        .map_err(|_| EngineError::NumericOutOfRange("integer out of range".to_owned()))?
+        as u32;
+    if code == 0 {
+        return Err(EngineError::ProgramLimitExceeded(
+            "null character not permitted".to_owned(),
+        ));
+    }
+    if code > 0x10_FFFF {
+        return Err(EngineError::ProgramLimitExceeded(format!(
+            "requested character too large for encoding: {code}"
+        )));
+    }
+    char::from_u32(code).map(String::from).ok_or_else(|| {
+        EngineError::ProgramLimitExceeded(format!(
+            "requested character not valid for encoding: {code}"
+        ))
+    })
+}
+
 fn size_pretty(bytes: i64) -> String {
     let mut size = bytes as f64;
     if bytes.abs() < 10 * 1024 {
@@ -424,6 +478,16 @@ fn quote_literal(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chr_refuses_like_postgres() {
+        assert_eq!(chr(65).expect("A"), "A");
+        assert_eq!(chr(0x1F600).expect("emoji"), "\u{1F600}");
+        assert!(chr(0).is_err());
+        assert!(chr(-1).is_err());
+        assert!(chr(0xD800).is_err());
+        assert!(chr(0x11_0000).is_err());
+    }
 
     #[test]
     fn sizes_print_like_postgres() {

@@ -216,6 +216,9 @@ impl ScalarUDFImpl for PgFunction {
             .map(|f| f.data_type().clone())
             .collect();
         match self.kind {
+            Kind::JsonGet | Kind::JsonPath if crate::schema::is_jsonb(&args.arg_fields[0]) => {
+                Ok(crate::schema::jsonb_field(self.name))
+            }
             Kind::HstoreToJson | Kind::JsonGet | Kind::JsonPath => Ok(json_field(self.name)),
             Kind::HstoreIn | Kind::HstoreConcat | Kind::HstoreDelete => {
                 Ok(crate::schema::hstore_field(self.name))
@@ -232,6 +235,17 @@ impl ScalarUDFImpl for PgFunction {
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
         let rows = args.number_rows;
         let first = text_array(&arrays[0])?;
+        // A jsonb argument gives jsonb, whose text is canonical.
+        let jsonb = args
+            .arg_fields
+            .first()
+            .is_some_and(|f| crate::schema::is_jsonb(f));
+        let render = |v: &Value, as_text: bool| -> Result<Option<String>> {
+            match render(v, as_text) {
+                Some(t) if jsonb && !as_text => crate::semantics::json::jsonb_text(&t).map(Some),
+                other => Ok(other),
+            }
+        };
         let out: ArrayRef = match self.kind {
             Kind::HstoreFetch if is_list(arrays[1].data_type()) => {
                 let keys = text_lists(&arrays[1])?;
@@ -375,7 +389,8 @@ impl ScalarUDFImpl for PgFunction {
                         return Ok(None);
                     };
                     let v = parse_json(j)?;
-                    Ok(json::walk(&v, std::slice::from_ref(step)).and_then(|v| render(v, as_text)))
+                    json::walk(&v, std::slice::from_ref(step))
+                        .map_or(Ok(None), |v| render(v, as_text))
                 })?
             }
             Kind::JsonPath | Kind::JsonPathText => {
@@ -396,7 +411,7 @@ impl ScalarUDFImpl for PgFunction {
                         }
                     }
                     let v = parse_json(j)?;
-                    Ok(json::walk(&v, &path).and_then(|v| render(v, as_text)))
+                    json::walk(&v, &path).map_or(Ok(None), |v| render(v, as_text))
                 })?
             }
             Kind::JsonTypeof => map_text(rows, |i| {

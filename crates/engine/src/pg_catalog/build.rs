@@ -170,24 +170,34 @@ fn column(
     }
 }
 
-/// Parses PostgreSQL's one-dimensional array text form: `{a,"b c",NULL}`.
+/// Parses PostgreSQL's one-dimensional array text form: `{a,"b c",NULL}`, with array_in's
+/// rules: whitespace around an element is not part of it, backslash escapes a character,
+/// an unquoted `NULL` is null, and anything else (a missing brace, an empty element, a stray
+/// quote) is 22P02 "malformed array literal". Several dimensions are refused with 0A000.
 pub fn parse_array(text: &str) -> Result<Vec<Option<String>>> {
-    let bad = || DataFusionError::Internal(format!("malformed array literal {text:?}"));
+    use crate::error::EngineError;
+    let fail = |e: EngineError| DataFusionError::External(Box::new(e));
+    let bad = || {
+        fail(EngineError::InvalidTextRepresentation(format!(
+            "malformed array literal: \"{text}\""
+        )))
+    };
     let inner = text
         .trim()
         .strip_prefix('{')
         .and_then(|t| t.strip_suffix('}'))
         .ok_or_else(bad)?;
     let mut out = Vec::new();
-    if inner.is_empty() {
+    if inner.trim().is_empty() {
         return Ok(out);
     }
     let mut chars = inner.chars().peekable();
     loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
         let mut item = String::new();
-        let quoted = chars.peek() == Some(&'"');
+        let quoted = chars.next_if_eq(&'"').is_some();
+        let mut escaped = false;
         if quoted {
-            chars.next();
             loop {
                 match chars.next().ok_or_else(bad)? {
                     '\\' => item.push(chars.next().ok_or_else(bad)?),
@@ -195,20 +205,48 @@ pub fn parse_array(text: &str) -> Result<Vec<Option<String>>> {
                     c => item.push(c),
                 }
             }
+            while chars.next_if(|c| c.is_whitespace()).is_some() {}
         } else {
+            // Trailing whitespace is dropped, unless escaped.
+            let mut kept = 0;
             while let Some(&c) = chars.peek() {
-                if c == ',' {
-                    break;
+                match c {
+                    ',' => break,
+                    '{' => {
+                        return Err(fail(EngineError::Unsupported(
+                            "arrays of more than one dimension".to_owned(),
+                        )));
+                    }
+                    '}' | '"' => return Err(bad()),
+                    '\\' => {
+                        chars.next();
+                        item.push(chars.next().ok_or_else(bad)?);
+                        escaped = true;
+                        kept = item.len();
+                    }
+                    c => {
+                        item.push(c);
+                        if !c.is_whitespace() {
+                            kept = item.len();
+                        }
+                    }
                 }
-                item.push(c);
-                chars.next();
+                if c != '\\' {
+                    chars.next();
+                }
+            }
+            item.truncate(kept);
+            if item.is_empty() {
+                return Err(bad());
             }
         }
-        out.push(if !quoted && item.eq_ignore_ascii_case("NULL") {
-            None
-        } else {
-            Some(item)
-        });
+        out.push(
+            if !quoted && !escaped && item.eq_ignore_ascii_case("NULL") {
+                None
+            } else {
+                Some(item)
+            },
+        );
         match chars.next() {
             None => return Ok(out),
             Some(',') => continue,
@@ -246,7 +284,19 @@ mod tests {
                 Some("x\"y".into())
             ]
         );
-        assert!(parse_array("a,b").is_err());
-        assert!(parse_array("{\"a}").is_err());
+        assert_eq!(
+            parse_array(r#"{ a b , "c" ,\ d\ }"#).expect("spaces"),
+            vec![Some("a b".into()), Some("c".into()), Some(" d ".into())]
+        );
+        assert_eq!(
+            parse_array("{ }").expect("empty"),
+            Vec::<Option<String>>::new()
+        );
+        for bad in [
+            "a,b", "{\"a}", "{a,b", "{a,,b}", "{a,}", "{\"a\"b}", "{a}}", "{a\"b}",
+        ] {
+            assert!(parse_array(bad).is_err(), "{bad} is malformed");
+        }
+        assert!(parse_array("{{1,2},{3,4}}").is_err());
     }
 }

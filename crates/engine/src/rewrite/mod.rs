@@ -18,9 +18,9 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    AccessExpr, BinaryOperator, DataType, Expr, Function, FunctionArg, FunctionArgExpr,
-    FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, SelectItem,
-    SetExpr, Statement, Subscript, Value, ValueWithSpan, visit_expressions_mut,
+    AccessExpr, BinaryOperator, CastKind, CharacterLength, DataType, Expr, Function, FunctionArg,
+    FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart,
+    Query, SelectItem, SetExpr, Statement, Subscript, Value, ValueWithSpan, visit_expressions_mut,
     visit_relations_mut,
 };
 
@@ -95,8 +95,12 @@ fn rewrite_expr(expr: &mut Expr) {
                 },
                 _ => None,
             };
-            if let Some(items) = text.and_then(|t| crate::pg_catalog::parse_array(&t).ok()) {
-                **right = text_array(items);
+            if let Some(t) = text {
+                **right = match crate::pg_catalog::parse_array(&t) {
+                    Ok(items) => text_array(items),
+                    // Read at run time, which fails with array_in's error.
+                    Err(_) => call("__pg_array_in", Expr::value(Value::SingleQuotedString(t))),
+                };
             }
         }
         Expr::Like {
@@ -262,14 +266,49 @@ fn rewrite_expr(expr: &mut Expr) {
             ..
         } => {
             // `'{1,2}'::int[]`: an array literal written as text is the array of its items.
+            // A malformed one is read by `__pg_array_in`, which fails with array_in's error.
             if matches!(data_type, DataType::Array(_))
                 && let Expr::Value(ValueWithSpan {
                     value: Value::SingleQuotedString(t),
                     ..
                 }) = inner.as_ref()
-                && let Ok(items) = crate::pg_catalog::parse_array(t)
             {
-                **inner = text_array(items);
+                **inner = match crate::pg_catalog::parse_array(t) {
+                    Ok(items) => text_array(items),
+                    Err(_) => call("__pg_array_in", (**inner).clone()),
+                };
+            }
+            // `x::varchar(n)` and `x::char(1)` keep the first n characters, as an explicit
+            // cast does in PostgreSQL (refuse.rs checked n and refused char(n > 1)).
+            if let DataType::Varchar(Some(CharacterLength::IntegerLength { length, .. }))
+            | DataType::CharacterVarying(Some(CharacterLength::IntegerLength {
+                length, ..
+            }))
+            | DataType::Char(Some(CharacterLength::IntegerLength { length, .. }))
+            | DataType::Character(Some(CharacterLength::IntegerLength { length, .. })) =
+                data_type
+            {
+                let n = Expr::value(Value::Number(length.to_string(), false));
+                let text = Expr::Cast {
+                    kind: CastKind::DoubleColon,
+                    expr: Box::new(std::mem::replace(inner.as_mut(), Expr::value(Value::Null))),
+                    data_type: DataType::Text,
+                    array: false,
+                    format: None,
+                };
+                **inner = call_with("left", vec![text, n]);
+                *data_type = DataType::Text;
+            } else if matches!(data_type, DataType::Char(None) | DataType::Character(None)) {
+                let text = Expr::Cast {
+                    kind: CastKind::DoubleColon,
+                    expr: Box::new(std::mem::replace(inner.as_mut(), Expr::value(Value::Null))),
+                    data_type: DataType::Text,
+                    array: false,
+                    format: None,
+                };
+                let one = Expr::value(Value::Number("1".to_owned(), false));
+                **inner = call_with("left", vec![text, one]);
+                *data_type = DataType::Text;
             }
             // `x::pg_catalog.text` is `x::text`.
             if let DataType::Custom(name, modifiers) = data_type
@@ -501,13 +540,20 @@ fn is_text_type(data_type: &DataType) -> bool {
 }
 
 fn call(name: &str, arg: Expr) -> Expr {
+    call_with(name, vec![arg])
+}
+
+fn call_with(name: &str, args: Vec<Expr>) -> Expr {
     Expr::Function(Function {
         name: ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]),
         uses_odbc_syntax: false,
         parameters: FunctionArguments::None,
         args: FunctionArguments::List(FunctionArgumentList {
             duplicate_treatment: None,
-            args: vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))],
+            args: args
+                .into_iter()
+                .map(|a| FunctionArg::Unnamed(FunctionArgExpr::Expr(a)))
+                .collect(),
             clauses: Vec::new(),
         }),
         filter: None,

@@ -15,6 +15,12 @@
 //! - **Functions whose meaning differs**: `array_remove` removes every match (DataFusion's
 //!   `array_remove_all`), `array_length` is int4 and NULL for an empty array, `sum(bigint)` is
 //!   numeric (no overflow), `date ± interval` is a timestamp.
+//! - **Math domains** ([`domain`]): `ln`/`log` of zero or a negative number, `sqrt` of a
+//!   negative number and powers with no real answer fail (2201E/2201F); DataFusion answered
+//!   `-Infinity` or `NaN`. `nth_value(x, n)` needs n > 0 (22016).
+//! - **json has no equality** ([`json`]): comparing, grouping, sorting, joining or DISTINCT
+//!   on `json` is 42883 as in PostgreSQL; `jsonb` compares by its canonical text, and its
+//!   ordering (not text order in PostgreSQL) is refused with 0A000.
 //! - **base64** ([`encode`]): `encode(x, 'base64')` padded and in 76-character lines.
 //! - **json input** ([`json`]): text cast to json/jsonb must be JSON (22P02); text cast to
 //!   hstore is parsed and written in hstore's own form (`'b=>1, a=>2'::hstore` prints
@@ -22,6 +28,7 @@
 //! - **SIMILAR TO** ([`similar`]): the SQL pattern is translated to the anchored regular
 //!   expression PostgreSQL matches (`%`, `_`, escapes); DataFusion matched nothing.
 
+pub mod domain;
 pub mod encode;
 pub mod interval;
 pub mod json;
@@ -43,7 +50,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::optimizer::AnalyzerRule;
 
-use crate::schema::{is_hstore, is_json};
+use crate::schema::{is_hstore, is_json, is_jsonb};
 
 /// The analyzer rule applying this module's semantics.
 #[derive(Debug)]
@@ -57,9 +64,14 @@ pub struct PgSemantics {
     nonzero: Arc<ScalarUDF>,
     round_half: Arc<ScalarUDF>,
     json_in: Arc<ScalarUDF>,
+    jsonb_in: Arc<ScalarUDF>,
+    jsonb_key: Arc<ScalarUDF>,
     hstore_in: Arc<ScalarUDF>,
     base64: Arc<ScalarUDF>,
     local_time: Arc<ScalarUDF>,
+    log_domain: Arc<ScalarUDF>,
+    sqrt_domain: Arc<ScalarUDF>,
+    power_domain: Arc<ScalarUDF>,
 }
 
 impl Default for PgSemantics {
@@ -80,8 +92,19 @@ impl Default for PgSemantics {
             nonzero: Arc::new(ScalarUDF::from(numeric::NonZero::new())),
             round_half: Arc::new(ScalarUDF::from(numeric::RoundHalf::new())),
             json_in: Arc::new(json::udf()),
+            jsonb_in: Arc::new(json::jsonb_udf()),
+            jsonb_key: Arc::new(json::jsonb_key_udf()),
             base64: Arc::new(encode::udf()),
             local_time: Arc::new(ScalarUDF::from(interval::LocalTime::new())),
+            log_domain: Arc::new(ScalarUDF::from(domain::DomainCheck::new(
+                domain::Domain::Logarithm,
+            ))),
+            sqrt_domain: Arc::new(ScalarUDF::from(domain::DomainCheck::new(
+                domain::Domain::SquareRoot,
+            ))),
+            power_domain: Arc::new(ScalarUDF::from(domain::DomainCheck::new(
+                domain::Domain::Power,
+            ))),
             hstore_in: Arc::new(
                 crate::functions::operators::all()
                     .into_iter()
@@ -184,6 +207,15 @@ impl PgSemantics {
     fn expr(&self, e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         match e {
             Expr::BinaryExpr(BinaryExpr { left, op, right }) if is_comparison(op) => {
+                json_comparison(&left, op, &right, schema)?;
+                if json_kind(&left, schema).is_some() || json_kind(&right, schema).is_some() {
+                    // jsonb equality: by the canonical text, numbers by value.
+                    return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                        Box::new(Self::call(&self.jsonb_key, *left)),
+                        op,
+                        Box::new(Self::call(&self.jsonb_key, *right)),
+                    ))));
+                }
                 let lt = type_of(&left, schema)?;
                 let rt = type_of(&right, schema)?;
                 if is_interval(&lt) && is_interval(&rt) {
@@ -262,7 +294,33 @@ impl PgSemantics {
                 ))))
             }
             Expr::Cast(Cast { expr, field })
-                if is_json(&field) && !is_json(&expr.to_field(schema)?.1) =>
+                if field.metadata().is_empty()
+                    && field.name().is_empty()
+                    && crate::schema::pg_type_tag(&expr.to_field(schema)?.1).is_some() =>
+            {
+                // `json_col::text` is text: DataFusion's type-only cast would keep the source's
+                // json/hstore tag (and json's lack of equality with it). A named target field
+                // takes the target's (empty) metadata instead.
+                let plain = Arc::new(datafusion::arrow::datatypes::Field::new(
+                    "cast",
+                    field.data_type().clone(),
+                    field.is_nullable(),
+                ));
+                Ok(Transformed::yes(Expr::Cast(Cast { expr, field: plain })))
+            }
+            Expr::Cast(Cast { expr, field })
+                if is_jsonb(&field) && !is_jsonb(&expr.to_field(schema)?.1) =>
+            {
+                let canonical = Box::new(Self::call(&self.jsonb_in, *expr));
+                Ok(Transformed::yes(Expr::Cast(Cast {
+                    expr: canonical,
+                    field,
+                })))
+            }
+            Expr::Cast(Cast { expr, field })
+                if is_json(&field)
+                    && !is_json(&expr.to_field(schema)?.1)
+                    && !is_jsonb(&expr.to_field(schema)?.1) =>
             {
                 let checked = Box::new(Self::call(&self.json_in, *expr));
                 Ok(Transformed::yes(Expr::Cast(Cast {
@@ -314,6 +372,61 @@ impl PgSemantics {
                 Ok(Transformed::yes(Self::call(
                     &self.base64,
                     Expr::ScalarFunction(f),
+                )))
+            }
+            Expr::ScalarFunction(mut f)
+                if matches!(f.name(), "ln" | "log" | "log10" | "log2" | "sqrt") =>
+            {
+                let check = if f.name() == "sqrt" {
+                    &self.sqrt_domain
+                } else {
+                    &self.log_domain
+                };
+                f.args = f.args.into_iter().map(|a| Self::call(check, a)).collect();
+                if f.name() == "log" && f.args.len() == 1 {
+                    // DataFusion's one-argument log divides logarithms (log(1000) =
+                    // 2.9999999999999996); PostgreSQL's is log10.
+                    let arg = f.args.remove(0);
+                    let arg = if is_inexact_number(&type_of(&arg, schema)?)
+                        || is_integer(&type_of(&arg, schema)?)
+                    {
+                        Expr::Cast(Cast::new(Box::new(arg), DataType::Float64))
+                    } else {
+                        arg
+                    };
+                    return Ok(Transformed::yes(Expr::ScalarFunction(
+                        ScalarFunction::new_udf(datafusion::functions::math::log10(), vec![arg]),
+                    )));
+                }
+                Ok(Transformed::yes(Expr::ScalarFunction(f)))
+            }
+            Expr::ScalarFunction(mut f)
+                if matches!(f.name(), "power" | "pow") && f.args.len() == 2 =>
+            {
+                let exp = f.args[1].clone();
+                let base = f.args.remove(0);
+                f.args.insert(
+                    0,
+                    Expr::ScalarFunction(ScalarFunction::new_udf(
+                        Arc::clone(&self.power_domain),
+                        vec![base, exp],
+                    )),
+                );
+                Ok(Transformed::yes(Expr::ScalarFunction(f)))
+            }
+            Expr::WindowFunction(w)
+                if w.fun.name() == "nth_value"
+                    && matches!(
+                        w.params.args.get(1),
+                        Some(Expr::Literal(n, _)) if !n.is_null()
+                            && n.cast_to(&DataType::Int64)
+                                .is_ok_and(|n| matches!(n, ScalarValue::Int64(Some(v)) if v <= 0))
+                    ) =>
+            {
+                Err(datafusion::error::DataFusionError::External(Box::new(
+                    crate::error::EngineError::InvalidWindowArgument(
+                        "argument of nth_value must be greater than zero".to_owned(),
+                    ),
                 )))
             }
             Expr::ScalarFunction(f) if f.name() == "array_remove" => {
@@ -382,6 +495,46 @@ impl PgSemantics {
                     expr, negated, low, high,
                 ))))
             }
+            Expr::InList(list) => {
+                for item in &list.list {
+                    json_comparison(&list.expr, Operator::Eq, item, schema)?;
+                }
+                Ok(Transformed::no(Expr::InList(list)))
+            }
+            Expr::AggregateFunction(agg)
+                if agg.params.distinct
+                    || matches!(agg.func.name(), "min" | "max")
+                    || !agg.params.order_by.is_empty() =>
+            {
+                for arg in &agg.params.args {
+                    if let Some(ty) = json_kind(arg, schema) {
+                        if agg.params.distinct && ty == "json" {
+                            return Err(no_equality(ty));
+                        }
+                        if matches!(agg.func.name(), "min" | "max") {
+                            return Err(undefined_operator(format!(
+                                "function {}({ty}) does not exist",
+                                agg.func.name()
+                            )));
+                        }
+                    }
+                }
+                for key in &agg.params.order_by {
+                    no_ordering(&key.expr, schema)?;
+                }
+                Ok(Transformed::no(Expr::AggregateFunction(agg)))
+            }
+            Expr::WindowFunction(w) => {
+                for key in &w.params.partition_by {
+                    if let Some(ty) = json_kind(key, schema) {
+                        return Err(no_equality(ty));
+                    }
+                }
+                for key in &w.params.order_by {
+                    no_ordering(&key.expr, schema)?;
+                }
+                Ok(Transformed::no(Expr::WindowFunction(w)))
+            }
             Expr::SimilarTo(like) => {
                 let escape = match like.escape_char {
                     Some(c) => Expr::Literal(ScalarValue::Utf8(Some(c.to_string())), None),
@@ -414,6 +567,7 @@ impl PgSemantics {
         } else {
             Arc::new(merge_schema(&node.inputs()))
         };
+        json_keys(&node, &schema)?;
         let node = if let LogicalPlan::Sort(mut sort) = node {
             let mut changed = false;
             let mut keys = Vec::with_capacity(sort.expr.len());
@@ -448,6 +602,126 @@ impl PgSemantics {
         // so every node derives its schema again.
         out.map_data(|n| n.recompute_schema())
     }
+}
+
+/// `json` or `jsonb` when `e` is one.
+fn json_kind(e: &Expr, schema: &DFSchema) -> Option<&'static str> {
+    let (_, field) = e.to_field(schema).ok()?;
+    if is_json(&field) {
+        Some("json")
+    } else if is_jsonb(&field) {
+        Some("jsonb")
+    } else {
+        None
+    }
+}
+
+fn undefined_operator(message: String) -> datafusion::error::DataFusionError {
+    datafusion::error::DataFusionError::External(Box::new(
+        crate::error::EngineError::UndefinedOperator(message),
+    ))
+}
+
+/// Grouping, DISTINCT, a join or a set operation on json, which has no equality operator.
+fn no_equality(ty: &str) -> datafusion::error::DataFusionError {
+    undefined_operator(format!(
+        "could not identify an equality operator for type {ty}"
+    ))
+}
+
+/// A sort key of json (no ordering operator, 42883) or jsonb (PostgreSQL's jsonb order is
+/// not text order: 0A000).
+fn no_ordering(key: &Expr, schema: &DFSchema) -> Result<()> {
+    match json_kind(key, schema) {
+        Some("json") => Err(undefined_operator(
+            "could not identify an ordering operator for type json".to_owned(),
+        )),
+        Some(_) => Err(datafusion::error::DataFusionError::External(Box::new(
+            crate::error::EngineError::Unsupported("ordering jsonb values".to_owned()),
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `left op right` where an operand is json: json has no comparison operators; jsonb has
+/// equality (canonical text) but its ordering is not text order.
+fn json_comparison(left: &Expr, op: Operator, right: &Expr, schema: &DFSchema) -> Result<()> {
+    let (l, r) = (json_kind(left, schema), json_kind(right, schema));
+    if l.is_none() && r.is_none() {
+        return Ok(());
+    }
+    let name = |k: Option<&'static str>, e: &Expr| {
+        k.map(str::to_owned)
+            .unwrap_or_else(|| match type_of(e, schema) {
+                Ok(DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) => "text".to_owned(),
+                Ok(t) => t.to_string(),
+                Err(_) => "unknown".to_owned(),
+            })
+    };
+    if l == Some("json") || r == Some("json") {
+        return Err(undefined_operator(format!(
+            "operator does not exist: {} {op} {}",
+            name(l, left),
+            name(r, right)
+        )));
+    }
+    if matches!(
+        op,
+        Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq
+    ) {
+        return Err(datafusion::error::DataFusionError::External(Box::new(
+            crate::error::EngineError::Unsupported("ordering jsonb values".to_owned()),
+        )));
+    }
+    Ok(())
+}
+
+/// The keys a plan node compares or sorts: json has no equality and no ordering operator.
+fn json_keys(node: &LogicalPlan, schema: &DFSchema) -> Result<()> {
+    use datafusion::logical_expr::Distinct;
+    match node {
+        LogicalPlan::Sort(sort) => {
+            for key in &sort.expr {
+                no_ordering(&key.expr, schema)?;
+            }
+        }
+        LogicalPlan::Aggregate(agg) => {
+            for key in &agg.group_expr {
+                let keys = match key {
+                    Expr::GroupingSet(set) => set.distinct_expr().into_iter().cloned().collect(),
+                    other => vec![other.clone()],
+                };
+                for k in keys {
+                    if let Some(ty) = json_kind(&k, schema) {
+                        if ty == "json" {
+                            return Err(no_equality(ty));
+                        }
+                    }
+                }
+            }
+        }
+        LogicalPlan::Distinct(Distinct::All(input)) => {
+            for field in input.schema().fields() {
+                if is_json(field) {
+                    return Err(no_equality("json"));
+                }
+            }
+        }
+        LogicalPlan::Distinct(Distinct::On(on)) => {
+            for key in &on.on_expr {
+                if let Some("json") = json_kind(key, schema) {
+                    return Err(no_equality("json"));
+                }
+            }
+        }
+        LogicalPlan::Join(join) => {
+            for (l, r) in &join.on {
+                json_comparison(l, Operator::Eq, r, schema)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 impl AnalyzerRule for PgSemantics {
