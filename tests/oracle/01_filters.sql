@@ -123,3 +123,5 @@ SELECT _key FROM aws.apigatewayv2_stage WHERE route_settings IS NOT NULL
 SELECT _key FROM aws.apigatewayv2_stage WHERE starts_with(stage_arn, 'arn:aws:apigateway:us-east-1')
 
 SELECT _key FROM aws.apigatewayv2_stage WHERE position('prod' in stage_name) > 0
+
+SELECT _key, CASE WHEN auto_deploy THEN '1' ELSE 0 END AS flag FROM aws.apigatewayv2_stage ORDER BY _key

@@ -47,3 +47,11 @@ VALUES (1, 'a'), (2, 'b')
 SELECT created_date FROM aws.apigatewayv2_stage UNION SELECT last_updated_date FROM aws.apigatewayv2_stage
 
 SELECT account_id, region FROM aws.apigatewayv2_stage EXCEPT SELECT account_id, 'us-east-1' FROM aws.apigatewayv2_stage
+
+SELECT 1 UNION SELECT '01'
+
+SELECT 1 AS n UNION ALL SELECT '2' UNION SELECT 3 ORDER BY 1
+
+SELECT stage_name FROM aws.apigatewayv2_stage UNION SELECT 'zzz' ORDER BY 1 DESC LIMIT 3
+
+SELECT true UNION SELECT 'yes'

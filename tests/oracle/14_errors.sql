@@ -151,3 +151,7 @@ SELECT CASE WHEN true THEN 1 ELSE 'a' END
 SELECT ARRAY[1, 'a']
 
 SELECT _key FROM aws.apigatewayv2_stage FETCH FIRST -1 ROWS ONLY
+
+SELECT 'x' AS y UNION SELECT 2
+
+SELECT CASE WHEN _key IS NULL THEN 1 WHEN stage_name = 'x' THEN 2 ELSE 'three' END FROM aws.apigatewayv2_stage

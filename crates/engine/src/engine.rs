@@ -70,12 +70,19 @@ impl Engine {
         let mut planners: Vec<Arc<dyn datafusion::logical_expr::planner::ExprPlanner>> =
             vec![Arc::new(PgOperatorPlanner::new())];
         planners.extend(state.expr_planners().iter().cloned());
-        let mut state = SessionStateBuilder::new_from_existing(state)
+        let state = SessionStateBuilder::new_from_existing(state)
             .with_expr_planners(planners)
             .with_type_planner(Arc::new(PgTypePlanner))
             .build();
-        // After DataFusion's own analyzer rules (type coercion first), so types are settled.
-        state.add_analyzer_rule(Arc::new(crate::semantics::PgSemantics::default()));
+        // Untyped literals are resolved before DataFusion's type coercion; the rest of
+        // PostgreSQL's semantics after DataFusion's own analyzer rules, so types are settled.
+        let mut rules: Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> =
+            vec![Arc::new(crate::semantics::unknown::UnknownLiterals)];
+        rules.extend(state.analyzer().rules.iter().cloned());
+        rules.push(Arc::new(crate::semantics::PgSemantics::default()));
+        let mut state = SessionStateBuilder::new_from_existing(state)
+            .with_analyzer_rules(rules)
+            .build();
         for udf in operators::all()
             .into_iter()
             .chain(crate::functions::builtins::all())

@@ -25,6 +25,9 @@
 //! - **json input** ([`json`]): text cast to json/jsonb must be JSON (22P02); text cast to
 //!   hstore is parsed and written in hstore's own form (`'b=>1, a=>2'::hstore` prints
 //!   `"a"=>"2", "b"=>"1"`).
+//! - **Untyped literals** ([`unknown`], before type coercion): `CASE … THEN 1 ELSE '2'` and
+//!   `SELECT 1 UNION SELECT '2'` read the literal as the other branches' type, as PostgreSQL's
+//!   `unknown` does; DataFusion made everything text.
 //! - **SIMILAR TO** ([`similar`]): the SQL pattern is translated to the anchored regular
 //!   expression PostgreSQL matches (`%`, `_`, escapes); DataFusion matched nothing.
 
@@ -34,6 +37,7 @@ pub mod interval;
 pub mod json;
 pub mod numeric;
 pub mod similar;
+pub mod unknown;
 
 use std::sync::Arc;
 
