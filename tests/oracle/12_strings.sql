@@ -107,3 +107,5 @@ SELECT 'abc' SIMILAR TO 'a_c', 'a.c' SIMILAR TO 'a.c', 'abc' SIMILAR TO 'a.c', '
 SELECT '{ a , "b c" ,NULL, "NULL" }'::text[], '{}'::text[], '{ }'::int[]
 
 SELECT chr(65), chr(233), chr(128512)
+
+SELECT to_hex(-1::bigint), to_hex(-2147483648), to_hex(2147483648), to_hex(length(stage_name)) FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 2

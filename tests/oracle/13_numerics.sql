@@ -160,3 +160,7 @@ SELECT 9223372036854775807::bigint * 2
 SELECT 5.5::numeric % 0
 
 SELECT (-3.5)::int, 4.5::float4::int, '2.5'::float8::bigint
+
+SELECT pg_typeof(1), pg_typeof(-2147483648), pg_typeof(2147483648), pg_typeof(1 + 1), 2147483647::bigint + 1
+
+SELECT -2147483648 - 1

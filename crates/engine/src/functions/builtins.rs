@@ -59,6 +59,28 @@ pub fn all() -> Vec<ScalarUDF> {
         },
     ));
     add(RowFn::new(
+        "to_hex",
+        Signature::one_of(
+            vec![
+                TypeSignature::Exact(vec![DataType::Int32]),
+                TypeSignature::Exact(vec![DataType::Int64]),
+                TypeSignature::Exact(vec![DataType::Int16]),
+            ],
+            Volatility::Immutable,
+        ),
+        DataType::Utf8,
+        |a| {
+            // PostgreSQL's to_hex(integer) prints 32 bits, to_hex(bigint) 64; DataFusion
+            // widened every argument to 64.
+            Ok(match &a[0] {
+                ScalarValue::Int16(Some(v)) => text(format!("{:x}", i32::from(*v) as u32)),
+                ScalarValue::Int32(Some(v)) => text(format!("{:x}", *v as u32)),
+                ScalarValue::Int64(Some(v)) => text(format!("{:x}", *v as u64)),
+                _ => ScalarValue::Utf8(None),
+            })
+        },
+    ));
+    add(RowFn::new(
         "chr",
         Signature::uniform(1, vec![DataType::Int64], Volatility::Immutable),
         DataType::Utf8,

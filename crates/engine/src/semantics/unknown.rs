@@ -6,6 +6,10 @@
 //! - `SELECT 1 UNION SELECT '01'`: a set operation's column type likewise; PostgreSQL answers
 //!   one row (`1`), DataFusion answered two texts.
 //!
+//! Integer literals are typed the same way: one that fits in 32 bits is an `integer`
+//! (`to_hex(-1)` is `ffffffff`, `2147483647 + 1` overflows as PostgreSQL's does), one that
+//! does not stays `bigint`. DataFusion typed every one as a bigint.
+//!
 //! This rule runs **before** DataFusion's type coercion (it must see the literals untyped);
 //! everything else in `semantics` runs after it.
 
@@ -162,17 +166,42 @@ fn union(u: Union) -> Result<Transformed<LogicalPlan>> {
     )))
 }
 
-fn node(node: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
+/// One plan node; `int4` says whether its integer literals may become `integer`.
+fn node(node: LogicalPlan, int4: bool) -> Result<Transformed<LogicalPlan>> {
     let schema = if node.inputs().is_empty() {
         Arc::clone(node.schema())
     } else {
         Arc::new(merge_schema(&node.inputs()))
     };
+    // VALUES rows were typed together when planned; their literals stay as they are.
+    let retype = int4 && !matches!(node, LogicalPlan::Values(_));
     let names = NamePreserver::new(&node);
     let out = node.map_expressions(|e| {
         let saved = names.save(&e);
-        Ok(e.transform_up(|e| case(e, &schema))?
-            .update_data(|e| saved.restore(e)))
+        Ok(e.transform_up(|e| {
+            if retype
+                && let Expr::Literal(ScalarValue::Int64(Some(v)), None) = e
+                && let Ok(v) = i32::try_from(v)
+            {
+                return Ok(Transformed::yes(Expr::Literal(
+                    ScalarValue::Int32(Some(v)),
+                    None,
+                )));
+            }
+            // `-2147483648` is one integer constant in PostgreSQL.
+            if retype
+                && let Expr::Negative(inner) = &e
+                && let Expr::Literal(ScalarValue::Int64(Some(v)), None) = inner.as_ref()
+                && let Some(v) = v.checked_neg().and_then(|v| i32::try_from(v).ok())
+            {
+                return Ok(Transformed::yes(Expr::Literal(
+                    ScalarValue::Int32(Some(v)),
+                    None,
+                )));
+            }
+            case(e, &schema)
+        })?
+        .update_data(|e| saved.restore(e)))
     })?;
     let out = out.transform_data(|n| match n {
         LogicalPlan::Union(u) => union(u),
@@ -184,7 +213,19 @@ fn node(node: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
 
 impl AnalyzerRule for UnknownLiterals {
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        plan.transform_up_with_subqueries(node).map(|t| t.data)
+        // A recursive query's work table was typed from its anchor when planned, so a plan
+        // holding one keeps DataFusion's bigint literals (as before this rule).
+        let mut recursive = false;
+        plan.apply_with_subqueries(|n| {
+            recursive |= matches!(n, LogicalPlan::RecursiveQuery(_));
+            Ok(if recursive {
+                datafusion::common::tree_node::TreeNodeRecursion::Stop
+            } else {
+                datafusion::common::tree_node::TreeNodeRecursion::Continue
+            })
+        })?;
+        plan.transform_up_with_subqueries(|n| node(n, !recursive))
+            .map(|t| t.data)
     }
 
     fn name(&self) -> &str {
