@@ -696,10 +696,8 @@ fn json_keys(node: &LogicalPlan, schema: &DFSchema) -> Result<()> {
                     other => vec![other.clone()],
                 };
                 for k in keys {
-                    if let Some(ty) = json_kind(&k, schema) {
-                        if ty == "json" {
-                            return Err(no_equality(ty));
-                        }
+                    if json_kind(&k, schema) == Some("json") {
+                        return Err(no_equality("json"));
                     }
                 }
             }
