@@ -121,3 +121,7 @@ SELECT to_char(created_date, 'Dy DD Mon YYYY "at" HH24"h"') FROM aws.apigatewayv
 SELECT x FROM (VALUES (interval '1 day'), (interval '25 hours'), (interval '1 month'), (interval '29 days 23 hours')) v(x) ORDER BY x
 
 SELECT timestamp '2026-01-05 10:00:00' AT TIME ZONE 'Asia/Tokyo', timestamptz '2026-07-01 12:00:00+00' AT TIME ZONE 'Europe/Paris'
+
+SELECT _key, created_date::timestamptz::text, created_date::date::text, 'at ' || created_date FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 5
+
+SELECT (interval '1 day 2 hours 3 minutes')::text, (interval '-36 hours')::text, (timestamp '2026-01-05 10:00:00.25')::text

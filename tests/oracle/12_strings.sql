@@ -109,3 +109,5 @@ SELECT '{ a , "b c" ,NULL, "NULL" }'::text[], '{}'::text[], '{ }'::int[]
 SELECT chr(65), chr(233), chr(128512)
 
 SELECT to_hex(-1::bigint), to_hex(-2147483648), to_hex(2147483648), to_hex(length(stage_name)) FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 2
+
+SELECT 1e16::float8::text, 0.1::float8::text, (ARRAY['a', 'b c', NULL])::text, '\x01ff'::bytea::text

@@ -51,6 +51,7 @@ pub mod settings;
 pub mod statement;
 pub mod status_tables;
 pub mod table;
+pub mod text;
 
 pub use error::EngineError;
 pub use session::{Engine, EngineConfig, Output, Prepared, Session};

@@ -28,6 +28,8 @@
 //! - **Untyped literals** ([`unknown`], before type coercion): `CASE … THEN 1 ELSE '2'` and
 //!   `SELECT 1 UNION SELECT '2'` read the literal as the other branches' type, as PostgreSQL's
 //!   `unknown` does; DataFusion made everything text.
+//! - **Text of a value** ([`to_text`]): a cast to text (or the implicit one `||` makes)
+//!   prints timestamps, dates, intervals, floats, arrays and bytea as PostgreSQL does.
 //! - **SIMILAR TO** ([`similar`]): the SQL pattern is translated to the anchored regular
 //!   expression PostgreSQL matches (`%`, `_`, escapes); DataFusion matched nothing.
 
@@ -37,6 +39,7 @@ pub mod interval;
 pub mod json;
 pub mod numeric;
 pub mod similar;
+pub mod to_text;
 pub mod unknown;
 
 use std::sync::Arc;
@@ -70,6 +73,8 @@ pub struct PgSemantics {
     json_in: Arc<ScalarUDF>,
     jsonb_in: Arc<ScalarUDF>,
     jsonb_key: Arc<ScalarUDF>,
+    to_text: Arc<ScalarUDF>,
+    bytea_in: Arc<ScalarUDF>,
     hstore_in: Arc<ScalarUDF>,
     base64: Arc<ScalarUDF>,
     local_time: Arc<ScalarUDF>,
@@ -98,6 +103,8 @@ impl Default for PgSemantics {
             json_in: Arc::new(json::udf()),
             jsonb_in: Arc::new(json::jsonb_udf()),
             jsonb_key: Arc::new(json::jsonb_key_udf()),
+            to_text: Arc::new(ScalarUDF::from(to_text::ToText::new())),
+            bytea_in: Arc::new(encode::bytea_udf()),
             base64: Arc::new(encode::udf()),
             local_time: Arc::new(ScalarUDF::from(interval::LocalTime::new())),
             log_domain: Arc::new(ScalarUDF::from(domain::DomainCheck::new(
@@ -296,6 +303,38 @@ impl PgSemantics {
                 Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr::new(
                     left, op, right,
                 ))))
+            }
+            Expr::Cast(Cast { expr, field })
+                if matches!(
+                    field.data_type(),
+                    DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+                ) && matches!(
+                    type_of(&expr, schema)?,
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                ) =>
+            {
+                let bytes = Self::call(&self.bytea_in, *expr);
+                Ok(Transformed::yes(Expr::Cast(Cast {
+                    expr: Box::new(bytes),
+                    field,
+                })))
+            }
+            Expr::Cast(Cast { expr, field })
+                if matches!(
+                    field.data_type(),
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                ) && crate::schema::pg_type_tag(&field).is_none()
+                    && to_text::needs_pg_text(&type_of(&expr, schema)?) =>
+            {
+                let text = Self::call(&self.to_text, *expr);
+                Ok(Transformed::yes(if *field.data_type() == DataType::Utf8 {
+                    text
+                } else {
+                    Expr::Cast(Cast {
+                        expr: Box::new(text),
+                        field,
+                    })
+                }))
             }
             Expr::Cast(Cast { expr, field })
                 if field.metadata().is_empty()
