@@ -155,3 +155,7 @@ SELECT _key FROM aws.apigatewayv2_stage FETCH FIRST -1 ROWS ONLY
 SELECT 'x' AS y UNION SELECT 2
 
 SELECT CASE WHEN _key IS NULL THEN 1 WHEN stage_name = 'x' THEN 2 ELSE 'three' END FROM aws.apigatewayv2_stage
+
+SELECT stage_name ~ ('(' || stage_name) FROM aws.apigatewayv2_stage
+
+SELECT regexp_replace(stage_name, '[' || stage_name, 'x') FROM aws.apigatewayv2_stage

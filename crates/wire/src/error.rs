@@ -247,6 +247,14 @@ fn classify_datafusion(err: &DataFusionError) -> (&'static str, String) {
         if let Some(inner) = e.downcast_ref::<ArrowError>() {
             return classify_arrow(inner);
         }
+        // A constant pattern is compiled while planning; DataFusion passes regex's own error.
+        if let Some(inner) = e.downcast_ref::<regex::Error>() {
+            return ("2201B", format!("invalid regular expression: {inner}"));
+        }
+        // The expression simplifier parses constant patterns with regex-syntax.
+        if let Some(inner) = e.downcast_ref::<regex_syntax::Error>() {
+            return ("2201B", format!("invalid regular expression: {inner}"));
+        }
     }
     match root {
         DataFusionError::SQL(e, _) => ("42601", format!("syntax error: {e}")),
@@ -280,8 +288,30 @@ fn unwrap(err: &DataFusionError) -> &DataFusionError {
     }
 }
 
+/// DataFusion's planning errors carry no kind, so these are told apart by their text: the
+/// documented last resort, for errors no typed error covers.
 fn classify_plan(m: &str) -> (&'static str, String) {
     let lower = m.to_ascii_lowercase();
+    // `LIMIT -1`: "LIMIT must be >= 0, '-1' was provided" (2201W in PostgreSQL).
+    for (clause, code) in [("LIMIT", "2201W"), ("OFFSET", "2201X")] {
+        if m.starts_with(&format!("{clause} must be >")) {
+            return (code, format!("{clause} must not be negative"));
+        }
+    }
+    // `LIMIT 'x'`: "Expected LIMIT to be an integer or null, but got Utf8".
+    if lower.starts_with("expected limit to be an integer")
+        || lower.starts_with("expected offset to be an integer")
+    {
+        return ("22P02", "invalid input syntax for type bigint".to_owned());
+    }
+    // `ORDER BY 5` over one column: "Order by column out of bounds, specified: 5, max: 1".
+    if let Some(rest) = m.strip_prefix("Order by column out of bounds, specified: ") {
+        let position = rest.split(',').next().unwrap_or("?");
+        return (
+            "42P10",
+            format!("ORDER BY position {position} is not in select list"),
+        );
+    }
     if let Some(rest) = m.strip_prefix("table '")
         && let Some(name) = rest.split('\'').next()
         && lower.contains("not found")
@@ -314,6 +344,11 @@ fn classify_execution(m: &str) -> (&'static str, String) {
     let lower = m.to_ascii_lowercase();
     if lower.contains("divide by zero") || lower.contains("division by zero") {
         ("22012", "division by zero".to_owned())
+    } else if lower.contains("regular expression did not compile")
+        || lower.contains("regex parse error")
+    {
+        // A pattern from a column, compiled while running (arrow's regexp kernels).
+        ("2201B", format!("invalid regular expression: {m}"))
     } else if lower.contains("invalid")
         || lower.contains("cannot cast")
         || lower.contains("malformed")
@@ -445,6 +480,38 @@ mod tests {
         assert!(
             !internal.message.contains("secret"),
             "internal detail stays in the log"
+        );
+    }
+
+    #[test]
+    fn planning_errors_without_a_kind_map_by_their_text() {
+        let bad_regex = regex::Regex::new("(").expect_err("unbalanced");
+        let wrapped = DataFusionError::Context(
+            "Invalid regex".into(),
+            Box::new(DataFusionError::External(Box::new(bad_regex))),
+        );
+        assert_eq!(code(wrapped), "2201B");
+        assert_eq!(
+            code(DataFusionError::Plan(
+                "LIMIT must be >= 0, '-1' was provided".into()
+            )),
+            "2201W"
+        );
+        assert_eq!(
+            code(DataFusionError::Plan(
+                "OFFSET must be >=0, '-1' was provided".into()
+            )),
+            "2201X"
+        );
+        let syntax = regex_syntax::Parser::new()
+            .parse("*")
+            .expect_err("nothing to repeat");
+        assert_eq!(code(DataFusionError::External(Box::new(syntax))), "2201B");
+        assert_eq!(
+            code(DataFusionError::Plan(
+                "Order by column out of bounds, specified: 5, max: 1".into()
+            )),
+            "42P10"
         );
     }
 
