@@ -125,3 +125,7 @@ SELECT timestamp '2026-01-05 10:00:00' AT TIME ZONE 'Asia/Tokyo', timestamptz '2
 SELECT _key, created_date::timestamptz::text, created_date::date::text, 'at ' || created_date FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 5
 
 SELECT (interval '1 day 2 hours 3 minutes')::text, (interval '-36 hours')::text, (timestamp '2026-01-05 10:00:00.25')::text
+
+SELECT '2026-01-05 10:00'::timestamp, '2026-01-05T10:00:00+02'::timestamptz, '2026-01-05 10:00:00+02'::timestamp, 'epoch'::date, '2026-01-05 24:00:00'::timestamp
+
+SELECT count(*) FROM aws.apigatewayv2_stage WHERE created_date >= '2026-03-01 00:00' AND created_date < '2026-06-01'

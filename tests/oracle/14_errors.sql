@@ -159,3 +159,9 @@ SELECT CASE WHEN _key IS NULL THEN 1 WHEN stage_name = 'x' THEN 2 ELSE 'three' E
 SELECT stage_name ~ ('(' || stage_name) FROM aws.apigatewayv2_stage
 
 SELECT regexp_replace(stage_name, '[' || stage_name, 'x') FROM aws.apigatewayv2_stage
+
+SELECT 'not a date'::date
+
+SELECT '2026-01-05 25:00'::timestamp
+
+SELECT _key FROM aws.apigatewayv2_stage WHERE created_date > 'soon'

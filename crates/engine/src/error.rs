@@ -123,6 +123,9 @@ pub enum EngineError {
     /// A regular expression that does not compile (2201B).
     #[error("invalid regular expression: {0}")]
     InvalidRegex(String),
+    /// Text that is not a date or time at all (22007).
+    #[error("{0}")]
+    InvalidDatetimeFormat(String),
     /// A date or time field out of range, `'2026-02-30'::date` (22008).
     #[error("{0}")]
     DatetimeOverflow(String),

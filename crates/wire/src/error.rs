@@ -224,6 +224,7 @@ fn classify_engine(e: &EngineError) -> (&'static str, String) {
         EngineError::InvalidPower(_) => "2201F",
         EngineError::InvalidRegex(_) => "2201B",
         EngineError::DatetimeOverflow(_) => "22008",
+        EngineError::InvalidDatetimeFormat(_) => "22007",
         EngineError::InvalidWindowArgument(_) => "22016",
         EngineError::UndefinedOperator(_) => "42883",
         EngineError::InvalidTextRepresentation(_) => "22P02",

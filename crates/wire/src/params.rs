@@ -102,6 +102,11 @@ fn decode_text(
         DataType::Boolean => parse_bool(text)
             .map(|b| ScalarValue::Boolean(Some(b)))
             .ok_or_else(bad),
+        DataType::Date32 | DataType::Timestamp(_, _) => {
+            stagesql_engine::semantics::datetime_in::read_scalar(text, target)
+                .map_err(WireError::Engine)?
+                .ok_or_else(bad)
+        }
         _ => ScalarValue::try_from_string(text.trim().to_owned(), target).map_err(|_| bad()),
     }
 }

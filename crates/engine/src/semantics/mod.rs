@@ -28,11 +28,14 @@
 //! - **Untyped literals** ([`unknown`], before type coercion): `CASE … THEN 1 ELSE '2'` and
 //!   `SELECT 1 UNION SELECT '2'` read the literal as the other branches' type, as PostgreSQL's
 //!   `unknown` does; DataFusion made everything text.
+//! - **Dates and times from text** ([`datetime_in`]): `'2026-01-05 10:00'::timestamp`,
+//!   zones, `'epoch'`/`'today'`; out-of-range fields are 22008, non-dates 22007.
 //! - **Text of a value** ([`to_text`]): a cast to text (or the implicit one `||` makes)
 //!   prints timestamps, dates, intervals, floats, arrays and bytea as PostgreSQL does.
 //! - **SIMILAR TO** ([`similar`]): the SQL pattern is translated to the anchored regular
 //!   expression PostgreSQL matches (`%`, `_`, escapes); DataFusion matched nothing.
 
+pub mod datetime_in;
 pub mod domain;
 pub mod encode;
 pub mod interval;
@@ -75,6 +78,9 @@ pub struct PgSemantics {
     jsonb_key: Arc<ScalarUDF>,
     to_text: Arc<ScalarUDF>,
     bytea_in: Arc<ScalarUDF>,
+    date_in: Arc<ScalarUDF>,
+    timestamp_in: Arc<ScalarUDF>,
+    timestamptz_in: Arc<ScalarUDF>,
     hstore_in: Arc<ScalarUDF>,
     base64: Arc<ScalarUDF>,
     local_time: Arc<ScalarUDF>,
@@ -105,6 +111,15 @@ impl Default for PgSemantics {
             jsonb_key: Arc::new(json::jsonb_key_udf()),
             to_text: Arc::new(ScalarUDF::from(to_text::ToText::new())),
             bytea_in: Arc::new(encode::bytea_udf()),
+            date_in: Arc::new(ScalarUDF::from(datetime_in::DatetimeIn::new(
+                datetime_in::Target::Date,
+            ))),
+            timestamp_in: Arc::new(ScalarUDF::from(datetime_in::DatetimeIn::new(
+                datetime_in::Target::Timestamp,
+            ))),
+            timestamptz_in: Arc::new(ScalarUDF::from(datetime_in::DatetimeIn::new(
+                datetime_in::Target::TimestampTz,
+            ))),
             base64: Arc::new(encode::udf()),
             local_time: Arc::new(ScalarUDF::from(interval::LocalTime::new())),
             log_domain: Arc::new(ScalarUDF::from(domain::DomainCheck::new(
@@ -303,6 +318,25 @@ impl PgSemantics {
                 Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr::new(
                     left, op, right,
                 ))))
+            }
+            Expr::Cast(Cast { expr, field })
+                if matches!(
+                    field.data_type(),
+                    DataType::Date32 | DataType::Timestamp(_, _)
+                ) && matches!(
+                    type_of(&expr, schema)?,
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                ) =>
+            {
+                let read = match field.data_type() {
+                    DataType::Date32 => &self.date_in,
+                    DataType::Timestamp(_, None) => &self.timestamp_in,
+                    _ => &self.timestamptz_in,
+                };
+                Ok(Transformed::yes(Expr::Cast(Cast {
+                    expr: Box::new(Self::call(read, *expr)),
+                    field,
+                })))
             }
             Expr::Cast(Cast { expr, field })
                 if matches!(
