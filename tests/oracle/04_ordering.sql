@@ -65,3 +65,5 @@ SELECT * FROM (SELECT _key FROM aws.apigatewayv2_stage ORDER BY _key DESC LIMIT 
 SELECT _key FROM aws.apigatewayv2_stage ORDER BY _key LIMIT (SELECT 2)
 
 SELECT _key FROM aws.apigatewayv2_stage ORDER BY _key LIMIT NULL
+
+SELECT _key FROM aws.apigatewayv2_stage ORDER BY created_date DESC, _key FETCH NEXT 4 ROWS ONLY

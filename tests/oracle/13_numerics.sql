@@ -164,3 +164,7 @@ SELECT (-3.5)::int, 4.5::float4::int, '2.5'::float8::bigint
 SELECT pg_typeof(1), pg_typeof(-2147483648), pg_typeof(2147483648), pg_typeof(1 + 1), 2147483647::bigint + 1
 
 SELECT -2147483648 - 1
+
+SELECT ' +.5 '::numeric, '5.'::numeric, '-1.50E-1'::numeric, '12'::numeric(5, 1)
+
+SELECT region, every(auto_deploy), variance(length(stage_name)) FROM aws.apigatewayv2_stage GROUP BY region ORDER BY region

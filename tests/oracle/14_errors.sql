@@ -165,3 +165,7 @@ SELECT 'not a date'::date
 SELECT '2026-01-05 25:00'::timestamp
 
 SELECT _key FROM aws.apigatewayv2_stage WHERE created_date > 'soon'
+
+SELECT '1e'::numeric
+
+SELECT ' . '::numeric

@@ -5,6 +5,7 @@
 //!   returned by a subquery used as an expression") with several. DataFusion decorrelates a
 //!   scalar subquery only when it is aggregated, so the rewrite wraps the subquery's output in
 //!   this aggregate, which keeps exactly those semantics (`max` would answer a different value).
+//! - `every` (`bool_and`) and `variance` (`var_samp`): PostgreSQL's names for DataFusion's.
 
 use std::sync::Arc;
 
@@ -25,7 +26,19 @@ pub const SCALAR_SUBQUERY: &str = "__pg_scalar_subquery";
 
 /// Every aggregate of this module, ready to register.
 pub fn all() -> Vec<AggregateUDF> {
-    vec![AggregateUDF::from(ScalarSubqueryValue::new())]
+    use datafusion::functions_aggregate::{bool_and_or, variance};
+    vec![
+        AggregateUDF::from(ScalarSubqueryValue::new()),
+        // PostgreSQL's other names for DataFusion's aggregates.
+        bool_and_or::bool_and_udaf()
+            .as_ref()
+            .clone()
+            .with_aliases(["every"]),
+        variance::var_samp_udaf()
+            .as_ref()
+            .clone()
+            .with_aliases(["variance"]),
+    ]
 }
 
 fn too_many_rows() -> DataFusionError {

@@ -28,6 +28,7 @@ use crate::functions::catalog::RegKind;
 use crate::naming::expr_name;
 use crate::pg_catalog::{is_empty_relation, is_pg_catalog_relation, names};
 
+mod fetch_first;
 mod outputs;
 mod quantified;
 mod refuse;
@@ -59,6 +60,7 @@ const VECTOR_COLUMNS: &[&str] = &[
 /// Rewrites `statement` in place (see the module docs).
 pub fn rewrite(statement: &mut Statement, search_path: &[String]) {
     resolve_relations(statement, search_path);
+    fetch_first::fetch_first(statement);
     table_functions(statement);
     empty_relation_subqueries(statement);
     set_returning_items(statement);

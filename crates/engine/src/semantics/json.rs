@@ -267,7 +267,7 @@ impl Reader<'_> {
 
 /// A JSON number as PostgreSQL's numeric prints it: the exponent applied, the scale kept
 /// (`1.50` → `1.50`, `1e3` → `1000`, `2.5e-3` → `0.0025`, `-0` → `0`).
-fn numeric_text(text: &str) -> Result<String> {
+pub(crate) fn numeric_text(text: &str) -> Result<String> {
     let (negative, unsigned) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),

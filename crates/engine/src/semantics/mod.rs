@@ -79,6 +79,7 @@ pub struct PgSemantics {
     to_text: Arc<ScalarUDF>,
     bytea_in: Arc<ScalarUDF>,
     date_in: Arc<ScalarUDF>,
+    numeric_in: Arc<ScalarUDF>,
     timestamp_in: Arc<ScalarUDF>,
     timestamptz_in: Arc<ScalarUDF>,
     hstore_in: Arc<ScalarUDF>,
@@ -111,6 +112,7 @@ impl Default for PgSemantics {
             jsonb_key: Arc::new(json::jsonb_key_udf()),
             to_text: Arc::new(ScalarUDF::from(to_text::ToText::new())),
             bytea_in: Arc::new(encode::bytea_udf()),
+            numeric_in: Arc::new(numeric::numeric_in_udf()),
             date_in: Arc::new(ScalarUDF::from(datetime_in::DatetimeIn::new(
                 datetime_in::Target::Date,
             ))),
@@ -318,6 +320,20 @@ impl PgSemantics {
                 Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr::new(
                     left, op, right,
                 ))))
+            }
+            Expr::Cast(Cast { expr, field })
+                if matches!(
+                    field.data_type(),
+                    DataType::Decimal128(_, _) | DataType::Decimal256(_, _)
+                ) && matches!(
+                    type_of(&expr, schema)?,
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                ) =>
+            {
+                Ok(Transformed::yes(Expr::Cast(Cast {
+                    expr: Box::new(Self::call(&self.numeric_in, *expr)),
+                    field,
+                })))
             }
             Expr::Cast(Cast { expr, field })
                 if matches!(

@@ -4,6 +4,9 @@
 //!   fail with 22003 on overflow (`2147483647 + 1`); DataFusion wraps around.
 //! - [`NonZero`] (`__pg_nonzero`): the divisor of a float or numeric `/` and `%`; zero fails
 //!   with 22012 (`1.0 / 0`), where DataFusion answers Infinity or NaN.
+//! - [`numeric_in_udf`] (`__pg_numeric_in`): text read as numeric by numeric_in's rules
+//!   (`'1e3'`, `' +.5 '`, `'5.'`); Arrow's cast refused exponents. NaN and infinities are
+//!   refused with 0A000 (Arrow decimals have none).
 //! - [`RoundHalf`] (`__pg_round_half`): the rounding a cast to an integer type does (and
 //!   `round(float8)`): floats to the nearest even on a tie (`rint`), numerics away from zero;
 //!   DataFusion truncates (`3.7::int` was 3).
@@ -247,5 +250,89 @@ mod tests {
         assert_eq!(round_decimal(37, 1), 40);
         assert_eq!(round_decimal(-24, 1), -20);
         assert_eq!(round_decimal(1234, 0), 1234);
+    }
+}
+
+/// Text in numeric_in's syntax as the canonical digits Arrow's decimal cast reads.
+pub fn numeric_input(text: &str) -> std::result::Result<String, crate::error::EngineError> {
+    use crate::error::EngineError;
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    if matches!(
+        lower.as_str(),
+        "nan" | "infinity" | "+infinity" | "-infinity" | "inf" | "+inf" | "-inf"
+    ) {
+        return Err(EngineError::Unsupported(format!("numeric value {t}")));
+    }
+    let bad = || {
+        EngineError::InvalidTextRepresentation(format!(
+            "invalid input syntax for type numeric: \"{text}\""
+        ))
+    };
+    let (sign, body) = match t.as_bytes().first() {
+        Some(b'-') => ("-", &t[1..]),
+        Some(b'+') => ("", &t[1..]),
+        _ => ("", t),
+    };
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+        return Err(bad());
+    }
+    if let Some(e) = exponent {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        if e.is_empty() || !digits(e) {
+            return Err(bad());
+        }
+    }
+    let whole = if whole.is_empty() { "0" } else { whole };
+    let mut normal = format!("{sign}{whole}");
+    if !fraction.is_empty() {
+        normal.push('.');
+        normal.push_str(fraction);
+    }
+    if let Some(e) = exponent {
+        normal.push('e');
+        normal.push_str(e);
+    }
+    super::json::numeric_text(&normal).map_err(|_| bad())
+}
+
+/// `__pg_numeric_in(text)`: see [`numeric_input`].
+pub fn numeric_in_udf() -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::common::ScalarValue;
+    datafusion::logical_expr::ScalarUDF::new_from_impl(crate::functions::row_fn::RowFn::new(
+        "__pg_numeric_in",
+        Signature::any(1, Volatility::Immutable),
+        DataType::Utf8,
+        |a| {
+            Ok(match a[0].cast_to(&DataType::Utf8)? {
+                ScalarValue::Utf8(Some(t)) => ScalarValue::Utf8(Some(
+                    numeric_input(&t).map_err(|e| DataFusionError::External(Box::new(e)))?,
+                )),
+                _ => ScalarValue::Utf8(None),
+            })
+        },
+    ))
+}
+
+#[cfg(test)]
+mod numeric_input_tests {
+    use super::numeric_input;
+
+    #[test]
+    fn numeric_input_like_postgres() {
+        assert_eq!(numeric_input("1e3").expect("ok"), "1000");
+        assert_eq!(numeric_input(" +.5 ").expect("ok"), "0.5");
+        assert_eq!(numeric_input("5.").expect("ok"), "5");
+        assert_eq!(numeric_input("-1.50E-1").expect("ok"), "-0.150");
+        assert!(numeric_input("1e").is_err());
+        assert!(numeric_input("abc").is_err());
+        assert!(numeric_input(".").is_err());
+        assert!(numeric_input("NaN").is_err());
     }
 }
