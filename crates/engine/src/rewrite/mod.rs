@@ -282,15 +282,19 @@ fn rewrite_expr(expr: &mut Expr) {
             }
             // `x::varchar(n)` and `x::char(1)` keep the first n characters, as an explicit
             // cast does in PostgreSQL (refuse.rs checked n and refused char(n > 1)).
-            if let DataType::Varchar(Some(CharacterLength::IntegerLength { length, .. }))
-            | DataType::CharacterVarying(Some(CharacterLength::IntegerLength {
-                length, ..
-            }))
-            | DataType::Char(Some(CharacterLength::IntegerLength { length, .. }))
-            | DataType::Character(Some(CharacterLength::IntegerLength { length, .. })) =
-                data_type
-            {
-                let n = Expr::value(Value::Number(length.to_string(), false));
+            let kept = match data_type {
+                DataType::Varchar(Some(CharacterLength::IntegerLength { length, .. }))
+                | DataType::CharacterVarying(Some(CharacterLength::IntegerLength {
+                    length, ..
+                }))
+                | DataType::Char(Some(CharacterLength::IntegerLength { length, .. }))
+                | DataType::Character(Some(CharacterLength::IntegerLength { length, .. })) => {
+                    Some(*length)
+                }
+                DataType::Char(None) | DataType::Character(None) => Some(1),
+                _ => None,
+            };
+            if let Some(n) = kept {
                 let text = Expr::Cast {
                     kind: CastKind::DoubleColon,
                     expr: Box::new(std::mem::replace(inner.as_mut(), Expr::value(Value::Null))),
@@ -298,18 +302,8 @@ fn rewrite_expr(expr: &mut Expr) {
                     array: false,
                     format: None,
                 };
+                let n = Expr::value(Value::Number(n.to_string(), false));
                 **inner = call_with("left", vec![text, n]);
-                *data_type = DataType::Text;
-            } else if matches!(data_type, DataType::Char(None) | DataType::Character(None)) {
-                let text = Expr::Cast {
-                    kind: CastKind::DoubleColon,
-                    expr: Box::new(std::mem::replace(inner.as_mut(), Expr::value(Value::Null))),
-                    data_type: DataType::Text,
-                    array: false,
-                    format: None,
-                };
-                let one = Expr::value(Value::Number("1".to_owned(), false));
-                **inner = call_with("left", vec![text, one]);
                 *data_type = DataType::Text;
             }
             // `x::pg_catalog.text` is `x::text`.

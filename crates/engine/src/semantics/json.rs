@@ -16,59 +16,39 @@ use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 use crate::error::EngineError;
 use crate::functions::row_fn::RowFn;
 
-/// `__pg_json_in(text)`: the text, once it parses as JSON.
-pub fn udf() -> ScalarUDF {
+/// A text function of JSON input: NULL stays NULL, text that is not JSON is 22P02, and JSON
+/// text becomes `out(text)`.
+fn json_text_udf(name: &'static str, out: fn(&str) -> Result<String>) -> ScalarUDF {
     ScalarUDF::new_from_impl(RowFn::new(
-        "__pg_json_in",
+        name,
         Signature::any(1, Volatility::Immutable),
         DataType::Utf8,
-        |a| {
-            let text = a[0].cast_to(&DataType::Utf8)?;
-            if let ScalarValue::Utf8(Some(t)) = &text {
-                check(t)?;
-            }
-            Ok(text)
-        },
-    ))
-}
-
-/// `__pg_jsonb_in(text)`: the text as jsonb prints it, once it parses as JSON.
-pub fn jsonb_udf() -> ScalarUDF {
-    ScalarUDF::new_from_impl(RowFn::new(
-        "__pg_jsonb_in",
-        Signature::any(1, Volatility::Immutable),
-        DataType::Utf8,
-        |a| {
-            let text = a[0].cast_to(&DataType::Utf8)?;
-            Ok(match &text {
+        move |a| {
+            Ok(match a[0].cast_to(&DataType::Utf8)? {
                 ScalarValue::Utf8(Some(t)) => {
-                    check(t)?;
-                    ScalarValue::Utf8(Some(jsonb_text(t)?))
+                    check(&t)?;
+                    ScalarValue::Utf8(Some(out(&t)?))
                 }
                 _ => ScalarValue::Utf8(None),
             })
         },
     ))
+}
+
+/// `__pg_json_in(text)`: the text, once it parses as JSON.
+pub fn udf() -> ScalarUDF {
+    json_text_udf("__pg_json_in", |t| Ok(t.to_owned()))
+}
+
+/// `__pg_jsonb_in(text)`: the text as jsonb prints it, once it parses as JSON.
+pub fn jsonb_udf() -> ScalarUDF {
+    json_text_udf("__pg_jsonb_in", jsonb_text)
 }
 
 /// `__pg_jsonb_key(jsonb)`: what jsonb equality compares. jsonb numbers are equal by value
 /// (`'1.0'::jsonb = '1'::jsonb`), so the key drops trailing fractional zeros.
 pub fn jsonb_key_udf() -> ScalarUDF {
-    ScalarUDF::new_from_impl(RowFn::new(
-        "__pg_jsonb_key",
-        Signature::any(1, Volatility::Immutable),
-        DataType::Utf8,
-        |a| {
-            let text = a[0].cast_to(&DataType::Utf8)?;
-            Ok(match &text {
-                ScalarValue::Utf8(Some(t)) => {
-                    check(t)?;
-                    ScalarValue::Utf8(Some(canonical(t, true)?))
-                }
-                _ => ScalarValue::Utf8(None),
-            })
-        },
-    ))
+    json_text_udf("__pg_jsonb_key", |t| canonical(t, true))
 }
 
 /// The canonical jsonb text of valid JSON `text` (see the module documentation).
