@@ -120,9 +120,6 @@ pub enum EngineError {
     /// A square root of a negative number, or a power with no real answer (2201F).
     #[error("{0}")]
     InvalidPower(String),
-    /// A regular expression that does not compile (2201B).
-    #[error("invalid regular expression: {0}")]
-    InvalidRegex(String),
     /// Text that is not a date or time at all (22007).
     #[error("{0}")]
     InvalidDatetimeFormat(String),

@@ -222,7 +222,6 @@ fn classify_engine(e: &EngineError) -> (&'static str, String) {
         EngineError::UntranslatableCharacter(_) => "22P05",
         EngineError::InvalidLogarithm(_) => "2201E",
         EngineError::InvalidPower(_) => "2201F",
-        EngineError::InvalidRegex(_) => "2201B",
         EngineError::DatetimeOverflow(_) => "22008",
         EngineError::InvalidDatetimeFormat(_) => "22007",
         EngineError::InvalidWindowArgument(_) => "22016",
