@@ -116,3 +116,5 @@ SELECT '1'::jsonb < '2'::jsonb
 SELECT default_route_settings::text = default_route_settings::text, tags::text FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 3
 
 SELECT '"\u0000"'::jsonb
+
+SELECT length('[1e1000, 1e-400]'::jsonb::text)

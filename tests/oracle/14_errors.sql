@@ -169,3 +169,11 @@ SELECT _key FROM aws.apigatewayv2_stage WHERE created_date > 'soon'
 SELECT '1e'::numeric
 
 SELECT ' . '::numeric
+
+SELECT log(1, 8)
+
+SELECT '2026-01-05 10:00 é'::timestamp
+
+SELECT '[1e131072]'::jsonb
+
+SELECT '[1e-16384]'::jsonb

@@ -80,3 +80,30 @@ fn a_null_typed_column_is_sent_as_null() {
     // Length -1 marks NULL in a DataRow.
     assert_eq!(&rows[0].data[..], &(-1i32).to_be_bytes());
 }
+
+#[test]
+fn jsonb_binary_is_its_version_byte_then_the_text() {
+    let array: ArrayRef = std::sync::Arc::new(datafusion::arrow::array::StringArray::from(vec![
+        r#"{"a": 1}"#,
+    ]));
+    let batch = RecordBatch::try_new(
+        std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(vec![
+            datafusion::arrow::datatypes::Field::new("j", DataType::Utf8, true),
+        ])),
+        vec![array],
+    )
+    .expect("batch");
+    let columns = [ColumnFormat {
+        pg_type: pgwire::api::Type::JSONB,
+        format: FieldFormat::Binary,
+    }];
+    let rows = encode_batch(&batch, &columns).expect("encodes");
+    let text = br#"{"a": 1}"#;
+    let mut expected = i32::try_from(text.len() + 1)
+        .expect("small")
+        .to_be_bytes()
+        .to_vec();
+    expected.push(1);
+    expected.extend_from_slice(text);
+    assert_eq!(&rows[0].data[..], &expected[..]);
+}

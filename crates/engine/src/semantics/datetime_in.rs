@@ -151,14 +151,19 @@ fn read(text: &str, target: Target) -> Result<(NaiveDateTime, Option<i32>)> {
         "Z" | "z" => Some(0),
         z if z.eq_ignore_ascii_case("utc") || z.eq_ignore_ascii_case("gmt") => Some(0),
         z => {
-            let (sign, digits) = match z.split_at(1) {
-                ("+", d) => (1, d),
-                ("-", d) => (-1, d),
-                _ => return Err(syntax()),
+            let (sign, digits) = if let Some(d) = z.strip_prefix('+') {
+                (1, d)
+            } else if let Some(d) = z.strip_prefix('-') {
+                (-1, d)
+            } else {
+                return Err(syntax());
             };
             let (zh, zm) = match digits.split_once(':') {
                 Some((zh, zm)) => (number(zh)?, number(zm)?),
-                None if digits.len() == 4 => (number(&digits[..2])?, number(&digits[2..])?),
+                // Four ASCII digits: HHMM (anything else fails in `number`).
+                None if digits.len() == 4 && digits.is_ascii() => {
+                    (number(&digits[..2])?, number(&digits[2..])?)
+                }
                 None => (number(digits)?, 0),
             };
             if zh > 15 || zm > 59 {
@@ -354,5 +359,9 @@ mod tests {
         assert_eq!(kind("2026-01"), "22007");
         assert_eq!(kind("2026-01-05 10"), "22007");
         assert_eq!(kind("infinity"), "0A000");
+        // Non-ASCII where a zone is read is refused, not a panic.
+        assert_eq!(kind("2026-01-05 10:00 é"), "22007");
+        assert_eq!(kind("2026-01-05 10:00+a€"), "22007");
+        assert_eq!(kind("2026-01-05 10:00+€"), "22007");
     }
 }

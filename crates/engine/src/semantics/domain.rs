@@ -25,8 +25,10 @@ use crate::error::EngineError;
 /// Which domain is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Domain {
-    /// A logarithm's argument (or base): positive.
+    /// A logarithm's argument: positive.
     Logarithm,
+    /// `log(base, x)`'s base: positive and not 1 (the division by ln(1) is 22012).
+    LogBase,
     /// A square root's argument: not negative.
     SquareRoot,
     /// `power(base, exp)`'s base, given the exponent as the second argument.
@@ -58,7 +60,13 @@ fn floats(a: &ArrayRef) -> Result<ArrayRef> {
 fn refuse(domain: Domain, message: &str) -> DataFusionError {
     let message = message.to_owned();
     DataFusionError::External(Box::new(match domain {
-        Domain::Logarithm => EngineError::InvalidLogarithm(message),
+        Domain::LogBase if message == "division by zero" => {
+            return DataFusionError::ArrowError(
+                Box::new(datafusion::arrow::error::ArrowError::DivideByZero),
+                None,
+            );
+        }
+        Domain::Logarithm | Domain::LogBase => EngineError::InvalidLogarithm(message),
         Domain::SquareRoot | Domain::Power => EngineError::InvalidPower(message),
     }))
 }
@@ -72,10 +80,13 @@ fn violation(domain: Domain, values: &ArrayRef, exps: Option<&ArrayRef>) -> Opti
         }
         let v = values.value(i);
         match domain {
-            Domain::Logarithm if v == 0.0 => return Some("cannot take logarithm of zero"),
-            Domain::Logarithm if v < 0.0 => {
+            Domain::Logarithm | Domain::LogBase if v == 0.0 => {
+                return Some("cannot take logarithm of zero");
+            }
+            Domain::Logarithm | Domain::LogBase if v < 0.0 => {
                 return Some("cannot take logarithm of a negative number");
             }
+            Domain::LogBase if v == 1.0 => return Some("division by zero"),
             Domain::SquareRoot if v < 0.0 => {
                 return Some("cannot take square root of a negative number");
             }
@@ -105,6 +116,7 @@ impl ScalarUDFImpl for DomainCheck {
     fn name(&self) -> &str {
         match self.domain {
             Domain::Logarithm => "__pg_domain_log",
+            Domain::LogBase => "__pg_domain_log_base",
             Domain::SquareRoot => "__pg_domain_sqrt",
             Domain::Power => "__pg_domain_power",
         }
@@ -148,6 +160,11 @@ mod tests {
             Some("cannot take logarithm of zero")
         );
         assert!(violation(Domain::Logarithm, &arr(&[-2.0]), None).is_some());
+        assert_eq!(
+            violation(Domain::LogBase, &arr(&[2.0, 1.0]), None),
+            Some("division by zero")
+        );
+        assert!(violation(Domain::Logarithm, &arr(&[1.0]), None).is_none());
         assert!(violation(Domain::SquareRoot, &arr(&[0.0, 4.0]), None).is_none());
         assert!(violation(Domain::SquareRoot, &arr(&[-0.5]), None).is_some());
         assert!(violation(Domain::Power, &arr(&[0.0]), Some(&arr(&[-1.0]))).is_some());

@@ -61,6 +61,7 @@ fn canonical(text: &str, numbers_by_value: bool) -> Result<String> {
         bytes: text.as_bytes(),
         at: 0,
         numbers_by_value,
+        expanded: 0,
     };
     let value = reader.value()?;
     let mut out = String::with_capacity(text.len());
@@ -83,7 +84,12 @@ struct Reader<'a> {
     at: usize,
     /// Numbers without trailing fractional zeros (the equality key).
     numbers_by_value: bool,
+    /// Bytes of number text written so far.
+    expanded: usize,
 }
+
+/// The largest jsonb value PostgreSQL holds (`JENTRY_OFFLENMASK`).
+const JSONB_MAX_BYTES: usize = 0x0FFF_FFFF;
 
 fn malformed(what: &str) -> DataFusionError {
     DataFusionError::External(Box::new(EngineError::InvalidTextRepresentation(format!(
@@ -235,6 +241,16 @@ impl Reader<'_> {
         let text =
             std::str::from_utf8(&self.bytes[start..self.at]).map_err(|_| malformed("number"))?;
         let mut number = numeric_text(text)?;
+        // An exponent makes a number's text up to 131072 digits: the whole value is capped
+        // as PostgreSQL caps a jsonb (54000), so a short input cannot expand without bound.
+        self.expanded += number.len();
+        if self.expanded > JSONB_MAX_BYTES {
+            return Err(DataFusionError::External(Box::new(
+                EngineError::ProgramLimitExceeded(format!(
+                    "total size of jsonb exceeds the maximum of {JSONB_MAX_BYTES} bytes"
+                )),
+            )));
+        }
         if self.numbers_by_value && number.contains('.') {
             number.truncate(number.trim_end_matches('0').trim_end_matches('.').len());
             if number == "-0" {
@@ -260,12 +276,15 @@ pub(crate) fn numeric_text(text: &str) -> Result<String> {
         .trim_start_matches('+')
         .parse()
         .map_err(|_| malformed("number"))?;
-    if exponent.abs() > 100_000 {
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    // numeric's limits: 131072 digits before the point, 16383 after it.
+    let before = whole.trim_start_matches('0').len() as i64 + exponent;
+    let after = fraction.len() as i64 - exponent;
+    if exponent.abs() > 1_000_000 || before > 131_072 || after > 16_383 {
         return Err(DataFusionError::External(Box::new(
             EngineError::NumericOutOfRange("value overflows numeric format".to_owned()),
         )));
     }
-    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let digits = format!("{whole}{fraction}");
     let point = whole.len() as i64 + exponent;
     let scale = (fraction.len() as i64 - exponent).max(0) as usize;
@@ -387,6 +406,12 @@ mod tests {
         assert_eq!(canonical(r#"{}"#), "{}");
         assert_eq!(canonical(" [ ] "), "[]");
         assert!(jsonb_text(r#""\u0000""#).is_err());
+        assert_eq!(canonical("1e131071").len(), 131_072);
+        assert!(jsonb_text("1e131072").is_err());
+        assert!(jsonb_text("1e-16384").is_err());
+        // 2,100 numbers of 131,072 digits each exceed jsonb's 256 MB.
+        let expanding = format!("[{}1]", "1e131071,".repeat(2_100));
+        assert!(jsonb_text(&expanding).is_err());
         assert_eq!(
             super::canonical("[1.50, 1.0, 10, -0.0]", true).expect("valid"),
             "[1.5, 1, 10, 0]"

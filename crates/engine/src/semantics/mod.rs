@@ -90,6 +90,7 @@ pub struct PgSemantics {
     base64: Arc<ScalarUDF>,
     local_time: Arc<ScalarUDF>,
     log_domain: Arc<ScalarUDF>,
+    log_base_domain: Arc<ScalarUDF>,
     sqrt_domain: Arc<ScalarUDF>,
     power_domain: Arc<ScalarUDF>,
 }
@@ -130,6 +131,9 @@ impl Default for PgSemantics {
             local_time: Arc::new(ScalarUDF::from(interval::LocalTime::new())),
             log_domain: Arc::new(ScalarUDF::from(domain::DomainCheck::new(
                 domain::Domain::Logarithm,
+            ))),
+            log_base_domain: Arc::new(ScalarUDF::from(domain::DomainCheck::new(
+                domain::Domain::LogBase,
             ))),
             sqrt_domain: Arc::new(ScalarUDF::from(domain::DomainCheck::new(
                 domain::Domain::SquareRoot,
@@ -479,7 +483,20 @@ impl PgSemantics {
                 } else {
                     &self.log_domain
                 };
-                f.args = f.args.into_iter().map(|a| Self::call(check, a)).collect();
+                // `log(base, x)`: the base may not be 1 either.
+                let with_base = f.name() == "log" && f.args.len() == 2;
+                f.args = f
+                    .args
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, a)| {
+                        if with_base && i == 0 {
+                            Self::call(&self.log_base_domain, a)
+                        } else {
+                            Self::call(check, a)
+                        }
+                    })
+                    .collect();
                 if f.name() == "log" && f.args.len() == 1 {
                     // DataFusion's one-argument log divides logarithms (log(1000) =
                     // 2.9999999999999996); PostgreSQL's is log10.

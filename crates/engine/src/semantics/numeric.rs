@@ -299,7 +299,13 @@ pub fn numeric_input(text: &str) -> std::result::Result<String, crate::error::En
         normal.push('e');
         normal.push_str(e);
     }
-    super::json::numeric_text(&normal).map_err(|_| bad())
+    super::json::numeric_text(&normal).map_err(|e| match e {
+        DataFusionError::External(inner) => match inner.downcast::<EngineError>() {
+            Ok(e) => *e,
+            Err(_) => bad(),
+        },
+        _ => bad(),
+    })
 }
 
 /// `__pg_numeric_in(text)`: see [`numeric_input`].
