@@ -35,6 +35,7 @@
 //! - **SIMILAR TO** ([`similar`]): the SQL pattern is translated to the anchored regular
 //!   expression PostgreSQL matches (`%`, `_`, escapes); DataFusion matched nothing.
 
+mod casts;
 pub mod datetime_in;
 pub mod domain;
 pub mod encode;
@@ -61,7 +62,6 @@ use datafusion::logical_expr::{
 };
 use datafusion::optimizer::AnalyzerRule;
 
-use crate::schema::{is_hstore, is_json, is_jsonb};
 use json_equality::{
     json_comparison, json_keys, json_kind, no_equality, no_ordering, undefined_operator,
 };
@@ -329,130 +329,7 @@ impl PgSemantics {
                     left, op, right,
                 ))))
             }
-            Expr::Cast(Cast { expr, field })
-                if matches!(
-                    field.data_type(),
-                    DataType::Decimal128(_, _) | DataType::Decimal256(_, _)
-                ) && matches!(
-                    type_of(&expr, schema)?,
-                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-                ) =>
-            {
-                Ok(Transformed::yes(Expr::Cast(Cast {
-                    expr: Box::new(Self::call(&self.numeric_in, *expr)),
-                    field,
-                })))
-            }
-            Expr::Cast(Cast { expr, field })
-                if matches!(
-                    field.data_type(),
-                    DataType::Date32 | DataType::Timestamp(_, _)
-                ) && matches!(
-                    type_of(&expr, schema)?,
-                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-                ) =>
-            {
-                let read = match field.data_type() {
-                    DataType::Date32 => &self.date_in,
-                    DataType::Timestamp(_, None) => &self.timestamp_in,
-                    _ => &self.timestamptz_in,
-                };
-                Ok(Transformed::yes(Expr::Cast(Cast {
-                    expr: Box::new(Self::call(read, *expr)),
-                    field,
-                })))
-            }
-            Expr::Cast(Cast { expr, field })
-                if matches!(
-                    field.data_type(),
-                    DataType::Binary | DataType::LargeBinary | DataType::BinaryView
-                ) && matches!(
-                    type_of(&expr, schema)?,
-                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-                ) =>
-            {
-                let bytes = Self::call(&self.bytea_in, *expr);
-                Ok(Transformed::yes(Expr::Cast(Cast {
-                    expr: Box::new(bytes),
-                    field,
-                })))
-            }
-            Expr::Cast(Cast { expr, field })
-                if matches!(
-                    field.data_type(),
-                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-                ) && crate::schema::pg_type_tag(&field).is_none()
-                    && to_text::needs_pg_text(&type_of(&expr, schema)?) =>
-            {
-                let text = Self::call(&self.to_text, *expr);
-                Ok(Transformed::yes(if *field.data_type() == DataType::Utf8 {
-                    text
-                } else {
-                    Expr::Cast(Cast {
-                        expr: Box::new(text),
-                        field,
-                    })
-                }))
-            }
-            Expr::Cast(Cast { expr, field })
-                if field.metadata().is_empty()
-                    && field.name().is_empty()
-                    && crate::schema::pg_type_tag(&expr.to_field(schema)?.1).is_some() =>
-            {
-                // `json_col::text` is text: DataFusion's type-only cast would keep the source's
-                // json/hstore tag (and json's lack of equality with it). A named target field
-                // takes the target's (empty) metadata instead.
-                let plain = Arc::new(datafusion::arrow::datatypes::Field::new(
-                    "cast",
-                    field.data_type().clone(),
-                    field.is_nullable(),
-                ));
-                Ok(Transformed::yes(Expr::Cast(Cast { expr, field: plain })))
-            }
-            Expr::Cast(Cast { expr, field })
-                if is_jsonb(&field) && !is_jsonb(&expr.to_field(schema)?.1) =>
-            {
-                let canonical = Box::new(Self::call(&self.jsonb_in, *expr));
-                Ok(Transformed::yes(Expr::Cast(Cast {
-                    expr: canonical,
-                    field,
-                })))
-            }
-            Expr::Cast(Cast { expr, field })
-                if is_json(&field)
-                    && !is_json(&expr.to_field(schema)?.1)
-                    && !is_jsonb(&expr.to_field(schema)?.1) =>
-            {
-                let checked = Box::new(Self::call(&self.json_in, *expr));
-                Ok(Transformed::yes(Expr::Cast(Cast {
-                    expr: checked,
-                    field,
-                })))
-            }
-            Expr::Cast(Cast { expr, field })
-                if is_hstore(&field) && !is_hstore(&expr.to_field(schema)?.1) =>
-            {
-                let read = Box::new(Self::call(&self.hstore_in, *expr));
-                Ok(Transformed::yes(Expr::Cast(Cast { expr: read, field })))
-            }
-            Expr::Cast(Cast { expr, field })
-                if matches!(field.data_type(), DataType::Timestamp(_, Some(z)) if z.as_ref() != SESSION_ZONE)
-                    && matches!(type_of(&expr, schema)?, DataType::Timestamp(_, Some(_))) =>
-            {
-                // `timestamptz AT TIME ZONE 'zone'` (the only way a timestamptz is cast to
-                // another zone here) is the wall-clock time there, a timestamp.
-                let zoned = Expr::Cast(Cast { expr, field });
-                Ok(Transformed::yes(Self::call(&self.local_time, zoned)))
-            }
-            Expr::Cast(Cast { expr, field }) if is_integer(field.data_type()) => {
-                let from = type_of(&expr, schema)?;
-                let expr = if is_inexact_number(&from) {
-                    Box::new(Self::call(&self.round_half, *expr))
-                } else {
-                    return Ok(Transformed::no(Expr::Cast(Cast { expr, field })));
-                };
-                Ok(Transformed::yes(Expr::Cast(Cast { expr, field })))
-            }
+            Expr::Cast(cast) => self.cast(cast, schema),
             Expr::TryCast(TryCast { expr, field }) if is_integer(field.data_type()) => {
                 let from = type_of(&expr, schema)?;
                 let expr = if is_inexact_number(&from) {
