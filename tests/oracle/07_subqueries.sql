@@ -84,3 +84,13 @@ SELECT _key FROM aws.apigatewayv2_stage WHERE _key IN (SELECT _key FROM aws.apig
 SELECT (SELECT description FROM aws.apigatewayv2_stage WHERE description IS NULL)
 
 SELECT (SELECT stage_name FROM aws.apigatewayv2_stage GROUP BY stage_name ORDER BY count(*) DESC, stage_name LIMIT 1)
+
+SELECT ARRAY(SELECT stage_name FROM aws.apigatewayv2_stage WHERE region = 'nowhere')
+
+SELECT ARRAY(SELECT DISTINCT region FROM aws.apigatewayv2_stage ORDER BY 1)
+
+SELECT ARRAY(SELECT stage_name AS n FROM aws.apigatewayv2_stage WHERE region = 'us-east-1' ORDER BY n DESC)
+
+SELECT (SELECT count(*) FROM pg_catalog.pg_policy)
+
+WITH t(indkey) AS (SELECT ARRAY[10, 20]) SELECT indkey[1] FROM t

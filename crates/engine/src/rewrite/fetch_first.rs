@@ -10,7 +10,7 @@ use datafusion::sql::sqlparser::ast::{
 };
 
 /// Rewrites every plain `FETCH FIRST` in `statement` into a `LIMIT`.
-pub(super) fn fetch_first(statement: &mut Statement) {
+pub(super) fn fetch_first(statement: &mut Statement, _: &super::Context) {
     struct Rule;
     impl VisitorMut for Rule {
         type Break = ();
@@ -49,17 +49,11 @@ pub(super) fn fetch_first(statement: &mut Statement) {
 
 #[cfg(test)]
 mod tests {
-    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
-
+    use super::super::tests::applied;
     use super::*;
 
     fn rewritten(sql: &str) -> String {
-        let mut statement = Parser::parse_sql(&PostgreSqlDialect {}, sql)
-            .expect("parses")
-            .remove(0);
-        fetch_first(&mut statement);
-        statement.to_string()
+        applied(fetch_first, sql)
     }
 
     #[test]

@@ -3,8 +3,14 @@
 #[allow(unused_imports)]
 use super::*;
 
-/// Output-column fixes on the outermost selects.
-pub(super) fn outputs(query: &mut Query) {
+/// Output-column fixes on the outermost selects: a bare `x::regclass` output shows the name,
+/// integer literals are `integer`, and names that would collide get internal aliases
+/// (DataFusion requires unique names; `SELECT c.oid, c.* …` from pgAdmin, `SELECT 1, 1`); the
+/// client still sees PostgreSQL's names (see `naming`).
+pub(super) fn outputs(statement: &mut Statement, _: &Context) {
+    let Statement::Query(query) = statement else {
+        return;
+    };
     fn walk(body: &mut SetExpr) {
         match body {
             SetExpr::Select(select) => {
@@ -13,7 +19,7 @@ pub(super) fn outputs(query: &mut Query) {
                     if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } =
                         item
                         && let Expr::Function(f) = e
-                        && let Some(kind) = reg_in_function(f)
+                        && let Some(kind) = super::reg::reg_in_function(f)
                         && let Some(arg) = single_arg(f)
                     {
                         *e = call(kind.function_names().1, arg);

@@ -4,10 +4,9 @@
 use super::*;
 
 /// `x = ANY (subquery)` is `x IN (subquery)` and `x <> ALL (subquery)` is `x NOT IN
-/// (subquery)`, NULLs included. Returns the addresses of the subqueries left under another
-/// `op ANY`/`op ALL`: they are sets of rows, not scalar subqueries, and stay as written.
-pub(super) fn quantified_subqueries(statement: &mut Statement) -> HashSet<usize> {
-    let mut left_alone = HashSet::new();
+/// (subquery)`, NULLs included: DataFusion plans IN, not ANY (Metabase and hand-written
+/// reports use both). The other quantified comparisons were refused by `refuse.rs`.
+pub(super) fn quantified_subqueries(statement: &mut Statement, _: &Context) {
     let _ = visit_expressions_mut(statement, |expr: &mut Expr| {
         let (negated, is_set) = match expr {
             Expr::AnyOp {
@@ -33,12 +32,7 @@ pub(super) fn quantified_subqueries(statement: &mut Statement) -> HashSet<usize>
                     negated,
                 };
             }
-        } else if let Expr::AnyOp { right, .. } | Expr::AllOp { right, .. } = expr
-            && let Expr::Subquery(q) = right.as_ref()
-        {
-            left_alone.insert(q.as_ref() as *const Query as usize);
         }
         ControlFlow::<()>::Continue(())
     });
-    left_alone
 }

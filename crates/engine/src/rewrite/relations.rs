@@ -4,11 +4,14 @@
 #[allow(unused_imports)]
 use super::*;
 
-/// A select over a catalog relation that is always empty (`pg_policy`, `pg_inherits`, …)
-/// returns no rows, so the subqueries in its output list never run. psql's `\d` footers put
-/// subqueries there that DataFusion cannot decorrelate (`oid = ANY(pol.polroles)`); they
-/// become NULL, which changes nothing but lets the query plan.
-pub(super) fn empty_relation_subqueries(statement: &mut Statement) {
+/// Subqueries that never run, or never find a row, because they read a catalog relation that
+/// is always empty here (`pg_policy`, `pg_inherits`, `pg_attrdef`, …):
+/// - a scalar subquery over one is NULL, unless it aggregates (`count(*)` of nothing is 0);
+/// - the subqueries in the output list of a select over one never run, since it has no rows.
+///   psql's `\d` footers put subqueries there that DataFusion cannot decorrelate
+///   (`oid = ANY(pol.polroles)`); they become NULL, which changes nothing but lets the query
+///   plan.
+pub(super) fn empty_relations(statement: &mut Statement, _: &Context) {
     use datafusion::sql::sqlparser::ast::visit_statements_mut;
     fn walk(body: &mut SetExpr) {
         match body {
@@ -42,6 +45,35 @@ pub(super) fn empty_relation_subqueries(statement: &mut Statement) {
         }
         ControlFlow::<()>::Continue(())
     });
+    each_expr(statement, |expr| {
+        if let Expr::Subquery(query) = expr
+            && let SetExpr::Select(select) = query.body.as_ref()
+            && base_is_empty(select)
+            && !aggregates(select)
+        {
+            *expr = Expr::value(Value::Null);
+        }
+    });
+}
+
+/// Whether a select may return a row without reading one: it aggregates, or has HAVING.
+fn aggregates(select: &datafusion::sql::sqlparser::ast::Select) -> bool {
+    let mut found = select.having.is_some();
+    for item in &select.projection {
+        if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item {
+            let _ = datafusion::sql::sqlparser::ast::visit_expressions(e, |x: &Expr| {
+                if let Expr::Function(f) = x
+                    && f.over.is_none()
+                    && super::subquery::AGGREGATES
+                        .contains(&f.name.to_string().to_ascii_lowercase().as_str())
+                {
+                    found = true;
+                }
+                ControlFlow::<()>::Continue(())
+            });
+        }
+    }
+    found
 }
 
 /// Functions DataFusion serves as tables; any other function in FROM is a scalar one.
@@ -49,7 +81,9 @@ pub(super) const TABLE_FUNCTIONS: &[&str] =
     &["generate_series", "range", "pg_get_keywords", "unnest"];
 
 /// `unnest(x) AS a` written as a function in FROM is DataFusion's `UNNEST` table factor.
-pub(super) fn table_functions(statement: &mut Statement) {
+/// (psql, pgjdbc and SQLAlchemy write `FROM unnest(…)`, `FROM generate_series(…) g`,
+/// `FROM string_to_array(…) s`.)
+pub(super) fn table_functions(statement: &mut Statement, _: &Context) {
     use datafusion::sql::sqlparser::ast::{TableFactor, VisitMut, VisitorMut};
     struct V;
     impl VisitorMut for V {
@@ -178,7 +212,11 @@ pub(super) fn base_is_empty(select: &datafusion::sql::sqlparser::ast::Select) ->
     })
 }
 
-pub(super) fn resolve_relations(statement: &mut Statement, search_path: &[String]) {
+/// Unqualified relation names resolve like PostgreSQL's: `pg_catalog` first, then the
+/// session's `search_path` (so `SET search_path = aws` lets `apigatewayv2_stage` resolve); a
+/// CTE's name shadows them. `pg_catalog.unnest(…)` in FROM is the table function.
+pub(super) fn resolve_relations(statement: &mut Statement, context: &Context) {
+    let search_path = context.search_path;
     let ctes = cte_names(statement);
     let _ = visit_relations_mut(statement, |name: &mut ObjectName| {
         // `pg_catalog.unnest(…)` in FROM is a table function, not a catalog relation.

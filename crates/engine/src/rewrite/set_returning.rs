@@ -7,7 +7,7 @@ use super::*;
 /// function in the select list; several of them are zipped, the shorter padded with NULL);
 /// DataFusion's `generate_series` returns one array. Such a select item becomes
 /// `unnest(generate_series(…))`, named `generate_series` as PostgreSQL names it.
-pub(super) fn set_returning_items(statement: &mut Statement) {
+pub(super) fn set_returning_items(statement: &mut Statement, _: &Context) {
     struct Items;
     fn body(b: &mut SetExpr) {
         match b {
@@ -56,4 +56,41 @@ pub(super) fn set_returning_items(statement: &mut Statement) {
         }
     }
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut Items);
+}
+
+/// `information_schema._pg_expandarray(arr)`: one `(x, n)` row per element (pgjdbc's
+/// `getPrimaryKeys` and `getIndexInfo`).
+pub(super) fn expandarray(statement: &mut Statement, _: &Context) {
+    each_expr(statement, |expr| {
+        if let Expr::Function(f) = expr
+            && f.name
+                .0
+                .last()
+                .is_some_and(|p| p.to_string().eq_ignore_ascii_case("_pg_expandarray"))
+            && let Some(arg) = first_arg(f)
+        {
+            *expr = call("unnest", call("__pg_expandarray", arg));
+        }
+    });
+}
+
+/// `generate_subscripts(arr, dim)`: the subscripts of an array, in step with `unnest` of it,
+/// i.e. the array of its subscripts, unnested (psql's `\d` of an index).
+pub(super) fn generate_subscripts(statement: &mut Statement, _: &Context) {
+    each_expr(statement, |expr| {
+        if let Expr::Function(f) = expr
+            && f.name
+                .to_string()
+                .eq_ignore_ascii_case("generate_subscripts")
+            && let Some(arg) = first_arg(f)
+        {
+            *expr = call(
+                "unnest",
+                call_with(
+                    "__pg_subscripts",
+                    vec![arg, Expr::value(Value::Number("1".into(), false))],
+                ),
+            );
+        }
+    });
 }

@@ -1,78 +1,9 @@
-//! Subquery rewrites DataFusion needs to decorrelate what PostgreSQL accepts.
+//! Subqueries in expressions, planned the way DataFusion can while keeping PostgreSQL's
+//! meaning.
 
 #[allow(unused_imports)]
 use super::*;
 use crate::functions::aggregates::SCALAR_SUBQUERY;
-
-/// `ARRAY(SELECT x FROM unnest(arr) x)` and `ARRAY(SELECT 'p' || x FROM unnest(arr) x)`
-/// (psql's `\d+` reloptions) without a correlated subquery: the array itself, or each
-/// element prefixed.
-pub(super) fn array_of_unnest(f: &Function) -> Option<Expr> {
-    use datafusion::sql::sqlparser::ast::TableFactor;
-    let FunctionArguments::Subquery(query) = &f.args else {
-        return None;
-    };
-    let SetExpr::Select(select) = query.body.as_ref() else {
-        return None;
-    };
-    if select.selection.is_some() || query.order_by.is_some() || select.from.len() != 1 {
-        return None;
-    }
-    let from = &select.from[0];
-    if !from.joins.is_empty() {
-        return None;
-    }
-    let (array, alias) = match &from.relation {
-        TableFactor::Table {
-            name,
-            alias: Some(alias),
-            args: Some(args),
-            ..
-        } if name
-            .0
-            .last()
-            .is_some_and(|p| p.to_string().eq_ignore_ascii_case("unnest")) =>
-        {
-            match args.args.as_slice() {
-                [FunctionArg::Unnamed(FunctionArgExpr::Expr(e))] => {
-                    (e.clone(), alias.name.value.clone())
-                }
-                _ => return None,
-            }
-        }
-        TableFactor::UNNEST {
-            alias: Some(alias),
-            array_exprs,
-            with_ordinality: false,
-            ..
-        } if array_exprs.len() == 1 => (array_exprs[0].clone(), alias.name.value.clone()),
-        _ => return None,
-    };
-    let [SelectItem::UnnamedExpr(item)] = select.projection.as_slice() else {
-        return None;
-    };
-    let is_alias = |e: &Expr| matches!(e, Expr::Identifier(id) if id.value == alias);
-    if is_alias(item) {
-        return Some(array);
-    }
-    if let Expr::BinaryOp {
-        left,
-        op: BinaryOperator::StringConcat,
-        right,
-    } = item
-        && is_alias(right)
-    {
-        let mut prefix = call("__pg_prefix_elements", *left.clone());
-        if let Expr::Function(pf) = &mut prefix
-            && let FunctionArguments::List(list) = &mut pf.args
-        {
-            list.args
-                .push(FunctionArg::Unnamed(FunctionArgExpr::Expr(array)));
-        }
-        return Some(prefix);
-    }
-    None
-}
 
 /// Aggregates: a scalar subquery whose single output is one of these is already aggregated.
 pub(super) const AGGREGATES: &[&str] = &[
@@ -107,7 +38,7 @@ pub(super) const AGGREGATES: &[&str] = &[
 ///   never answered differently);
 /// - a subquery that always gives at most one row (an ungrouped aggregate, or a select
 ///   without FROM) stays as written.
-pub(super) fn scalar_subquery(query: &mut Query) {
+fn scalar_subquery(query: &mut Query) {
     if at_most_one_row(query) {
         return;
     }
@@ -148,6 +79,123 @@ pub(super) fn scalar_subquery(query: &mut Query) {
     }
 }
 
+/// Every scalar subquery reads PostgreSQL's way: see [`scalar_subquery`]. The subqueries of
+/// `x op ANY (subquery)` / `x op ALL (subquery)` are sets of rows, not scalar subqueries, and
+/// stay as written (the `quantified` rule made the ones DataFusion runs faithfully into
+/// `IN`/`NOT IN`; `refuse.rs` refused the rest).
+pub(super) fn scalar_subqueries(statement: &mut Statement, _: &Context) {
+    let mut sets = HashSet::new();
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions(statement, |expr: &Expr| {
+        if let Expr::AnyOp { right, .. } | Expr::AllOp { right, .. } = expr
+            && let Expr::Subquery(q) = right.as_ref()
+        {
+            sets.insert(q.as_ref() as *const Query as usize);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    each_expr(statement, |expr| {
+        if let Expr::Subquery(query) = expr
+            && !sets.contains(&(query.as_ref() as *const Query as usize))
+        {
+            scalar_subquery(query);
+        }
+    });
+}
+
+/// `ARRAY(SELECT [DISTINCT] x … [ORDER BY …])` is the aggregate of the subquery's rows,
+/// `coalesce(array_agg([DISTINCT] x [ORDER BY …]), '{}')`: DataFusion has no ARRAY
+/// constructor over a subquery, and PostgreSQL's is an empty array, not NULL, when the
+/// subquery has no rows (psql's `\d` and DBeaver build arrays of names this way). With
+/// LIMIT/OFFSET, grouping, HAVING, DISTINCT ON or several output columns an aggregate would
+/// change the meaning, so those stay as written and DataFusion refuses them.
+pub(super) fn array_subqueries(statement: &mut Statement, _: &Context) {
+    use datafusion::sql::sqlparser::ast::{Distinct, DuplicateTreatment};
+    each_expr(statement, |expr| {
+        let Expr::Function(f) = expr else {
+            return;
+        };
+        if !f.name.to_string().eq_ignore_ascii_case("array") {
+            return;
+        }
+        let FunctionArguments::Subquery(query) = &f.args else {
+            return;
+        };
+        let mut query = query.as_ref().clone();
+        let SetExpr::Select(select) = query.body.as_mut() else {
+            return;
+        };
+        if query.limit_clause.is_some()
+            || query.fetch.is_some()
+            || query.with.is_some()
+            || select.having.is_some()
+            || !no_group_by(select)
+            || !matches!(select.distinct, None | Some(Distinct::Distinct))
+        {
+            return;
+        }
+        let [item] = select.projection.as_mut_slice() else {
+            return;
+        };
+        if !matches!(
+            item,
+            SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }
+        ) || is_window(item)
+        {
+            return;
+        }
+        // ORDER BY 1 and ORDER BY the item's alias name the item; inside the aggregate they
+        // must be the item's expression (there, `1` would be a constant).
+        let (item_expr, alias) = match item {
+            SelectItem::UnnamedExpr(e) => (e.clone(), None),
+            SelectItem::ExprWithAlias { expr, alias } => (expr.clone(), Some(alias.value.clone())),
+            _ => return,
+        };
+        let mut order_by = query.order_by.take();
+        if let Some(order) = &mut order_by
+            && let datafusion::sql::sqlparser::ast::OrderByKind::Expressions(exprs) =
+                &mut order.kind
+        {
+            for o in exprs {
+                match &o.expr {
+                    Expr::Value(ValueWithSpan {
+                        value: Value::Number(n, _),
+                        ..
+                    }) => {
+                        if n != "1" {
+                            return;
+                        }
+                        o.expr = item_expr.clone();
+                    }
+                    Expr::Identifier(id)
+                        if alias
+                            .as_deref()
+                            .is_some_and(|a| a.eq_ignore_ascii_case(&id.value)) =>
+                    {
+                        o.expr = item_expr.clone();
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let distinct = select.distinct.take().is_some();
+        wrap_item(item, "array_agg", order_by);
+        if let SelectItem::UnnamedExpr(agg) | SelectItem::ExprWithAlias { expr: agg, .. } = item {
+            if distinct
+                && let Expr::Function(agg) = agg
+                && let FunctionArguments::List(list) = &mut agg.args
+            {
+                list.duplicate_treatment = Some(DuplicateTreatment::Distinct);
+            }
+            let aggregated = std::mem::replace(agg, Expr::value(Value::Null));
+            *agg = call_with(
+                "coalesce",
+                vec![aggregated, call_with("make_array", vec![])],
+            );
+        }
+        *expr = Expr::Subquery(Box::new(query));
+    });
+}
+
 fn no_group_by(select: &datafusion::sql::sqlparser::ast::Select) -> bool {
     matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty())
 }
@@ -186,166 +234,6 @@ fn at_most_one_row(query: &Query) -> bool {
         && AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str()))
 }
 
-/// DataFusion cannot decorrelate a scalar subquery whose WHERE tests outer columns other than
-/// by `inner = outer`. psql's `\d` has two: `AND a.atthasdef` (outer only) and
-/// `AND a.attcollation <> t.typcollation` (inner against outer). Such conditions move out into
-/// `CASE WHEN cond THEN (subquery) END`, an inner side becoming its own lookup subquery. For
-/// the lookups these are (at most one row), the result is the same.
-pub(super) fn lift_outer_conditions(query: &mut Query) -> Option<Expr> {
-    let SetExpr::Select(select) = query.body.as_mut() else {
-        return None;
-    };
-    let inner = inner_names(&select.from);
-    let selection = select.selection.take()?;
-    let mut keep = Vec::new();
-    let mut outer_only = Vec::new();
-    let mut mixed = Vec::new();
-    for c in conjuncts(selection) {
-        match refs(&c, &inner) {
-            (_, false) => keep.push(c),
-            (false, true) => outer_only.push(c),
-            (true, true) => match c {
-                Expr::BinaryOp { left, op, right } if op != BinaryOperator::Eq => {
-                    match (refs(&left, &inner), refs(&right, &inner)) {
-                        ((true, false), (false, true)) | ((false, true), (true, false)) => {
-                            mixed.push((*left, op, *right));
-                        }
-                        _ => keep.push(Expr::BinaryOp { left, op, right }),
-                    }
-                }
-                other => keep.push(other),
-            },
-        }
-    }
-    select.selection = and_all(keep);
-    if outer_only.is_empty() && mixed.is_empty() {
-        return None;
-    }
-    let mut conditions = outer_only;
-    for (left, op, right) in mixed {
-        let lookup = |side: Expr| -> Expr {
-            let mut q = query.clone();
-            if let SetExpr::Select(sel) = q.body.as_mut() {
-                sel.projection = vec![SelectItem::UnnamedExpr(call(SCALAR_SUBQUERY, side))];
-            }
-            Expr::Subquery(Box::new(q))
-        };
-        let (left, right) = if refs(&left, &inner).0 {
-            (lookup(left), right)
-        } else {
-            (left, lookup(right))
-        };
-        conditions.push(Expr::BinaryOp {
-            left: Box::new(left),
-            op,
-            right: Box::new(right),
-        });
-    }
-    let condition = and_all(conditions)?;
-    let mut case = datafusion::sql::sqlparser::parser::Parser::new(
-        &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
-    )
-    .try_with_sql("CASE WHEN TRUE THEN NULL END")
-    .and_then(|mut p| p.parse_expr())
-    .ok()?;
-    if let Expr::Case { conditions, .. } = &mut case
-        && let Some(when) = conditions.first_mut()
-    {
-        when.condition = condition;
-        when.result = Expr::Subquery(Box::new(query.clone()));
-    }
-    Some(case)
-}
-
-/// The names (aliases, else table names) the subquery's FROM introduces.
-pub(super) fn inner_names(
-    from: &[datafusion::sql::sqlparser::ast::TableWithJoins],
-) -> HashSet<String> {
-    use datafusion::sql::sqlparser::ast::TableFactor;
-    let mut out = HashSet::new();
-    let mut add = |t: &TableFactor| match t {
-        TableFactor::Table { name, alias, .. } => {
-            out.insert(match alias {
-                Some(a) => a.name.value.to_ascii_lowercase(),
-                None => name
-                    .0
-                    .last()
-                    .map(|p| p.to_string().to_ascii_lowercase())
-                    .unwrap_or_default(),
-            });
-        }
-        TableFactor::Derived { alias: Some(a), .. }
-        | TableFactor::Function { alias: Some(a), .. }
-        | TableFactor::UNNEST { alias: Some(a), .. } => {
-            out.insert(a.name.value.to_ascii_lowercase());
-        }
-        _ => {}
-    };
-    for t in from {
-        add(&t.relation);
-        for j in &t.joins {
-            add(&j.relation);
-        }
-    }
-    out
-}
-
-/// Whether `expr` refers to (inner, outer) columns: `x.col` is inner when `x` is an inner
-/// name; an unqualified column counts as inner, as PostgreSQL resolves it there first.
-pub(super) fn refs(expr: &Expr, inner: &HashSet<String>) -> (bool, bool) {
-    let (mut i, mut o) = (false, false);
-    let _ = datafusion::sql::sqlparser::ast::visit_expressions(expr, |e: &Expr| {
-        match e {
-            Expr::Identifier(_) => i = true,
-            Expr::CompoundIdentifier(ids) if ids.len() >= 2 => {
-                let q = ids[ids.len() - 2].value.to_ascii_lowercase();
-                if inner.contains(&q) {
-                    i = true;
-                } else {
-                    o = true;
-                }
-            }
-            _ => {}
-        }
-        ControlFlow::<()>::Continue(())
-    });
-    (i, o)
-}
-
-pub(super) fn conjuncts(expr: Expr) -> Vec<Expr> {
-    match expr {
-        Expr::BinaryOp {
-            left,
-            op: BinaryOperator::And,
-            right,
-        } => {
-            let mut out = conjuncts(*left);
-            out.extend(conjuncts(*right));
-            out
-        }
-        Expr::Nested(inner)
-            if matches!(
-                inner.as_ref(),
-                Expr::BinaryOp {
-                    op: BinaryOperator::And,
-                    ..
-                }
-            ) =>
-        {
-            conjuncts(*inner)
-        }
-        other => vec![other],
-    }
-}
-
-pub(super) fn and_all(exprs: Vec<Expr>) -> Option<Expr> {
-    exprs.into_iter().reduce(|a, b| Expr::BinaryOp {
-        left: Box::new(a),
-        op: BinaryOperator::And,
-        right: Box::new(b),
-    })
-}
-
 /// Replaces a select item's expression `e` with `agg(e [ORDER BY …])`.
 pub(super) fn wrap_item(
     item: &mut SelectItem,
@@ -368,4 +256,66 @@ pub(super) fn wrap_item(
             .push(datafusion::sql::sqlparser::ast::FunctionArgumentClause::OrderBy(exprs));
     }
     *expr = Expr::Function(f);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::applied;
+    use super::*;
+
+    #[test]
+    fn scalar_subqueries_keep_postgres_meaning() {
+        assert_eq!(
+            applied(
+                scalar_subqueries,
+                "SELECT (SELECT d.x FROM t d WHERE d.a = a.b) AS s FROM a"
+            ),
+            "SELECT (SELECT __pg_scalar_subquery(d.x) FROM t d WHERE d.a = a.b) AS s FROM a"
+        );
+        // ORDER BY and LIMIT keep their meaning: the subquery is read whole.
+        assert_eq!(
+            applied(
+                scalar_subqueries,
+                "SELECT (SELECT x FROM t ORDER BY y LIMIT 1)"
+            ),
+            "SELECT (SELECT __pg_scalar_subquery(__pg_v) FROM (SELECT x FROM t ORDER BY y LIMIT 1) AS __pg_s (__pg_v))"
+        );
+        assert_eq!(
+            applied(
+                scalar_subqueries,
+                "SELECT (SELECT count(*) FROM t), (SELECT 1)"
+            ),
+            "SELECT (SELECT count(*) FROM t), (SELECT 1)"
+        );
+        assert_eq!(
+            applied(
+                scalar_subqueries,
+                "SELECT 1 WHERE 2 > ALL (SELECT x FROM t)"
+            ),
+            "SELECT 1 WHERE 2 > ALL(SELECT x FROM t)"
+        );
+    }
+
+    #[test]
+    fn array_subqueries_are_aggregates_that_are_never_null() {
+        assert_eq!(
+            applied(
+                array_subqueries,
+                "SELECT ARRAY(SELECT DISTINCT r FROM q ORDER BY r), ARRAY(SELECT r FROM q)"
+            ),
+            "SELECT (SELECT coalesce(array_agg(DISTINCT r ORDER BY r), make_array()) FROM q), (SELECT coalesce(array_agg(r), make_array()) FROM q)"
+        );
+        assert_eq!(
+            applied(array_subqueries, "SELECT ARRAY(SELECT r FROM q LIMIT 2)"),
+            "SELECT ARRAY(SELECT r FROM q LIMIT 2)"
+        );
+        // Positions and aliases name the item, not a constant.
+        assert_eq!(
+            applied(
+                array_subqueries,
+                "SELECT ARRAY(SELECT DISTINCT r + 1 AS s FROM q ORDER BY 1), ARRAY(SELECT r AS s FROM q ORDER BY s DESC)"
+            ),
+            "SELECT (SELECT coalesce(array_agg(DISTINCT r + 1 ORDER BY r + 1), make_array()) AS s FROM q), (SELECT coalesce(array_agg(r ORDER BY r DESC), make_array()) AS s FROM q)"
+        );
+    }
 }

@@ -1,0 +1,316 @@
+//! PostgreSQL spellings DataFusion's parser accepts but its planner does not, each turned into
+//! the DataFusion spelling of the same thing. Every rule here keeps the query's meaning.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// `x COLLATE "C"` is `x`: every text comparison here is by code point already, which is what
+/// the `C` collation means (psql, pgAdmin and DBeaver add `COLLATE pg_catalog.default` to
+/// their catalog queries).
+pub(super) fn drop_collate(statement: &mut Statement, _: &Context) {
+    each_expr(statement, |expr| {
+        if let Expr::Collate { expr: inner, .. } = expr {
+            *expr = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+        }
+    });
+}
+
+/// `a OPERATOR(pg_catalog.~) b` is `a ~ b` (psql's `\d` name patterns).
+pub(super) fn qualified_operators(statement: &mut Statement, _: &Context) {
+    each_expr(statement, |expr| {
+        if let Expr::BinaryOp { op, .. } = expr
+            && let BinaryOperator::PGCustomBinaryOperator(parts) = op
+            && let Some(standard) = parts.last().and_then(|o| standard_operator(o))
+        {
+            *op = standard;
+        }
+    });
+}
+
+fn standard_operator(op: &str) -> Option<BinaryOperator> {
+    Some(match op {
+        "~" => BinaryOperator::PGRegexMatch,
+        "~*" => BinaryOperator::PGRegexIMatch,
+        "!~" => BinaryOperator::PGRegexNotMatch,
+        "!~*" => BinaryOperator::PGRegexNotIMatch,
+        "~~" => BinaryOperator::PGLikeMatch,
+        "~~*" => BinaryOperator::PGILikeMatch,
+        "!~~" => BinaryOperator::PGNotLikeMatch,
+        "!~~*" => BinaryOperator::PGNotILikeMatch,
+        "=" => BinaryOperator::Eq,
+        "<>" | "!=" => BinaryOperator::NotEq,
+        "<" => BinaryOperator::Lt,
+        "<=" => BinaryOperator::LtEq,
+        ">" => BinaryOperator::Gt,
+        ">=" => BinaryOperator::GtEq,
+        "+" => BinaryOperator::Plus,
+        "-" => BinaryOperator::Minus,
+        "*" => BinaryOperator::Multiply,
+        "/" => BinaryOperator::Divide,
+        "%" => BinaryOperator::Modulo,
+        "||" => BinaryOperator::StringConcat,
+        "&" => BinaryOperator::BitwiseAnd,
+        "|" => BinaryOperator::BitwiseOr,
+        "@>" => BinaryOperator::AtArrow,
+        "<@" => BinaryOperator::ArrowAt,
+        _ => return None,
+    })
+}
+
+/// `pg_catalog.f()` and `information_schema.f()` are the functions `f()`, and
+/// `x::pg_catalog.text` is `x::text` (every client that schema-qualifies its catalog queries:
+/// psql, pgjdbc, Npgsql, DBeaver).
+pub(super) fn catalog_qualified_names(statement: &mut Statement, _: &Context) {
+    each_expr(statement, |expr| match expr {
+        Expr::Function(f) => {
+            if let [ObjectNamePart::Identifier(schema), last] = f.name.0.as_slice()
+                && is_catalog_schema(&schema.value)
+            {
+                f.name.0 = vec![last.clone()];
+            }
+        }
+        Expr::Cast { data_type, .. } => {
+            if let DataType::Custom(name, modifiers) = data_type
+                && let [
+                    ObjectNamePart::Identifier(schema),
+                    ObjectNamePart::Identifier(ty),
+                ] = name.0.as_slice()
+                && schema.value.eq_ignore_ascii_case("pg_catalog")
+                && modifiers.is_empty()
+                && let Ok(parsed) = datafusion::sql::sqlparser::parser::Parser::new(
+                    &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
+                )
+                .try_with_sql(&ty.value)
+                .and_then(|mut p| p.parse_data_type())
+            {
+                *data_type = parsed;
+            }
+        }
+        _ => {}
+    });
+}
+
+fn is_catalog_schema(schema: &str) -> bool {
+    schema.eq_ignore_ascii_case("pg_catalog") || schema.eq_ignore_ascii_case("information_schema")
+}
+
+/// `LIKE p ESCAPE 'c'` with an escape character other than a backslash: DataFusion's LIKE
+/// escapes only with a backslash, so the pattern is translated at run time by
+/// `__pg_like_escape` (SQLAlchemy writes `ESCAPE '/'`).
+pub(super) fn like_escape(statement: &mut Statement, _: &Context) {
+    each_expr(statement, |expr| {
+        if let Expr::Like {
+            pattern,
+            escape_char,
+            ..
+        }
+        | Expr::ILike {
+            pattern,
+            escape_char,
+            ..
+        } = expr
+            && let Some(ValueWithSpan {
+                value: Value::SingleQuotedString(c),
+                ..
+            }) = escape_char
+            && c != "\\"
+        {
+            let c = c.clone();
+            let p = std::mem::replace(pattern.as_mut(), Expr::value(Value::Null));
+            **pattern = call_with(
+                "__pg_like_escape",
+                vec![p, Expr::value(Value::SingleQuotedString(c))],
+            );
+            *escape_char = None;
+        }
+    });
+}
+
+/// An array literal written as text is the array of its items: `x = ANY('{a,b}')`,
+/// `x <> ALL('{1,2}'::oid[])`, `'{a,"x y"}'::text[]` (psycopg, pgcli and ibis pass lists this
+/// way; psql's `\dT` writes them). The comparison or cast around the items gives them their
+/// type. A malformed literal is read at run time by `__pg_array_in`, which fails with
+/// array_in's error.
+pub(super) fn array_literals(statement: &mut Statement, _: &Context) {
+    fn read(text: &str) -> Expr {
+        match crate::pg_catalog::parse_array(text) {
+            Ok(items) => text_array(items),
+            Err(_) => call(
+                "__pg_array_in",
+                Expr::value(Value::SingleQuotedString(text.to_owned())),
+            ),
+        }
+    }
+    each_expr(statement, |expr| match expr {
+        Expr::AnyOp { right, .. } | Expr::AllOp { right, .. } => {
+            let text = match right.as_ref() {
+                Expr::Value(ValueWithSpan {
+                    value: Value::SingleQuotedString(t),
+                    ..
+                }) => Some(t.clone()),
+                Expr::Cast { expr: inner, .. } => match inner.as_ref() {
+                    Expr::Value(ValueWithSpan {
+                        value: Value::SingleQuotedString(t),
+                        ..
+                    }) => Some(t.clone()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(t) = text {
+                **right = read(&t);
+            }
+        }
+        Expr::Cast {
+            expr: inner,
+            data_type: DataType::Array(_),
+            ..
+        } => {
+            if let Expr::Value(ValueWithSpan {
+                value: Value::SingleQuotedString(t),
+                ..
+            }) = inner.as_ref()
+            {
+                **inner = read(t);
+            }
+        }
+        _ => {}
+    });
+}
+
+/// `x::varchar(n)` and `x::char(1)` keep the first n characters, as an explicit cast does in
+/// PostgreSQL (`refuse.rs` checked n and refused `char(n > 1)`, whose padding DataFusion
+/// cannot represent).
+pub(super) fn character_casts(statement: &mut Statement, _: &Context) {
+    each_expr(statement, |expr| {
+        let Expr::Cast {
+            expr: inner,
+            data_type,
+            ..
+        } = expr
+        else {
+            return;
+        };
+        let kept = match data_type {
+            DataType::Varchar(Some(CharacterLength::IntegerLength { length, .. }))
+            | DataType::CharacterVarying(Some(CharacterLength::IntegerLength { length, .. }))
+            | DataType::Char(Some(CharacterLength::IntegerLength { length, .. }))
+            | DataType::Character(Some(CharacterLength::IntegerLength { length, .. })) => {
+                Some(*length)
+            }
+            DataType::Char(None) | DataType::Character(None) => Some(1),
+            _ => None,
+        };
+        if let Some(n) = kept {
+            let text = Expr::Cast {
+                kind: CastKind::DoubleColon,
+                expr: Box::new(std::mem::replace(inner.as_mut(), Expr::value(Value::Null))),
+                data_type: DataType::Text,
+                array: false,
+                format: None,
+            };
+            let n = Expr::value(Value::Number(n.to_string(), false));
+            **inner = call_with("left", vec![text, n]);
+            *data_type = DataType::Text;
+        }
+    });
+}
+
+/// `(f(x)).n`, `(t.keys).x`: a field of a composite value is DataFusion's `value['n']`
+/// (pgjdbc's `(information_schema._pg_expandarray(i.indkey)).n`).
+pub(super) fn composite_fields(statement: &mut Statement, _: &Context) {
+    each_expr(statement, |expr| {
+        if let Expr::CompoundFieldAccess { root, access_chain } = expr
+            && !matches!(
+                root.as_ref(),
+                Expr::Identifier(_) | Expr::CompoundIdentifier(_)
+            )
+        {
+            for access in access_chain.iter_mut() {
+                if let AccessExpr::Dot(Expr::Identifier(field)) = access {
+                    let name = field.value.to_ascii_lowercase();
+                    *access = AccessExpr::Subscript(Subscript::Index {
+                        index: Expr::value(Value::SingleQuotedString(name)),
+                    });
+                }
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::applied;
+    use super::*;
+
+    #[test]
+    fn collations_are_dropped() {
+        assert_eq!(
+            applied(
+                drop_collate,
+                "SELECT a COLLATE \"C\" < b, c COLLATE pg_catalog.default"
+            ),
+            "SELECT a < b, c"
+        );
+    }
+
+    #[test]
+    fn qualified_operators_are_the_operators() {
+        assert_eq!(
+            applied(
+                qualified_operators,
+                "SELECT a OPERATOR(pg_catalog.~) '^x$', b OPERATOR(pg_catalog.<@) c"
+            ),
+            "SELECT a ~ '^x$', b <@ c"
+        );
+    }
+
+    #[test]
+    fn catalog_qualified_functions_and_types_lose_their_schema() {
+        assert_eq!(
+            applied(
+                catalog_qualified_names,
+                "SELECT pg_catalog.version(), information_schema._pg_truetypid(a, t), x::pg_catalog.text, other.f()"
+            ),
+            "SELECT version(), _pg_truetypid(a, t), x::TEXT, other.f()"
+        );
+    }
+
+    #[test]
+    fn like_escapes_other_than_backslash_are_translated() {
+        assert_eq!(
+            applied(
+                like_escape,
+                "SELECT a LIKE 'x/_%' ESCAPE '/', b LIKE 'y' ESCAPE '\\'"
+            ),
+            "SELECT a LIKE __pg_like_escape('x/_%', '/'), b LIKE 'y' ESCAPE '\\'"
+        );
+    }
+
+    #[test]
+    fn array_literals_written_as_text_are_arrays() {
+        assert_eq!(
+            applied(
+                array_literals,
+                "SELECT a = ANY('{x,\"y z\",NULL}'), b <> ALL('{1,2}'::oid[]), '{}'::text[], '{a'::text[]"
+            ),
+            "SELECT a = ANY(ARRAY['x', 'y z', NULL]), b <> ALL(ARRAY['1', '2']::oid[]), ARRAY[]::TEXT[], __pg_array_in('{a')::TEXT[]"
+        );
+    }
+
+    #[test]
+    fn character_casts_keep_n_characters() {
+        assert_eq!(
+            applied(character_casts, "SELECT a::varchar(3), b::char, c::varchar"),
+            "SELECT left(a::TEXT, 3)::TEXT, left(b::TEXT, 1)::TEXT, c::VARCHAR"
+        );
+    }
+
+    #[test]
+    fn composite_fields_are_subscripts() {
+        assert_eq!(
+            applied(composite_fields, "SELECT (f(x)).n, (t.k).x, t.k"),
+            "SELECT (f(x))['n'], (t.k)['x'], t.k"
+        );
+    }
+}
