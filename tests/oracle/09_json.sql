@@ -118,3 +118,51 @@ SELECT default_route_settings::text = default_route_settings::text, tags::text F
 SELECT '"\u0000"'::jsonb
 
 SELECT length('[1e1000, 1e-400]'::jsonb::text)
+
+SELECT json_agg(stage_name ORDER BY _key) FROM aws.apigatewayv2_stage WHERE region = 'eu-west-1'
+
+SELECT region, jsonb_agg(tags ORDER BY _key) FROM aws.apigatewayv2_stage GROUP BY region ORDER BY region
+
+SELECT json_agg(default_route_settings ORDER BY _key) FILTER (WHERE auto_deploy) FROM aws.apigatewayv2_stage
+
+SELECT json_object_agg(stage_name, created_date ORDER BY _key) FROM aws.apigatewayv2_stage WHERE region = 'eu-central-1'
+
+SELECT jsonb_object_agg(stage_name, auto_deploy) FROM aws.apigatewayv2_stage WHERE region = 'eu-central-1'
+
+SELECT json_agg(x) FROM aws.apigatewayv2_stage WHERE false
+
+SELECT json_build_object('key', _key, 'created', created_date, 'settings', default_route_settings, 'tags', tags, 'n', 1.50) FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 3
+
+SELECT json_build_array(stage_name, auto_deploy, NULL, 2.0::float8, 'NaN'::float8) FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 2
+
+SELECT jsonb_build_object('b', 1, 'a', 2, 'b', 3), json_build_object('b', 1, 'a', 2, 'b', 3)
+
+SELECT json_build_object(NULL, 1)
+
+SELECT json_build_object('a')
+
+SELECT to_json(stage_name), to_jsonb(created_date), to_json(ARRAY[1, 2]), to_json(tags) FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 2
+
+SELECT json_object_agg(k, v) FROM (VALUES (NULL, 1)) t(k, v)
+
+SELECT json_object_keys(default_route_settings) AS k, count(*) FROM aws.apigatewayv2_stage GROUP BY 1 ORDER BY 1
+
+SELECT e.key, e.value::text, count(*) FROM aws.apigatewayv2_stage s, json_each(s.default_route_settings) e GROUP BY 1, 2 ORDER BY 1, 2
+
+SELECT count(*) FROM aws.apigatewayv2_stage CROSS JOIN json_each_text(default_route_settings)
+
+SELECT key, value FROM aws.apigatewayv2_stage s JOIN LATERAL json_each_text(s.default_route_settings) e ON true WHERE s.region = 'eu-west-1' ORDER BY s._key, key
+
+SELECT * FROM json_each('{"a": 1, "b": [1, 2], "a": "x"}')
+
+SELECT * FROM jsonb_each('{"b": 1, "a": {"c": 2}}')
+
+SELECT json_array_elements('[1, {"a" : 2}, "x", null]')
+
+SELECT value FROM json_array_elements_text('[1, "x", null]')
+
+SELECT json_object_keys('[1]')
+
+SELECT * FROM json_array_elements('{"a": 1}')
+
+SELECT default_route_settings::text AS s, count(*) FROM aws.apigatewayv2_stage GROUP BY 1 ORDER BY 1

@@ -71,3 +71,15 @@ SELECT stage_variables -> 'region' AS r, count(*) FROM aws.apigatewayv2_stage GR
 SELECT _key FROM aws.apigatewayv2_stage WHERE stage_variables -> 'lambdaAlias' LIKE 'l%'
 
 SELECT _key, (tags || stage_variables) - 'env'::text FROM aws.apigatewayv2_stage
+
+SELECT skeys(tags) AS k, count(*) FROM aws.apigatewayv2_stage GROUP BY 1 ORDER BY 1
+
+SELECT svals(tags) FROM aws.apigatewayv2_stage WHERE region = 'eu-west-1' ORDER BY 1
+
+SELECT s._key, k FROM aws.apigatewayv2_stage s, skeys(s.tags) k ORDER BY 1, 2
+
+SELECT e.key, e.value, count(*) FROM aws.apigatewayv2_stage s, each(s.tags) e GROUP BY 1, 2 ORDER BY 1, 2
+
+SELECT * FROM each('a=>1, b=>NULL')
+
+SELECT s._key FROM aws.apigatewayv2_stage s LEFT JOIN LATERAL skeys(s.tags) k ON true

@@ -54,8 +54,6 @@ SELECT regexp_matches(stage_arn, '[0-9]{3}', 'g') FROM aws.apigatewayv2_stage WH
 
 SELECT regexp_split_to_array(stage_arn, '[:/]') FROM aws.apigatewayv2_stage
 
-SELECT regexp_split_to_table('a,b,,c', ',')
-
 SELECT regexp_count(stage_arn, '[0-9]') FROM aws.apigatewayv2_stage
 
 SELECT regexp_like(stage_name, '^p') FROM aws.apigatewayv2_stage
@@ -111,3 +109,25 @@ SELECT chr(65), chr(233), chr(128512)
 SELECT to_hex(-1::bigint), to_hex(-2147483648), to_hex(2147483648), to_hex(length(stage_name)) FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 2
 
 SELECT 1e16::float8::text, 0.1::float8::text, (ARRAY['a', 'b c', NULL])::text, '\x01ff'::bytea::text
+
+SELECT regexp_split_to_array(stage_arn, '[:/]+') FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 3
+
+SELECT x FROM regexp_split_to_table('the quick  brown', '\s+') x
+
+SELECT regexp_split_to_array('abc', ''), regexp_split_to_array('a1b22c', '[0-9]*')
+
+SELECT regexp_matches(stage_name, '([a-z])([a-z])', 'g') FROM aws.apigatewayv2_stage WHERE region = 'eu-west-1' ORDER BY 1
+
+SELECT regexp_matches('abc', '(x)?(b)'), regexp_matches('aBc', 'b', 'i')
+
+SELECT regexp_matches('abc', 'z')
+
+SELECT regexp_split_to_array('abc', 'b', 'g')
+
+SELECT regexp_matches('abc', 'b', 'z')
+
+SELECT substring(stage_arn FROM 'apis/([a-z0-9]+)/') AS api, count(*) FROM aws.apigatewayv2_stage GROUP BY 1 ORDER BY 1
+
+SELECT substring('hello' FROM 'l+'), substring('hello' FROM 'z'), substring('hello' FROM 2)
+
+SELECT width_bucket(5, 0, 10, 4)

@@ -86,6 +86,9 @@ impl Engine {
         for udf in operators::all()
             .into_iter()
             .chain(crate::functions::builtins::all())
+            .chain(crate::functions::to_json::all())
+            .chain(crate::functions::json_elements::all())
+            .chain(crate::functions::regexp::all())
         {
             datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(udf))?;
         }

@@ -319,8 +319,27 @@ fn classify_plan(m: &str) -> (&'static str, String) {
         let name = name.rsplit('.').next().unwrap_or(name);
         return ("42P01", format!("relation \"{name}\" does not exist"));
     }
+    // A function PostgreSQL has in FROM where this server cannot serve it (e.g. LEFT JOIN
+    // LATERAL of a set-returning function): "table function 'skeys' not found".
+    if let Some(rest) = m.strip_prefix("table function '")
+        && let Some(name) = rest.split('\'').next()
+    {
+        if stagesql_engine::pg_catalog::postgres_has_function(name) {
+            return (
+                "0A000",
+                format!("function {name} is not supported by stagesql in this position"),
+            );
+        }
+        return ("42883", format!("function {name} does not exist"));
+    }
     if lower.starts_with("invalid function") || lower.contains("unsupported function") {
         let name = m.split('\'').nth(1).unwrap_or("?");
+        if stagesql_engine::pg_catalog::postgres_has_function(name) {
+            return (
+                "0A000",
+                format!("function {name} is not supported by stagesql"),
+            );
+        }
         return ("42883", format!("function {name} does not exist"));
     }
     if lower.contains("no function matches")
@@ -462,6 +481,20 @@ mod tests {
                 "Invalid function 'nosuch'.\nDid you mean 'now'?".into()
             )),
             "42883"
+        );
+        // A function PostgreSQL has and this server lacks is a feature not supported.
+        let c = classify(
+            &DataFusionError::Plan(
+                "Invalid function 'width_bucket'.\nDid you mean 'trunc'?".into(),
+            )
+            .into(),
+        );
+        assert_eq!(
+            (c.code, c.message.as_str()),
+            (
+                "0A000",
+                "function width_bucket is not supported by stagesql"
+            )
         );
         assert_eq!(
             code(DataFusionError::ArrowError(

@@ -1,5 +1,5 @@
 //! PostgreSQL's general functions DataFusion lacks, which catalog queries and BI tools call:
-//! `format`, `quote_ident`, `parse_ident`, `json_build_object`/`json_build_array`,
+//! `format`, `quote_ident`, `parse_ident`,
 //! `array_lower`/`array_upper`, and the helpers the rewrite calls for `LIKE … ESCAPE`,
 //! `generate_subscripts`, `_pg_expandarray` and psql's `ARRAY(SELECT 'p' || x FROM unnest(…))`.
 //! None depends on the session, so they are registered once for the engine.
@@ -174,17 +174,6 @@ pub fn all() -> Vec<ScalarUDF> {
             })
         },
     ));
-    for (name, object) in [("json_build_object", true), ("json_build_array", false)] {
-        add(RowFn::new(
-            name,
-            Signature::one_of(
-                vec![TypeSignature::VariadicAny, TypeSignature::Nullary],
-                Volatility::Stable,
-            ),
-            DataType::Utf8,
-            move |a| json_build(a, object).map(text),
-        ));
-    }
     add(RowFn::new(
         "__pg_subscripts",
         sig(&[2]),
@@ -377,49 +366,6 @@ fn format_sql(fmt: &str, args: &[ScalarValue]) -> Result<String> {
         }
     }
     Ok(out)
-}
-
-/// `json_build_object(k, v, …)` / `json_build_array(v, …)` as JSON text.
-fn json_build(args: &[ScalarValue], object: bool) -> Result<String> {
-    use serde_json::Value as J;
-    let value = |v: &ScalarValue| -> J {
-        match v {
-            v if v.is_null() => J::Null,
-            ScalarValue::Boolean(Some(b)) => J::Bool(*b),
-            ScalarValue::Float32(Some(f)) => {
-                serde_json::Number::from_f64(f64::from(*f)).map_or(J::Null, J::Number)
-            }
-            ScalarValue::Float64(Some(f)) => {
-                serde_json::Number::from_f64(*f).map_or(J::Null, J::Number)
-            }
-            other => match arg_i64(other) {
-                Some(n)
-                    if !matches!(
-                        other,
-                        ScalarValue::Utf8(_) | ScalarValue::LargeUtf8(_) | ScalarValue::Utf8View(_)
-                    ) =>
-                {
-                    J::from(n)
-                }
-                _ => J::String(arg_str(other).unwrap_or_default()),
-            },
-        }
-    };
-    let json = if object {
-        if !args.len().is_multiple_of(2) {
-            return Err(err(EngineError::InvalidArgument(
-                "json_build_object(): argument list must have even number of elements".to_owned(),
-            )));
-        }
-        let mut map = serde_json::Map::new();
-        for pair in args.chunks(2) {
-            map.insert(arg_str(&pair[0]).unwrap_or_default(), value(&pair[1]));
-        }
-        J::Object(map)
-    } else {
-        J::Array(args.iter().map(value).collect())
-    };
-    Ok(json.to_string())
 }
 
 /// Rewrites a LIKE pattern that uses `escape` as its escape character (empty: none) into one

@@ -47,6 +47,21 @@ pub fn is_pg_catalog_relation(name: &str) -> bool {
         .contains(name)
 }
 
+/// Whether PostgreSQL 15 has a function, aggregate or window function named `name` (in
+/// `pg_catalog`, or hstore's): calling one that DataFusion lacks is a feature this server does
+/// not support (0A000), not an undefined function (42883).
+pub fn postgres_has_function(name: &str) -> bool {
+    static NAMES: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            include_str!("../../catalog/pg15_function_names.txt")
+                .lines()
+                .filter(|l| !l.starts_with('#') && !l.is_empty())
+                .collect()
+        })
+        .contains(name)
+}
+
 /// Whether catalog relation `schema.name` always has no rows here (`pg_policy`,
 /// `pg_inherits`, …): a read-only server with one table has nothing to put in them.
 pub fn is_empty_relation(schema: &str, name: &str) -> bool {

@@ -12,7 +12,7 @@
 //! relations (`pg_catalog`, `information_schema`) and nothing else.
 //!
 //! Files: `relations.rs` (names in FROM), `syntax.rs` (spellings), `subquery.rs`,
-//! `set_returning.rs`, `reg.rs` (the `reg*` types), `catalog.rs` (catalog-only rules),
+//! `set_returning.rs`, `json_aggregates.rs`, `reg.rs` (the `reg*` types), `catalog.rs` (catalog-only rules),
 //! `outputs.rs` (output columns), `fetch_first.rs`, `quantified.rs`, and `refuse.rs` (what
 //! is refused rather than rewritten).
 
@@ -22,8 +22,8 @@ use std::ops::ControlFlow;
 use datafusion::sql::sqlparser::ast::{
     AccessExpr, BinaryOperator, CastKind, CharacterLength, DataType, Expr, Function, FunctionArg,
     FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart,
-    Query, SelectItem, SetExpr, Statement, Subscript, TableFactor, Value, ValueWithSpan, VisitMut,
-    VisitorMut, visit_expressions_mut, visit_relations_mut,
+    Query, SelectItem, SetExpr, Statement, Subscript, TableFactor, TableWithJoins, Value,
+    ValueWithSpan, VisitMut, VisitorMut, visit_expressions_mut, visit_relations_mut,
 };
 
 use crate::functions::catalog::RegKind;
@@ -32,6 +32,7 @@ use crate::pg_catalog::{is_empty_relation, is_pg_catalog_relation, names};
 
 mod catalog;
 mod fetch_first;
+mod json_aggregates;
 mod outputs;
 mod quantified;
 mod refuse;
@@ -81,6 +82,7 @@ macro_rules! rule {
 pub(crate) const RULES: &[Rule] = &[
     rule!(Any, relations::resolve_relations),
     rule!(Any, fetch_first::fetch_first),
+    rule!(Any, set_returning::set_returning_relations),
     rule!(Any, relations::table_functions),
     rule!(Any, relations::empty_relations),
     rule!(Any, set_returning::set_returning_items),
@@ -90,10 +92,12 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Any, syntax::qualified_operators),
     rule!(Any, syntax::like_escape),
     rule!(Any, syntax::array_literals),
+    rule!(Any, syntax::substring_patterns),
     rule!(Any, subquery::scalar_subqueries),
     rule!(Catalog, catalog::outer_conditions),
     rule!(Catalog, catalog::arrays_of_unnest),
     rule!(Any, subquery::array_subqueries),
+    rule!(Any, json_aggregates::json_aggregates),
     rule!(Any, set_returning::expandarray),
     rule!(Catalog, catalog::vector_subscripts),
     rule!(Any, set_returning::generate_subscripts),

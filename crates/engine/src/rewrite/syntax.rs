@@ -238,6 +238,33 @@ pub(super) fn composite_fields(statement: &mut Statement, _: &Context) {
     });
 }
 
+/// `substring(x FROM 'pattern')`: with a text pattern PostgreSQL's substring is the part of `x`
+/// that matches the POSIX regular expression (its first parenthesized group, if any), where
+/// DataFusion only knows positions. A quoted literal is text (an unknown literal resolves to
+/// text there), so it becomes `__pg_substring_regex(x, pattern)`.
+pub(super) fn substring_patterns(statement: &mut Statement, _: &Context) {
+    each_expr(statement, |expr| {
+        if let Expr::Substring {
+            expr: text,
+            substring_from: Some(from),
+            substring_for: None,
+            ..
+        } = expr
+            && matches!(
+                from.as_ref(),
+                Expr::Value(ValueWithSpan {
+                    value: Value::SingleQuotedString(_),
+                    ..
+                })
+            )
+        {
+            let text = std::mem::replace(text.as_mut(), Expr::value(Value::Null));
+            let from = std::mem::replace(from.as_mut(), Expr::value(Value::Null));
+            *expr = call_with("__pg_substring_regex", vec![text, from]);
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::applied;
@@ -303,6 +330,17 @@ mod tests {
         assert_eq!(
             applied(character_casts, "SELECT a::varchar(3), b::char, c::varchar"),
             "SELECT left(a::TEXT, 3)::TEXT, left(b::TEXT, 1)::TEXT, c::VARCHAR"
+        );
+    }
+
+    #[test]
+    fn substring_from_a_text_pattern_is_a_regex_match() {
+        assert_eq!(
+            applied(
+                substring_patterns,
+                "SELECT substring(a FROM '[0-9]+'), substring(a FROM 2), substring(a FROM 2 FOR 3)"
+            ),
+            "SELECT __pg_substring_regex(a, '[0-9]+'), SUBSTRING(a FROM 2), SUBSTRING(a FROM 2 FOR 3)"
         );
     }
 

@@ -558,7 +558,6 @@ impl PgSemantics {
         } else {
             Arc::new(merge_schema(&node.inputs()))
         };
-        json_keys(&node, &schema)?;
         let node = if let LogicalPlan::Sort(mut sort) = node {
             let mut changed = false;
             let mut keys = Vec::with_capacity(sort.expr.len());
@@ -589,6 +588,9 @@ impl PgSemantics {
                     .update_data(|e| saved.restore(e)))
             })
         })?;
+        // Keys are checked once the node's own expressions are PostgreSQL's (`json::text` is
+        // text by then, and groups).
+        json_keys(&out.data, &schema)?;
         // A child's output type may have changed (a timestamp difference is an interval now),
         // so every node derives its schema again.
         out.map_data(|n| n.recompute_schema())
