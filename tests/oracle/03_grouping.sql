@@ -49,3 +49,5 @@ SELECT split_part(region, '-', 1) AS geo, count(*) FROM aws.apigatewayv2_stage G
 SELECT auto_deploy, count(*) FROM aws.apigatewayv2_stage GROUP BY auto_deploy
 
 SELECT description, count(*) FROM aws.apigatewayv2_stage GROUP BY description
+
+SELECT s._key, k FROM aws.apigatewayv2_stage s, skeys(s.tags) k ORDER BY 2 DESC, 1 LIMIT 7

@@ -63,3 +63,5 @@ SELECT _key, bool_or(auto_deploy) OVER (PARTITION BY api_id) FROM aws.apigateway
 SELECT _key, count(*) FILTER (WHERE auto_deploy) OVER (PARTITION BY region) FROM aws.apigatewayv2_stage ORDER BY _key
 
 SELECT _key, row_number() OVER (ORDER BY _key DESC) FROM aws.apigatewayv2_stage ORDER BY 2 LIMIT 3
+
+SELECT _key, lag(_key, -2, 'none') OVER (ORDER BY _key DESC) FROM aws.apigatewayv2_stage ORDER BY _key DESC LIMIT 4

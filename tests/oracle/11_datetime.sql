@@ -129,3 +129,17 @@ SELECT (interval '1 day 2 hours 3 minutes')::text, (interval '-36 hours')::text,
 SELECT '2026-01-05 10:00'::timestamp, '2026-01-05T10:00:00+02'::timestamptz, '2026-01-05 10:00:00+02'::timestamp, 'epoch'::date, '2026-01-05 24:00:00'::timestamp
 
 SELECT count(*) FROM aws.apigatewayv2_stage WHERE created_date >= '2026-03-01 00:00' AND created_date < '2026-06-01'
+
+SELECT age(timestamp '2026-01-01', timestamp '2025-06-15 10:00'), age(timestamp '2025-06-15 10:00', timestamp '2026-01-01'), age(date '2024-03-01', date '2024-01-31')
+
+SELECT region, max(age(last_updated_date, created_date)) FROM aws.apigatewayv2_stage GROUP BY region ORDER BY region
+
+SELECT interval '1 mon' / 4, 3 * interval '1 mon', interval '1 mon 1 day' * 0.3, interval '-1 day' * 1.5
+
+SELECT interval '1 day' / 0
+
+SELECT make_interval(1, 2, 3, 4, 5, 6, 7.5), make_interval(secs => 90), make_interval(weeks => 2)
+
+SELECT justify_hours(interval '-50 hours'), justify_interval(interval '-1 mon 1 hour')
+
+SELECT count(*) FROM aws.apigatewayv2_stage WHERE last_updated_date - created_date > interval '1 hour' * 24

@@ -168,3 +168,17 @@ SELECT -2147483648 - 1
 SELECT ' +.5 '::numeric, '5.'::numeric, '-1.50E-1'::numeric, '12'::numeric(5, 1)
 
 SELECT region, every(auto_deploy), variance(length(stage_name)) FROM aws.apigatewayv2_stage GROUP BY region ORDER BY region
+
+SELECT width_bucket(length(stage_name), 0, 10, 5) AS b, count(*) FROM aws.apigatewayv2_stage GROUP BY 1 ORDER BY 1
+
+SELECT width_bucket(-1, 0, 10, 4), width_bucket(10, 0, 10, 4), width_bucket(9, 10, 0, 4), width_bucket(5.0::float8, 0, 10, 4)
+
+SELECT width_bucket(1, 0, 0, 4)
+
+SELECT width_bucket(1, 0, 2, 0)
+
+SELECT gcd(-12, 18), gcd(0, 0), lcm(0, 5), gcd(12::bigint, 18)
+
+SELECT lcm(2147483647, 2)
+
+SELECT sign(-3) AS a, sign(length(stage_name) - 5) AS b FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 3

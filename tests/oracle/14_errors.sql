@@ -112,7 +112,7 @@ SELECT percentile_cont(2) WITHIN GROUP (ORDER BY 1)
 
 SELECT ntile(0) OVER () FROM aws.apigatewayv2_stage
 
-SELECT lag(_key, -1) OVER (ORDER BY _key) FROM aws.apigatewayv2_stage LIMIT 1
+SELECT _key, lag(_key, -1) OVER (ORDER BY _key) FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 3
 
 SELECT nth_value(_key, 0) OVER () FROM aws.apigatewayv2_stage
 

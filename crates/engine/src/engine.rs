@@ -62,6 +62,10 @@ impl Engine {
         options.execution.time_zone = Some(crate::semantics::SESSION_ZONE.to_owned());
         // `0.1` is numeric, as in PostgreSQL (`0.1 + 0.2` is `0.3`, not a float sum).
         options.sql_parser.parse_float_as_decimal = true;
+        // DataFusion's limit push-down past window functions reads `lag(x, -1)` (PostgreSQL's
+        // lead) as looking back only, so `… ORDER BY k LIMIT 3` lost the row after the third
+        // (the oracle found it); windows see their whole input.
+        options.optimizer.enable_window_limits = false;
 
         let state = SessionStateBuilder::new()
             .with_config(session_config)
@@ -89,6 +93,8 @@ impl Engine {
             .chain(crate::functions::to_json::all())
             .chain(crate::functions::json_elements::all())
             .chain(crate::functions::regexp::all())
+            .chain(crate::functions::datetime::all())
+            .chain(crate::functions::math::all())
         {
             datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(udf))?;
         }

@@ -30,7 +30,11 @@ impl PgOperatorPlanner {
     /// A planner using the functions from [`operators::all`].
     pub fn new() -> PgOperatorPlanner {
         PgOperatorPlanner {
-            udfs: operators::all().into_iter().map(Arc::new).collect(),
+            udfs: operators::all()
+                .into_iter()
+                .chain(crate::functions::datetime::all())
+                .map(Arc::new)
+                .collect(),
         }
     }
 
@@ -135,7 +139,20 @@ impl ExprPlanner for PgOperatorPlanner {
             }
         }
         let hstore_left = || is_hstore_expr(&left, schema);
+        // `interval * n`, `n * interval`, `interval / n`: PostgreSQL's interval arithmetic
+        // (fractions spill down), which DataFusion has no operator for.
+        let interval = |e: &Expr| matches!(e.get_type(schema), Ok(DataType::Interval(_)));
+        let number = |e: &Expr| e.get_type(schema).is_ok_and(|t| t.is_numeric());
         let planned = match op {
+            BinaryOperator::Multiply if interval(&left) && number(&right) => {
+                self.call("__pg_interval_mul", vec![left, right])?
+            }
+            BinaryOperator::Multiply if number(&left) && interval(&right) => {
+                self.call("__pg_interval_mul", vec![right, left])?
+            }
+            BinaryOperator::Divide if interval(&left) && number(&right) => {
+                self.call("__pg_interval_div", vec![left, right])?
+            }
             BinaryOperator::Arrow if hstore_left() => {
                 self.call("hstore_fetchval", vec![left, right])?
             }

@@ -89,6 +89,8 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Any, quantified::quantified_subqueries),
     rule!(Any, syntax::drop_collate),
     rule!(Any, syntax::catalog_qualified_names),
+    rule!(Any, syntax::function_synonyms),
+    rule!(Any, syntax::make_interval_arguments),
     rule!(Any, syntax::qualified_operators),
     rule!(Any, syntax::like_escape),
     rule!(Any, syntax::array_literals),

@@ -265,6 +265,73 @@ pub(super) fn substring_patterns(statement: &mut Statement, _: &Context) {
     });
 }
 
+/// `ceiling(x)` is `ceil(x)`: PostgreSQL's other spelling of the same function.
+pub(super) fn function_synonyms(statement: &mut Statement, _: &Context) {
+    each_expr(statement, |expr| {
+        if let Expr::Function(f) = expr
+            && let [ObjectNamePart::Identifier(name)] = f.name.0.as_slice()
+            && name.value.eq_ignore_ascii_case("ceiling")
+        {
+            f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("ceil"))]);
+        }
+    });
+}
+
+/// `make_interval(days => 3, hours => 4)`: PostgreSQL's named arguments (any may be left out,
+/// each defaulting to 0) become the seven positional ones `make_interval(years, months, weeks,
+/// days, hours, mins, secs)`.
+pub(super) fn make_interval_arguments(statement: &mut Statement, _: &Context) {
+    const NAMES: [&str; 7] = ["years", "months", "weeks", "days", "hours", "mins", "secs"];
+    each_expr(statement, |expr| {
+        let Expr::Function(f) = expr else {
+            return;
+        };
+        if !f.name.to_string().eq_ignore_ascii_case("make_interval") {
+            return;
+        }
+        let FunctionArguments::List(list) = &mut f.args else {
+            return;
+        };
+        let mut slots: [Option<Expr>; 7] = Default::default();
+        for (i, arg) in list.args.iter().enumerate() {
+            match arg {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) if i < 7 => {
+                    slots[i] = Some(e.clone());
+                }
+                FunctionArg::Named {
+                    name,
+                    arg: FunctionArgExpr::Expr(e),
+                    ..
+                }
+                | FunctionArg::ExprNamed {
+                    name: Expr::Identifier(name),
+                    arg: FunctionArgExpr::Expr(e),
+                    ..
+                } => {
+                    let Some(at) = NAMES
+                        .iter()
+                        .position(|n| n.eq_ignore_ascii_case(&name.value))
+                    else {
+                        return;
+                    };
+                    slots[at] = Some(e.clone());
+                }
+                _ => return,
+            }
+        }
+        list.args = slots
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let zero = if i == 6 { "0.0" } else { "0" };
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(
+                    e.unwrap_or_else(|| Expr::value(Value::Number(zero.to_owned(), false))),
+                ))
+            })
+            .collect();
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::applied;
@@ -341,6 +408,24 @@ mod tests {
                 "SELECT substring(a FROM '[0-9]+'), substring(a FROM 2), substring(a FROM 2 FOR 3)"
             ),
             "SELECT __pg_substring_regex(a, '[0-9]+'), SUBSTRING(a FROM 2), SUBSTRING(a FROM 2 FOR 3)"
+        );
+    }
+
+    #[test]
+    fn synonyms_and_named_arguments() {
+        assert_eq!(
+            applied(
+                function_synonyms,
+                "SELECT ceiling(x), pg_catalog.ceiling(y)"
+            ),
+            "SELECT ceil(x), pg_catalog.ceiling(y)"
+        );
+        assert_eq!(
+            applied(
+                make_interval_arguments,
+                "SELECT make_interval(days => 3, secs => 1.5), make_interval(1)"
+            ),
+            "SELECT make_interval(0, 0, 0, 3, 0, 0, 1.5), make_interval(1, 0, 0, 0, 0, 0, 0.0)"
         );
     }
 
