@@ -94,3 +94,13 @@ SELECT ARRAY(SELECT stage_name AS n FROM aws.apigatewayv2_stage WHERE region = '
 SELECT (SELECT count(*) FROM pg_catalog.pg_policy)
 
 WITH t(indkey) AS (SELECT ARRAY[10, 20]) SELECT indkey[1] FROM t
+
+SELECT _key, CASE WHEN NOT EXISTS (SELECT 1 FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id AND t.stage_name = 'dev') THEN 'no dev' ELSE 'dev' END FROM aws.apigatewayv2_stage s
+
+SELECT s.region, s.description IN (SELECT t.description FROM aws.apigatewayv2_stage t WHERE t.region = 'eu-west-1') FROM aws.apigatewayv2_stage s
+
+SELECT s.description NOT IN (SELECT t.description FROM aws.apigatewayv2_stage t WHERE t.region = 'nowhere') FROM aws.apigatewayv2_stage s
+
+SELECT 'x' IN (SELECT description FROM aws.apigatewayv2_stage), NULL::text IN (SELECT description FROM aws.apigatewayv2_stage WHERE false)
+
+SELECT s._key, s.api_id IN (SELECT t.api_id FROM aws.apigatewayv2_stage t WHERE t.stage_name = 'prod' AND t._key <> s._key) FROM aws.apigatewayv2_stage s

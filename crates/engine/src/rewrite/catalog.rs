@@ -277,37 +277,6 @@ fn lift_outer_conditions(query: &mut Query) -> Option<Expr> {
     Some(case)
 }
 
-/// The names (aliases, else table names) the subquery's FROM introduces.
-fn inner_names(from: &[datafusion::sql::sqlparser::ast::TableWithJoins]) -> HashSet<String> {
-    use datafusion::sql::sqlparser::ast::TableFactor;
-    let mut out = HashSet::new();
-    let mut add = |t: &TableFactor| match t {
-        TableFactor::Table { name, alias, .. } => {
-            out.insert(match alias {
-                Some(a) => a.name.value.to_ascii_lowercase(),
-                None => name
-                    .0
-                    .last()
-                    .map(|p| p.to_string().to_ascii_lowercase())
-                    .unwrap_or_default(),
-            });
-        }
-        TableFactor::Derived { alias: Some(a), .. }
-        | TableFactor::Function { alias: Some(a), .. }
-        | TableFactor::UNNEST { alias: Some(a), .. } => {
-            out.insert(a.name.value.to_ascii_lowercase());
-        }
-        _ => {}
-    };
-    for t in from {
-        add(&t.relation);
-        for j in &t.joins {
-            add(&j.relation);
-        }
-    }
-    out
-}
-
 /// Whether `expr` refers to (inner, outer) columns: `x.col` is inner when `x` is an inner
 /// name; an unqualified column counts as inner, as PostgreSQL resolves it there first.
 fn refs(expr: &Expr, inner: &HashSet<String>) -> (bool, bool) {

@@ -95,6 +95,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Any, syntax::like_escape),
     rule!(Any, syntax::array_literals),
     rule!(Any, syntax::substring_patterns),
+    rule!(Any, subquery::exists_in_outputs),
     rule!(Any, subquery::scalar_subqueries),
     rule!(Catalog, catalog::outer_conditions),
     rule!(Catalog, catalog::arrays_of_unnest),
@@ -170,6 +171,36 @@ fn each_expr(statement: &mut Statement, mut f: impl FnMut(&mut Expr)) {
         f(expr);
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// The names (aliases, else table names) a FROM list introduces.
+fn inner_names(from: &[TableWithJoins]) -> HashSet<String> {
+    let mut out = HashSet::new();
+    let mut add = |t: &TableFactor| match t {
+        TableFactor::Table { name, alias, .. } => {
+            out.insert(match alias {
+                Some(a) => a.name.value.to_ascii_lowercase(),
+                None => name
+                    .0
+                    .last()
+                    .map(|p| p.to_string().to_ascii_lowercase())
+                    .unwrap_or_default(),
+            });
+        }
+        TableFactor::Derived { alias: Some(a), .. }
+        | TableFactor::Function { alias: Some(a), .. }
+        | TableFactor::UNNEST { alias: Some(a), .. } => {
+            out.insert(a.name.value.to_ascii_lowercase());
+        }
+        _ => {}
+    };
+    for t in from {
+        add(&t.relation);
+        for j in &t.joins {
+            add(&j.relation);
+        }
+    }
+    out
 }
 
 /// `ARRAY['a', 'b', NULL]` for the items of an array literal written as text (`'{a,b,NULL}'`);

@@ -196,6 +196,148 @@ pub(super) fn array_subqueries(statement: &mut Statement, _: &Context) {
     });
 }
 
+/// `EXISTS (subquery)` and `x IN (subquery)` in a select list (`SELECT _key, EXISTS (…)`,
+/// `CASE WHEN EXISTS (…) THEN …` from pgcli and reports, Grafana's `ORDER BY CASE WHEN x IN
+/// (SELECT …)`): DataFusion runs them only in WHERE, but decorrelates counting scalar
+/// subqueries, so they are counted:
+/// - `EXISTS (…)` is `(SELECT count(1) FROM … WHERE …) > 0` (`= 0` when negated), never NULL
+///   as EXISTS is not;
+/// - `x IN (SELECT y FROM … WHERE w)` is true when a row has `y = x`; else NULL when `x` is
+///   NULL and there are rows, or when some `y` is NULL; else false (SQL's three-valued IN).
+///   Only for an `x` that is a constant or a qualified outer column, which reads the same
+///   inside the subquery.
+///
+/// A subquery with grouping, DISTINCT, LIMIT/OFFSET, HAVING, a WITH clause or a set operation
+/// is left as written (refused).
+pub(super) fn exists_in_outputs(statement: &mut Statement, _: &Context) {
+    struct Selects;
+    impl datafusion::sql::sqlparser::ast::VisitorMut for Selects {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            if let SetExpr::Select(select) = query.body.as_mut() {
+                for item in &mut select.projection {
+                    if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } =
+                        item
+                    {
+                        let _ = visit_expressions_mut(e, |x: &mut Expr| {
+                            counted_exists(x);
+                            counted_in(x);
+                            ControlFlow::<()>::Continue(())
+                        });
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut Selects);
+}
+
+fn counted_exists(expr: &mut Expr) {
+    let Expr::Exists { subquery, negated } = expr else {
+        return;
+    };
+    let SetExpr::Select(select) = subquery.body.as_ref() else {
+        return;
+    };
+    if subquery.with.is_some()
+        || subquery.limit_clause.is_some()
+        || subquery.fetch.is_some()
+        || select.distinct.is_some()
+        || select.having.is_some()
+        || !no_group_by(select)
+    {
+        return;
+    }
+    let mut counted = subquery.as_ref().clone();
+    counted.order_by = None;
+    if let SetExpr::Select(select) = counted.body.as_mut() {
+        select.projection = vec![SelectItem::UnnamedExpr(call_with(
+            "count",
+            vec![Expr::value(Value::Number("1".to_owned(), false))],
+        ))];
+    }
+    *expr = Expr::Nested(Box::new(Expr::BinaryOp {
+        left: Box::new(Expr::Subquery(Box::new(counted))),
+        op: if *negated {
+            BinaryOperator::Eq
+        } else {
+            BinaryOperator::Gt
+        },
+        right: Box::new(Expr::value(Value::Number("0".to_owned(), false))),
+    }));
+}
+
+fn counted_in(expr: &mut Expr) {
+    let Expr::InSubquery {
+        expr: x,
+        subquery,
+        negated,
+    } = expr
+    else {
+        return;
+    };
+    let SetExpr::Select(select) = subquery.body.as_ref() else {
+        return;
+    };
+    if subquery.with.is_some()
+        || subquery.limit_clause.is_some()
+        || subquery.fetch.is_some()
+        || select.distinct.is_some()
+        || select.having.is_some()
+        || !no_group_by(select)
+        || select.from.is_empty()
+    {
+        return;
+    }
+    let [SelectItem::UnnamedExpr(y) | SelectItem::ExprWithAlias { expr: y, .. }] =
+        select.projection.as_slice()
+    else {
+        return;
+    };
+    let inner = inner_names(&select.from);
+    let outer_column = match x.as_ref() {
+        Expr::CompoundIdentifier(ids) if ids.len() >= 2 => {
+            !inner.contains(&ids[ids.len() - 2].value.to_ascii_lowercase())
+        }
+        Expr::Value(_) => true,
+        Expr::Cast { expr: inner, .. } => matches!(inner.as_ref(), Expr::Value(_)),
+        _ => false,
+    };
+    if !outer_column {
+        return;
+    }
+    let from = select
+        .from
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let filter = |extra: String| match &select.selection {
+        Some(w) => format!("({w}) AND {extra}"),
+        None => extra,
+    };
+    let count = |condition: String| format!("(SELECT count(1) FROM {from} WHERE {condition})");
+    let all = match &select.selection {
+        Some(w) => format!("(SELECT count(1) FROM {from} WHERE {w})"),
+        None => format!("(SELECT count(1) FROM {from})"),
+    };
+    let sql = format!(
+        "{not}CASE WHEN {matches} > 0 THEN true WHEN {x} IS NULL THEN (CASE WHEN {all} > 0 THEN NULL ELSE false END) WHEN {nulls} > 0 THEN NULL ELSE false END",
+        not = if *negated { "NOT " } else { "" },
+        matches = count(filter(format!("({y}) = {x}"))),
+        nulls = count(filter(format!("({y}) IS NULL"))),
+    );
+    if let Ok(counted) = datafusion::sql::sqlparser::parser::Parser::new(
+        &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
+    )
+    .try_with_sql(&sql)
+    .and_then(|mut p| p.parse_expr())
+    {
+        *expr = Expr::Nested(Box::new(counted));
+    }
+}
+
 fn no_group_by(select: &datafusion::sql::sqlparser::ast::Select) -> bool {
     matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty())
 }
@@ -294,6 +436,29 @@ mod tests {
             ),
             "SELECT 1 WHERE 2 > ALL(SELECT x FROM t)"
         );
+    }
+
+    #[test]
+    fn exists_in_outputs_is_a_count() {
+        assert_eq!(
+            applied(
+                exists_in_outputs,
+                "SELECT EXISTS (SELECT 1 FROM t WHERE t.a = s.a), CASE WHEN NOT EXISTS (SELECT x FROM t ORDER BY x) THEN 1 END FROM s WHERE EXISTS (SELECT 1 FROM u)"
+            ),
+            "SELECT ((SELECT count(1) FROM t WHERE t.a = s.a) > 0), CASE WHEN ((SELECT count(1) FROM t) = 0) THEN 1 END FROM s WHERE EXISTS (SELECT 1 FROM u)"
+        );
+        assert_eq!(
+            applied(
+                exists_in_outputs,
+                "SELECT s.a IN (SELECT t.b FROM t WHERE t.c) FROM s"
+            ),
+            "SELECT (CASE WHEN (SELECT count(1) FROM t WHERE (t.c) AND (t.b) = s.a) > 0 THEN true WHEN s.a IS NULL THEN (CASE WHEN (SELECT count(1) FROM t WHERE t.c) > 0 THEN NULL ELSE false END) WHEN (SELECT count(1) FROM t WHERE (t.c) AND (t.b) IS NULL) > 0 THEN NULL ELSE false END) FROM s"
+        );
+        // An unqualified column would read the subquery's own column inside it.
+        let unqualified = "SELECT a IN (SELECT b FROM t) FROM s";
+        assert_eq!(applied(exists_in_outputs, unqualified), unqualified);
+        let limited = "SELECT EXISTS (SELECT 1 FROM t LIMIT 1)";
+        assert_eq!(applied(exists_in_outputs, limited), limited);
     }
 
     #[test]
