@@ -100,3 +100,11 @@ SELECT bit_and(length(stage_name)), bit_or(length(stage_name)) FROM aws.apigatew
 SELECT corr(length(stage_name)::float8, length(_key)::float8) FROM aws.apigatewayv2_stage
 
 SELECT count(*) FROM (SELECT DISTINCT account_id, region FROM aws.apigatewayv2_stage) d
+
+SELECT region, mode() WITHIN GROUP (ORDER BY stage_name DESC), percentile_disc(0.5) WITHIN GROUP (ORDER BY created_date) FROM aws.apigatewayv2_stage GROUP BY region ORDER BY 1
+
+SELECT percentile_disc(0.25) WITHIN GROUP (ORDER BY length(_key)) FILTER (WHERE auto_deploy), mode() WITHIN GROUP (ORDER BY description) FROM aws.apigatewayv2_stage
+
+SELECT percentile_disc(1.5) WITHIN GROUP (ORDER BY stage_name) FROM aws.apigatewayv2_stage
+
+SELECT mode() WITHIN GROUP (ORDER BY x) FROM (VALUES (NULL::int)) t(x)

@@ -166,3 +166,13 @@ SELECT json_object_keys('[1]')
 SELECT * FROM json_array_elements('{"a": 1}')
 
 SELECT default_route_settings::text AS s, count(*) FROM aws.apigatewayv2_stage GROUP BY 1 ORDER BY 1
+
+SELECT count(*) FROM aws.apigatewayv2_stage WHERE access_log_settings::jsonb ?| '{format,x}'
+
+SELECT count(*) FROM aws.apigatewayv2_stage WHERE access_log_settings::jsonb ?& ARRAY['format', 'destination_arn']
+
+SELECT '{"a": 1}'::jsonb <@ '{"a": 1, "b": 2}'::jsonb, '["a"]'::jsonb @> '"a"', '{"a": 1.0}'::jsonb @> '{"a": 1}', '[[1, 2]]'::jsonb @> '[1]', '{"a": {"b": [1, 2]}}'::jsonb @> '{"a": {"b": [2]}}'
+
+SELECT default_route_settings @> '{}' FROM aws.apigatewayv2_stage
+
+SELECT default_route_settings ? 'a' FROM aws.apigatewayv2_stage

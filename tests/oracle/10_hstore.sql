@@ -83,3 +83,11 @@ SELECT e.key, e.value, count(*) FROM aws.apigatewayv2_stage s, each(s.tags) e GR
 SELECT * FROM each('a=>1, b=>NULL')
 
 SELECT s._key FROM aws.apigatewayv2_stage s LEFT JOIN LATERAL skeys(s.tags) k ON true
+
+SELECT hstore('k', 'v'), hstore('k', NULL), hstore(NULL, 'v'), hstore(ARRAY['b', 'a'], ARRAY['1', '2']), hstore(ARRAY['a', 'bb'], NULL)
+
+SELECT tags || hstore('team', region) FROM aws.apigatewayv2_stage ORDER BY _key
+
+SELECT hstore(ARRAY['a'], ARRAY['1', '2'])
+
+SELECT hstore(ARRAY['a', NULL], ARRAY['1', '2'])

@@ -95,6 +95,8 @@ impl Engine {
             .chain(crate::functions::regexp::all())
             .chain(crate::functions::datetime::all())
             .chain(crate::functions::math::all())
+            .chain(crate::functions::ordered_set::all())
+            .chain(crate::semantics::json::operator_udfs())
         {
             datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(udf))?;
         }

@@ -114,6 +114,12 @@ pub enum EngineError {
     /// A number outside its type's range (22003).
     #[error("{0}")]
     NumericOutOfRange(String),
+    /// A NULL where a value is required, e.g. an hstore key (22004).
+    #[error("{0}")]
+    NullValueNotAllowed(String),
+    /// Arrays whose bounds do not match, e.g. `hstore(keys, values)` (2202E).
+    #[error("{0}")]
+    ArraySubscript(String),
     /// A logarithm of zero or of a negative number (2201E).
     #[error("{0}")]
     InvalidLogarithm(String),

@@ -33,6 +33,7 @@ impl PgOperatorPlanner {
             udfs: operators::all()
                 .into_iter()
                 .chain(crate::functions::datetime::all())
+                .chain(crate::semantics::json::operator_udfs())
                 .map(Arc::new)
                 .collect(),
         }
@@ -143,7 +144,49 @@ impl ExprPlanner for PgOperatorPlanner {
         // (fractions spill down), which DataFusion has no operator for.
         let interval = |e: &Expr| matches!(e.get_type(schema), Ok(DataType::Interval(_)));
         let number = |e: &Expr| e.get_type(schema).is_ok_and(|t| t.is_numeric());
+        let tag = |e: &Expr| {
+            e.to_field(schema)
+                .ok()
+                .and_then(|(_, f)| crate::schema::pg_type_tag(&f).map(str::to_owned))
+        };
+        let (left_tag, right_tag) = (tag(&left), tag(&right));
+        let jsonb_left = left_tag.as_deref() == Some(PG_JSONB);
+        // jsonb's containment and existence operators; json has none (42883, as PostgreSQL).
+        if matches!(
+            op,
+            BinaryOperator::AtArrow
+                | BinaryOperator::ArrowAt
+                | BinaryOperator::Question
+                | BinaryOperator::QuestionPipe
+                | BinaryOperator::QuestionAnd
+        ) && (left_tag.as_deref() == Some(PG_JSON)
+            || (matches!(op, BinaryOperator::AtArrow | BinaryOperator::ArrowAt)
+                && right_tag.as_deref() == Some(PG_JSON)))
+        {
+            return Err(DataFusionError::External(Box::new(
+                crate::error::EngineError::UndefinedOperator(format!(
+                    "operator does not exist: json {op} {}",
+                    right_tag.as_deref().unwrap_or("unknown")
+                )),
+            )));
+        }
+        let jsonb_any = jsonb_left || right_tag.as_deref() == Some(PG_JSONB);
         let planned = match op {
+            BinaryOperator::AtArrow if jsonb_any && !hstore_left() => {
+                self.call("jsonb_contains", vec![left, right])?
+            }
+            BinaryOperator::ArrowAt if jsonb_any && !hstore_left() => {
+                self.call("jsonb_contained", vec![left, right])?
+            }
+            BinaryOperator::Question if jsonb_left => {
+                self.call("jsonb_exists", vec![left, right])?
+            }
+            BinaryOperator::QuestionPipe if jsonb_left => {
+                self.call("jsonb_exists_any", vec![left, right])?
+            }
+            BinaryOperator::QuestionAnd if jsonb_left => {
+                self.call("jsonb_exists_all", vec![left, right])?
+            }
             BinaryOperator::Multiply if interval(&left) && number(&right) => {
                 self.call("__pg_interval_mul", vec![left, right])?
             }

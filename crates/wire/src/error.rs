@@ -219,6 +219,8 @@ fn classify_engine(e: &EngineError) -> (&'static str, String) {
         EngineError::TooComplex(_) => "54001",
         EngineError::CardinalityViolation(_) => "21000",
         EngineError::NumericOutOfRange(_) => "22003",
+        EngineError::NullValueNotAllowed(_) => "22004",
+        EngineError::ArraySubscript(_) => "2202E",
         EngineError::UntranslatableCharacter(_) => "22P05",
         EngineError::InvalidLogarithm(_) => "2201E",
         EngineError::InvalidPower(_) => "2201F",

@@ -11,6 +11,7 @@ pub mod json_elements;
 pub mod keywords;
 pub mod math;
 pub mod operators;
+pub mod ordered_set;
 pub mod regexp;
 pub mod row_fn;
 pub mod session;

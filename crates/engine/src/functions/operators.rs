@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use super::hstore::{self, Hstore, parse_hstore};
 use super::json::{self, Step};
+use crate::error::EngineError;
 use crate::schema::json_field;
 
 /// What a [`PgFunction`] computes.
@@ -50,6 +51,8 @@ pub enum Kind {
     Avals,
     /// `hstore_to_json(h)`.
     HstoreToJson,
+    /// `hstore(key, value)`, `hstore(keys[], values[])`: an hstore of those pairs.
+    HstoreBuild,
     /// `j -> key|index`: json.
     JsonGet,
     /// `j ->> key|index`: text.
@@ -94,6 +97,7 @@ pub fn all() -> Vec<ScalarUDF> {
         PgFunction::new("hstore_fetchval", &["fetchval"], Kind::HstoreFetch, two()),
         PgFunction::new("__pg_hstore_in", &[], Kind::HstoreIn, one()),
         PgFunction::new("hs_concat", &[], Kind::HstoreConcat, two()),
+        PgFunction::new("hstore", &[], Kind::HstoreBuild, two()),
         PgFunction::new("delete", &["hstore_delete"], Kind::HstoreDelete, two()),
         PgFunction::new("exist", &["hstore_exist"], Kind::HstoreExist, two()),
         PgFunction::new("exists_any", &[], Kind::HstoreExistAny, two()),
@@ -183,6 +187,7 @@ impl ScalarUDFImpl for PgFunction {
             | Kind::HstoreIn
             | Kind::HstoreConcat
             | Kind::HstoreDelete
+            | Kind::HstoreBuild
             | Kind::HstoreToJson
             | Kind::JsonGet
             | Kind::JsonGetText
@@ -220,7 +225,7 @@ impl ScalarUDFImpl for PgFunction {
                 Ok(crate::schema::jsonb_field(self.name))
             }
             Kind::HstoreToJson | Kind::JsonGet | Kind::JsonPath => Ok(json_field(self.name)),
-            Kind::HstoreIn | Kind::HstoreConcat | Kind::HstoreDelete => {
+            Kind::HstoreIn | Kind::HstoreConcat | Kind::HstoreDelete | Kind::HstoreBuild => {
                 Ok(crate::schema::hstore_field(self.name))
             }
             _ => Ok(Arc::new(Field::new(
@@ -247,6 +252,7 @@ impl ScalarUDFImpl for PgFunction {
             }
         };
         let out: ArrayRef = match self.kind {
+            Kind::HstoreBuild => hstore_build(&arrays, rows)?,
             Kind::HstoreFetch if is_list(arrays[1].data_type()) => {
                 let keys = text_lists(&arrays[1])?;
                 let mut b = ListBuilder::new(StringBuilder::new());
@@ -463,6 +469,54 @@ fn is_list(t: &DataType) -> bool {
 }
 
 /// A text[] argument, row by row.
+/// `hstore(key, value)` (NULL for a NULL key) and `hstore(keys[], values[])` (NULL values for
+/// a NULL values array; 22004 for a NULL key, 2202E for arrays of different lengths).
+fn hstore_build(arrays: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let failed = |e: EngineError| DataFusionError::External(Box::new(e));
+    if is_list(arrays[0].data_type()) {
+        let keys = text_lists(&arrays[0])?;
+        let values = if is_list(arrays[1].data_type()) {
+            text_lists(&arrays[1])?
+        } else {
+            vec![None; rows]
+        };
+        return map_text(rows, |i| {
+            let Some(keys) = &keys[i] else {
+                return Ok(None);
+            };
+            let mut h = Hstore::new();
+            match &values[i] {
+                Some(values) if values.len() != keys.len() => {
+                    return Err(failed(EngineError::ArraySubscript(
+                        "arrays must have same bounds".to_owned(),
+                    )));
+                }
+                _ => {}
+            }
+            for (n, k) in keys.iter().enumerate() {
+                let Some(k) = k else {
+                    return Err(failed(EngineError::NullValueNotAllowed(
+                        "null value not allowed for hstore key".to_owned(),
+                    )));
+                };
+                let v = values[i].as_ref().and_then(|v| v[n].clone());
+                h.insert(k.clone(), v);
+            }
+            Ok(Some(hstore::render(&h)))
+        });
+    }
+    let keys = text_array(&arrays[0])?;
+    let values = text_array(&arrays[1])?;
+    map_text(rows, |i| {
+        let Some(k) = val(&keys, i) else {
+            return Ok(None);
+        };
+        let mut h = Hstore::new();
+        h.insert(k.to_owned(), val(&values, i).map(str::to_owned));
+        Ok(Some(hstore::render(&h)))
+    })
+}
+
 fn text_lists(a: &ArrayRef) -> Result<Vec<Option<Vec<Option<String>>>>> {
     let lists = cast(a, &text_list_type())?;
     let lists = lists.as_list::<i32>();

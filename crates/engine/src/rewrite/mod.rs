@@ -12,7 +12,7 @@
 //! relations (`pg_catalog`, `information_schema`) and nothing else.
 //!
 //! Files: `relations.rs` (names in FROM), `syntax.rs` (spellings), `subquery.rs`,
-//! `set_returning.rs`, `json_aggregates.rs`, `reg.rs` (the `reg*` types), `catalog.rs` (catalog-only rules),
+//! `set_returning.rs`, `json_aggregates.rs`, `ordered_set.rs`, `reg.rs` (the `reg*` types), `catalog.rs` (catalog-only rules),
 //! `outputs.rs` (output columns), `fetch_first.rs`, `quantified.rs`, and `refuse.rs` (what
 //! is refused rather than rewritten).
 
@@ -33,6 +33,7 @@ use crate::pg_catalog::{is_empty_relation, is_pg_catalog_relation, names};
 mod catalog;
 mod fetch_first;
 mod json_aggregates;
+mod ordered_set;
 mod outputs;
 mod quantified;
 mod refuse;
@@ -101,6 +102,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Catalog, catalog::arrays_of_unnest),
     rule!(Any, subquery::array_subqueries),
     rule!(Any, json_aggregates::json_aggregates),
+    rule!(Any, ordered_set::ordered_set_aggregates),
     rule!(Any, set_returning::expandarray),
     rule!(Catalog, catalog::vector_subscripts),
     rule!(Any, set_returning::generate_subscripts),

@@ -21,8 +21,13 @@ pub(super) const AGGREGATES: &[&str] = &[
     "last_value",
     "json_agg",
     "jsonb_agg",
+    "json_object_agg",
+    "jsonb_object_agg",
     "stddev",
     "variance",
+    "mode",
+    "percentile_cont",
+    "percentile_disc",
 ];
 
 /// A scalar subquery as PostgreSQL runs it: its only row's value, NULL without rows, 21000

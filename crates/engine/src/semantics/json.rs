@@ -70,6 +70,7 @@ fn canonical(text: &str, numbers_by_value: bool) -> Result<String> {
 }
 
 /// A parsed JSON value, numbers kept as their canonical numeric text.
+#[derive(PartialEq)]
 enum Node {
     Literal(&'static str),
     Number(String),
@@ -350,6 +351,162 @@ fn write(node: &Node, out: &mut String) {
     }
 }
 
+/// Reads JSON `text` as jsonb compares it: keys deduplicated, numbers by value.
+fn jsonb_value(text: &str) -> Result<Node> {
+    check(text)?;
+    Reader {
+        bytes: text.as_bytes(),
+        at: 0,
+        numbers_by_value: true,
+        expanded: 0,
+    }
+    .value()
+}
+
+fn is_container(n: &Node) -> bool {
+    matches!(n, Node::Array(_) | Node::Object(_))
+}
+
+/// `JsonbDeepContains`: every pair of an object on the right is in the left object (nested
+/// containers contained, scalars equal); every element of an array on the right is equal to,
+/// or contained in a container of the same kind in, the left array; scalars are equal.
+fn contains(left: &Node, right: &Node) -> bool {
+    match (left, right) {
+        (Node::Object(l), Node::Object(r)) => r.iter().all(|(key, rv)| {
+            l.iter().find(|(k, _)| k == key).is_some_and(|(_, lv)| {
+                if is_container(rv) {
+                    contains(lv, rv)
+                } else {
+                    lv == rv
+                }
+            })
+        }),
+        (Node::Array(l), Node::Array(r)) => r.iter().all(|re| {
+            l.iter().any(|le| {
+                if is_container(re) {
+                    contains(le, re)
+                } else {
+                    le == re
+                }
+            })
+        }),
+        (l, r) if !is_container(l) && !is_container(r) => l == r,
+        _ => false,
+    }
+}
+
+/// jsonb `left @> right` (`jsonb_contains`). At the top level a scalar on the right is read as
+/// an array of it, as PostgreSQL does (`'["a"]' @> '"a"'`).
+pub fn jsonb_contains(left: &str, right: &str) -> Result<bool> {
+    let (l, r) = (jsonb_value(left)?, jsonb_value(right)?);
+    Ok(match (&l, &r) {
+        (Node::Array(items), r) if !is_container(r) => items.iter().any(|i| i == r),
+        _ => contains(&l, &r),
+    })
+}
+
+/// jsonb `doc ? key` (`jsonb_exists`): a top-level object key, or a string element of a
+/// top-level array, or the string itself.
+pub fn jsonb_exists(doc: &str, key: &str) -> Result<bool> {
+    Ok(match jsonb_value(doc)? {
+        Node::Object(items) => items.iter().any(|(k, _)| k == key),
+        Node::Array(items) => items.iter().any(|i| matches!(i, Node::Text(t) if t == key)),
+        Node::Text(t) => t == key,
+        _ => false,
+    })
+}
+
+/// `jsonb_contains`, `jsonb_contained`, `jsonb_exists`, `jsonb_exists_any` and
+/// `jsonb_exists_all`: the functions behind `@>`, `<@`, `?`, `?|` and `?&` on jsonb.
+pub fn operator_udfs() -> Vec<ScalarUDF> {
+    let two = || Signature::any(2, Volatility::Immutable);
+    let text = |v: &ScalarValue| -> Result<Option<String>> {
+        Ok(match v.cast_to(&DataType::Utf8)? {
+            ScalarValue::Utf8(t) => t,
+            _ => None,
+        })
+    };
+    let keys = |v: &ScalarValue| -> Option<Vec<Option<String>>> {
+        match v {
+            // An untyped array literal: `j ?| '{a,b}'`.
+            ScalarValue::Utf8(Some(t)) => crate::pg_catalog::parse_array(t).ok(),
+            ScalarValue::List(list)
+                if !datafusion::arrow::array::Array::is_null(list.as_ref(), 0) =>
+            {
+                let items = list.value(0);
+                Some(
+                    (0..items.len())
+                        .map(|i| match ScalarValue::try_from_array(&items, i) {
+                            Ok(ScalarValue::Utf8(t)) => t,
+                            Ok(other) if !other.is_null() => Some(other.to_string()),
+                            _ => None,
+                        })
+                        .collect(),
+                )
+            }
+            _ => None,
+        }
+    };
+    let boolean = |f: Option<bool>| Ok(ScalarValue::Boolean(f));
+    vec![
+        RowFn::new("jsonb_contains", two(), DataType::Boolean, move |a| match (
+            text(&a[0])?,
+            text(&a[1])?,
+        ) {
+            (Some(l), Some(r)) => boolean(Some(jsonb_contains(&l, &r)?)),
+            _ => boolean(None),
+        }),
+        RowFn::new(
+            "jsonb_contained",
+            two(),
+            DataType::Boolean,
+            move |a| match (text(&a[0])?, text(&a[1])?) {
+                (Some(l), Some(r)) => boolean(Some(jsonb_contains(&r, &l)?)),
+                _ => boolean(None),
+            },
+        ),
+        RowFn::new("jsonb_exists", two(), DataType::Boolean, move |a| {
+            match (text(&a[0])?, text(&a[1])?) {
+                (Some(d), Some(k)) => boolean(Some(jsonb_exists(&d, &k)?)),
+                _ => boolean(None),
+            }
+        }),
+        RowFn::new(
+            "jsonb_exists_any",
+            two(),
+            DataType::Boolean,
+            move |a| match (text(&a[0])?, keys(&a[1])) {
+                (Some(d), Some(ks)) => {
+                    let mut any = false;
+                    for k in ks.iter().flatten() {
+                        any |= jsonb_exists(&d, k)?;
+                    }
+                    boolean(Some(any))
+                }
+                _ => boolean(None),
+            },
+        ),
+        RowFn::new(
+            "jsonb_exists_all",
+            two(),
+            DataType::Boolean,
+            move |a| match (text(&a[0])?, keys(&a[1])) {
+                (Some(d), Some(ks)) => {
+                    let mut all = true;
+                    for k in ks.iter().flatten() {
+                        all &= jsonb_exists(&d, k)?;
+                    }
+                    boolean(Some(all))
+                }
+                _ => boolean(None),
+            },
+        ),
+    ]
+    .into_iter()
+    .map(ScalarUDF::new_from_impl)
+    .collect()
+}
+
 /// A string as PostgreSQL's `escape_json` writes it.
 pub fn write_string(t: &str, out: &mut String) {
     out.push('"');
@@ -367,6 +524,29 @@ pub fn write_string(t: &str, out: &mut String) {
         }
     }
     out.push('"');
+}
+
+#[cfg(test)]
+mod containment_tests {
+    use super::*;
+
+    #[test]
+    fn containment_and_existence_like_postgres() {
+        let c = |l: &str, r: &str| jsonb_contains(l, r).expect("json");
+        assert!(c(r#"{"a": 1, "b": {"c": [1, 2]}}"#, r#"{"b": {"c": [2]}}"#));
+        assert!(c(r#"{"a": 1.0}"#, r#"{"a": 1}"#));
+        assert!(!c(r#"{"a": 1}"#, r#"{"a": "1"}"#));
+        assert!(c(r#"["a", "b"]"#, r#""a""#));
+        assert!(c(r#"[1, [2, 3]]"#, r#"[[3]]"#));
+        assert!(!c(r#"[[1, 2]]"#, r#"[1]"#));
+        assert!(!c(r#"{"a": [1]}"#, r#"{"a": 1}"#));
+        assert!(c("{}", "{}"));
+        let e = |d: &str, k: &str| jsonb_exists(d, k).expect("json");
+        assert!(e(r#"{"a": null}"#, "a"));
+        assert!(e(r#"["a", 1]"#, "a"));
+        assert!(!e(r#"[["a"]]"#, "a"));
+        assert!(e(r#""a""#, "a"));
+    }
 }
 
 fn check(text: &str) -> Result<()> {
