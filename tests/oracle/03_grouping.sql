@@ -51,3 +51,7 @@ SELECT auto_deploy, count(*) FROM aws.apigatewayv2_stage GROUP BY auto_deploy
 SELECT description, count(*) FROM aws.apigatewayv2_stage GROUP BY description
 
 SELECT s._key, k FROM aws.apigatewayv2_stage s, skeys(s.tags) k ORDER BY 2 DESC, 1 LIMIT 7
+
+SELECT region, stage_name, count(*) FROM aws.apigatewayv2_stage GROUP BY CUBE (1, 2) ORDER BY 1, 2
+
+SELECT region, auto_deploy, count(*) FROM aws.apigatewayv2_stage GROUP BY GROUPING SETS ((1), (2), ()) ORDER BY 1, 2

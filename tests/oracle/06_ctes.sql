@@ -39,3 +39,7 @@ WITH RECURSIVE t(n) AS (VALUES (1) UNION ALL SELECT n * 2 FROM t WHERE n < 1000)
 WITH x AS (SELECT 'a' AS v UNION ALL SELECT 'b') SELECT string_agg(v, '' ORDER BY v) FROM x
 
 WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT r1.n, r2.n FROM r r1 CROSS JOIN r r2 ORDER BY 1, 2
+
+WITH t(a, b) AS (SELECT region, count(*) FROM aws.apigatewayv2_stage GROUP BY 1) SELECT * FROM t ORDER BY a
+
+WITH RECURSIVE r(n, total) AS (SELECT 1, 0::bigint UNION ALL SELECT n + 1, total + n FROM r WHERE n < 5) SELECT * FROM r

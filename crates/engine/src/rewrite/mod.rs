@@ -83,6 +83,8 @@ macro_rules! rule {
 pub(crate) const RULES: &[Rule] = &[
     rule!(Any, relations::resolve_relations),
     rule!(Any, fetch_first::fetch_first),
+    rule!(Any, syntax::cte_column_names),
+    rule!(Any, syntax::grouping_set_positions),
     rule!(Any, set_returning::set_returning_relations),
     rule!(Any, relations::table_functions),
     rule!(Any, relations::empty_relations),

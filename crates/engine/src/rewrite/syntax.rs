@@ -332,6 +332,109 @@ pub(super) fn make_interval_arguments(statement: &mut Statement, _: &Context) {
     });
 }
 
+/// `GROUP BY ROLLUP (1, 2)` (and CUBE, GROUPING SETS): output positions inside a grouping set
+/// name the select list's expressions, as in a plain `GROUP BY 1`; DataFusion resolves
+/// positions only at the top level of GROUP BY (Metabase and hand-written subtotal reports
+/// use them).
+pub(super) fn grouping_set_positions(statement: &mut Statement, _: &Context) {
+    use datafusion::sql::sqlparser::ast::GroupByExpr;
+    struct Selects;
+    impl datafusion::sql::sqlparser::ast::VisitorMut for Selects {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            let SetExpr::Select(select) = query.body.as_mut() else {
+                return ControlFlow::Continue(());
+            };
+            let items: Vec<Option<Expr>> = select
+                .projection
+                .iter()
+                .map(|i| match i {
+                    SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                        Some(e.clone())
+                    }
+                    _ => None,
+                })
+                .collect();
+            let GroupByExpr::Expressions(exprs, _) = &mut select.group_by else {
+                return ControlFlow::Continue(());
+            };
+            let resolve = |e: &mut Expr| {
+                if let Expr::Value(ValueWithSpan {
+                    value: Value::Number(n, _),
+                    ..
+                }) = e
+                    && let Ok(position) = n.parse::<usize>()
+                    && let Some(Some(item)) = position.checked_sub(1).and_then(|i| items.get(i))
+                {
+                    *e = item.clone();
+                }
+            };
+            for e in exprs.iter_mut() {
+                if let Expr::Rollup(sets) | Expr::Cube(sets) | Expr::GroupingSets(sets) = e {
+                    for set in sets.iter_mut() {
+                        set.iter_mut().for_each(resolve);
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut Selects);
+}
+
+/// `WITH r(n, f) AS (SELECT 1, 1::bigint …)`: the CTE's column names are given to the first
+/// select of its body as aliases, which is what the column list means. DataFusion otherwise
+/// names the columns from their expressions first, and two that print alike after its
+/// coercions (`1` and `1::bigint` in a recursive CTE's anchor) collide.
+pub(super) fn cte_column_names(statement: &mut Statement, _: &Context) {
+    struct Queries;
+    fn first_select(body: &mut SetExpr) -> Option<&mut datafusion::sql::sqlparser::ast::Select> {
+        match body {
+            SetExpr::Select(select) => Some(select),
+            SetExpr::SetOperation { left, .. } => first_select(left),
+            SetExpr::Query(q) => first_select(&mut q.body),
+            _ => None,
+        }
+    }
+    impl datafusion::sql::sqlparser::ast::VisitorMut for Queries {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            let Some(with) = &mut query.with else {
+                return ControlFlow::Continue(());
+            };
+            for cte in &mut with.cte_tables {
+                let names: Vec<Ident> = cte.alias.columns.iter().map(|c| c.name.clone()).collect();
+                if names.is_empty() {
+                    continue;
+                }
+                let Some(select) = first_select(&mut cte.query.body) else {
+                    continue;
+                };
+                let plain = select.projection.iter().all(|i| {
+                    matches!(
+                        i,
+                        SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }
+                    )
+                });
+                if !plain || select.projection.len() != names.len() {
+                    continue;
+                }
+                for (item, name) in select.projection.iter_mut().zip(names) {
+                    let taken = std::mem::replace(item, SelectItem::Wildcard(Default::default()));
+                    *item = match taken {
+                        SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => {
+                            SelectItem::ExprWithAlias { expr, alias: name }
+                        }
+                        other => other,
+                    };
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut Queries);
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::applied;
@@ -426,6 +529,28 @@ mod tests {
                 "SELECT make_interval(days => 3, secs => 1.5), make_interval(1)"
             ),
             "SELECT make_interval(0, 0, 0, 3, 0, 0, 1.5), make_interval(1, 0, 0, 0, 0, 0, 0.0)"
+        );
+    }
+
+    #[test]
+    fn grouping_set_positions_name_outputs() {
+        assert_eq!(
+            applied(
+                grouping_set_positions,
+                "SELECT date_trunc('month', d) AS m, r, count(*) FROM t GROUP BY ROLLUP (1, 2), CUBE ((2)), 1"
+            ),
+            "SELECT date_trunc('month', d) AS m, r, count(*) FROM t GROUP BY ROLLUP (date_trunc('month', d), r), CUBE (r), 1"
+        );
+    }
+
+    #[test]
+    fn cte_column_names_alias_the_first_select() {
+        assert_eq!(
+            applied(
+                cte_column_names,
+                "WITH RECURSIVE r(n, f) AS (SELECT 1, 1::BIGINT UNION ALL SELECT n + 1, f FROM r) SELECT * FROM r"
+            ),
+            "WITH RECURSIVE r (n, f) AS (SELECT 1 AS n, 1::BIGINT AS f UNION ALL SELECT n + 1, f FROM r) SELECT * FROM r"
         );
     }
 
