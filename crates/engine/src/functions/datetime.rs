@@ -64,6 +64,18 @@ fn float(v: &ScalarValue) -> Result<Option<f64>> {
     }
 }
 
+/// The first `N` arguments as integers; `None` when one is NULL.
+fn integers<const N: usize>(a: &[ScalarValue]) -> Result<Option<[i64; N]>> {
+    let mut out = [0i64; N];
+    for (slot, v) in out.iter_mut().zip(a) {
+        match v.cast_to(&DataType::Int64)? {
+            ScalarValue::Int64(Some(n)) => *slot = n,
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(out))
+}
+
 fn interval_value(months: i32, days: i32, usecs: i64) -> Result<ScalarValue> {
     let nanos = usecs
         .checked_mul(NANOS_PER_USEC)
@@ -114,31 +126,23 @@ pub fn age(t1: i64, t2: i64) -> Result<Parts> {
             *f = -*f;
         }
     }
-    while fsec < 0 {
-        fsec += 1_000_000;
-        sec -= 1;
-    }
-    while sec < 0 {
-        sec += 60;
-        min -= 1;
-    }
-    while min < 0 {
-        min += 60;
-        hour -= 1;
-    }
-    while hour < 0 {
-        hour += 24;
-        mday -= 1;
-    }
+    // Negative fields borrow from the next larger one.
+    let borrow = |low: &mut i64, high: &mut i64, unit: i64| {
+        while *low < 0 {
+            *low += unit;
+            *high -= 1;
+        }
+    };
+    borrow(&mut fsec, &mut sec, 1_000_000);
+    borrow(&mut sec, &mut min, 60);
+    borrow(&mut min, &mut hour, 60);
+    borrow(&mut hour, &mut mday, 24);
     while mday < 0 {
         let from = if flip { a } else { b };
         mday += i64::from(days_in_month(from.year(), from.month()));
         mon -= 1;
     }
-    while mon < 0 {
-        mon += 12;
-        year -= 1;
-    }
+    borrow(&mut mon, &mut year, 12);
     if flip {
         for f in [
             &mut fsec, &mut sec, &mut min, &mut hour, &mut mday, &mut mon, &mut year,
@@ -159,22 +163,14 @@ fn whole(t: &mut i64, unit: i64) -> i64 {
     q
 }
 
-/// `justify_hours`.
+/// `justify_hours` (the one the timestamp difference uses, on microseconds).
 pub fn justify_hours(months: i32, days: i32, usecs: i64) -> Result<Parts> {
-    let mut time = usecs;
-    let mut day = i64::from(days) + whole(&mut time, USECS_PER_DAY);
-    if day > 0 && time < 0 {
-        time += USECS_PER_DAY;
-        day -= 1;
-    } else if day < 0 && time > 0 {
-        time -= USECS_PER_DAY;
-        day += 1;
-    }
-    Ok((
-        months,
-        i32::try_from(day).map_err(|_| out_of_range("interval"))?,
-        time,
-    ))
+    let nanos = usecs
+        .checked_mul(NANOS_PER_USEC)
+        .ok_or_else(|| out_of_range("interval"))?;
+    Ok(parts(crate::semantics::interval::justify_hours(
+        IntervalMonthDayNano::new(months, days, nanos),
+    )))
 }
 
 /// `justify_days`.
@@ -338,17 +334,11 @@ pub fn all() -> Vec<ScalarUDF> {
             Signature::any(7, Volatility::Immutable),
             interval_type(),
             |a| {
-                let mut ints = [0i64; 6];
-                for (i, v) in a.iter().take(6).enumerate() {
-                    match v.cast_to(&DataType::Int64)? {
-                        ScalarValue::Int64(Some(n)) => ints[i] = n,
-                        _ => return Ok(null_interval()),
-                    }
-                }
-                let Some(secs) = float(&a[6])? else {
+                let (Some([years, months, weeks, days, hours, mins]), Some(secs)) =
+                    (integers::<6>(a)?, float(&a[6])?)
+                else {
                     return Ok(null_interval());
                 };
-                let [years, months, weeks, days, hours, mins] = ints;
                 let overflow = || out_of_range("interval");
                 let months = years
                     .checked_mul(12)
@@ -373,17 +363,10 @@ pub fn all() -> Vec<ScalarUDF> {
             Signature::any(6, Volatility::Immutable),
             timestamp_type(),
             |a| {
-                let mut ints = [0i64; 5];
-                for (i, v) in a.iter().take(5).enumerate() {
-                    match v.cast_to(&DataType::Int64)? {
-                        ScalarValue::Int64(Some(n)) => ints[i] = n,
-                        _ => return Ok(ScalarValue::TimestampMicrosecond(None, None)),
-                    }
-                }
-                let Some(secs) = float(&a[5])? else {
+                let (Some([y, mo, d, h, mi]), Some(secs)) = (integers::<5>(a)?, float(&a[5])?)
+                else {
                     return Ok(ScalarValue::TimestampMicrosecond(None, None));
                 };
-                let [y, mo, d, h, mi] = ints;
                 let bad = || {
                     DataFusionError::External(Box::new(EngineError::DatetimeOverflow(format!(
                         "date field value out of range: {y}-{mo:02}-{d:02}"

@@ -264,27 +264,7 @@ impl ScalarUDFImpl for MathFunction {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let returns = args.return_type().clone();
-        let all_scalar = args
-            .args
-            .iter()
-            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let rows = if all_scalar { 1 } else { args.number_rows };
-        let mut out = Vec::with_capacity(rows);
-        let mut values = Vec::with_capacity(arrays.len());
-        for row in 0..rows {
-            values.clear();
-            for a in &arrays {
-                values.push(ScalarValue::try_from_array(a, row)?);
-            }
-            out.push(self.row(&values, &returns)?);
-        }
-        let array = ScalarValue::iter_to_array(out)?;
-        Ok(if all_scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&array, 0)?)
-        } else {
-            ColumnarValue::Array(array)
-        })
+        super::row_fn::map_rows(&args, &returns, |values| self.row(values, &returns))
     }
 }
 

@@ -101,41 +101,25 @@ impl ScalarUDFImpl for OrderedSet {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let returns = args.return_type().clone();
-        let all_scalar = args
-            .args
-            .iter()
-            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let rows = if all_scalar { 1 } else { args.number_rows };
-        let mut out = Vec::with_capacity(rows);
-        for row in 0..rows {
-            let null = ScalarValue::try_from(&returns)?;
-            if arrays[0].is_null(row) || matches!(arrays[0].data_type(), DataType::Null) {
-                out.push(null);
-                continue;
+        super::row_fn::map_rows(&args, &returns, |a| {
+            let ScalarValue::List(list) = &a[0] else {
+                return ScalarValue::try_from(&returns);
+            };
+            if list.is_null(0) {
+                return ScalarValue::try_from(&returns);
             }
-            let values = crate::text::list_value(&arrays[0], row);
+            let values = list.value(0);
             let at = match self.kind {
                 Kind::Mode => mode(&values)?,
-                Kind::PercentileDisc => {
-                    match ScalarValue::try_from_array(&arrays[1], row)?
-                        .cast_to(&DataType::Float64)?
-                    {
-                        ScalarValue::Float64(Some(f)) => percentile_position(f, values.len())?,
-                        _ => None,
-                    }
-                }
+                Kind::PercentileDisc => match a[1].cast_to(&DataType::Float64)? {
+                    ScalarValue::Float64(Some(f)) => percentile_position(f, values.len())?,
+                    _ => None,
+                },
             };
-            out.push(match at {
-                Some(i) => ScalarValue::try_from_array(&values, i)?,
-                None => null,
-            });
-        }
-        let array = ScalarValue::iter_to_array(out)?;
-        Ok(if all_scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&array, 0)?)
-        } else {
-            ColumnarValue::Array(array)
+            match at {
+                Some(i) => ScalarValue::try_from_array(&values, i),
+                None => ScalarValue::try_from(&returns),
+            }
         })
     }
 }

@@ -81,40 +81,51 @@ impl ScalarUDFImpl for RowFn {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let rows = args.number_rows;
-        let all_scalar = args
+        map_rows(&args, &self.returns, |values| {
+            (self.body)(values)?.cast_to(&self.returns)
+        })
+    }
+}
+
+/// Applies `f` to each row's argument values and collects the results as `returns`; when
+/// every argument is a scalar, `f` runs once and the result is a scalar.
+pub fn map_rows(
+    args: &ScalarFunctionArgs,
+    returns: &DataType,
+    mut f: impl FnMut(&[ScalarValue]) -> Result<ScalarValue>,
+) -> Result<ColumnarValue> {
+    let all_scalar = args
+        .args
+        .iter()
+        .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+    if all_scalar {
+        let values: Vec<ScalarValue> = args
             .args
             .iter()
-            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        if all_scalar {
-            let values: Vec<ScalarValue> = args
-                .args
-                .iter()
-                .map(|a| match a {
-                    ColumnarValue::Scalar(s) => s.clone(),
-                    ColumnarValue::Array(_) => ScalarValue::Null,
-                })
-                .collect();
-            let v = (self.body)(&values)?;
-            return Ok(ColumnarValue::Scalar(v.cast_to(&self.returns)?));
-        }
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let mut out = Vec::with_capacity(rows);
-        let mut values = Vec::with_capacity(arrays.len());
-        for row in 0..rows {
-            values.clear();
-            for a in &arrays {
-                values.push(ScalarValue::try_from_array(a, row)?);
-            }
-            out.push((self.body)(&values)?.cast_to(&self.returns)?);
-        }
-        if out.is_empty() {
-            return Ok(ColumnarValue::Array(
-                datafusion::arrow::array::new_empty_array(&self.returns),
-            ));
-        }
-        Ok(ColumnarValue::Array(ScalarValue::iter_to_array(out)?))
+            .map(|a| match a {
+                ColumnarValue::Scalar(s) => s.clone(),
+                ColumnarValue::Array(_) => ScalarValue::Null,
+            })
+            .collect();
+        return Ok(ColumnarValue::Scalar(f(&values)?));
     }
+    let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+    let rows = args.number_rows;
+    let mut out = Vec::with_capacity(rows);
+    let mut values = Vec::with_capacity(arrays.len());
+    for row in 0..rows {
+        values.clear();
+        for a in &arrays {
+            values.push(ScalarValue::try_from_array(a, row)?);
+        }
+        out.push(f(&values)?);
+    }
+    if out.is_empty() {
+        return Ok(ColumnarValue::Array(
+            datafusion::arrow::array::new_empty_array(returns),
+        ));
+    }
+    Ok(ColumnarValue::Array(ScalarValue::iter_to_array(out)?))
 }
 
 /// An argument as an oid: any integer, or text holding one.

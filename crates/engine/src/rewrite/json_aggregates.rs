@@ -30,14 +30,9 @@ pub(super) fn json_aggregates(statement: &mut Statement, _: &Context) {
         if list.duplicate_treatment.is_some() {
             return;
         }
-        let args: Vec<Expr> = list
-            .args
-            .iter()
-            .filter_map(|a| match a {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
-                _ => None,
-            })
-            .collect();
+        let Some(args) = positional_args(&list.args) else {
+            return;
+        };
         let item = match (pairs, args.as_slice()) {
             (false, [x]) => call(to_json, x.clone()),
             (true, [k, v]) => call_with(
@@ -51,9 +46,6 @@ pub(super) fn json_aggregates(statement: &mut Statement, _: &Context) {
             ),
             _ => return,
         };
-        if args.len() != list.args.len() {
-            return;
-        }
         list.args = vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(item))];
         f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("array_agg"))]);
         let aggregated = std::mem::replace(expr, Expr::value(Value::Null));

@@ -177,6 +177,16 @@ fn each_expr(statement: &mut Statement, mut f: impl FnMut(&mut Expr)) {
     });
 }
 
+/// The arguments of a call when every one is a plain positional expression.
+fn positional_args(args: &[FunctionArg]) -> Option<Vec<Expr>> {
+    args.iter()
+        .map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The names (aliases, else table names) a FROM list introduces.
 fn inner_names(from: &[TableWithJoins]) -> HashSet<String> {
     let mut out = HashSet::new();

@@ -25,14 +25,10 @@ pub(super) fn ordered_set_aggregates(statement: &mut Statement, _: &Context) {
             return;
         }
         let direct: Vec<Expr> = match &f.args {
-            FunctionArguments::List(list) => list
-                .args
-                .iter()
-                .filter_map(|a| match a {
-                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
-                    _ => None,
-                })
-                .collect(),
+            FunctionArguments::List(list) => match positional_args(&list.args) {
+                Some(args) => args,
+                None => return,
+            },
             FunctionArguments::None => Vec::new(),
             FunctionArguments::Subquery(_) => return,
         };

@@ -98,14 +98,7 @@ pub(super) fn table_functions(statement: &mut Statement, _: &Context) {
             } = t
                 && name.to_string().eq_ignore_ascii_case("unnest")
             {
-                let array_exprs = args
-                    .args
-                    .iter()
-                    .filter_map(|a| match a {
-                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
-                        _ => None,
-                    })
-                    .collect();
+                let array_exprs = positional_args(&args.args).unwrap_or_default();
                 *t = TableFactor::UNNEST {
                     alias: alias.take(),
                     array_exprs,

@@ -192,17 +192,9 @@ pub(super) fn set_returning_items(statement: &mut Statement, _: &Context) {
         let FunctionArguments::List(list) = &f.args else {
             return Expr::Function(f);
         };
-        let args: Vec<Expr> = list
-            .args
-            .iter()
-            .filter_map(|a| match a {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
-                _ => None,
-            })
-            .collect();
-        if args.len() != list.args.len() {
+        let Some(args) = positional_args(&list.args) else {
             return Expr::Function(f);
-        }
+        };
         match srf.array_calls(&args).pop() {
             Some(array) => srf.rows(array, true),
             None => Expr::Function(f),
@@ -327,16 +319,7 @@ fn from_call(
         } => (name, args, alias),
         _ => return None,
     };
-    let exprs: Vec<Expr> = args
-        .iter()
-        .filter_map(|a| match a {
-            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
-            _ => None,
-        })
-        .collect();
-    if exprs.len() != args.len() {
-        return None;
-    }
+    let exprs = positional_args(args)?;
     let srf = set_returning(name);
     let is_unnest = name
         .0

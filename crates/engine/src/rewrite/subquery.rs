@@ -238,20 +238,26 @@ pub(super) fn exists_in_outputs(statement: &mut Statement, _: &Context) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut Selects);
 }
 
+/// The select of a subquery whose rows can be counted instead: no WITH, LIMIT/OFFSET,
+/// DISTINCT, grouping or HAVING, and no set operation.
+fn plain_select(query: &Query) -> Option<&datafusion::sql::sqlparser::ast::Select> {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
+    let plain = query.with.is_none()
+        && query.limit_clause.is_none()
+        && query.fetch.is_none()
+        && select.distinct.is_none()
+        && select.having.is_none()
+        && no_group_by(select);
+    plain.then_some(select.as_ref())
+}
+
 fn counted_exists(expr: &mut Expr) {
     let Expr::Exists { subquery, negated } = expr else {
         return;
     };
-    let SetExpr::Select(select) = subquery.body.as_ref() else {
-        return;
-    };
-    if subquery.with.is_some()
-        || subquery.limit_clause.is_some()
-        || subquery.fetch.is_some()
-        || select.distinct.is_some()
-        || select.having.is_some()
-        || !no_group_by(select)
-    {
+    if plain_select(subquery).is_none() {
         return;
     }
     let mut counted = subquery.as_ref().clone();
@@ -282,19 +288,9 @@ fn counted_in(expr: &mut Expr) {
     else {
         return;
     };
-    let SetExpr::Select(select) = subquery.body.as_ref() else {
+    let Some(select) = plain_select(subquery).filter(|s| !s.from.is_empty()) else {
         return;
     };
-    if subquery.with.is_some()
-        || subquery.limit_clause.is_some()
-        || subquery.fetch.is_some()
-        || select.distinct.is_some()
-        || select.having.is_some()
-        || !no_group_by(select)
-        || select.from.is_empty()
-    {
-        return;
-    }
     let [SelectItem::UnnamedExpr(y) | SelectItem::ExprWithAlias { expr: y, .. }] =
         select.projection.as_slice()
     else {
