@@ -131,3 +131,5 @@ SELECT substring(stage_arn FROM 'apis/([a-z0-9]+)/') AS api, count(*) FROM aws.a
 SELECT substring('hello' FROM 'l+'), substring('hello' FROM 'z'), substring('hello' FROM 2)
 
 SELECT width_bucket(5, 0, 10, 4)
+
+SELECT stage_name ^@ 'pr' AS p, count(*) FROM aws.apigatewayv2_stage GROUP BY 1 ORDER BY 1

@@ -182,3 +182,13 @@ SELECT gcd(-12, 18), gcd(0, 0), lcm(0, 5), gcd(12::bigint, 18)
 SELECT lcm(2147483647, 2)
 
 SELECT sign(-3) AS a, sign(length(stage_name) - 5) AS b FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 3
+
+SELECT ARRAY[1, NULL] @> ARRAY[NULL::int], ARRAY[1, 2] @> ARRAY[]::int[], ARRAY[1, 2] <@ ARRAY[2, 1, 3], ARRAY[NULL::int] && ARRAY[NULL::int], ARRAY[1, 2] && ARRAY[2, 5]
+
+SELECT akeys(tags) && ARRAY['env', 'team'] AS tagged, count(*) FROM aws.apigatewayv2_stage GROUP BY 1 ORDER BY 1
+
+SELECT count(*) FROM aws.apigatewayv2_stage WHERE akeys(tags) @> '{env,owner}'
+
+SELECT mod(-7, 3), mod(7.5, 2), mod(length(stage_name), 3) FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 3
+
+SELECT mod(1, 0)

@@ -34,9 +34,27 @@ impl PgOperatorPlanner {
                 .into_iter()
                 .chain(crate::functions::datetime::all())
                 .chain(crate::semantics::json::operator_udfs())
+                .chain(
+                    crate::functions::builtins::all()
+                        .into_iter()
+                        .filter(|f| f.name().starts_with("__pg_array_")),
+                )
                 .map(Arc::new)
                 .collect(),
         }
+    }
+
+    /// A call of one of DataFusion's own functions.
+    fn call_builtin(&self, name: &str, args: Vec<Expr>) -> Result<Expr> {
+        let udf = match name {
+            "starts_with" => datafusion::functions::string::starts_with(),
+            other => {
+                return Err(DataFusionError::Internal(format!(
+                    "built-in function {other} missing"
+                )));
+            }
+        };
+        Ok(Expr::ScalarFunction(ScalarFunction::new_udf(udf, args)))
     }
 
     fn call(&self, name: &str, args: Vec<Expr>) -> Result<Expr> {
@@ -171,7 +189,20 @@ impl ExprPlanner for PgOperatorPlanner {
             )));
         }
         let jsonb_any = jsonb_left || right_tag.as_deref() == Some(PG_JSONB);
+        let list = |e: &Expr| matches!(e.get_type(schema), Ok(DataType::List(_)));
         let planned = match op {
+            // `s ^@ prefix` is `starts_with(s, prefix)`.
+            BinaryOperator::PGStartsWith => self.call_builtin("starts_with", vec![left, right])?,
+            // Arrays: `a @> b`, `a <@ b` and `a && b` with PostgreSQL's NULL elements.
+            BinaryOperator::PGOverlap if list(&left) || list(&right) => {
+                self.call("__pg_array_overlap", vec![left, right])?
+            }
+            BinaryOperator::AtArrow if list(&left) => {
+                self.call("__pg_array_contains", vec![left, right])?
+            }
+            BinaryOperator::ArrowAt if list(&right) => {
+                self.call("__pg_array_contains", vec![right, left])?
+            }
             BinaryOperator::AtArrow if jsonb_any && !hstore_left() => {
                 self.call("jsonb_contains", vec![left, right])?
             }

@@ -174,6 +174,11 @@ pub fn all() -> Vec<ScalarUDF> {
             })
         },
     ));
+    for (name, overlap) in [("__pg_array_contains", false), ("__pg_array_overlap", true)] {
+        add(RowFn::new(name, sig(&[2]), DataType::Boolean, move |a| {
+            Ok(ScalarValue::Boolean(array_match(&a[0], &a[1], overlap)?))
+        }));
+    }
     add(RowFn::new(
         "__pg_subscripts",
         sig(&[2]),
@@ -366,6 +371,55 @@ fn format_sql(fmt: &str, args: &[ScalarValue]) -> Result<String> {
         }
     }
     Ok(out)
+}
+
+/// PostgreSQL's `a @> b` (every element of `b` is in `a`) or `a && b` (they share an
+/// element) on arrays: NULL elements never match, so `ARRAY[1, NULL] @> ARRAY[NULL]` is false
+/// (DataFusion's array_has_all/any count a NULL as equal to a NULL). NULL arrays give NULL.
+fn array_match(a: &ScalarValue, b: &ScalarValue, overlap: bool) -> Result<Option<bool>> {
+    let items = |v: &ScalarValue| -> Result<Option<Vec<ScalarValue>>> {
+        match v {
+            ScalarValue::List(list)
+                if !datafusion::arrow::array::Array::is_null(list.as_ref(), 0) =>
+            {
+                let values = list.value(0);
+                (0..values.len())
+                    .map(|i| ScalarValue::try_from_array(&values, i))
+                    .collect::<Result<Vec<_>>>()
+                    .map(Some)
+            }
+            _ => Ok(None),
+        }
+    };
+    let (Some(left), Some(right)) = (items(a)?, items(b)?) else {
+        return Ok(None);
+    };
+    let left_type = left
+        .iter()
+        .find(|v| !v.is_null())
+        .map(ScalarValue::data_type);
+    let mut found_any = false;
+    for r in &right {
+        if r.is_null() {
+            if overlap {
+                continue;
+            }
+            return Ok(Some(false));
+        }
+        let r = match &left_type {
+            Some(t) if *t != r.data_type() => r.cast_to(t)?,
+            _ => r.clone(),
+        };
+        let found = left.iter().any(|l| !l.is_null() && *l == r);
+        if overlap && found {
+            return Ok(Some(true));
+        }
+        if !overlap && !found {
+            return Ok(Some(false));
+        }
+        found_any |= found;
+    }
+    Ok(Some(if overlap { found_any } else { true }))
 }
 
 /// Rewrites a LIKE pattern that uses `escape` as its escape character (empty: none) into one

@@ -265,14 +265,28 @@ pub(super) fn substring_patterns(statement: &mut Statement, _: &Context) {
     });
 }
 
-/// `ceiling(x)` is `ceil(x)`: PostgreSQL's other spelling of the same function.
+/// PostgreSQL's other spellings of functions and operators DataFusion has: `ceiling(x)` is
+/// `ceil(x)`, and `mod(a, b)` is `a % b` (same sign rule, same division-by-zero error).
 pub(super) fn function_synonyms(statement: &mut Statement, _: &Context) {
     each_expr(statement, |expr| {
-        if let Expr::Function(f) = expr
-            && let [ObjectNamePart::Identifier(name)] = f.name.0.as_slice()
-            && name.value.eq_ignore_ascii_case("ceiling")
-        {
+        let Expr::Function(f) = expr else {
+            return;
+        };
+        let [ObjectNamePart::Identifier(name)] = f.name.0.as_slice() else {
+            return;
+        };
+        if name.value.eq_ignore_ascii_case("ceiling") {
             f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("ceil"))]);
+        } else if name.value.eq_ignore_ascii_case("mod")
+            && f.over.is_none()
+            && let FunctionArguments::List(list) = &f.args
+            && let Some([a, b]) = positional_args(&list.args).as_deref()
+        {
+            *expr = Expr::Nested(Box::new(Expr::BinaryOp {
+                left: Box::new(Expr::Nested(Box::new(a.clone()))),
+                op: BinaryOperator::Modulo,
+                right: Box::new(Expr::Nested(Box::new(b.clone()))),
+            }));
         }
     });
 }
