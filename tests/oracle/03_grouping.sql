@@ -55,3 +55,7 @@ SELECT s._key, k FROM aws.apigatewayv2_stage s, skeys(s.tags) k ORDER BY 2 DESC,
 SELECT region, stage_name, count(*) FROM aws.apigatewayv2_stage GROUP BY CUBE (1, 2) ORDER BY 1, 2
 
 SELECT region, auto_deploy, count(*) FROM aws.apigatewayv2_stage GROUP BY GROUPING SETS ((1), (2), ()) ORDER BY 1, 2
+
+SELECT s._key, default_route_settings, tags -> 'env', count(*) FROM aws.apigatewayv2_stage s GROUP BY 1 ORDER BY stage_name, 1
+
+SELECT _key, upper(region) AS r FROM aws.apigatewayv2_stage GROUP BY _key HAVING region <> 'eu-west-1' ORDER BY 1

@@ -12,7 +12,7 @@
 //! relations (`pg_catalog`, `information_schema`) and nothing else.
 //!
 //! Files: `relations.rs` (names in FROM), `syntax.rs` (spellings), `subquery.rs`,
-//! `set_returning.rs`, `json_aggregates.rs`, `ordered_set.rs`, `reg.rs` (the `reg*` types), `catalog.rs` (catalog-only rules),
+//! `set_returning.rs`, `json_aggregates.rs`, `ordered_set.rs`, `primary_key.rs`, `reg.rs` (the `reg*` types), `catalog.rs` (catalog-only rules),
 //! `outputs.rs` (output columns), `fetch_first.rs`, `quantified.rs`, and `refuse.rs` (what
 //! is refused rather than rewritten).
 
@@ -35,6 +35,7 @@ mod fetch_first;
 mod json_aggregates;
 mod ordered_set;
 mod outputs;
+mod primary_key;
 mod quantified;
 mod refuse;
 mod reg;
@@ -85,6 +86,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Any, fetch_first::fetch_first),
     rule!(Any, syntax::cte_column_names),
     rule!(Any, syntax::grouping_set_positions),
+    rule!(Any, primary_key::grouped_by_primary_key),
     rule!(Any, set_returning::set_returning_relations),
     rule!(Any, relations::table_functions),
     rule!(Any, relations::empty_relations),
