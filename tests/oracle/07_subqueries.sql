@@ -104,3 +104,9 @@ SELECT s.description NOT IN (SELECT t.description FROM aws.apigatewayv2_stage t 
 SELECT 'x' IN (SELECT description FROM aws.apigatewayv2_stage), NULL::text IN (SELECT description FROM aws.apigatewayv2_stage WHERE false)
 
 SELECT s._key, s.api_id IN (SELECT t.api_id FROM aws.apigatewayv2_stage t WHERE t.stage_name = 'prod' AND t._key <> s._key) FROM aws.apigatewayv2_stage s
+
+SELECT count(*) FROM aws.apigatewayv2_stage s WHERE (s.region, s.stage_name) IN (SELECT t.region, 'prod' FROM aws.apigatewayv2_stage t WHERE t.auto_deploy)
+
+SELECT count(*) FROM aws.apigatewayv2_stage WHERE (description, region) IN (SELECT description, region FROM aws.apigatewayv2_stage)
+
+SELECT _key FROM aws.apigatewayv2_stage WHERE auto_deploy AND (api_id, 'prod') IN (SELECT api_id, stage_name FROM aws.apigatewayv2_stage t) ORDER BY 1

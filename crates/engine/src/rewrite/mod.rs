@@ -100,6 +100,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Any, syntax::like_escape),
     rule!(Any, syntax::array_literals),
     rule!(Any, syntax::substring_patterns),
+    rule!(Any, subquery::row_in_subqueries),
     rule!(Any, subquery::exists_in_outputs),
     rule!(Any, subquery::scalar_subqueries),
     rule!(Catalog, catalog::outer_conditions),

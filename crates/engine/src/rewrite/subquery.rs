@@ -238,6 +238,178 @@ pub(super) fn exists_in_outputs(statement: &mut Statement, _: &Context) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut Selects);
 }
 
+/// `(a, b) IN (SELECT x, y FROM … WHERE w)` as a condition of WHERE is `EXISTS (SELECT 1 FROM
+/// … WHERE w AND x = a AND y = b)`: DataFusion's IN takes one column. As a top-level
+/// condition only, where NULL and false both drop the row (a NULL-containing row compares as
+/// neither). The outer columns are qualified with the outer relation's name, and an inner
+/// relation of that same name gets an alias of its own, so each side reads its own columns.
+pub(super) fn row_in_subqueries(statement: &mut Statement, _: &Context) {
+    struct Selects;
+    impl datafusion::sql::sqlparser::ast::VisitorMut for Selects {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            if let SetExpr::Select(select) = query.body.as_mut()
+                && let Some(outer) = single_relation_name(&select.from)
+                && let Some(selection) = select.selection.take()
+            {
+                let conditions = conjuncts(selection)
+                    .into_iter()
+                    .map(|c| row_in_as_exists(c, &outer))
+                    .collect();
+                select.selection = and_all(conditions);
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut Selects);
+}
+
+/// The name a FROM list of one relation goes by.
+fn single_relation_name(from: &[TableWithJoins]) -> Option<String> {
+    let [only] = from else {
+        return None;
+    };
+    if !only.joins.is_empty() {
+        return None;
+    }
+    match &only.relation {
+        TableFactor::Table { alias: Some(a), .. } | TableFactor::Derived { alias: Some(a), .. } => {
+            Some(a.name.value.clone())
+        }
+        TableFactor::Table {
+            name, args: None, ..
+        } => match name.0.last() {
+            Some(ObjectNamePart::Identifier(id)) => Some(id.value.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn row_in_as_exists(condition: Expr, outer: &str) -> Expr {
+    let Expr::InSubquery {
+        expr,
+        subquery,
+        negated: false,
+    } = &condition
+    else {
+        return condition;
+    };
+    let Expr::Tuple(left) = expr.as_ref() else {
+        return condition;
+    };
+    let Some(select) = plain_select(subquery) else {
+        return condition;
+    };
+    if select.projection.len() != left.len() {
+        return condition;
+    }
+    // Each outer value a column (qualified with the outer relation here) or a constant.
+    let mut outer_values = Vec::with_capacity(left.len());
+    for e in left {
+        outer_values.push(match e {
+            Expr::Identifier(id) => Expr::CompoundIdentifier(vec![Ident::new(outer), id.clone()]),
+            Expr::CompoundIdentifier(ids) if ids.len() == 2 => e.clone(),
+            Expr::Value(_) => e.clone(),
+            _ => return condition,
+        });
+    }
+    let mut inner_query = subquery.as_ref().clone();
+    let SetExpr::Select(inner) = inner_query.body.as_mut() else {
+        return condition;
+    };
+    // An inner relation named like the outer one is renamed, unless the subquery qualifies
+    // columns with that name itself.
+    let mut qualifies_outer = false;
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions(&*inner, |e: &Expr| {
+        if let Expr::CompoundIdentifier(ids) = e
+            && ids.len() == 2
+            && ids[0].value.eq_ignore_ascii_case(outer)
+        {
+            qualifies_outer = true;
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let same_name = inner_names(&inner.from).contains(&outer.to_ascii_lowercase());
+    if same_name {
+        if qualifies_outer {
+            return condition;
+        }
+        let mut renamed = false;
+        for t in &mut inner.from {
+            if let TableFactor::Table {
+                name,
+                alias: alias @ None,
+                ..
+            } = &mut t.relation
+                && name
+                    .0
+                    .last()
+                    .is_some_and(|p| p.to_string().eq_ignore_ascii_case(outer))
+            {
+                *alias = Some(datafusion::sql::sqlparser::ast::TableAlias {
+                    explicit: true,
+                    name: Ident::new("__pg_row_in"),
+                    columns: Vec::new(),
+                    at: None,
+                });
+                renamed = true;
+            }
+        }
+        if !renamed {
+            return condition;
+        }
+    }
+    let mut conditions: Vec<Expr> = inner
+        .selection
+        .take()
+        .map(|w| vec![Expr::Nested(Box::new(w))])
+        .unwrap_or_default();
+    for (item, outer_value) in inner.projection.iter().zip(outer_values) {
+        let (SelectItem::UnnamedExpr(x) | SelectItem::ExprWithAlias { expr: x, .. }) = item else {
+            return condition;
+        };
+        conditions.push(Expr::BinaryOp {
+            left: Box::new(Expr::Nested(Box::new(x.clone()))),
+            op: BinaryOperator::Eq,
+            right: Box::new(outer_value),
+        });
+    }
+    inner.selection = and_all(conditions);
+    inner.projection = vec![SelectItem::UnnamedExpr(Expr::value(Value::Number(
+        "1".to_owned(),
+        false,
+    )))];
+    inner_query.order_by = None;
+    Expr::Exists {
+        subquery: Box::new(inner_query),
+        negated: false,
+    }
+}
+
+fn conjuncts(expr: Expr) -> Vec<Expr> {
+    match expr {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            let mut out = conjuncts(*left);
+            out.extend(conjuncts(*right));
+            out
+        }
+        other => vec![other],
+    }
+}
+
+fn and_all(exprs: Vec<Expr>) -> Option<Expr> {
+    exprs.into_iter().reduce(|a, b| Expr::BinaryOp {
+        left: Box::new(a),
+        op: BinaryOperator::And,
+        right: Box::new(b),
+    })
+}
+
 /// The select of a subquery whose rows can be counted instead: no WITH, LIMIT/OFFSET,
 /// DISTINCT, grouping or HAVING, and no set operation.
 fn plain_select(query: &Query) -> Option<&datafusion::sql::sqlparser::ast::Select> {
@@ -460,6 +632,20 @@ mod tests {
         assert_eq!(applied(exists_in_outputs, unqualified), unqualified);
         let limited = "SELECT EXISTS (SELECT 1 FROM t LIMIT 1)";
         assert_eq!(applied(exists_in_outputs, limited), limited);
+    }
+
+    #[test]
+    fn row_values_in_subqueries_are_exists() {
+        assert_eq!(
+            applied(
+                row_in_subqueries,
+                "SELECT count(*) FROM aws.stages WHERE x > 1 AND (account_id, region) IN (SELECT account_id, region FROM aws.stages WHERE stage_name = 'prod')"
+            ),
+            "SELECT count(*) FROM aws.stages WHERE x > 1 AND EXISTS (SELECT 1 FROM aws.stages AS __pg_row_in WHERE (stage_name = 'prod') AND (account_id) = stages.account_id AND (region) = stages.region)"
+        );
+        // Under NOT, or negated, NULL and false differ: as written.
+        let negated = "SELECT 1 FROM t WHERE (a, b) NOT IN (SELECT x, y FROM u)";
+        assert_eq!(applied(row_in_subqueries, negated), negated);
     }
 
     #[test]
