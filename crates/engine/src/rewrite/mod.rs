@@ -180,6 +180,42 @@ fn each_expr(statement: &mut Statement, mut f: impl FnMut(&mut Expr)) {
     });
 }
 
+/// The conditions of an AND chain (parenthesized ANDs included).
+fn conjuncts(expr: Expr) -> Vec<Expr> {
+    match expr {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            let mut out = conjuncts(*left);
+            out.extend(conjuncts(*right));
+            out
+        }
+        Expr::Nested(inner)
+            if matches!(
+                inner.as_ref(),
+                Expr::BinaryOp {
+                    op: BinaryOperator::And,
+                    ..
+                }
+            ) =>
+        {
+            conjuncts(*inner)
+        }
+        other => vec![other],
+    }
+}
+
+/// The conditions joined with AND; `None` for none.
+fn and_all(exprs: Vec<Expr>) -> Option<Expr> {
+    exprs.into_iter().reduce(|a, b| Expr::BinaryOp {
+        left: Box::new(a),
+        op: BinaryOperator::And,
+        right: Box::new(b),
+    })
+}
+
 /// The arguments of a call when every one is a plain positional expression.
 fn positional_args(args: &[FunctionArg]) -> Option<Vec<Expr>> {
     args.iter()

@@ -387,29 +387,6 @@ fn row_in_as_exists(condition: Expr, outer: &str) -> Expr {
     }
 }
 
-fn conjuncts(expr: Expr) -> Vec<Expr> {
-    match expr {
-        Expr::BinaryOp {
-            left,
-            op: BinaryOperator::And,
-            right,
-        } => {
-            let mut out = conjuncts(*left);
-            out.extend(conjuncts(*right));
-            out
-        }
-        other => vec![other],
-    }
-}
-
-fn and_all(exprs: Vec<Expr>) -> Option<Expr> {
-    exprs.into_iter().reduce(|a, b| Expr::BinaryOp {
-        left: Box::new(a),
-        op: BinaryOperator::And,
-        right: Box::new(b),
-    })
-}
-
 /// The select of a subquery whose rows can be counted instead: no WITH, LIMIT/OFFSET,
 /// DISTINCT, grouping or HAVING, and no set operation.
 fn plain_select(query: &Query) -> Option<&datafusion::sql::sqlparser::ast::Select> {
