@@ -277,28 +277,6 @@ fn lift_outer_conditions(query: &mut Query) -> Option<Expr> {
     Some(case)
 }
 
-/// Whether `expr` refers to (inner, outer) columns: `x.col` is inner when `x` is an inner
-/// name; an unqualified column counts as inner, as PostgreSQL resolves it there first.
-fn refs(expr: &Expr, inner: &HashSet<String>) -> (bool, bool) {
-    let (mut i, mut o) = (false, false);
-    let _ = datafusion::sql::sqlparser::ast::visit_expressions(expr, |e: &Expr| {
-        match e {
-            Expr::Identifier(_) => i = true,
-            Expr::CompoundIdentifier(ids) if ids.len() >= 2 => {
-                let q = ids[ids.len() - 2].value.to_ascii_lowercase();
-                if inner.contains(&q) {
-                    i = true;
-                } else {
-                    o = true;
-                }
-            }
-            _ => {}
-        }
-        ControlFlow::<()>::Continue(())
-    });
-    (i, o)
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::tests::{applied, rewritten};

@@ -12,7 +12,7 @@
 //! relations (`pg_catalog`, `information_schema`) and nothing else.
 //!
 //! Files: `relations.rs` (names in FROM), `syntax.rs` (spellings), `subquery.rs`,
-//! `set_returning.rs`, `json_aggregates.rs`, `ordered_set.rs`, `primary_key.rs`, `reg.rs` (the `reg*` types), `catalog.rs` (catalog-only rules),
+//! `set_returning.rs`, `json_aggregates.rs`, `lateral.rs`, `ordered_set.rs`, `primary_key.rs`, `reg.rs` (the `reg*` types), `catalog.rs` (catalog-only rules),
 //! `outputs.rs` (output columns), `fetch_first.rs`, `quantified.rs`, and `refuse.rs` (what
 //! is refused rather than rewritten).
 
@@ -33,6 +33,7 @@ use crate::pg_catalog::{is_empty_relation, is_pg_catalog_relation, names};
 mod catalog;
 mod fetch_first;
 mod json_aggregates;
+mod lateral;
 mod ordered_set;
 mod outputs;
 mod primary_key;
@@ -88,6 +89,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Any, syntax::grouping_set_positions),
     rule!(Any, primary_key::grouped_by_primary_key),
     rule!(Any, set_returning::set_returning_relations),
+    rule!(Any, lateral::lateral_top_n),
     rule!(Any, relations::table_functions),
     rule!(Any, relations::empty_relations),
     rule!(Any, set_returning::set_returning_items),
@@ -214,6 +216,28 @@ fn and_all(exprs: Vec<Expr>) -> Option<Expr> {
         op: BinaryOperator::And,
         right: Box::new(b),
     })
+}
+
+/// Whether `expr` refers to (inner, outer) columns: `x.col` is inner when `x` is an inner
+/// name; an unqualified column counts as inner, as PostgreSQL resolves it there first.
+fn refs(expr: &Expr, inner: &HashSet<String>) -> (bool, bool) {
+    let (mut i, mut o) = (false, false);
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions(expr, |e: &Expr| {
+        match e {
+            Expr::Identifier(_) => i = true,
+            Expr::CompoundIdentifier(ids) if ids.len() >= 2 => {
+                let q = ids[ids.len() - 2].value.to_ascii_lowercase();
+                if inner.contains(&q) {
+                    i = true;
+                } else {
+                    o = true;
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    (i, o)
 }
 
 /// The arguments of a call when every one is a plain positional expression.
