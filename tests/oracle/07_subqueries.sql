@@ -114,3 +114,5 @@ SELECT _key FROM aws.apigatewayv2_stage WHERE auto_deploy AND (api_id, 'prod') I
 SELECT s.api_id, l.stage_name, l.created_date FROM (SELECT DISTINCT api_id FROM aws.apigatewayv2_stage) s, LATERAL (SELECT t.stage_name, t.created_date FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id ORDER BY t.created_date DESC, t._key LIMIT 2) l ORDER BY 1, 3 DESC, 2
 
 SELECT s._key, l.n FROM aws.apigatewayv2_stage s LEFT JOIN LATERAL (SELECT t.stage_name AS n FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id AND t.stage_name = 'dev' LIMIT 1) l ON true
+
+SELECT s._key, (SELECT t.created_date FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id AND t.stage_name = 'dev' LIMIT 1) AS d, (SELECT t.stage_name FROM aws.apigatewayv2_stage t WHERE t.region = s.region ORDER BY t.created_date DESC, t._key LIMIT 1) FROM aws.apigatewayv2_stage s

@@ -85,6 +85,112 @@ fn rewrite_select(select: &mut datafusion::sql::sqlparser::ast::Select) {
     }
 }
 
+/// A scalar subquery in a select list that picks one row per outer row through equalities,
+/// `(SELECT t.x FROM t WHERE t.k = s.k ORDER BY … LIMIT 1)` ("the first stage of this API"),
+/// is the same LEFT JOIN of numbered rows as a LATERAL subquery (see [`lateral_top_n`]), read
+/// as a column of it: NULL where no row matches, as the subquery is. Only LIMIT 1 (which
+/// PostgreSQL's at-most-one-row rule cannot then fail), in an ungrouped select over one FROM
+/// item; everything else is left to the scalar-subquery rule.
+pub(super) fn scalar_top_one(statement: &mut Statement, _: &Context) {
+    struct Queries(usize);
+    impl datafusion::sql::sqlparser::ast::VisitorMut for Queries {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            if let SetExpr::Select(select) = query.body.as_mut() {
+                top_one_items(select, &mut self.0);
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut Queries(0));
+}
+
+fn top_one_items(select: &mut datafusion::sql::sqlparser::ast::Select, counter: &mut usize) {
+    use datafusion::sql::sqlparser::ast::{Join, JoinConstraint, JoinOperator, LimitClause};
+    let grouped = !matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty())
+        || select.having.is_some();
+    let aggregated = select.projection.iter().any(|i| match i {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+            aggregates_or_windows(e)
+        }
+        _ => false,
+    });
+    // `*` would show the joined rows' columns too.
+    let star = select.projection.iter().any(|i| {
+        matches!(
+            i,
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+        )
+    });
+    if grouped || aggregated || star || select.from.len() != 1 {
+        return;
+    }
+    let first = &select.from[0];
+    let mut outer = inner_names(std::slice::from_ref(first));
+    for j in &first.joins {
+        outer.extend(inner_names(&[TableWithJoins {
+            relation: j.relation.clone(),
+            joins: Vec::new(),
+        }]));
+    }
+    let mut joins = Vec::new();
+    for item in &mut select.projection {
+        let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else {
+            continue;
+        };
+        let Expr::Subquery(q) = e else {
+            continue;
+        };
+        let one = matches!(
+            &q.limit_clause,
+            Some(LimitClause::LimitOffset {
+                limit: Some(Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. })),
+                offset: None,
+                ..
+            }) if n == "1"
+        );
+        if !one {
+            continue;
+        }
+        let mut sub = q.as_ref().clone();
+        let SetExpr::Select(inner) = sub.body.as_mut() else {
+            continue;
+        };
+        let [SelectItem::UnnamedExpr(v) | SelectItem::ExprWithAlias { expr: v, .. }] =
+            inner.projection.as_slice()
+        else {
+            continue;
+        };
+        inner.projection = vec![SelectItem::ExprWithAlias {
+            expr: v.clone(),
+            alias: Ident::new("__pg_v"),
+        }];
+        let name = Ident::new(format!("__pg_row_{}", *counter));
+        let factor = TableFactor::Derived {
+            lateral: true,
+            subquery: Box::new(sub),
+            alias: Some(datafusion::sql::sqlparser::ast::TableAlias {
+                explicit: true,
+                name: name.clone(),
+                columns: Vec::new(),
+                at: None,
+            }),
+            sample: None,
+        };
+        let Some((derived, on)) = decorrelate(&factor, &outer) else {
+            continue;
+        };
+        *counter += 1;
+        *e = Expr::CompoundIdentifier(vec![name, Ident::new("__pg_v")]);
+        joins.push(Join {
+            relation: derived,
+            global: false,
+            join_operator: JoinOperator::LeftOuter(JoinConstraint::On(on)),
+        });
+    }
+    select.from[0].joins.extend(joins);
+}
+
 /// The derived table and the join condition for a LATERAL subquery over `outer`'s names.
 fn decorrelate(factor: &TableFactor, outer: &HashSet<String>) -> Option<(TableFactor, Expr)> {
     use datafusion::sql::sqlparser::ast::{LimitClause, OrderByKind};
@@ -272,6 +378,22 @@ fn aggregates_or_windows(e: &Expr) -> bool {
 mod tests {
     use super::super::tests::applied;
     use super::*;
+
+    #[test]
+    fn scalar_top_one_is_a_left_join() {
+        assert_eq!(
+            applied(
+                scalar_top_one,
+                "SELECT s.a, (SELECT t.b FROM t WHERE t.k = s.k ORDER BY t.b LIMIT 1) AS first FROM s"
+            ),
+            "SELECT s.a, __pg_row_0.__pg_v AS first FROM s LEFT OUTER JOIN (SELECT t.b AS __pg_v, t.k AS __pg_lateral_k0, row_number() OVER (PARTITION BY t.k ORDER BY t.b) AS __pg_lateral_n FROM t) AS __pg_row_0 ON __pg_row_0.__pg_lateral_k0 = s.k AND __pg_row_0.__pg_lateral_n <= 1"
+        );
+        // Without LIMIT 1 several rows would be an error in PostgreSQL: as written.
+        let many = "SELECT s.a, (SELECT t.b FROM t WHERE t.k = s.k ORDER BY t.b) FROM s";
+        assert_eq!(applied(scalar_top_one, many), many);
+        let star = "SELECT *, (SELECT t.b FROM t WHERE t.k = s.k LIMIT 1) FROM s";
+        assert_eq!(applied(scalar_top_one, star), star);
+    }
 
     #[test]
     fn lateral_top_n_is_a_numbered_join() {

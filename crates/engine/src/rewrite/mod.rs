@@ -104,6 +104,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Any, syntax::substring_patterns),
     rule!(Any, subquery::row_in_subqueries),
     rule!(Any, subquery::exists_in_outputs),
+    rule!(Any, lateral::scalar_top_one),
     rule!(Any, subquery::scalar_subqueries),
     rule!(Catalog, catalog::outer_conditions),
     rule!(Catalog, catalog::arrays_of_unnest),
