@@ -43,3 +43,7 @@ WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELE
 WITH t(a, b) AS (SELECT region, count(*) FROM aws.apigatewayv2_stage GROUP BY 1) SELECT * FROM t ORDER BY a
 
 WITH RECURSIVE r(n, total) AS (SELECT 1, 0::bigint UNION ALL SELECT n + 1, total + n FROM r WHERE n < 5) SELECT * FROM r
+
+WITH RECURSIVE r(n) AS (SELECT count(*)::int FROM aws.apigatewayv2_stage UNION ALL SELECT n - 10 FROM r WHERE n > 10) SELECT * FROM r
+
+WITH RECURSIVE r(d, c) AS (SELECT min(created_date), count(*) FROM aws.apigatewayv2_stage UNION ALL SELECT d + interval '1 day', c FROM r WHERE d < (SELECT min(created_date) FROM aws.apigatewayv2_stage) + interval '3 days') SELECT * FROM r
