@@ -271,7 +271,7 @@ fn classify_datafusion(err: &DataFusionError) -> (&'static str, String) {
             other => ("42P10", other.to_string()),
         },
         DataFusionError::Plan(m) => classify_plan(m),
-        DataFusionError::NotImplemented(m) => ("0A000", m.clone()),
+        DataFusionError::NotImplemented(m) => ("0A000", unsupported_message(m)),
         DataFusionError::ResourcesExhausted(m) => ("53200", format!("out of memory: {m}")),
         DataFusionError::ArrowError(e, _) => classify_arrow(e),
         DataFusionError::Execution(m) => classify_execution(m),
@@ -288,6 +288,25 @@ fn unwrap(err: &DataFusionError) -> &DataFusionError {
         DataFusionError::Collection(errs) => errs.first().map_or(err, unwrap),
         other => other,
     }
+}
+
+/// DataFusion's "not implemented" text, said in the user's terms where it names a plan
+/// expression it cannot run (internal detail stays in the log).
+fn unsupported_message(m: &str) -> String {
+    let Some(rest) = m.strip_prefix("Physical plan does not support logical expression ") else {
+        return m.to_owned();
+    };
+    tracing::debug!(detail = %m, "unsupported plan expression");
+    let what = if rest.starts_with("ScalarSubquery") {
+        "this correlated scalar subquery (only outer columns compared with = can be decorrelated)"
+    } else if rest.starts_with("OuterReferenceColumn") {
+        "this reference to an outer query's column (a LATERAL or correlated form that compares it other than with =)"
+    } else if rest.starts_with("Exists") || rest.starts_with("InSubquery") {
+        "EXISTS or IN (subquery) in this position"
+    } else {
+        "this expression in this position"
+    };
+    format!("{what} is not supported by stagesql")
 }
 
 /// DataFusion's planning errors carry no kind, so these are told apart by their text: the
@@ -510,6 +529,19 @@ mod tests {
             "53200"
         );
         assert_eq!(code(DataFusionError::NotImplemented("x".into())), "0A000");
+        let c = classify(
+            &DataFusionError::NotImplemented(
+                "Physical plan does not support logical expression ScalarSubquery(<subquery>)"
+                    .into(),
+            )
+            .into(),
+        );
+        assert_eq!(c.code, "0A000");
+        assert!(
+            c.message.starts_with("this correlated scalar subquery"),
+            "{}",
+            c.message
+        );
         let internal = classify(&DataFusionError::Internal("secret detail".into()).into());
         assert_eq!(internal.code, "XX000");
         assert!(
