@@ -176,3 +176,5 @@ SELECT '{"a": 1}'::jsonb <@ '{"a": 1, "b": 2}'::jsonb, '["a"]'::jsonb @> '"a"', 
 SELECT default_route_settings @> '{}' FROM aws.apigatewayv2_stage
 
 SELECT default_route_settings ? 'a' FROM aws.apigatewayv2_stage
+
+SELECT e.key, count(*) FROM aws.apigatewayv2_stage s LEFT JOIN LATERAL json_each_text(s.access_log_settings) e ON true GROUP BY 1 ORDER BY 1

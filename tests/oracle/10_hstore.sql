@@ -91,3 +91,5 @@ SELECT tags || hstore('team', region) FROM aws.apigatewayv2_stage ORDER BY _key
 SELECT hstore(ARRAY['a'], ARRAY['1', '2'])
 
 SELECT hstore(ARRAY['a', NULL], ARRAY['1', '2'])
+
+SELECT count(*), count(k) FROM aws.apigatewayv2_stage s LEFT JOIN LATERAL skeys(s.tags) k ON true

@@ -265,8 +265,9 @@ pub(super) fn set_returning_items(statement: &mut Statement, _: &Context) {
 /// setting reports are written), the rows are unnested in that relation's own derived table,
 /// `(SELECT s.*, unnest(…) AS key, … FROM stages s) AS s`, and `e.key` reads `s.key`: the
 /// same rows as PostgreSQL's lateral join, one per element, none for a NULL or empty set.
-/// A form this cannot keep exact (LEFT JOIN LATERAL, `s.*` in the output, more relations) is
-/// left as written and refused.
+/// `LEFT JOIN LATERAL … ON true` keeps a relation row whose set is empty or NULL, with NULLs:
+/// the array becomes `[NULL]` then. A form this cannot keep exact (`s.*` in the output, more
+/// relations) is left as written and refused.
 pub(super) fn set_returning_relations(statement: &mut Statement, _: &Context) {
     struct Queries;
     impl datafusion::sql::sqlparser::ast::VisitorMut for Queries {
@@ -334,7 +335,9 @@ fn from_call(
 
 /// The select list `unnest(…) AS column, …` of a call in FROM, and the name its relation goes
 /// by.
-fn unnested_columns(t: &TableFactor) -> Option<(Vec<SelectItem>, String)> {
+///
+/// With `keep_empty` (LEFT JOIN LATERAL), an empty or NULL set is one row of NULLs.
+fn unnested_columns(t: &TableFactor, keep_empty: bool) -> Option<(Vec<SelectItem>, String)> {
     let (srf, args, alias) = from_call(t)?;
     let function = match srf {
         Some(s) => s.name,
@@ -364,6 +367,23 @@ fn unnested_columns(t: &TableFactor) -> Option<(Vec<SelectItem>, String)> {
         return None;
     }
     let count = arrays.len();
+    let arrays = if keep_empty {
+        arrays
+            .into_iter()
+            .map(|a| {
+                let text =
+                    format!("CASE WHEN cardinality({a}) > 0 THEN {a} ELSE make_array(NULL) END");
+                datafusion::sql::sqlparser::parser::Parser::new(
+                    &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
+                )
+                .try_with_sql(&text)
+                .and_then(|mut p| p.parse_expr())
+                .ok()
+            })
+            .collect::<Option<Vec<_>>>()?
+    } else {
+        arrays
+    };
     let items = arrays
         .into_iter()
         .zip(names)
@@ -414,7 +434,7 @@ fn derive(t: &mut TableFactor) {
     if reads_columns(&args) {
         return;
     }
-    let Some((items, relation)) = unnested_columns(t) else {
+    let Some((items, relation)) = unnested_columns(t, false) else {
         return;
     };
     let Some(subquery) = select_of(items, Vec::new()) else {
@@ -440,6 +460,7 @@ fn lateral(query: &mut Query) {
     let SetExpr::Select(select) = query.body.as_mut() else {
         return;
     };
+    let mut keep_empty = false;
     let srf_factor = match select.from.as_slice() {
         [first, second] if first.joins.is_empty() && second.joins.is_empty() => {
             second.relation.clone()
@@ -455,14 +476,12 @@ fn lateral(query: &mut Query) {
                     }))
                 )
             };
-            let inner = match &join.join_operator {
-                JoinOperator::CrossJoin(_) => true,
-                JoinOperator::Join(c) | JoinOperator::Inner(c) => on_true(c),
-                _ => false,
+            keep_empty = match &join.join_operator {
+                JoinOperator::CrossJoin(_) => false,
+                JoinOperator::Join(c) | JoinOperator::Inner(c) if on_true(c) => false,
+                JoinOperator::Left(c) | JoinOperator::LeftOuter(c) if on_true(c) => true,
+                _ => return,
             };
-            if !inner {
-                return;
-            }
             join.relation.clone()
         }
         _ => return,
@@ -497,7 +516,7 @@ fn lateral(query: &mut Query) {
         ),
         _ => return,
     };
-    let Some((mut items, srf_name)) = unnested_columns(&srf_factor) else {
+    let Some((mut items, srf_name)) = unnested_columns(&srf_factor, keep_empty) else {
         return;
     };
     // `r.*` in the output would gain the function's columns.
@@ -630,8 +649,13 @@ mod tests {
             ),
             "SELECT count(*) FROM (SELECT aws.t.*, unnest(akeys(tags::hstore)) AS \"k\" FROM aws.t) AS t"
         );
-        // LEFT JOIN LATERAL keeps rows without elements: left as written.
-        let left = "SELECT s.a FROM t s LEFT JOIN LATERAL skeys(s.h) k ON true";
-        assert_eq!(applied(set_returning_relations, left), left);
+        // LEFT JOIN LATERAL keeps rows without elements, with a NULL.
+        assert_eq!(
+            applied(
+                set_returning_relations,
+                "SELECT s.a, k FROM t s LEFT JOIN LATERAL skeys(s.h) k ON true"
+            ),
+            "SELECT s.a, k FROM (SELECT s.*, unnest(CASE WHEN cardinality(akeys(s.h::hstore)) > 0 THEN akeys(s.h::hstore) ELSE make_array(NULL) END) AS \"k\" FROM t s) AS s"
+        );
     }
 }
