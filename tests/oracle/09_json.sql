@@ -178,3 +178,5 @@ SELECT default_route_settings @> '{}' FROM aws.apigatewayv2_stage
 SELECT default_route_settings ? 'a' FROM aws.apigatewayv2_stage
 
 SELECT e.key, count(*) FROM aws.apigatewayv2_stage s LEFT JOIN LATERAL json_each_text(s.access_log_settings) e ON true GROUP BY 1 ORDER BY 1
+
+SELECT jsonb_build_array(1, 'a', NULL, '{"b": 1, "a": 2}'::json, 1.50), to_json(ARRAY['x', NULL]), to_jsonb(tags) FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 3

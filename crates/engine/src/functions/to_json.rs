@@ -232,7 +232,26 @@ impl ScalarUDFImpl for JsonFunction {
         Ok(DataType::Utf8)
     }
 
-    fn return_field_from_args(&self, _: ReturnFieldArgs) -> Result<FieldRef> {
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        // The aggregates' finishing steps read a list (of pairs, for the object): anything else
+        // (a direct call with other arguments) is refused here, never misread while running.
+        let list_item = match args.arg_fields.first().map(|f| f.data_type()) {
+            Some(DataType::List(item) | DataType::LargeList(item)) => Some(item.data_type()),
+            _ => None,
+        };
+        let fits = match self.kind {
+            Kind::AggArray => list_item.is_some(),
+            Kind::AggObject => {
+                matches!(list_item, Some(DataType::Struct(fields)) if fields.len() == 2)
+            }
+            _ => true,
+        };
+        if !fits {
+            return Err(DataFusionError::Plan(format!(
+                "No function matches the given name and argument types '{}'",
+                self.name
+            )));
+        }
         Ok(if self.jsonb {
             crate::schema::jsonb_field(self.name)
         } else {
@@ -386,5 +405,45 @@ impl JsonFunction {
             }
         }
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::datatypes::Fields;
+
+    use super::*;
+
+    fn returns(name: &str, arg: DataType) -> Result<FieldRef> {
+        let udf = all()
+            .into_iter()
+            .find(|f| f.name() == name)
+            .expect("registered");
+        let fields = [Arc::new(Field::new("a", arg, true))];
+        udf.return_field_from_args(ReturnFieldArgs {
+            arg_fields: &fields,
+            scalar_arguments: &[None],
+        })
+    }
+
+    #[test]
+    fn aggregate_steps_take_only_their_lists() {
+        assert!(returns("__pg_json_agg", DataType::Utf8).is_err());
+        assert!(returns("__pg_json_agg", DataType::new_list(DataType::Utf8, true)).is_ok());
+        assert!(
+            returns(
+                "__pg_json_object_agg",
+                DataType::new_list(DataType::Utf8, true)
+            )
+            .is_err()
+        );
+        let pair = DataType::Struct(Fields::from(vec![
+            Field::new("k", DataType::Utf8, true),
+            Field::new("v", DataType::Utf8, true),
+        ]));
+        assert!(returns("__pg_jsonb_object_agg", DataType::new_list(pair, true)).is_ok());
+        assert!(returns("to_json", DataType::Int32).is_ok());
     }
 }
