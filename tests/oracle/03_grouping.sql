@@ -59,3 +59,5 @@ SELECT region, auto_deploy, count(*) FROM aws.apigatewayv2_stage GROUP BY GROUPI
 SELECT s._key, default_route_settings, tags -> 'env', count(*) FROM aws.apigatewayv2_stage s GROUP BY 1 ORDER BY stage_name, 1
 
 SELECT _key, upper(region) AS r FROM aws.apigatewayv2_stage GROUP BY _key HAVING region <> 'eu-west-1' ORDER BY 1
+
+SELECT _key, CASE WHEN region = 'eu-west-1' THEN 'a' ELSE 'z' END AS region FROM aws.apigatewayv2_stage GROUP BY _key ORDER BY region, 1

@@ -93,3 +93,5 @@ SELECT hstore(ARRAY['a'], ARRAY['1', '2'])
 SELECT hstore(ARRAY['a', NULL], ARRAY['1', '2'])
 
 SELECT count(*), count(k) FROM aws.apigatewayv2_stage s LEFT JOIN LATERAL skeys(s.tags) k ON true
+
+SELECT s._key, e FROM aws.apigatewayv2_stage s, skeys(s.tags) e WHERE EXISTS (SELECT 1 FROM aws.apigatewayv2_stage e WHERE e.stage_name = 'dev' AND e.api_id = s.api_id)

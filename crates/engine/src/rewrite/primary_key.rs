@@ -128,10 +128,23 @@ fn rewrite_query(query: &mut Query) {
     if let Some(having) = &mut select.having {
         wrap(having);
     }
+    // An ORDER BY name that is an output alias sorts by that output, not the column.
+    let aliases: HashSet<String> = select
+        .projection
+        .iter()
+        .filter_map(|i| match i {
+            SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect();
     if let Some(order) = &mut query.order_by
         && let OrderByKind::Expressions(exprs) = &mut order.kind
     {
         for o in exprs {
+            if matches!(&o.expr, Expr::Identifier(id) if aliases.contains(&id.value.to_ascii_lowercase()))
+            {
+                continue;
+            }
             wrap(&mut o.expr);
         }
     }
@@ -206,7 +219,15 @@ mod tests {
                 grouped_by_primary_key,
                 "SELECT _key, stage_name, upper(s.region) AS r, count(*) FROM aws.apigatewayv2_stage s GROUP BY s._key HAVING max(created_date) > now() OR auto_deploy ORDER BY stage_name"
             ),
-            "SELECT _key, first_value(stage_name) AS stage_name, upper(first_value(s.region)) AS r, count(*) FROM aws.apigatewayv2_stage s GROUP BY s._key HAVING max(created_date) > now() OR first_value(auto_deploy) ORDER BY first_value(stage_name)"
+            "SELECT _key, first_value(stage_name) AS stage_name, upper(first_value(s.region)) AS r, count(*) FROM aws.apigatewayv2_stage s GROUP BY s._key HAVING max(created_date) > now() OR first_value(auto_deploy) ORDER BY stage_name"
+        );
+        // ORDER BY an output alias sorts by the output.
+        assert_eq!(
+            applied(
+                grouped_by_primary_key,
+                "SELECT _key, upper(region) AS region FROM aws.apigatewayv2_stage GROUP BY _key ORDER BY region, stage_name"
+            ),
+            "SELECT _key, upper(first_value(region)) AS region FROM aws.apigatewayv2_stage GROUP BY _key ORDER BY region, first_value(stage_name)"
         );
         // Not grouped by the key, or over a join: as written.
         for sql in [

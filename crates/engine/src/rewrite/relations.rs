@@ -132,6 +132,9 @@ pub(super) fn table_functions(statement: &mut Statement, _: &Context) {
                 && !TABLE_FUNCTIONS
                     .iter()
                     .any(|f| name.to_string().eq_ignore_ascii_case(f))
+                // A set-returning function `set_returning_relations` could not serve stays a
+                // table function, which DataFusion refuses as such (0A000).
+                && super::set_returning::set_returning(name).is_none()
             {
                 // A scalar function in FROM is a one-row table whose column is named after
                 // the alias (`FROM string_to_array(…) s` has a column `s`).

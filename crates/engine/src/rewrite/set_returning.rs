@@ -453,6 +453,29 @@ fn derive(t: &mut TableFactor) {
     };
 }
 
+/// Counts the relations (aliases, else last names) called `.0`.
+struct CountNames<'a>(&'a str, &'a mut usize);
+
+impl datafusion::sql::sqlparser::ast::Visitor for CountNames<'_> {
+    type Break = ();
+    fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<()> {
+        let name = match t {
+            TableFactor::Table { alias: Some(a), .. }
+            | TableFactor::Derived { alias: Some(a), .. }
+            | TableFactor::Function { alias: Some(a), .. }
+            | TableFactor::UNNEST { alias: Some(a), .. } => Some(a.name.value.to_ascii_lowercase()),
+            TableFactor::Table { name, .. } | TableFactor::Function { name, .. } => {
+                name.0.last().map(|p| p.to_string().to_ascii_lowercase())
+            }
+            _ => None,
+        };
+        if name.as_deref() == Some(self.0) {
+            *self.1 += 1;
+        }
+        ControlFlow::Continue(())
+    }
+}
+
 /// `FROM r, srf(r.x) e` (or `r CROSS JOIN srf(…)`, `r [INNER] JOIN [LATERAL] srf(…) ON true`):
 /// the rows are unnested in `r`'s own derived table (see [`set_returning_relations`]).
 fn lateral(query: &mut Query) {
@@ -492,6 +515,22 @@ fn lateral(query: &mut Query) {
     if !reads_columns(&args) {
         return;
     }
+    let Some((mut items, srf_name)) = unnested_columns(&srf_factor, keep_empty) else {
+        return;
+    };
+    // `e.key` is renamed throughout the query below: another relation named like the function
+    // (in a subquery) would be renamed too, so then it stays as written.
+    let mut named = 0;
+    let _ = datafusion::sql::sqlparser::ast::Visit::visit(
+        &*query,
+        &mut CountNames(&srf_name.to_ascii_lowercase(), &mut named),
+    );
+    if named > 1 {
+        return;
+    }
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return;
+    };
     let base = select.from[0].relation.clone();
     // The name `r` goes by outside, and the name of `r.*` inside its derived table.
     let (qualifier, star) = match &base {
@@ -515,9 +554,6 @@ fn lateral(query: &mut Query) {
             ObjectName(vec![ObjectNamePart::Identifier(a.name.clone())]),
         ),
         _ => return,
-    };
-    let Some((mut items, srf_name)) = unnested_columns(&srf_factor, keep_empty) else {
-        return;
     };
     // `r.*` in the output would gain the function's columns.
     let star_of_base = select.projection.iter().any(|i| {
@@ -649,6 +685,10 @@ mod tests {
             ),
             "SELECT count(*) FROM (SELECT aws.t.*, unnest(akeys(tags::hstore)) AS \"k\" FROM aws.t) AS t"
         );
+        // A subquery's own relation named like the function keeps its name: as written.
+        let shadowed =
+            "SELECT s.a FROM t s, skeys(s.h) e WHERE EXISTS (SELECT 1 FROM u e WHERE e.k = 1)";
+        assert_eq!(applied(set_returning_relations, shadowed), shadowed);
         // LEFT JOIN LATERAL keeps rows without elements, with a NULL.
         assert_eq!(
             applied(
