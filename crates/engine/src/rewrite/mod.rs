@@ -12,7 +12,7 @@
 //! relations (`pg_catalog`, `information_schema`) and nothing else.
 //!
 //! Files: `relations.rs` (names in FROM), `syntax.rs` (spellings), `subquery.rs`,
-//! `set_returning.rs`, `json_aggregates.rs`, `lateral.rs`, `ordered_set.rs`, `primary_key.rs`, `reg.rs` (the `reg*` types), `catalog.rs` (catalog-only rules),
+//! `set_returning.rs`, `set_returning_relations.rs`, `json_aggregates.rs`, `lateral.rs`, `ordered_set.rs`, `primary_key.rs`, `reg.rs` (the `reg*` types), `catalog.rs` (catalog-only rules),
 //! `outputs.rs` (output columns), `fetch_first.rs`, `quantified.rs`, and `refuse.rs` (what
 //! is refused rather than rewritten).
 
@@ -42,6 +42,7 @@ mod refuse;
 mod reg;
 mod relations;
 mod set_returning;
+mod set_returning_relations;
 mod subquery;
 mod syntax;
 
@@ -88,7 +89,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Any, syntax::cte_column_names),
     rule!(Any, syntax::grouping_set_positions),
     rule!(Any, primary_key::grouped_by_primary_key),
-    rule!(Any, set_returning::set_returning_relations),
+    rule!(Any, set_returning_relations::set_returning_relations),
     rule!(Any, lateral::lateral_top_n),
     rule!(Any, relations::table_functions),
     rule!(Any, relations::empty_relations),
