@@ -421,8 +421,8 @@ async fn startup_checks_database_and_user_and_reports_parameters() {
     assert_eq!(
         &values[..7],
         &[
-            "16.6",
-            "160006",
+            "15.18",
+            "150018",
             "on",
             "ISO, MDY",
             "UTF8",
@@ -430,7 +430,7 @@ async fn startup_checks_database_and_user_and_reports_parameters() {
             "read committed"
         ]
     );
-    assert!(values[7].starts_with("PostgreSQL 16.6 "), "{}", values[7]);
+    assert!(values[7].starts_with("PostgreSQL 15.18 "), "{}", values[7]);
     let msgs = client
         .simple_query("BEGIN; SELECT 1; COMMIT; ROLLBACK")
         .await
@@ -521,7 +521,7 @@ async fn pg_catalog_is_searched_first_like_postgres() {
         .await
         .expect("version")
         .get(0);
-    assert!(version.starts_with("PostgreSQL 16.6"), "{version}");
+    assert!(version.starts_with("PostgreSQL 15.18"), "{version}");
     let row = client
         .query_one(
             "SELECT t.oid, typarray FROM pg_type t JOIN pg_namespace ns ON typnamespace = ns.oid WHERE typname = 'hstore'",

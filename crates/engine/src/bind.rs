@@ -47,6 +47,7 @@ pub(crate) fn ordered_param_types(
         max = max.max(index);
     }
     let limits = limit_placeholders(plan)?;
+    let arrays = any_array_placeholders(plan)?;
     Ok((1..=max)
         .map(|i| {
             let id = format!("${i}");
@@ -56,8 +57,46 @@ pub(crate) fn ordered_param_types(
                 .flatten()
                 // DataFusion leaves LIMIT/OFFSET placeholders untyped; PostgreSQL types them bigint.
                 .or_else(|| limits.contains(&id).then_some(DataType::Int64))
+                .or_else(|| arrays.get(&id).cloned())
         })
         .collect())
+}
+
+/// Untyped placeholders used as the array of `x = ANY($n)`, each with the array type
+/// PostgreSQL gives it: an array of `x`'s type (psycopg 3 sends a Python list as an untyped
+/// `'{r,p,f}'`, which must not be read as text).
+fn any_array_placeholders(
+    plan: &LogicalPlan,
+) -> Result<std::collections::HashMap<String, DataType>, EngineError> {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::logical_expr::{Expr, ExprSchemable};
+    let mut out = std::collections::HashMap::new();
+    plan.apply_with_subqueries(|node| {
+        // Expressions read the node's inputs (a Projection, Filter, Join or Aggregate).
+        let inputs = node.inputs();
+        let mut schema = match inputs.first() {
+            Some(first) => first.schema().as_ref().clone(),
+            None => node.schema().as_ref().clone(),
+        };
+        for other in inputs.iter().skip(1) {
+            schema.merge(other.schema());
+        }
+        node.apply_expressions(|e| {
+            e.apply(|sub| {
+                if let Expr::ScalarFunction(f) = sub
+                    && f.name() == "array_has"
+                    && let [Expr::Placeholder(p), needle] = f.args.as_slice()
+                    && p.field.is_none()
+                    && !matches!(needle, Expr::Placeholder(_))
+                    && let Ok(element) = needle.get_type(&schema)
+                {
+                    out.insert(p.id.clone(), DataType::new_list(element, true));
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    })?;
+    Ok(out)
 }
 
 /// Ids of placeholders used directly as a LIMIT or OFFSET.

@@ -96,6 +96,7 @@ impl Engine {
             .chain(crate::functions::datetime::all())
             .chain(crate::functions::math::all())
             .chain(crate::functions::ordered_set::all())
+            .chain(std::iter::once(crate::functions::sleep::udf()))
             .chain(crate::semantics::json::operator_udfs())
         {
             datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(udf))?;
@@ -106,6 +107,10 @@ impl Engine {
         state.register_udtf(
             "pg_get_keywords",
             Arc::new(crate::functions::keywords::PgGetKeywords),
+        );
+        state.register_udtf(
+            "pg_partition_ancestors",
+            Arc::new(crate::functions::keywords::NoPartitions),
         );
 
         let catalog = default_catalog(&state, &config.database)?;

@@ -35,7 +35,7 @@ pub fn output_names(statement: &Statement, columns: usize) -> Option<Vec<Option<
     for item in items {
         match item {
             SelectItem::UnnamedExpr(e) => names.push(Some(expr_name(e))),
-            SelectItem::ExprWithAlias { alias, .. } => names.push(Some(alias.value.clone())),
+            SelectItem::ExprWithAlias { alias, .. } => names.push(Some(ident(alias))),
             SelectItem::ExprWithAliases { .. } => names.push(None),
             SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
                 names.extend(std::iter::repeat_n(None, wildcard_width));
@@ -60,8 +60,8 @@ fn select_items(query: &Query) -> Option<&Vec<SelectItem>> {
 /// PostgreSQL's FigureColname for an expression.
 pub(crate) fn expr_name(e: &Expr) -> String {
     match e {
-        Expr::Identifier(id) => id.value.clone(),
-        Expr::CompoundIdentifier(ids) => ids.last().map_or_else(unknown, |i| i.value.clone()),
+        Expr::Identifier(id) => ident(id),
+        Expr::CompoundIdentifier(ids) => ids.last().map_or_else(unknown, ident),
         Expr::Function(f) => {
             // `count(*)`, `pg_catalog.version()`: the last part of the function name.
             let name = f.name.0.last().map_or_else(unknown, |p| {
@@ -80,7 +80,7 @@ pub(crate) fn expr_name(e: &Expr) -> String {
         } => match expr.as_ref() {
             // PostgreSQL names a cast after its type when the operand's own name is weak: a
             // constant, another cast (`'1'::json::text` is `text`) or a nameless expression.
-            Expr::Value(_) | Expr::Cast { .. } => type_name(&data_type.to_string()),
+            inner if is_weak(inner) => type_name(&data_type.to_string()),
             inner => {
                 let name = expr_name(inner);
                 if name == unknown() {
@@ -97,18 +97,24 @@ pub(crate) fn expr_name(e: &Expr) -> String {
             .rev()
             .find_map(|a| match a {
                 datafusion::sql::sqlparser::ast::AccessExpr::Dot(Expr::Identifier(id)) => {
-                    Some(id.value.clone())
+                    Some(ident(id))
                 }
                 _ => None,
             })
             .unwrap_or_else(|| expr_name(root)),
+        // A CASE takes its ELSE branch's name when that name is strong (a column, a function),
+        // as FigureColname does; otherwise it is `case`.
+        Expr::Case {
+            else_result: Some(other),
+            ..
+        } if !is_weak(other) && expr_name(other) != unknown() => expr_name(other),
         Expr::Case { .. } => "case".to_owned(),
         Expr::Exists { .. } => "exists".to_owned(),
         Expr::Array(_) => "array".to_owned(),
         Expr::Subquery(q) => select_items(q)
             .and_then(|items| match items.as_slice() {
                 [SelectItem::UnnamedExpr(e)] => Some(expr_name(e)),
-                [SelectItem::ExprWithAlias { alias, .. }] => Some(alias.value.clone()),
+                [SelectItem::ExprWithAlias { alias, .. }] => Some(ident(alias)),
                 _ => None,
             })
             .unwrap_or_else(unknown),
@@ -120,6 +126,31 @@ pub(crate) fn expr_name(e: &Expr) -> String {
         Expr::Floor { .. } => "floor".to_owned(),
         Expr::TypedString(ts) => type_name(&ts.data_type.to_string()),
         _ => unknown(),
+    }
+}
+
+/// An identifier as PostgreSQL folds it: unquoted ones in lower case (`AS TABLE_CAT` names the
+/// column `table_cat`), quoted ones as written.
+fn ident(id: &datafusion::sql::sqlparser::ast::Ident) -> String {
+    if id.quote_style.is_some() {
+        id.value.clone()
+    } else {
+        id.value.to_lowercase()
+    }
+}
+
+/// Whether FigureColname gives `e` only a weak name (a constant, a cast of one, a CASE
+/// without a strong ELSE), which an enclosing cast or CASE does not keep.
+fn is_weak(e: &Expr) -> bool {
+    match e {
+        Expr::Value(_) | Expr::TypedString(_) => true,
+        // `-2.5` is one constant in PostgreSQL's grammar.
+        Expr::UnaryOp { expr, .. } => matches!(expr.as_ref(), Expr::Value(_)),
+        // A cast is named after its type (weakly) unless its operand has a strong name.
+        Expr::Cast { expr, .. } => is_weak(expr) || expr_name(expr) == unknown(),
+        Expr::Nested(expr) => is_weak(expr),
+        Expr::Case { else_result, .. } => else_result.as_deref().is_none_or(is_weak),
+        _ => false,
     }
 }
 
@@ -163,8 +194,8 @@ mod tests {
     #[test]
     fn names_follow_postgres() {
         let got = names(
-            "select count(*), t.tags, tags -> 'env', x AS y, 1, 'a'::text, tags::text, pg_catalog.version(), (stage_name), case when true then 1 end, NULL::pg_catalog.text, i.indkey[0] from t",
-            12,
+            "select count(*), t.tags, tags -> 'env', x AS y, 1, 'a'::text, tags::text, pg_catalog.version(), (stage_name), case when true then 1 end, NULL::pg_catalog.text, i.indkey[0], 1 AS TABLE_CAT, 2 AS \"MiX\", RELNAME, case when a then b else relname end, case when a then b else 'x'::text end from t",
+            17,
         )
         .expect("names");
         let got: Vec<String> = got.into_iter().map(|n| n.unwrap_or_default()).collect();
@@ -182,7 +213,12 @@ mod tests {
                 "stage_name",
                 "case",
                 "text",
-                "indkey"
+                "indkey",
+                "table_cat",
+                "MiX",
+                "relname",
+                "relname",
+                "case"
             ]
         );
     }

@@ -5,7 +5,7 @@
 use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
 
 use crate::schema::{
-    PG_CHAR, PG_HSTORE, PG_INT2VECTOR, PG_JSON, PG_JSONB, PG_OIDVECTOR, pg_type_tag,
+    PG_CHAR, PG_HSTORE, PG_NAME, PG_INT2VECTOR, PG_JSON, PG_JSONB, PG_OIDVECTOR, pg_type_tag,
 };
 
 /// OID of `pg_catalog`.
@@ -208,6 +208,7 @@ pub fn oid_for_field(field: &Field) -> u32 {
         Some(PG_JSONB) => 3802,
         Some(PG_HSTORE) => HSTORE_OID,
         Some(PG_CHAR) => 18,
+        Some(PG_NAME) => 19,
         Some(PG_INT2VECTOR) => 22,
         Some(PG_OIDVECTOR) => 30,
         _ => oid_for_type(field.data_type()),
@@ -224,8 +225,9 @@ pub fn oid_for_type(dt: &DataType) -> u32 {
         // Object identifiers are the one place Arrow's UInt32 appears; PostgreSQL's oid is an
         // unsigned 32-bit integer, and clients bind oid parameters with that type.
         DataType::UInt32 => 26,
-        DataType::UInt64
-        | DataType::Decimal32(..)
+        // row_number(), rank(), dense_rank(), ntile(): bigint in PostgreSQL.
+        DataType::UInt64 => 20,
+        DataType::Decimal32(..)
         | DataType::Decimal64(..)
         | DataType::Decimal128(..)
         | DataType::Decimal256(..) => 1700,
@@ -266,7 +268,13 @@ pub fn arrow_type_for_oid(oid: u32) -> Option<DataType> {
         1114 => DataType::Timestamp(TimeUnit::Microsecond, None),
         1184 => DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
         18 | 19 | 25 | 114 | 705 | 1042 | 1043 | 3802 | HSTORE_OID => DataType::Utf8,
-        _ => return None,
+        // An array type (`_oid`, `oid[]`): a list of its element's type.
+        _ => match by_oid(oid) {
+            Some(ty) if ty.elem != 0 && ty.name.starts_with('_') => {
+                DataType::new_list(arrow_type_for_oid(ty.elem)?, true)
+            }
+            _ => return None,
+        },
     })
 }
 

@@ -23,6 +23,8 @@ pub const PG_HSTORE: &str = "hstore";
 pub const PG_CHAR: &str = "char";
 /// Tag of an `int2vector` column (a list of int2, zero-based, text form `1 2`).
 pub const PG_INT2VECTOR: &str = "int2vector";
+/// Tag of a `name` column (catalog identifiers: `relname`, `nspname`, `typname`).
+pub const PG_NAME: &str = "name";
 /// Tag of an `oidvector` column (a list of oid, zero-based, text form `23 25`).
 pub const PG_OIDVECTOR: &str = "oidvector";
 

@@ -123,6 +123,11 @@ impl Session {
         self.settings_read().reported()
     }
 
+    /// How this session prints intervals as text (IntervalStyle).
+    pub fn interval_style(&self) -> crate::text::IntervalStyle {
+        self.settings_read().interval_style()
+    }
+
     fn settings_read(&self) -> std::sync::RwLockReadGuard<'_, Settings> {
         // A panic while holding the lock cannot leave Settings half-updated (every update is a
         // single map insert), so a poisoned lock is still safe to use.

@@ -10,9 +10,9 @@ use crate::error::EngineError;
 
 /// The PostgreSQL version we present. Clients choose catalog queries by it, so it must be one
 /// whose catalog we emulate.
-pub const SERVER_VERSION: &str = "16.6";
+pub const SERVER_VERSION: &str = "15.18";
 /// `server_version_num` for [`SERVER_VERSION`].
-pub const SERVER_VERSION_NUM: &str = "160006";
+pub const SERVER_VERSION_NUM: &str = "150018";
 
 /// How a parameter may be changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +23,9 @@ enum Rule {
     Fixed,
     /// Only these values (case-insensitive); the first is stored canonically... or the given text.
     OneOf(&'static [&'static str]),
+    /// One of these values (case-insensitive), each meaning something of its own; stored as
+    /// listed.
+    Choice(&'static [&'static str]),
     /// Must contain `ISO` (our date output is always ISO).
     IsoDateStyle,
     /// A duration in PostgreSQL's syntax (`0`, `1500`, `30s`, `5min`).
@@ -57,7 +60,7 @@ static DEFS: &[Def] = &[
         "IntervalStyle",
         "postgres",
         true,
-        Rule::OneOf(&["postgres"]),
+        Rule::Choice(&["postgres", "postgres_verbose", "sql_standard", "iso_8601"]),
     ),
     def("TimeZone", "UTC", true, Rule::Free),
     def("integer_datetimes", "on", true, Rule::Fixed),
@@ -174,6 +177,14 @@ impl Settings {
         }
     }
 
+    /// How intervals print (the IntervalStyle parameter).
+    pub fn interval_style(&self) -> crate::text::IntervalStyle {
+        self.values
+            .get("IntervalStyle")
+            .and_then(|v| crate::text::IntervalStyle::from_setting(v))
+            .unwrap_or_default()
+    }
+
     /// The schemas `search_path` names, in order (`"$user"` is the session user).
     pub fn search_path_schemas(&self) -> Vec<String> {
         let path = self.values.get("search_path").cloned().unwrap_or_default();
@@ -286,6 +297,14 @@ fn canonical(d: &Def, value: &str) -> Result<String, EngineError> {
                 Err(bad())
             }
         }
+        Rule::Choice(allowed) => {
+            let v = value.trim().trim_matches('\'');
+            allowed
+                .iter()
+                .find(|a| a.eq_ignore_ascii_case(v))
+                .map(|a| (*a).to_owned())
+                .ok_or_else(bad)
+        }
         Rule::IsoDateStyle => {
             if value.to_ascii_uppercase().contains("ISO") {
                 let order = ["DMY", "YMD", "MDY"]
@@ -358,6 +377,15 @@ mod tests {
             s.set("DateStyle", "iso, dmy").expect("iso"),
             Some(("DateStyle".into(), "ISO, DMY".into()))
         );
+        assert_eq!(
+            s.set("intervalstyle", "ISO_8601").expect("a PostgreSQL style"),
+            Some(("IntervalStyle".into(), "iso_8601".into()))
+        );
+        assert_eq!(s.interval_style(), crate::text::IntervalStyle::Iso8601);
+        assert!(matches!(
+            s.set("IntervalStyle", "german"),
+            Err(EngineError::InvalidSettingValue { .. })
+        ));
         s.set("myapp.flag", "yes")
             .expect("custom placeholders are allowed");
         assert_eq!(s.get("MyApp.Flag").expect("set").1, "yes");

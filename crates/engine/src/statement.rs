@@ -499,14 +499,23 @@ pub fn placeholder_casts(statement: &Statement) -> std::collections::HashMap<usi
                 ..
             }) = expr.as_ref()
             && let Some(n) = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
-            && let Some(oid) =
-                crate::pg_catalog::names().type_oid(&data_type.to_string().to_ascii_lowercase())
+            && let Some(oid) = placeholder_type_oid(data_type)
         {
             out.entry(n).or_insert(oid);
         }
         ControlFlow::<()>::Continue(())
     });
     out
+}
+
+/// The OID of a type named in a cast; `oid[]` is the array type `_oid`.
+fn placeholder_type_oid(data_type: &ast::DataType) -> Option<u32> {
+    let name = data_type.to_string().to_ascii_lowercase();
+    let names = crate::pg_catalog::names();
+    match name.strip_suffix("[]") {
+        Some(element) => names.type_oid(&format!("_{}", element.trim())),
+        None => names.type_oid(&name),
+    }
 }
 
 #[cfg(test)]

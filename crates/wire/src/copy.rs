@@ -10,15 +10,19 @@ use pgwire::api::results::FieldFormat;
 use pgwire::messages::copy::CopyData;
 use stagesql_engine::{CopyFormat, CopyOptions};
 
-use crate::encode::{ColumnFormat, EncodeError, encode_batch, write_text};
+use stagesql_engine::text::{IntervalStyle, write_text_styled};
+
+use crate::encode::{ColumnFormat, EncodeError, encode_batch};
 use crate::types::pg_type;
 
-/// The CopyData messages for `batches`: one per row, with any header or file signature joined
-/// to the first message so that the row count in the command tag stays exact.
+/// The CopyData messages for `batches`, as PostgreSQL sends them: one per row, the text/CSV
+/// header line in a message of its own (clients such as ruby-pg read one line per message),
+/// the binary file signature joined to the first tuple. Intervals print in `style`.
 pub fn copy_messages(
     schema: &SchemaRef,
     batches: &[RecordBatch],
     options: &CopyOptions,
+    style: IntervalStyle,
 ) -> Result<Vec<CopyData>, EncodeError> {
     let mut out = Vec::new();
     let mut prefix = BytesMut::new();
@@ -34,8 +38,10 @@ pub fn copy_messages(
                 .iter()
                 .map(|f| field_text(f.name(), options))
                 .collect();
-            prefix.put_slice(names.join(&options.delimiter.to_string()).as_bytes());
-            prefix.put_u8(b'\n');
+            let mut header = BytesMut::new();
+            header.put_slice(names.join(&options.delimiter.to_string()).as_bytes());
+            header.put_u8(b'\n');
+            out.push(CopyData::new(header.freeze()));
         }
         _ => {}
     }
@@ -45,6 +51,7 @@ pub fn copy_messages(
         .map(|f| ColumnFormat {
             pg_type: pg_type(f),
             format: FieldFormat::Binary,
+            interval_style: style,
         })
         .collect();
     let ncols = i16::try_from(columns.len()).map_err(|_| EncodeError {
@@ -73,7 +80,7 @@ pub fn copy_messages(
                     continue;
                 }
                 value.clear();
-                write_text(array, row, &mut value)
+                write_text_styled(array, row, &mut value, style)
                     .map_err(|reason| EncodeError { column: i, reason })?;
                 line.put_slice(field_text(&value, options).as_bytes());
             }
@@ -183,12 +190,15 @@ mod tests {
     #[test]
     fn csv_quotes_what_it_must() {
         let (schema, batch) = batch();
-        let msgs = copy_messages(&schema, &[batch], &options(CopyFormat::Csv, true)).expect("copy");
-        assert_eq!(
-            msgs.len(),
-            3,
-            "one message per row, header joined to the first"
-        );
+        let msgs = copy_messages(
+            &schema,
+            &[batch],
+            &options(CopyFormat::Csv, true),
+            IntervalStyle::Postgres,
+        )
+        .expect("copy");
+        assert_eq!(msgs.len(), 4, "the header, then one message per row");
+        assert_eq!(&msgs[0].data[..], b"n,s\n");
         assert_eq!(
             String::from_utf8_lossy(&concat(&msgs)),
             "n,s\n1,\"a,b\"\n,\"say \"\"hi\"\"\tx\"\n3,\n"
@@ -199,7 +209,13 @@ mod tests {
     fn text_escapes_and_writes_null_markers() {
         let (schema, batch) = batch();
         let msgs =
-            copy_messages(&schema, &[batch], &options(CopyFormat::Text, false)).expect("copy");
+            copy_messages(
+            &schema,
+            &[batch],
+            &options(CopyFormat::Text, false),
+            IntervalStyle::Postgres,
+        )
+        .expect("copy");
         assert_eq!(
             String::from_utf8_lossy(&concat(&msgs)),
             "1\ta,b\n\\N\tsay \"hi\"\\tx\n3\t\\N\n"
@@ -210,7 +226,13 @@ mod tests {
     fn binary_has_signature_counts_and_lengths() {
         let (schema, batch) = batch();
         let msgs =
-            copy_messages(&schema, &[batch], &options(CopyFormat::Binary, false)).expect("copy");
+            copy_messages(
+            &schema,
+            &[batch],
+            &options(CopyFormat::Binary, false),
+            IntervalStyle::Postgres,
+        )
+        .expect("copy");
         let all = concat(&msgs);
         assert!(all.starts_with(b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0"));
         // First tuple: 2 fields; int8 1 (8 bytes); text "a,b" (3 bytes).

@@ -10,7 +10,7 @@ use chrono::NaiveTime;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Date64Type, Decimal128Type, Float16Type, Float32Type, Float64Type,
-    Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type,
+    Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use pgwire::api::Type;
 use pgwire::api::results::FieldFormat;
@@ -21,6 +21,7 @@ use stagesql_engine::functions::hstore::parse_hstore;
 
 use stagesql_engine::pg_types::HSTORE_OID;
 pub use stagesql_engine::text::write_text;
+use stagesql_engine::text::{IntervalStyle, write_text_styled};
 #[cfg(test)]
 use stagesql_engine::text::{array_item_text, float_text, timestamp_text};
 use stagesql_engine::text::{binary_value, interval_parts, list_value, timestamp_micros};
@@ -37,6 +38,8 @@ pub struct ColumnFormat {
     pub pg_type: Type,
     /// Text or binary.
     pub format: FieldFormat,
+    /// How an interval prints in text (the session's IntervalStyle).
+    pub interval_style: IntervalStyle,
 }
 
 /// Why a value could not be encoded.
@@ -141,7 +144,7 @@ fn encode_value(
         }
         FieldFormat::Text => {
             scratch.clear();
-            write_text(array, row, scratch)?;
+            write_text_styled(array, row, scratch, fmt.interval_style)?;
             buf.put_slice(scratch.as_bytes());
         }
         FieldFormat::Binary => write_binary(array, row, &fmt.pg_type, buf, scratch)?,
@@ -261,6 +264,7 @@ fn write_binary(
             let fmt = ColumnFormat {
                 pg_type: elem_type,
                 format: FieldFormat::Binary,
+                interval_style: IntervalStyle::default(),
             };
             let mut inner = String::new();
             for i in 0..items.len() {
@@ -310,6 +314,9 @@ fn int_value(array: &ArrayRef, row: usize) -> Result<i64, String> {
         DataType::UInt8 => i64::from(array.as_primitive::<UInt8Type>().value(row)),
         DataType::UInt16 => i64::from(array.as_primitive::<UInt16Type>().value(row)),
         DataType::UInt32 => i64::from(array.as_primitive::<UInt32Type>().value(row)),
+        // row_number(), rank(), ntile(): bigint in PostgreSQL, never past its range.
+        DataType::UInt64 => i64::try_from(array.as_primitive::<UInt64Type>().value(row))
+            .map_err(|_| "bigint out of range".to_owned())?,
         other => return Err(format!("{other} is not an integer")),
     })
 }

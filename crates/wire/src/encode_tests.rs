@@ -74,6 +74,7 @@ fn a_null_typed_column_is_sent_as_null() {
     let columns = [ColumnFormat {
         pg_type: pgwire::api::Type::TEXT,
         format: FieldFormat::Text,
+        interval_style: Default::default(),
     }];
     let rows = encode_batch(&batch, &columns).expect("encodes");
     assert_eq!(rows.len(), 2);
@@ -96,6 +97,7 @@ fn jsonb_binary_is_its_version_byte_then_the_text() {
     let columns = [ColumnFormat {
         pg_type: pgwire::api::Type::JSONB,
         format: FieldFormat::Binary,
+        interval_style: Default::default(),
     }];
     let rows = encode_batch(&batch, &columns).expect("encodes");
     let text = br#"{"a": 1}"#;

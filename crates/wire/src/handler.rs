@@ -23,8 +23,10 @@ use pgwire::api::{
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::copy::{CopyDone, CopyOutResponse};
 use pgwire::messages::startup::ParameterStatus;
 use stagesql_engine::limits::Canceller;
+use stagesql_engine::text::IntervalStyle;
 use stagesql_engine::{Command, Engine, Output, Prepared, Session};
 
 use crate::auth::{ScramState, Users};
@@ -245,6 +247,7 @@ fn row_response(
     stream: SendableRecordBatchStream,
     format: &Format,
     tag: &str,
+    interval_style: IntervalStyle,
 ) -> Result<Response, WireError> {
     let fields = Arc::new(field_infos(schema, format)?);
     let columns: Arc<Vec<ColumnFormat>> = Arc::new(
@@ -253,6 +256,7 @@ fn row_response(
             .map(|f| ColumnFormat {
                 pg_type: f.datatype().clone(),
                 format: f.format(),
+                interval_style,
             })
             .collect(),
     );
@@ -280,6 +284,7 @@ async fn respond<C>(
     prepared: &Prepared,
     output: Output,
     format: &Format,
+    interval_style: IntervalStyle,
 ) -> PgWireResult<Response>
 where
     C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -302,7 +307,7 @@ where
                 Command::Fetch { .. } => "FETCH",
                 _ => "SELECT",
             };
-            row_response(&schema, stream, format, tag).map_err(to_pg_error)?
+            row_response(&schema, stream, format, tag, interval_style).map_err(to_pg_error)?
         }
         Output::Command { tag, reports } => {
             for m in report(reports) {
@@ -328,17 +333,29 @@ where
             let batches = datafusion::physical_plan::common::collect(stream)
                 .await
                 .map_err(|e| to_pg_error(WireError::from(e)))?;
-            let messages =
-                crate::copy::copy_messages(&schema, &batches, &options).map_err(to_pg_error)?;
+            let messages = crate::copy::copy_messages(&schema, &batches, &options, interval_style)
+                .map_err(to_pg_error)?;
             let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
             metrics::counter!("stagesql_rows_sent_total").increment(rows as u64);
-            let format = i8::from(options.format == stagesql_engine::CopyFormat::Binary);
-            let columns = schema.fields().len();
-            Response::CopyOut(pgwire::api::results::CopyResponse::new(
-                format,
-                columns,
-                stream::iter(messages.into_iter().map(Ok)),
-            ))
+            // Sent here rather than as pgwire's CopyOut response, which counts messages as
+            // rows: the header line is a message of its own, and the tag counts rows.
+            let format = i16::from(options.format == stagesql_engine::CopyFormat::Binary);
+            let columns = i16::try_from(schema.fields().len()).unwrap_or(i16::MAX);
+            let formats = vec![format; usize::try_from(columns).unwrap_or(0)];
+            client
+                .feed(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
+                    i8::from(format == 1),
+                    columns,
+                    formats,
+                )))
+                .await?;
+            for m in messages {
+                client.feed(PgWireBackendMessage::CopyData(m)).await?;
+            }
+            client
+                .feed(PgWireBackendMessage::CopyDone(CopyDone::new()))
+                .await?;
+            Response::Execution(Tag::new("COPY").with_rows(rows))
         }
         Output::DiscardAll(reports) => {
             for m in report(reports) {
@@ -394,7 +411,13 @@ impl SimpleQueryHandler for Connection {
         {
             // A text planned before: run its plan again.
             return Ok(vec![match session.execute(&prepared, Vec::new()).await {
-                Ok(output) => respond(client, &prepared, output, &Format::UnifiedText)
+                Ok(output) => respond(
+                    client,
+                    &prepared,
+                    output,
+                    &Format::UnifiedText,
+                    session.interval_style(),
+                )
                     .await
                     .unwrap_or_else(|e| Response::Error(error_info(e))),
                 Err(e) => Response::Error(error_info(to_pg_error(e))),
@@ -430,7 +453,13 @@ impl SimpleQueryHandler for Connection {
             };
             match run.await {
                 Ok((prepared, output)) => {
-                    match respond(client, &prepared, output, &Format::UnifiedText).await {
+                    match respond(
+                    client,
+                    &prepared,
+                    output,
+                    &Format::UnifiedText,
+                    session.interval_style(),
+                ).await {
                         Ok(r) => responses.push(r),
                         Err(e) => {
                             responses.push(Response::Error(error_info(e)));
@@ -599,7 +628,14 @@ impl ExtendedQueryHandler for Connection {
             .execute(prepared, params)
             .await
             .map_err(to_pg_error)?;
-        respond(client, prepared, output, &portal.result_column_format).await
+        respond(
+            client,
+            prepared,
+            output,
+            &portal.result_column_format,
+            session.interval_style(),
+        )
+        .await
     }
 }
 

@@ -107,6 +107,22 @@ fn decode_text(
                 .map_err(WireError::Engine)?
                 .ok_or_else(bad)
         }
+        // An array in array_in's text form (`{1,2}`, `{a,"b c",NULL}`), each element read as
+        // a value of the element type (asyncpg's `$1::oid[]`, psycopg's lists).
+        DataType::List(element) => {
+            let items = stagesql_engine::pg_catalog::parse_array(text).map_err(|_| bad())?;
+            let values = items
+                .into_iter()
+                .map(|item| match item {
+                    Some(t) => decode_text(index, &t, ty, element.data_type()),
+                    None => ScalarValue::try_from(element.data_type()).map_err(|_| bad()),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(ScalarValue::List(ScalarValue::new_list_nullable(
+                &values,
+                element.data_type(),
+            )))
+        }
         _ => ScalarValue::try_from_string(text.trim().to_owned(), target).map_err(|_| bad()),
     }
 }
@@ -183,13 +199,65 @@ fn decode_binary(index: usize, bytes: &[u8], ty: &Type) -> Result<ScalarValue, W
                 _ => return Err(bad()),
             }
         }
+        _ => match stagesql_engine::pg_types::by_oid(ty.oid())
+            .filter(|t| t.elem != 0 && t.name.starts_with('_'))
+            .and_then(|t| Type::from_oid(t.elem))
+        {
+            Some(element) => decode_binary_array(index, bytes, &element)?,
+            None => {
+                return Err(WireError::UnsupportedBinaryParameter {
+                    index,
+                    type_name: ty.name().to_owned(),
+                });
+            }
+        },
+    })
+}
+
+/// array_recv's form of a one-dimensional array: dimensions, a null flag, the element OID,
+/// then each element as a length (-1 for NULL) and its bytes. The count the client states is
+/// only checked, never used to size anything: the elements are read from the bytes present.
+fn decode_binary_array(index: usize, bytes: &[u8], element: &Type) -> Result<ScalarValue, WireError> {
+    let bad = || WireError::InvalidBinary {
+        index,
+        type_name: format!("{}[]", element.name()),
+    };
+    let mut at = 0usize;
+    let mut take = |n: usize| -> Result<&[u8], WireError> {
+        let end = at.checked_add(n).filter(|end| *end <= bytes.len()).ok_or_else(bad)?;
+        let part = &bytes[at..end];
+        at = end;
+        Ok(part)
+    };
+    let ndim = i32::from_be_bytes(arr(take(4)?)?);
+    take(8)?; // the null flag and the element OID
+    let count = match ndim {
+        0 => 0,
+        1 => {
+            let len = i32::from_be_bytes(arr(take(4)?)?);
+            take(4)?; // the lower bound
+            usize::try_from(len).map_err(|_| bad())?
+        }
         _ => {
             return Err(WireError::UnsupportedBinaryParameter {
                 index,
-                type_name: ty.name().to_owned(),
+                type_name: "a multi-dimensional array".to_owned(),
             });
         }
-    })
+    };
+    let target = arrow_type_of(element).unwrap_or(DataType::Utf8);
+    let mut values = Vec::new();
+    for _ in 0..count {
+        let len = i32::from_be_bytes(arr(take(4)?)?);
+        values.push(match usize::try_from(len) {
+            Ok(len) => decode_binary(index, take(len)?, element)?,
+            Err(_) => ScalarValue::try_from(&target).map_err(|_| bad())?,
+        });
+    }
+    if at != bytes.len() {
+        return Err(bad());
+    }
+    Ok(ScalarValue::List(ScalarValue::new_list_nullable(&values, &target)))
 }
 
 fn arr<const N: usize>(b: &[u8]) -> Result<[u8; N], WireError> {

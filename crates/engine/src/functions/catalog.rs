@@ -7,6 +7,7 @@
 
 use std::sync::{Arc, RwLock};
 
+use datafusion::arrow::array::Array as _;
 use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
@@ -58,6 +59,17 @@ impl RegKind {
             RegKind::Proc => ("__pg_regproc_in", "__pg_regproc_out"),
             RegKind::Namespace => ("__pg_regnamespace_in", "__pg_regnamespace_out"),
             RegKind::Role => ("__pg_regrole_in", "__pg_regrole_out"),
+        }
+    }
+
+    /// The function that prints an array of oids as this kind's names (`oids::regtype[]`).
+    pub fn array_output_name(self) -> &'static str {
+        match self {
+            RegKind::Class => "__pg_regclass_array_out",
+            RegKind::Type => "__pg_regtype_array_out",
+            RegKind::Proc => "__pg_regproc_array_out",
+            RegKind::Namespace => "__pg_regnamespace_array_out",
+            RegKind::Role => "__pg_regrole_array_out",
         }
     }
 }
@@ -275,6 +287,37 @@ pub fn for_session(
             };
             Ok(reg_out(&c, kind, &value))
         }));
+        // `oids::regtype[]`: each element printed as its name (pgcli reads
+        // `proargtypes::regtype[]::text[]`).
+        let c = ctx.clone();
+        add(RowFn::new(
+            kind.array_output_name(),
+            sig(&[1]),
+            DataType::new_list(DataType::Utf8, true),
+            move |a| {
+                let names: Vec<ScalarValue> = match &a[0] {
+                    ScalarValue::List(list) if !list.is_null(0) => {
+                        let items = list.value(0);
+                        (0..items.len())
+                            .map(|i| {
+                                let item = ScalarValue::try_from_array(&items, i)?;
+                                Ok(reg_out(&c, kind, &item))
+                            })
+                            .collect::<Result<_>>()?
+                    }
+                    _ => {
+                        return Ok(ScalarValue::try_from(DataType::new_list(
+                            DataType::Utf8,
+                            true,
+                        ))?);
+                    }
+                };
+                Ok(ScalarValue::List(ScalarValue::new_list_nullable(
+                    &names,
+                    &DataType::Utf8,
+                )))
+            },
+        ));
     }
     for (name, kind) in [
         ("to_regclass", RegKind::Class),
@@ -569,6 +612,19 @@ pub fn for_session(
         sig(&[0]),
         DataType::Boolean,
         |_| Ok(boolean(false)),
+    ));
+    add(RowFn::new(
+        "pg_is_other_temp_schema",
+        sig(&[1]),
+        DataType::Boolean,
+        // No session has temporary schemas here (dbt's catalog query asks).
+        |a| {
+            Ok(if a[0].is_null() {
+                ScalarValue::Boolean(None)
+            } else {
+                boolean(false)
+            })
+        },
     ));
     add(RowFn::new(
         "pg_relation_is_publishable",

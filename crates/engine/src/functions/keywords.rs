@@ -1,5 +1,6 @@
-//! `pg_get_keywords()`: PostgreSQL's SQL keywords, as a table function (pgjdbc's
-//! `getSQLKeywords` and DBeaver read it).
+//! Table functions over fixed data: `pg_get_keywords()`, PostgreSQL's SQL keywords (pgjdbc's
+//! `getSQLKeywords` and DBeaver read it), and `pg_partition_ancestors(rel)`, which has no rows
+//! here because no relation is a partition (psql's `\\d` footers and schema tools call it).
 
 use std::sync::Arc;
 
@@ -48,5 +49,22 @@ impl TableFunctionImpl for PgGetKeywords {
             vec![text(0), text(1), bare, text(3), text(4)],
         )?;
         Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+    }
+}
+
+/// `pg_partition_ancestors(regclass)`: the relation and its ancestors when it is a partition or
+/// partitioned table, no rows otherwise. Nothing here is partitioned, so it never has rows.
+#[derive(Debug, Default)]
+pub struct NoPartitions;
+
+impl TableFunctionImpl for NoPartitions {
+    fn call(&self, args: &[Expr]) -> Result<Arc<dyn TableProvider>> {
+        if args.len() != 1 {
+            return Err(DataFusionError::Plan(
+                "pg_partition_ancestors() takes one argument".to_owned(),
+            ));
+        }
+        let schema = Arc::new(Schema::new(vec![Field::new("relid", DataType::UInt32, true)]));
+        Ok(Arc::new(MemTable::try_new(schema, vec![vec![]])?))
     }
 }

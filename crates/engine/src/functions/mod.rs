@@ -15,5 +15,6 @@ pub mod ordered_set;
 pub mod regexp;
 pub mod row_fn;
 pub mod session;
+pub mod sleep;
 pub mod to_char;
 pub mod to_json;

@@ -12,7 +12,7 @@ use datafusion::error::{DataFusionError, Result};
 
 use super::data::{RelationSpec, TextRow};
 use super::names::names;
-use crate::schema::{PG_CHAR, PG_INT2VECTOR, PG_OIDVECTOR, tagged};
+use crate::schema::{PG_CHAR, PG_INT2VECTOR, PG_NAME, PG_OIDVECTOR, tagged};
 
 /// The oid text for a dumped `reg*` value, which PostgreSQL prints as a name (`array_in`,
 /// `int4`; `-` for none). Looked up in the same tables the `reg*` casts use.
@@ -36,6 +36,7 @@ pub fn field(name: &str, type_name: &str, not_null: bool) -> Field {
     let nullable = !not_null;
     match type_name {
         "char" => tagged(Field::new(name, DataType::Utf8, nullable), PG_CHAR),
+        "name" => tagged(Field::new(name, DataType::Utf8, nullable), PG_NAME),
         "int2vector" => tagged(
             Field::new(name, list_of(DataType::Int16), nullable),
             PG_INT2VECTOR,

@@ -20,7 +20,8 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    AccessExpr, BinaryOperator, CastKind, CharacterLength, DataType, Expr, Function, FunctionArg,
+    AccessExpr, ArrayElemTypeDef, BinaryOperator, CastKind, CharacterLength, DataType, Expr,
+    Function, FunctionArg,
     FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart,
     Query, SelectItem, SetExpr, Statement, Subscript, TableFactor, TableWithJoins, Value,
     ValueWithSpan, VisitMut, VisitorMut, visit_expressions_mut, visit_relations_mut,
@@ -86,6 +87,7 @@ macro_rules! rule {
 pub(crate) const RULES: &[Rule] = &[
     rule!(Any, relations::resolve_relations),
     rule!(Any, fetch_first::fetch_first),
+    rule!(Any, outputs::inner_names),
     rule!(Any, syntax::cte_column_names),
     rule!(Any, syntax::grouping_set_positions),
     rule!(Any, primary_key::grouped_by_primary_key),
@@ -98,6 +100,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Any, syntax::drop_collate),
     rule!(Any, syntax::catalog_qualified_names),
     rule!(Any, syntax::function_synonyms),
+    rule!(Any, syntax::bare_current_schema),
     rule!(Any, syntax::make_interval_arguments),
     rule!(Any, syntax::qualified_operators),
     rule!(Any, syntax::like_escape),

@@ -45,6 +45,74 @@ pub(super) fn outputs(statement: &mut Statement, _: &Context) {
     walk(&mut query.body);
 }
 
+/// Unaliased items of every inner select (a CTE, a derived table, a subquery) get PostgreSQL's
+/// column names, which an outer query refers to: `SELECT count FROM (SELECT count(*) FROM t) s`,
+/// pgcli's `WITH Words AS (SELECT …, COUNT(1) …) SELECT … ORDER BY Count`. DataFusion would name
+/// them after their text (`count(Int64(1))`). The outermost select is named by `naming` when
+/// it is described. An item is left alone when its name is `?column?`, already its own (a
+/// column), or shared with another item of the same list.
+pub(super) fn inner_names(statement: &mut Statement, _: &Context) {
+    struct V {
+        depth: usize,
+    }
+    impl VisitorMut for V {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            if self.depth > 0 {
+                name_items(&mut query.body);
+            }
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _: &mut Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+    }
+    fn name_items(body: &mut SetExpr) {
+        match body {
+            SetExpr::Select(select) => {
+                let names: Vec<Option<String>> = select
+                    .projection
+                    .iter()
+                    .map(|i| match i {
+                        SelectItem::UnnamedExpr(e) => Some(expr_name(e)),
+                        SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.to_lowercase()),
+                        _ => None,
+                    })
+                    .collect();
+                for (i, item) in select.projection.iter_mut().enumerate() {
+                    let SelectItem::UnnamedExpr(e) = item else {
+                        continue;
+                    };
+                    if matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+                        continue;
+                    }
+                    let Some(name) = names[i].clone() else {
+                        continue;
+                    };
+                    let shared = names.iter().filter(|n| n.as_deref() == Some(&name)).count() > 1;
+                    if name == "?column?" || shared {
+                        continue;
+                    }
+                    let expr = std::mem::replace(e, Expr::value(Value::Null));
+                    *item = SelectItem::ExprWithAlias {
+                        expr,
+                        alias: Ident::with_quote('"', name),
+                    };
+                }
+            }
+            SetExpr::SetOperation { left, right, .. } => {
+                name_items(left);
+                name_items(right);
+            }
+            SetExpr::Query(q) => name_items(&mut q.body),
+            _ => {}
+        }
+    }
+    let _ = statement.visit(&mut V { depth: 0 });
+}
+
 /// PostgreSQL types an integer literal that fits in 32 bits as `integer`; DataFusion makes
 /// every one a bigint. In an output column (`SELECT 1`, `SELECT $1::int + 1`) the type shows:
 /// drivers decode int8 differently (node-postgres returns it as a string), so literals there,
@@ -138,5 +206,22 @@ pub(super) fn unique_names(items: &mut [SelectItem]) {
             }
             other => other,
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::applied;
+    use super::*;
+
+    #[test]
+    fn inner_selects_name_their_items_as_postgres_does() {
+        assert_eq!(
+            applied(
+                inner_names,
+                "WITH w AS (SELECT x, COUNT(1), t.y::text FROM t) SELECT count(*), Count FROM (SELECT max(a), max(b), sum(c) AS s FROM u) m, w"
+            ),
+            "WITH w AS (SELECT x, COUNT(1) AS \"count\", t.y::TEXT AS \"y\" FROM t) SELECT count(*), Count FROM (SELECT max(a), max(b), sum(c) AS s FROM u) AS m, w"
+        );
     }
 }

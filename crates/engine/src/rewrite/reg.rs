@@ -22,6 +22,15 @@ pub(super) fn reg_casts(statement: &mut Statement, _: &Context) {
         if let Some(kind) = reg_kind(data_type) {
             let arg = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
             *expr = call(kind.function_names().0, arg);
+        } else if let DataType::Array(
+            ArrayElemTypeDef::SquareBracket(element, _) | ArrayElemTypeDef::AngleBracket(element),
+        ) = data_type
+            && let Some(kind) = reg_kind(element)
+        {
+            // An array of oids as a `reg*[]`: its elements' names, which is what every
+            // client does with one (`::text[]`, printing it).
+            let arg = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+            *expr = call(kind.array_output_name(), arg);
         } else if is_text_type(data_type)
             && let Expr::Cast {
                 expr: reg_arg,
@@ -85,9 +94,9 @@ mod tests {
         assert_eq!(
             applied(
                 reg_casts,
-                "SELECT c.oid = 'pg_class'::regclass, t.oid::regtype::text, n::regnamespace, x::int"
+                "SELECT c.oid = 'pg_class'::regclass, t.oid::regtype::text, n::regnamespace, x::int, p.proargtypes::regtype[]::text[]"
             ),
-            "SELECT c.oid = __pg_regclass_in('pg_class'), __pg_regtype_out(t.oid), __pg_regnamespace_in(n), x::INT"
+            "SELECT c.oid = __pg_regclass_in('pg_class'), __pg_regtype_out(t.oid), __pg_regnamespace_in(n), x::INT, __pg_regtype_array_out(p.proargtypes)::TEXT[]"
         );
     }
 }

@@ -78,7 +78,13 @@ fn aggregates(select: &datafusion::sql::sqlparser::ast::Select) -> bool {
 
 /// Functions DataFusion serves as tables; any other function in FROM is a scalar one.
 pub(super) const TABLE_FUNCTIONS: &[&str] =
-    &["generate_series", "range", "pg_get_keywords", "unnest"];
+&[
+    "generate_series",
+    "range",
+    "pg_get_keywords",
+    "pg_partition_ancestors",
+    "unnest",
+];
 
 /// `unnest(x) AS a` written as a function in FROM is DataFusion's `UNNEST` table factor.
 /// (psql, pgjdbc and SQLAlchemy write `FROM unnest(…)`, `FROM generate_series(…) g`,

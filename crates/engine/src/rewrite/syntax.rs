@@ -291,6 +291,19 @@ pub(super) fn function_synonyms(statement: &mut Statement, _: &Context) {
     });
 }
 
+/// `CURRENT_SCHEMA` without parentheses is the function `current_schema()`, as in PostgreSQL's
+/// grammar, where the word is reserved and never a column (ibis asks `SELECT CURRENT_SCHEMA`).
+pub(super) fn bare_current_schema(statement: &mut Statement, _: &Context) {
+    each_expr(statement, |expr| {
+        if let Expr::Identifier(ident) = expr
+            && ident.quote_style.is_none()
+            && ident.value.eq_ignore_ascii_case("current_schema")
+        {
+            *expr = call_with("current_schema", Vec::new());
+        }
+    });
+}
+
 /// `make_interval(days => 3, hours => 4)`: PostgreSQL's named arguments (any may be left out,
 /// each defaulting to 0) become the seven positional ones `make_interval(years, months, weeks,
 /// days, hours, mins, secs)`.
@@ -453,6 +466,17 @@ pub(super) fn cte_column_names(statement: &mut Statement, _: &Context) {
 mod tests {
     use super::super::tests::applied;
     use super::*;
+
+    #[test]
+    fn bare_current_schema_is_the_function_but_a_quoted_name_is_a_column() {
+        assert_eq!(
+            applied(
+                bare_current_schema,
+                "SELECT CURRENT_SCHEMA, \"current_schema\" FROM t"
+            ),
+            "SELECT current_schema(), \"current_schema\" FROM t"
+        );
+    }
 
     #[test]
     fn collations_are_dropped() {

@@ -14,8 +14,23 @@ use datafusion::arrow::datatypes::{
 };
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
-/// PostgreSQL text output of one non-null value.
+mod interval;
+
+pub use interval::{IntervalStyle, interval_text};
+
+/// PostgreSQL text output of one non-null value, intervals in the default IntervalStyle.
 pub fn write_text(array: &ArrayRef, row: usize, out: &mut String) -> Result<(), String> {
+    write_text_styled(array, row, out, IntervalStyle::Postgres)
+}
+
+/// PostgreSQL text output of one non-null value, intervals in `style` (the session's
+/// IntervalStyle).
+pub fn write_text_styled(
+    array: &ArrayRef,
+    row: usize,
+    out: &mut String,
+    style: IntervalStyle,
+) -> Result<(), String> {
     let w = |r: std::fmt::Result| r.map_err(|e| e.to_string());
     match array.data_type() {
         DataType::Boolean => out.push(if array.as_boolean().value(row) {
@@ -112,12 +127,12 @@ pub fn write_text(array: &ArrayRef, row: usize, out: &mut String) -> Result<(), 
                     continue;
                 }
                 item.clear();
-                write_text(&items, i, &mut item)?;
+                write_text_styled(&items, i, &mut item, style)?;
                 array_item_text(&item, out);
             }
             out.push('}');
         }
-        DataType::Interval(_) | DataType::Duration(_) => interval_text(array, row, out)?,
+        DataType::Interval(_) | DataType::Duration(_) => interval_text(array, row, style, out)?,
         _ => {
             let formatter = ArrayFormatter::try_new(array.as_ref(), &FormatOptions::default())
                 .map_err(|e| e.to_string())?;
@@ -278,38 +293,6 @@ pub fn interval_parts(array: &ArrayRef, row: usize) -> (i32, i32, i64) {
         }
         _ => (0, 0, 0),
     }
-}
-
-/// IntervalStyle `postgres`: `1 year 2 mons 3 days 04:05:06.5`.
-pub fn interval_text(array: &ArrayRef, row: usize, out: &mut String) -> Result<(), String> {
-    let (months, days, micros) = interval_parts(array, row);
-    let mut parts = Vec::new();
-    let (years, mons) = (months / 12, months % 12);
-    let unit = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    if years != 0 {
-        parts.push(unit(i64::from(years), "year", "years"));
-    }
-    if mons != 0 {
-        parts.push(unit(i64::from(mons), "mon", "mons"));
-    }
-    if days != 0 {
-        parts.push(unit(i64::from(days), "day", "days"));
-    }
-    if micros != 0 || parts.is_empty() {
-        let sign = if micros < 0 { "-" } else { "" };
-        let abs = micros.unsigned_abs();
-        let secs = abs / 1_000_000;
-        let mut s = format!(
-            "{sign}{:02}:{:02}:{:02}",
-            secs / 3600,
-            (secs / 60) % 60,
-            secs % 60
-        );
-        push_fraction(i64::try_from(abs % 1_000_000).unwrap_or(0), &mut s);
-        parts.push(s);
-    }
-    out.push_str(&parts.join(" "));
-    Ok(())
 }
 
 /// One array element in `{...}` text, quoted when PostgreSQL would quote it.
