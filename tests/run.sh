@@ -7,9 +7,11 @@
 # - Debian: psql (postgresql-client), pgjdbc (libpostgresql-jdbc-java), psqlODBC
 #   (odbc-postgresql, unixodbc), a JDK for javac (default-jdk-headless), and the PostgreSQL 15
 #   server with hstore (postgresql-15, postgresql-contrib) as the oracle of tests/tests/oracle.rs;
+#   ruby-pg and ActiveRecord (ruby-pg, ruby-activerecord), Go with lib/pq and pgx v4
+#   (golang-go, golang-github-lib-pq-dev, golang-github-jackc-pgx-v4-dev);
 # - PyPI, into a venv at ~/.cache/stagesql/venv: moto[server] (the AWS API the live-source
-#   tests crawl) and the Python drivers the client tests drive (psycopg, psycopg2, asyncpg,
-#   pg8000, SQLAlchemy, pyodbc);
+#   tests crawl) and the Python drivers and tools the client tests drive (psycopg, psycopg2,
+#   asyncpg, pg8000, SQLAlchemy, pyodbc, pgcli, ibis, pandas, dbt-postgres);
 # - npm, into ~/.cache/stagesql/node: pg and postgres (the Node drivers).
 # Compiled dependencies are cached in $CARGO_TARGET_DIR (default ~/.cache/stagesql/target), outside
 # the clone, so repeated runs and fresh clones reuse them.
@@ -31,6 +33,11 @@ command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
 # PostgreSQL 15 itself, the oracle the differential SQL test compares every answer with.
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 [ -f /usr/share/postgresql/15/extension/hstore.control ] || missing+=(postgresql-contrib)
+# Ruby and Go clients of tests/tests/clients.rs: ruby-pg, ActiveRecord, lib/pq and pgx v4.
+ruby -e 'require "pg"; require "active_record"' >/dev/null 2>&1 || missing+=(ruby-pg ruby-activerecord)
+command -v go >/dev/null 2>&1 || missing+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/lib/pq ] || missing+=(golang-github-lib-pq-dev)
+[ -d /usr/share/gocode/src/github.com/jackc/pgx/v4 ] || missing+=(golang-github-jackc-pgx-v4-dev)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq
@@ -47,11 +54,17 @@ if [ ! -x "$VENV/bin/moto_server" ]; then
   fi
   "$VENV/bin/pip" install -q --disable-pip-version-check 'moto[server]>=5.2,<6'
 fi
-if ! "$VENV/bin/python" -c "import psycopg, psycopg2, asyncpg, pg8000, sqlalchemy, pyodbc" 2>/dev/null; then
-  echo "== installing the Python drivers into $VENV"
+if ! "$VENV/bin/python" -c "import psycopg, psycopg2, asyncpg, pg8000, sqlalchemy, pyodbc, pgcli, ibis, pandas" 2>/dev/null; then
+  echo "== installing the Python drivers and tools into $VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check \
     'psycopg[binary]>=3.1,<4' 'psycopg2-binary>=2.9,<3' 'asyncpg>=0.29,<1' 'pg8000>=1.30,<2' \
-    'sqlalchemy>=2.0,<3' 'pyodbc>=5,<6'
+    'sqlalchemy>=2.0,<3' 'pyodbc>=5,<6' 'pgcli>=4,<5' 'ibis-framework[postgres]>=10,<13' \
+    'pandas>=2,<4'
+fi
+if [ ! -x "$VENV/bin/dbt" ]; then
+  # dbt 1.9: later releases fetch a parser wheel from GitHub at install time.
+  echo "== installing dbt-postgres into $VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check 'dbt-core>=1.9,<1.10' 'dbt-postgres>=1.9,<1.10'
 fi
 export STAGESQL_MOTO_SERVER="$VENV/bin/moto_server"
 export STAGESQL_PYTHON="$VENV/bin/python"

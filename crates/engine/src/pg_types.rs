@@ -5,7 +5,7 @@
 use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
 
 use crate::schema::{
-    PG_CHAR, PG_HSTORE, PG_NAME, PG_INT2VECTOR, PG_JSON, PG_JSONB, PG_OIDVECTOR, pg_type_tag,
+    PG_CHAR, PG_HSTORE, PG_INT2VECTOR, PG_JSON, PG_JSONB, PG_NAME, PG_OIDVECTOR, pg_type_tag,
 };
 
 /// OID of `pg_catalog`.

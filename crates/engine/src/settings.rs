@@ -378,7 +378,8 @@ mod tests {
             Some(("DateStyle".into(), "ISO, DMY".into()))
         );
         assert_eq!(
-            s.set("intervalstyle", "ISO_8601").expect("a PostgreSQL style"),
+            s.set("intervalstyle", "ISO_8601")
+                .expect("a PostgreSQL style"),
             Some(("IntervalStyle".into(), "iso_8601".into()))
         );
         assert_eq!(s.interval_style(), crate::text::IntervalStyle::Iso8601);

@@ -208,8 +208,7 @@ mod tests {
     #[test]
     fn text_escapes_and_writes_null_markers() {
         let (schema, batch) = batch();
-        let msgs =
-            copy_messages(
+        let msgs = copy_messages(
             &schema,
             &[batch],
             &options(CopyFormat::Text, false),
@@ -225,8 +224,7 @@ mod tests {
     #[test]
     fn binary_has_signature_counts_and_lengths() {
         let (schema, batch) = batch();
-        let msgs =
-            copy_messages(
+        let msgs = copy_messages(
             &schema,
             &[batch],
             &options(CopyFormat::Binary, false),

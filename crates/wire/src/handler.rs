@@ -418,8 +418,8 @@ impl SimpleQueryHandler for Connection {
                     &Format::UnifiedText,
                     session.interval_style(),
                 )
-                    .await
-                    .unwrap_or_else(|e| Response::Error(error_info(e))),
+                .await
+                .unwrap_or_else(|e| Response::Error(error_info(e))),
                 Err(e) => Response::Error(error_info(to_pg_error(e))),
             }]);
         }
@@ -454,12 +454,14 @@ impl SimpleQueryHandler for Connection {
             match run.await {
                 Ok((prepared, output)) => {
                     match respond(
-                    client,
-                    &prepared,
-                    output,
-                    &Format::UnifiedText,
-                    session.interval_style(),
-                ).await {
+                        client,
+                        &prepared,
+                        output,
+                        &Format::UnifiedText,
+                        session.interval_style(),
+                    )
+                    .await
+                    {
                         Ok(r) => responses.push(r),
                         Err(e) => {
                             responses.push(Response::Error(error_info(e)));

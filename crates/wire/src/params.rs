@@ -217,14 +217,21 @@ fn decode_binary(index: usize, bytes: &[u8], ty: &Type) -> Result<ScalarValue, W
 /// array_recv's form of a one-dimensional array: dimensions, a null flag, the element OID,
 /// then each element as a length (-1 for NULL) and its bytes. The count the client states is
 /// only checked, never used to size anything: the elements are read from the bytes present.
-fn decode_binary_array(index: usize, bytes: &[u8], element: &Type) -> Result<ScalarValue, WireError> {
+fn decode_binary_array(
+    index: usize,
+    bytes: &[u8],
+    element: &Type,
+) -> Result<ScalarValue, WireError> {
     let bad = || WireError::InvalidBinary {
         index,
         type_name: format!("{}[]", element.name()),
     };
     let mut at = 0usize;
     let mut take = |n: usize| -> Result<&[u8], WireError> {
-        let end = at.checked_add(n).filter(|end| *end <= bytes.len()).ok_or_else(bad)?;
+        let end = at
+            .checked_add(n)
+            .filter(|end| *end <= bytes.len())
+            .ok_or_else(bad)?;
         let part = &bytes[at..end];
         at = end;
         Ok(part)
@@ -257,7 +264,9 @@ fn decode_binary_array(index: usize, bytes: &[u8], element: &Type) -> Result<Sca
     if at != bytes.len() {
         return Err(bad());
     }
-    Ok(ScalarValue::List(ScalarValue::new_list_nullable(&values, &target)))
+    Ok(ScalarValue::List(ScalarValue::new_list_nullable(
+        &values, &target,
+    )))
 }
 
 fn arr<const N: usize>(b: &[u8]) -> Result<[u8; N], WireError> {

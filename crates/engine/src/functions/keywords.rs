@@ -64,7 +64,11 @@ impl TableFunctionImpl for NoPartitions {
                 "pg_partition_ancestors() takes one argument".to_owned(),
             ));
         }
-        let schema = Arc::new(Schema::new(vec![Field::new("relid", DataType::UInt32, true)]));
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "relid",
+            DataType::UInt32,
+            true,
+        )]));
         Ok(Arc::new(MemTable::try_new(schema, vec![vec![]])?))
     }
 }

@@ -21,10 +21,10 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
     AccessExpr, ArrayElemTypeDef, BinaryOperator, CastKind, CharacterLength, DataType, Expr,
-    Function, FunctionArg,
-    FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart,
-    Query, SelectItem, SetExpr, Statement, Subscript, TableFactor, TableWithJoins, Value,
-    ValueWithSpan, VisitMut, VisitorMut, visit_expressions_mut, visit_relations_mut,
+    Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident,
+    ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, Statement, Subscript, TableFactor,
+    TableWithJoins, Value, ValueWithSpan, VisitMut, VisitorMut, visit_expressions_mut,
+    visit_relations_mut,
 };
 
 use crate::functions::catalog::RegKind;

@@ -77,8 +77,7 @@ fn aggregates(select: &datafusion::sql::sqlparser::ast::Select) -> bool {
 }
 
 /// Functions DataFusion serves as tables; any other function in FROM is a scalar one.
-pub(super) const TABLE_FUNCTIONS: &[&str] =
-&[
+pub(super) const TABLE_FUNCTIONS: &[&str] = &[
     "generate_series",
     "range",
     "pg_get_keywords",

@@ -94,7 +94,13 @@ fn seconds(sec: i64, fsec: i64, fill: bool, out: &mut String) {
 }
 
 /// Writes the interval of `months`, `days` and `micros` in `style`.
-pub fn format_interval(months: i32, days: i32, micros: i64, style: IntervalStyle, out: &mut String) {
+pub fn format_interval(
+    months: i32,
+    days: i32,
+    micros: i64,
+    style: IntervalStyle,
+    out: &mut String,
+) {
     let f = Fields::new(months, days, micros);
     match style {
         IntervalStyle::Postgres => postgres(&f, out),
@@ -166,11 +172,7 @@ fn verbose(f: &Fields, out: &mut String) {
         } else {
             value
         };
-        let _ = write!(
-            out,
-            " {shown} {unit}{}",
-            if shown == 1 { "" } else { "s" }
-        );
+        let _ = write!(out, " {shown} {unit}{}", if shown == 1 { "" } else { "s" });
         is_zero = false;
     }
     if f.sec != 0 || f.fsec != 0 {
@@ -285,7 +287,10 @@ mod tests {
     #[test]
     fn postgres_style_marks_a_positive_field_after_a_negative_one() {
         let s = IntervalStyle::Postgres;
-        assert_eq!(show(14, 3, 4 * HOUR + 5 * 60_000_000 + 6_500_000, s), "1 year 2 mons 3 days 04:05:06.5");
+        assert_eq!(
+            show(14, 3, 4 * HOUR + 5 * 60_000_000 + 6_500_000, s),
+            "1 year 2 mons 3 days 04:05:06.5"
+        );
         assert_eq!(show(0, -1, 2 * HOUR, s), "-1 days +02:00:00");
         assert_eq!(show(0, 1, -2 * HOUR, s), "1 day -02:00:00");
         assert_eq!(show(-13, 0, 0, s), "-1 years -1 mons");
@@ -296,7 +301,10 @@ mod tests {
     #[test]
     fn iso_8601_style() {
         let s = IntervalStyle::Iso8601;
-        assert_eq!(show(14, 3, 4 * HOUR + 5 * 60_000_000 + 6_500_000, s), "P1Y2M3DT4H5M6.5S");
+        assert_eq!(
+            show(14, 3, 4 * HOUR + 5 * 60_000_000 + 6_500_000, s),
+            "P1Y2M3DT4H5M6.5S"
+        );
         assert_eq!(show(0, 0, 0, s), "PT0S");
         assert_eq!(show(0, -1, 2 * HOUR, s), "P-1DT2H");
         assert_eq!(show(0, 0, -1_500_000, s), "PT-1.5S");
@@ -306,7 +314,10 @@ mod tests {
     #[test]
     fn sql_standard_style() {
         let s = IntervalStyle::SqlStandard;
-        assert_eq!(show(14, 3, 4 * HOUR + 5 * 60_000_000 + 6_500_000, s), "+1-2 +3 +4:05:06.5");
+        assert_eq!(
+            show(14, 3, 4 * HOUR + 5 * 60_000_000 + 6_500_000, s),
+            "+1-2 +3 +4:05:06.5"
+        );
         assert_eq!(show(14, 0, 0, s), "1-2");
         assert_eq!(show(-14, 0, 0, s), "-1-2");
         assert_eq!(show(0, 3, 4 * HOUR, s), "3 4:00:00");
