@@ -143,3 +143,13 @@ SELECT make_interval(1, 2, 3, 4, 5, 6, 7.5), make_interval(secs => 90), make_int
 SELECT justify_hours(interval '-50 hours'), justify_interval(interval '-1 mon 1 hour')
 
 SELECT count(*) FROM aws.apigatewayv2_stage WHERE last_updated_date - created_date > interval '1 hour' * 24
+
+SELECT to_timestamp('2026-01-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US'), to_timestamp('05 Dec 2000', 'DD Mon YYYY'), to_date('2026/3/7', 'YYYY/MM/DD')
+
+SELECT count(*) FROM aws.apigatewayv2_stage WHERE created_date >= TO_TIMESTAMP('2026-01-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US')
+
+SELECT to_timestamp('2026-01-01 01:00 PM', 'YYYY-MM-DD HH12:MI AM'), to_timestamp('26-1-1', 'YY-MM-DD'), to_timestamp('2026 12.3', 'YYYY SS.MS'), to_timestamp(1700000000.5)
+
+SELECT to_timestamp('2026-02-30', 'YYYY-MM-DD')
+
+SELECT to_char(created_date, 'YYYY-MM-DD HH24:MI:SS') = to_char(to_timestamp(to_char(created_date, 'YYYY-MM-DD HH24:MI:SS'), 'YYYY-MM-DD HH24:MI:SS'), 'YYYY-MM-DD HH24:MI:SS') FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 3

@@ -133,3 +133,13 @@ SELECT substring('hello' FROM 'l+'), substring('hello' FROM 'z'), substring('hel
 SELECT width_bucket(5, 0, 10, 4)
 
 SELECT stage_name ^@ 'pr' AS p, count(*) FROM aws.apigatewayv2_stage GROUP BY 1 ORDER BY 1
+
+SELECT 1 AS TABLE_CAT, 2 AS "MiX", STAGE_NAME FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 2
+
+SELECT CASE WHEN auto_deploy THEN region ELSE stage_name END, CASE WHEN auto_deploy THEN 'a' ELSE 'b'::text END FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 3
+
+SELECT count FROM (SELECT count(*) FROM aws.apigatewayv2_stage) s
+
+WITH w AS (SELECT region, COUNT(1), max(stage_name) FROM aws.apigatewayv2_stage GROUP BY region) SELECT region, Count, max FROM w ORDER BY region
+
+SELECT CURRENT_SCHEMA, current_schema()

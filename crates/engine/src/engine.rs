@@ -97,6 +97,7 @@ impl Engine {
             .chain(crate::functions::math::all())
             .chain(crate::functions::ordered_set::all())
             .chain(std::iter::once(crate::functions::sleep::udf()))
+            .chain(crate::functions::to_timestamp::all())
             .chain(crate::semantics::json::operator_udfs())
         {
             datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(udf))?;

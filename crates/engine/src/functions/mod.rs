@@ -18,3 +18,4 @@ pub mod session;
 pub mod sleep;
 pub mod to_char;
 pub mod to_json;
+pub mod to_timestamp;

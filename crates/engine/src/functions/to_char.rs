@@ -68,7 +68,7 @@ fn datetime(v: &ScalarValue) -> Result<Option<NaiveDateTime>> {
     })
 }
 
-const MONTHS: [&str; 12] = [
+pub(super) const MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",
@@ -93,7 +93,7 @@ const DAYS: [&str; 7] = [
 ];
 
 /// Every template pattern this implements, longest first where one is a prefix of another.
-const PATTERNS: &[&str] = &[
+pub(super) const PATTERNS: &[&str] = &[
     "HH24", "HH12", "HH", "MI", "SSSS", "SS", "MS", "US", "A.M.", "P.M.", "a.m.", "p.m.", "AM",
     "PM", "am", "pm", "IYYY", "YYYY", "YYY", "YY", "Y", "MONTH", "Month", "month", "MON", "Mon",
     "mon", "MM", "DAY", "Day", "day", "DY", "Dy", "dy", "DDD", "DD", "ID", "IW", "D", "WW", "W",
