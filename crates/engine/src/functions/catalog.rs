@@ -306,10 +306,7 @@ pub fn for_session(
                             .collect::<Result<_>>()?
                     }
                     _ => {
-                        return Ok(ScalarValue::try_from(DataType::new_list(
-                            DataType::Utf8,
-                            true,
-                        ))?);
+                        return ScalarValue::try_from(DataType::new_list(DataType::Utf8, true));
                     }
                 };
                 Ok(ScalarValue::List(ScalarValue::new_list_nullable(

@@ -205,7 +205,8 @@ fn sql_standard(f: &Fields, out: &mut String) {
     let has_positive = all.iter().any(|v| *v > 0);
     let has_year_month = f.year != 0 || f.mon != 0;
     let has_day_time = f.day != 0 || !f.time_is_zero();
-    let standard = !(has_negative && has_positive) && !(has_year_month && has_day_time);
+    let mixed_signs = has_negative && has_positive;
+    let standard = !(mixed_signs || has_year_month && has_day_time);
     if !has_negative && !has_positive {
         out.push('0');
         return;
