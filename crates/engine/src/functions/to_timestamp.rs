@@ -197,12 +197,12 @@ fn read(input: &str, format: &str) -> Result<NaiveDateTime> {
         }
         let Some(pattern) = PATTERNS.iter().find(|p| fmt.starts_with(**p)) else {
             fmt = &fmt[c.len_utf8()..];
-            if c.is_whitespace() {
-                rest = rest.trim_start();
-            } else if rest
-                .chars()
-                .next()
-                .is_some_and(|i| !i.is_alphanumeric() && !i.is_whitespace())
+            rest = rest.trim_start();
+            if !c.is_whitespace()
+                && rest
+                    .chars()
+                    .next()
+                    .is_some_and(|i| !i.is_alphanumeric())
             {
                 rest = skip_one(rest);
             }
