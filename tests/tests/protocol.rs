@@ -258,6 +258,60 @@ async fn several_statements_in_one_simple_query() {
     assert_eq!(rows(&msgs), vec![vec![Some("a".into())]]);
 }
 
+/// IntervalStyle: every PostgreSQL value is accepted, and intervals print in it, both as sent
+/// and in a cast to text; each session keeps its own. (Expected texts: PostgreSQL 15's.)
+#[tokio::test]
+async fn interval_style_decides_how_intervals_print() {
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    let other = server.client().await;
+    let sql = "SELECT interval '1 day 2 hours 3.5 seconds', (interval '14 mons')::text, \
+               'at ' || interval '-1 day'";
+    for (style, want) in [
+        ("iso_8601", ["P1DT2H3.5S", "P1Y2M", "at P-1D"]),
+        ("sql_standard", ["1 2:00:03.5", "1-2", "at -1 0:00:00"]),
+        (
+            "postgres_verbose",
+            [
+                "@ 1 day 2 hours 3.5 secs",
+                "@ 1 year 2 mons",
+                "at @ 1 day ago",
+            ],
+        ),
+        (
+            "postgres",
+            ["1 day 02:00:03.5", "1 year 2 mons", "at -1 days"],
+        ),
+    ] {
+        let msgs = client
+            .simple_query(&format!("SET intervalstyle = {style}; {sql}"))
+            .await
+            .expect(style);
+        let want: Vec<Option<String>> = want.iter().map(|w| Some((*w).to_owned())).collect();
+        assert_eq!(rows(&msgs), vec![want], "{style}");
+        let shown = client
+            .simple_query("SHOW IntervalStyle")
+            .await
+            .expect("show");
+        assert_eq!(rows(&shown), vec![vec![Some(style.to_owned())]]);
+    }
+    client
+        .simple_query("SET intervalstyle = iso_8601")
+        .await
+        .expect("set");
+    let msgs = other.simple_query(sql).await.expect("other session");
+    assert_eq!(
+        rows(&msgs)[0][0].as_deref(),
+        Some("1 day 02:00:03.5"),
+        "another session keeps its own style"
+    );
+    let err = client
+        .simple_query("SET intervalstyle = german")
+        .await
+        .expect_err("not a style");
+    assert_eq!(sqlstate(&err), "22023");
+}
+
 #[tokio::test]
 async fn errors_carry_the_right_sqlstate_and_leave_the_connection_usable() {
     let server = TestServer::start().await;

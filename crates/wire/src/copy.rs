@@ -91,6 +91,10 @@ pub fn copy_messages(
     if !prefix.is_empty() {
         out.push(CopyData::new(prefix.freeze()));
     }
+    if options.format == CopyFormat::Binary {
+        // The file trailer, a message of its own: a field count of -1.
+        out.push(CopyData::new(bytes::Bytes::from_static(&[0xff, 0xff])));
+    }
     Ok(out)
 }
 
@@ -237,5 +241,6 @@ mod tests {
         assert_eq!(&all[19..21], &[0, 2]);
         assert_eq!(&all[21..33], &[0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1]);
         assert_eq!(&all[33..40], &[0, 0, 0, 3, b'a', b',', b'b']);
+        assert!(all.ends_with(&[0xff, 0xff]), "the trailer ends the file");
     }
 }

@@ -4,7 +4,7 @@
 
 --@ config page: server version
 --@? rows=1
---@? contains=1600
+--@? contains=1500
 SELECT current_setting('server_version_num')::int/100 as version
 
 --@ config page: TimescaleDB probe

@@ -198,12 +198,7 @@ fn read(input: &str, format: &str) -> Result<NaiveDateTime> {
         let Some(pattern) = PATTERNS.iter().find(|p| fmt.starts_with(**p)) else {
             fmt = &fmt[c.len_utf8()..];
             rest = rest.trim_start();
-            if !c.is_whitespace()
-                && rest
-                    .chars()
-                    .next()
-                    .is_some_and(|i| !i.is_alphanumeric())
-            {
+            if !c.is_whitespace() && rest.chars().next().is_some_and(|i| !i.is_alphanumeric()) {
                 rest = skip_one(rest);
             }
             continue;

@@ -95,6 +95,16 @@ pub struct PgSemantics {
     power_domain: Arc<ScalarUDF>,
 }
 
+impl PgSemantics {
+    /// The rule for one session: casts to text print intervals in its IntervalStyle.
+    pub fn for_session(settings: Arc<std::sync::RwLock<crate::settings::Settings>>) -> Self {
+        PgSemantics {
+            to_text: Arc::new(ScalarUDF::from(to_text::ToText::for_session(settings))),
+            ..PgSemantics::default()
+        }
+    }
+}
+
 impl Default for PgSemantics {
     fn default() -> Self {
         PgSemantics {
