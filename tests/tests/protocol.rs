@@ -312,6 +312,67 @@ async fn interval_style_decides_how_intervals_print() {
     assert_eq!(sqlstate(&err), "22023");
 }
 
+/// EXPLAIN answers as PostgreSQL does: one text column `QUERY PLAN`, the root node first with
+/// `(cost=a..b rows=n width=w)`, which Superset's cost estimate parses.
+#[tokio::test]
+async fn explain_answers_in_postgres_text_form() {
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    let stmt = client
+        .prepare("EXPLAIN SELECT region, count(*) FROM aws.apigatewayv2_stage WHERE region = $1 GROUP BY region ORDER BY 2")
+        .await
+        .expect("prepare");
+    assert_eq!(stmt.columns().len(), 1);
+    assert_eq!(stmt.columns()[0].name(), "QUERY PLAN");
+    assert_eq!(stmt.columns()[0].type_(), &Type::TEXT);
+    let plan = client.query(&stmt, &[&"us-east-1"]).await.expect("explain");
+    let lines: Vec<String> = plan.iter().map(|r| r.get(0)).collect();
+    let cost = |line: &str| {
+        let after = line.split("(cost=").nth(1)?;
+        let (range, rest) = after.split_once(" rows=")?;
+        let (start, total) = range.split_once("..")?;
+        let (rows, width) = rest.split_once(" width=")?;
+        Some((
+            start.parse::<f64>().ok()?,
+            total.parse::<f64>().ok()?,
+            rows.parse::<u64>().ok()?,
+            width.trim_end_matches(')').parse::<u64>().ok()?,
+        ))
+    };
+    let (start, total, _, _) = cost(&lines[0]).unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(start <= total, "{lines:?}");
+    assert!(lines[0].starts_with("Sort  (cost="), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .skip(1)
+            .all(|l| l.contains("->  ") && cost(l).is_some()),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("Seq Scan on apigatewayv2_stage")),
+        "{lines:?}"
+    );
+
+    let analyzed = client
+        .simple_query("EXPLAIN ANALYZE SELECT count(*) FROM aws.apigatewayv2_stage")
+        .await
+        .expect("explain analyze");
+    let first = rows(&analyzed)[0][0].clone().unwrap_or_default();
+    assert!(first.contains("(actual time="), "{first}");
+    assert!(first.contains("rows=1 loops=1"), "{first}");
+    for (sql, code) in [
+        ("EXPLAIN (FORMAT JSON) SELECT 1", "0A000"),
+        ("EXPLAIN (NOSUCH) SELECT 1", "42601"),
+        ("EXPLAIN DELETE FROM aws.apigatewayv2_stage", "25006"),
+    ] {
+        let err = client.simple_query(sql).await.expect_err(sql);
+        assert_eq!(sqlstate(&err), code, "{sql}");
+    }
+}
+
 #[tokio::test]
 async fn errors_carry_the_right_sqlstate_and_leave_the_connection_usable() {
     let server = TestServer::start().await;

@@ -32,6 +32,7 @@ pub mod cursor;
 pub mod engine;
 pub mod error;
 pub mod executor;
+pub mod explain;
 pub mod functions;
 pub mod limits;
 pub mod naming;

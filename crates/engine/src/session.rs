@@ -152,6 +152,21 @@ impl Session {
                     optimized: Arc::default(),
                 })
             }
+            Command::Explain { query, .. } => {
+                let (plan, param_types, _) = self.plan_query(query).await?;
+                Ok(Prepared {
+                    command,
+                    plan: Some(plan),
+                    param_types,
+                    schema: Some(Arc::new(Schema::new(vec![Field::new(
+                        "QUERY PLAN",
+                        DataType::Utf8,
+                        false,
+                    )]))),
+                    physical: Arc::default(),
+                    optimized: Arc::default(),
+                })
+            }
             Command::CopyOut { query, .. } | Command::Declare { query, .. } => {
                 let (plan, param_types, _) = self.plan_query(query).await?;
                 Ok(Prepared {
@@ -254,6 +269,60 @@ impl Session {
         )?;
         let schema = pg_named_schema(stmt, analyzed.schema().as_arrow());
         Ok((plan, param_types, schema))
+    }
+
+    /// `EXPLAIN`: the physical plan of the query in PostgreSQL's text form; with ANALYZE the
+    /// query runs first (under the statement's limits) and each node shows what it did.
+    async fn explain(
+        &self,
+        prepared: &Prepared,
+        params: Vec<ScalarValue>,
+        options: crate::explain::ExplainOptions,
+    ) -> Result<Output, EngineError> {
+        let plan = prepared
+            .plan
+            .clone()
+            .ok_or_else(|| DataFusionError::Internal("EXPLAIN without a plan".to_owned()))?;
+        let plan = if params.is_empty() {
+            plan
+        } else {
+            let values = cast_params(params, &prepared.param_types)?;
+            plan.with_param_values(ParamValues::from(values))?
+        };
+        let pinned = self.table.pin()?;
+        let rows = pinned.as_ref().map_or(0, |p| p.0.rows());
+        let mut state = self.state.clone();
+        state.mark_start_execution();
+        if let Some(pinned) = pinned.clone() {
+            state.config_mut().set_extension(Arc::new(pinned));
+        }
+        let physical = state.create_physical_plan(&plan).await?;
+        if options.analyze {
+            let mut stream = self.start(
+                prepared,
+                Arc::clone(&physical),
+                self.task_context(pinned),
+                rows,
+            )?;
+            while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+                batch?;
+            }
+        }
+        let lines = crate::explain::lines(&physical, options, rows);
+        let schema = prepared
+            .schema
+            .clone()
+            .ok_or_else(|| DataFusionError::Internal("EXPLAIN without a schema".to_owned()))?;
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![Arc::new(StringArray::from(lines))],
+        )
+        .map_err(DataFusionError::from)?;
+        let stream = MemoryStream::try_new(vec![batch], Arc::clone(&schema), None)?;
+        Ok(Output::Rows {
+            schema,
+            stream: Box::pin(stream),
+        })
     }
 
     /// Runs a planned query with its parameter values on the snapshot current now.
@@ -442,6 +511,7 @@ impl Session {
                 let stream = self.run_plan(prepared, params).await?;
                 Ok(Output::Rows { schema, stream })
             }
+            Command::Explain { options, .. } => self.explain(prepared, params, *options).await,
             Command::CopyOut { query, options } => {
                 let stream = self.run_plan(prepared, params).await?;
                 let schema = match &prepared.plan {

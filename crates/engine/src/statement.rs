@@ -19,8 +19,15 @@ const RECURSION_LIMIT: usize = 100;
 /// One statement, sorted.
 #[derive(Debug, Clone)]
 pub enum Command {
-    /// A query (or EXPLAIN of one): planned and run by DataFusion.
+    /// A query: planned and run by DataFusion.
     Query(Box<Statement>),
+    /// `EXPLAIN [ANALYZE] query`, answered in PostgreSQL's text form.
+    Explain {
+        /// The query explained.
+        query: Box<Statement>,
+        /// What was asked for.
+        options: crate::explain::ExplainOptions,
+    },
     /// `SET name = value`; `None` means `DEFAULT`.
     Set {
         /// Parameter name as written.
@@ -175,11 +182,25 @@ fn classify(statement: Statement) -> Result<Command, EngineError> {
     Ok(match statement {
         Statement::Query(_) => Command::Query(Box::new(statement)),
         Statement::Explain {
-            statement: ref inner,
+            statement: inner,
+            analyze,
+            format,
+            options,
             ..
         } => {
-            classify((**inner).clone())?;
-            Command::Query(Box::new(statement))
+            let options = crate::explain::ExplainOptions::parse(
+                analyze,
+                format.as_ref(),
+                options.as_deref(),
+            )?;
+            match classify(*inner)? {
+                Command::Query(query) => Command::Explain { query, options },
+                _ => {
+                    return Err(EngineError::Unsupported(
+                        "EXPLAIN of anything but a query".to_owned(),
+                    ));
+                }
+            }
         }
         Statement::Set(set) => classify_set(set)?,
         Statement::Reset(ResetStatement { reset }) => match reset {
