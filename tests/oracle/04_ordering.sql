@@ -67,3 +67,9 @@ SELECT _key FROM aws.apigatewayv2_stage ORDER BY _key LIMIT (SELECT 2)
 SELECT _key FROM aws.apigatewayv2_stage ORDER BY _key LIMIT NULL
 
 SELECT _key FROM aws.apigatewayv2_stage ORDER BY created_date DESC, _key FETCH NEXT 4 ROWS ONLY
+
+SELECT stage_name, region r FROM aws.apigatewayv2_stage ORDER BY CASE WHEN upper(region) IN (SELECT upper(region) FROM aws.apigatewayv2_stage WHERE auto_deploy) THEN 0 ELSE 1 END, r DESC, 1 LIMIT 6
+
+SELECT region, count(*) FROM aws.apigatewayv2_stage GROUP BY region ORDER BY (SELECT count(*) FROM aws.apigatewayv2_stage WHERE auto_deploy) + count(*) DESC, 1
+
+SELECT _key FROM aws.apigatewayv2_stage ORDER BY EXISTS (SELECT 1 FROM aws.apigatewayv2_stage s WHERE s.stage_name = 'nope'), 1 LIMIT 2 OFFSET 1

@@ -116,3 +116,7 @@ SELECT s.api_id, l.stage_name, l.created_date FROM (SELECT DISTINCT api_id FROM 
 SELECT s._key, l.n FROM aws.apigatewayv2_stage s LEFT JOIN LATERAL (SELECT t.stage_name AS n FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id AND t.stage_name = 'dev' LIMIT 1) l ON true
 
 SELECT s._key, (SELECT t.created_date FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id AND t.stage_name = 'dev' LIMIT 1) AS d, (SELECT t.stage_name FROM aws.apigatewayv2_stage t WHERE t.region = s.region ORDER BY t.created_date DESC, t._key LIMIT 1) FROM aws.apigatewayv2_stage s
+
+SELECT _key, upper(region) IN (SELECT upper(region) FROM aws.apigatewayv2_stage WHERE auto_deploy), lower(stage_name) NOT IN (SELECT stage_name FROM aws.apigatewayv2_stage ORDER BY 1 LIMIT 2) FROM aws.apigatewayv2_stage ORDER BY _key
+
+SELECT _key, region || '' IN (SELECT NULL::text UNION ALL SELECT 'us-east-1') FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 6

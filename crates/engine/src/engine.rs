@@ -207,26 +207,13 @@ impl Engine {
             user,
             startup.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         )));
-        // PostgreSQL's semantics for this session: a cast to text reads its IntervalStyle.
-        let rules: Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> = self
-            .base
-            .analyzer()
-            .rules
-            .iter()
-            .map(|rule| {
-                if rule.name() == "pg_semantics" {
-                    Arc::new(crate::semantics::PgSemantics::for_session(Arc::clone(
-                        &settings,
-                    )))
-                        as Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>
-                } else {
-                    Arc::clone(rule)
-                }
-            })
-            .collect();
-        let mut state = SessionStateBuilder::new_from_existing(self.base.clone())
-            .with_analyzer_rules(rules)
-            .build();
+        let mut state = self.base.clone();
+        // What the analyzer rules read of this session (a cast to text reads IntervalStyle).
+        state
+            .config_mut()
+            .options_mut()
+            .extensions
+            .insert(crate::settings::SessionSettings(Arc::clone(&settings)));
         let udfs = session_fns::for_session(&self.config.database, user, Arc::clone(&settings))
             .into_iter()
             .chain(crate::functions::catalog::for_session(

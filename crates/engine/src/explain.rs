@@ -264,14 +264,11 @@ fn write_node(node: &Node, depth: usize, options: ExplainOptions, out: &mut Vec<
             node.width
         );
     }
-    if options.analyze {
-        match node.actual {
-            Some((rows, time)) => {
-                let ms = time.as_secs_f64() * 1000.0;
-                let _ = write!(line, " (actual time=0.000..{ms:.3} rows={rows} loops=1)");
-            }
-            None => {}
-        }
+    if options.analyze
+        && let Some((rows, time)) = node.actual
+    {
+        let ms = time.as_secs_f64() * 1000.0;
+        let _ = write!(line, " (actual time=0.000..{ms:.3} rows={rows} loops=1)");
     }
     out.push(line);
     for child in &node.children {

@@ -121,6 +121,39 @@ fn find(name: &str) -> Option<&'static Def> {
     DEFS.iter().find(|d| d.name.eq_ignore_ascii_case(name))
 }
 
+/// A session's settings where DataFusion's analyzer rules can read them: an extension of the
+/// session's `ConfigOptions` (not settable by SQL; `SET datafusion.*` is refused anyway).
+#[derive(Debug, Clone)]
+pub struct SessionSettings(pub std::sync::Arc<std::sync::RwLock<Settings>>);
+
+impl datafusion::config::ExtensionOptions for SessionSettings {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+
+    fn cloned(&self) -> Box<dyn datafusion::config::ExtensionOptions> {
+        Box::new(self.clone())
+    }
+
+    fn set(&mut self, key: &str, _value: &str) -> datafusion::error::Result<()> {
+        Err(datafusion::error::DataFusionError::Configuration(format!(
+            "{key} is not a setting"
+        )))
+    }
+
+    fn entries(&self) -> Vec<datafusion::config::ConfigEntry> {
+        Vec::new()
+    }
+}
+
+impl datafusion::config::ConfigExtension for SessionSettings {
+    const PREFIX: &'static str = "stagesql_session";
+}
+
 /// One session's parameter values.
 #[derive(Debug, Clone)]
 pub struct Settings {

@@ -28,6 +28,10 @@ def exercise(conn, how):
     eq([bool(c.nullable) for c in cols], [n for _, _, n in COLUMNS], f"{how}: SQLColumns nullable")
     pks = cur.primaryKeys(table=TABLE, schema=SCHEMA).fetchall()
     eq([p.column_name for p in pks], ["_key"], f"{how}: SQLPrimaryKeys")
+    # SQLForeignKeys, both directions: the table has none (its query used to fail).
+    eq(cur.foreignKeys(table=TABLE, schema=SCHEMA).fetchall(), [], f"{how}: SQLForeignKeys")
+    eq(cur.foreignKeys(foreignTable=TABLE, foreignSchema=SCHEMA).fetchall(), [],
+       f"{how}: SQLForeignKeys referencing")
     stats = cur.statistics(table=TABLE, schema=SCHEMA).fetchall()
     check(any(s.column_name == "_key" for s in stats), f"{how}: SQLStatistics")
 

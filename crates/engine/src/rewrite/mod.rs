@@ -35,6 +35,7 @@ mod catalog;
 mod fetch_first;
 mod json_aggregates;
 mod lateral;
+mod order_by;
 mod ordered_set;
 mod outputs;
 mod primary_key;
@@ -87,6 +88,7 @@ macro_rules! rule {
 pub(crate) const RULES: &[Rule] = &[
     rule!(Any, relations::resolve_relations),
     rule!(Any, fetch_first::fetch_first),
+    rule!(Any, order_by::sort_key_subqueries),
     rule!(Any, outputs::inner_names),
     rule!(Any, syntax::cte_column_names),
     rule!(Any, syntax::grouping_set_positions),

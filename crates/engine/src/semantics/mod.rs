@@ -67,7 +67,7 @@ use json_equality::{
 };
 
 /// The analyzer rule applying this module's semantics.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PgSemantics {
     span: Arc<ScalarUDF>,
     justify: Arc<ScalarUDF>,
@@ -93,16 +93,6 @@ pub struct PgSemantics {
     log_base_domain: Arc<ScalarUDF>,
     sqrt_domain: Arc<ScalarUDF>,
     power_domain: Arc<ScalarUDF>,
-}
-
-impl PgSemantics {
-    /// The rule for one session: casts to text print intervals in its IntervalStyle.
-    pub fn for_session(settings: Arc<std::sync::RwLock<crate::settings::Settings>>) -> Self {
-        PgSemantics {
-            to_text: Arc::new(ScalarUDF::from(to_text::ToText::for_session(settings))),
-            ..PgSemantics::default()
-        }
-    }
 }
 
 impl Default for PgSemantics {
@@ -608,8 +598,19 @@ impl PgSemantics {
 }
 
 impl AnalyzerRule for PgSemantics {
-    fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        plan.transform_up_with_subqueries(|node| self.node(node))
+    fn analyze(&self, plan: LogicalPlan, config: &ConfigOptions) -> Result<LogicalPlan> {
+        // A session's casts to text print intervals in its IntervalStyle.
+        let session = config
+            .extensions
+            .get::<crate::settings::SessionSettings>()
+            .map(|s| PgSemantics {
+                to_text: Arc::new(ScalarUDF::from(to_text::ToText::for_session(Arc::clone(
+                    &s.0,
+                )))),
+                ..self.clone()
+            });
+        let rule = session.as_ref().unwrap_or(self);
+        plan.transform_up_with_subqueries(|node| rule.node(node))
             .map(|t| t.data)
     }
 
