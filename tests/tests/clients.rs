@@ -186,6 +186,13 @@ async fn grafana_queries_in_binary_and_its_ping() {
     .await;
 }
 
+/// Apache Superset's SQL through psycopg2 (simple protocol): test connection, SQL Lab, time-range
+/// charts with TO_TIMESTAMP. Its EXPLAIN cost estimate is checked in protocol.rs.
+#[tokio::test]
+async fn superset_queries() {
+    python_client("replay_client.py", &["../replay/superset.sql", "simple"]).await;
+}
+
 #[tokio::test]
 async fn npgsql_type_loading_batches() {
     python_client("replay_client.py", &["../replay/npgsql.sql", "simple"]).await;

@@ -141,7 +141,7 @@ fn nodes(plan: &Arc<dyn ExecutionPlan>, table_rows: usize) -> Vec<Node> {
         .map(|s| s.num_rows);
     let rows = match stats.unwrap_or(Precision::Absent) {
         Precision::Exact(n) | Precision::Inexact(n) => n as f64,
-        Precision::Absent if name.starts_with("Seq Scan on") => table_rows as f64,
+        Precision::Absent if name == "Seq Scan on apigatewayv2_stage" => table_rows as f64,
         Precision::Absent if children.is_empty() => 1.0,
         Precision::Absent => input_rows.max(1.0),
     };
@@ -198,11 +198,26 @@ fn pg_name(plan: &Arc<dyn ExecutionPlan>) -> Option<String> {
             }
             "FilterExec" => "Result",
             _ if name.starts_with("SortExec") => "Sort",
-            // A point lookup by the primary key is what an index scan would be.
-            "StageScanExec" if one_line(plan).contains(": _key = ") => {
-                "Index Scan using apigatewayv2_stage_pkey on apigatewayv2_stage"
+            // A point lookup is an index scan: by the primary key's index for `_key`, by a
+            // lookup index of the column otherwise.
+            "StageScanExec" => {
+                let text = one_line(plan);
+                return Some(
+                    match text
+                        .strip_prefix("StageScanExec: ")
+                        .and_then(|rest| rest.split(' ').next())
+                    {
+                        Some("_key") => {
+                            "Index Scan using apigatewayv2_stage_pkey on apigatewayv2_stage"
+                                .to_owned()
+                        }
+                        Some(column) => format!(
+                            "Index Scan using apigatewayv2_stage_{column}_lookup on apigatewayv2_stage"
+                        ),
+                        None => "Seq Scan on apigatewayv2_stage".to_owned(),
+                    },
+                );
             }
-            "StageScanExec" => "Seq Scan on apigatewayv2_stage",
             "GlobalLimitExec" => "Limit",
             "HashJoinExec" => "Hash Join",
             "SortMergeJoinExec" => "Merge Join",
