@@ -60,7 +60,7 @@ static DEFS: &[Def] = &[
         "IntervalStyle",
         "postgres",
         true,
-        Rule::Choice(&["postgres", "postgres_verbose", "sql_standard", "iso_8601"]),
+        Rule::Choice(&["postgres", "postgres_verbose", "iso_8601"]),
     ),
     def("TimeZone", "UTC", true, Rule::Free),
     def("integer_datetimes", "on", true, Rule::Fixed),
@@ -330,6 +330,19 @@ fn canonical(d: &Def, value: &str) -> Result<String, EngineError> {
                 Err(bad())
             }
         }
+        Rule::Choice(_)
+            if d.name == "IntervalStyle"
+                && value
+                    .trim()
+                    .trim_matches('\'')
+                    .eq_ignore_ascii_case("sql_standard") =>
+        {
+            // It changes how interval literals are read too (a leading `-` applies to every
+            // field), which DataFusion's parser does not follow: refused, never misread.
+            Err(EngineError::Unsupported(
+                "IntervalStyle sql_standard (its interval input rules)".to_owned(),
+            ))
+        }
         Rule::Choice(allowed) => {
             let v = value.trim().trim_matches('\'');
             allowed
@@ -419,6 +432,10 @@ mod tests {
         assert!(matches!(
             s.set("IntervalStyle", "german"),
             Err(EngineError::InvalidSettingValue { .. })
+        ));
+        assert!(matches!(
+            s.set("IntervalStyle", "SQL_STANDARD"),
+            Err(EngineError::Unsupported(_))
         ));
         s.set("myapp.flag", "yes")
             .expect("custom placeholders are allowed");

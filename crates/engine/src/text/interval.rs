@@ -16,7 +16,8 @@ pub enum IntervalStyle {
     Postgres,
     /// `@ 1 year 2 mons 3 days 4 hours 5 mins 6.5 secs`.
     PostgresVerbose,
-    /// `+1-2 +3 +4:05:06.5`.
+    /// `+1-2 +3 +4:05:06.5`. Printed here, but `SET intervalstyle = sql_standard` is refused:
+    /// that style also changes how interval literals are read, which the parser does not follow.
     SqlStandard,
     /// `P1Y2M3DT4H5M6.5S`.
     Iso8601,
