@@ -6,14 +6,61 @@
 use bytes::{BufMut, BytesMut};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::execution::SendableRecordBatchStream;
+use futures::{Sink, SinkExt};
 use pgwire::api::results::FieldFormat;
-use pgwire::messages::copy::CopyData;
+use pgwire::api::results::{Response, Tag};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::copy::{CopyData, CopyDone, CopyOutResponse};
 use stagesql_engine::{CopyFormat, CopyOptions};
 
 use stagesql_engine::text::{IntervalStyle, write_text_styled};
 
 use crate::encode::{ColumnFormat, EncodeError, encode_batch};
+use crate::error::{WireError, to_pg_error};
 use crate::types::pg_type;
+
+/// Runs the query of a `COPY … TO STDOUT` to completion, then sends CopyOutResponse, the
+/// CopyData messages and CopyDone; the caller's response is the `COPY n` tag. Sent here
+/// rather than as pgwire's CopyOut response, which counts messages as rows: the header line
+/// is a message of its own, and the tag counts rows.
+pub async fn send_copy_out<C>(
+    client: &mut C,
+    schema: &SchemaRef,
+    stream: SendableRecordBatchStream,
+    options: &CopyOptions,
+    style: IntervalStyle,
+) -> PgWireResult<Response>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: std::fmt::Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let batches = datafusion::physical_plan::common::collect(stream)
+        .await
+        .map_err(|e| to_pg_error(WireError::from(e)))?;
+    let messages = copy_messages(schema, &batches, options, style).map_err(to_pg_error)?;
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    metrics::counter!("stagesql_rows_sent_total").increment(rows as u64);
+    let format = i16::from(options.format == CopyFormat::Binary);
+    let columns = i16::try_from(schema.fields().len()).unwrap_or(i16::MAX);
+    let formats = vec![format; usize::try_from(columns).unwrap_or(0)];
+    client
+        .feed(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
+            i8::from(format == 1),
+            columns,
+            formats,
+        )))
+        .await?;
+    for m in messages {
+        client.feed(PgWireBackendMessage::CopyData(m)).await?;
+    }
+    client
+        .feed(PgWireBackendMessage::CopyDone(CopyDone::new()))
+        .await?;
+    Ok(Response::Execution(Tag::new("COPY").with_rows(rows)))
+}
 
 /// The CopyData messages for `batches`, as PostgreSQL sends them: one per row, the text/CSV
 /// header line in a message of its own (clients such as ruby-pg read one line per message),

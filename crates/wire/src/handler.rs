@@ -23,7 +23,6 @@ use pgwire::api::{
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
-use pgwire::messages::copy::{CopyDone, CopyOutResponse};
 use pgwire::messages::startup::ParameterStatus;
 use stagesql_engine::limits::Canceller;
 use stagesql_engine::text::IntervalStyle;
@@ -329,34 +328,7 @@ where
             schema,
             stream,
             options,
-        } => {
-            let batches = datafusion::physical_plan::common::collect(stream)
-                .await
-                .map_err(|e| to_pg_error(WireError::from(e)))?;
-            let messages = crate::copy::copy_messages(&schema, &batches, &options, interval_style)
-                .map_err(to_pg_error)?;
-            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-            metrics::counter!("stagesql_rows_sent_total").increment(rows as u64);
-            // Sent here rather than as pgwire's CopyOut response, which counts messages as
-            // rows: the header line is a message of its own, and the tag counts rows.
-            let format = i16::from(options.format == stagesql_engine::CopyFormat::Binary);
-            let columns = i16::try_from(schema.fields().len()).unwrap_or(i16::MAX);
-            let formats = vec![format; usize::try_from(columns).unwrap_or(0)];
-            client
-                .feed(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
-                    i8::from(format == 1),
-                    columns,
-                    formats,
-                )))
-                .await?;
-            for m in messages {
-                client.feed(PgWireBackendMessage::CopyData(m)).await?;
-            }
-            client
-                .feed(PgWireBackendMessage::CopyDone(CopyDone::new()))
-                .await?;
-            Response::Execution(Tag::new("COPY").with_rows(rows))
-        }
+        } => crate::copy::send_copy_out(client, &schema, stream, &options, interval_style).await?,
         Output::DiscardAll(reports) => {
             for m in report(reports) {
                 client.feed(m).await?;

@@ -610,31 +610,17 @@ pub fn for_session(
         DataType::Boolean,
         |_| Ok(boolean(false)),
     ));
-    add(RowFn::new(
-        "pg_is_other_temp_schema",
-        sig(&[1]),
-        DataType::Boolean,
-        // No session has temporary schemas here (dbt's catalog query asks).
-        |a| {
+    // False for any object (NULL for NULL): nothing here is publishable, and no session has
+    // temporary schemas (dbt's catalog query asks pg_is_other_temp_schema).
+    for name in ["pg_relation_is_publishable", "pg_is_other_temp_schema"] {
+        add(RowFn::new(name, sig(&[1]), DataType::Boolean, |a| {
             Ok(if a[0].is_null() {
                 ScalarValue::Boolean(None)
             } else {
                 boolean(false)
             })
-        },
-    ));
-    add(RowFn::new(
-        "pg_relation_is_publishable",
-        sig(&[1]),
-        DataType::Boolean,
-        |a| {
-            Ok(if a[0].is_null() {
-                ScalarValue::Boolean(None)
-            } else {
-                boolean(false)
-            })
-        },
-    ));
+        }));
+    }
     add(RowFn::new(
         "pg_advisory_unlock_all",
         sig(&[0]),

@@ -15,7 +15,7 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{ScalarUDF, Signature, TypeSignature, Volatility};
 
 use super::row_fn::RowFn;
-use super::to_char::{MONTHS, PATTERNS};
+use super::to_char::{DAYS, MONTHS, PATTERNS};
 use crate::error::EngineError;
 
 /// The two UDFs.
@@ -332,21 +332,10 @@ fn read_word<'a>(rest: &'a str, pattern: &str, f: &mut Fields) -> Option<&'a str
             f.month = Some(i64::try_from(i).ok()? + 1);
             Some(after)
         }),
-        "DAY" | "DY" => {
-            const DAYS: [&str; 7] = [
-                "Sunday",
-                "Monday",
-                "Tuesday",
-                "Wednesday",
-                "Thursday",
-                "Friday",
-                "Saturday",
-            ];
-            DAYS.iter().find_map(|d| {
-                let word = if pattern.len() == 2 { &d[..3] } else { d };
-                starts(word)
-            })
-        }
+        "DAY" | "DY" => DAYS.iter().find_map(|d| {
+            let word = if pattern.len() == 2 { &d[..3] } else { d };
+            starts(word)
+        }),
         "AM" | "PM" => {
             if let Some(after) = starts("am") {
                 f.pm = Some(false);

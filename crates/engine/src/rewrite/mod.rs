@@ -32,6 +32,7 @@ use crate::naming::expr_name;
 use crate::pg_catalog::{is_empty_relation, is_pg_catalog_relation, names};
 
 mod catalog;
+mod counted;
 mod fetch_first;
 mod json_aggregates;
 mod lateral;
@@ -109,7 +110,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Any, syntax::array_literals),
     rule!(Any, syntax::substring_patterns),
     rule!(Any, subquery::row_in_subqueries),
-    rule!(Any, subquery::exists_in_outputs),
+    rule!(Any, counted::exists_in_outputs),
     rule!(Any, lateral::scalar_top_one),
     rule!(Any, subquery::scalar_subqueries),
     rule!(Catalog, catalog::outer_conditions),
