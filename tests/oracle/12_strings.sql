@@ -143,3 +143,7 @@ SELECT count FROM (SELECT count(*) FROM aws.apigatewayv2_stage) s
 WITH w AS (SELECT region, COUNT(1), max(stage_name) FROM aws.apigatewayv2_stage GROUP BY region) SELECT region, Count, max FROM w ORDER BY region
 
 SELECT CURRENT_SCHEMA, current_schema()
+
+SELECT ARRAY[23, 25, 16]::oid[]::regtype[]::text[], (ARRAY[]::oid[])::regtype[]::text[]
+
+SELECT pg_is_other_temp_schema(11::oid), (SELECT count(*) FROM pg_partition_ancestors('aws.apigatewayv2_stage'::regclass))

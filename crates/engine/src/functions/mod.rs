@@ -12,6 +12,7 @@ pub mod keywords;
 pub mod math;
 pub mod operators;
 pub mod ordered_set;
+pub mod reg;
 pub mod regexp;
 pub mod row_fn;
 pub mod session;
