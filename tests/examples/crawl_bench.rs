@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use stagesql_catalog::SnapshotStore;
 use stagesql_catalog::aws::Account;
-use stagesql_catalog::refresh::refresh_once;
+use stagesql_catalog::refresh::Crawler;
 use stagesql_tests::aws_stub::{AwsStub, StubApi, StubRegion, StubState};
 
 const ACCOUNTS: usize = 5;
@@ -81,7 +81,9 @@ async fn main() {
     let regions: Vec<String> = REGIONS.iter().map(|r| (*r).to_owned()).collect();
     let store = SnapshotStore::new();
     let started = Instant::now();
-    let summary = refresh_once(&accounts, &regions, CONCURRENCY, &store).await;
+    let summary = Crawler::with_accounts(accounts, regions, CONCURRENCY)
+        .refresh(&store)
+        .await;
     let wall = started.elapsed();
 
     let calls = stub.state().calls.clone();

@@ -70,6 +70,39 @@ pub struct StubState {
     pub rate_limit: Option<(f64, f64)>,
     /// Token buckets per access key id: (tokens, last refill).
     pub buckets: BTreeMap<String, (f64, std::time::Instant)>,
+    /// Opt-in status of regions DescribeRegions lists besides `regions` (which are
+    /// `opt-in-not-required`), e.g. `("eu-south-2", "not-opted-in")`.
+    pub opt_in: BTreeMap<String, String>,
+    /// Answer DescribeRegions with UnauthorizedOperation.
+    pub deny_describe_regions: bool,
+    /// Accounts whose role AssumeRole refuses (AccessDenied), as a new account without the
+    /// member role does.
+    pub deny_assume: std::collections::BTreeSet<String>,
+    /// The organization Organizations serves, if any.
+    pub organization: Option<StubOrganization>,
+}
+
+/// An AWS organization: accounts under a root and OUs.
+#[derive(Debug, Clone, Default)]
+pub struct StubOrganization {
+    /// (id, name, state, parent id): state `ACTIVE`, `SUSPENDED`, ...; parent `r-root` or an OU.
+    pub accounts: Vec<(String, String, String, String)>,
+    /// OU id → parent id.
+    pub units: BTreeMap<String, String>,
+    /// Answer every Organizations call with AccessDeniedException (not the management account).
+    pub deny: bool,
+}
+
+impl StubOrganization {
+    /// An active account directly under `parent`.
+    pub fn add(&mut self, id: &str, parent: &str) {
+        self.accounts.push((
+            id.to_owned(),
+            format!("account {id}"),
+            "ACTIVE".to_owned(),
+            parent.to_owned(),
+        ));
+    }
 }
 
 /// A running stub.
@@ -118,6 +151,7 @@ async fn serve(socket: tokio::net::TcpStream, state: Arc<Mutex<StubState>>) -> s
         }
         let mut content_length = 0usize;
         let mut authorization = String::new();
+        let mut target_header = String::new();
         loop {
             let mut line = String::new();
             reader.read_line(&mut line).await?;
@@ -129,6 +163,7 @@ async fn serve(socket: tokio::net::TcpStream, state: Arc<Mutex<StubState>>) -> s
                 match name.to_ascii_lowercase().as_str() {
                     "content-length" => content_length = value.trim().parse().unwrap_or(0),
                     "authorization" => authorization = value.trim().to_owned(),
+                    "x-amz-target" => target_header = value.trim().to_owned(),
                     _ => {}
                 }
             }
@@ -162,8 +197,11 @@ async fn serve(socket: tokio::net::TcpStream, state: Arc<Mutex<StubState>>) -> s
                     "application/json",
                     json!({"message": "Too Many Requests", "limitType": "stub"}).to_string(),
                 )
+            } else if method == "POST" {
+                let body = String::from_utf8_lossy(&body);
+                post(&mut st, &target_header, &body, &access_key)
             } else {
-                answer(&mut st, &method, &target, &region)
+                answer(&mut st, &target, &region)
             }
         };
         if status == 0 {
@@ -175,6 +213,9 @@ async fn serve(socket: tokio::net::TcpStream, state: Arc<Mutex<StubState>>) -> s
         let error_type = match status {
             429 => "x-amzn-ErrorType: TooManyRequestsException\r\n",
             404 => "x-amzn-ErrorType: NotFoundException\r\n",
+            400 if content_type == "application/x-amz-json-1.1" => {
+                "x-amzn-ErrorType: AccessDeniedException\r\n"
+            }
             _ => "",
         };
         let head = format!(
@@ -209,7 +250,6 @@ fn take_token(st: &mut StubState, access_key: &str) -> bool {
 
 fn answer(
     st: &mut StubState,
-    method: &str,
     target: &str,
     region: &str,
 ) -> (u16, &'static str, String) {
@@ -219,14 +259,6 @@ fn answer(
         .find_map(|kv| kv.strip_prefix("nextToken="))
         .and_then(|t| t.trim_start_matches('p').parse().ok())
         .unwrap_or(0);
-    if method == "POST" {
-        *st.calls.entry("sts".into()).or_default() += 1;
-        let xml = format!(
-            "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:iam::{0}:user/stub</Arn><UserId>AIDSTUB</UserId><Account>{0}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>stub</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
-            st.account
-        );
-        return (200, "text/xml", xml);
-    }
     let server_error = (
         500,
         "application/json",
@@ -281,6 +313,156 @@ fn answer(
             json!({"message": "no route"}).to_string(),
         ),
     }
+}
+
+/// Percent-decoding of one form value.
+fn form_value(body: &str, key: &str) -> Option<String> {
+    let raw = body
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))?;
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// The account an access key belongs to: assumed-role keys are `ASIA` + the account id.
+fn account_of(st: &StubState, access_key: &str) -> String {
+    access_key
+        .strip_prefix("ASIA")
+        .filter(|id| id.len() == 12)
+        .map_or_else(|| st.account.clone(), str::to_owned)
+}
+
+/// STS, EC2 (query protocol) and Organizations (JSON, by `X-Amz-Target`).
+fn post(
+    st: &mut StubState,
+    target: &str,
+    body: &str,
+    access_key: &str,
+) -> (u16, &'static str, String) {
+    if let Some(op) = target.strip_prefix("AWSOrganizationsV20161128.") {
+        return organizations(st, op, body);
+    }
+    match form_value(body, "Action").as_deref() {
+        Some("AssumeRole") => {
+            *st.calls.entry("assume".into()).or_default() += 1;
+            let role = form_value(body, "RoleArn").unwrap_or_default();
+            let account = role.split(':').nth(4).unwrap_or("").to_owned();
+            if st.deny_assume.contains(&account) {
+                let xml = format!(
+                    "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::{}:user/stub is not authorized to perform: sts:AssumeRole on resource: {role}</Message></Error><RequestId>stub</RequestId></ErrorResponse>",
+                    st.account
+                );
+                return (403, "text/xml", xml);
+            }
+            let xml = format!(
+                "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><Credentials><AccessKeyId>ASIA{account}</AccessKeyId><SecretAccessKey>stub</SecretAccessKey><SessionToken>stub</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROASTUB:stagesql</AssumedRoleId><Arn>arn:aws:sts::{account}:assumed-role/stub/stagesql</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>stub</RequestId></ResponseMetadata></AssumeRoleResponse>"
+            );
+            (200, "text/xml", xml)
+        }
+        Some("DescribeRegions") => {
+            *st.calls.entry("regions".into()).or_default() += 1;
+            if st.deny_describe_regions {
+                return (
+                    403,
+                    "text/xml",
+                    "<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>stub</RequestID></Response>".to_owned(),
+                );
+            }
+            let mut items = String::new();
+            let mut listed: BTreeMap<&str, &str> = st
+                .regions
+                .keys()
+                .map(|r| (r.as_str(), "opt-in-not-required"))
+                .collect();
+            for (r, status) in &st.opt_in {
+                listed.insert(r, status);
+            }
+            for (name, status) in listed {
+                items.push_str(&format!(
+                    "<item><regionName>{name}</regionName><regionEndpoint>ec2.{name}.amazonaws.com</regionEndpoint><optInStatus>{status}</optInStatus></item>"
+                ));
+            }
+            let xml = format!(
+                "<DescribeRegionsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>stub</requestId><regionInfo>{items}</regionInfo></DescribeRegionsResponse>"
+            );
+            (200, "text/xml", xml)
+        }
+        _ => {
+            *st.calls.entry("sts".into()).or_default() += 1;
+            let xml = format!(
+                "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:iam::{0}:user/stub</Arn><UserId>AIDSTUB</UserId><Account>{0}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>stub</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
+                account_of(st, access_key)
+            );
+            (200, "text/xml", xml)
+        }
+    }
+}
+
+fn organizations(st: &mut StubState, op: &str, body: &str) -> (u16, &'static str, String) {
+    const JSON: &str = "application/x-amz-json-1.1";
+    *st.calls.entry("organizations".into()).or_default() += 1;
+    let Some(org) = st.organization.clone().filter(|o| !o.deny) else {
+        return (
+            400,
+            JSON,
+            json!({"__type": "AccessDeniedException", "Message": "You don't have permissions to access this resource."}).to_string(),
+        );
+    };
+    let req: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let start: usize = req["NextToken"]
+        .as_str()
+        .and_then(|t| t.trim_start_matches('p').parse().ok())
+        .unwrap_or(0);
+    let parent = req["ParentId"].as_str().unwrap_or("");
+    let size = st.page_size.max(1);
+    let (key, items): (&str, Vec<Value>) = match op {
+        "ListAccounts" | "ListAccountsForParent" => (
+            "Accounts",
+            org.accounts
+                .iter()
+                .filter(|a| op == "ListAccounts" || a.3 == parent)
+                .map(|(id, name, state, _)| {
+                    let status = if state == "CLOSED" { "SUSPENDED" } else { state };
+                    json!({"Id": id, "Name": name, "Status": status, "State": state,
+                           "Arn": format!("arn:aws:organizations::{}:account/o-stub/{id}", st.account)})
+                })
+                .collect(),
+        ),
+        "ListChildren" => (
+            "Children",
+            org.units
+                .iter()
+                .filter(|(_, p)| p.as_str() == parent)
+                .map(|(id, _)| json!({"Id": id, "Type": "ORGANIZATIONAL_UNIT"}))
+                .collect(),
+        ),
+        _ => return (400, JSON, json!({"__type": "InvalidInputException", "Message": op}).to_string()),
+    };
+    let end = (start + size).min(items.len());
+    let mut out = json!({ key: items.get(start..end).unwrap_or(&[]) });
+    if end < items.len() {
+        out["NextToken"] = json!(format!("p{end}"));
+    }
+    (200, JSON, out.to_string())
 }
 
 fn page(items: &[Value], start: usize, size: usize) -> String {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use stagesql_catalog::SnapshotStore;
-use stagesql_catalog::aws::{AccountSpec, AwsSourceConfig, connect, crawl_partition};
-use stagesql_catalog::refresh::refresh_once;
+use stagesql_catalog::aws::{Account, AccountSpec, AwsSourceConfig, crawl_partition, set_up};
+use stagesql_catalog::refresh::Crawler;
 use stagesql_server::Config;
 use stagesql_tests::aws_stub::{AwsStub, StubApi, StubRegion, StubState};
 use stagesql_tests::{TestServer, sqlstate};
@@ -43,16 +43,21 @@ fn region(apis: usize, stages_per_api: usize) -> StubRegion {
 }
 
 fn source(stub: &AwsStub, regions: &[&str]) -> AwsSourceConfig {
-    AwsSourceConfig {
-        regions: regions.iter().map(|r| (*r).to_owned()).collect(),
-        accounts: vec![AccountSpec::Default],
-        endpoint_url: Some(stub.url()),
-        attempt_timeout: Duration::from_secs(2),
-        max_attempts: 2,
-        requests_per_second: 1000.0,
-        burst: 100,
-        static_credentials: Some(("testing".into(), "testing".into())),
-    }
+    let mut cfg = AwsSourceConfig::new(
+        vec![AccountSpec::Default],
+        regions.iter().map(|r| (*r).to_owned()).collect(),
+    );
+    cfg.endpoint_url = Some(stub.url());
+    cfg.attempt_timeout = Duration::from_secs(2);
+    cfg.max_attempts = 2;
+    cfg.requests_per_second = 1000.0;
+    cfg.burst = 100;
+    cfg.static_credentials = Some(("testing".into(), "testing".into()));
+    cfg
+}
+
+async fn account(cfg: &AwsSourceConfig) -> Account {
+    set_up(cfg, &AccountSpec::Default).await.expect("set up")
 }
 
 async fn stub(regions: Vec<(&str, StubRegion)>) -> AwsStub {
@@ -71,13 +76,10 @@ async fn stub(regions: Vec<(&str, StubRegion)>) -> AwsStub {
 #[tokio::test]
 async fn crawl_follows_every_page_and_keeps_every_field() {
     let stub = stub(vec![("us-east-1", region(7, 5))]).await;
-    let accounts = connect(&source(&stub, &["us-east-1"]))
-        .await
-        .expect("connect");
-    assert_eq!(accounts[0].account_id, "123456789012");
-    let crawl = crawl_partition(&accounts[0], "us-east-1")
-        .await
-        .expect("crawl");
+    let account = account(&source(&stub, &["us-east-1"])).await;
+    assert_eq!(account.account_id, "123456789012");
+    let crawl = crawl_partition(&account, "us-east-1").await;
+    assert_eq!(crawl.error, None);
     assert_eq!(crawl.api_count, 7);
     assert_eq!(crawl.rows.len(), 35);
     // 4 pages of GetApis (2 per page) and 3 pages of GetStages for each of the 7 APIs.
@@ -119,9 +121,9 @@ async fn failures_keep_last_good_rows_and_changes_show_after_a_refresh() {
     ])
     .await;
     let cfg = source(&stub, &["us-east-1", "eu-west-1"]);
-    let accounts = connect(&cfg).await.expect("connect");
+    let mut crawler = Crawler::new(cfg, 2);
     let store = SnapshotStore::new();
-    let first = refresh_once(&accounts, &cfg.regions, 2, &store).await;
+    let first = crawler.refresh(&store).await;
     assert_eq!((first.ok, first.failed, first.stages), (2, 0, 12));
 
     // A region that fails keeps its rows; an API whose GetStages fails keeps its stages.
@@ -130,7 +132,7 @@ async fn failures_keep_last_good_rows_and_changes_show_after_a_refresh() {
         st.regions.get_mut("eu-west-1").expect("eu").fail_apis = true;
         st.regions.get_mut("us-east-1").expect("us").apis[0].fail_stages = true;
     }
-    let second = refresh_once(&accounts, &cfg.regions, 2, &store).await;
+    let second = crawler.refresh(&store).await;
     assert_eq!(
         (second.ok, second.failed, second.stages),
         (1, 1, 12),
@@ -146,6 +148,7 @@ async fn failures_keep_last_good_rows_and_changes_show_after_a_refresh() {
     assert_eq!(
         status,
         vec![
+            ("*".to_owned(), "ok", 0, false),
             ("eu-west-1".to_owned(), "failed", 6, true),
             ("us-east-1".to_owned(), "partial", 6, true),
         ],
@@ -163,7 +166,7 @@ async fn failures_keep_last_good_rows_and_changes_show_after_a_refresh() {
         us.apis[0].stages.pop();
         us.apis[2].stages.push(stage("new", 999));
     }
-    let third = refresh_once(&accounts, &cfg.regions, 2, &store).await;
+    let third = crawler.refresh(&store).await;
     assert_eq!((third.ok, third.failed), (2, 0));
     let snap = store.current().expect("snapshot");
     let mut keys: Vec<String> = snap
@@ -194,12 +197,12 @@ async fn nothing_is_published_before_any_partition_succeeds() {
     failing.fail_apis = true;
     let stub = stub(vec![("us-east-1", failing)]).await;
     let cfg = source(&stub, &["us-east-1"]);
-    let accounts = connect(&cfg).await.expect("connect");
+    let mut crawler = Crawler::new(cfg, 1);
     let store = SnapshotStore::new();
-    let summary = refresh_once(&accounts, &cfg.regions, 1, &store).await;
+    let summary = crawler.refresh(&store).await;
     assert!(!summary.published);
     assert!(store.current().is_none());
-    assert_eq!(store.progress(), (1, 1));
+    assert_eq!(store.progress(), (0, 1), "only partitions that succeeded count as done");
     assert_eq!(
         stub.state().calls.get("apis"),
         Some(&2),
@@ -255,7 +258,7 @@ async fn server_answers_still_loading_then_serves_the_crawl() {
         .query_one(
             "SELECT account_id, region, status, error, stage_count, api_count, api_calls, throttled_calls, \
              last_success IS NOT NULL AND last_success <= last_attempt + INTERVAL '1 minute' \
-             FROM stagesql.refresh_status",
+             FROM stagesql.refresh_status WHERE region <> '*'",
             &[],
         )
         .await
@@ -295,16 +298,15 @@ async fn throttling_storms_and_hung_requests_are_retried_until_they_clear() {
     let mut cfg = source(&stub, &["us-east-1"]);
     cfg.max_attempts = 4;
     cfg.attempt_timeout = Duration::from_millis(500);
-    let accounts = connect(&cfg).await.expect("connect");
+    let account = account(&cfg).await;
     {
         let mut st = stub.state();
         st.throttle_next = 2;
         st.hang_next = 1;
     }
     let started = std::time::Instant::now();
-    let crawl = crawl_partition(&accounts[0], "us-east-1")
-        .await
-        .expect("crawl recovers");
+    let crawl = crawl_partition(&account, "us-east-1").await;
+    assert_eq!(crawl.error, None, "the crawl recovers");
     assert_eq!(crawl.rows.len(), 6, "no row lost");
     assert!(crawl.failed_apis.is_empty());
     let calls = stub.state().calls.clone();
@@ -325,11 +327,9 @@ async fn the_per_account_rate_limit_spaces_requests() {
     let mut cfg = source(&stub, &["us-east-1"]);
     cfg.requests_per_second = 20.0;
     cfg.burst = 1;
-    let accounts = connect(&cfg).await.expect("connect");
+    let account = account(&cfg).await;
     let started = std::time::Instant::now();
-    let crawl = crawl_partition(&accounts[0], "us-east-1")
-        .await
-        .expect("crawl");
+    let crawl = crawl_partition(&account, "us-east-1").await;
     // 5 pages of GetApis and 10 GetStages: 15 calls at 20 per second take at least 0.7 s.
     assert_eq!(crawl.api_calls, 15);
     assert!(

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use apigw::types::{AccessLogSettings, ProtocolType, RouteSettings};
 use aws_sdk_apigatewayv2 as apigw;
-use stagesql_catalog::aws::{AccountSpec, AwsSourceConfig, connect};
+use stagesql_catalog::aws::{AccountSpec, AwsSourceConfig, set_up};
 use stagesql_server::config::AccountConfig;
 use stagesql_tests::TestServer;
 use stagesql_tests::moto::Moto;
@@ -75,9 +75,8 @@ async fn wait_for_keys(client: &Client, want: &BTreeSet<String>) {
 #[tokio::test]
 async fn table_equals_what_moto_holds_and_follows_changes() {
     let moto = Moto::start();
-    let source = AwsSourceConfig {
-        regions: vec!["us-east-1".into(), "eu-west-1".into()],
-        accounts: vec![
+    let mut source = AwsSourceConfig::new(
+        vec![
             AccountSpec::Default,
             AccountSpec::AssumeRole {
                 role_arn: ROLE.into(),
@@ -85,14 +84,17 @@ async fn table_equals_what_moto_holds_and_follows_changes() {
                 session_name: "stagesql-test".into(),
             },
         ],
-        endpoint_url: Some(moto.url()),
-        attempt_timeout: Duration::from_secs(5),
-        max_attempts: 2,
-        requests_per_second: 1000.0,
-        burst: 100,
-        static_credentials: Some(("testing".into(), "testing".into())),
-    };
-    let accounts = connect(&source).await.expect("accounts");
+        vec!["us-east-1".into(), "eu-west-1".into()],
+    );
+    source.endpoint_url = Some(moto.url());
+    source.max_attempts = 2;
+    source.requests_per_second = 1000.0;
+    source.burst = 100;
+    source.static_credentials = Some(("testing".into(), "testing".into()));
+    let mut accounts = Vec::new();
+    for spec in &source.accounts {
+        accounts.push(set_up(&source, spec).await.expect("account"));
+    }
     assert_eq!(accounts[0].account_id, "123456789012");
     assert_eq!(accounts[1].account_id, "111111111111");
 

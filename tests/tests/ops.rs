@@ -242,7 +242,7 @@ async fn refreshes_aws_calls_and_snapshot_writes_are_measured_and_shutdown_saves
     std::fs::create_dir(&blocker).expect("mkdir");
     server.stop().await;
     let rows = stagesql_engine::persist::read_snapshot(&path).expect("saved at shutdown");
-    assert_eq!(rows.len(), 3);
+    assert_eq!(rows.rows.len(), 3);
 }
 
 #[tokio::test]

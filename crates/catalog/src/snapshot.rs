@@ -22,11 +22,17 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// A snapshot of `rows`, sorted by `_key` so every source yields a stable order.
-    pub fn new(version: u64, mut rows: Vec<StageRow>) -> Snapshot {
+    pub fn new(version: u64, rows: Vec<StageRow>) -> Snapshot {
+        Snapshot::built(version, rows, Utc::now())
+    }
+
+    /// A snapshot of `rows` whose data was crawled at `built_at` (rows read back from disk, or
+    /// carried over by a refresh that crawled nothing, keep the age of their crawl).
+    pub fn built(version: u64, mut rows: Vec<StageRow>, built_at: DateTime<Utc>) -> Snapshot {
         rows.sort_by(|a, b| a.key.cmp(&b.key));
         Snapshot {
             version,
-            built_at: Utc::now(),
+            built_at,
             rows,
         }
     }
@@ -36,7 +42,7 @@ impl Snapshot {
         self.version
     }
 
-    /// When this snapshot was built.
+    /// When the data in this snapshot was crawled (its age is measured from here).
     pub fn built_at(&self) -> DateTime<Utc> {
         self.built_at
     }
@@ -89,8 +95,8 @@ impl SnapshotStore {
 
     /// Publishes rows read back from disk at startup: served at once, marked stale (see
     /// [`SnapshotStore::serving_from_disk`]) until the first refresh publishes.
-    pub fn publish_from_disk(&self, rows: Vec<StageRow>) -> Arc<Snapshot> {
-        let snapshot = self.publish(rows);
+    pub fn publish_from_disk(&self, rows: Vec<StageRow>, built_at: DateTime<Utc>) -> Arc<Snapshot> {
+        let snapshot = self.publish_built(rows, built_at);
         self.from_disk.store(true, Ordering::Relaxed);
         snapshot
     }
@@ -102,9 +108,14 @@ impl SnapshotStore {
 
     /// Builds a snapshot of `rows` with the next version and makes it current in one atomic store.
     pub fn publish(&self, rows: Vec<StageRow>) -> Arc<Snapshot> {
+        self.publish_built(rows, Utc::now())
+    }
+
+    /// [`SnapshotStore::publish`] for rows crawled at `built_at`.
+    pub fn publish_built(&self, rows: Vec<StageRow>, built_at: DateTime<Utc>) -> Arc<Snapshot> {
         self.from_disk.store(false, Ordering::Relaxed);
         let version = self.last_version.fetch_add(1, Ordering::Relaxed) + 1;
-        let snapshot = Arc::new(Snapshot::new(version, rows));
+        let snapshot = Arc::new(Snapshot::built(version, rows, built_at));
         self.current.store(Some(Arc::clone(&snapshot)));
         snapshot
     }

@@ -16,10 +16,11 @@ pub struct PartitionStatus {
     pub last_attempt: DateTime<Utc>,
     /// When a crawl of this partition last succeeded.
     pub last_success: Option<DateTime<Utc>>,
-    /// `ok`; `partial` (some APIs failed and keep their last good stages); or `failed` (the
-    /// partition keeps its last good rows, which are stale).
+    /// `ok`; `partial` (some APIs failed and keep their last good stages); `failed` (the
+    /// partition keeps its last good rows, which are stale); or `skipped` (the region is not
+    /// enabled in the account: no calls, no rows, `error` says why).
     pub status: &'static str,
-    /// The failure, for `failed`.
+    /// The failure, for `failed` and `partial`; the reason, for `skipped`.
     pub error: Option<String>,
     /// Stages this partition contributes to the current snapshot.
     pub stage_count: usize,
@@ -56,6 +57,30 @@ impl StatusBoard {
         self.lock()
             .get(&(account_id.to_owned(), region.to_owned()))
             .and_then(|s| s.last_success)
+    }
+
+    /// Replaces every status with `statuses` (a whole refresh's outcome: partitions of accounts
+    /// no longer crawled go).
+    pub fn replace_all(&self, statuses: Vec<PartitionStatus>) {
+        let mut map = self.lock();
+        map.clear();
+        for s in statuses {
+            map.insert((s.account_id.clone(), s.region.clone()), s);
+        }
+    }
+
+    /// Drops every status of `account_id`.
+    pub fn remove_account(&self, account_id: &str) {
+        self.lock().retain(|(a, _), _| a != account_id);
+    }
+
+    /// The regions recorded for `account_id` (not its `*` set-up row).
+    pub fn regions_of(&self, account_id: &str) -> Vec<String> {
+        self.lock()
+            .keys()
+            .filter(|(a, r)| a == account_id && r != "*")
+            .map(|(_, r)| r.clone())
+            .collect()
     }
 
     /// Every partition's status, ordered by account then region.

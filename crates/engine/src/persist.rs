@@ -65,6 +65,8 @@ pub fn write_snapshot(path: &Path, snapshot: &Snapshot) -> Result<(), PersistErr
     let file = File::create(&tmp).map_err(io(&tmp))?;
     let mut writer =
         FileWriter::try_new(BufWriter::new(file), &stage_schema()).map_err(|e| corrupt(&e))?;
+    // The crawl's time travels with the rows, so a restart serves them with their real age.
+    writer.write_metadata(BUILT_AT_KEY, snapshot.built_at().to_rfc3339());
     writer.write(&batch).map_err(|e| corrupt(&e))?;
     writer.finish().map_err(|e| corrupt(&e))?;
     let mut buffered = writer.into_inner().map_err(|e| corrupt(&e))?;
@@ -79,7 +81,7 @@ pub fn write_snapshot(path: &Path, snapshot: &Snapshot) -> Result<(), PersistErr
 }
 
 /// Reads the rows of a snapshot file written by [`write_snapshot`].
-pub fn read_snapshot(path: &Path) -> Result<Vec<StageRow>, PersistError> {
+pub fn read_snapshot(path: &Path) -> Result<Persisted, PersistError> {
     let corrupt = |e: &dyn std::fmt::Display| PersistError::Corrupt {
         path: path.to_owned(),
         reason: e.to_string(),
@@ -99,12 +101,37 @@ pub fn read_snapshot(path: &Path) -> Result<Vec<StageRow>, PersistError> {
             path: path.to_owned(),
         });
     }
+    // Files written before the crawl time was recorded: the file's own time is the closest.
+    let built_at = reader
+        .custom_metadata()
+        .get(BUILT_AT_KEY)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .or_else(|| {
+            std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .ok()
+                .map(chrono::DateTime::<chrono::Utc>::from)
+        })
+        .unwrap_or_else(chrono::Utc::now);
     let mut rows = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| corrupt(&e))?;
         rows.extend(batch_rows(&batch));
     }
-    Ok(rows)
+    Ok(Persisted { rows, built_at })
+}
+
+/// The file's metadata key for the time the rows were crawled (RFC 3339).
+const BUILT_AT_KEY: &str = "stagesql.built_at";
+
+/// A snapshot read back from disk.
+#[derive(Debug)]
+pub struct Persisted {
+    /// The rows.
+    pub rows: Vec<StageRow>,
+    /// When they were crawled.
+    pub built_at: chrono::DateTime<chrono::Utc>,
 }
 
 fn batch_rows(batch: &RecordBatch) -> Vec<StageRow> {
@@ -162,8 +189,13 @@ mod tests {
         let snap = store.publish(parse_fixture(BUNDLED_FIXTURE, "bundled").expect("fixture"));
         let path = tmp("roundtrip.arrow");
         write_snapshot(&path, &snap).expect("write");
-        let rows = read_snapshot(&path).expect("read");
-        assert_eq!(rows, snap.rows());
+        let back = read_snapshot(&path).expect("read");
+        assert_eq!(back.rows, snap.rows());
+        assert_eq!(
+            back.built_at.timestamp_micros(),
+            snap.built_at().timestamp_micros(),
+            "the crawl's time is kept, so a restart does not make old rows look fresh"
+        );
         assert!(
             !path.with_extension("tmp").exists(),
             "no temporary file left behind"

@@ -36,14 +36,15 @@ impl SnapshotFile {
             return;
         }
         match stagesql_engine::persist::read_snapshot(path) {
-            Ok(rows) => {
-                let snapshot = store.publish_from_disk(rows);
+            Ok(persisted) => {
+                let snapshot = store.publish_from_disk(persisted.rows, persisted.built_at);
                 if let Ok(mut written) = self.written.lock() {
                     *written = Some(snapshot.version());
                 }
                 tracing::info!(
                     path = %path.display(),
                     stages = snapshot.rows().len(),
+                    built_at = %snapshot.built_at(),
                     "serving the persisted snapshot (stale) until the first refresh"
                 );
             }

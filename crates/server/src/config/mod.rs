@@ -200,91 +200,6 @@ impl Default for ServerConfig {
     }
 }
 
-/// `[source]`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct SourceConfig {
-    /// `kind`: `demo` (a fixture of recorded AWS answers) or `aws` (crawl live). Default `demo`.
-    pub kind: SourceKind,
-    /// `fixture` (demo): path of a demo fixture, relative to the config file. Default: the
-    /// fixture compiled into the binary (the same as `config/demo/stages.json`).
-    pub fixture: Option<PathBuf>,
-    /// `regions` (aws): regions to crawl in every account. Default: the region of the standard
-    /// AWS environment (`AWS_REGION`, the profile), else `us-east-1`.
-    pub regions: Vec<String>,
-    /// `accounts` (aws): accounts to crawl; an entry without `role_arn` is the default
-    /// credential chain's own account. Default: just that one.
-    pub accounts: Vec<AccountConfig>,
-    /// `refresh_interval_seconds` (aws): time between refreshes (plus up to 10% jitter).
-    /// Default 300.
-    pub refresh_interval_seconds: u64,
-    /// `concurrency` (aws): (account, region) partitions crawled at once. Default 16; keep it
-    /// at least the number of accounts, since each account's rate limit is the real bound.
-    pub concurrency: usize,
-    /// `endpoint_url` (aws): endpoint for every AWS service, e.g. a local moto. Default: none
-    /// (`AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_APIGATEWAYV2` also work).
-    pub endpoint_url: Option<String>,
-    /// `attempt_timeout_seconds` (aws): per-request attempt timeout. Default 5.
-    pub attempt_timeout_seconds: u64,
-    /// `max_attempts` (aws): attempts per AWS request, retrying throttling, 5xx and timeouts
-    /// with backoff. Default 6.
-    pub max_attempts: u32,
-    /// `requests_per_second` (aws): client-side rate limit per account. Default 5 (AWS allows
-    /// about 10 per account, shared with everything else in it).
-    pub requests_per_second: f64,
-    /// `burst` (aws): requests an account may make at once before the rate applies. Default 10.
-    pub burst: u32,
-    /// `snapshot_path` (aws): where the last good snapshot is kept (Arrow IPC), relative to the
-    /// config file; loaded at startup so queries are answered before the first crawl ends.
-    /// Default: none (not persisted).
-    pub snapshot_path: Option<PathBuf>,
-    /// `emulator_credentials` (aws): `[access_key_id, secret]` for a local AWS emulator such as
-    /// moto. Never real keys; real deployments use the default credential chain.
-    pub emulator_credentials: Option<[String; 2]>,
-}
-
-impl Default for SourceConfig {
-    fn default() -> Self {
-        SourceConfig {
-            kind: SourceKind::Demo,
-            fixture: None,
-            regions: Vec::new(),
-            accounts: Vec::new(),
-            refresh_interval_seconds: 300,
-            concurrency: 16,
-            endpoint_url: None,
-            attempt_timeout_seconds: 5,
-            max_attempts: 6,
-            requests_per_second: 5.0,
-            burst: 10,
-            snapshot_path: None,
-            emulator_credentials: None,
-        }
-    }
-}
-
-/// One `[[source.accounts]]` entry.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct AccountConfig {
-    /// `role_arn`: role to assume; absent means the default credentials' own account.
-    pub role_arn: Option<String>,
-    /// `external_id`: the role's external id, if it requires one.
-    pub external_id: Option<String>,
-    /// `session_name`: the assumed-role session name. Default `stagesql`.
-    pub session_name: Option<String>,
-}
-
-/// The kinds of stage source.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceKind {
-    /// Recorded GetApis/GetStages answers from a fixture file.
-    Demo,
-    /// The live API Gateway v2 control plane.
-    Aws,
-}
-
 /// `[log]`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -514,44 +429,6 @@ impl Config {
 /// The user of a `trust` config that lists none.
 pub const DEFAULT_USER: &str = "stagesql";
 
-impl SourceConfig {
-    /// The crawler's view of this section.
-    pub fn aws(&self) -> stagesql_catalog::aws::AwsSourceConfig {
-        use stagesql_catalog::aws::AccountSpec;
-        let accounts = if self.accounts.is_empty() {
-            vec![AccountSpec::Default]
-        } else {
-            self.accounts
-                .iter()
-                .map(|a| match &a.role_arn {
-                    None => AccountSpec::Default,
-                    Some(role) => AccountSpec::AssumeRole {
-                        role_arn: role.clone(),
-                        external_id: a.external_id.clone(),
-                        session_name: a
-                            .session_name
-                            .clone()
-                            .unwrap_or_else(|| "stagesql".to_owned()),
-                    },
-                })
-                .collect()
-        };
-        stagesql_catalog::aws::AwsSourceConfig {
-            regions: self.regions.clone(),
-            accounts,
-            endpoint_url: self.endpoint_url.clone(),
-            attempt_timeout: std::time::Duration::from_secs(self.attempt_timeout_seconds),
-            max_attempts: self.max_attempts,
-            requests_per_second: self.requests_per_second,
-            burst: self.burst,
-            static_credentials: self
-                .emulator_credentials
-                .clone()
-                .map(|[id, secret]| (id, secret)),
-        }
-    }
-}
-
 impl Config {
     /// Reads `path` and resolves relative paths in it against the file's directory.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
@@ -652,42 +529,7 @@ impl Config {
                 reason: "must be at least 1".to_owned(),
             });
         }
-        if self.source.kind == SourceKind::Aws {
-            let src = &self.source;
-            if src.regions.iter().any(|r| r.trim().is_empty()) {
-                return Err(ConfigError::Invalid {
-                    key: "source.regions",
-                    reason: "a region name is empty".to_owned(),
-                });
-            }
-            if src.refresh_interval_seconds == 0 {
-                return Err(ConfigError::Invalid {
-                    key: "source.refresh_interval_seconds",
-                    reason: "must be at least 1".to_owned(),
-                });
-            }
-            if src.concurrency == 0 {
-                return Err(ConfigError::Invalid {
-                    key: "source.concurrency",
-                    reason: "must be at least 1".to_owned(),
-                });
-            }
-            if !(src.requests_per_second > 0.0 && src.requests_per_second.is_finite())
-                || src.burst == 0
-            {
-                return Err(ConfigError::Invalid {
-                    key: "source.requests_per_second",
-                    reason: "requests_per_second must be above 0 and burst at least 1".to_owned(),
-                });
-            }
-            if src.max_attempts == 0 || src.attempt_timeout_seconds == 0 {
-                return Err(ConfigError::Invalid {
-                    key: "source.max_attempts",
-                    reason: "max_attempts and attempt_timeout_seconds must be at least 1"
-                        .to_owned(),
-                });
-            }
-        }
+        self.source.validate()?;
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(ConfigError::Invalid {
                 key: "log.level",
@@ -699,7 +541,9 @@ impl Config {
 }
 
 mod layers;
+mod source;
 #[cfg(test)]
 mod tests;
 
 pub use layers::{ENV_PREFIX, env_name};
+pub use source::{AccountConfig, OrganizationConfig, SourceConfig, SourceKind};
