@@ -67,6 +67,9 @@ struct Backoff {
 struct Prepared {
     target: Target,
     result: Result<(Account, Vec<RegionPlan>), String>,
+    /// The account, when set-up succeeded even if its regions are unknown: kept, so its
+    /// retry does not assume its role again.
+    set_up: Option<Account>,
     /// DescribeRegions' answer, to keep as the last good one.
     regions: Option<Vec<RegionInfo>>,
     calls: (usize, usize),
@@ -251,6 +254,7 @@ impl Crawler {
         let attempt = Utc::now();
         let started = Instant::now();
         let mut regions = None;
+        let mut set_up = None;
         let result = async {
             let account = match self.accounts.get(&target.label) {
                 Some(a) => a.clone(),
@@ -259,6 +263,7 @@ impl Crawler {
                         .await?
                 }
             };
+            set_up = Some(account.clone());
             let entries = self.region_entries();
             if self.fixed {
                 return Ok((account, entries.into_iter().map(RegionPlan::Crawl).collect()));
@@ -287,6 +292,7 @@ impl Crawler {
         Prepared {
             target,
             result,
+            set_up,
             regions,
             calls: counter.totals(),
             attempt,
@@ -309,7 +315,12 @@ impl Crawler {
         let key = RetryKey::Account(p.target.label.clone());
         let id = match &p.result {
             Ok((account, _)) => account.account_id.clone(),
-            Err(_) => p.target.id_hint.clone().unwrap_or_else(|| "unknown".to_owned()),
+            Err(_) => p
+                .set_up
+                .as_ref()
+                .map(|a| a.account_id.clone())
+                .or_else(|| p.target.id_hint.clone())
+                .unwrap_or_else(|| "unknown".to_owned()),
         };
         let last_success = old
             .iter()
@@ -345,6 +356,9 @@ impl Crawler {
             Err(error) => {
                 summary.failed += 1;
                 tracing::warn!(account = %p.target.label, cause = %error, "account not crawled; keeping its last good rows");
+                if let Some(account) = p.set_up {
+                    self.accounts.insert(p.target.label.clone(), account);
+                }
                 // Its partitions keep their rows and say why they are stale.
                 for s in old.iter().filter(|s| s.account_id == id && s.region != ACCOUNT_ROW && s.status != "skipped") {
                     let mut stale = s.clone();
@@ -422,7 +436,7 @@ impl Crawler {
                 .collect();
             for p in self.prepare_all(&base, group).await {
                 self.targets.insert(p.target.label.clone(), p.target.clone());
-                if let Ok((account, _)) = &p.result {
+                if let Some(account) = &p.set_up {
                     ids.insert(account.account_id.clone());
                 } else if let Some(id) = &p.target.id_hint {
                     ids.insert(id.clone());
