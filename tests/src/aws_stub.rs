@@ -248,11 +248,7 @@ fn take_token(st: &mut StubState, access_key: &str) -> bool {
     }
 }
 
-fn answer(
-    st: &mut StubState,
-    target: &str,
-    region: &str,
-) -> (u16, &'static str, String) {
+fn answer(st: &mut StubState, target: &str, region: &str) -> (u16, &'static str, String) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let token: usize = query
         .split('&')

@@ -202,7 +202,11 @@ async fn nothing_is_published_before_any_partition_succeeds() {
     let summary = crawler.refresh(&store).await;
     assert!(!summary.published);
     assert!(store.current().is_none());
-    assert_eq!(store.progress(), (0, 1), "only partitions that succeeded count as done");
+    assert_eq!(
+        store.progress(),
+        (0, 1),
+        "only partitions that succeeded count as done"
+    );
     assert_eq!(
         stub.state().calls.get("apis"),
         Some(&2),

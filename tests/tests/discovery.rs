@@ -14,7 +14,10 @@ use stagesql_tests::aws_stub::{AwsStub, StubOrganization, StubRegion, StubState}
 const MANAGEMENT: &str = "123456789012";
 
 fn org_source(stub: &AwsStub, regions: &[&str]) -> AwsSourceConfig {
-    let mut cfg = AwsSourceConfig::new(Vec::new(), regions.iter().map(|r| (*r).to_owned()).collect());
+    let mut cfg = AwsSourceConfig::new(
+        Vec::new(),
+        regions.iter().map(|r| (*r).to_owned()).collect(),
+    );
     cfg.organization = Some(OrganizationSpec {
         member_role_name: "stagesql-reader".into(),
         session_name: "stagesql-test".into(),
@@ -85,7 +88,11 @@ async fn one_refused_account_never_stops_the_others() {
     );
     assert_eq!(status_of(&all, "111111111111", "us-east-1").status, "ok");
     assert_eq!(status_of(&all, "organization", "*").status, "ok");
-    assert_eq!(status_of(&all, "organization", "*").api_count, 3, "accounts listed");
+    assert_eq!(
+        status_of(&all, "organization", "*").api_count,
+        3,
+        "accounts listed"
+    );
     assert_eq!(store.progress(), (2, 2));
 
     // The role is deployed: the account joins at its retry, without waiting for a refresh.
@@ -109,7 +116,13 @@ async fn a_failed_partition_counts_its_calls_and_is_retried_with_growing_backoff
     let stub = AwsStub::start(StubState {
         regions: [
             ("us-east-1".to_owned(), StubRegion::one_api(2)),
-            ("eu-west-1".to_owned(), StubRegion { fail_apis: true, ..StubRegion::one_api(3) }),
+            (
+                "eu-west-1".to_owned(),
+                StubRegion {
+                    fail_apis: true,
+                    ..StubRegion::one_api(3)
+                },
+            ),
         ]
         .into_iter()
         .collect(),
@@ -135,15 +148,25 @@ async fn a_failed_partition_counts_its_calls_and_is_retried_with_growing_backoff
     // Still failing: the next retry waits longer.
     let start = tokio::time::Instant::now();
     let due = crawler.next_retry().expect("scheduled");
-    assert!(due - start <= Duration::from_secs(3), "the first retry comes within seconds");
+    assert!(
+        due - start <= Duration::from_secs(3),
+        "the first retry comes within seconds"
+    );
     tokio::time::sleep_until(due).await;
     let retry = crawler.retry_due(&store).await;
     assert!(!retry.published && retry.failed == 1, "{retry:?}");
     let second_due = crawler.next_retry().expect("rescheduled");
-    assert!(second_due - tokio::time::Instant::now() > Duration::from_secs(3), "the backoff grows");
+    assert!(
+        second_due - tokio::time::Instant::now() > Duration::from_secs(3),
+        "the backoff grows"
+    );
 
     // It recovers: its rows arrive at the retry, before the next full refresh.
-    stub.state().regions.get_mut("eu-west-1").expect("eu").fail_apis = false;
+    stub.state()
+        .regions
+        .get_mut("eu-west-1")
+        .expect("eu")
+        .fail_apis = false;
     tokio::time::sleep_until(second_due).await;
     let retry = crawler.retry_due(&store).await;
     assert!(retry.published && retry.ok == 1, "{retry:?}");
@@ -179,20 +202,36 @@ async fn the_organization_is_paged_filtered_and_kept_when_listing_fails() {
     whole.refresh(&store).await;
     assert_eq!(
         accounts_in(&store),
-        ["100000000001", "100000000002", "100000000003", "100000000004", "100000000005"]
+        [
+            "100000000001",
+            "100000000002",
+            "100000000003",
+            "100000000004",
+            "100000000005"
+        ]
     );
     let calls = stub.state().calls.clone();
-    assert_eq!(calls.get("organizations"), Some(&3), "6 accounts, 2 per page: 3 pages");
+    assert_eq!(
+        calls.get("organizations"),
+        Some(&3),
+        "6 accounts, 2 per page: 3 pages"
+    );
     // Per active account: AssumeRole, GetCallerIdentity, DescribeRegions, GetApis, GetStages.
     assert_eq!(calls.get("assume"), Some(&5));
     assert_eq!(calls.get("sts"), Some(&5));
     assert_eq!(calls.get("regions"), Some(&5));
-    assert_eq!((calls.get("apis"), calls.get("stages")), (Some(&5), Some(&5)));
+    assert_eq!(
+        (calls.get("apis"), calls.get("stages")),
+        (Some(&5), Some(&5))
+    );
 
     // The next refresh reuses each account's credentials: no AssumeRole or identity call.
     whole.refresh(&store).await;
     let calls = stub.state().calls.clone();
-    assert_eq!((calls.get("assume"), calls.get("sts")), (Some(&5), Some(&5)));
+    assert_eq!(
+        (calls.get("assume"), calls.get("sts")),
+        (Some(&5), Some(&5))
+    );
 
     // One OU, nested OUs walked, one nested OU and one account excluded.
     let mut cfg = org_source(&stub, &["us-east-1"]);
@@ -232,9 +271,14 @@ async fn the_organization_is_paged_filtered_and_kept_when_listing_fails() {
     );
     // A crawler that never listed the organization has nothing to serve, and says why.
     let store3 = SnapshotStore::new();
-    let summary = Crawler::new(org_source(&stub, &["us-east-1"]), 8).refresh(&store3).await;
+    let summary = Crawler::new(org_source(&stub, &["us-east-1"]), 8)
+        .refresh(&store3)
+        .await;
     assert!(!summary.published);
-    assert_eq!(status_of(&store3.status().all(), "organization", "*").status, "failed");
+    assert_eq!(
+        status_of(&store3.status().all(), "organization", "*").status,
+        "failed"
+    );
 }
 
 #[tokio::test]
@@ -261,12 +305,13 @@ async fn regions_come_from_patterns_and_a_disabled_named_region_is_skipped() {
     cfg.accounts = vec![AccountSpec::Default];
     let store = SnapshotStore::new();
     let summary = Crawler::new(cfg, 4).refresh(&store).await;
-    assert_eq!((summary.ok, summary.skipped, summary.failed), (3, 1, 0), "{summary:?}");
+    assert_eq!(
+        (summary.ok, summary.skipped, summary.failed),
+        (3, 1, 0),
+        "{summary:?}"
+    );
     let all = store.status().all();
-    let regions: Vec<(&str, &str)> = all
-        .iter()
-        .map(|s| (s.region.as_str(), s.status))
-        .collect();
+    let regions: Vec<(&str, &str)> = all.iter().map(|s| (s.region.as_str(), s.status)).collect();
     assert_eq!(
         regions,
         [
@@ -280,12 +325,24 @@ async fn regions_come_from_patterns_and_a_disabled_named_region_is_skipped() {
     let skipped = status_of(&all, MANAGEMENT, "eu-south-2");
     assert_eq!(skipped.api_calls, 0);
     assert!(
-        skipped.error.as_deref().unwrap_or_default().contains("not enabled"),
+        skipped
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("not enabled"),
         "{skipped:?}"
     );
     let calls = stub.state().calls.clone();
-    assert_eq!(calls.get("regions"), Some(&1), "DescribeRegions once per account and refresh");
-    assert_eq!(calls.get("apis"), Some(&3), "no API Gateway call in a skipped region");
+    assert_eq!(
+        calls.get("regions"),
+        Some(&1),
+        "DescribeRegions once per account and refresh"
+    );
+    assert_eq!(
+        calls.get("apis"),
+        Some(&3),
+        "no API Gateway call in a skipped region"
+    );
 
     // DescribeRegions refused and regions named outright: crawled as listed.
     stub.state().deny_describe_regions = true;
@@ -301,8 +358,14 @@ async fn regions_come_from_patterns_and_a_disabled_named_region_is_skipped() {
     let summary = Crawler::new(cfg, 4).refresh(&store).await;
     assert!(!summary.published);
     let all = store.status().all();
-    let error = status_of(&all, MANAGEMENT, "*").error.clone().unwrap_or_default();
-    assert!(error.contains("DescribeRegions") && error.contains("permission"), "{error}");
+    let error = status_of(&all, MANAGEMENT, "*")
+        .error
+        .clone()
+        .unwrap_or_default();
+    assert!(
+        error.contains("DescribeRegions") && error.contains("permission"),
+        "{error}"
+    );
 }
 
 #[tokio::test]

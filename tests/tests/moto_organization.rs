@@ -117,7 +117,9 @@ async fn one_block_serves_every_active_account_and_follows_the_organization() {
     let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(moto.url())
-        .credentials_provider(orgs::config::Credentials::new("testing", "testing", None, None, "t"))
+        .credentials_provider(orgs::config::Credentials::new(
+            "testing", "testing", None, None, "t",
+        ))
         .load()
         .await;
     let org = orgs::Client::new(&base);
@@ -193,7 +195,8 @@ async fn one_block_serves_every_active_account_and_follows_the_organization() {
     assert_eq!(ids, set(&[MANAGEMENT.to_owned()]));
 
     // The server, configured by one block.
-    let mut config = stagesql_tests::aws_source_config(moto.url(), &["us-*", "eu-west-1", "eu-south-2"]);
+    let mut config =
+        stagesql_tests::aws_source_config(moto.url(), &["us-*", "eu-west-1", "eu-south-2"]);
     config.source.organization = Some(OrganizationConfig {
         member_role_name: ROLE.into(),
         ..Default::default()
@@ -228,16 +231,24 @@ async fn one_block_serves_every_active_account_and_follows_the_organization() {
     for account in [MANAGEMENT, &a1, &a2, &a3] {
         let mine: Vec<_> = statuses.iter().filter(|s| s.0 == account).collect();
         assert!(
-            mine.iter()
-                .any(|s| s.1 == "eu-south-2" && s.2 == "skipped" && s.3.as_deref().is_some_and(|e| e.contains("not-opted-in"))),
+            mine.iter().any(|s| s.1 == "eu-south-2"
+                && s.2 == "skipped"
+                && s.3.as_deref().is_some_and(|e| e.contains("not-opted-in"))),
             "{mine:?}"
         );
-        assert!(mine.iter().any(|s| s.1 == "us-west-2" && s.2 == "ok"), "{mine:?}");
+        assert!(
+            mine.iter().any(|s| s.1 == "us-west-2" && s.2 == "ok"),
+            "{mine:?}"
+        );
         assert!(mine.iter().any(|s| s.1 == "*" && s.2 == "ok"), "{mine:?}");
         assert!(!mine.iter().any(|s| s.1 == "ap-southeast-1"), "{mine:?}");
         assert!(!mine.iter().any(|s| s.2 == "failed"), "{mine:?}");
     }
-    assert!(statuses.iter().any(|s| s.0 == "organization" && s.2 == "ok"));
+    assert!(
+        statuses
+            .iter()
+            .any(|s| s.0 == "organization" && s.2 == "ok")
+    );
 
     // A new account appears at the next refresh; one removed from the organization goes.
     let a4 = new_account(&org, "delta").await;

@@ -202,9 +202,10 @@ async fn refreshes_aws_calls_and_snapshot_writes_are_measured_and_shutdown_saves
         sum_of(&body, "stagesql_refreshes_total", &["outcome=\"ok\""]) >= 1.0,
         "{body}"
     );
-    // One GetApis page and two GetStages pages (3 stages, 2 a page), plus the two retries.
+    // One DescribeRegions (the account's regions), one GetApis page and two GetStages pages
+    // (3 stages, 2 a page), plus the two retries.
     for (metric, want) in [
-        ("stagesql_aws_attempts_total", 5.0),
+        ("stagesql_aws_attempts_total", 6.0),
         ("stagesql_aws_throttled_total", 2.0),
         ("stagesql_aws_retries_total", 2.0),
         ("stagesql_partition_stages", 3.0),

@@ -5,8 +5,10 @@
 //! - [`columns`]: the table's columns, their order and PostgreSQL types, in one list.
 //! - [`row`]: [`StageRow`], one rendered row, and the rendering rules from AWS fields to column values.
 //! - [`render`]: text renderings shared by the rules (hstore text, ARNs and partitions).
-//! - [`aws`]: the live source (GetApis -> GetStages per account and region, SDK types to the model).
-//! - [`refresh`]: the background refresher that builds each snapshot whole and keeps last good rows.
+//! - [`aws`]: the live source: accounts (named, or an organization's members), each account's
+//!   enabled regions, and GetApis -> GetStages per (account, region), SDK types to the model.
+//! - [`refresh`]: the background refresher ([`refresh::Crawler`]): discovery, a whole snapshot per
+//!   refresh with last good rows kept, and retries of what failed on a growing backoff.
 //! - [`status`]: per-partition refresh outcomes (`stagesql.refresh_status`).
 //! - [`snapshot`]: the immutable [`Snapshot`] and the [`SnapshotStore`] that publishes it atomically.
 //! - [`demo`]: the bundled-fixture source, which reads GetApis/GetStages JSON through the same mapping

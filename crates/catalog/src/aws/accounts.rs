@@ -38,7 +38,11 @@ pub(crate) async fn setup_account(
                 provider = provider.external_id(id);
             }
             let provider = provider.build().await;
-            loader(config).credentials_provider(provider).load().await
+            let mut member = loader(config).credentials_provider(provider);
+            if let Some(client) = base.http_client() {
+                member = member.http_client(client);
+            }
+            member.load().await
         }
     };
     let account_limiter = limiter(config.requests_per_second, config.burst);
@@ -51,7 +55,10 @@ pub(crate) async fn setup_account(
         aws_sdk_sts::config::Builder::from(&sdk)
             .interceptor(CountAttempts {
                 counter: Arc::clone(counter),
-                account_id: spec.account_id_hint().unwrap_or_default(),
+                // Not known until STS answers (the default credentials' account).
+                account_id: spec
+                    .account_id_hint()
+                    .unwrap_or_else(|| "unknown".to_owned()),
                 region: home_region(config),
             })
             .build(),
@@ -75,6 +82,7 @@ pub(crate) async fn setup_account(
         account_id,
         config: sdk,
         limiter: Arc::new(account_limiter),
+        clients: Arc::default(),
     })
 }
 
@@ -162,7 +170,10 @@ fn active(a: &orgs::types::Account) -> Option<OrgAccount> {
     };
     let id = a.id()?;
     if !active {
-        tracing::info!(account_id = id, "skipping an organization account that is not ACTIVE");
+        tracing::info!(
+            account_id = id,
+            "skipping an organization account that is not ACTIVE"
+        );
         return None;
     }
     Some(OrgAccount {
@@ -172,7 +183,10 @@ fn active(a: &orgs::types::Account) -> Option<OrgAccount> {
 }
 
 fn failed(op: &str, e: impl std::error::Error + 'static) -> String {
-    format!("{op} failed: {}", explain(format!("{op}: {}", error_message(&e))))
+    format!(
+        "{op} failed: {}",
+        explain(format!("{op}: {}", error_message(&e)))
+    )
 }
 
 impl Walker<'_> {
@@ -189,7 +203,10 @@ impl Walker<'_> {
                 .await
                 .map_err(|e| failed("ListAccounts", e))?;
             out.extend(page.accounts().iter().filter_map(active));
-            next = page.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
+            next = page
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned);
             if next.is_none() {
                 return Ok(out);
             }
@@ -217,7 +234,10 @@ impl Walker<'_> {
                     .await
                     .map_err(|e| failed("ListAccountsForParent", e))?;
                 out.extend(page.accounts().iter().filter_map(active));
-                next = page.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
+                next = page
+                    .next_token()
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned);
                 if next.is_none() {
                     break;
                 }
@@ -233,8 +253,15 @@ impl Walker<'_> {
                     .send()
                     .await
                     .map_err(|e| failed("ListChildren", e))?;
-                queue.extend(page.children().iter().filter_map(|c| c.id().map(str::to_owned)));
-                next = page.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
+                queue.extend(
+                    page.children()
+                        .iter()
+                        .filter_map(|c| c.id().map(str::to_owned)),
+                );
+                next = page
+                    .next_token()
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned);
                 if next.is_none() {
                     break;
                 }

@@ -24,31 +24,16 @@ const STAGE_FETCHES_AT_ONCE: usize = 8;
 /// Crawls one region of one account: every API, then every stage of each. A failure of
 /// GetApis fails the partition; its `error` is set and the calls made are still counted.
 pub async fn crawl_partition(account: &Account, region: &str) -> PartitionCrawl {
-    let counter = Arc::new(AttemptCounter::default());
-    // The SDK's default retry partition is per region and process-wide: one throttled account
-    // would slow every other account's retries in that region. Give each its own.
-    let client = apigw::Client::from_conf(
-        apigw::config::Builder::from(&account.config)
-            .region(Region::new(region.to_owned()))
-            .retry_partition(RetryPartition::new(format!(
-                "apigatewayv2-{}-{region}",
-                account.account_id
-            )))
-            .interceptor(CountAttempts {
-                counter: Arc::clone(&counter),
-                account_id: account.account_id.clone(),
-                region: region.to_owned(),
-            })
-            .build(),
-    );
+    let (client, counter) = account.client_for(region);
+    let (calls_before, throttled_before) = counter.totals();
     let mut out = PartitionCrawl::default();
-    match api_ids(&client, &account.limiter).await {
+    let client = &client;
+    match api_ids(client, &account.limiter).await {
         Err(message) => {
             out.error = Some(format!("GetApis failed: {}", explain(message)));
         }
         Ok(ids) => {
             out.api_count = ids.len();
-            let client = &client;
             let limiter = &account.limiter;
             let mut fetched = futures::stream::iter(ids)
                 .map(|api_id| async move {
@@ -82,8 +67,34 @@ pub async fn crawl_partition(account: &Account, region: &str) -> PartitionCrawl 
             }
         }
     }
-    (out.api_calls, out.throttled_calls) = counter.totals();
+    let (calls, throttled) = counter.totals();
+    out.api_calls = calls - calls_before;
+    out.throttled_calls = throttled - throttled_before;
     out
+}
+
+/// A new API Gateway client of `account` in `region`, counting its attempts in `counter`.
+pub(crate) fn client(
+    account: &Account,
+    region: &str,
+    counter: &Arc<AttemptCounter>,
+) -> apigw::Client {
+    // The SDK's default retry partition is per region and process-wide: one throttled account
+    // would slow every other account's retries in that region. Give each its own.
+    apigw::Client::from_conf(
+        apigw::config::Builder::from(&account.config)
+            .region(Region::new(region.to_owned()))
+            .retry_partition(RetryPartition::new(format!(
+                "apigatewayv2-{}-{region}",
+                account.account_id
+            )))
+            .interceptor(CountAttempts {
+                counter: Arc::clone(counter),
+                account_id: account.account_id.clone(),
+                region: region.to_owned(),
+            })
+            .build(),
+    )
 }
 
 async fn api_ids(client: &apigw::Client, limiter: &Limiter) -> Result<Vec<String>, String> {

@@ -18,6 +18,7 @@ pub mod crawl;
 pub mod regions;
 mod sdk;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,10 +28,10 @@ pub use accounts::OrgAccount;
 pub(crate) use accounts::{list_organization, setup_account};
 pub use convert::stage_from_sdk;
 pub use crawl::crawl_partition;
-pub use regions::{RegionInfo, RegionPlan};
 pub(crate) use regions::describe_regions;
+pub use regions::{RegionInfo, RegionPlan};
 
-pub(crate) use sdk::{AttemptCounter, Limiter, home_region, limiter, loader};
+pub(crate) use sdk::{AttemptCounter, Limiter, home_region, http_client, limiter, loader};
 
 use crate::row::StageRow;
 
@@ -156,6 +157,9 @@ impl AwsSourceConfig {
     }
 }
 
+/// An account's API Gateway client in one region and its attempt counter.
+type RegionClient = (aws_sdk_apigatewayv2::Client, Arc<AttemptCounter>);
+
 /// One account, ready to crawl.
 #[derive(Debug, Clone)]
 pub struct Account {
@@ -164,9 +168,30 @@ pub struct Account {
     config: SdkConfig,
     /// AWS's limit is per account, so the bucket is too; regions of one account share it.
     limiter: Arc<Limiter>,
+    /// One API Gateway client per region, built once and kept (building one is not free, and
+    /// a refresh of a large organization needs thousands), with its attempt counter.
+    clients: Arc<std::sync::Mutex<BTreeMap<String, RegionClient>>>,
 }
 
 impl Account {
+    /// The account's client in `region` and its attempt counter (counts only grow: a crawl
+    /// reads how much they grew while it ran).
+    pub(crate) fn client_for(
+        &self,
+        region: &str,
+    ) -> (aws_sdk_apigatewayv2::Client, Arc<AttemptCounter>) {
+        // Held for a map lookup or insert, never across an await; a poisoned map is still a
+        // valid cache.
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        clients
+            .entry(region.to_owned())
+            .or_insert_with(|| {
+                let counter = Arc::new(AttemptCounter::default());
+                (crawl::client(self, region, &counter), counter)
+            })
+            .clone()
+    }
+
     /// The account's SDK configuration (credentials, endpoint, retry and timeouts).
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.config
@@ -184,6 +209,7 @@ impl Account {
             account_id: account_id.into(),
             config,
             limiter: Arc::new(limiter(requests_per_second, burst)),
+            clients: Arc::default(),
         }
     }
 }
@@ -208,7 +234,7 @@ pub struct PartitionCrawl {
 /// Sets up one account on its own (the base credentials from `config`): for tools, tests and
 /// benchmarks that crawl a partition directly. The refresher uses [`crate::refresh::Crawler`].
 pub async fn set_up(config: &AwsSourceConfig, spec: &AccountSpec) -> Result<Account, String> {
-    let base = loader(config).load().await;
+    let base = loader(config).http_client(http_client()).load().await;
     let discovery = limiter(config.discovery_requests_per_second, 1);
     let counter = Arc::new(AttemptCounter::default());
     setup_account(spec, &base, config, &discovery, &counter).await

@@ -67,7 +67,10 @@ pub fn plan(entries: &[String], known: &[RegionInfo]) -> Vec<RegionPlan> {
     let mut seen = std::collections::BTreeSet::new();
     for entry in entries {
         if is_pattern(entry) {
-            for r in known.iter().filter(|r| r.enabled() && matches(entry, &r.name)) {
+            for r in known
+                .iter()
+                .filter(|r| r.enabled() && matches(entry, &r.name))
+            {
                 if seen.insert(r.name.clone()) {
                     out.push(RegionPlan::Crawl(r.name.clone()));
                 }
@@ -125,7 +128,10 @@ pub(crate) async fn describe_regions(
         .filter_map(|r| {
             Some(RegionInfo {
                 name: r.region_name()?.to_owned(),
-                opt_in_status: r.opt_in_status().unwrap_or("opt-in-not-required").to_owned(),
+                opt_in_status: r
+                    .opt_in_status()
+                    .unwrap_or("opt-in-not-required")
+                    .to_owned(),
             })
         })
         .collect())
@@ -172,11 +178,18 @@ mod tests {
             ]
         );
         let named = plan(
-            &["us-*".into(), "eu-south-2".into(), "us-east-1".into(), "xx-nowhere-1".into()],
+            &[
+                "us-*".into(),
+                "eu-south-2".into(),
+                "us-east-1".into(),
+                "xx-nowhere-1".into(),
+            ],
             &known,
         );
         assert_eq!(named.len(), 4, "{named:?}");
-        assert!(matches!(&named[2], RegionPlan::Skip { region, reason } if region == "eu-south-2" && reason.contains("not-opted-in")));
+        assert!(
+            matches!(&named[2], RegionPlan::Skip { region, reason } if region == "eu-south-2" && reason.contains("not-opted-in"))
+        );
         assert!(matches!(&named[3], RegionPlan::Skip { region, .. } if region == "xx-nowhere-1"));
     }
 }

@@ -43,6 +43,26 @@ pub(crate) fn home_region(config: &AwsSourceConfig) -> String {
         .unwrap_or_else(|| "us-east-1".to_owned())
 }
 
+/// A new HTTP client: one connection pool for every account, region and service of one
+/// crawler. The SDK otherwise builds a client (and a pool) per service client, so thousands of
+/// partitions would hold thousands of pools, and connections would never be reused across
+/// accounts although the endpoints (one per region) are the same. It is the SDK's default
+/// (rustls with aws-lc, proxy settings from the environment).
+pub(crate) fn http_client() -> aws_sdk_apigatewayv2::config::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = aws_smithy_http_client::Connector::builder()
+            .tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
+
 /// A loader with the source's endpoint, retry, timeout and (emulator) credentials settings.
 pub(crate) fn loader(config: &AwsSourceConfig) -> ConfigLoader {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -173,7 +193,9 @@ pub(crate) fn advice(message: &str) -> Option<&'static str> {
              ListAccountsForParent and ListChildren",
         )
     } else if has("ExpiredToken") || has("RequestExpired") {
-        Some("the credentials have expired: renew them (the SDK refreshes roles and SSO sessions itself)")
+        Some(
+            "the credentials have expired: renew them (the SDK refreshes roles and SSO sessions itself)",
+        )
     } else if has("InvalidClientTokenId")
         || has("UnrecognizedClient")
         || has("no credentials")
@@ -186,7 +208,9 @@ pub(crate) fn advice(message: &str) -> Option<&'static str> {
              (AWS_PROFILE, environment, instance or task role)",
         )
     } else if has("UnauthorizedOperation") || has("AccessDenied") {
-        Some("the credentials lack a permission this call needs: see the IAM policy in README \"Live AWS\"")
+        Some(
+            "the credentials lack a permission this call needs: see the IAM policy in README \"Live AWS\"",
+        )
     } else if has("dispatch failure")
         || has("timeout")
         || has("timed out")

@@ -20,8 +20,8 @@ use super::merge::{self, Outcome, carried, millis, status_row};
 use crate::aws::regions::{is_pattern, plan};
 use crate::aws::{
     Account, AccountSpec, AttemptCounter, AwsSourceConfig, Limiter, OrgAccount, RegionInfo,
-    RegionPlan, crawl_partition, describe_regions, home_region, limiter, list_organization,
-    loader, setup_account,
+    RegionPlan, crawl_partition, describe_regions, home_region, http_client, limiter,
+    list_organization, loader, setup_account,
 };
 use crate::render::partition_for_region;
 use crate::row::StageRow;
@@ -107,7 +107,8 @@ impl std::fmt::Debug for Crawler {
 }
 
 impl Crawler {
-    /// A crawler of `source`, crawling `concurrency` partitions at once.
+    /// A crawler of `source`, crawling `concurrency` partitions at once; 0 picks a number
+    /// that scales with the accounts (see [`Crawler::partitions_at_once`]).
     pub fn new(source: AwsSourceConfig, concurrency: usize) -> Crawler {
         let discovery = Arc::new(limiter(
             source.discovery_requests_per_second,
@@ -115,7 +116,7 @@ impl Crawler {
         ));
         Crawler {
             source,
-            concurrency: concurrency.max(1),
+            concurrency,
             base: None,
             discovery,
             fixed: false,
@@ -129,7 +130,11 @@ impl Crawler {
 
     /// A crawler of accounts already set up, in exactly `regions` (no discovery): for
     /// benchmarks and tools that build the SDK configuration themselves.
-    pub fn with_accounts(accounts: Vec<Account>, regions: Vec<String>, concurrency: usize) -> Crawler {
+    pub fn with_accounts(
+        accounts: Vec<Account>,
+        regions: Vec<String>,
+        concurrency: usize,
+    ) -> Crawler {
         let mut crawler = Crawler::new(AwsSourceConfig::new(Vec::new(), regions), concurrency);
         crawler.fixed = true;
         for account in accounts {
@@ -145,6 +150,16 @@ impl Crawler {
             crawler.accounts.insert(label, account);
         }
         crawler
+    }
+
+    /// Partitions crawled at once: the configured number, or with 0, enough to keep every
+    /// account's token bucket busy (the bound is AWS's per-account rate, not our concurrency):
+    /// 4 per account, between 16 and 1,024.
+    pub fn partitions_at_once(&self) -> usize {
+        match self.concurrency {
+            0 => (self.accounts.len() * 4).clamp(16, 1024),
+            n => n,
+        }
     }
 
     /// When the next retry is due, if anything failed.
@@ -164,7 +179,7 @@ impl Crawler {
         match &self.base {
             Some(base) => base.clone(),
             None => {
-                let base = loader(&self.source).load().await;
+                let base = loader(&self.source).http_client(http_client()).load().await;
                 self.base = Some(base.clone());
                 base
             }
@@ -192,23 +207,21 @@ impl Crawler {
         if self.fixed {
             return (self.targets.values().cloned().collect(), Vec::new());
         }
-        let explicit: Vec<Target> = if self.source.accounts.is_empty()
-            && self.source.organization.is_some()
-        {
-            Vec::new()
-        } else if self.source.accounts.is_empty() {
-            vec![target(AccountSpec::Default)]
-        } else {
-            self.source.accounts.iter().cloned().map(target).collect()
-        };
+        let explicit: Vec<Target> =
+            if self.source.accounts.is_empty() && self.source.organization.is_some() {
+                Vec::new()
+            } else if self.source.accounts.is_empty() {
+                vec![target(AccountSpec::Default)]
+            } else {
+                self.source.accounts.iter().cloned().map(target).collect()
+            };
         let Some(org) = self.source.organization.clone() else {
             return (explicit, Vec::new());
         };
         let counter = Arc::new(AttemptCounter::default());
         let attempt = Utc::now();
         let started = Instant::now();
-        let listed =
-            list_organization(base, &self.source, &org, &self.discovery, &counter).await;
+        let listed = list_organization(base, &self.source, &org, &self.discovery, &counter).await;
         let mut row = status_row(ORGANIZATION_ROW, ACCOUNT_ROW, attempt, "ok", None);
         (row.api_calls, row.throttled_calls) = counter.totals();
         row.duration_ms = millis(started.elapsed());
@@ -346,7 +359,13 @@ impl Crawler {
                         }
                         RegionPlan::Skip { region, reason } => {
                             summary.skipped += 1;
-                            statuses.push(status_row(&id, &region, p.attempt, "skipped", Some(reason)));
+                            statuses.push(status_row(
+                                &id,
+                                &region,
+                                p.attempt,
+                                "skipped",
+                                Some(reason),
+                            ));
                         }
                     }
                 }
@@ -360,7 +379,9 @@ impl Crawler {
                     self.accounts.insert(p.target.label.clone(), account);
                 }
                 // Its partitions keep their rows and say why they are stale.
-                for s in old.iter().filter(|s| s.account_id == id && s.region != ACCOUNT_ROW && s.status != "skipped") {
+                for s in old.iter().filter(|s| {
+                    s.account_id == id && s.region != ACCOUNT_ROW && s.status != "skipped"
+                }) {
                     let mut stale = s.clone();
                     stale.status = "failed";
                     stale.error = Some(error.clone());
@@ -368,7 +389,8 @@ impl Crawler {
                     stale.api_calls = 0;
                     stale.throttled_calls = 0;
                     stale.duration_ms = 0;
-                    stale.stage_count = previous.map_or(0, |prev| carried(prev, &id, Some(&s.region)).count());
+                    stale.stage_count =
+                        previous.map_or(0, |prev| carried(prev, &id, Some(&s.region)).count());
                     statuses.push(stale);
                 }
                 if let Some(prev) = previous {
@@ -404,7 +426,7 @@ impl Crawler {
                 };
                 (label, outcome)
             })
-            .buffer_unordered(self.concurrency);
+            .buffer_unordered(self.partitions_at_once());
         while let Some((label, outcome)) = results.next().await {
             each(label, outcome);
         }
@@ -435,7 +457,8 @@ impl Crawler {
                 .filter(|t| labels.insert(t.label.clone()))
                 .collect();
             for p in self.prepare_all(&base, group).await {
-                self.targets.insert(p.target.label.clone(), p.target.clone());
+                self.targets
+                    .insert(p.target.label.clone(), p.target.clone());
                 if let Some(account) = &p.set_up {
                     ids.insert(account.account_id.clone());
                 } else if let Some(id) = &p.target.id_hint {
@@ -647,7 +670,9 @@ impl Crawler {
         for (account_id, region, prows) in new_rows {
             // A partition that failed again already has its rows in `rows`, unless its account
             // was replaced as a whole.
-            if replaced_accounts.contains(&account_id) || ok_partitions.contains(&(account_id, region)) {
+            if replaced_accounts.contains(&account_id)
+                || ok_partitions.contains(&(account_id, region))
+            {
                 rows.extend(prows);
             }
         }
@@ -665,9 +690,7 @@ impl Crawler {
 }
 
 /// Each partition's last success, by (account, region).
-fn last_successes(
-    old: &[PartitionStatus],
-) -> BTreeMap<(String, String), chrono::DateTime<Utc>> {
+fn last_successes(old: &[PartitionStatus]) -> BTreeMap<(String, String), chrono::DateTime<Utc>> {
     old.iter()
         .filter_map(|s| Some(((s.account_id.clone(), s.region.clone()), s.last_success?)))
         .collect()

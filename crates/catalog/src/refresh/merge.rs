@@ -90,7 +90,7 @@ pub(crate) fn partition(
             .iter()
             .map(|(id, _)| id.as_str())
             .collect();
-        if let Some(prev) = previous {
+        if let Some(prev) = previous.filter(|_| !kept.is_empty()) {
             rows.extend(
                 carried(prev, &account_id, Some(&region))
                     .filter(|r| kept.contains(r.api_id.as_str()))

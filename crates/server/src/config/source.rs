@@ -32,14 +32,15 @@ pub struct SourceConfig {
     /// `refresh_interval_seconds` (aws): time between refreshes (plus up to 10% jitter).
     /// Default 300.
     pub refresh_interval_seconds: u64,
-    /// `concurrency` (aws): (account, region) partitions crawled at once. Default 64; keep it
-    /// at least the number of accounts, since each account's rate limit is the real bound.
+    /// `concurrency` (aws): (account, region) partitions crawled at once; 0 scales it with the
+    /// accounts (4 per account, 16 to 1,024) so each account's rate limit, not this, is the
+    /// bound. Default 0.
     pub concurrency: usize,
     /// `setup_concurrency` (aws): accounts set up at once (AssumeRole, GetCallerIdentity,
     /// DescribeRegions). Default 32.
     pub setup_concurrency: usize,
     /// `discovery_requests_per_second` (aws): client-side rate limit of the crawler's own
-    /// credentials for STS AssumeRole and Organizations calls. Default 10.
+    /// credentials for STS AssumeRole and Organizations calls. Default 20.
     pub discovery_requests_per_second: f64,
     /// `endpoint_url` (aws): endpoint for every AWS service, e.g. a local moto. Default: none
     /// (`AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_APIGATEWAYV2` also work).
@@ -72,9 +73,9 @@ impl Default for SourceConfig {
             accounts: Vec::new(),
             organization: None,
             refresh_interval_seconds: 300,
-            concurrency: 64,
+            concurrency: 0,
             setup_concurrency: 32,
-            discovery_requests_per_second: 10.0,
+            discovery_requests_per_second: 20.0,
             endpoint_url: None,
             attempt_timeout_seconds: 5,
             max_attempts: 6,
@@ -137,9 +138,9 @@ impl SourceConfig {
             let src = self;
             if let Some(bad) = src.regions.iter().find(|r| {
                 r.is_empty()
-                    || !r
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-*?".contains(&b))
+                    || !r.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"-*?".contains(&b)
+                    })
             }) {
                 return Err(ConfigError::Invalid {
                     key: "source.regions",
@@ -171,12 +172,6 @@ impl SourceConfig {
                     reason: "must be at least 1".to_owned(),
                 });
             }
-            if src.concurrency == 0 {
-                return Err(ConfigError::Invalid {
-                    key: "source.concurrency",
-                    reason: "must be at least 1".to_owned(),
-                });
-            }
             if !(src.requests_per_second > 0.0 && src.requests_per_second.is_finite())
                 || src.burst == 0
             {
@@ -205,31 +200,32 @@ impl SourceConfig {
             .accounts
             .iter()
             .map(|a| match &a.role_arn {
-                    None => AccountSpec::Default,
-                    Some(role) => AccountSpec::AssumeRole {
-                        role_arn: role.clone(),
-                        external_id: a.external_id.clone(),
-                        session_name: a
-                            .session_name
-                            .clone()
-                            .unwrap_or_else(|| "stagesql".to_owned()),
-                    },
-                })
-                .collect();
-        let organization = self.organization.as_ref().map(|o| {
-            stagesql_catalog::aws::OrganizationSpec {
-                member_role_name: o.member_role_name.clone(),
-                external_id: o.external_id.clone(),
-                session_name: o
-                    .session_name
-                    .clone()
-                    .unwrap_or_else(|| "stagesql".to_owned()),
-                units: o.organizational_units.clone(),
-                exclude_units: o.exclude_organizational_units.clone(),
-                include_accounts: o.include_accounts.clone(),
-                exclude_accounts: o.exclude_accounts.clone(),
-            }
-        });
+                None => AccountSpec::Default,
+                Some(role) => AccountSpec::AssumeRole {
+                    role_arn: role.clone(),
+                    external_id: a.external_id.clone(),
+                    session_name: a
+                        .session_name
+                        .clone()
+                        .unwrap_or_else(|| "stagesql".to_owned()),
+                },
+            })
+            .collect();
+        let organization =
+            self.organization
+                .as_ref()
+                .map(|o| stagesql_catalog::aws::OrganizationSpec {
+                    member_role_name: o.member_role_name.clone(),
+                    external_id: o.external_id.clone(),
+                    session_name: o
+                        .session_name
+                        .clone()
+                        .unwrap_or_else(|| "stagesql".to_owned()),
+                    units: o.organizational_units.clone(),
+                    exclude_units: o.exclude_organizational_units.clone(),
+                    include_accounts: o.include_accounts.clone(),
+                    exclude_accounts: o.exclude_accounts.clone(),
+                });
         stagesql_catalog::aws::AwsSourceConfig {
             regions: self.regions.clone(),
             accounts,
@@ -248,7 +244,6 @@ impl SourceConfig {
         }
     }
 }
-
 
 fn account_id(id: &str) -> bool {
     id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
@@ -272,8 +267,14 @@ impl OrganizationConfig {
             });
         }
         for (key, ids) in [
-            ("source.organization.include_accounts", &self.include_accounts),
-            ("source.organization.exclude_accounts", &self.exclude_accounts),
+            (
+                "source.organization.include_accounts",
+                &self.include_accounts,
+            ),
+            (
+                "source.organization.exclude_accounts",
+                &self.exclude_accounts,
+            ),
         ] {
             if let Some(bad) = ids.iter().find(|id| !account_id(id)) {
                 return Err(ConfigError::Invalid {
@@ -283,7 +284,10 @@ impl OrganizationConfig {
             }
         }
         for (key, ids) in [
-            ("source.organization.organizational_units", &self.organizational_units),
+            (
+                "source.organization.organizational_units",
+                &self.organizational_units,
+            ),
             (
                 "source.organization.exclude_organizational_units",
                 &self.exclude_organizational_units,

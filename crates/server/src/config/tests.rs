@@ -280,3 +280,70 @@ fn set_flags_beat_the_environment_and_name_themselves_in_errors() {
         assert!(err.contains(named), "{flag}: {err}");
     }
 }
+
+#[test]
+fn an_organization_block_is_read_and_bad_values_name_their_key() {
+    let text = "[auth]\nmethod = \"trust\"\n[source]\nkind = \"aws\"\nregions = [\"us-*\", \"eu-west-1\"]\n\
+                [source.organization]\nmember_role_name = \"stagesql-reader\"\n\
+                organizational_units = [\"ou-ab12-cdef3456\"]\nexclude_accounts = [\"111111111111\"]\n";
+    let c = Config::from_toml(text).expect("parses");
+    c.validate().expect("valid");
+    let aws = c.source.aws();
+    let org = aws.organization.expect("organization");
+    assert_eq!(org.member_role_name, "stagesql-reader");
+    assert_eq!(org.session_name, "stagesql", "default session name");
+    assert_eq!(org.units, ["ou-ab12-cdef3456"]);
+    assert!(
+        aws.accounts.is_empty(),
+        "no default account beside the organization"
+    );
+    assert_eq!(
+        org.member("aws", "222222222222"),
+        stagesql_catalog::aws::AccountSpec::AssumeRole {
+            role_arn: "arn:aws:iam::222222222222:role/stagesql-reader".into(),
+            external_id: None,
+            session_name: "stagesql".into(),
+        }
+    );
+    for (edit, key) in [
+        (
+            (|c: &mut Config| {
+                if let Some(o) = c.source.organization.as_mut() {
+                    o.member_role_name = "role/with/path".into();
+                }
+            }) as fn(&mut Config),
+            "source.organization.member_role_name",
+        ),
+        (
+            |c: &mut Config| {
+                if let Some(o) = c.source.organization.as_mut() {
+                    o.include_accounts = vec!["12345".into()];
+                }
+            },
+            "source.organization.include_accounts",
+        ),
+        (
+            |c: &mut Config| {
+                if let Some(o) = c.source.organization.as_mut() {
+                    o.exclude_organizational_units = vec!["prod".into()];
+                }
+            },
+            "source.organization.exclude_organizational_units",
+        ),
+        (
+            |c: &mut Config| c.source.regions = vec!["US-EAST-1".into()],
+            "source.regions",
+        ),
+        (
+            |c: &mut Config| c.source.discovery_requests_per_second = 0.0,
+            "source.discovery_requests_per_second",
+        ),
+    ] {
+        let mut c = Config::from_toml(text).expect("parses");
+        edit(&mut c);
+        let err = c.validate().expect_err(key).to_string();
+        assert!(err.contains(key), "{err}");
+    }
+    let err = Config::from_toml("[source.organization]\nmember_role = \"x\"").expect_err("unknown");
+    assert!(err.contains("member_role"), "{err}");
+}
