@@ -33,12 +33,23 @@ async fn the_first_crawls_aws_calls_are_counted() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // One GetApis page and two GetStages pages (3 stages, 2 a page), all of them counted.
-    let attempts = body
-        .lines()
-        .find(|l| l.starts_with("stagesql_aws_attempts_total{"))
-        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok());
-    assert_eq!(attempts, Some(3.0), "{body}");
+    // The account's set-up (GetCallerIdentity, before the account is known), then its
+    // DescribeRegions, one GetApis page and two GetStages pages (3 stages, 2 a page): all counted.
+    let attempts = |labels: &str| {
+        body.lines()
+            .find(|l| l.starts_with(&format!("stagesql_aws_attempts_total{{{labels}}}")))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+    };
+    assert_eq!(
+        attempts("account_id=\"unknown\",region=\"us-west-2\""),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(
+        attempts("account_id=\"123456789012\",region=\"us-west-2\""),
+        Some(4.0),
+        "{body}"
+    );
     assert_eq!(stub.state().calls.get("stages"), Some(&2));
     server.stop().await;
 }

@@ -194,6 +194,41 @@ async fn one_block_serves_every_active_account_and_follows_the_organization() {
         .collect();
     assert_eq!(ids, set(&[MANAGEMENT.to_owned()]));
 
+    // Every enabled region ("*"): each account's whole DescribeRegions list, not opted-in
+    // regions left out, the region the patterns skip included.
+    let mut everywhere = cfg.clone();
+    everywhere.regions = vec!["*".into()];
+    let store = SnapshotStore::new();
+    let summary = Crawler::new(everywhere, 0).refresh(&store).await;
+    let keys: BTreeSet<String> = store
+        .current()
+        .expect("published")
+        .rows()
+        .iter()
+        .map(|r| format!("{}/{}/{}", r.account_id, r.region, r.stage_name))
+        .collect();
+    assert!(
+        keys.contains(&format!("{a3}/ap-southeast-1/a3apse1")),
+        "{keys:?}"
+    );
+    assert_eq!(keys.len(), 6, "{keys:?}");
+    let all = store.status().all();
+    let crawled: BTreeSet<&str> = all
+        .iter()
+        .filter(|s| s.account_id == a1 && s.region != "*")
+        .map(|s| s.region.as_str())
+        .collect();
+    assert!(
+        crawled.contains("eu-west-1") && crawled.contains("ap-southeast-1"),
+        "{crawled:?}"
+    );
+    assert!(
+        !crawled.contains("eu-south-2"),
+        "not opted in: not crawled, not listed"
+    );
+    assert_eq!(summary.ok, 4 * crawled.len(), "{summary:?}");
+    assert_eq!((summary.failed, summary.skipped), (0, 0), "{summary:?}");
+
     // The server, configured by one block.
     let mut config =
         stagesql_tests::aws_source_config(moto.url(), &["us-*", "eu-west-1", "eu-south-2"]);
