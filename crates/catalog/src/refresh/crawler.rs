@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use super::RefreshSummary;
 use super::merge::{self, Outcome, carried, millis, status_row};
+use super::retry::{Backoff, RetryKey};
 use crate::aws::regions::{is_pattern, plan};
 use crate::aws::{
     Account, AccountSpec, AttemptCounter, AwsSourceConfig, Limiter, OrgAccount, RegionInfo,
@@ -28,11 +29,6 @@ use crate::row::StageRow;
 use crate::snapshot::{Snapshot, SnapshotStore};
 use crate::status::PartitionStatus;
 
-/// The first retry of a failed partition or account comes this soon; each further one waits
-/// twice as long, up to [`RETRY_MAX`].
-const RETRY_FIRST: Duration = Duration::from_secs(2);
-/// The longest wait between retries.
-const RETRY_MAX: Duration = Duration::from_secs(300);
 /// The `account_id` of the status row about listing the organization's accounts.
 pub const ORGANIZATION_ROW: &str = "organization";
 /// The `region` of an account's own status row (set-up and region discovery).
@@ -40,7 +36,7 @@ pub const ACCOUNT_ROW: &str = "*";
 
 /// One account to crawl, before its credentials are set up.
 #[derive(Debug, Clone)]
-struct Target {
+pub(super) struct Target {
     /// The key it is kept under (its role ARN, or "default credentials").
     label: String,
     spec: AccountSpec,
@@ -48,25 +44,10 @@ struct Target {
     id_hint: Option<String>,
 }
 
-/// What retrying waits for.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum RetryKey {
-    /// An account that could not be set up (or whose regions are unknown), by label.
-    Account(String),
-    /// A partition that failed: (account label, region).
-    Partition(String, String),
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Backoff {
-    due: Instant,
-    delay: Duration,
-}
-
 /// An account set up (or not) with its region plan.
-struct Prepared {
-    target: Target,
-    result: Result<(Account, Vec<RegionPlan>), String>,
+pub(super) struct Prepared {
+    pub(super) target: Target,
+    pub(super) result: Result<(Account, Vec<RegionPlan>), String>,
     /// The account, when set-up succeeded even if its regions are unknown: kept, so its
     /// retry does not assume its role again.
     set_up: Option<Account>,
@@ -79,22 +60,22 @@ struct Prepared {
 
 /// Keeps what discovery learned across refreshes and runs refreshes and retries.
 pub struct Crawler {
-    source: AwsSourceConfig,
-    concurrency: usize,
-    base: Option<SdkConfig>,
+    pub(super) source: AwsSourceConfig,
+    pub(super) concurrency: usize,
+    pub(super) base: Option<SdkConfig>,
     /// The crawler's own credentials' bucket (STS AssumeRole, Organizations).
-    discovery: Arc<Limiter>,
+    pub(super) discovery: Arc<Limiter>,
     /// Accounts given ready-made: no set-up, no region discovery.
-    fixed: bool,
+    pub(super) fixed: bool,
     /// Accounts set up, by target label; kept so the SDK's credential cache lives on.
-    accounts: BTreeMap<String, Account>,
+    pub(super) accounts: BTreeMap<String, Account>,
     /// The targets of the last refresh, by label.
-    targets: BTreeMap<String, Target>,
+    pub(super) targets: BTreeMap<String, Target>,
     /// The organization's last good member list.
-    members: Option<Vec<OrgAccount>>,
+    pub(super) members: Option<Vec<OrgAccount>>,
     /// Each account's last good DescribeRegions answer.
-    regions: BTreeMap<String, Vec<RegionInfo>>,
-    retries: BTreeMap<RetryKey, Backoff>,
+    pub(super) regions: BTreeMap<String, Vec<RegionInfo>>,
+    pub(super) retries: BTreeMap<RetryKey, Backoff>,
 }
 
 impl std::fmt::Debug for Crawler {
@@ -162,11 +143,6 @@ impl Crawler {
         }
     }
 
-    /// When the next retry is due, if anything failed.
-    pub fn next_retry(&self) -> Option<Instant> {
-        self.retries.values().map(|b| b.due).min()
-    }
-
     fn region_entries(&self) -> Vec<String> {
         if self.source.regions.is_empty() {
             vec![home_region(&self.source)]
@@ -175,7 +151,7 @@ impl Crawler {
         }
     }
 
-    async fn base(&mut self) -> SdkConfig {
+    pub(super) async fn base(&mut self) -> SdkConfig {
         match &self.base {
             Some(base) => base.clone(),
             None => {
@@ -184,17 +160,6 @@ impl Crawler {
                 base
             }
         }
-    }
-
-    fn schedule(&mut self, key: RetryKey, previous: Option<Backoff>) {
-        let delay = previous.map_or(RETRY_FIRST, |b| (b.delay * 2).min(RETRY_MAX));
-        self.retries.insert(
-            key,
-            Backoff {
-                due: Instant::now() + delay,
-                delay,
-            },
-        );
     }
 
     /// The accounts to crawl: the config's, then the organization's (a listing failure keeps
@@ -262,7 +227,7 @@ impl Crawler {
             .await
     }
 
-    async fn prepare(&self, base: &SdkConfig, target: Target) -> Prepared {
+    pub(super) async fn prepare(&self, base: &SdkConfig, target: Target) -> Prepared {
         let counter = Arc::new(AttemptCounter::default());
         let attempt = Utc::now();
         let started = Instant::now();
@@ -316,7 +281,7 @@ impl Crawler {
     /// Applies one account's preparation: keeps the account and its regions, writes its status
     /// rows, and returns the partitions to crawl. A failure keeps the account's last good
     /// rows (pushed to `rows`) and schedules a retry.
-    fn settle(
+    pub(super) fn settle(
         &mut self,
         p: Prepared,
         previous: Option<&Snapshot>,
@@ -407,7 +372,7 @@ impl Crawler {
     }
 
     /// Crawls `partitions`, `concurrency` at once, calling `each` as each one finishes.
-    async fn crawl_all(
+    pub(super) async fn crawl_all(
         &self,
         partitions: Vec<(String, Account, String)>,
         mut each: impl FnMut(String, Outcome),
@@ -565,132 +530,12 @@ impl Crawler {
         }
         summary
     }
-
-    /// Retries every failed account and partition whose backoff is due; publishes when any of
-    /// them now succeeds. What still fails waits twice as long next time.
-    pub async fn retry_due(&mut self, store: &SnapshotStore) -> RefreshSummary {
-        let now = Instant::now();
-        let due: Vec<(RetryKey, Backoff)> = self
-            .retries
-            .iter()
-            .filter(|(_, b)| b.due <= now)
-            .map(|(k, b)| (k.clone(), *b))
-            .collect();
-        let mut summary = RefreshSummary::default();
-        if due.is_empty() {
-            return summary;
-        }
-        let current = store.current();
-        let base = self.base().await;
-        let mut statuses = Vec::new();
-        let mut partitions = Vec::new();
-        let old = store.status().all();
-        let successes = last_successes(&old);
-        // Accounts set up now: all their rows are replaced.
-        let mut replaced_accounts = BTreeSet::new();
-        let mut retried = BTreeMap::new();
-        for (key, backoff) in due {
-            self.retries.remove(&key);
-            match &key {
-                RetryKey::Account(label) => {
-                    let Some(target) = self.targets.get(label).cloned() else {
-                        continue;
-                    };
-                    let p = self.prepare(&base, target).await;
-                    if p.result.is_ok() {
-                        if let Ok((a, _)) = &p.result {
-                            replaced_accounts.insert(a.account_id.clone());
-                        }
-                    } else {
-                        // Still failing: settle() reschedules from the retry we just removed.
-                        self.retries.insert(key.clone(), backoff);
-                    }
-                    // The account's rows are still in the current snapshot: nothing to carry.
-                    let mut carried = Vec::new();
-                    partitions.extend(self.settle(
-                        p,
-                        current.as_deref(),
-                        &old,
-                        &mut statuses,
-                        &mut carried,
-                        &mut summary,
-                    ));
-                }
-                RetryKey::Partition(label, region) => {
-                    if let Some(account) = self.accounts.get(label) {
-                        partitions.push((label.clone(), account.clone(), region.clone()));
-                        retried.insert((label.clone(), region.clone()), backoff);
-                    }
-                }
-            }
-        }
-        let mut new_rows = Vec::new();
-        let mut ok_partitions = BTreeSet::new();
-        let mut still_failing = Vec::new();
-        self.crawl_all(partitions, |label, outcome| {
-            let last_success = successes
-                .get(&(outcome.account_id.clone(), outcome.region.clone()))
-                .copied();
-            let (prows, status) = merge::partition(outcome, current.as_deref(), last_success);
-            if status.status == "failed" {
-                summary.failed += 1;
-                still_failing.push((label, status.region.clone()));
-            } else {
-                summary.ok += 1;
-                ok_partitions.insert((status.account_id.clone(), status.region.clone()));
-            }
-            new_rows.push((status.account_id.clone(), status.region.clone(), prows));
-            statuses.push(status);
-        })
-        .await;
-        for (label, region) in still_failing {
-            let prior = retried.get(&(label.clone(), region.clone())).copied();
-            self.schedule(RetryKey::Partition(label, region), prior);
-        }
-        if summary.ok == 0 && replaced_accounts.is_empty() {
-            // Nothing new: the snapshot stands; only the status rows change.
-            for s in statuses {
-                store.status().record(s);
-            }
-            return summary;
-        }
-        let mut rows: Vec<StageRow> = current
-            .as_deref()
-            .map(|c| {
-                c.rows()
-                    .iter()
-                    .filter(|r| {
-                        !replaced_accounts.contains(&r.account_id)
-                            && !ok_partitions.contains(&(r.account_id.clone(), r.region.clone()))
-                    })
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        for (account_id, region, prows) in new_rows {
-            // A partition that failed again already has its rows in `rows`, unless its account
-            // was replaced as a whole.
-            if replaced_accounts.contains(&account_id)
-                || ok_partitions.contains(&(account_id, region))
-            {
-                rows.extend(prows);
-            }
-        }
-        summary.stages = rows.len();
-        store.publish(rows);
-        summary.published = true;
-        for id in &replaced_accounts {
-            store.status().remove_account(id);
-        }
-        for s in statuses {
-            store.status().record(s);
-        }
-        summary
-    }
 }
 
 /// Each partition's last success, by (account, region).
-fn last_successes(old: &[PartitionStatus]) -> BTreeMap<(String, String), chrono::DateTime<Utc>> {
+pub(super) fn last_successes(
+    old: &[PartitionStatus],
+) -> BTreeMap<(String, String), chrono::DateTime<Utc>> {
     old.iter()
         .filter_map(|s| Some(((s.account_id.clone(), s.region.clone()), s.last_success?)))
         .collect()

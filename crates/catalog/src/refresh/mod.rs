@@ -9,9 +9,11 @@
 //! - [`crawler`]: the [`Crawler`], which keeps accounts, the organization's member list and
 //!   each account's regions across refreshes, and runs one refresh or one retry pass.
 //! - `merge`: rows and status rows from partition outcomes.
+//! - `retry`: the backoff schedule and the retry pass between refreshes.
 
 pub mod crawler;
 mod merge;
+mod retry;
 
 use std::sync::Arc;
 use std::time::Duration;
