@@ -80,6 +80,10 @@ pub struct StubState {
     pub deny_assume: std::collections::BTreeSet<String>,
     /// The organization Organizations serves, if any.
     pub organization: Option<StubOrganization>,
+    /// API Gateway requests being answered now, and the most there ever were at once.
+    pub in_flight: usize,
+    /// See `in_flight`.
+    pub max_in_flight: usize,
 }
 
 /// An AWS organization: accounts under a root and OUs.
@@ -183,10 +187,18 @@ async fn serve(socket: tokio::net::TcpStream, state: Arc<Mutex<StubState>>) -> s
         let (latency, throttled) = {
             let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
             let throttled = method != "POST" && !take_token(&mut st, &access_key);
+            if method != "POST" {
+                st.in_flight += 1;
+                st.max_in_flight = st.max_in_flight.max(st.in_flight);
+            }
             (st.latency, throttled)
         };
         if method != "POST" && !latency.is_zero() {
             tokio::time::sleep(latency).await;
+        }
+        if method != "POST" {
+            let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+            st.in_flight -= 1;
         }
         let (status, content_type, payload) = {
             let mut st = state.lock().unwrap_or_else(|p| p.into_inner());

@@ -33,6 +33,14 @@ fn org_source(stub: &AwsStub, regions: &[&str]) -> AwsSourceConfig {
     cfg
 }
 
+/// The stub's default-credentials account alone, in `regions`.
+fn account_source(stub: &AwsStub, regions: &[&str]) -> AwsSourceConfig {
+    let mut cfg = org_source(stub, regions);
+    cfg.organization = None;
+    cfg.accounts = vec![AccountSpec::Default];
+    cfg
+}
+
 async fn stub_with(org: StubOrganization, regions: &[&str]) -> AwsStub {
     AwsStub::start(StubState {
         regions: regions
@@ -131,9 +139,7 @@ async fn a_failed_partition_counts_its_calls_and_is_retried_with_growing_backoff
         ..Default::default()
     })
     .await;
-    let mut cfg = org_source(&stub, &["us-east-1", "eu-west-1"]);
-    cfg.organization = None;
-    cfg.accounts = vec![AccountSpec::Default];
+    let mut cfg = account_source(&stub, &["us-east-1", "eu-west-1"]);
     cfg.max_attempts = 3;
     let store = SnapshotStore::new();
     let mut crawler = Crawler::new(cfg, 2);
@@ -300,9 +306,7 @@ async fn regions_come_from_patterns_and_a_disabled_named_region_is_skipped() {
         ..Default::default()
     })
     .await;
-    let mut cfg = org_source(&stub, &["us-*", "af-*", "eu-south-2"]);
-    cfg.organization = None;
-    cfg.accounts = vec![AccountSpec::Default];
+    let cfg = account_source(&stub, &["us-*", "af-*", "eu-south-2"]);
     let store = SnapshotStore::new();
     let summary = Crawler::new(cfg, 4).refresh(&store).await;
     assert_eq!(
@@ -346,9 +350,7 @@ async fn regions_come_from_patterns_and_a_disabled_named_region_is_skipped() {
 
     // DescribeRegions refused and regions named outright: crawled as listed.
     stub.state().deny_describe_regions = true;
-    let mut cfg = org_source(&stub, &["us-east-1"]);
-    cfg.organization = None;
-    cfg.accounts = vec![AccountSpec::Default];
+    let mut cfg = account_source(&stub, &["us-east-1"]);
     let store = SnapshotStore::new();
     let summary = Crawler::new(cfg.clone(), 4).refresh(&store).await;
     assert_eq!(summary.ok, 1);
@@ -387,9 +389,7 @@ async fn stages_of_several_apis_are_fetched_at_once() {
         ..Default::default()
     })
     .await;
-    let mut cfg = org_source(&stub, &["us-east-1"]);
-    cfg.organization = None;
-    cfg.accounts = vec![AccountSpec::Default];
+    let cfg = account_source(&stub, &["us-east-1"]);
     let account = stagesql_catalog::aws::set_up(&cfg, &AccountSpec::Default)
         .await
         .expect("account");
@@ -397,6 +397,11 @@ async fn stages_of_several_apis_are_fetched_at_once() {
     let crawl = stagesql_catalog::aws::crawl_partition(&account, "us-east-1").await;
     let took = started.elapsed();
     assert_eq!(crawl.rows.len(), apis);
+    let at_once = stub.state().max_in_flight;
+    assert!(
+        at_once >= 4,
+        "GetStages requests in flight at once: {at_once}"
+    );
     // One at a time would take 17 × 150 ms = 2.55 s.
     assert!(took < Duration::from_millis(1200), "{took:?}");
 }

@@ -106,6 +106,19 @@ async fn wait_for_keys(client: &Client, want: &BTreeSet<String>) {
     panic!("table never showed {want:?}; last saw {last:?}");
 }
 
+/// The accounts one refresh of `cfg` serves rows of.
+async fn crawled_accounts(cfg: AwsSourceConfig) -> BTreeSet<String> {
+    let store = SnapshotStore::new();
+    Crawler::new(cfg, 16).refresh(&store).await;
+    store
+        .current()
+        .expect("published")
+        .rows()
+        .iter()
+        .map(|r| r.account_id.clone())
+        .collect()
+}
+
 fn set(items: &[String]) -> BTreeSet<String> {
     items.iter().cloned().collect()
 }
@@ -168,31 +181,19 @@ async fn one_block_serves_every_active_account_and_follows_the_organization() {
     if let Some(o) = only_ou.organization.as_mut() {
         o.units = vec![ou.clone()];
     }
-    let store = SnapshotStore::new();
-    Crawler::new(only_ou, 16).refresh(&store).await;
-    let ids: BTreeSet<String> = store
-        .current()
-        .expect("published")
-        .rows()
-        .iter()
-        .map(|r| r.account_id.clone())
-        .collect();
-    assert_eq!(ids, set(&[a1.clone(), a2.clone()]));
+    assert_eq!(
+        crawled_accounts(only_ou).await,
+        set(&[a1.clone(), a2.clone()])
+    );
     let mut not_ou = cfg.clone();
     if let Some(o) = not_ou.organization.as_mut() {
         o.exclude_units = vec![ou.clone()];
         o.exclude_accounts = vec![a3.clone()];
     }
-    let store = SnapshotStore::new();
-    Crawler::new(not_ou, 16).refresh(&store).await;
-    let ids: BTreeSet<String> = store
-        .current()
-        .expect("published")
-        .rows()
-        .iter()
-        .map(|r| r.account_id.clone())
-        .collect();
-    assert_eq!(ids, set(&[MANAGEMENT.to_owned()]));
+    assert_eq!(
+        crawled_accounts(not_ou).await,
+        set(&[MANAGEMENT.to_owned()])
+    );
 
     // Every enabled region ("*"): each account's whole DescribeRegions list, not opted-in
     // regions left out, the region the patterns skip included.

@@ -74,15 +74,6 @@ impl StatusBoard {
         self.lock().retain(|(a, _), _| a != account_id);
     }
 
-    /// The regions recorded for `account_id` (not its `*` set-up row).
-    pub fn regions_of(&self, account_id: &str) -> Vec<String> {
-        self.lock()
-            .keys()
-            .filter(|(a, r)| a == account_id && r != "*")
-            .map(|(_, r)| r.clone())
-            .collect()
-    }
-
     /// Every partition's status, ordered by account then region.
     pub fn all(&self) -> Vec<PartitionStatus> {
         self.lock().values().cloned().collect()

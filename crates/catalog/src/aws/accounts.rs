@@ -8,7 +8,8 @@ use aws_config::{Region, SdkConfig};
 use aws_sdk_organizations as orgs;
 
 use super::sdk::{
-    AttemptCounter, CountAttempts, Limiter, error_message, explain, home_region, limiter, loader,
+    AttemptCounter, CountAttempts, Limiter, all_pages, error_message, explain, home_region,
+    limiter, loader,
 };
 use super::{Account, AccountSpec, AwsSourceConfig, OrganizationSpec};
 use crate::render::partition_for_region;
@@ -191,26 +192,18 @@ fn failed(op: &str, e: impl std::error::Error + 'static) -> String {
 
 impl Walker<'_> {
     async fn all_accounts(&self) -> Result<Vec<OrgAccount>, String> {
-        let mut out = Vec::new();
-        let mut next: Option<String> = None;
-        loop {
-            self.discovery.until_ready().await;
+        all_pages(self.discovery, |token| async move {
             let page = self
                 .client
                 .list_accounts()
-                .set_next_token(next.take())
+                .set_next_token(token)
                 .send()
                 .await
                 .map_err(|e| failed("ListAccounts", e))?;
-            out.extend(page.accounts().iter().filter_map(active));
-            next = page
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned);
-            if next.is_none() {
-                return Ok(out);
-            }
-        }
+            let accounts = page.accounts().iter().filter_map(active).collect();
+            Ok((accounts, page.next_token().map(str::to_owned)))
+        })
+        .await
     }
 
     /// Accounts directly and indirectly under `unit` (an OU or the root), skipping excluded OUs.
@@ -222,50 +215,40 @@ impl Walker<'_> {
             if !visited.insert(parent.clone()) || self.excluded_units.contains(&parent) {
                 continue;
             }
-            let mut next: Option<String> = None;
-            loop {
-                self.discovery.until_ready().await;
+            let parent = parent.as_str();
+            let accounts = all_pages(self.discovery, |token| async move {
                 let page = self
                     .client
                     .list_accounts_for_parent()
-                    .parent_id(&parent)
-                    .set_next_token(next.take())
+                    .parent_id(parent)
+                    .set_next_token(token)
                     .send()
                     .await
                     .map_err(|e| failed("ListAccountsForParent", e))?;
-                out.extend(page.accounts().iter().filter_map(active));
-                next = page
-                    .next_token()
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_owned);
-                if next.is_none() {
-                    break;
-                }
-            }
-            loop {
-                self.discovery.until_ready().await;
+                let accounts = page.accounts().iter().filter_map(active).collect();
+                Ok((accounts, page.next_token().map(str::to_owned)))
+            })
+            .await?;
+            out.extend(accounts);
+            let children = all_pages(self.discovery, |token| async move {
                 let page = self
                     .client
                     .list_children()
-                    .parent_id(&parent)
+                    .parent_id(parent)
                     .child_type(orgs::types::ChildType::OrganizationalUnit)
-                    .set_next_token(next.take())
+                    .set_next_token(token)
                     .send()
                     .await
                     .map_err(|e| failed("ListChildren", e))?;
-                queue.extend(
-                    page.children()
-                        .iter()
-                        .filter_map(|c| c.id().map(str::to_owned)),
-                );
-                next = page
-                    .next_token()
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_owned);
-                if next.is_none() {
-                    break;
-                }
-            }
+                let units = page
+                    .children()
+                    .iter()
+                    .filter_map(|c| c.id().map(str::to_owned))
+                    .collect();
+                Ok((units, page.next_token().map(str::to_owned)))
+            })
+            .await?;
+            queue.extend(children);
         }
         Ok(out)
     }

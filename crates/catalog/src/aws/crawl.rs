@@ -12,7 +12,7 @@ use aws_sdk_apigatewayv2::config::retry::RetryPartition;
 use futures::StreamExt;
 
 use super::convert::stage_from_sdk;
-use super::sdk::{AttemptCounter, CountAttempts, Limiter, error_message, explain};
+use super::sdk::{AttemptCounter, CountAttempts, Limiter, all_pages, error_message, explain};
 use super::{Account, PartitionCrawl};
 use crate::model::Stage;
 use crate::row::{StageContext, StageRow};
@@ -98,30 +98,22 @@ pub(crate) fn client(
 }
 
 async fn api_ids(client: &apigw::Client, limiter: &Limiter) -> Result<Vec<String>, String> {
-    let mut ids = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        limiter.until_ready().await;
+    all_pages(limiter, |token| async move {
         let page = client
             .get_apis()
             .max_results("500")
-            .set_next_token(next.take())
+            .set_next_token(token)
             .send()
             .await
             .map_err(|e| error_message(&e))?;
-        ids.extend(
-            page.items()
-                .iter()
-                .filter_map(|a| a.api_id().map(str::to_owned)),
-        );
-        next = page
-            .next_token()
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned);
-        if next.is_none() {
-            return Ok(ids);
-        }
-    }
+        let ids = page
+            .items()
+            .iter()
+            .filter_map(|a| a.api_id().map(str::to_owned))
+            .collect();
+        Ok((ids, page.next_token().map(str::to_owned)))
+    })
+    .await
 }
 
 async fn stages_of(
@@ -129,25 +121,17 @@ async fn stages_of(
     limiter: &Limiter,
     api_id: &str,
 ) -> Result<Vec<Stage>, String> {
-    let mut stages = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        limiter.until_ready().await;
+    all_pages(limiter, |token| async move {
         let page = client
             .get_stages()
             .api_id(api_id)
             .max_results("500")
-            .set_next_token(next.take())
+            .set_next_token(token)
             .send()
             .await
             .map_err(|e| error_message(&e))?;
-        stages.extend(page.items().iter().map(stage_from_sdk));
-        next = page
-            .next_token()
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned);
-        if next.is_none() {
-            return Ok(stages);
-        }
-    }
+        let stages = page.items().iter().map(stage_from_sdk).collect();
+        Ok((stages, page.next_token().map(str::to_owned)))
+    })
+    .await
 }

@@ -160,6 +160,34 @@ impl apigw::config::Intercept for CountAttempts {
     }
 }
 
+/// Every item of a paged listing. `page(token)` fetches one page and returns its items and the
+/// next token; each page waits on `limiter` first. The listing ends at an absent or empty
+/// token; a token repeated at once is an error, so a service answering the same page forever
+/// cannot keep the crawl looping.
+pub(crate) async fn all_pages<T, F, Fut>(limiter: &Limiter, mut page: F) -> Result<Vec<T>, String>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), String>>,
+{
+    let mut items = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        limiter.until_ready().await;
+        let (more, token) = page(next.clone()).await?;
+        items.extend(more);
+        let token = token.filter(|t| !t.is_empty());
+        match token {
+            None => return Ok(items),
+            Some(t) if next.as_ref() == Some(&t) => {
+                return Err(format!(
+                    "the service returned the nextToken {t:?} twice in a row"
+                ));
+            }
+            Some(t) => next = Some(t),
+        }
+    }
+}
+
 /// An error and its chain of causes on one line.
 pub(crate) fn error_message<E: std::error::Error + 'static>(e: &E) -> String {
     let mut msg = e.to_string();
@@ -235,6 +263,25 @@ pub(crate) fn explain(message: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn pages_are_followed_and_a_repeated_token_stops_the_listing() {
+        let bucket = limiter(1000.0, 100);
+        let items = all_pages(&bucket, |token| async move {
+            Ok(match token.as_deref() {
+                None => (vec![1, 2], Some("a".to_owned())),
+                Some("a") => (vec![3], Some("b".to_owned())),
+                _ => (vec![4], Some(String::new())),
+            })
+        })
+        .await;
+        assert_eq!(items, Ok(vec![1, 2, 3, 4]));
+        let stuck = all_pages(&bucket, |_| async {
+            Ok((vec![0], Some("same".to_owned())))
+        })
+        .await;
+        assert!(stuck.expect_err("a loop").contains("twice"));
+    }
 
     #[test]
     fn advice_tells_the_failures_apart() {

@@ -285,7 +285,7 @@ impl Crawler {
         &mut self,
         p: Prepared,
         previous: Option<&Snapshot>,
-        old: &[PartitionStatus],
+        before: &Before,
         statuses: &mut Vec<PartitionStatus>,
         rows: &mut Vec<StageRow>,
         summary: &mut RefreshSummary,
@@ -300,10 +300,10 @@ impl Crawler {
                 .or_else(|| p.target.id_hint.clone())
                 .unwrap_or_else(|| "unknown".to_owned()),
         };
-        let last_success = old
-            .iter()
-            .find(|s| s.account_id == id && s.region == ACCOUNT_ROW)
-            .and_then(|s| s.last_success);
+        let last_success = before
+            .successes
+            .get(&(id.clone(), ACCOUNT_ROW.to_owned()))
+            .copied();
         let mut row = status_row(&id, ACCOUNT_ROW, p.attempt, "ok", None);
         (row.api_calls, row.throttled_calls) = p.calls;
         row.duration_ms = millis(p.elapsed);
@@ -344,7 +344,7 @@ impl Crawler {
                     self.accounts.insert(p.target.label.clone(), account);
                 }
                 // Its partitions keep their rows and say why they are stale.
-                for s in old.iter().filter(|s| {
+                for s in before.statuses.iter().filter(|s| {
                     s.account_id == id && s.region != ACCOUNT_ROW && s.status != "skipped"
                 }) {
                     let mut stale = s.clone();
@@ -407,8 +407,7 @@ impl Crawler {
         let mut rows: Vec<StageRow> = Vec::new();
         let mut summary = RefreshSummary::default();
         let (explicit, members) = self.discover(&base, &mut statuses).await;
-        let old = store.status().all();
-        let successes = last_successes(&old);
+        let before = Before::read(store);
 
         // The config's accounts first: an organization member that is also listed there is
         // crawled once, with the config's credentials.
@@ -432,7 +431,7 @@ impl Crawler {
                 partitions.extend(self.settle(
                     p,
                     previous.as_deref(),
-                    &old,
+                    &before,
                     &mut statuses,
                     &mut rows,
                     &mut summary,
@@ -460,7 +459,8 @@ impl Crawler {
         let mut failed_partitions = Vec::new();
         self.crawl_all(partitions, |label, outcome| {
             done += 1;
-            let last_success = successes
+            let last_success = before
+                .successes
                 .get(&(outcome.account_id.clone(), outcome.region.clone()))
                 .copied();
             let (prows, status) = merge::partition(outcome, previous.as_deref(), last_success);
@@ -532,13 +532,26 @@ impl Crawler {
     }
 }
 
-/// Each partition's last success, by (account, region).
-pub(super) fn last_successes(
-    old: &[PartitionStatus],
-) -> BTreeMap<(String, String), chrono::DateTime<Utc>> {
-    old.iter()
-        .filter_map(|s| Some(((s.account_id.clone(), s.region.clone()), s.last_success?)))
-        .collect()
+/// What the status board said before a refresh or retry pass.
+pub(super) struct Before {
+    /// Every status row.
+    pub(super) statuses: Vec<PartitionStatus>,
+    /// Each partition's last success, by (account, region).
+    pub(super) successes: BTreeMap<(String, String), chrono::DateTime<Utc>>,
+}
+
+impl Before {
+    pub(super) fn read(store: &SnapshotStore) -> Before {
+        let statuses = store.status().all();
+        let successes = statuses
+            .iter()
+            .filter_map(|s| Some(((s.account_id.clone(), s.region.clone()), s.last_success?)))
+            .collect();
+        Before {
+            statuses,
+            successes,
+        }
+    }
 }
 
 fn target(spec: AccountSpec) -> Target {

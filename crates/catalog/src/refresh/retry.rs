@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::RefreshSummary;
-use super::crawler::{Crawler, last_successes};
+use super::crawler::{Before, Crawler};
 use super::merge;
 use crate::row::StageRow;
 use crate::snapshot::SnapshotStore;
@@ -70,8 +70,7 @@ impl Crawler {
         let base = self.base().await;
         let mut statuses = Vec::new();
         let mut partitions = Vec::new();
-        let old = store.status().all();
-        let successes = last_successes(&old);
+        let before = Before::read(store);
         // Accounts set up now: all their rows are replaced.
         let mut replaced_accounts = BTreeSet::new();
         let mut retried = BTreeMap::new();
@@ -96,7 +95,7 @@ impl Crawler {
                     partitions.extend(self.settle(
                         p,
                         current.as_deref(),
-                        &old,
+                        &before,
                         &mut statuses,
                         &mut carried,
                         &mut summary,
@@ -114,7 +113,8 @@ impl Crawler {
         let mut ok_partitions = BTreeSet::new();
         let mut still_failing = Vec::new();
         self.crawl_all(partitions, |label, outcome| {
-            let last_success = successes
+            let last_success = before
+                .successes
                 .get(&(outcome.account_id.clone(), outcome.region.clone()))
                 .copied();
             let (prows, status) = merge::partition(outcome, current.as_deref(), last_success);
