@@ -143,7 +143,14 @@ async fn failures_keep_last_good_rows_and_changes_show_after_a_refresh() {
         .status()
         .all()
         .into_iter()
-        .map(|s| (s.region, s.status, s.stage_count, s.error.is_some()))
+        .map(|s| {
+            (
+                s.region,
+                s.status.as_str(),
+                s.stage_count,
+                s.error.is_some(),
+            )
+        })
         .collect();
     assert_eq!(
         status,

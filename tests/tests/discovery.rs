@@ -86,7 +86,7 @@ async fn one_refused_account_never_stops_the_others() {
     assert_eq!(accounts_in(&store), ["111111111111", "333333333333"]);
     let all = store.status().all();
     let denied = status_of(&all, "222222222222", "*");
-    assert_eq!(denied.status, "failed");
+    assert_eq!(denied.status.as_str(), "failed");
     let error = denied.error.as_deref().unwrap_or_default();
     assert!(
         error.contains("arn:aws:iam::222222222222:role/stagesql-reader")
@@ -94,8 +94,11 @@ async fn one_refused_account_never_stops_the_others() {
             && error.contains("what to do: the member role is missing"),
         "{error}"
     );
-    assert_eq!(status_of(&all, "111111111111", "us-east-1").status, "ok");
-    assert_eq!(status_of(&all, "organization", "*").status, "ok");
+    assert_eq!(
+        status_of(&all, "111111111111", "us-east-1").status.as_str(),
+        "ok"
+    );
+    assert_eq!(status_of(&all, "organization", "*").status.as_str(), "ok");
     assert_eq!(
         status_of(&all, "organization", "*").api_count,
         3,
@@ -114,8 +117,11 @@ async fn one_refused_account_never_stops_the_others() {
         ["111111111111", "222222222222", "333333333333"]
     );
     let all = store.status().all();
-    assert_eq!(status_of(&all, "222222222222", "*").status, "ok");
-    assert_eq!(status_of(&all, "222222222222", "us-east-1").status, "ok");
+    assert_eq!(status_of(&all, "222222222222", "*").status.as_str(), "ok");
+    assert_eq!(
+        status_of(&all, "222222222222", "us-east-1").status.as_str(),
+        "ok"
+    );
     assert!(crawler.next_retry().is_none(), "nothing left to retry");
 }
 
@@ -147,7 +153,7 @@ async fn a_failed_partition_counts_its_calls_and_is_retried_with_growing_backoff
     assert_eq!((first.ok, first.failed, first.stages), (1, 1, 2));
     let all = store.status().all();
     let failed = status_of(&all, MANAGEMENT, "eu-west-1");
-    assert_eq!(failed.status, "failed");
+    assert_eq!(failed.status.as_str(), "failed");
     assert_eq!(failed.api_calls, 3, "every attempt AWS saw is counted");
     assert_eq!(store.progress(), (1, 2), "a failed partition is not done");
 
@@ -178,8 +184,14 @@ async fn a_failed_partition_counts_its_calls_and_is_retried_with_growing_backoff
     assert!(retry.published && retry.ok == 1, "{retry:?}");
     assert_eq!(store.current().expect("snapshot").rows().len(), 5);
     let all = store.status().all();
-    assert_eq!(status_of(&all, MANAGEMENT, "eu-west-1").status, "ok");
-    assert_eq!(status_of(&all, MANAGEMENT, "us-east-1").status, "ok");
+    assert_eq!(
+        status_of(&all, MANAGEMENT, "eu-west-1").status.as_str(),
+        "ok"
+    );
+    assert_eq!(
+        status_of(&all, MANAGEMENT, "us-east-1").status.as_str(),
+        "ok"
+    );
     assert!(crawler.next_retry().is_none());
 }
 
@@ -269,7 +281,7 @@ async fn the_organization_is_paged_filtered_and_kept_when_listing_fails() {
     assert_eq!(before.len(), 5, "the last good member list is kept");
     let all = store2.status().all();
     let row = status_of(&all, "organization", "*");
-    assert_eq!(row.status, "failed");
+    assert_eq!(row.status.as_str(), "failed");
     let error = row.error.as_deref().unwrap_or_default();
     assert!(
         error.contains("ListAccounts") && error.contains("management account"),
@@ -282,7 +294,9 @@ async fn the_organization_is_paged_filtered_and_kept_when_listing_fails() {
         .await;
     assert!(!summary.published);
     assert_eq!(
-        status_of(&store3.status().all(), "organization", "*").status,
+        status_of(&store3.status().all(), "organization", "*")
+            .status
+            .as_str(),
         "failed"
     );
 }
@@ -315,7 +329,10 @@ async fn regions_come_from_patterns_and_a_disabled_named_region_is_skipped() {
         "{summary:?}"
     );
     let all = store.status().all();
-    let regions: Vec<(&str, &str)> = all.iter().map(|s| (s.region.as_str(), s.status)).collect();
+    let regions: Vec<(&str, &str)> = all
+        .iter()
+        .map(|s| (s.region.as_str(), s.status.as_str()))
+        .collect();
     assert_eq!(
         regions,
         [

@@ -265,3 +265,27 @@ async fn readyz_is_503_until_the_first_snapshot() {
     assert!(body.contains("not ready"), "{body}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_status_query_run_again_shows_the_state_of_now_not_of_its_first_planning() {
+    // The same text twice on one connection reuses its plan; the status must still be read
+    // when the plan runs (a plan that captured the rows at planning showed a frozen age).
+    let server = TestServer::start().await;
+    let client = server.client().await;
+    let sql = "SELECT age_seconds::text FROM stagesql.snapshot_status";
+    let age = |messages: Vec<tokio_postgres::SimpleQueryMessage>| {
+        stagesql_tests::simple_rows(&messages)[0][0]
+            .clone()
+            .expect("age")
+            .parse::<f64>()
+            .expect("number")
+    };
+    let first = age(client.simple_query(sql).await.expect("first"));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let second = age(client.simple_query(sql).await.expect("second"));
+    assert!(
+        second >= first + 1.0,
+        "the age grew with time: {first} then {second}"
+    );
+    server.stop().await;
+}

@@ -11,6 +11,7 @@ use arc_swap::ArcSwapOption;
 use chrono::{DateTime, Utc};
 
 use crate::row::StageRow;
+use crate::status::{StoreRole, StoreSync};
 
 /// One complete, immutable view of every stage.
 #[derive(Debug)]
@@ -64,6 +65,8 @@ pub struct SnapshotStore {
     status: crate::status::StatusBoard,
     /// Whether the current snapshot was loaded from disk at startup (stale until a refresh).
     from_disk: std::sync::atomic::AtomicBool,
+    /// How this server stands with the snapshot store, when it publishes to or follows one.
+    store_sync: std::sync::Mutex<Option<StoreSync>>,
 }
 
 impl SnapshotStore {
@@ -80,6 +83,22 @@ impl SnapshotStore {
     /// Per-partition refresh outcomes.
     pub fn status(&self) -> &crate::status::StatusBoard {
         &self.status
+    }
+
+    /// Changes how this server stands with the snapshot store (starting from
+    /// [`StoreSync::new`] of `role` the first time).
+    pub fn update_store_sync(&self, role: StoreRole, change: impl FnOnce(&mut StoreSync)) {
+        // Each change leaves a whole value: a poisoned lock still holds a consistent one.
+        let mut sync = self.store_sync.lock().unwrap_or_else(|p| p.into_inner());
+        change(sync.get_or_insert_with(|| StoreSync::new(role)));
+    }
+
+    /// How this server stands with the snapshot store; `None` without one.
+    pub fn store_sync(&self) -> Option<StoreSync> {
+        self.store_sync
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Records refresh progress: `done` of `total` partitions crawled.

@@ -1,5 +1,6 @@
 //! `stagesql.refresh_status` and `stagesql.snapshot_status`: the refresher's state, queryable
-//! next to the data. Built at scan time from the store (a handful of rows).
+//! next to the data. Built from the store each time a plan runs (a handful of rows), never at
+//! planning: a kept plan run again must show the state of now, not of when it was planned.
 
 use std::sync::Arc;
 
@@ -10,12 +11,17 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::TableType;
-use datafusion::datasource::memory::MemorySourceConfig;
-use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::Expr;
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::memory::MemoryStream;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+};
 use stagesql_catalog::SnapshotStore;
 
 /// Which status table.
@@ -68,6 +74,13 @@ impl StatusTable {
                 Field::new("partitions_done", DataType::Int64, false),
                 Field::new("partitions_total", DataType::Int64, false),
                 Field::new("from_disk", DataType::Boolean, false),
+                Field::new("store_role", DataType::Utf8, true),
+                Field::new("store_version", DataType::Int64, true),
+                Field::new("store_published_at", ts(), true),
+                Field::new("store_synced_at", ts(), true),
+                Field::new("store_error", DataType::Utf8, true),
+                Field::new("store_failures", DataType::Int64, true),
+                Field::new("lag_seconds", DataType::Float64, true),
             ],
         };
         StatusTable {
@@ -76,11 +89,18 @@ impl StatusTable {
             schema: Arc::new(Schema::new(fields)),
         }
     }
+}
 
-    fn batch(&self) -> Result<RecordBatch> {
-        let columns: Vec<ArrayRef> = match self.kind {
+/// The rows of the `kind` table as the store holds them now.
+fn status_batch(
+    kind: StatusKind,
+    store: &SnapshotStore,
+    schema: &SchemaRef,
+) -> Result<RecordBatch> {
+    {
+        let columns: Vec<ArrayRef> = match kind {
             StatusKind::Refresh => {
-                let all = self.store.status().all();
+                let all = store.status().all();
                 vec![
                     Arc::new(StringArray::from_iter_values(
                         all.iter().map(|s| &s.account_id),
@@ -93,7 +113,9 @@ impl StatusTable {
                         all.iter()
                             .map(|s| s.last_success.map(|t| t.timestamp_micros())),
                     )),
-                    Arc::new(StringArray::from_iter_values(all.iter().map(|s| s.status))),
+                    Arc::new(StringArray::from_iter_values(
+                        all.iter().map(|s| s.status.as_str()),
+                    )),
                     Arc::new(StringArray::from_iter(
                         all.iter().map(|s| s.error.as_deref()),
                     )),
@@ -116,9 +138,13 @@ impl StatusTable {
                 ]
             }
             StatusKind::Snapshot => {
-                let snap = self.store.current();
-                let (done, total) = self.store.progress();
+                let snap = store.current();
+                let (done, total) = store.progress();
                 let now = chrono::Utc::now();
+                let sync = store.store_sync();
+                let sync = sync.as_ref();
+                let micros =
+                    |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.timestamp_micros());
                 vec![
                     Arc::new(Int64Array::from(vec![
                         snap.as_ref()
@@ -135,11 +161,28 @@ impl StatusTable {
                     ])),
                     Arc::new(Int64Array::from(vec![count(done)])),
                     Arc::new(Int64Array::from(vec![count(total)])),
-                    Arc::new(BooleanArray::from(vec![self.store.serving_from_disk()])),
+                    Arc::new(BooleanArray::from(vec![store.serving_from_disk()])),
+                    Arc::new(StringArray::from(vec![sync.map(|s| s.role.as_str())])),
+                    Arc::new(Int64Array::from(vec![sync.and_then(|s| {
+                        s.version.map(|v| i64::try_from(v).unwrap_or(i64::MAX))
+                    })])),
+                    Arc::new(TimestampMicrosecondArray::from(vec![micros(
+                        sync.and_then(|s| s.published_at),
+                    )])),
+                    Arc::new(TimestampMicrosecondArray::from(vec![micros(
+                        sync.and_then(|s| s.last_success),
+                    )])),
+                    Arc::new(StringArray::from(vec![
+                        sync.and_then(|s| s.error.as_deref()),
+                    ])),
+                    Arc::new(Int64Array::from(vec![
+                        sync.map(|s| i64::try_from(s.failures).unwrap_or(i64::MAX)),
+                    ])),
+                    Arc::new(Float64Array::from(vec![sync.and_then(|s| s.lag_seconds)])),
                 ]
             }
         };
-        Ok(RecordBatch::try_new(Arc::clone(&self.schema), columns)?)
+        Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
     }
 }
 
@@ -160,12 +203,85 @@ impl TableProvider for StatusTable {
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let source = MemorySourceConfig::try_new(
-            &[vec![self.batch()?]],
-            Arc::clone(&self.schema),
-            projection.cloned(),
-        )?
-        .with_limit(limit);
-        Ok(DataSourceExec::from_data_source(source))
+        let projected = match projection {
+            Some(p) => Arc::new(self.schema.project(p)?),
+            None => Arc::clone(&self.schema),
+        };
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&projected)),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        Ok(Arc::new(StatusExec {
+            kind: self.kind,
+            store: Arc::clone(&self.store),
+            schema: Arc::clone(&self.schema),
+            projection: projection.cloned(),
+            limit,
+            properties: Arc::new(properties),
+        }))
+    }
+}
+
+/// Reads a status table when it runs (see the module doc).
+#[derive(Debug)]
+struct StatusExec {
+    kind: StatusKind,
+    store: Arc<SnapshotStore>,
+    /// The whole table's schema (the projection applies to the batch built from it).
+    schema: SchemaRef,
+    projection: Option<Vec<usize>>,
+    limit: Option<usize>,
+    properties: Arc<PlanProperties>,
+}
+
+impl DisplayAs for StatusExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "StatusExec: {:?}", self.kind)
+    }
+}
+
+impl ExecutionPlan for StatusExec {
+    fn name(&self) -> &str {
+        "StatusExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        Vec::new()
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(
+        &self,
+        _partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let mut batch = status_batch(self.kind, &self.store, &self.schema)?;
+        if let Some(p) = &self.projection {
+            batch = batch.project(p)?;
+        }
+        if let Some(n) = self.limit {
+            batch = batch.slice(0, n.min(batch.num_rows()));
+        }
+        let schema = batch.schema();
+        Ok(Box::pin(MemoryStream::try_new(vec![batch], schema, None)?))
     }
 }

@@ -27,7 +27,7 @@ use crate::aws::{
 use crate::render::partition_for_region;
 use crate::row::StageRow;
 use crate::snapshot::{Snapshot, SnapshotStore};
-use crate::status::PartitionStatus;
+use crate::status::{PartitionState, PartitionStatus};
 
 /// The `account_id` of the status row about listing the organization's accounts.
 pub const ORGANIZATION_ROW: &str = "organization";
@@ -187,7 +187,13 @@ impl Crawler {
         let attempt = Utc::now();
         let started = Instant::now();
         let listed = list_organization(base, &self.source, &org, &self.discovery, &counter).await;
-        let mut row = status_row(ORGANIZATION_ROW, ACCOUNT_ROW, attempt, "ok", None);
+        let mut row = status_row(
+            ORGANIZATION_ROW,
+            ACCOUNT_ROW,
+            attempt,
+            PartitionState::Ok,
+            None,
+        );
         (row.api_calls, row.throttled_calls) = counter.totals();
         row.duration_ms = millis(started.elapsed());
         match listed {
@@ -199,7 +205,7 @@ impl Crawler {
             }
             Err(e) => {
                 tracing::warn!(cause = %e, kept = self.members.as_ref().map_or(0, Vec::len), "cannot list the organization's accounts; keeping the last good list");
-                row.status = "failed";
+                row.status = PartitionState::Failed;
                 row.error = Some(e);
             }
         }
@@ -304,7 +310,7 @@ impl Crawler {
             .successes
             .get(&(id.clone(), ACCOUNT_ROW.to_owned()))
             .copied();
-        let mut row = status_row(&id, ACCOUNT_ROW, p.attempt, "ok", None);
+        let mut row = status_row(&id, ACCOUNT_ROW, p.attempt, PartitionState::Ok, None);
         (row.api_calls, row.throttled_calls) = p.calls;
         row.duration_ms = millis(p.elapsed);
         row.last_success = last_success;
@@ -328,7 +334,7 @@ impl Crawler {
                                 &id,
                                 &region,
                                 p.attempt,
-                                "skipped",
+                                PartitionState::Skipped,
                                 Some(reason),
                             ));
                         }
@@ -345,10 +351,12 @@ impl Crawler {
                 }
                 // Its partitions keep their rows and say why they are stale.
                 for s in before.statuses.iter().filter(|s| {
-                    s.account_id == id && s.region != ACCOUNT_ROW && s.status != "skipped"
+                    s.account_id == id
+                        && s.region != ACCOUNT_ROW
+                        && s.status != PartitionState::Skipped
                 }) {
                     let mut stale = s.clone();
-                    stale.status = "failed";
+                    stale.status = PartitionState::Failed;
                     stale.error = Some(error.clone());
                     stale.last_attempt = p.attempt;
                     stale.api_calls = 0;
@@ -361,7 +369,7 @@ impl Crawler {
                 if let Some(prev) = previous {
                     rows.extend(carried(prev, &id, None).cloned());
                 }
-                row.status = "failed";
+                row.status = PartitionState::Failed;
                 row.error = Some(error);
                 let prior = self.retries.get(&key).copied();
                 self.schedule(key, prior);
@@ -464,7 +472,7 @@ impl Crawler {
                 .get(&(outcome.account_id.clone(), outcome.region.clone()))
                 .copied();
             let (prows, status) = merge::partition(outcome, previous.as_deref(), last_success);
-            if status.status == "failed" {
+            if status.status == PartitionState::Failed {
                 summary.failed += 1;
                 failed_partitions.push((label, status.region.clone()));
             } else {
@@ -473,7 +481,7 @@ impl Crawler {
                 store.set_progress(succeeded, total);
             }
             tracing::info!(
-                account_id = %status.account_id, region = %status.region, status = status.status,
+                account_id = %status.account_id, region = %status.region, status = status.status.as_str(),
                 apis = status.api_count, stages = prows.len(), calls = status.api_calls,
                 done, succeeded, total, "partition crawled"
             );

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::aws::PartitionCrawl;
 use crate::row::StageRow;
 use crate::snapshot::Snapshot;
-use crate::status::PartitionStatus;
+use crate::status::{PartitionState, PartitionStatus};
 
 /// One partition's crawl, with when it started and how long it took.
 #[derive(Debug)]
@@ -26,7 +26,7 @@ pub(crate) fn status_row(
     account_id: &str,
     region: &str,
     attempt: DateTime<Utc>,
-    status: &'static str,
+    status: PartitionState,
     error: Option<String>,
 ) -> PartitionStatus {
     PartitionStatus {
@@ -62,7 +62,7 @@ pub(crate) fn partition(
         attempt,
         elapsed,
     } = outcome;
-    let mut status = status_row(&account_id, &region, attempt, "ok", None);
+    let mut status = status_row(&account_id, &region, attempt, PartitionState::Ok, None);
     status.last_success = last_success;
     status.api_calls = crawl.api_calls;
     status.throttled_calls = crawl.throttled_calls;
@@ -70,7 +70,7 @@ pub(crate) fn partition(
     let mut rows = Vec::new();
     if let Some(error) = crawl.error {
         tracing::warn!(account_id = %account_id, region = %region, cause = %error, "partition failed; keeping its last good rows");
-        status.status = "failed";
+        status.status = PartitionState::Failed;
         status.error = Some(error);
         if let Some(prev) = previous {
             rows.extend(carried(prev, &account_id, Some(&region)).cloned());
@@ -79,7 +79,7 @@ pub(crate) fn partition(
         status.last_success = Some(attempt);
         status.api_count = crawl.api_count;
         if let Some((api, message)) = crawl.failed_apis.first() {
-            status.status = "partial";
+            status.status = PartitionState::Partial;
             status.error = Some(format!(
                 "GetStages failed for {} API(s), e.g. {api}: {message}",
                 crawl.failed_apis.len()
@@ -125,7 +125,7 @@ fn record_partition_metrics(status: &PartitionStatus, elapsed: Duration) {
     let with_status = [
         labels[0].clone(),
         labels[1].clone(),
-        ("status", status.status.to_owned()),
+        ("status", status.status.as_str().to_owned()),
     ];
     metrics::counter!("stagesql_partition_refreshes_total", &with_status).increment(1);
     metrics::histogram!("stagesql_partition_refresh_duration_seconds", &labels)

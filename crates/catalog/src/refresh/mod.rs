@@ -54,7 +54,7 @@ pub struct RefreshSummary {
 }
 
 /// Called with each snapshot the refresher publishes (e.g. to persist it).
-pub type OnPublish = Arc<dyn Fn(&Snapshot) + Send + Sync>;
+pub type OnPublish = Arc<dyn Fn(&Arc<Snapshot>) + Send + Sync>;
 
 /// Starts the refresher; it runs until `token` is cancelled.
 pub fn spawn(

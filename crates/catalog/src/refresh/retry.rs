@@ -118,7 +118,7 @@ impl Crawler {
                 .get(&(outcome.account_id.clone(), outcome.region.clone()))
                 .copied();
             let (prows, status) = merge::partition(outcome, current.as_deref(), last_success);
-            if status.status == "failed" {
+            if status.status == crate::status::PartitionState::Failed {
                 summary.failed += 1;
                 still_failing.push((label, status.region.clone()));
             } else {
