@@ -1,4 +1,5 @@
-"""Seeds a moto server with API Gateway v2 APIs and stages for the compose "aws" profile.
+"""Seeds a moto server with API Gateway v2 APIs and stages for the compose "aws" and "scale"
+profiles, and creates the "scale" profile's snapshot bucket.
 
     python3 seed_moto.py http://moto:5000
 """
@@ -17,6 +18,16 @@ for _ in range(60):
         break
     except OSError:
         time.sleep(1)
+
+s3 = boto3.client(
+    "s3",
+    region_name="us-east-1",
+    endpoint_url=ENDPOINT,
+    aws_access_key_id="testing",
+    aws_secret_access_key="testing",
+)
+if "stagesql-snapshots" not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
+    s3.create_bucket(Bucket="stagesql-snapshots")
 
 for region in ("us-east-1", "eu-west-1"):
     client = boto3.client(

@@ -8,7 +8,7 @@
 #   (odbc-postgresql, unixodbc), a JDK for javac (default-jdk-headless), and the PostgreSQL 15
 #   server with hstore (postgresql-15, postgresql-contrib) as the oracle of tests/tests/oracle.rs;
 #   ruby-pg and ActiveRecord (ruby-pg, ruby-activerecord), Go with lib/pq and pgx v4
-#   (golang-go, golang-github-lib-pq-dev, golang-github-jackc-pgx-v4-dev);
+#   (golang-go, golang-github-lib-pq-dev, golang-github-jackc-pgx-v4-dev); HAProxy (haproxy);
 # - PyPI, into a venv at ~/.cache/stagesql/venv: moto[server] (the AWS API the live-source
 #   tests crawl) and the Python drivers and tools the client tests drive (psycopg, psycopg2,
 #   asyncpg, pg8000, SQLAlchemy, pyodbc, pgcli, ibis, pandas, dbt-postgres);
@@ -38,6 +38,8 @@ ruby -e 'require "pg"; require "active_record"' >/dev/null 2>&1 || missing+=(rub
 command -v go >/dev/null 2>&1 || missing+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/lib/pq ] || missing+=(golang-github-lib-pq-dev)
 [ -d /usr/share/gocode/src/github.com/jackc/pgx/v4 ] || missing+=(golang-github-jackc-pgx-v4-dev)
+# HAProxy: the stock TCP load balancer in front of two replicas in tests/tests/replication.rs.
+command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq

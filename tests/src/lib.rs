@@ -50,6 +50,21 @@ impl TestServer {
         }
     }
 
+    /// Starts a server with `config` as it is, listen addresses included (to restart one on
+    /// the same ports).
+    pub async fn start_exact(config: Config) -> TestServer {
+        let server = stagesql_server::start(config)
+            .await
+            .unwrap_or_else(|e| panic!("server did not start: {e}"));
+        let addr = server.local_addr();
+        let http = server.http_addr();
+        TestServer {
+            server: Some(server),
+            addr,
+            http,
+        }
+    }
+
     /// The operator endpoints' address (`/healthz`, `/readyz`, `/metrics`).
     pub fn http_addr(&self) -> Option<SocketAddr> {
         self.http

@@ -62,6 +62,30 @@ impl Moto {
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+
+    /// Creates an S3 bucket (moto accepts an unsigned request; the Authorization header only
+    /// tells it the request is for S3).
+    pub fn create_bucket(&self, name: &str) {
+        use std::io::{Read, Write};
+        let mut sock = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("moto");
+        let request = format!(
+            "PUT /{name} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        );
+        sock.write_all(request.as_bytes()).expect("send");
+        let mut answer = String::new();
+        let _ = sock.read_to_string(&mut answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+            "moto did not create bucket {name}: {answer}"
+        );
+    }
+
+    /// Stops moto_server (the store and every AWS API go away).
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Drop for Moto {

@@ -53,23 +53,12 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PersistError + '_ {
 
 /// Writes `snapshot` to `path` atomically.
 pub fn write_snapshot(path: &Path, snapshot: &Snapshot) -> Result<(), PersistError> {
-    let corrupt = |e: &dyn std::fmt::Display| PersistError::Corrupt {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    };
-    let batch = snapshot_batch(snapshot).map_err(|e| corrupt(&e))?;
     let tmp = path.with_extension("tmp");
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
     }
     let file = File::create(&tmp).map_err(io(&tmp))?;
-    let mut writer =
-        FileWriter::try_new(BufWriter::new(file), &stage_schema()).map_err(|e| corrupt(&e))?;
-    // The crawl's time travels with the rows, so a restart serves them with their real age.
-    writer.write_metadata(BUILT_AT_KEY, snapshot.built_at().to_rfc3339());
-    writer.write(&batch).map_err(|e| corrupt(&e))?;
-    writer.finish().map_err(|e| corrupt(&e))?;
-    let mut buffered = writer.into_inner().map_err(|e| corrupt(&e))?;
+    let mut buffered = write_ipc(BufWriter::new(file), snapshot, path)?;
     buffered.flush().map_err(io(&tmp))?;
     buffered
         .into_inner()
@@ -80,14 +69,54 @@ pub fn write_snapshot(path: &Path, snapshot: &Snapshot) -> Result<(), PersistErr
     Ok(())
 }
 
-/// Reads the rows of a snapshot file written by [`write_snapshot`].
-pub fn read_snapshot(path: &Path) -> Result<Persisted, PersistError> {
+/// The snapshot as the bytes of an Arrow IPC file: what the snapshot file holds, and what the
+/// snapshot store's objects hold.
+pub fn encode_snapshot(snapshot: &Snapshot) -> Result<Vec<u8>, PersistError> {
+    write_ipc(Vec::new(), snapshot, Path::new("(in memory)"))
+}
+
+/// Reads the bytes of a snapshot written by [`encode_snapshot`]; `name` (the object's key)
+/// names it in errors.
+pub fn decode_snapshot(bytes: &[u8], name: &str) -> Result<Persisted, PersistError> {
+    read_ipc(std::io::Cursor::new(bytes), Path::new(name), || None)
+}
+
+fn write_ipc<W: Write>(out: W, snapshot: &Snapshot, path: &Path) -> Result<W, PersistError> {
     let corrupt = |e: &dyn std::fmt::Display| PersistError::Corrupt {
         path: path.to_owned(),
         reason: e.to_string(),
     };
+    let batch = snapshot_batch(snapshot).map_err(|e| corrupt(&e))?;
+    let mut writer = FileWriter::try_new(out, &stage_schema()).map_err(|e| corrupt(&e))?;
+    // The crawl's time travels with the rows, so a restart serves them with their real age.
+    writer.write_metadata(BUILT_AT_KEY, snapshot.built_at().to_rfc3339());
+    writer.write(&batch).map_err(|e| corrupt(&e))?;
+    writer.finish().map_err(|e| corrupt(&e))?;
+    writer.into_inner().map_err(|e| corrupt(&e))
+}
+
+/// Reads the rows of a snapshot file written by [`write_snapshot`].
+pub fn read_snapshot(path: &Path) -> Result<Persisted, PersistError> {
     let file = File::open(path).map_err(io(path))?;
-    let reader = FileReader::try_new(BufReader::new(file), None).map_err(|e| corrupt(&e))?;
+    // Files written before the crawl time was recorded: the file's own time is the closest.
+    read_ipc(BufReader::new(file), path, || {
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(chrono::DateTime::<chrono::Utc>::from)
+    })
+}
+
+fn read_ipc<R: std::io::Read + std::io::Seek>(
+    input: R,
+    path: &Path,
+    written_at: impl FnOnce() -> Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Persisted, PersistError> {
+    let corrupt = |e: &dyn std::fmt::Display| PersistError::Corrupt {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    };
+    let reader = FileReader::try_new(input, None).map_err(|e| corrupt(&e))?;
     let expected = stage_schema();
     let schema = reader.schema();
     let same = schema.fields().len() == expected.fields().len()
@@ -101,18 +130,12 @@ pub fn read_snapshot(path: &Path) -> Result<Persisted, PersistError> {
             path: path.to_owned(),
         });
     }
-    // Files written before the crawl time was recorded: the file's own time is the closest.
     let built_at = reader
         .custom_metadata()
         .get(BUILT_AT_KEY)
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&chrono::Utc))
-        .or_else(|| {
-            std::fs::metadata(path)
-                .and_then(|m| m.modified())
-                .ok()
-                .map(chrono::DateTime::<chrono::Utc>::from)
-        })
+        .or_else(written_at)
         .unwrap_or_else(chrono::Utc::now);
     let mut rows = Vec::new();
     for batch in reader {
@@ -201,6 +224,14 @@ mod tests {
             "no temporary file left behind"
         );
         let _ = std::fs::remove_file(&path);
+        let bytes = encode_snapshot(&snap).expect("encode");
+        let back = decode_snapshot(&bytes, "object").expect("decode");
+        assert_eq!(back.rows, snap.rows());
+        assert_eq!(back.built_at, snap.built_at());
+        assert!(matches!(
+            decode_snapshot(&bytes[..bytes.len() / 2], "object"),
+            Err(PersistError::Corrupt { .. })
+        ));
     }
 
     #[test]

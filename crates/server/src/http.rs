@@ -136,6 +136,38 @@ fn describe() {
         Unit::Seconds,
         "Time one write of the persisted snapshot took."
     );
+    describe_counter!(
+        "stagesql_store_publishes_total",
+        "Publishes to the snapshot store ([publish]), by outcome: ok, unchanged (the manifest already names these bytes), superseded (another crawler published later data), conflict (the manifest changed while publishing; retried), error (retried)."
+    );
+    describe_histogram!(
+        "stagesql_store_publish_duration_seconds",
+        Unit::Seconds,
+        "Time one publish (encode, upload, manifest) took."
+    );
+    describe_counter!(
+        "stagesql_store_objects_deleted_total",
+        "Old snapshot objects the publisher deleted (beyond publish.retain and publish.grace_seconds)."
+    );
+    describe_counter!(
+        "stagesql_store_polls_total",
+        "A replica's manifest checks, by outcome: unchanged, applied (a new snapshot is served), refused (corrupt or truncated; the last good one stays), error (the store could not be read)."
+    );
+    describe_histogram!(
+        "stagesql_store_poll_duration_seconds",
+        Unit::Seconds,
+        "Time one manifest check (and download, when there is a new snapshot) took."
+    );
+    describe_gauge!(
+        "stagesql_store_last_success_timestamp_seconds",
+        Unit::Seconds,
+        "Unix time of the last successful publish (crawler) or manifest check (replica)."
+    );
+    describe_gauge!(
+        "stagesql_store_lag_seconds",
+        Unit::Seconds,
+        "Replica: seconds from the crawler's publish of the served snapshot to this replica serving it."
+    );
 }
 
 /// The `/readyz` URL of a server whose `http.listen` is `listen`, as seen from the same host

@@ -4,6 +4,8 @@
 //! - [`config`]: the typed configuration, its layers (file < environment < flags) and validation.
 //! - [`http`]: the operator endpoints `/healthz`, `/readyz` and `/metrics`, and the client
 //!   `stagesql healthcheck` uses.
+//! - [`replication`]: scaling out: a crawler publishes snapshots to an object store
+//!   (`[publish]`), replicas follow it (`source.kind = "replica"`).
 //! - [`reload`]: SIGHUP: new users and TLS certificate for the connections that follow.
 //! - [`snapshot_file`]: the persisted snapshot, read at startup and written after refreshes
 //!   and at shutdown.
@@ -16,6 +18,7 @@
 pub mod config;
 pub mod http;
 pub mod reload;
+pub mod replication;
 pub mod snapshot_file;
 pub mod telemetry;
 
@@ -48,6 +51,14 @@ pub enum StartError {
     /// The TLS certificate or key cannot be used (the message names the file).
     #[error("TLS: {0}")]
     Tls(#[from] stagesql_wire::TlsError),
+    /// The snapshot store cannot be opened (the message names the key).
+    #[error("cannot open the snapshot store ({key}): {source}")]
+    Store {
+        /// `publish.url` or `source.url`.
+        key: &'static str,
+        /// Why.
+        source: replication::StoreError,
+    },
     /// The listen address cannot be bound.
     #[error("cannot listen on {address} (server.listen): {source}")]
     Bind {
@@ -64,8 +75,9 @@ pub struct Server {
     addr: SocketAddr,
     shutdown: CancellationToken,
     task: JoinHandle<std::io::Result<()>>,
-    /// The background refresher (aws source); stopped by the same token.
-    refresher: Option<JoinHandle<()>>,
+    /// The background tasks that feed the store (the refresher, the publisher, a replica's
+    /// follower), by name; stopped by the same token.
+    background: Vec<(&'static str, JoinHandle<()>)>,
     /// The operator HTTP listener's address and task, when it is on.
     http: Option<(SocketAddr, JoinHandle<()>)>,
     /// The persisted snapshot, when `source.snapshot_path` is set: written once more at stop.
@@ -100,10 +112,10 @@ impl Server {
         // Every connection is closed (the drain deadline ended the stragglers); a query they
         // left computing stops here rather than keeping the process busy.
         self.engine.stop_queries();
-        if let Some(refresher) = self.refresher
-            && let Err(e) = refresher.await
-        {
-            tracing::warn!(cause = %e, "refresher task ended abnormally");
+        for (name, task) in self.background {
+            if let Err(e) = task.await {
+                tracing::warn!(cause = %e, task = name, "background task ended abnormally");
+            }
         }
         if let Some((_, http)) = self.http
             && let Err(e) = http.await
@@ -154,14 +166,14 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     let store = Arc::new(SnapshotStore::new());
     let shutdown = CancellationToken::new();
     let snapshot_file = match config.source.kind {
-        SourceKind::Aws => config
+        SourceKind::Aws | SourceKind::Replica => config
             .source
             .snapshot_path
             .clone()
             .map(|path| Arc::new(snapshot_file::SnapshotFile::new(path))),
         SourceKind::Demo => None,
     };
-    let refresher = match config.source.kind {
+    let background = match config.source.kind {
         SourceKind::Demo => {
             let snapshot = match &config.source.fixture {
                 Some(path) => load_demo_snapshot(path, &store)?,
@@ -172,38 +184,39 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
                 version = snapshot.version(),
                 "demo catalog loaded"
             );
-            None
+            Vec::new()
         }
-        SourceKind::Aws => {
-            let on_publish = snapshot_file.clone().map(|file| {
+        SourceKind::Replica => {
+            if let Some(file) = &snapshot_file {
                 file.load_into(&store);
-                let hook: stagesql_catalog::refresh::OnPublish = Arc::new(move |snapshot| {
-                    file.write(snapshot);
-                });
-                hook
-            });
-            let mut source = config.source.aws();
-            if source.regions.is_empty() {
-                // No regions configured: the standard environment's region (AWS_REGION, profile).
-                let region = aws_config::default_provider::region::DefaultRegionChain::builder()
-                    .build()
-                    .region()
-                    .await
-                    .map_or_else(|| "us-east-1".to_owned(), |r| r.to_string());
-                tracing::info!(region = %region, "no source.regions configured; crawling the environment's region");
-                source.regions = vec![region];
             }
-            Some(stagesql_catalog::refresh::spawn(
+            let source = &config.source;
+            let options = store_options(
+                source.url.clone().unwrap_or_default(),
+                source.store_region.clone(),
+                source.endpoint_url.clone(),
                 source,
-                RefreshConfig {
-                    interval: Duration::from_secs(config.source.refresh_interval_seconds),
-                    concurrency: config.source.concurrency,
-                },
-                Arc::clone(&store),
-                shutdown.child_token(),
-                on_publish,
-            ))
+            );
+            let bucket =
+                replication::Store::open(&options)
+                    .await
+                    .map_err(|source| StartError::Store {
+                        key: "source.url",
+                        source,
+                    })?;
+            tracing::info!(store = %bucket.url(), "following the snapshot store");
+            vec![(
+                "replica follower",
+                replication::follower::spawn(
+                    bucket,
+                    Arc::clone(&store),
+                    snapshot_file.clone(),
+                    Duration::from_secs(config.source.poll_interval_seconds),
+                    shutdown.child_token(),
+                ),
+            )]
         }
+        SourceKind::Aws => start_crawler(&config, &store, snapshot_file.clone(), &shutdown).await?,
     };
     let engine = Arc::new(Engine::new(
         EngineConfig {
@@ -297,13 +310,127 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         addr,
         shutdown,
         task,
-        refresher,
+        background,
         http,
         snapshot_file,
         shared,
         engine,
         running: std::sync::Mutex::new(config),
     })
+}
+
+/// Starts the refresher and, with `[publish]`, the publisher it hands each snapshot to.
+async fn start_crawler(
+    config: &Config,
+    store: &Arc<SnapshotStore>,
+    snapshot_file: Option<Arc<snapshot_file::SnapshotFile>>,
+    shutdown: &CancellationToken,
+) -> Result<Vec<(&'static str, JoinHandle<()>)>, StartError> {
+    let mut tasks = Vec::new();
+    let publisher = match &config.publish.url {
+        None => None,
+        Some(url) => {
+            let publish = &config.publish;
+            let options = store_options(
+                url.clone(),
+                publish.region.clone(),
+                publish
+                    .endpoint_url
+                    .clone()
+                    .or_else(|| config.source.endpoint_url.clone()),
+                &config.source,
+            );
+            let bucket =
+                replication::Store::open(&options)
+                    .await
+                    .map_err(|source| StartError::Store {
+                        key: "publish.url",
+                        source,
+                    })?;
+            tracing::info!(store = %bucket.url(), "publishing every snapshot to the store");
+            let (sender, receiver) = tokio::sync::watch::channel(None);
+            tasks.push((
+                "publisher",
+                replication::publisher::spawn(
+                    bucket,
+                    replication::publisher::Retention {
+                        retain: publish.retain,
+                        grace: Duration::from_secs(publish.grace_seconds),
+                    },
+                    Arc::clone(store),
+                    receiver,
+                    shutdown.child_token(),
+                ),
+            ));
+            Some(sender)
+        }
+    };
+    if let Some(file) = &snapshot_file {
+        file.load_into(store);
+    }
+    let on_publish: Option<stagesql_catalog::refresh::OnPublish> =
+        if snapshot_file.is_none() && publisher.is_none() {
+            None
+        } else {
+            Some(Arc::new(
+                move |snapshot: &Arc<stagesql_catalog::Snapshot>| {
+                    // The publisher takes the latest snapshot when it is ready: never a wait here.
+                    if let Some(sender) = &publisher {
+                        sender.send_replace(Some(Arc::clone(snapshot)));
+                    }
+                    if let Some(file) = &snapshot_file {
+                        file.write(snapshot);
+                    }
+                },
+            ))
+        };
+    let mut source = config.source.aws();
+    if source.regions.is_empty() {
+        // No regions configured: the standard environment's region (AWS_REGION, profile).
+        let region = aws_config::default_provider::region::DefaultRegionChain::builder()
+            .build()
+            .region()
+            .await
+            .map_or_else(|| "us-east-1".to_owned(), |r| r.to_string());
+        tracing::info!(region = %region, "no source.regions configured; crawling the environment's region");
+        source.regions = vec![region];
+    }
+    tasks.push((
+        "refresher",
+        stagesql_catalog::refresh::spawn(
+            source,
+            RefreshConfig {
+                interval: Duration::from_secs(config.source.refresh_interval_seconds),
+                concurrency: config.source.concurrency,
+            },
+            Arc::clone(store),
+            shutdown.child_token(),
+            on_publish,
+        ),
+    ));
+    Ok(tasks)
+}
+
+/// How to reach a snapshot store: its URL, region and endpoint, with the emulator keys of
+/// `source` when set.
+fn store_options(
+    url: String,
+    region: Option<String>,
+    endpoint_url: Option<String>,
+    source: &config::SourceConfig,
+) -> replication::StoreOptions {
+    replication::StoreOptions {
+        url,
+        region,
+        endpoint_url,
+        static_credentials: source
+            .emulator_credentials
+            .clone()
+            .map(|[id, secret]| (id, secret)),
+        // A whole snapshot is one request: room for a large one on a slow link.
+        timeout: Duration::from_secs(300),
+        max_retries: 3,
+    }
 }
 
 /// Loads the certificate and key when TLS is on. An unusable file stops startup; there is no

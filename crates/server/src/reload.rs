@@ -75,6 +75,9 @@ fn needs_restart(running: &Config, new: &Config) -> Vec<&'static str> {
     if running.http != new.http {
         changed.push("http");
     }
+    if running.publish != new.publish {
+        changed.push("publish");
+    }
     if running.auth.failure_delay_ms != new.auth.failure_delay_ms {
         changed.push("auth.failure_delay_ms");
     }

@@ -23,6 +23,8 @@ pub struct Config {
     pub tls: TlsConfig,
     /// `[http]`: the operator endpoints (/healthz, /readyz, /metrics).
     pub http: HttpConfig,
+    /// `[publish]`: the snapshot store a crawler writes every snapshot to (for replicas).
+    pub publish: PublishConfig,
 }
 
 /// `[http]`.
@@ -530,6 +532,7 @@ impl Config {
             });
         }
         self.source.validate()?;
+        self.publish.validate(self.source.kind)?;
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(ConfigError::Invalid {
                 key: "log.level",
@@ -541,9 +544,11 @@ impl Config {
 }
 
 mod layers;
+mod publish;
 mod source;
 #[cfg(test)]
 mod tests;
 
 pub use layers::{ENV_PREFIX, env_name};
+pub use publish::PublishConfig;
 pub use source::{AccountConfig, OrganizationConfig, SourceConfig, SourceKind};

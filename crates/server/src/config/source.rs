@@ -11,8 +11,18 @@ use super::ConfigError;
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct SourceConfig {
-    /// `kind`: `demo` (a fixture of recorded AWS answers) or `aws` (crawl live). Default `demo`.
+    /// `kind`: `demo` (a fixture of recorded AWS answers), `aws` (crawl live) or `replica`
+    /// (serve what a crawler publishes to a snapshot store). Default `demo`.
     pub kind: SourceKind,
+    /// `url` (replica): the snapshot store a crawler publishes to, the same as its
+    /// `publish.url`: `s3://bucket/prefix` or `file:///absolute/directory`. Required.
+    pub url: Option<String>,
+    /// `store_region` (replica): the bucket's region. Default: the standard AWS environment's
+    /// region (`AWS_REGION`, the profile), else `us-east-1`.
+    pub store_region: Option<String>,
+    /// `poll_interval_seconds` (replica): how often the store's manifest is checked (a
+    /// conditional GET, so an unchanged manifest costs one small request). Default 10.
+    pub poll_interval_seconds: u64,
     /// `fixture` (demo): path of a demo fixture, relative to the config file. Default: the
     /// fixture compiled into the binary (the same as `config/demo/stages.json`).
     pub fixture: Option<PathBuf>,
@@ -42,7 +52,8 @@ pub struct SourceConfig {
     /// `discovery_requests_per_second` (aws): client-side rate limit of the crawler's own
     /// credentials for STS AssumeRole and Organizations calls. Default 20.
     pub discovery_requests_per_second: f64,
-    /// `endpoint_url` (aws): endpoint for every AWS service, e.g. a local moto. Default: none
+    /// `endpoint_url` (aws, replica): endpoint for every AWS service (a replica's S3 store
+    /// included), e.g. a local moto. Default: none
     /// (`AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_APIGATEWAYV2` also work).
     pub endpoint_url: Option<String>,
     /// `attempt_timeout_seconds` (aws): per-request attempt timeout. Default 5.
@@ -55,11 +66,12 @@ pub struct SourceConfig {
     pub requests_per_second: f64,
     /// `burst` (aws): requests an account may make at once before the rate applies. Default 10.
     pub burst: u32,
-    /// `snapshot_path` (aws): where the last good snapshot is kept (Arrow IPC), relative to the
-    /// config file; loaded at startup so queries are answered before the first crawl ends.
+    /// `snapshot_path` (aws, replica): where the last good snapshot is kept (Arrow IPC),
+    /// relative to the config file; loaded at startup so queries are answered before the first
+    /// crawl (or, for a replica, the first download) ends, even while the store is down.
     /// Default: none (not persisted).
     pub snapshot_path: Option<PathBuf>,
-    /// `emulator_credentials` (aws): `[access_key_id, secret]` for a local AWS emulator such as
+    /// `emulator_credentials` (aws, replica): `[access_key_id, secret]` for a local AWS emulator such as
     /// moto. Never real keys; real deployments use the default credential chain.
     pub emulator_credentials: Option<[String; 2]>,
 }
@@ -68,6 +80,9 @@ impl Default for SourceConfig {
     fn default() -> Self {
         SourceConfig {
             kind: SourceKind::Demo,
+            url: None,
+            store_region: None,
+            poll_interval_seconds: 10,
             fixture: None,
             regions: Vec::new(),
             accounts: Vec::new(),
@@ -129,11 +144,35 @@ pub enum SourceKind {
     Demo,
     /// The live API Gateway v2 control plane.
     Aws,
+    /// What a crawler publishes to a snapshot store (`source.url`); never calls AWS APIs
+    /// other than the store's.
+    Replica,
 }
 
 impl SourceConfig {
     /// Checks the section once at startup; a bad value names its key.
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if self.kind == SourceKind::Replica {
+            let Some(url) = &self.url else {
+                return Err(ConfigError::Invalid {
+                    key: "source.url",
+                    reason: "a replica needs the snapshot store's URL (the crawler's publish.url)"
+                        .to_owned(),
+                });
+            };
+            super::publish::check_store_url("source.url", url)?;
+            if self.poll_interval_seconds == 0 {
+                return Err(ConfigError::Invalid {
+                    key: "source.poll_interval_seconds",
+                    reason: "must be at least 1".to_owned(),
+                });
+            }
+        } else if self.url.is_some() {
+            return Err(ConfigError::Invalid {
+                key: "source.url",
+                reason: "only a replica (source.kind = \"replica\") reads a store; a crawler writes one with [publish]".to_owned(),
+            });
+        }
         if self.kind == SourceKind::Aws {
             let src = self;
             if let Some(bad) = src.regions.iter().find(|r| {

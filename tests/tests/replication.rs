@@ -1,0 +1,746 @@
+//! Scaling out on moto_server's S3: a crawler publishes snapshots to the store, replicas serve
+//! exactly its rows and follow its changes, survive the store (and the crawler) going away,
+//! refuse corrupt objects, and two crawlers at once never leave a torn manifest; a real
+//! HAProxy in front of two replicas keeps clients served while one restarts.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_apigatewayv2 as apigw;
+use bytes::Bytes;
+use stagesql_catalog::aws::{AccountSpec, AwsSourceConfig, set_up};
+use stagesql_catalog::{BUNDLED_FIXTURE, SnapshotStore, StageRow, parse_fixture};
+use stagesql_server::replication::manifest::{FORMAT, Manifest, object_key, sha256_hex};
+use stagesql_server::replication::publisher::{self, Published, Retention};
+use stagesql_server::replication::store::ManifestRead;
+use stagesql_server::replication::{Store, StoreError, StoreOptions};
+use stagesql_server::{Config, SourceKind};
+use stagesql_tests::TestServer;
+use stagesql_tests::moto::Moto;
+use tokio_postgres::Client;
+
+const BUCKET: &str = "stagesql-snapshots";
+
+fn store_options(moto: &Moto, url: &str) -> StoreOptions {
+    StoreOptions {
+        url: url.to_owned(),
+        region: Some("us-east-1".to_owned()),
+        endpoint_url: Some(moto.url()),
+        static_credentials: Some(("testing".to_owned(), "testing".to_owned())),
+        timeout: Duration::from_secs(30),
+        max_retries: 1,
+    }
+}
+
+fn replica_config(endpoint: &str, url: &str) -> Config {
+    let mut config = stagesql_tests::trust_config();
+    config.source.kind = SourceKind::Replica;
+    config.source.url = Some(url.to_owned());
+    config.source.endpoint_url = Some(endpoint.to_owned());
+    config.source.emulator_credentials = Some(["testing".to_owned(), "testing".to_owned()]);
+    config.source.poll_interval_seconds = 1;
+    config
+}
+
+fn crawler_config(moto: &Moto, url: &str) -> Config {
+    let mut config = stagesql_tests::aws_source_config(moto.url(), &["us-east-1"]);
+    config.source.refresh_interval_seconds = 1;
+    config.source.max_attempts = 2;
+    config.source.attempt_timeout_seconds = 2;
+    config.publish.url = Some(url.to_owned());
+    config
+}
+
+async fn text_rows(client: &Client, sql: &str) -> Option<Vec<Vec<Option<String>>>> {
+    let messages = client.simple_query(sql).await.ok()?;
+    Some(stagesql_tests::simple_rows(&messages))
+}
+
+const ALL_ROWS: &str = "SELECT * FROM aws.apigatewayv2_stage ORDER BY _key";
+
+/// Waits until `check` holds (polling every 100 ms, up to `limit`); panics with `what`.
+async fn wait_until<F, Fut>(limit: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// One account in moto (the default credentials') with one HTTP API.
+async fn moto_api(moto: &Moto) -> (apigw::Client, String) {
+    let mut source = AwsSourceConfig::new(vec![AccountSpec::Default], vec!["us-east-1".into()]);
+    source.endpoint_url = Some(moto.url());
+    source.static_credentials = Some(("testing".into(), "testing".into()));
+    let account = set_up(&source, &AccountSpec::Default)
+        .await
+        .expect("account");
+    let client = apigw::Client::from_conf(
+        apigw::config::Builder::from(account.sdk_config())
+            .region(aws_config::Region::new("us-east-1"))
+            .build(),
+    );
+    let api = client
+        .create_api()
+        .name("orders")
+        .protocol_type(apigw::types::ProtocolType::Http)
+        .send()
+        .await
+        .expect("create api")
+        .api_id()
+        .expect("id")
+        .to_owned();
+    (client, api)
+}
+
+async fn add_stage(client: &apigw::Client, api: &str, name: &str) {
+    client
+        .create_stage()
+        .api_id(api)
+        .stage_name(name)
+        .tags("env", name)
+        .send()
+        .await
+        .expect("create stage");
+}
+
+async fn stage_names(client: &Client) -> Option<BTreeSet<String>> {
+    let rows = text_rows(client, "SELECT stage_name FROM aws.apigatewayv2_stage").await?;
+    Some(rows.into_iter().filter_map(|mut r| r.remove(0)).collect())
+}
+
+async fn snapshot_status(client: &Client) -> Vec<Option<String>> {
+    let mut rows = text_rows(
+        client,
+        "SELECT store_role, store_version::text, store_error, from_disk::text, lag_seconds::text FROM stagesql.snapshot_status",
+    )
+    .await
+    .expect("snapshot_status");
+    rows.remove(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_serve_the_crawlers_rows_follow_changes_and_outlive_the_store() {
+    let moto = Moto::start();
+    moto.create_bucket(BUCKET);
+    let url = format!("s3://{BUCKET}/inventory");
+    let (apis, api) = moto_api(&moto).await;
+    add_stage(&apis, &api, "prod").await;
+    add_stage(&apis, &api, "dev").await;
+
+    let crawler = TestServer::start_with(crawler_config(&moto, &url)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut first_config = replica_config(&moto.url(), &url);
+    first_config.source.snapshot_path = Some(dir.path().join("replica.arrow"));
+    let first = TestServer::start_with(first_config.clone()).await;
+    let second = TestServer::start_with(replica_config(&moto.url(), &url)).await;
+    let (c, r1, r2) = (
+        crawler.client().await,
+        first.client().await,
+        second.client().await,
+    );
+    let two: BTreeSet<String> = ["dev", "prod"].map(str::to_owned).into();
+    wait_until(
+        Duration::from_secs(30),
+        "the crawler's two stages",
+        || async { stage_names(&c).await.as_ref() == Some(&two) },
+    )
+    .await;
+    for replica in [&r1, &r2] {
+        wait_until(
+            Duration::from_secs(30),
+            "a replica serving the crawler's rows",
+            || async { text_rows(replica, ALL_ROWS).await == text_rows(&c, ALL_ROWS).await },
+        )
+        .await;
+    }
+    // Every column of every row, and the crawler's per-partition statuses.
+    let statuses = "SELECT account_id, region, status, stage_count::text FROM stagesql.refresh_status ORDER BY 1, 2";
+    let want = text_rows(&c, statuses).await.expect("statuses");
+    assert!(want.iter().any(|r| r[1].as_deref() == Some("us-east-1")));
+    for replica in [&r1, &r2] {
+        assert_eq!(text_rows(replica, statuses).await.expect("statuses"), want);
+        let status = snapshot_status(replica).await;
+        assert_eq!(status[0].as_deref(), Some("replica"));
+        assert!(status[1].is_some(), "the store's version is shown");
+        assert_eq!(status[2], None, "no store error");
+        assert!(
+            status[4].is_some(),
+            "the lag from publish to serving is shown"
+        );
+    }
+    assert_eq!(snapshot_status(&c).await[0].as_deref(), Some("publisher"));
+
+    // A change in AWS reaches both replicas within one refresh plus one poll.
+    add_stage(&apis, &api, "canary").await;
+    let changed = Instant::now();
+    let three: BTreeSet<String> = ["canary", "dev", "prod"].map(str::to_owned).into();
+    for replica in [&r1, &r2] {
+        wait_until(
+            Duration::from_secs(30),
+            "the new stage on a replica",
+            || async { stage_names(replica).await.as_ref() == Some(&three) },
+        )
+        .await;
+    }
+    let took = changed.elapsed();
+    // Refresh every 1 s (+10% jitter), one crawl, one 1 s poll: well under 8 s.
+    assert!(
+        took < Duration::from_secs(8),
+        "the change took {took:?} to reach both replicas"
+    );
+    let served = text_rows(&r1, ALL_ROWS).await.expect("rows");
+    assert_eq!(served.len(), 3);
+    for replica in [&r1, &r2] {
+        let version: u64 = snapshot_status(replica).await[1]
+            .as_deref()
+            .expect("version")
+            .parse()
+            .expect("number");
+        assert!(
+            version >= 2,
+            "the replica shows the store version it serves"
+        );
+    }
+    assert_eq!(text_rows(&r2, ALL_ROWS).await.expect("rows"), served);
+
+    // The store (and AWS) go away: both replicas keep serving and say why they are stale.
+    moto.stop();
+    for replica in [&r1, &r2] {
+        let start = Instant::now();
+        while snapshot_status(replica).await[2].is_none() {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "no store error reported: {:?}",
+                snapshot_status(replica).await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(text_rows(replica, ALL_ROWS).await.expect("rows"), served);
+    }
+    for server in [&first, &second] {
+        let ready = format!("http://{}/readyz", server.http_addr().expect("http"));
+        let (code, _) = stagesql_server::http::get(&ready).await.expect("readyz");
+        assert_eq!(code, 200, "a replica that has served stays ready");
+    }
+    // A replica restarted while the store is gone serves its local copy.
+    drop((r1, r2, c));
+    first.stop().await;
+    let restarted = TestServer::start_with(first_config).await;
+    let r1 = restarted.client().await;
+    assert_eq!(text_rows(&r1, ALL_ROWS).await.expect("rows"), served);
+    assert_eq!(snapshot_status(&r1).await[3].as_deref(), Some("true"));
+    restarted.stop().await;
+    second.stop().await;
+    crawler.stop().await;
+}
+
+fn demo_rows() -> Vec<StageRow> {
+    parse_fixture(BUNDLED_FIXTURE, "bundled").expect("fixture")
+}
+
+async fn count(client: &Client) -> Option<String> {
+    let mut rows = text_rows(client, "SELECT count(*) FROM aws.apigatewayv2_stage").await?;
+    rows.pop()?.remove(0)
+}
+
+/// Replaces the manifest with one naming `key` (holding `bytes`) as if its object were
+/// `claimed` (the checksum and size a correct upload would have had).
+async fn forge_manifest(store: &Store, key: &str, bytes: Bytes, claimed: &[u8], stages: u64) {
+    store.put_new(&store.key(key), bytes).await.expect("object");
+    let ManifestRead::Found {
+        bytes: current,
+        etag,
+    } = store.read_manifest(None).await.expect("read")
+    else {
+        panic!("no manifest");
+    };
+    let version = Manifest::parse(&current).map_or(1, |m| m.version + 1);
+    let manifest = Manifest {
+        format: FORMAT,
+        version,
+        key: key.to_owned(),
+        sha256: sha256_hex(claimed),
+        size: claimed.len() as u64,
+        stage_count: stages,
+        built_at: chrono::Utc::now(),
+        published_at: chrono::Utc::now(),
+        publisher: "test".to_owned(),
+        partitions: Vec::new(),
+        history: Vec::new(),
+    };
+    store
+        .replace_manifest(Bytes::from(manifest.to_bytes()), etag.as_deref())
+        .await
+        .expect("manifest");
+}
+
+async fn store_error(client: &Client) -> Option<String> {
+    snapshot_status(client).await.remove(2)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_truncated_or_unreadable_snapshots_are_refused_and_the_last_good_one_kept() {
+    let moto = Moto::start();
+    moto.create_bucket(BUCKET);
+    let url = format!("s3://{BUCKET}/corrupt");
+    let store = Store::open(&store_options(&moto, &url))
+        .await
+        .expect("open");
+    let crawler = SnapshotStore::new();
+    let retention = Retention {
+        retain: 2,
+        grace: Duration::from_secs(600),
+    };
+    let all = crawler.publish(demo_rows());
+    let published = publisher::publish(&store, &all, &crawler, retention, &mut None)
+        .await
+        .expect("publish");
+    assert_eq!(published, Published::New { version: 1 });
+    let replica = TestServer::start_with(replica_config(&moto.url(), &url)).await;
+    let client = replica.client().await;
+    let total = all.rows().len().to_string();
+    wait_until(Duration::from_secs(20), "the first snapshot", || async {
+        count(&client).await.as_deref() == Some(total.as_str())
+    })
+    .await;
+
+    let three = crawler.publish(demo_rows().into_iter().take(3).collect());
+    let good = stagesql_engine::persist::encode_snapshot(&three).expect("encode");
+    let mut flipped = good.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0xff;
+    let cases: [(&str, Bytes, &str); 2] = [
+        ("snapshots/flipped.arrow", Bytes::from(flipped), "SHA-256"),
+        (
+            "snapshots/truncated.arrow",
+            Bytes::copy_from_slice(&good[..good.len() / 2]),
+            "truncated",
+        ),
+    ];
+    for (key, bytes, why) in cases {
+        forge_manifest(&store, key, bytes, &good, 3).await;
+        let start = Instant::now();
+        loop {
+            let error = store_error(&client).await;
+            if error.as_deref().is_some_and(|e| e.contains(why)) {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "no {why} error; the replica says {error:?}: {:?}",
+                snapshot_status(&client).await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            count(&client).await.as_deref(),
+            Some(total.as_str()),
+            "the last good snapshot is still served"
+        );
+    }
+    // A manifest that is not one.
+    let ManifestRead::Found { etag, .. } = store.read_manifest(None).await.expect("read") else {
+        panic!("no manifest");
+    };
+    store
+        .replace_manifest(Bytes::from_static(b"{not json"), etag.as_deref())
+        .await
+        .expect("garbage");
+    wait_until(
+        Duration::from_secs(20),
+        "the garbage manifest refused",
+        || async {
+            store_error(&client)
+                .await
+                .is_some_and(|e| e.contains("manifest is not valid"))
+        },
+    )
+    .await;
+    assert_eq!(count(&client).await.as_deref(), Some(total.as_str()));
+
+    // The next good publish is served, and the error clears.
+    let published = publisher::publish(&store, &three, &crawler, retention, &mut None)
+        .await
+        .expect("publish");
+    assert!(matches!(published, Published::New { .. }));
+    wait_until(Duration::from_secs(20), "the good snapshot", || async {
+        count(&client).await.as_deref() == Some("3")
+    })
+    .await;
+    assert_eq!(store_error(&client).await, None);
+    replica.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_crawlers_publishing_at_once_leave_a_manifest_that_names_a_complete_snapshot() {
+    let moto = Moto::start();
+    moto.create_bucket(BUCKET);
+    let url = format!("s3://{BUCKET}/race");
+    let store = Store::open(&store_options(&moto, &url))
+        .await
+        .expect("open");
+    let retention = Retention {
+        retain: 100,
+        grace: Duration::from_secs(600),
+    };
+    let rows = demo_rows();
+    let crawler = |skip: usize| {
+        let store = store.clone();
+        let rows = rows.clone();
+        tokio::spawn(async move {
+            let local = SnapshotStore::new();
+            let (mut new, mut conflicts, mut superseded) = (0, 0, 0);
+            for round in 0..12 {
+                // Distinct contents per crawler and round.
+                let take = rows.len() - (round % 3) - skip;
+                let snapshot = local.publish(rows.iter().take(take).cloned().collect());
+                match publisher::publish(&store, &snapshot, &local, retention, &mut None).await {
+                    Ok(Published::New { .. }) => new += 1,
+                    Ok(Published::Superseded { .. } | Published::Unchanged { .. }) => {
+                        superseded += 1
+                    }
+                    Err(StoreError::Conflict(_)) => conflicts += 1,
+                    Err(e) => panic!("publish failed: {e}"),
+                }
+            }
+            (new, conflicts, superseded)
+        })
+    };
+    // Meanwhile a replica's view: every manifest read names a whole object.
+    let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let checker = {
+        let (store, seen) = (store.clone(), Arc::clone(&seen));
+        tokio::spawn(async move {
+            let mut last = 0;
+            loop {
+                if let ManifestRead::Found { bytes, .. } =
+                    store.read_manifest(None).await.expect("read")
+                {
+                    let m = Manifest::parse(&bytes).expect("always a whole manifest");
+                    let object = store
+                        .get_snapshot(&store.key(&m.key))
+                        .await
+                        .expect("object");
+                    assert_eq!(sha256_hex(&object), m.sha256, "names a complete object");
+                    assert_eq!(object.len() as u64, m.size);
+                    assert!(m.version >= last, "versions never go back");
+                    last = m.version;
+                    seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
+    let (a, b) = (crawler(0), crawler(4));
+    let (a, b) = (a.await.expect("a"), b.await.expect("b"));
+    checker.abort();
+    if let Err(e) = checker.await
+        && e.is_panic()
+    {
+        std::panic::resume_unwind(e.into_panic());
+    }
+    assert!(seen.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    let ManifestRead::Found { bytes, .. } = store.read_manifest(None).await.expect("read") else {
+        panic!("no manifest");
+    };
+    let last = Manifest::parse(&bytes).expect("manifest");
+    let object = store
+        .get_snapshot(&store.key(&last.key))
+        .await
+        .expect("object");
+    assert_eq!(sha256_hex(&object), last.sha256);
+    let persisted = stagesql_engine::persist::decode_snapshot(&object, "last").expect("decode");
+    assert_eq!(persisted.rows.len() as u64, last.stage_count);
+    // Every successful publish got its own version: none was lost or written twice.
+    assert_eq!(
+        last.version,
+        a.0 + b.0,
+        "versions = publishes (a: {a:?}, b: {b:?})"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_only_objects_no_manifest_named_within_the_grace_period() {
+    let moto = Moto::start();
+    moto.create_bucket(BUCKET);
+    let url = format!("s3://{BUCKET}/retention");
+    let store = Store::open(&store_options(&moto, &url))
+        .await
+        .expect("open");
+    let local = SnapshotStore::new();
+    let rows = demo_rows();
+    let long = Retention {
+        retain: 2,
+        grace: Duration::from_secs(3600),
+    };
+    for n in 0..6 {
+        let snapshot = local.publish(rows.iter().skip(n).cloned().collect());
+        publisher::publish(&store, &snapshot, &local, long, &mut None)
+            .await
+            .expect("publish");
+    }
+    store
+        .put_new(
+            &store.key("snapshots/orphan.arrow"),
+            Bytes::from_static(b"x"),
+        )
+        .await
+        .expect("orphan");
+    assert_eq!(store.list_snapshots().await.expect("list").len(), 7);
+    // Within the grace period nothing goes: every object was named (or written) recently.
+    assert_eq!(publisher::clean_up(&store, long).await.expect("clean"), 0);
+    // With no grace, what the manifest no longer protects (beyond 2 retained) goes, the
+    // never-named orphan too.
+    let none = Retention {
+        retain: 2,
+        grace: Duration::ZERO,
+    };
+    let snapshot = local.publish(rows.iter().skip(6).cloned().collect());
+    publisher::publish(&store, &snapshot, &local, none, &mut None)
+        .await
+        .expect("publish");
+    assert_eq!(publisher::clean_up(&store, none).await.expect("clean"), 5);
+    let ManifestRead::Found { bytes, .. } = store.read_manifest(None).await.expect("read") else {
+        panic!("no manifest");
+    };
+    let manifest = Manifest::parse(&bytes).expect("manifest");
+    let mut left: Vec<String> = store
+        .list_snapshots()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|m| m.location.to_string())
+        .collect();
+    left.sort();
+    let mut protected: Vec<String> = manifest
+        .protected()
+        .map(|k| store.key(k).to_string())
+        .collect();
+    protected.sort();
+    assert_eq!(left, protected, "exactly the current and the 2 retained");
+    assert_eq!(left.len(), 3);
+    assert!(
+        manifest
+            .key
+            .starts_with(&object_key(7, &manifest.sha256)[..22])
+    );
+}
+
+#[tokio::test]
+async fn a_local_directory_store_replaces_its_manifest_only_from_the_version_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("file://{}", dir.path().join("store").display());
+    let store = Store::open(&StoreOptions {
+        url: url.clone(),
+        timeout: Duration::from_secs(5),
+        ..StoreOptions::default()
+    })
+    .await
+    .expect("open");
+    let first = store
+        .replace_manifest(Bytes::from_static(b"a"), None)
+        .await
+        .expect("create");
+    assert!(matches!(
+        store.replace_manifest(Bytes::from_static(b"b"), None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .replace_manifest(Bytes::from_static(b"c"), first.as_deref())
+        .await
+        .expect("update");
+    assert!(matches!(
+        store
+            .replace_manifest(Bytes::from_static(b"d"), first.as_deref())
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    // A crawler's snapshot through the directory reaches a replica.
+    let local = SnapshotStore::new();
+    let snapshot = local.publish(demo_rows());
+    // The forged "c" manifest is unreadable and is replaced (guarded by its ETag).
+    publisher::publish(
+        &store,
+        &snapshot,
+        &local,
+        Retention {
+            retain: 1,
+            grace: Duration::ZERO,
+        },
+        &mut None,
+    )
+    .await
+    .expect("publish");
+    let mut config = stagesql_tests::trust_config();
+    config.source.kind = SourceKind::Replica;
+    config.source.url = Some(url);
+    config.source.poll_interval_seconds = 1;
+    let replica = TestServer::start_with(config).await;
+    let client = replica.client().await;
+    let total = snapshot.rows().len().to_string();
+    wait_until(
+        Duration::from_secs(20),
+        "the replica on a directory",
+        || async { count(&client).await.as_deref() == Some(total.as_str()) },
+    )
+    .await;
+    replica.stop().await;
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A replica's config on fixed ports, so it can be restarted where HAProxy expects it.
+fn replica_on(endpoint: &str, url: &str, port: u16, http: u16) -> Config {
+    let mut config = replica_config(endpoint, url);
+    config.server.listen = format!("127.0.0.1:{port}");
+    config.http.listen = format!("127.0.0.1:{http}");
+    config.server.shutdown_drain_seconds = 2;
+    config
+}
+
+/// HAProxy's view of a server (`UP`, `DOWN`, …) from its stats socket.
+async fn haproxy_state(socket: &std::path::Path, server: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut sock) = tokio::net::UnixStream::connect(socket).await else {
+        return String::new();
+    };
+    let _ = sock.write_all(b"show stat\n").await;
+    let mut out = String::new();
+    let _ = sock.read_to_string(&mut out).await;
+    out.lines()
+        .find(|l| l.starts_with(&format!("replicas,{server},")))
+        .and_then(|l| l.split(',').nth(17))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn haproxy_in_front_of_two_replicas_keeps_clients_served_while_one_restarts() {
+    let moto = Moto::start();
+    moto.create_bucket(BUCKET);
+    let url = format!("s3://{BUCKET}/lb");
+    let (apis, api) = moto_api(&moto).await;
+    add_stage(&apis, &api, "prod").await;
+    let crawler = TestServer::start_with(crawler_config(&moto, &url)).await;
+    let ports = [(free_port(), free_port()), (free_port(), free_port())];
+    let first =
+        TestServer::start_exact(replica_on(&moto.url(), &url, ports[0].0, ports[0].1)).await;
+    let second =
+        TestServer::start_exact(replica_on(&moto.url(), &url, ports[1].0, ports[1].1)).await;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stats = dir.path().join("haproxy.sock");
+    let front = free_port();
+    let cfg = format!(
+        "global\n  stats socket {stats}\n  maxconn 500\n\
+         defaults\n  mode tcp\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n  retries 3\n  option redispatch\n\
+         frontend pg\n  bind 127.0.0.1:{front}\n  default_backend replicas\n\
+         backend replicas\n  balance roundrobin\n  option httpchk GET /readyz\n  http-check expect status 200\n\
+         \x20 server r1 127.0.0.1:{p1} check port {h1} inter 200ms fall 1 rise 2\n\
+         \x20 server r2 127.0.0.1:{p2} check port {h2} inter 200ms fall 1 rise 2\n",
+        stats = stats.display(),
+        p1 = ports[0].0,
+        h1 = ports[0].1,
+        p2 = ports[1].0,
+        h2 = ports[1].1,
+    );
+    let cfg_path = dir.path().join("haproxy.cfg");
+    std::fs::write(&cfg_path, cfg).expect("haproxy.cfg");
+    let mut haproxy = tokio::process::Command::new("haproxy")
+        .arg("-db")
+        .arg("-f")
+        .arg(&cfg_path)
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("haproxy (the test command installs it)");
+
+    let via_lb =
+        format!("host=127.0.0.1 port={front} user=stagesql dbname=stagesql connect_timeout=10");
+    let one_query = |conn: String| async move {
+        let (client, connection) = tokio_postgres::connect(&conn, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| e.to_string())?;
+        let task = tokio::spawn(connection);
+        let rows = client
+            .simple_query("SELECT stage_name FROM aws.apigatewayv2_stage")
+            .await
+            .map_err(|e| e.to_string())?;
+        drop(client);
+        let _ = task.await;
+        Ok::<_, String>(stagesql_tests::simple_rows(&rows))
+    };
+    // Both replicas up in HAProxy and serving the crawler's stage.
+    wait_until(Duration::from_secs(30), "both replicas UP", || async {
+        haproxy_state(&stats, "r1").await == "UP" && haproxy_state(&stats, "r2").await == "UP"
+    })
+    .await;
+    let want = vec![vec![Some("prod".to_owned())]];
+    wait_until(Duration::from_secs(30), "the stage through HAProxy", || {
+        let conn = via_lb.clone();
+        let want = want.clone();
+        async move {
+            let (a, b) = (one_query(conn.clone()).await, one_query(conn).await);
+            a.as_ref() == Ok(&want) && b.as_ref() == Ok(&want)
+        }
+    })
+    .await;
+
+    // A client keeps connecting while replica 1 is stopped and started again.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let client = {
+        let (stop, conn, want) = (Arc::clone(&stop), via_lb.clone(), want.clone());
+        tokio::spawn(async move {
+            let (mut ok, mut failures) = (0, Vec::new());
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match one_query(conn.clone()).await {
+                    Ok(rows) if rows == want => ok += 1,
+                    other => failures.push(format!("{other:?}")),
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            (ok, failures)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    first.stop().await;
+    wait_until(
+        Duration::from_secs(10),
+        "HAProxy marking r1 DOWN",
+        || async { haproxy_state(&stats, "r1").await.starts_with("DOWN") },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let first =
+        TestServer::start_exact(replica_on(&moto.url(), &url, ports[0].0, ports[0].1)).await;
+    wait_until(
+        Duration::from_secs(30),
+        "HAProxy marking r1 UP again",
+        || async { haproxy_state(&stats, "r1").await == "UP" },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ok, failures) = client.await.expect("client");
+    assert!(ok > 20, "the client ran throughout ({ok} queries)");
+    assert!(
+        failures.is_empty(),
+        "every connection through HAProxy was served; failed: {failures:?}"
+    );
+    let _ = haproxy.kill().await;
+    first.stop().await;
+    second.stop().await;
+    crawler.stop().await;
+}
