@@ -72,6 +72,23 @@ impl Manifest {
                 manifest.format
             ));
         }
+        // Only names this server writes: a key can never reach outside the store's prefix.
+        let ours = |key: &str| {
+            key.strip_prefix(super::store::SNAPSHOTS)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|name| {
+                    !name.is_empty()
+                        && !name.starts_with('.')
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                })
+        };
+        if let Some(bad) = manifest.protected().find(|k| !ours(k)) {
+            return Err(format!(
+                "the manifest names {bad:?}, not a snapshots/ object"
+            ));
+        }
         Ok(manifest)
     }
 
@@ -156,6 +173,20 @@ mod tests {
                 .contains("format 2")
         );
         assert!(Manifest::parse(b"{\"format\": 1").is_err());
+        for bad in [
+            "../secret",
+            "snapshots/../../etc/passwd",
+            "snapshots/",
+            "other/x.arrow",
+        ] {
+            let mut m = m.clone();
+            m.key = bad.to_owned();
+            assert!(
+                Manifest::parse(&m.to_bytes())
+                    .expect_err(bad)
+                    .contains("not a snapshots/ object")
+            );
+        }
         assert!(m.key.starts_with("snapshots/000000000007-"));
     }
 
