@@ -38,16 +38,7 @@ impl TestServer {
         {
             config.server.shutdown_drain_seconds = 1;
         }
-        let server = stagesql_server::start(config)
-            .await
-            .unwrap_or_else(|e| panic!("server did not start: {e}"));
-        let addr = server.local_addr();
-        let http = server.http_addr();
-        TestServer {
-            server: Some(server),
-            addr,
-            http,
-        }
+        TestServer::start_exact(config).await
     }
 
     /// Starts a server with `config` as it is, listen addresses included (to restart one on

@@ -799,3 +799,61 @@ async fn haproxy_in_front_of_two_replicas_keeps_clients_served_while_one_restart
     first.stop().await;
     second.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crawler_starting_without_a_snapshot_serves_the_stores_until_its_first_crawl() {
+    use stagesql_tests::aws_stub::{AwsStub, StubRegion, StubState};
+    let moto = Moto::start();
+    moto.create_bucket(BUCKET);
+    let stub = AwsStub::start(StubState {
+        regions: [("us-east-1".to_owned(), StubRegion::one_api(3))].into(),
+        page_size: 10,
+        account: "123456789012".into(),
+        ..Default::default()
+    })
+    .await;
+    let url = format!("s3://{BUCKET}/bootstrap");
+    let mut config = stagesql_tests::aws_source_config(stub.url(), &["us-east-1"]);
+    config.source.refresh_interval_seconds = 3600;
+    config.source.max_attempts = 1;
+    config.source.attempt_timeout_seconds = 1;
+    config.publish.url = Some(url.clone());
+    config.publish.endpoint_url = Some(moto.url());
+    let first = TestServer::start_with(config.clone()).await;
+    let store = Store::open(&store_options(&moto, &url))
+        .await
+        .expect("open");
+    wait_until(
+        Duration::from_secs(30),
+        "the first crawler's publish",
+        || async {
+            matches!(
+                store.read_manifest(None).await,
+                Ok(ManifestRead::Found { .. })
+            )
+        },
+    )
+    .await;
+    let published = text_rows(&first.client().await, ALL_ROWS)
+        .await
+        .expect("rows");
+    assert_eq!(published.len(), 3);
+    first.stop().await;
+
+    // A crawler on a new host (no snapshot file) whose first crawl cannot reach API Gateway.
+    stub.state().hang_next = 1_000_000;
+    let second = TestServer::start_with(config).await;
+    let client = second.client().await;
+    wait_until(
+        Duration::from_secs(20),
+        "the store's rows on the new crawler",
+        || async { text_rows(&client, ALL_ROWS).await.as_ref() == Some(&published) },
+    )
+    .await;
+    assert_eq!(
+        snapshot_status(&client).await[3].as_deref(),
+        Some("true"),
+        "stale until its own first crawl"
+    );
+    second.stop().await;
+}

@@ -327,6 +327,7 @@ async fn start_crawler(
     shutdown: &CancellationToken,
 ) -> Result<Vec<(&'static str, JoinHandle<()>)>, StartError> {
     let mut tasks = Vec::new();
+    let mut bootstrap_from = None;
     let publisher = match &config.publish.url {
         None => None,
         Some(url) => {
@@ -348,6 +349,7 @@ async fn start_crawler(
                         source,
                     })?;
             tracing::info!(store = %bucket.url(), "publishing every snapshot to the store");
+            bootstrap_from = Some(bucket.clone());
             let (sender, receiver) = tokio::sync::watch::channel(None);
             tasks.push((
                 "publisher",
@@ -367,6 +369,10 @@ async fn start_crawler(
     };
     if let Some(file) = &snapshot_file {
         file.load_into(store);
+    }
+    // With a snapshot from the file there is nothing to take from the store.
+    if store.current().is_some() {
+        bootstrap_from = None;
     }
     let on_publish: Option<stagesql_catalog::refresh::OnPublish> =
         if snapshot_file.is_none() && publisher.is_none() {
@@ -395,21 +401,52 @@ async fn start_crawler(
         tracing::info!(region = %region, "no source.regions configured; crawling the environment's region");
         source.regions = vec![region];
     }
+    let refresh = RefreshConfig {
+        interval: Duration::from_secs(config.source.refresh_interval_seconds),
+        concurrency: config.source.concurrency,
+    };
+    let (store, token) = (Arc::clone(store), shutdown.child_token());
     tasks.push((
         "refresher",
-        stagesql_catalog::refresh::spawn(
-            source,
-            RefreshConfig {
-                interval: Duration::from_secs(config.source.refresh_interval_seconds),
-                concurrency: config.source.concurrency,
-            },
-            Arc::clone(store),
-            shutdown.child_token(),
-            on_publish,
-        ),
+        tokio::spawn(async move {
+            if let Some(bucket) = bootstrap_from {
+                // Before the first crawl, so stale rows never replace fresh ones.
+                let taken = tokio::select! {
+                    () = token.cancelled() => return,
+                    r = tokio::time::timeout(
+                        BOOTSTRAP_TIMEOUT,
+                        replication::follower::bootstrap(&bucket, &store),
+                    ) => r,
+                };
+                match taken {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::info!(cause = %e, "no snapshot taken from the store; serving after the first crawl")
+                    }
+                    Err(_) => tracing::warn!(
+                        "the store's snapshot did not arrive within {} s; serving after the first crawl",
+                        BOOTSTRAP_TIMEOUT.as_secs()
+                    ),
+                }
+            }
+            let refresher = stagesql_catalog::refresh::spawn(
+                source,
+                refresh,
+                Arc::clone(&store),
+                token,
+                on_publish,
+            );
+            if let Err(e) = refresher.await {
+                tracing::warn!(cause = %e, "refresher task ended abnormally");
+            }
+        }),
     ));
     Ok(tasks)
 }
+
+/// How long a crawler starting with nothing to serve waits for the store's snapshot before
+/// its first crawl begins.
+const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How to reach a snapshot store: its URL, region and endpoint, with the emulator keys of
 /// `source` when set.

@@ -54,6 +54,20 @@ pub struct Follower {
     serving: Option<String>,
     /// Why the manifest with `etag` was refused, if it was.
     refused: Option<String>,
+    /// A crawler taking the store's snapshot at startup (see [`bootstrap`]), not a replica.
+    bootstrap: bool,
+}
+
+/// A crawler that starts with nothing to serve (no snapshot file) takes the store's current
+/// snapshot, served as stale until its first refresh replaces it, so a crawler on a new host is
+/// not empty for a whole crawl and keeps the last good rows of partitions its first crawl
+/// cannot reach.
+pub async fn bootstrap(store: &Store, snapshots: &SnapshotStore) -> Result<Polled, PollError> {
+    let mut follower = Follower {
+        bootstrap: true,
+        ..Follower::default()
+    };
+    follower.poll(store, snapshots, None).await
 }
 
 impl Follower {
@@ -137,8 +151,24 @@ impl Follower {
         .map_err(|e| PollError::Store(StoreError::Store(format!("the decoder stopped: {e}"))))?
         .map_err(PollError::Refused)?;
         // The crawler's crawl time, so the age a replica shows is the data's.
-        let snapshot = snapshots.publish_built(decoded.rows, manifest.built_at);
+        let snapshot = if self.bootstrap {
+            snapshots.publish_from_disk(decoded.rows, manifest.built_at)
+        } else {
+            snapshots.publish_built(decoded.rows, manifest.built_at)
+        };
         show_partitions(snapshots, &manifest);
+        self.serving = Some(manifest.sha256.clone());
+        if self.bootstrap {
+            tracing::info!(
+                version = manifest.version,
+                stages = manifest.stage_count,
+                built_at = %manifest.built_at,
+                "serving the store's snapshot (stale) until the first refresh"
+            );
+            return Ok(Polled::Applied {
+                version: manifest.version,
+            });
+        }
         let lag = (Utc::now() - manifest.published_at).num_milliseconds() as f64 / 1000.0;
         snapshots.update_store_sync(StoreRole::Replica, |s| {
             s.version = Some(manifest.version);
@@ -146,7 +176,6 @@ impl Follower {
             s.lag_seconds = Some(lag.max(0.0));
         });
         metrics::gauge!("stagesql_store_lag_seconds").set(lag.max(0.0));
-        self.serving = Some(manifest.sha256.clone());
         tracing::info!(
             version = manifest.version,
             stages = manifest.stage_count,
