@@ -10,15 +10,20 @@
 //! - [`snapshot_file`]: the persisted snapshot, read at startup and written after refreshes
 //!   and at shutdown.
 //! - [`telemetry`]: logging setup.
+//! - `feed`: what feeds the snapshot store: the demo fixture, the crawler (and its publisher),
+//!   or a replica's follower.
+//! - `signals`: SIGINT/SIGTERM (stop) and SIGHUP (reload).
 //! - [`start`] / [`run`]: build the catalog, engine and listener, serve until told to stop.
 //!
 //! `main.rs` only parses arguments and calls [`run`]; tests call [`start`] with a config that
 //! listens on `127.0.0.1:0` and read the bound address from the returned [`Server`].
 
 pub mod config;
+mod feed;
 pub mod http;
 pub mod reload;
 pub mod replication;
+mod signals;
 pub mod snapshot_file;
 pub mod telemetry;
 
@@ -26,7 +31,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use stagesql_catalog::{BUNDLED_FIXTURE, SnapshotStore, load_demo_snapshot, parse_fixture};
+use stagesql_catalog::SnapshotStore;
 use stagesql_engine::{Engine, EngineConfig};
 use stagesql_wire::{Credentials, Shared, WireConfig};
 use tokio::net::TcpListener;
@@ -34,7 +39,6 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{Config, ConfigError, SourceKind};
-use stagesql_catalog::refresh::RefreshConfig;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -165,59 +169,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     let tls = load_tls(&config.tls)?;
     let store = Arc::new(SnapshotStore::new());
     let shutdown = CancellationToken::new();
-    let snapshot_file = match config.source.kind {
-        SourceKind::Aws | SourceKind::Replica => config
-            .source
-            .snapshot_path
-            .clone()
-            .map(|path| Arc::new(snapshot_file::SnapshotFile::new(path))),
-        SourceKind::Demo => None,
-    };
-    let background = match config.source.kind {
-        SourceKind::Demo => {
-            let snapshot = match &config.source.fixture {
-                Some(path) => load_demo_snapshot(path, &store)?,
-                None => store.publish(parse_fixture(BUNDLED_FIXTURE, "bundled")?),
-            };
-            tracing::info!(
-                stages = snapshot.rows().len(),
-                version = snapshot.version(),
-                "demo catalog loaded"
-            );
-            Vec::new()
-        }
-        SourceKind::Replica => {
-            if let Some(file) = &snapshot_file {
-                file.load_into(&store);
-            }
-            let source = &config.source;
-            let options = store_options(
-                source.url.clone().unwrap_or_default(),
-                source.store_region.clone(),
-                source.endpoint_url.clone(),
-                source,
-            );
-            let bucket =
-                replication::Store::open(&options)
-                    .await
-                    .map_err(|source| StartError::Store {
-                        key: "source.url",
-                        source,
-                    })?;
-            tracing::info!(store = %bucket.url(), "following the snapshot store");
-            vec![(
-                "replica follower",
-                replication::follower::spawn(
-                    bucket,
-                    Arc::clone(&store),
-                    snapshot_file.clone(),
-                    Duration::from_secs(config.source.poll_interval_seconds),
-                    shutdown.child_token(),
-                ),
-            )]
-        }
-        SourceKind::Aws => start_crawler(&config, &store, snapshot_file.clone(), &shutdown).await?,
-    };
+    let (background, snapshot_file) = feed::start(&config, &store, &shutdown).await?;
     let engine = Arc::new(Engine::new(
         EngineConfig {
             database: config.server.database.clone(),
@@ -319,157 +271,6 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     })
 }
 
-/// Starts the refresher and, with `[publish]`, the publisher it hands each snapshot to.
-async fn start_crawler(
-    config: &Config,
-    store: &Arc<SnapshotStore>,
-    snapshot_file: Option<Arc<snapshot_file::SnapshotFile>>,
-    shutdown: &CancellationToken,
-) -> Result<Vec<(&'static str, JoinHandle<()>)>, StartError> {
-    let mut tasks = Vec::new();
-    let mut bootstrap_from = None;
-    let publisher = match &config.publish.url {
-        None => None,
-        Some(url) => {
-            let publish = &config.publish;
-            let options = store_options(
-                url.clone(),
-                publish.region.clone(),
-                publish
-                    .endpoint_url
-                    .clone()
-                    .or_else(|| config.source.endpoint_url.clone()),
-                &config.source,
-            );
-            let bucket =
-                replication::Store::open(&options)
-                    .await
-                    .map_err(|source| StartError::Store {
-                        key: "publish.url",
-                        source,
-                    })?;
-            tracing::info!(store = %bucket.url(), "publishing every snapshot to the store");
-            bootstrap_from = Some(bucket.clone());
-            let (sender, receiver) = tokio::sync::watch::channel(None);
-            tasks.push((
-                "publisher",
-                replication::publisher::spawn(
-                    bucket,
-                    replication::publisher::Retention {
-                        retain: publish.retain,
-                        grace: Duration::from_secs(publish.grace_seconds),
-                    },
-                    Arc::clone(store),
-                    receiver,
-                    shutdown.child_token(),
-                ),
-            ));
-            Some(sender)
-        }
-    };
-    if let Some(file) = &snapshot_file {
-        file.load_into(store);
-    }
-    // With a snapshot from the file there is nothing to take from the store.
-    if store.current().is_some() {
-        bootstrap_from = None;
-    }
-    let on_publish: Option<stagesql_catalog::refresh::OnPublish> =
-        if snapshot_file.is_none() && publisher.is_none() {
-            None
-        } else {
-            Some(Arc::new(
-                move |snapshot: &Arc<stagesql_catalog::Snapshot>| {
-                    // The publisher takes the latest snapshot when it is ready: never a wait here.
-                    if let Some(sender) = &publisher {
-                        sender.send_replace(Some(Arc::clone(snapshot)));
-                    }
-                    if let Some(file) = &snapshot_file {
-                        file.write(snapshot);
-                    }
-                },
-            ))
-        };
-    let mut source = config.source.aws();
-    if source.regions.is_empty() {
-        // No regions configured: the standard environment's region (AWS_REGION, profile).
-        let region = aws_config::default_provider::region::DefaultRegionChain::builder()
-            .build()
-            .region()
-            .await
-            .map_or_else(|| "us-east-1".to_owned(), |r| r.to_string());
-        tracing::info!(region = %region, "no source.regions configured; crawling the environment's region");
-        source.regions = vec![region];
-    }
-    let refresh = RefreshConfig {
-        interval: Duration::from_secs(config.source.refresh_interval_seconds),
-        concurrency: config.source.concurrency,
-    };
-    let (store, token) = (Arc::clone(store), shutdown.child_token());
-    tasks.push((
-        "refresher",
-        tokio::spawn(async move {
-            if let Some(bucket) = bootstrap_from {
-                // Before the first crawl, so stale rows never replace fresh ones.
-                let taken = tokio::select! {
-                    () = token.cancelled() => return,
-                    r = tokio::time::timeout(
-                        BOOTSTRAP_TIMEOUT,
-                        replication::follower::bootstrap(&bucket, &store),
-                    ) => r,
-                };
-                match taken {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => {
-                        tracing::info!(cause = %e, "no snapshot taken from the store; serving after the first crawl")
-                    }
-                    Err(_) => tracing::warn!(
-                        "the store's snapshot did not arrive within {} s; serving after the first crawl",
-                        BOOTSTRAP_TIMEOUT.as_secs()
-                    ),
-                }
-            }
-            let refresher = stagesql_catalog::refresh::spawn(
-                source,
-                refresh,
-                Arc::clone(&store),
-                token,
-                on_publish,
-            );
-            if let Err(e) = refresher.await {
-                tracing::warn!(cause = %e, "refresher task ended abnormally");
-            }
-        }),
-    ));
-    Ok(tasks)
-}
-
-/// How long a crawler starting with nothing to serve waits for the store's snapshot before
-/// its first crawl begins.
-const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// How to reach a snapshot store: its URL, region and endpoint, with the emulator keys of
-/// `source` when set.
-fn store_options(
-    url: String,
-    region: Option<String>,
-    endpoint_url: Option<String>,
-    source: &config::SourceConfig,
-) -> replication::StoreOptions {
-    replication::StoreOptions {
-        url,
-        region,
-        endpoint_url,
-        static_credentials: source
-            .emulator_credentials
-            .clone()
-            .map(|[id, secret]| (id, secret)),
-        // A whole snapshot is one request: room for a large one on a slow link.
-        timeout: Duration::from_secs(300),
-        max_retries: 3,
-    }
-}
-
 /// Loads the certificate and key when TLS is on. An unusable file stops startup; there is no
 /// fallback to plaintext.
 pub(crate) fn load_tls(tls: &config::TlsConfig) -> Result<Option<stagesql_wire::Tls>, StartError> {
@@ -499,8 +300,8 @@ pub type Reread = Box<dyn Fn() -> Result<Config, String> + Send + Sync>;
 /// TLS certificate from `reread` (see [`reload`]).
 pub async fn run(config: Config, reread: Reread) -> anyhow::Result<()> {
     let server = start(config).await?;
-    let mut signals = Signals::new();
-    while let Signal::Reload = signals.next().await {
+    let mut signals = signals::Signals::new();
+    while let signals::Signal::Reload = signals.next().await {
         tracing::info!("SIGHUP: reloading users and TLS certificate");
         let reloaded = reread().and_then(|c| server.reload(c).map_err(|e| e.to_string()));
         match reloaded {
@@ -526,81 +327,4 @@ pub async fn run(config: Config, reread: Reread) -> anyhow::Result<()> {
     server.stop().await?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// What a signal asks of the server.
-enum Signal {
-    /// SIGINT or SIGTERM.
-    Stop,
-    /// SIGHUP.
-    Reload,
-}
-
-/// The process signals the server listens for, registered once.
-struct Signals {
-    #[cfg(unix)]
-    term: Option<tokio::signal::unix::Signal>,
-    #[cfg(unix)]
-    hup: Option<tokio::signal::unix::Signal>,
-}
-
-impl Signals {
-    fn new() -> Signals {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let listen = |kind: SignalKind, name: &str| match signal(kind) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    tracing::warn!(cause = %e, "cannot listen for {name}");
-                    None
-                }
-            };
-            Signals {
-                term: listen(SignalKind::terminate(), "SIGTERM"),
-                hup: listen(SignalKind::hangup(), "SIGHUP"),
-            }
-        }
-        #[cfg(not(unix))]
-        Signals {}
-    }
-
-    async fn next(&mut self) -> Signal {
-        let ctrl_c = async {
-            if let Err(e) = tokio::signal::ctrl_c().await {
-                tracing::warn!(cause = %e, "cannot listen for Ctrl-C");
-                std::future::pending::<()>().await;
-            }
-        };
-        #[cfg(unix)]
-        {
-            let (term, hup) = (self.term.as_mut(), self.hup.as_mut());
-            let term = async {
-                match term {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            let hup = async {
-                match hup {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                () = ctrl_c => Signal::Stop,
-                () = term => Signal::Stop,
-                () = hup => Signal::Reload,
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            ctrl_c.await;
-            Signal::Stop
-        }
-    }
 }
