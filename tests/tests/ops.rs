@@ -289,3 +289,21 @@ async fn a_status_query_run_again_shows_the_state_of_now_not_of_its_first_planni
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_occupied_operator_port_is_named_by_its_key_and_its_cause_said_once() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let mut config = stagesql_tests::trust_config();
+    config.server.listen = "127.0.0.1:0".to_owned();
+    config.http.listen = format!("127.0.0.1:{port}");
+    let err = stagesql_server::start(config).await.expect_err("port taken");
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("cannot listen on 127.0.0.1:{port} (http.listen): ")),
+        "{text}"
+    );
+    // The cause is in the message, not repeated as a source (an error chain prints it once).
+    assert!(std::error::Error::source(&err).is_none(), "{text}");
+    assert_eq!(text.matches("in use").count(), 1, "{text}");
+}

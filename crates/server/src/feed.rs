@@ -57,9 +57,9 @@ pub(crate) async fn start(
             let bucket =
                 replication::Store::open(&options)
                     .await
-                    .map_err(|source| StartError::Store {
+                    .map_err(|cause| StartError::Store {
                         key: "source.url",
-                        source,
+                        cause,
                     })?;
             tracing::info!(store = %bucket.url(), "following the snapshot store");
             vec![(
@@ -103,9 +103,9 @@ async fn start_crawler(
             let bucket =
                 replication::Store::open(&options)
                     .await
-                    .map_err(|source| StartError::Store {
+                    .map_err(|cause| StartError::Store {
                         key: "publish.url",
-                        source,
+                        cause,
                     })?;
             tracing::info!(store = %bucket.url(), "publishing every snapshot to the store");
             bootstrap_from = Some(bucket.clone());

@@ -56,20 +56,23 @@ pub enum StartError {
     #[error("TLS: {0}")]
     Tls(#[from] stagesql_wire::TlsError),
     /// The snapshot store cannot be opened (the message names the key).
-    #[error("cannot open the snapshot store ({key}): {source}")]
+    // The cause is in the message and not a `source`, so an error chain prints it once.
+    #[error("cannot open the snapshot store ({key}): {cause}")]
     Store {
         /// `publish.url` or `source.url`.
         key: &'static str,
         /// Why.
-        source: replication::StoreError,
+        cause: replication::StoreError,
     },
-    /// The listen address cannot be bound.
-    #[error("cannot listen on {address} (server.listen): {source}")]
+    /// A listen address cannot be bound (the message names its key).
+    #[error("cannot listen on {address} ({key}): {cause}")]
     Bind {
+        /// `server.listen` or `http.listen`.
+        key: &'static str,
         /// The configured address.
         address: String,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -198,13 +201,15 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     )?);
     let listener = TcpListener::bind(&config.server.listen)
         .await
-        .map_err(|source| StartError::Bind {
+        .map_err(|cause| StartError::Bind {
+            key: "server.listen",
             address: config.server.listen.clone(),
-            source,
+            cause,
         })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+    let addr = listener.local_addr().map_err(|cause| StartError::Bind {
+        key: "server.listen",
         address: config.server.listen.clone(),
-        source,
+        cause,
     })?;
     let http_store = Arc::clone(engine.store());
     let shared = Shared::new(
@@ -230,13 +235,15 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     } else {
         let listener = TcpListener::bind(&config.http.listen)
             .await
-            .map_err(|source| StartError::Bind {
+            .map_err(|cause| StartError::Bind {
+                key: "http.listen",
                 address: config.http.listen.clone(),
-                source,
+                cause,
             })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        let addr = listener.local_addr().map_err(|cause| StartError::Bind {
+            key: "http.listen",
             address: config.http.listen.clone(),
-            source,
+            cause,
         })?;
         tracing::info!(address = %addr, "operator endpoints on http://{addr} (/healthz, /readyz, /metrics)");
         Some((
