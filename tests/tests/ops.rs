@@ -297,10 +297,14 @@ async fn an_occupied_operator_port_is_named_by_its_key_and_its_cause_said_once()
     let mut config = stagesql_tests::trust_config();
     config.server.listen = "127.0.0.1:0".to_owned();
     config.http.listen = format!("127.0.0.1:{port}");
-    let err = stagesql_server::start(config).await.expect_err("port taken");
+    let err = stagesql_server::start(config)
+        .await
+        .expect_err("port taken");
     let text = err.to_string();
     assert!(
-        text.starts_with(&format!("cannot listen on 127.0.0.1:{port} (http.listen): ")),
+        text.starts_with(&format!(
+            "cannot listen on 127.0.0.1:{port} (http.listen): "
+        )),
         "{text}"
     );
     // The cause is in the message, not repeated as a source (an error chain prints it once).

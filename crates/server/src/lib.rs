@@ -178,7 +178,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             database: config.server.database.clone(),
             user: config.owner(),
             other_users: config.other_users(),
-            memory: stagesql_engine::limits::MemoryLimits {
+            memory: stagesql_engine::MemoryLimits {
                 per_query: config.limits.query_memory_mb.saturating_mul(1024 * 1024),
                 total: config.limits.total_memory_mb.saturating_mul(1024 * 1024),
             },

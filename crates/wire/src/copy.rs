@@ -15,7 +15,7 @@ use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyOutResponse};
 use stagesql_engine::{CopyFormat, CopyOptions};
 
-use stagesql_engine::text::{IntervalStyle, write_text_styled};
+use stagesql_engine::values::{IntervalStyle, write_text_styled};
 
 use crate::encode::{ColumnFormat, EncodeError, encode_batch};
 use crate::error::{WireError, to_pg_error};

@@ -17,14 +17,14 @@ use pgwire::api::results::FieldFormat;
 use pgwire::messages::data::DataRow;
 
 use crate::numeric::{decimal_text, numeric_binary};
-use stagesql_engine::functions::hstore::parse_hstore;
+use stagesql_engine::values::parse_hstore;
 
-use stagesql_engine::pg_types::HSTORE_OID;
-pub use stagesql_engine::text::write_text;
-use stagesql_engine::text::{IntervalStyle, write_text_styled};
+use stagesql_engine::values::HSTORE_OID;
+pub use stagesql_engine::values::write_text;
+use stagesql_engine::values::{IntervalStyle, write_text_styled};
 #[cfg(test)]
-use stagesql_engine::text::{array_item_text, float_text, timestamp_text};
-use stagesql_engine::text::{binary_value, interval_parts, list_value, timestamp_micros};
+use stagesql_engine::values::{array_item_text, float_text, timestamp_text};
+use stagesql_engine::values::{binary_value, interval_parts, list_value, timestamp_micros};
 
 /// Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01).
 const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;

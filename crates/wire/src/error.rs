@@ -345,7 +345,7 @@ fn classify_plan(m: &str) -> (&'static str, String) {
     if let Some(rest) = m.strip_prefix("table function '")
         && let Some(name) = rest.split('\'').next()
     {
-        if stagesql_engine::pg_catalog::postgres_has_function(name) {
+        if stagesql_engine::values::postgres_has_function(name) {
             return (
                 "0A000",
                 format!("function {name} is not supported by stagesql in this position"),
@@ -355,7 +355,7 @@ fn classify_plan(m: &str) -> (&'static str, String) {
     }
     if lower.starts_with("invalid function") || lower.contains("unsupported function") {
         let name = m.split('\'').nth(1).unwrap_or("?");
-        if stagesql_engine::pg_catalog::postgres_has_function(name) {
+        if stagesql_engine::values::postgres_has_function(name) {
             return (
                 "0A000",
                 format!("function {name} is not supported by stagesql"),

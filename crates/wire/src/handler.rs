@@ -24,8 +24,8 @@ use pgwire::api::{
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::startup::ParameterStatus;
-use stagesql_engine::limits::Canceller;
-use stagesql_engine::text::IntervalStyle;
+use stagesql_engine::Canceller;
+use stagesql_engine::values::IntervalStyle;
 use stagesql_engine::{Command, Engine, Output, Prepared, Session};
 
 use crate::auth::{ScramState, Users};

@@ -103,14 +103,14 @@ fn decode_text(
             .map(|b| ScalarValue::Boolean(Some(b)))
             .ok_or_else(bad),
         DataType::Date32 | DataType::Timestamp(_, _) => {
-            stagesql_engine::semantics::datetime_in::read_scalar(text, target)
+            stagesql_engine::values::datetime_in::read_scalar(text, target)
                 .map_err(WireError::Engine)?
                 .ok_or_else(bad)
         }
         // An array in array_in's text form (`{1,2}`, `{a,"b c",NULL}`), each element read as
         // a value of the element type (asyncpg's `$1::oid[]`, psycopg's lists).
         DataType::List(element) => {
-            let items = stagesql_engine::pg_catalog::parse_array(text).map_err(|_| bad())?;
+            let items = stagesql_engine::values::parse_array(text).map_err(|_| bad())?;
             let values = items
                 .into_iter()
                 .map(|item| match item {
@@ -199,7 +199,7 @@ fn decode_binary(index: usize, bytes: &[u8], ty: &Type) -> Result<ScalarValue, W
                 _ => return Err(bad()),
             }
         }
-        _ => match stagesql_engine::pg_types::by_oid(ty.oid())
+        _ => match stagesql_engine::values::by_oid(ty.oid())
             .filter(|t| t.elem != 0 && t.name.starts_with('_'))
             .and_then(|t| Type::from_oid(t.elem))
         {

@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 use tokio_util::codec::{Framed, FramedParts};
 use tokio_util::sync::CancellationToken;
 
-use stagesql_engine::limits::sleep_until;
+use stagesql_engine::sleep_until;
 
 use crate::error::{WireError, first_error_of, to_pg_error};
 use crate::flush::DeferredFlush;

@@ -8,7 +8,9 @@ use std::sync::LazyLock;
 use datafusion::arrow::datatypes::{DataType, Field};
 use pgwire::api::Type;
 use postgres_types::Kind;
-use stagesql_engine::pg_types::{self, HSTORE_ARRAY_OID, HSTORE_OID, oid_for_field, oid_for_type};
+use stagesql_engine::values::{
+    self as pg_types, HSTORE_ARRAY_OID, HSTORE_OID, oid_for_field, oid_for_type,
+};
 
 /// The `hstore` type (an extension type: not in pgwire's built-in table).
 pub static HSTORE: LazyLock<Type> = LazyLock::new(|| {
@@ -57,7 +59,7 @@ pub fn arrow_type_of(ty: &Type) -> Option<DataType> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stagesql_engine::schema::stage_schema;
+    use stagesql_engine::values::stage_schema;
 
     #[test]
     fn table_columns_have_the_documented_types() {

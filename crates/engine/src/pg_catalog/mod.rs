@@ -27,9 +27,9 @@ use datafusion::catalog::{MemTable, MemorySchemaProvider, SchemaProvider};
 use datafusion::error::{DataFusionError, Result};
 
 pub use build::parse_array;
-pub use data::{Dump, RelationSpec, dump};
-pub use names::{Names, names, quote_ident, split_list, split_qualified};
-pub use objects::{TABLE_DESCRIPTION, format_type_name};
+pub use data::dump;
+pub use names::{names, quote_ident, split_list, split_qualified};
+pub use objects::TABLE_DESCRIPTION;
 
 /// Whether `name` is a `pg_catalog` relation, which unqualified names resolve to first.
 pub fn is_pg_catalog_relation(name: &str) -> bool {

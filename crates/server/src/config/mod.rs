@@ -484,7 +484,7 @@ impl Config {
                 reason: "must be at least 1".to_owned(),
             });
         }
-        if stagesql_engine::limits::parse_timeout(&limits.statement_timeout).is_none() {
+        if stagesql_engine::parse_timeout(&limits.statement_timeout).is_none() {
             return Err(ConfigError::Invalid {
                 key: "limits.statement_timeout",
                 reason: format!(
@@ -506,7 +506,7 @@ impl Config {
             ),
             ("limits.idle_session_timeout", &limits.idle_session_timeout),
         ] {
-            if stagesql_engine::limits::parse_timeout(value).is_none() {
+            if stagesql_engine::parse_timeout(value).is_none() {
                 return Err(ConfigError::Invalid {
                     key,
                     reason: format!("{value:?} is not a duration such as 0, 1500, 30s or 5min"),
