@@ -38,7 +38,7 @@ ruby -e 'require "pg"; require "active_record"' >/dev/null 2>&1 || missing+=(rub
 command -v go >/dev/null 2>&1 || missing+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/lib/pq ] || missing+=(golang-github-lib-pq-dev)
 [ -d /usr/share/gocode/src/github.com/jackc/pgx/v4 ] || missing+=(golang-github-jackc-pgx-v4-dev)
-# HAProxy: the stock TCP load balancer in front of two replicas in tests/tests/replication.rs.
+# HAProxy: the stock TCP load balancer in front of two replicas in tests/tests/load_balancer.rs.
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing Debian packages: ${missing[*]}"

@@ -2,6 +2,7 @@
 //! the bundled demo data, and connects real clients to it.
 
 pub mod aws_stub;
+pub mod cluster;
 pub mod frames;
 pub mod moto;
 pub mod oracle;
