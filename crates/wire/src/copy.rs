@@ -1,13 +1,13 @@
 //! `COPY ... TO STDOUT`: rows as CopyData in text, CSV or binary format.
 //!
-//! The result is run to completion before CopyOutResponse is sent, so an error while executing
-//! arrives as a plain ErrorResponse instead of in the middle of the copy stream.
+//! Rows are sent batch by batch as the query computes them, like a query's DataRows: a copy of
+//! every stage holds one batch at a time, not the whole result.
 
 use bytes::{BufMut, BytesMut};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::execution::SendableRecordBatchStream;
-use futures::{Sink, SinkExt};
+use futures::{Sink, SinkExt, StreamExt};
 use pgwire::api::results::FieldFormat;
 use pgwire::api::results::{Response, Tag};
 use pgwire::error::{PgWireError, PgWireResult};
@@ -21,14 +21,18 @@ use crate::encode::{ColumnFormat, EncodeError, encode_batch};
 use crate::error::{WireError, to_pg_error};
 use crate::types::pg_type;
 
-/// Runs the query of a `COPY … TO STDOUT` to completion, then sends CopyOutResponse, the
-/// CopyData messages and CopyDone; the caller's response is the `COPY n` tag. Sent here
-/// rather than as pgwire's CopyOut response, which counts messages as rows: the header line
-/// is a message of its own, and the tag counts rows.
+/// Sends a `COPY … TO STDOUT`'s rows as they are computed: CopyOutResponse, then the CopyData
+/// messages batch by batch, then CopyDone; the caller's response is the `COPY n` tag.
+///
+/// The first batch is awaited before CopyOutResponse, so an error while the query starts
+/// arrives as a plain ErrorResponse. An error later ends the copy with an ErrorResponse after
+/// the rows already sent, as in PostgreSQL. Sent here rather than as pgwire's CopyOut
+/// response, which counts messages as rows (the header line is a message of its own, and the
+/// tag counts rows) and ends a failed copy with CopyFail, a message only clients send.
 pub async fn send_copy_out<C>(
     client: &mut C,
     schema: &SchemaRef,
-    stream: SendableRecordBatchStream,
+    mut stream: SendableRecordBatchStream,
     options: &CopyOptions,
     style: IntervalStyle,
 ) -> PgWireResult<Response>
@@ -37,12 +41,9 @@ where
     C::Error: std::fmt::Debug,
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
 {
-    let batches = datafusion::physical_plan::common::collect(stream)
-        .await
-        .map_err(|e| to_pg_error(WireError::from(e)))?;
-    let messages = copy_messages(schema, &batches, options, style).map_err(to_pg_error)?;
-    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-    metrics::counter!("stagesql_rows_sent_total").increment(rows as u64);
+    let failed = |e: datafusion::error::DataFusionError| to_pg_error(WireError::from(e));
+    let first = stream.next().await.transpose().map_err(failed)?;
+    let mut writer = CopyWriter::new(schema, options, style).map_err(to_pg_error)?;
     let format = i16::from(options.format == CopyFormat::Binary);
     let columns = i16::try_from(schema.fields().len()).unwrap_or(i16::MAX);
     let formats = vec![format; usize::try_from(columns).unwrap_or(0)];
@@ -53,96 +54,144 @@ where
             formats,
         )))
         .await?;
-    for m in messages {
-        client.feed(PgWireBackendMessage::CopyData(m)).await?;
+    let mut rows = 0usize;
+    let mut send = async |messages: Vec<CopyData>| -> PgWireResult<()> {
+        for m in messages {
+            client.feed(PgWireBackendMessage::CopyData(m)).await?;
+        }
+        Ok(())
+    };
+    send(writer.header()).await?;
+    let mut next = first;
+    while let Some(batch) = next {
+        rows += batch.num_rows();
+        metrics::counter!("stagesql_rows_sent_total").increment(batch.num_rows() as u64);
+        send(writer.rows(&batch).map_err(to_pg_error)?).await?;
+        next = stream.next().await.transpose().map_err(failed)?;
     }
+    send(writer.finish()).await?;
     client
         .feed(PgWireBackendMessage::CopyDone(CopyDone::new()))
         .await?;
     Ok(Response::Execution(Tag::new("COPY").with_rows(rows)))
 }
 
-/// The CopyData messages for `batches`, as PostgreSQL sends them: one per row, the text/CSV
+/// The CopyData messages of one copy, as PostgreSQL sends them: one per row, the text/CSV
 /// header line in a message of its own (clients such as ruby-pg read one line per message),
-/// the binary file signature joined to the first tuple. Intervals print in `style`.
-pub fn copy_messages(
-    schema: &SchemaRef,
-    batches: &[RecordBatch],
-    options: &CopyOptions,
+/// the binary file signature joined to the first tuple, and the binary trailer a message of
+/// its own. Intervals print in the session's style.
+pub struct CopyWriter<'a> {
+    options: &'a CopyOptions,
     style: IntervalStyle,
-) -> Result<Vec<CopyData>, EncodeError> {
-    let mut out = Vec::new();
-    let mut prefix = BytesMut::new();
-    match options.format {
-        CopyFormat::Binary => {
+    names: Vec<String>,
+    columns: Vec<ColumnFormat>,
+    ncols: i16,
+    /// Bytes that go before the next message's own: the binary signature, until a tuple or
+    /// the trailer takes it.
+    prefix: BytesMut,
+    /// Reused for each value's text.
+    value: String,
+}
+
+impl<'a> CopyWriter<'a> {
+    /// A writer for rows of `schema`.
+    pub fn new(
+        schema: &SchemaRef,
+        options: &'a CopyOptions,
+        style: IntervalStyle,
+    ) -> Result<CopyWriter<'a>, EncodeError> {
+        let columns: Vec<ColumnFormat> = schema
+            .fields()
+            .iter()
+            .map(|f| ColumnFormat {
+                pg_type: pg_type(f),
+                format: FieldFormat::Binary,
+                interval_style: style,
+            })
+            .collect();
+        let ncols = i16::try_from(columns.len()).map_err(|_| EncodeError {
+            column: 0,
+            reason: "too many columns".to_owned(),
+        })?;
+        let mut prefix = BytesMut::new();
+        if options.format == CopyFormat::Binary {
             prefix.put_slice(b"PGCOPY\n\xff\r\n\0");
             prefix.put_i32(0);
             prefix.put_i32(0);
         }
-        CopyFormat::Text | CopyFormat::Csv if options.header => {
-            let names: Vec<String> = schema
-                .fields()
-                .iter()
-                .map(|f| field_text(f.name(), options))
-                .collect();
-            let mut header = BytesMut::new();
-            header.put_slice(names.join(&options.delimiter.to_string()).as_bytes());
-            header.put_u8(b'\n');
-            out.push(CopyData::new(header.freeze()));
-        }
-        _ => {}
-    }
-    let columns: Vec<ColumnFormat> = schema
-        .fields()
-        .iter()
-        .map(|f| ColumnFormat {
-            pg_type: pg_type(f),
-            format: FieldFormat::Binary,
-            interval_style: style,
+        Ok(CopyWriter {
+            options,
+            style,
+            names: schema.fields().iter().map(|f| f.name().clone()).collect(),
+            columns,
+            ncols,
+            prefix,
+            value: String::new(),
         })
-        .collect();
-    let ncols = i16::try_from(columns.len()).map_err(|_| EncodeError {
-        column: 0,
-        reason: "too many columns".to_owned(),
-    })?;
-    let mut value = String::new();
-    for batch in batches {
-        if options.format == CopyFormat::Binary {
-            for row in encode_batch(batch, &columns)? {
-                let mut buf = std::mem::take(&mut prefix);
-                buf.put_i16(ncols);
+    }
+
+    /// The header line (text and CSV with `HEADER`), if any.
+    pub fn header(&mut self) -> Vec<CopyData> {
+        if self.options.format == CopyFormat::Binary || !self.options.header {
+            return Vec::new();
+        }
+        let names: Vec<String> = self
+            .names
+            .iter()
+            .map(|n| field_text(n, self.options))
+            .collect();
+        let mut header = BytesMut::new();
+        header.put_slice(names.join(&self.options.delimiter.to_string()).as_bytes());
+        header.put_u8(b'\n');
+        vec![CopyData::new(header.freeze())]
+    }
+
+    /// One message per row of `batch`.
+    pub fn rows(&mut self, batch: &RecordBatch) -> Result<Vec<CopyData>, EncodeError> {
+        let mut out = Vec::with_capacity(batch.num_rows());
+        if self.options.format == CopyFormat::Binary {
+            for row in encode_batch(batch, &self.columns)? {
+                let mut buf = std::mem::take(&mut self.prefix);
+                buf.put_i16(self.ncols);
                 buf.put_slice(&row.data);
                 out.push(CopyData::new(buf.freeze()));
             }
-            continue;
+            return Ok(out);
         }
+        let delimiter = self.options.delimiter.to_string();
         for row in 0..batch.num_rows() {
-            let mut line = std::mem::take(&mut prefix);
+            let mut line = BytesMut::new();
             for (i, array) in batch.columns().iter().enumerate() {
                 if i > 0 {
-                    line.put_slice(options.delimiter.to_string().as_bytes());
+                    line.put_slice(delimiter.as_bytes());
                 }
                 if array.is_null(row) {
-                    line.put_slice(options.null.as_bytes());
+                    line.put_slice(self.options.null.as_bytes());
                     continue;
                 }
-                value.clear();
-                write_text_styled(array, row, &mut value, style)
+                self.value.clear();
+                write_text_styled(array, row, &mut self.value, self.style)
                     .map_err(|reason| EncodeError { column: i, reason })?;
-                line.put_slice(field_text(&value, options).as_bytes());
+                line.put_slice(field_text(&self.value, self.options).as_bytes());
             }
             line.put_u8(b'\n');
             out.push(CopyData::new(line.freeze()));
         }
+        Ok(out)
     }
-    if !prefix.is_empty() {
-        out.push(CopyData::new(prefix.freeze()));
+
+    /// What ends the copy: the binary signature if no tuple took it, and the binary trailer
+    /// (a field count of -1).
+    pub fn finish(&mut self) -> Vec<CopyData> {
+        let mut out = Vec::new();
+        if !self.prefix.is_empty() {
+            out.push(CopyData::new(std::mem::take(&mut self.prefix).freeze()));
+        }
+        if self.options.format == CopyFormat::Binary {
+            out.push(CopyData::new(bytes::Bytes::from_static(&[0xff, 0xff])));
+        }
+        out
     }
-    if options.format == CopyFormat::Binary {
-        // The file trailer, a message of its own: a field count of -1.
-        out.push(CopyData::new(bytes::Bytes::from_static(&[0xff, 0xff])));
-    }
-    Ok(out)
 }
 
 /// One non-null value as the format writes it.
@@ -193,6 +242,22 @@ fn field_text(value: &str, options: &CopyOptions) -> String {
 mod tests {
     use super::*;
     use bytes::Bytes;
+
+    /// Every message of a copy of `batches`.
+    fn copy_messages(
+        schema: &SchemaRef,
+        batches: &[RecordBatch],
+        options: &CopyOptions,
+        style: IntervalStyle,
+    ) -> Result<Vec<CopyData>, EncodeError> {
+        let mut writer = CopyWriter::new(schema, options, style)?;
+        let mut out = writer.header();
+        for batch in batches {
+            out.extend(writer.rows(batch)?);
+        }
+        out.extend(writer.finish());
+        Ok(out)
+    }
 
     fn concat(messages: &[CopyData]) -> Bytes {
         let mut all = BytesMut::new();
@@ -289,5 +354,115 @@ mod tests {
         assert_eq!(&all[21..33], &[0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1]);
         assert_eq!(&all[33..40], &[0, 0, 0, 3, b'a', b',', b'b']);
         assert!(all.ends_with(&[0xff, 0xff]), "the trailer ends the file");
+    }
+
+    /// Collects what is sent to it.
+    struct Collect(Vec<PgWireBackendMessage>);
+
+    impl Sink<PgWireBackendMessage> for Collect {
+        type Error = std::io::Error;
+
+        fn poll_ready(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Self::Error>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn start_send(
+            mut self: std::pin::Pin<&mut Self>,
+            item: PgWireBackendMessage,
+        ) -> Result<(), Self::Error> {
+            self.0.push(item);
+            Ok(())
+        }
+
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Self::Error>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn poll_close(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Self::Error>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    /// A stream of `first`, then of nothing ever again (a query still computing).
+    fn one_batch_then_waiting(schema: &SchemaRef, first: RecordBatch) -> SendableRecordBatchStream {
+        let batches =
+            futures::stream::once(async move { Ok(first) }).chain(futures::stream::pending());
+        Box::pin(
+            datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                Arc::clone(schema),
+                batches,
+            ),
+        )
+    }
+
+    #[tokio::test]
+    async fn rows_go_out_while_the_query_still_computes() {
+        let (schema, batch) = batch();
+        let options = options(CopyFormat::Csv, true);
+        let stream = one_batch_then_waiting(&schema, batch);
+        let mut client = Collect(Vec::new());
+        let sent = tokio::time::timeout(
+            std::time::Duration::from_millis(300),
+            send_copy_out(
+                &mut client,
+                &schema,
+                stream,
+                &options,
+                IntervalStyle::Postgres,
+            ),
+        )
+        .await;
+        assert!(sent.is_err(), "the copy is still waiting for the query");
+        let kinds: Vec<&str> = client
+            .0
+            .iter()
+            .map(|m| match m {
+                PgWireBackendMessage::CopyOutResponse(_) => "response",
+                PgWireBackendMessage::CopyData(_) => "data",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            ["response", "data", "data", "data", "data"],
+            "the response, the header and the first batch's 3 rows are out before the query ends"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_error_before_the_first_rows_is_a_plain_error() {
+        let (schema, _) = batch();
+        let failing = futures::stream::once(async {
+            Err(datafusion::error::DataFusionError::Execution(
+                "boom".to_owned(),
+            ))
+        });
+        let stream: SendableRecordBatchStream = Box::pin(
+            datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                Arc::clone(&schema),
+                failing,
+            ),
+        );
+        let mut client = Collect(Vec::new());
+        let options = options(CopyFormat::Text, false);
+        let sent = send_copy_out(
+            &mut client,
+            &schema,
+            stream,
+            &options,
+            IntervalStyle::Postgres,
+        )
+        .await;
+        assert!(sent.is_err(), "the error is returned");
+        assert!(client.0.is_empty(), "no CopyOutResponse went out before it");
     }
 }
