@@ -241,7 +241,7 @@ fn classify_datafusion(err: &DataFusionError) -> (&'static str, String) {
     if let Some(inner) = EngineError::find_in(err) {
         return classify_engine(inner);
     }
-    let root = unwrap(err.find_root());
+    let root = without_wrappers(err.find_root());
     if let DataFusionError::External(e) = root {
         if let Some(inner) = e.downcast_ref::<EngineError>() {
             return classify_engine(inner);
@@ -281,11 +281,13 @@ fn classify_datafusion(err: &DataFusionError) -> (&'static str, String) {
 }
 
 /// Strips DataFusion's wrappers that carry no meaning of their own.
-fn unwrap(err: &DataFusionError) -> &DataFusionError {
+fn without_wrappers(err: &DataFusionError) -> &DataFusionError {
     match err {
-        DataFusionError::Diagnostic(_, inner) | DataFusionError::Context(_, inner) => unwrap(inner),
-        DataFusionError::Shared(inner) => unwrap(inner),
-        DataFusionError::Collection(errs) => errs.first().map_or(err, unwrap),
+        DataFusionError::Diagnostic(_, inner) | DataFusionError::Context(_, inner) => {
+            without_wrappers(inner)
+        }
+        DataFusionError::Shared(inner) => without_wrappers(inner),
+        DataFusionError::Collection(errs) => errs.first().map_or(err, without_wrappers),
         other => other,
     }
 }

@@ -27,11 +27,10 @@ use datafusion::sql::sqlparser::ast::{
     visit_relations_mut,
 };
 
-use crate::functions::catalog::RegKind;
+use crate::functions::system_info::RegKind;
 use crate::naming::expr_name;
 use crate::pg_catalog::{is_empty_relation, is_pg_catalog_relation, names};
 
-mod catalog;
 mod counted;
 mod fetch_first;
 mod json_aggregates;
@@ -39,6 +38,7 @@ mod lateral;
 mod order_by;
 mod ordered_set;
 mod outputs;
+mod pg_catalog_queries;
 mod primary_key;
 mod quantified;
 mod refuse;
@@ -113,13 +113,13 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Any, counted::exists_in_outputs),
     rule!(Any, lateral::scalar_top_one),
     rule!(Any, subquery::scalar_subqueries),
-    rule!(Catalog, catalog::outer_conditions),
-    rule!(Catalog, catalog::arrays_of_unnest),
+    rule!(Catalog, pg_catalog_queries::outer_conditions),
+    rule!(Catalog, pg_catalog_queries::arrays_of_unnest),
     rule!(Any, subquery::array_subqueries),
     rule!(Any, json_aggregates::json_aggregates),
     rule!(Any, ordered_set::ordered_set_aggregates),
     rule!(Any, set_returning::expandarray),
-    rule!(Catalog, catalog::vector_subscripts),
+    rule!(Catalog, pg_catalog_queries::vector_subscripts),
     rule!(Any, set_returning::generate_subscripts),
     rule!(Any, syntax::character_casts),
     rule!(Any, reg::reg_casts),

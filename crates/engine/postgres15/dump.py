@@ -6,7 +6,7 @@ src/pg_catalog/), so the column names, order and types are PostgreSQL's own.
 
 Usage (a throwaway cluster holding the stage table, the hstore extension and a read-only
 role, as tests/clients/README.md describes):
-    python3 dump_pg_catalog.py "host=127.0.0.1 port=55432 user=postgres dbname=stagesql"
+    python3 dump.py "host=127.0.0.1 port=55432 user=postgres dbname=stagesql"
 """
 
 import json

@@ -15,23 +15,23 @@ use stagesql_catalog::COLUMNS;
 
 pub use super::reg::RegKind;
 use super::reg::reg_in;
-use super::row_fn::{RowFn, arg_i64, arg_str, arg_u32};
 use crate::error::EngineError;
 use crate::pg_catalog::{TABLE_DESCRIPTION, names, split_qualified};
 use crate::pg_types::{
     OWNER_OID, STAGE_PKEY_CONSTRAINT_OID, STAGE_PKEY_INDEX_OID, STAGE_TABLE_OID,
 };
+use crate::row_fn::{RowFn, arg_i64, arg_str, arg_u32};
 use crate::settings::Settings;
 
 /// What the functions need from the session.
 #[derive(Clone)]
-pub(super) struct Ctx {
+pub(super) struct SessionView {
     /// Every role, owner (oid 10) first.
     roles: Arc<Vec<(u32, String)>>,
     settings: Arc<RwLock<Settings>>,
 }
 
-impl Ctx {
+impl SessionView {
     pub(super) fn search_path(&self) -> Vec<String> {
         self.settings
             .read()
@@ -97,7 +97,7 @@ fn object_and_privilege(args: &[ScalarValue], with_user_arity: usize) -> (Scalar
     (object, privilege)
 }
 
-fn relation_of(ctx: &Ctx, object: &ScalarValue) -> Result<Option<u32>> {
+fn relation_of(ctx: &SessionView, object: &ScalarValue) -> Result<Option<u32>> {
     if object.is_null() {
         return Ok(None);
     }
@@ -107,7 +107,7 @@ fn relation_of(ctx: &Ctx, object: &ScalarValue) -> Result<Option<u32>> {
     }
 }
 
-fn table_privilege(ctx: &Ctx, args: &[ScalarValue]) -> Result<ScalarValue> {
+fn table_privilege(ctx: &SessionView, args: &[ScalarValue]) -> Result<ScalarValue> {
     let (object, privilege) = object_and_privilege(args, 3);
     Ok(match relation_of(ctx, &object)? {
         Some(_) => boolean(privilege_held(&privilege, &["select"])),
@@ -151,16 +151,35 @@ pub(super) fn sig(arities: &[usize]) -> Signature {
     )
 }
 
-/// Every catalog function, for one session.
+/// Every system-information function, for one session.
 pub fn for_session(
     roles: Arc<Vec<(u32, String)>>,
     settings: Arc<RwLock<Settings>>,
     backend_pid: Arc<std::sync::OnceLock<i32>>,
 ) -> Vec<ScalarUDF> {
-    let ctx = Ctx { roles, settings };
+    let ctx = SessionView { roles, settings };
     let mut out = super::reg::udfs(&ctx);
-    let mut add = |f: RowFn| out.push(ScalarUDF::new_from_impl(f));
+    let functions = [
+        names_and_visibility(&ctx),
+        privileges(&ctx),
+        definitions_and_comments(),
+        encodings_and_sizes(),
+        server_state(backend_pid),
+        search_path_and_settings(&ctx),
+    ];
+    out.extend(
+        functions
+            .into_iter()
+            .flatten()
+            .map(ScalarUDF::new_from_impl),
+    );
+    out
+}
 
+/// Type and role names, and whether objects are visible on the search path.
+fn names_and_visibility(ctx: &SessionView) -> Vec<RowFn> {
+    let mut out = Vec::new();
+    let mut add = |f: RowFn| out.push(f);
     add(RowFn::new(
         "format_type",
         sig(&[1, 2]),
@@ -215,7 +234,13 @@ pub fn for_session(
             })
         }));
     }
+    out
+}
 
+/// `has_*_privilege` and `pg_has_role`: the one role reads everything and changes nothing.
+fn privileges(ctx: &SessionView) -> Vec<RowFn> {
+    let mut out = Vec::new();
+    let mut add = |f: RowFn| out.push(f);
     let c = ctx.clone();
     add(RowFn::new(
         "has_table_privilege",
@@ -303,7 +328,13 @@ pub fn for_session(
             Ok(boolean(member))
         },
     ));
+    out
+}
 
+/// Object definitions (`pg_get_*def`) and comments (`col_description`, `obj_description`).
+fn definitions_and_comments() -> Vec<RowFn> {
+    let mut out = Vec::new();
+    let mut add = |f: RowFn| out.push(f);
     add(RowFn::new(
         "pg_get_expr",
         sig(&[2, 3]),
@@ -373,6 +404,13 @@ pub fn for_session(
             })
         },
     ));
+    out
+}
+
+/// Encoding names and numbers, relation sizes and scan statistics.
+fn encodings_and_sizes() -> Vec<RowFn> {
+    let mut out = Vec::new();
+    let mut add = |f: RowFn| out.push(f);
     add(RowFn::new(
         "pg_encoding_to_char",
         sig(&[1]),
@@ -429,6 +467,13 @@ pub fn for_session(
             Ok(ScalarValue::Int64(Some(0)))
         }));
     }
+    out
+}
+
+/// The server's own state: the backend pid, recovery, start time, locks, tablespaces.
+fn server_state(backend_pid: Arc<std::sync::OnceLock<i32>>) -> Vec<RowFn> {
+    let mut out = Vec::new();
+    let mut add = |f: RowFn| out.push(f);
     add(RowFn::new(
         "pg_backend_pid",
         sig(&[0]),
@@ -468,7 +513,7 @@ pub fn for_session(
         DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
         |_| {
             Ok(ScalarValue::TimestampMicrosecond(
-                Some(*super::row_fn::START_MICROS),
+                Some(*crate::row_fn::START_MICROS),
                 Some("+00:00".into()),
             ))
         },
@@ -485,6 +530,13 @@ pub fn for_session(
             })
         },
     ));
+    out
+}
+
+/// `current_schemas`, `current_schema` and `set_config`, which read and write the session's settings.
+fn search_path_and_settings(ctx: &SessionView) -> Vec<RowFn> {
+    let mut out = Vec::new();
+    let mut add = |f: RowFn| out.push(f);
     let c = ctx.clone();
     add(RowFn::new(
         "current_schemas",
