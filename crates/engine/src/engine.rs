@@ -12,7 +12,7 @@ use stagesql_catalog::SnapshotStore;
 
 use crate::config::EngineConfig;
 use crate::error::EngineError;
-use crate::functions::{operators, session as session_fns};
+use crate::functions::{operators, session_info};
 use crate::pg_catalog;
 use crate::planner::{PgOperatorPlanner, PgTypePlanner};
 use crate::schema::{TABLE_NAME, TABLE_SCHEMA};
@@ -49,6 +49,9 @@ fn default_catalog(
 impl Engine {
     /// Builds the engine over `store`.
     pub fn new(config: EngineConfig, store: Arc<SnapshotStore>) -> Result<Engine, EngineError> {
+        // Every catalog name resolves through PostgreSQL's compiled-in catalog data; an engine
+        // that could not read it would resolve no name, so it does not start.
+        pg_catalog::dump().map_err(DataFusionError::Internal)?;
         let mut session_config = SessionConfig::new()
             .with_default_catalog_and_schema(config.database.as_str(), "public")
             .with_create_default_catalog_and_schema(true)
@@ -83,7 +86,9 @@ impl Engine {
         let mut rules: Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> =
             vec![Arc::new(crate::semantics::unknown::UnknownLiterals)];
         rules.extend(state.analyzer().rules.iter().cloned());
-        rules.push(Arc::new(crate::semantics::PgSemantics::default()));
+        rules.push(Arc::new(crate::semantics::PgSemantics::new(Arc::new(
+            operators::hstore_in(),
+        ))));
         let mut state = SessionStateBuilder::new_from_existing(state)
             .with_analyzer_rules(rules)
             .build();
@@ -214,9 +219,9 @@ impl Engine {
             .options_mut()
             .extensions
             .insert(crate::settings::SessionSettings(Arc::clone(&settings)));
-        let udfs = session_fns::for_session(&self.config.database, user, Arc::clone(&settings))
+        let udfs = session_info::for_session(&self.config.database, user, Arc::clone(&settings))
             .into_iter()
-            .chain(crate::functions::catalog::for_session(
+            .chain(crate::functions::system_info::for_session(
                 self.roles.load_full(),
                 Arc::clone(&settings),
                 Arc::clone(&backend_pid),

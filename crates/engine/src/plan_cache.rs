@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
 
-use crate::session::Prepared;
+use crate::prepared::Prepared;
 
 /// Query texts kept per session; past this the cache starts over.
 const MAX_TEXTS: usize = 256;

@@ -6,11 +6,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
+use arc_swap::ArcSwapOption;
 use datafusion::arrow::array::{Array, RecordBatch, StringArray, UInt32Array};
 use datafusion::arrow::compute::take_record_batch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
@@ -18,6 +19,10 @@ use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
+use stagesql_catalog::SnapshotStore;
+
+use crate::batch::snapshot_batch;
+use crate::error::EngineError;
 
 /// The columns with a hash index, by position in the table.
 pub const INDEXED_COLUMNS: [(&str, usize); 2] = [("_key", 0), ("stage_arn", 13)];
@@ -80,11 +85,56 @@ pub struct KeyLookup {
     pub value: Option<String>,
 }
 
+/// The store and the data built from its latest snapshot; scans hold it to read the snapshot
+/// current when they execute, if the query pinned none.
+#[derive(Debug)]
+pub(crate) struct TableData {
+    store: Arc<SnapshotStore>,
+    /// The data of the most recently scanned snapshot, keyed by its version.
+    cache: ArcSwapOption<(u64, Arc<SnapshotData>)>,
+}
+
+impl TableData {
+    /// The data of `store`'s snapshots, none built yet.
+    pub(crate) fn new(store: Arc<SnapshotStore>) -> TableData {
+        TableData {
+            store,
+            cache: ArcSwapOption::empty(),
+        }
+    }
+
+    /// The snapshot to pin for a query starting now; `None` before the first snapshot.
+    pub(crate) fn pin(&self) -> Result<Option<PinnedSnapshot>> {
+        if self.store.current().is_none() {
+            return Ok(None);
+        }
+        self.current().map(|d| Some(PinnedSnapshot(d)))
+    }
+
+    /// The data for the current snapshot, building it if this version has not been seen.
+    pub fn current(&self) -> Result<Arc<SnapshotData>> {
+        let snapshot = self.store.current().ok_or_else(|| {
+            let (done, total) = self.store.progress();
+            DataFusionError::External(Box::new(EngineError::CatalogLoading { done, total }))
+        })?;
+        if let Some(cached) = self.cache.load().as_deref()
+            && cached.0 == snapshot.version()
+        {
+            return Ok(Arc::clone(&cached.1));
+        }
+        let data = Arc::new(SnapshotData::new(snapshot_batch(&snapshot)?));
+        // Two scans racing on a new version both build the same data; either store is right.
+        self.cache
+            .store(Some(Arc::new((snapshot.version(), Arc::clone(&data)))));
+        Ok(data)
+    }
+}
+
 /// Reads the pinned snapshot at execution: all rows, or those a [`KeyLookup`] selects.
 #[derive(Debug)]
 pub struct StageScanExec {
     /// What to read when the query pinned no snapshot (a plan run outside `Session`).
-    table: Arc<crate::table::TableData>,
+    table: Arc<TableData>,
     projection: Option<Vec<usize>>,
     lookup: Option<KeyLookup>,
     limit: Option<usize>,
@@ -99,7 +149,7 @@ impl StageScanExec {
         projection: Option<Vec<usize>>,
         lookup: Option<KeyLookup>,
         limit: Option<usize>,
-        table: Arc<crate::table::TableData>,
+        table: Arc<TableData>,
     ) -> Result<StageScanExec> {
         let schema = match &projection {
             Some(p) => Arc::new(table_schema.project(p)?),

@@ -28,11 +28,8 @@ use crate::settings::{Report, Settings};
 use crate::statement::{self, Command};
 use crate::table::StageTable;
 
-pub use crate::config::EngineConfig;
-pub use crate::engine::Engine;
-
-pub use crate::output::Output;
-pub use crate::prepared::Prepared;
+use crate::output::Output;
+use crate::prepared::Prepared;
 
 /// One connection's session.
 #[derive(Debug)]
@@ -361,7 +358,19 @@ impl Session {
                     // values and plans physically (the index lookup takes the value then).
                     let optimized = prepared
                         .optimized
-                        .get_or_init(|| self.state.optimize(&plan).ok())
+                        .get_or_init(|| match self.state.optimize(&plan) {
+                            Ok(optimized) => Some(optimized),
+                            Err(e) => {
+                                // Not an error for the client: each run is then optimized
+                                // with its values, as an unprepared query is.
+                                tracing::debug!(
+                                    error = %e,
+                                    "a prepared plan does not optimize with its parameters; \
+                                     each run optimizes with its values"
+                                );
+                                None
+                            }
+                        })
                         .clone();
                     if let Some(optimized) = optimized {
                         let values = cast_params(params.clone(), &prepared.param_types)?;
@@ -524,31 +533,7 @@ impl Session {
                     options: options.clone(),
                 })
             }
-            Command::Show(name) => {
-                let schema = prepared
-                    .schema
-                    .clone()
-                    .ok_or_else(|| DataFusionError::Internal("SHOW without a schema".to_owned()))?;
-                let columns: Vec<Arc<dyn datafusion::arrow::array::Array>> =
-                    if name.eq_ignore_ascii_case("all") {
-                        let all = self.settings_read().all();
-                        vec![
-                            Arc::new(StringArray::from_iter_values(all.iter().map(|(k, _)| k))),
-                            Arc::new(StringArray::from_iter_values(all.iter().map(|(_, v)| v))),
-                            Arc::new(StringArray::from_iter_values(all.iter().map(|_| ""))),
-                        ]
-                    } else {
-                        let (_, value) = self.settings_read().get(name)?;
-                        vec![Arc::new(StringArray::from(vec![value]))]
-                    };
-                let batch = RecordBatch::try_new(Arc::clone(&schema), columns)
-                    .map_err(DataFusionError::from)?;
-                let stream = MemoryStream::try_new(vec![batch], Arc::clone(&schema), None)?;
-                Ok(Output::Rows {
-                    schema,
-                    stream: Box::pin(stream),
-                })
-            }
+            Command::Show(name) => self.show(prepared, name),
             Command::Set { name, value } => {
                 let reports = self.set(name, value.as_deref())?;
                 Ok(Output::Command {
@@ -582,24 +567,7 @@ impl Session {
                 ))
             }
             Command::Declare { name, hold, .. } => {
-                if !*hold && !self.in_transaction.load(Ordering::Relaxed) {
-                    return Err(EngineError::NoActiveTransaction(
-                        "DECLARE CURSOR can only be used in transaction blocks".to_owned(),
-                    ));
-                }
-                let stream = self.run_plan(prepared, params).await?;
-                let schema = match &prepared.command {
-                    Command::Declare { query, .. } => match &prepared.plan {
-                        Some(plan) => pg_named_schema(query, plan.schema().as_arrow()),
-                        None => stream.schema(),
-                    },
-                    _ => stream.schema(),
-                };
-                self.cursors.declare(name, schema, stream, *hold).await?;
-                Ok(Output::Command {
-                    tag: "DECLARE CURSOR",
-                    reports: Vec::new(),
-                })
+                self.declare(prepared, params, name, *hold).await
             }
             Command::Fetch { name, count, skip } => {
                 let (schema, batches, n) = self.cursors.fetch(name, *count).await?;
@@ -630,6 +598,61 @@ impl Session {
             Command::DiscardAll => Ok(Output::DiscardAll(self.settings_write().reset_all())),
             Command::Deallocate(name) => Ok(Output::Deallocate(name.clone())),
         }
+    }
+
+    /// `SHOW name` (or `SHOW ALL`): the setting's value as one row.
+    fn show(&self, prepared: &Prepared, name: &str) -> Result<Output, EngineError> {
+        let schema = prepared
+            .schema
+            .clone()
+            .ok_or_else(|| DataFusionError::Internal("SHOW without a schema".to_owned()))?;
+        let columns: Vec<Arc<dyn datafusion::arrow::array::Array>> =
+            if name.eq_ignore_ascii_case("all") {
+                let all = self.settings_read().all();
+                vec![
+                    Arc::new(StringArray::from_iter_values(all.iter().map(|(k, _)| k))),
+                    Arc::new(StringArray::from_iter_values(all.iter().map(|(_, v)| v))),
+                    Arc::new(StringArray::from_iter_values(all.iter().map(|_| ""))),
+                ]
+            } else {
+                let (_, value) = self.settings_read().get(name)?;
+                vec![Arc::new(StringArray::from(vec![value]))]
+            };
+        let batch =
+            RecordBatch::try_new(Arc::clone(&schema), columns).map_err(DataFusionError::from)?;
+        let stream = MemoryStream::try_new(vec![batch], Arc::clone(&schema), None)?;
+        Ok(Output::Rows {
+            schema,
+            stream: Box::pin(stream),
+        })
+    }
+
+    /// `DECLARE name CURSOR [WITH HOLD] FOR …`: starts the query and keeps its stream.
+    async fn declare(
+        &self,
+        prepared: &Prepared,
+        params: Vec<ScalarValue>,
+        name: &str,
+        hold: bool,
+    ) -> Result<Output, EngineError> {
+        if !hold && !self.in_transaction.load(Ordering::Relaxed) {
+            return Err(EngineError::NoActiveTransaction(
+                "DECLARE CURSOR can only be used in transaction blocks".to_owned(),
+            ));
+        }
+        let stream = self.run_plan(prepared, params).await?;
+        let schema = match &prepared.command {
+            Command::Declare { query, .. } => match &prepared.plan {
+                Some(plan) => pg_named_schema(query, plan.schema().as_arrow()),
+                None => stream.schema(),
+            },
+            _ => stream.schema(),
+        };
+        self.cursors.declare(name, schema, stream, hold).await?;
+        Ok(Output::Command {
+            tag: "DECLARE CURSOR",
+            reports: Vec::new(),
+        })
     }
 
     fn set(&self, name: &str, value: Option<&str>) -> Result<Vec<Report>, EngineError> {

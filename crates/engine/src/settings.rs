@@ -226,7 +226,7 @@ impl Settings {
             .get("session_authorization")
             .cloned()
             .unwrap_or_default();
-        crate::pg_catalog::split_list(&path)
+        split_list(&path)
             .into_iter()
             .map(|s| if s == "$user" { user.clone() } else { s })
             .collect()
@@ -365,9 +365,48 @@ fn canonical(d: &Def, value: &str) -> Result<String, EngineError> {
     }
 }
 
+/// Splits a comma-separated identifier list such as `search_path` (`"$user", public`).
+fn split_list(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut was_quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                was_quoted = true;
+            }
+            ',' if !quoted => {
+                let item = std::mem::take(&mut cur);
+                out.push(if was_quoted {
+                    item
+                } else {
+                    item.trim().to_lowercase()
+                });
+                was_quoted = false;
+            }
+            c if !quoted && c.is_whitespace() => {}
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() || was_quoted {
+        out.push(if was_quoted { cur } else { cur.to_lowercase() });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_search_path_splits_into_schema_names() {
+        assert_eq!(
+            split_list("\"$user\", public,AWS"),
+            vec!["$user", "public", "aws"]
+        );
+    }
 
     #[test]
     fn startup_values_apply_and_reset_returns_to_them() {

@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use arc_swap::ArcSwapOption;
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::array::RecordBatchOptions;
@@ -15,15 +14,13 @@ use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::datasource::TableType;
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 use datafusion::logical_expr::ColumnarValue;
 use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use stagesql_catalog::SnapshotStore;
 
-use crate::batch::snapshot_batch;
-use crate::error::EngineError;
-use crate::scan::{INDEXED_COLUMNS, KeyLookup, PinnedSnapshot, SnapshotData, StageScanExec};
+use crate::scan::{INDEXED_COLUMNS, KeyLookup, PinnedSnapshot, StageScanExec, TableData};
 use crate::schema::stage_schema;
 
 /// `aws.apigatewayv2_stage`: a read-only view of whatever snapshot the store holds.
@@ -32,53 +29,18 @@ pub struct StageTable {
     data: Arc<TableData>,
 }
 
-/// The store and the data built from its latest snapshot; scans hold it to read the snapshot
-/// current when they execute, if the query pinned none.
-#[derive(Debug)]
-pub struct TableData {
-    store: Arc<SnapshotStore>,
-    /// The data of the most recently scanned snapshot, keyed by its version.
-    cache: ArcSwapOption<(u64, Arc<SnapshotData>)>,
-}
-
-impl TableData {
-    /// The data for the current snapshot, building it if this version has not been seen.
-    pub fn current(&self) -> Result<Arc<SnapshotData>> {
-        let snapshot = self.store.current().ok_or_else(|| {
-            let (done, total) = self.store.progress();
-            DataFusionError::External(Box::new(EngineError::CatalogLoading { done, total }))
-        })?;
-        if let Some(cached) = self.cache.load().as_deref()
-            && cached.0 == snapshot.version()
-        {
-            return Ok(Arc::clone(&cached.1));
-        }
-        let data = Arc::new(SnapshotData::new(snapshot_batch(&snapshot)?));
-        // Two scans racing on a new version both build the same data; either store is right.
-        self.cache
-            .store(Some(Arc::new((snapshot.version(), Arc::clone(&data)))));
-        Ok(data)
-    }
-}
-
 impl StageTable {
     /// A table reading from `store`.
     pub fn new(store: Arc<SnapshotStore>) -> StageTable {
         StageTable {
-            data: Arc::new(TableData {
-                store,
-                cache: ArcSwapOption::empty(),
-            }),
+            data: Arc::new(TableData::new(store)),
         }
     }
 
     /// The snapshot to pin for a query starting now; `None` before the first snapshot (a query
     /// that then scans the table fails with "still loading"; one that does not, runs).
     pub fn pin(&self) -> Result<Option<PinnedSnapshot>> {
-        if self.data.store.current().is_none() {
-            return Ok(None);
-        }
-        self.data.current().map(|d| Some(PinnedSnapshot(d)))
+        self.data.pin()
     }
 }
 

@@ -80,37 +80,6 @@ pub fn split_qualified(text: &str) -> Vec<String> {
     parts
 }
 
-/// Splits a comma-separated identifier list such as `search_path` (`"$user", public`).
-pub fn split_list(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut was_quoted = false;
-    for c in text.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                was_quoted = true;
-            }
-            ',' if !quoted => {
-                let item = std::mem::take(&mut cur);
-                out.push(if was_quoted {
-                    item
-                } else {
-                    item.trim().to_lowercase()
-                });
-                was_quoted = false;
-            }
-            c if !quoted && c.is_whitespace() => {}
-            c => cur.push(c),
-        }
-    }
-    if !cur.is_empty() || was_quoted {
-        out.push(if was_quoted { cur } else { cur.to_lowercase() });
-    }
-    out
-}
-
 impl Names {
     fn build(dump: &Dump) -> Names {
         let mut n = Names {
@@ -422,10 +391,6 @@ mod tests {
             Some("array_in")
         );
         assert_eq!(split_qualified("\"A.b\".C"), vec!["A.b", "c"]);
-        assert_eq!(
-            split_list("\"$user\", public,AWS"),
-            vec!["$user", "public", "aws"]
-        );
         assert_eq!(quote_ident("Tags"), "\"Tags\"");
         assert_eq!(quote_ident("tags"), "tags");
         assert_eq!(quote_ident("select"), "\"select\"");
