@@ -128,35 +128,71 @@ fn array_literal_for(literal: &Expr, other: &Expr, schema: &DFSchema) -> Result<
     )))
 }
 
+/// `left op right` with a string literal on one side read as an array literal of the other
+/// side's type, for the comparison and containment operators.
+fn with_array_literals(
+    op: &BinaryOperator,
+    mut left: Expr,
+    mut right: Expr,
+    schema: &DFSchema,
+) -> Result<(Expr, Expr)> {
+    if matches!(
+        op,
+        BinaryOperator::Eq
+            | BinaryOperator::NotEq
+            | BinaryOperator::Lt
+            | BinaryOperator::LtEq
+            | BinaryOperator::Gt
+            | BinaryOperator::GtEq
+            | BinaryOperator::AtArrow
+            | BinaryOperator::ArrowAt
+    ) {
+        if let Some(l) = array_literal_for(&right, &left, schema)? {
+            right = l;
+        } else if let Some(l) = array_literal_for(&left, &right, schema)? {
+            left = l;
+        }
+    }
+    Ok((left, right))
+}
+
+/// Refuses jsonb's containment and existence operators on json, which has none (42883, as
+/// PostgreSQL).
+fn no_json_operator(
+    op: &BinaryOperator,
+    left_tag: Option<&str>,
+    right_tag: Option<&str>,
+) -> Result<()> {
+    if matches!(
+        op,
+        BinaryOperator::AtArrow
+            | BinaryOperator::ArrowAt
+            | BinaryOperator::Question
+            | BinaryOperator::QuestionPipe
+            | BinaryOperator::QuestionAnd
+    ) && (left_tag == Some(PG_JSON)
+        || (matches!(op, BinaryOperator::AtArrow | BinaryOperator::ArrowAt)
+            && right_tag == Some(PG_JSON)))
+    {
+        return Err(DataFusionError::External(Box::new(
+            crate::error::EngineError::UndefinedOperator(format!(
+                "operator does not exist: json {op} {}",
+                right_tag.unwrap_or("unknown")
+            )),
+        )));
+    }
+    Ok(())
+}
+
 impl ExprPlanner for PgOperatorPlanner {
     fn plan_binary_op(
         &self,
         expr: RawBinaryExpr,
         schema: &DFSchema,
     ) -> Result<PlannerResult<RawBinaryExpr>> {
-        let RawBinaryExpr {
-            op,
-            mut left,
-            mut right,
-        } = expr;
+        let RawBinaryExpr { op, left, right } = expr;
         // `polroles = '{0}'`: an array literal written as a string takes the array's type.
-        if matches!(
-            op,
-            BinaryOperator::Eq
-                | BinaryOperator::NotEq
-                | BinaryOperator::Lt
-                | BinaryOperator::LtEq
-                | BinaryOperator::Gt
-                | BinaryOperator::GtEq
-                | BinaryOperator::AtArrow
-                | BinaryOperator::ArrowAt
-        ) {
-            if let Some(l) = array_literal_for(&right, &left, schema)? {
-                right = l;
-            } else if let Some(l) = array_literal_for(&left, &right, schema)? {
-                left = l;
-            }
-        }
+        let (left, right) = with_array_literals(&op, left, right, schema)?;
         let hstore_left = || is_hstore_expr(&left, schema);
         // `interval * n`, `n * interval`, `interval / n`: PostgreSQL's interval arithmetic
         // (fractions spill down), which DataFusion has no operator for.
@@ -170,24 +206,7 @@ impl ExprPlanner for PgOperatorPlanner {
         let (left_tag, right_tag) = (tag(&left), tag(&right));
         let jsonb_left = left_tag.as_deref() == Some(PG_JSONB);
         // jsonb's containment and existence operators; json has none (42883, as PostgreSQL).
-        if matches!(
-            op,
-            BinaryOperator::AtArrow
-                | BinaryOperator::ArrowAt
-                | BinaryOperator::Question
-                | BinaryOperator::QuestionPipe
-                | BinaryOperator::QuestionAnd
-        ) && (left_tag.as_deref() == Some(PG_JSON)
-            || (matches!(op, BinaryOperator::AtArrow | BinaryOperator::ArrowAt)
-                && right_tag.as_deref() == Some(PG_JSON)))
-        {
-            return Err(DataFusionError::External(Box::new(
-                crate::error::EngineError::UndefinedOperator(format!(
-                    "operator does not exist: json {op} {}",
-                    right_tag.as_deref().unwrap_or("unknown")
-                )),
-            )));
-        }
+        no_json_operator(&op, left_tag.as_deref(), right_tag.as_deref())?;
         let jsonb_any = jsonb_left || right_tag.as_deref() == Some(PG_JSONB);
         let list = |e: &Expr| matches!(e.get_type(schema), Ok(DataType::List(_)));
         let planned = match op {

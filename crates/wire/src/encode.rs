@@ -240,36 +240,13 @@ fn write_binary(
             write_text(array, row, scratch)?;
             buf.put_u8(scratch.as_bytes().first().copied().unwrap_or(0));
         }
-        _ if ty.oid() == HSTORE_OID => {
-            let text = array_text(array, row, scratch)?;
-            let h = parse_hstore(&text).map_err(|e| e.to_string())?;
-            buf.put_i32(i32::try_from(h.len()).map_err(|e| e.to_string())?);
-            for (k, v) in &h {
-                put_len_bytes(buf, Some(k.as_bytes()))?;
-                put_len_bytes(buf, v.as_deref().map(str::as_bytes))?;
-            }
-        }
+        _ if ty.oid() == HSTORE_OID => write_hstore_binary(array, row, buf, scratch)?,
         _ if matches!(
             dt,
             DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..)
         ) =>
         {
-            let items = list_value(array, row);
-            let elem_type = element_type(ty);
-            buf.put_i32(1);
-            buf.put_i32(i32::from(items.null_count() > 0));
-            buf.put_u32(elem_type.oid());
-            buf.put_i32(i32::try_from(items.len()).map_err(|e| e.to_string())?);
-            buf.put_i32(1);
-            let fmt = ColumnFormat {
-                pg_type: elem_type,
-                format: FieldFormat::Binary,
-                interval_style: IntervalStyle::default(),
-            };
-            let mut inner = String::new();
-            for i in 0..items.len() {
-                encode_value(&items, i, &fmt, buf, &mut inner)?;
-            }
+            write_array_binary(array, row, ty, buf)?
         }
         // text, varchar, name, json and everything we send as text: the binary form is the text.
         _ => {
@@ -277,6 +254,51 @@ fn write_binary(
             write_text(array, row, scratch)?;
             buf.put_slice(scratch.as_bytes());
         }
+    }
+    Ok(())
+}
+
+/// hstore's binary form: the pair count, then each key and value with its length (-1 for a
+/// NULL value).
+fn write_hstore_binary(
+    array: &ArrayRef,
+    row: usize,
+    buf: &mut BytesMut,
+    scratch: &mut String,
+) -> Result<(), String> {
+    let text = array_text(array, row, scratch)?;
+    let h = parse_hstore(&text).map_err(|e| e.to_string())?;
+    buf.put_i32(i32::try_from(h.len()).map_err(|e| e.to_string())?);
+    for (k, v) in &h {
+        put_len_bytes(buf, Some(k.as_bytes()))?;
+        put_len_bytes(buf, v.as_deref().map(str::as_bytes))?;
+    }
+    Ok(())
+}
+
+/// A one-dimensional array's binary form (`array_send`): dimensions, a has-nulls flag, the
+/// element type, the length and lower bound 1, then each element as a value of that type.
+fn write_array_binary(
+    array: &ArrayRef,
+    row: usize,
+    ty: &Type,
+    buf: &mut BytesMut,
+) -> Result<(), String> {
+    let items = list_value(array, row);
+    let elem_type = element_type(ty);
+    buf.put_i32(1);
+    buf.put_i32(i32::from(items.null_count() > 0));
+    buf.put_u32(elem_type.oid());
+    buf.put_i32(i32::try_from(items.len()).map_err(|e| e.to_string())?);
+    buf.put_i32(1);
+    let fmt = ColumnFormat {
+        pg_type: elem_type,
+        format: FieldFormat::Binary,
+        interval_style: IntervalStyle::default(),
+    };
+    let mut inner = String::new();
+    for i in 0..items.len() {
+        encode_value(&items, i, &fmt, buf, &mut inner)?;
     }
     Ok(())
 }

@@ -13,7 +13,9 @@ use futures::{SinkExt, StreamExt};
 use pgwire::api::{ClientInfo, PgWireConnectionState};
 use pgwire::messages::PgWireFrontendMessage;
 use pgwire::messages::response::TransactionStatus;
-use pgwire::tokio::server::{negotiate_tls, process_error, process_message};
+use pgwire::tokio::server::{
+    MaybeTls, PgWireMessageServerCodec, negotiate_tls, process_error, process_message,
+};
 use tokio::net::TcpStream;
 use tokio_util::codec::{Framed, FramedParts};
 use tokio_util::sync::CancellationToken;
@@ -34,6 +36,23 @@ pub struct Stops {
     pub force: CancellationToken,
 }
 
+/// The client's socket once TLS is settled: input watched as it is read (see `inbound`),
+/// responses held until the loop has no input left (see `flush`).
+type ClientSocket = Framed<
+    DeferredFlush<Inbound<MaybeTls>>,
+    PgWireMessageServerCodec<Arc<stagesql_engine::Prepared>>,
+>;
+
+/// What the loop does after a step.
+enum Step {
+    /// Go on with this message.
+    Run(PgWireFrontendMessage),
+    /// Done with this message; read the next.
+    Next,
+    /// End the connection.
+    End,
+}
+
 /// Serves one TCP connection to the end.
 pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: Stops) {
     let (tcp, watcher) = match split_watcher(tcp) {
@@ -43,49 +62,15 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
             return;
         }
     };
-    let shared = Arc::clone(&connection.shared);
-    let startup_timeout = shared.config.startup_timeout;
-    let startup_deadline = tokio::time::Instant::now() + startup_timeout;
-    let tls = connection
-        .credentials
-        .tls
-        .as_ref()
-        .map(|t| t.acceptor.clone());
-    let negotiated = tokio::select! {
-        n = negotiate_tls::<Arc<stagesql_engine::Prepared>>(tcp, tls) => n,
-        () = tokio::time::sleep_until(startup_deadline) => {
-            tracing::info!("closing connection: no startup within the timeout");
-            return;
-        }
-        () = stops.force.cancelled() => return,
+    let startup_deadline = tokio::time::Instant::now() + connection.shared.config.startup_timeout;
+    let Some(mut socket) = open(tcp, &connection, &stops, startup_deadline).await else {
+        return;
     };
-    let socket = match negotiated {
-        Ok(Some(socket)) => socket,
-        Ok(None) => {
-            tracing::info!("closing connection: direct TLS without TLS configured");
-            return;
-        }
-        Err(e) => {
-            tracing::info!(cause = %e, "TLS negotiation failed");
-            return;
-        }
-    };
-    // Input is watched as it is read (see `inbound`); responses are held until the loop has
-    // no input left (see `flush`).
-    let parts = socket.into_parts();
-    let inbound = Inbound::new(parts.io, shared.config.inbound.clone(), &parts.read_buf);
-    let mut deferred = FramedParts::new(DeferredFlush::new(inbound), parts.codec);
-    deferred.read_buf = parts.read_buf;
-    deferred.write_buf = parts.write_buf;
-    let mut socket = Framed::from_parts(deferred);
     metrics::counter!("stagesql_connections_total").increment(1);
     metrics::gauge!("stagesql_connections_open").increment(1.0);
     let _open = OpenConnection;
-    let startup_handler = Arc::clone(&connection);
-    let simple = Arc::clone(&connection);
-    let extended = Arc::clone(&connection);
     let copy = Arc::new(pgwire::api::NoopHandler);
-    let cancel = Arc::new(CancelHandler(Arc::clone(&shared)));
+    let cancel = Arc::new(CancelHandler(Arc::clone(&connection.shared)));
     // Messages after the startup packet, numbered as the scanner numbers them.
     let mut typed_messages: u64 = 0;
     let mut logged_in = false;
@@ -100,109 +85,29 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
             PgWireConnectionState::AwaitingStartup
                 | PgWireConnectionState::AuthenticationInProgress
         );
-        let idle = if waiting_for_startup {
-            None
-        } else {
-            idle_timeout(&connection, socket.transaction_status())
-        };
-        let (deadline, on_idle) = match idle {
-            Some((d, err)) => (Some(tokio::time::Instant::now() + d), Some(err)),
-            None if waiting_for_startup => (Some(startup_deadline), None),
-            None => (None, None),
-        };
-        // Input already buffered is answered before the output goes out (a pipelined
-        // Parse/Bind/Execute/Sync gets one send); with nothing left to read, flush.
-        if socket.read_buffer().is_empty()
-            && let Err(e) = socket.get_mut().flush_now().await
+        let message = match next_message(
+            &mut socket,
+            &connection,
+            &stops,
+            waiting_for_startup.then_some(startup_deadline),
+        )
+        .await
         {
-            tracing::debug!(cause = %e, "connection ended with an I/O error");
-            break;
-        }
-        let message = tokio::select! {
-            m = ContainedNext(&mut socket) => m,
-            () = sleep_until(deadline) => {
-                match on_idle {
-                    Some(err) => {
-                        tracing::info!(reason = %err, "closing idle connection");
-                        let _ = process_error(&mut socket, to_pg_error(err), false).await;
-                    }
-                    None => tracing::info!("closing connection: no startup within the timeout"),
-                }
-                break;
-            }
-            () = stops.shutdown.cancelled(), if !waiting_for_startup => {
-                let _ = process_error(&mut socket, to_pg_error(WireError::AdminShutdown), false).await;
-                break;
-            }
-            () = stops.force.cancelled() => break,
-        };
-        let message = match message {
-            Some(Ok(m)) => m,
-            Some(Err(e)) => {
-                // The bytes do not frame or decode as a message, or the scanner refused them
-                // (it says why): the stream cannot be trusted past this point.
-                let err = socket
-                    .get_mut()
-                    .get_mut()
-                    .scanner()
-                    .take_fatal()
-                    .unwrap_or(WireError::MalformedMessage(e));
-                tracing::info!(cause = %err, "closing connection: refused message");
-                let _ = process_error(&mut socket, to_pg_error(err), false).await;
-                break;
-            }
+            Some(m) => m,
             None => break,
         };
-        // The scanner's verdict on this message's raw bytes, if it has one.
-        let verdict = match &message {
-            PgWireFrontendMessage::Startup(_) => {
-                socket.get_mut().get_mut().scanner().take_startup_verdict()
-            }
-            PgWireFrontendMessage::SslNegotiation(_) | PgWireFrontendMessage::CancelRequest(_) => {
-                None
-            }
-            PgWireFrontendMessage::PasswordMessageFamily(_) if !waiting_for_startup => {
-                // PostgreSQL knows no password message once logged in.
-                Some(Verdict::Fatal(WireError::UnexpectedMessage(b'p')))
-            }
-            _ => {
-                typed_messages += 1;
-                socket
-                    .get_mut()
-                    .get_mut()
-                    .scanner()
-                    .take_verdict(typed_messages)
-            }
+        let message = match screen(
+            &mut socket,
+            message,
+            waiting_for_startup,
+            &mut typed_messages,
+        )
+        .await
+        {
+            Step::Run(m) => m,
+            Step::Next => continue,
+            Step::End => break,
         };
-        match verdict {
-            Some(Verdict::Fatal(err)) => {
-                tracing::info!(cause = %err, "closing connection: refused message");
-                let _ = process_error(&mut socket, to_pg_error(err), false).await;
-                break;
-            }
-            Some(Verdict::Refuse(err)) => {
-                // Answered in place of running the message; in the extended protocol the
-                // messages up to Sync are then skipped, as after any error.
-                let wait_for_sync = message.is_extended_query()
-                    && !matches!(socket.state(), PgWireConnectionState::AwaitingSync);
-                let skipped = matches!(socket.state(), PgWireConnectionState::AwaitingSync)
-                    && !matches!(message, PgWireFrontendMessage::Sync(_));
-                if !skipped {
-                    let err = to_pg_error(err);
-                    if process_error(&mut socket, err, wait_for_sync)
-                        .await
-                        .is_err()
-                    {
-                        break;
-                    }
-                    continue;
-                }
-            }
-            None => {}
-        }
-        if matches!(message, PgWireFrontendMessage::Terminate(_)) {
-            break;
-        }
         let wait_for_sync = match socket.state() {
             PgWireConnectionState::CopyInProgress(extended) => extended,
             _ => message.is_extended_query(),
@@ -223,9 +128,9 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
             r = first_error_of(process_message(
                 message,
                 &mut socket,
-                Arc::clone(&startup_handler),
-                Arc::clone(&simple),
-                Arc::clone(&extended),
+                Arc::clone(&connection),
+                Arc::clone(&connection),
+                Arc::clone(&connection),
                 Arc::clone(&copy),
                 Arc::clone(&cancel),
             )) => r,
@@ -257,6 +162,167 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
         }
     }
     let _ = socket.close().await;
+}
+
+/// Negotiates TLS (before `startup_deadline`) and wraps the socket for the message loop;
+/// `None` when the connection ends here (the reason is logged).
+async fn open(
+    tcp: TcpStream,
+    connection: &Connection,
+    stops: &Stops,
+    startup_deadline: tokio::time::Instant,
+) -> Option<ClientSocket> {
+    let tls = connection
+        .credentials
+        .tls
+        .as_ref()
+        .map(|t| t.acceptor.clone());
+    let negotiated = tokio::select! {
+        n = negotiate_tls::<Arc<stagesql_engine::Prepared>>(tcp, tls) => n,
+        () = tokio::time::sleep_until(startup_deadline) => {
+            tracing::info!("closing connection: no startup within the timeout");
+            return None;
+        }
+        () = stops.force.cancelled() => return None,
+    };
+    let socket = match negotiated {
+        Ok(Some(socket)) => socket,
+        Ok(None) => {
+            tracing::info!("closing connection: direct TLS without TLS configured");
+            return None;
+        }
+        Err(e) => {
+            tracing::info!(cause = %e, "TLS negotiation failed");
+            return None;
+        }
+    };
+    let parts = socket.into_parts();
+    let limits = connection.shared.config.inbound.clone();
+    let inbound = Inbound::new(parts.io, limits, &parts.read_buf);
+    let mut deferred = FramedParts::new(DeferredFlush::new(inbound), parts.codec);
+    deferred.read_buf = parts.read_buf;
+    deferred.write_buf = parts.write_buf;
+    Some(Framed::from_parts(deferred))
+}
+
+/// The next message from the client, after flushing what is owed it; `None` when the
+/// connection ends: the client left or sent what cannot be read (answered with a FATAL), it
+/// idled past its timeout (or, before startup, past `startup_deadline`), or the server is
+/// shutting down.
+async fn next_message(
+    socket: &mut ClientSocket,
+    connection: &Connection,
+    stops: &Stops,
+    startup_deadline: Option<tokio::time::Instant>,
+) -> Option<PgWireFrontendMessage> {
+    let waiting_for_startup = startup_deadline.is_some();
+    let idle = if waiting_for_startup {
+        None
+    } else {
+        idle_timeout(connection, socket.transaction_status())
+    };
+    let (deadline, on_idle) = match idle {
+        Some((d, err)) => (Some(tokio::time::Instant::now() + d), Some(err)),
+        None => (startup_deadline, None),
+    };
+    // Input already buffered is answered before the output goes out (a pipelined
+    // Parse/Bind/Execute/Sync gets one send); with nothing left to read, flush.
+    if socket.read_buffer().is_empty()
+        && let Err(e) = socket.get_mut().flush_now().await
+    {
+        tracing::debug!(cause = %e, "connection ended with an I/O error");
+        return None;
+    }
+    let message = tokio::select! {
+        m = ContainedNext(&mut *socket) => m,
+        () = sleep_until(deadline) => {
+            match on_idle {
+                Some(err) => {
+                    tracing::info!(reason = %err, "closing idle connection");
+                    let _ = process_error(socket, to_pg_error(err), false).await;
+                }
+                None => tracing::info!("closing connection: no startup within the timeout"),
+            }
+            return None;
+        }
+        () = stops.shutdown.cancelled(), if !waiting_for_startup => {
+            let _ = process_error(socket, to_pg_error(WireError::AdminShutdown), false).await;
+            return None;
+        }
+        () = stops.force.cancelled() => return None,
+    };
+    match message {
+        Some(Ok(m)) => Some(m),
+        Some(Err(e)) => {
+            // The bytes do not frame or decode as a message, or the scanner refused them
+            // (it says why): the stream cannot be trusted past this point.
+            let err = socket
+                .get_mut()
+                .get_mut()
+                .scanner()
+                .take_fatal()
+                .unwrap_or(WireError::MalformedMessage(e));
+            tracing::info!(cause = %err, "closing connection: refused message");
+            let _ = process_error(socket, to_pg_error(err), false).await;
+            None
+        }
+        None => None,
+    }
+}
+
+/// Applies the scanner's verdict on `message`'s raw bytes: a fatal one ends the connection, a
+/// refusal is answered in place of running the message, and Terminate ends it quietly.
+async fn screen(
+    socket: &mut ClientSocket,
+    message: PgWireFrontendMessage,
+    waiting_for_startup: bool,
+    typed_messages: &mut u64,
+) -> Step {
+    let verdict = match &message {
+        PgWireFrontendMessage::Startup(_) => {
+            socket.get_mut().get_mut().scanner().take_startup_verdict()
+        }
+        PgWireFrontendMessage::SslNegotiation(_) | PgWireFrontendMessage::CancelRequest(_) => None,
+        PgWireFrontendMessage::PasswordMessageFamily(_) if !waiting_for_startup => {
+            // PostgreSQL knows no password message once logged in.
+            Some(Verdict::Fatal(WireError::UnexpectedMessage(b'p')))
+        }
+        _ => {
+            *typed_messages += 1;
+            socket
+                .get_mut()
+                .get_mut()
+                .scanner()
+                .take_verdict(*typed_messages)
+        }
+    };
+    match verdict {
+        Some(Verdict::Fatal(err)) => {
+            tracing::info!(cause = %err, "closing connection: refused message");
+            let _ = process_error(socket, to_pg_error(err), false).await;
+            return Step::End;
+        }
+        Some(Verdict::Refuse(err)) => {
+            // Answered in place of running the message; in the extended protocol the
+            // messages up to Sync are then skipped, as after any error.
+            let wait_for_sync = message.is_extended_query()
+                && !matches!(socket.state(), PgWireConnectionState::AwaitingSync);
+            let skipped = matches!(socket.state(), PgWireConnectionState::AwaitingSync)
+                && !matches!(message, PgWireFrontendMessage::Sync(_));
+            if !skipped {
+                let err = to_pg_error(err);
+                return match process_error(socket, err, wait_for_sync).await {
+                    Ok(()) => Step::Next,
+                    Err(_) => Step::End,
+                };
+            }
+        }
+        None => {}
+    }
+    if matches!(message, PgWireFrontendMessage::Terminate(_)) {
+        return Step::End;
+    }
+    Step::Run(message)
 }
 
 /// The socket, and a second handle on it that watches for the client leaving while a

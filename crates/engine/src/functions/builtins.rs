@@ -11,9 +11,9 @@ use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{ScalarUDF, Signature, TypeSignature, Volatility};
 
-use super::row_fn::{RowFn, arg_i64, arg_str};
 use crate::error::EngineError;
 use crate::pg_catalog::{quote_ident, split_qualified};
+use crate::row_fn::{RowFn, arg_i64, arg_str};
 
 fn text(v: impl Into<String>) -> ScalarValue {
     ScalarValue::Utf8(Some(v.into()))
@@ -36,7 +36,18 @@ pub fn all() -> Vec<ScalarUDF> {
         ScalarUDF::new_from_impl(PgTypeof::default()),
         super::to_char::udf(),
     ];
-    let mut add = |f: RowFn| out.push(ScalarUDF::new_from_impl(f));
+    out.extend(
+        [arrays(), array_helpers(), quoting(), strings()]
+            .into_iter()
+            .flatten()
+            .map(ScalarUDF::new_from_impl),
+    );
+    out
+}
+/// Array input, containment and overlap, and `array_lower`/`array_upper`.
+fn arrays() -> Vec<RowFn> {
+    let mut out = Vec::new();
+    let mut add = |f: RowFn| out.push(f);
     add(RowFn::new(
         "__pg_array_in",
         sig(&[1]),
@@ -58,83 +69,37 @@ pub fn all() -> Vec<ScalarUDF> {
             ))?),
         },
     ));
-    add(RowFn::new(
-        "to_hex",
-        Signature::one_of(
-            vec![
-                TypeSignature::Exact(vec![DataType::Int32]),
-                TypeSignature::Exact(vec![DataType::Int64]),
-                TypeSignature::Exact(vec![DataType::Int16]),
-            ],
-            Volatility::Immutable,
-        ),
-        DataType::Utf8,
-        |a| {
-            // PostgreSQL's to_hex(integer) prints 32 bits, to_hex(bigint) 64; DataFusion
-            // widened every argument to 64.
-            Ok(match &a[0] {
-                ScalarValue::Int16(Some(v)) => text(format!("{:x}", i32::from(*v) as u32)),
-                ScalarValue::Int32(Some(v)) => text(format!("{:x}", *v as u32)),
-                ScalarValue::Int64(Some(v)) => text(format!("{:x}", *v as u64)),
-                _ => ScalarValue::Utf8(None),
-            })
-        },
-    ));
-    add(RowFn::new(
-        "chr",
-        Signature::uniform(1, vec![DataType::Int64], Volatility::Immutable),
-        DataType::Utf8,
-        |a| match arg_i64(&a[0]) {
-            Some(code) => chr(code).map(text).map_err(err),
-            None => Ok(ScalarValue::Utf8(None)),
-        },
-    ));
-    add(RowFn::new(
-        "pg_size_pretty",
-        sig(&[1]),
-        DataType::Utf8,
-        |a| {
-            Ok(match arg_i64(&a[0]) {
-                Some(n) => text(size_pretty(n)),
-                None => ScalarValue::Utf8(None),
-            })
-        },
-    ));
-    add(RowFn::new(
-        "quote_literal",
-        sig(&[1]),
-        DataType::Utf8,
-        |a| {
-            Ok(match arg_str(&a[0]) {
-                Some(v) => text(quote_literal(&v)),
-                None => ScalarValue::Utf8(None),
-            })
-        },
-    ));
-    add(RowFn::new(
-        "quote_nullable",
-        sig(&[1]),
-        DataType::Utf8,
-        |a| {
-            Ok(text(match arg_str(&a[0]) {
-                Some(v) => quote_literal(&v),
-                None => "NULL".to_owned(),
-            }))
-        },
-    ));
-    add(RowFn::new(
-        "txid_current",
-        Signature::nullary(Volatility::Volatile),
-        DataType::Int64,
-        |_| {
-            // Nothing is ever written, but clients use this as a liveness probe or a
-            // transaction marker; a number that grows is what they expect.
-            static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1_000);
-            Ok(ScalarValue::Int64(Some(
-                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            )))
-        },
-    ));
+    for (name, overlap) in [("__pg_array_contains", false), ("__pg_array_overlap", true)] {
+        add(RowFn::new(name, sig(&[2]), DataType::Boolean, move |a| {
+            Ok(ScalarValue::Boolean(array_match(&a[0], &a[1], overlap)?))
+        }));
+    }
+    for (name, upper) in [("array_lower", false), ("array_upper", true)] {
+        // int8 rather than PostgreSQL's int4: DataFusion's generate_series takes int8.
+        add(RowFn::new(name, sig(&[2, 3]), DataType::Int64, move |a| {
+            let base = a.get(2).and_then(arg_i64).unwrap_or(1);
+            let dim = arg_i64(&a[1]).unwrap_or(0);
+            let len = match &a[0] {
+                v if v.is_null() => return Ok(ScalarValue::Int64(None)),
+                _ => list_items(&a[0]).len() as i64,
+            };
+            if dim != 1 || len == 0 {
+                return Ok(ScalarValue::Int64(None));
+            }
+            Ok(ScalarValue::Int64(Some(if upper {
+                base + len - 1
+            } else {
+                base
+            })))
+        }));
+    }
+    out
+}
+
+/// The array helpers the rewrite calls for psql's `ARRAY(SELECT 'p' || x …)`, `generate_subscripts` and `_pg_expandarray`.
+fn array_helpers() -> Vec<RowFn> {
+    let mut out = Vec::new();
+    let mut add = |f: RowFn| out.push(f);
     add(RowFn::new(
         "__pg_prefix_elements",
         sig(&[2]),
@@ -163,22 +128,6 @@ pub fn all() -> Vec<ScalarUDF> {
             )))
         },
     ));
-    add(RowFn::new(
-        "__pg_like_escape",
-        sig(&[2]),
-        DataType::Utf8,
-        |a| {
-            Ok(match (arg_str(&a[0]), arg_str(&a[1])) {
-                (Some(p), Some(e)) => text(like_with_backslash(&p, &e)),
-                _ => ScalarValue::Utf8(None),
-            })
-        },
-    ));
-    for (name, overlap) in [("__pg_array_contains", false), ("__pg_array_overlap", true)] {
-        add(RowFn::new(name, sig(&[2]), DataType::Boolean, move |a| {
-            Ok(ScalarValue::Boolean(array_match(&a[0], &a[1], overlap)?))
-        }));
-    }
     add(RowFn::new(
         "__pg_subscripts",
         sig(&[2]),
@@ -233,25 +182,34 @@ pub fn all() -> Vec<ScalarUDF> {
             )))
         },
     ));
-    for (name, upper) in [("array_lower", false), ("array_upper", true)] {
-        // int8 rather than PostgreSQL's int4: DataFusion's generate_series takes int8.
-        add(RowFn::new(name, sig(&[2, 3]), DataType::Int64, move |a| {
-            let base = a.get(2).and_then(arg_i64).unwrap_or(1);
-            let dim = arg_i64(&a[1]).unwrap_or(0);
-            let len = match &a[0] {
-                v if v.is_null() => return Ok(ScalarValue::Int64(None)),
-                _ => list_items(&a[0]).len() as i64,
-            };
-            if dim != 1 || len == 0 {
-                return Ok(ScalarValue::Int64(None));
-            }
-            Ok(ScalarValue::Int64(Some(if upper {
-                base + len - 1
-            } else {
-                base
-            })))
-        }));
-    }
+    out
+}
+/// Quoting and formatting: `quote_literal`, `quote_nullable`, `quote_ident`, `format`, `parse_ident`.
+fn quoting() -> Vec<RowFn> {
+    let mut out = Vec::new();
+    let mut add = |f: RowFn| out.push(f);
+    add(RowFn::new(
+        "quote_literal",
+        sig(&[1]),
+        DataType::Utf8,
+        |a| {
+            Ok(match arg_str(&a[0]) {
+                Some(v) => text(quote_literal(&v)),
+                None => ScalarValue::Utf8(None),
+            })
+        },
+    ));
+    add(RowFn::new(
+        "quote_nullable",
+        sig(&[1]),
+        DataType::Utf8,
+        |a| {
+            Ok(text(match arg_str(&a[0]) {
+                Some(v) => quote_literal(&v),
+                None => "NULL".to_owned(),
+            }))
+        },
+    ));
     add(RowFn::new(
         "format",
         Signature::variadic_any(Volatility::Stable),
@@ -283,6 +241,79 @@ pub fn all() -> Vec<ScalarUDF> {
                     &DataType::Utf8,
                 )),
                 None => ScalarValue::List(ScalarValue::new_list_nullable(&[], &DataType::Utf8)),
+            })
+        },
+    ));
+    out
+}
+
+/// `to_hex`, `chr`, `pg_size_pretty`, the `LIKE … ESCAPE` helper, and `txid_current`.
+fn strings() -> Vec<RowFn> {
+    let mut out = Vec::new();
+    let mut add = |f: RowFn| out.push(f);
+    add(RowFn::new(
+        "to_hex",
+        Signature::one_of(
+            vec![
+                TypeSignature::Exact(vec![DataType::Int32]),
+                TypeSignature::Exact(vec![DataType::Int64]),
+                TypeSignature::Exact(vec![DataType::Int16]),
+            ],
+            Volatility::Immutable,
+        ),
+        DataType::Utf8,
+        |a| {
+            // PostgreSQL's to_hex(integer) prints 32 bits, to_hex(bigint) 64; DataFusion
+            // widened every argument to 64.
+            Ok(match &a[0] {
+                ScalarValue::Int16(Some(v)) => text(format!("{:x}", i32::from(*v) as u32)),
+                ScalarValue::Int32(Some(v)) => text(format!("{:x}", *v as u32)),
+                ScalarValue::Int64(Some(v)) => text(format!("{:x}", *v as u64)),
+                _ => ScalarValue::Utf8(None),
+            })
+        },
+    ));
+    add(RowFn::new(
+        "chr",
+        Signature::uniform(1, vec![DataType::Int64], Volatility::Immutable),
+        DataType::Utf8,
+        |a| match arg_i64(&a[0]) {
+            Some(code) => chr(code).map(text).map_err(err),
+            None => Ok(ScalarValue::Utf8(None)),
+        },
+    ));
+    add(RowFn::new(
+        "pg_size_pretty",
+        sig(&[1]),
+        DataType::Utf8,
+        |a| {
+            Ok(match arg_i64(&a[0]) {
+                Some(n) => text(size_pretty(n)),
+                None => ScalarValue::Utf8(None),
+            })
+        },
+    ));
+    add(RowFn::new(
+        "txid_current",
+        Signature::nullary(Volatility::Volatile),
+        DataType::Int64,
+        |_| {
+            // Nothing is ever written, but clients use this as a liveness probe or a
+            // transaction marker; a number that grows is what they expect.
+            static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1_000);
+            Ok(ScalarValue::Int64(Some(
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            )))
+        },
+    ));
+    add(RowFn::new(
+        "__pg_like_escape",
+        sig(&[2]),
+        DataType::Utf8,
+        |a| {
+            Ok(match (arg_str(&a[0]), arg_str(&a[1])) {
+                (Some(p), Some(e)) => text(like_with_backslash(&p, &e)),
+                _ => ScalarValue::Utf8(None),
             })
         },
     ));

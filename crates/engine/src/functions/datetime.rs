@@ -9,8 +9,8 @@ use datafusion::arrow::datatypes::{DataType, IntervalMonthDayNano, IntervalUnit,
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::{ScalarUDF, Signature, TypeSignature, Volatility};
 
-use super::row_fn::RowFn;
 use crate::error::EngineError;
+use crate::row_fn::RowFn;
 
 const USECS_PER_DAY: i64 = 86_400_000_000;
 const NANOS_PER_USEC: i64 = 1_000;

@@ -7,8 +7,8 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
-use super::row_fn::{RowFn, arg_str};
 use crate::error::EngineError;
+use crate::row_fn::{RowFn, arg_str};
 
 /// A json value's top level: its members' raw texts.
 enum Members<'a> {

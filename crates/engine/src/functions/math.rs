@@ -264,7 +264,7 @@ impl ScalarUDFImpl for MathFunction {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let returns = args.return_type().clone();
-        super::row_fn::map_rows(&args, &returns, |values| self.row(values, &returns))
+        crate::row_fn::map_rows(&args, &returns, |values| self.row(values, &returns))
     }
 }
 

@@ -87,6 +87,14 @@ impl PgFunction {
     }
 }
 
+/// The hstore input function (`'…'::hstore`), for the cast rule in [`crate::semantics`].
+pub fn hstore_in() -> ScalarUDF {
+    all()
+        .into_iter()
+        .find(|f| f.name() == "__pg_hstore_in")
+        .expect("the hstore input function is in the list below")
+}
+
 /// Every hstore and json function, ready to register.
 pub fn all() -> Vec<ScalarUDF> {
     let imm = Volatility::Immutable;
@@ -239,212 +247,266 @@ impl ScalarUDFImpl for PgFunction {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
         let rows = args.number_rows;
-        let first = text_array(&arrays[0])?;
         // A jsonb argument gives jsonb, whose text is canonical.
         let jsonb = args
             .arg_fields
             .first()
             .is_some_and(|f| crate::schema::is_jsonb(f));
-        let render = |v: &Value, as_text: bool| -> Result<Option<String>> {
-            match render(v, as_text) {
-                Some(t) if jsonb && !as_text => crate::semantics::json::jsonb_text(&t).map(Some),
-                other => Ok(other),
-            }
-        };
-        let out: ArrayRef = match self.kind {
-            Kind::HstoreBuild => hstore_build(&arrays, rows)?,
-            Kind::HstoreFetch if is_list(arrays[1].data_type()) => {
-                let keys = text_lists(&arrays[1])?;
-                let mut b = ListBuilder::new(StringBuilder::new());
-                for (i, keys) in keys.iter().enumerate() {
-                    match (val(&first, i), keys) {
-                        (Some(h), Some(keys)) => {
-                            let h = parse_hstore(h)?;
-                            for k in keys {
-                                b.values().append_option(
-                                    k.as_ref().and_then(|k| h.get(k).cloned().flatten()),
-                                );
-                            }
-                            b.append(true);
-                        }
-                        _ => b.append_null(),
-                    }
-                }
-                Arc::new(b.finish())
-            }
-            Kind::HstoreIn => map_text(rows, |i| {
-                val(&first, i)
-                    .map(|h| Ok(hstore::render(&parse_hstore(h)?)))
-                    .transpose()
-            })?,
-            Kind::HstoreConcat => {
-                let other = text_array(&arrays[1])?;
-                map_text(rows, |i| {
-                    let (Some(a), Some(b)) = (val(&first, i), val(&other, i)) else {
-                        return Ok(None);
-                    };
-                    let mut a = parse_hstore(a)?;
-                    a.extend(parse_hstore(b)?);
-                    Ok(Some(hstore::render(&a)))
-                })?
-            }
-            Kind::HstoreDelete => {
-                let keys: Vec<Option<Vec<Option<String>>>> = if is_list(arrays[1].data_type()) {
-                    text_lists(&arrays[1])?
-                } else {
-                    let one = text_array(&arrays[1])?;
-                    (0..rows)
-                        .map(|i| val(&one, i).map(|k| vec![Some(k.to_owned())]))
-                        .collect()
-                };
-                map_text(rows, |i| {
-                    let (Some(h), Some(keys)) = (val(&first, i), &keys[i]) else {
-                        return Ok(None);
-                    };
-                    let mut h = parse_hstore(h)?;
-                    for k in keys.iter().flatten() {
-                        h.remove(k);
-                    }
-                    Ok(Some(hstore::render(&h)))
-                })?
-            }
-            Kind::HstoreFetch => {
-                let keys = text_array(&arrays[1])?;
-                map_text(rows, |i| {
-                    let (Some(h), Some(k)) = (val(&first, i), val(&keys, i)) else {
-                        return Ok(None);
-                    };
-                    Ok(parse_hstore(h)?.remove(k).flatten())
-                })?
-            }
-            Kind::HstoreExist | Kind::HstoreDefined => {
-                let keys = text_array(&arrays[1])?;
-                let defined = self.kind == Kind::HstoreDefined;
-                map_bool(rows, |i| {
-                    let (Some(h), Some(k)) = (val(&first, i), val(&keys, i)) else {
-                        return Ok(None);
-                    };
-                    let h = parse_hstore(h)?;
-                    Ok(Some(match h.get(k) {
-                        Some(v) => !defined || v.is_some(),
-                        None => false,
-                    }))
-                })?
-            }
-            Kind::HstoreExistAny | Kind::HstoreExistAll => {
-                let lists = key_lists(&arrays[1], rows)?;
-                let any = self.kind == Kind::HstoreExistAny;
-                map_bool(rows, |i| {
-                    let (Some(h), Some(keys)) = (val(&first, i), &lists[i]) else {
-                        return Ok(None);
-                    };
-                    let h = parse_hstore(h)?;
-                    Ok(Some(if any {
-                        keys.iter().any(|k| h.contains_key(k))
-                    } else {
-                        keys.iter().all(|k| h.contains_key(k))
-                    }))
-                })?
-            }
-            Kind::HstoreContains | Kind::HstoreContained => {
-                let second = text_array(&arrays[1])?;
-                let contained = self.kind == Kind::HstoreContained;
-                map_bool(rows, |i| {
-                    let (Some(a), Some(b)) = (val(&first, i), val(&second, i)) else {
-                        return Ok(None);
-                    };
-                    let (a, b) = (parse_hstore(a)?, parse_hstore(b)?);
-                    Ok(Some(if contained {
-                        hstore::contains(&b, &a)
-                    } else {
-                        hstore::contains(&a, &b)
-                    }))
-                })?
-            }
-            Kind::Akeys | Kind::Avals => {
-                let keys = self.kind == Kind::Akeys;
-                let mut b = ListBuilder::new(StringBuilder::new());
-                for i in 0..rows {
-                    match val(&first, i) {
-                        None => b.append_null(),
-                        Some(h) => {
-                            let h: Hstore = parse_hstore(h)?;
-                            for (k, v) in stagesql_catalog::render::in_hstore_order(&h) {
-                                if keys {
-                                    b.values().append_value(k);
-                                } else {
-                                    b.values().append_option(v.as_deref());
-                                }
-                            }
-                            b.append(true);
-                        }
-                    }
-                }
-                Arc::new(b.finish())
-            }
-            Kind::HstoreToJson => map_text(rows, |i| {
-                val(&first, i)
-                    .map(|h| Ok(hstore::to_json(&parse_hstore(h)?)))
-                    .transpose()
-            })?,
-            Kind::JsonGet | Kind::JsonGetText => {
-                let steps = step_column(&arrays[1])?;
-                let as_text = self.kind == Kind::JsonGetText;
-                map_text(rows, |i| {
-                    let (Some(j), Some(step)) = (val(&first, i), &steps[i]) else {
-                        return Ok(None);
-                    };
-                    let v = parse_json(j)?;
-                    json::walk(&v, std::slice::from_ref(step))
-                        .map_or(Ok(None), |v| render(v, as_text))
-                })?
-            }
-            Kind::JsonPath | Kind::JsonPathText => {
-                let path_cols = arrays[1..]
-                    .iter()
-                    .map(text_array)
-                    .collect::<Result<Vec<_>>>()?;
-                let as_text = self.kind == Kind::JsonPathText;
-                map_text(rows, |i| {
-                    let Some(j) = val(&first, i) else {
-                        return Ok(None);
-                    };
-                    let mut path = Vec::with_capacity(path_cols.len());
-                    for col in &path_cols {
-                        match val(col, i) {
-                            Some(s) => path.push(Step::Key(s.to_owned())),
-                            None => return Ok(None),
-                        }
-                    }
-                    let v = parse_json(j)?;
-                    json::walk(&v, &path).map_or(Ok(None), |v| render(v, as_text))
-                })?
-            }
-            Kind::JsonTypeof => map_text(rows, |i| {
-                val(&first, i)
-                    .map(|j| Ok(json::type_name(&parse_json(j)?).to_owned()))
-                    .transpose()
-            })?,
-            Kind::JsonArrayLength => {
-                let mut b = Int64Builder::with_capacity(rows);
-                for i in 0..rows {
-                    match val(&first, i) {
-                        None => b.append_null(),
-                        Some(j) => match parse_json(j)? {
-                            Value::Array(items) => b.append_value(items.len() as i64),
-                            _ => {
-                                return Err(DataFusionError::Execution(
-                                    "cannot get array length of a non-array".to_owned(),
-                                ));
-                            }
-                        },
-                    }
-                }
-                Arc::new(b.finish())
-            }
+        let out = match self.kind {
+            Kind::JsonGet
+            | Kind::JsonGetText
+            | Kind::JsonPath
+            | Kind::JsonPathText
+            | Kind::JsonTypeof
+            | Kind::JsonArrayLength => json_function(self.kind, &arrays, rows, jsonb)?,
+            _ => hstore_function(self.kind, &arrays, rows)?,
         };
         Ok(ColumnarValue::Array(out))
     }
+}
+
+/// An hstore function of `kind` over `rows` rows of `arrays`.
+fn hstore_function(kind: Kind, arrays: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let first = text_array(&arrays[0])?;
+    Ok(match kind {
+        Kind::HstoreBuild => hstore_build(arrays, rows)?,
+        Kind::HstoreFetch if is_list(arrays[1].data_type()) => {
+            let keys = text_lists(&arrays[1])?;
+            let mut b = ListBuilder::new(StringBuilder::new());
+            for (i, keys) in keys.iter().enumerate() {
+                match (val(&first, i), keys) {
+                    (Some(h), Some(keys)) => {
+                        let h = parse_hstore(h)?;
+                        for k in keys {
+                            b.values().append_option(
+                                k.as_ref().and_then(|k| h.get(k).cloned().flatten()),
+                            );
+                        }
+                        b.append(true);
+                    }
+                    _ => b.append_null(),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        Kind::HstoreIn => map_text(rows, |i| {
+            val(&first, i)
+                .map(|h| Ok(hstore::render(&parse_hstore(h)?)))
+                .transpose()
+        })?,
+        Kind::HstoreConcat => {
+            let other = text_array(&arrays[1])?;
+            map_text(rows, |i| {
+                let (Some(a), Some(b)) = (val(&first, i), val(&other, i)) else {
+                    return Ok(None);
+                };
+                let mut a = parse_hstore(a)?;
+                a.extend(parse_hstore(b)?);
+                Ok(Some(hstore::render(&a)))
+            })?
+        }
+        Kind::HstoreDelete => {
+            let keys: Vec<Option<Vec<Option<String>>>> = if is_list(arrays[1].data_type()) {
+                text_lists(&arrays[1])?
+            } else {
+                let one = text_array(&arrays[1])?;
+                (0..rows)
+                    .map(|i| val(&one, i).map(|k| vec![Some(k.to_owned())]))
+                    .collect()
+            };
+            map_text(rows, |i| {
+                let (Some(h), Some(keys)) = (val(&first, i), &keys[i]) else {
+                    return Ok(None);
+                };
+                let mut h = parse_hstore(h)?;
+                for k in keys.iter().flatten() {
+                    h.remove(k);
+                }
+                Ok(Some(hstore::render(&h)))
+            })?
+        }
+        Kind::HstoreFetch => {
+            let keys = text_array(&arrays[1])?;
+            map_text(rows, |i| {
+                let (Some(h), Some(k)) = (val(&first, i), val(&keys, i)) else {
+                    return Ok(None);
+                };
+                Ok(parse_hstore(h)?.remove(k).flatten())
+            })?
+        }
+        Kind::Akeys | Kind::Avals => {
+            let keys = kind == Kind::Akeys;
+            let mut b = ListBuilder::new(StringBuilder::new());
+            for i in 0..rows {
+                match val(&first, i) {
+                    None => b.append_null(),
+                    Some(h) => {
+                        let h: Hstore = parse_hstore(h)?;
+                        for (k, v) in stagesql_catalog::render::in_hstore_order(&h) {
+                            if keys {
+                                b.values().append_value(k);
+                            } else {
+                                b.values().append_option(v.as_deref());
+                            }
+                        }
+                        b.append(true);
+                    }
+                }
+            }
+            Arc::new(b.finish())
+        }
+        Kind::HstoreToJson => map_text(rows, |i| {
+            val(&first, i)
+                .map(|h| Ok(hstore::to_json(&parse_hstore(h)?)))
+                .transpose()
+        })?,
+        Kind::HstoreExist
+        | Kind::HstoreDefined
+        | Kind::HstoreExistAny
+        | Kind::HstoreExistAll
+        | Kind::HstoreContains
+        | Kind::HstoreContained => hstore_test(kind, arrays, rows)?,
+        Kind::JsonGet
+        | Kind::JsonGetText
+        | Kind::JsonPath
+        | Kind::JsonPathText
+        | Kind::JsonTypeof
+        | Kind::JsonArrayLength => {
+            return Err(DataFusionError::Internal(format!(
+                "{kind:?} is a json function"
+            )));
+        }
+    })
+}
+
+/// An hstore test (key existence, containment) of `kind`.
+fn hstore_test(kind: Kind, arrays: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let first = text_array(&arrays[0])?;
+    Ok(match kind {
+        Kind::HstoreExist | Kind::HstoreDefined => {
+            let keys = text_array(&arrays[1])?;
+            let defined = kind == Kind::HstoreDefined;
+            map_bool(rows, |i| {
+                let (Some(h), Some(k)) = (val(&first, i), val(&keys, i)) else {
+                    return Ok(None);
+                };
+                let h = parse_hstore(h)?;
+                Ok(Some(match h.get(k) {
+                    Some(v) => !defined || v.is_some(),
+                    None => false,
+                }))
+            })?
+        }
+        Kind::HstoreExistAny | Kind::HstoreExistAll => {
+            let lists = key_lists(&arrays[1], rows)?;
+            let any = kind == Kind::HstoreExistAny;
+            map_bool(rows, |i| {
+                let (Some(h), Some(keys)) = (val(&first, i), &lists[i]) else {
+                    return Ok(None);
+                };
+                let h = parse_hstore(h)?;
+                Ok(Some(if any {
+                    keys.iter().any(|k| h.contains_key(k))
+                } else {
+                    keys.iter().all(|k| h.contains_key(k))
+                }))
+            })?
+        }
+        Kind::HstoreContains | Kind::HstoreContained => {
+            let second = text_array(&arrays[1])?;
+            let contained = kind == Kind::HstoreContained;
+            map_bool(rows, |i| {
+                let (Some(a), Some(b)) = (val(&first, i), val(&second, i)) else {
+                    return Ok(None);
+                };
+                let (a, b) = (parse_hstore(a)?, parse_hstore(b)?);
+                Ok(Some(if contained {
+                    hstore::contains(&b, &a)
+                } else {
+                    hstore::contains(&a, &b)
+                }))
+            })?
+        }
+        _ => {
+            return Err(DataFusionError::Internal(format!(
+                "{kind:?} is not an hstore test"
+            )));
+        }
+    })
+}
+
+/// A json function of `kind` over `rows` rows of `arrays`; `jsonb` when the first argument is
+/// jsonb (whose text is canonical).
+fn json_function(kind: Kind, arrays: &[ArrayRef], rows: usize, jsonb: bool) -> Result<ArrayRef> {
+    let first = text_array(&arrays[0])?;
+    let render = |v: &Value, as_text: bool| -> Result<Option<String>> {
+        match render(v, as_text) {
+            Some(t) if jsonb && !as_text => crate::semantics::json::jsonb_text(&t).map(Some),
+            other => Ok(other),
+        }
+    };
+    Ok(match kind {
+        Kind::JsonGet | Kind::JsonGetText => {
+            let steps = step_column(&arrays[1])?;
+            let as_text = kind == Kind::JsonGetText;
+            map_text(rows, |i| {
+                let (Some(j), Some(step)) = (val(&first, i), &steps[i]) else {
+                    return Ok(None);
+                };
+                let v = parse_json(j)?;
+                json::walk(&v, std::slice::from_ref(step)).map_or(Ok(None), |v| render(v, as_text))
+            })?
+        }
+        Kind::JsonPath | Kind::JsonPathText => {
+            let path_cols = arrays[1..]
+                .iter()
+                .map(text_array)
+                .collect::<Result<Vec<_>>>()?;
+            let as_text = kind == Kind::JsonPathText;
+            map_text(rows, |i| {
+                let Some(j) = val(&first, i) else {
+                    return Ok(None);
+                };
+                let mut path = Vec::with_capacity(path_cols.len());
+                for col in &path_cols {
+                    match val(col, i) {
+                        Some(s) => path.push(Step::Key(s.to_owned())),
+                        None => return Ok(None),
+                    }
+                }
+                let v = parse_json(j)?;
+                json::walk(&v, &path).map_or(Ok(None), |v| render(v, as_text))
+            })?
+        }
+        Kind::JsonTypeof => map_text(rows, |i| {
+            val(&first, i)
+                .map(|j| Ok(json::type_name(&parse_json(j)?).to_owned()))
+                .transpose()
+        })?,
+        Kind::JsonArrayLength => {
+            let mut b = Int64Builder::with_capacity(rows);
+            for i in 0..rows {
+                match val(&first, i) {
+                    None => b.append_null(),
+                    Some(j) => match parse_json(j)? {
+                        Value::Array(items) => b.append_value(items.len() as i64),
+                        _ => {
+                            return Err(DataFusionError::Execution(
+                                "cannot get array length of a non-array".to_owned(),
+                            ));
+                        }
+                    },
+                }
+            }
+            Arc::new(b.finish())
+        }
+
+        _ => {
+            return Err(DataFusionError::Internal(format!(
+                "{kind:?} is an hstore function"
+            )));
+        }
+    })
 }
 
 fn render(v: &Value, as_text: bool) -> Option<String> {

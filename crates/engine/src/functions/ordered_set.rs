@@ -101,7 +101,7 @@ impl ScalarUDFImpl for OrderedSet {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let returns = args.return_type().clone();
-        super::row_fn::map_rows(&args, &returns, |a| {
+        crate::row_fn::map_rows(&args, &returns, |a| {
             let ScalarValue::List(list) = &a[0] else {
                 return ScalarValue::try_from(&returns);
             };

@@ -9,10 +9,10 @@ use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::ScalarUDF;
 
-use super::catalog::{Ctx, err, oid, sig, text};
-use super::row_fn::{RowFn, arg_str, arg_u32};
+use super::system_info::{SessionView, err, oid, sig, text};
 use crate::error::EngineError;
 use crate::pg_catalog::names;
+use crate::row_fn::{RowFn, arg_str, arg_u32};
 
 /// Which `reg*` type a cast names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -68,7 +68,7 @@ impl RegKind {
 
 /// Resolves a reg* input: an oid number passes through, a name is looked up.
 pub(super) fn reg_in(
-    ctx: &Ctx,
+    ctx: &SessionView,
     kind: RegKind,
     v: &ScalarValue,
     strict: bool,
@@ -108,7 +108,7 @@ pub(super) fn reg_in(
     }
 }
 
-fn reg_out(ctx: &Ctx, kind: RegKind, v: &ScalarValue) -> ScalarValue {
+fn reg_out(ctx: &SessionView, kind: RegKind, v: &ScalarValue) -> ScalarValue {
     let Some(o) = arg_u32(v) else {
         return ScalarValue::Utf8(None);
     };
@@ -126,7 +126,7 @@ fn reg_out(ctx: &Ctx, kind: RegKind, v: &ScalarValue) -> ScalarValue {
 }
 
 /// The `reg*` functions for one session.
-pub(super) fn udfs(ctx: &Ctx) -> Vec<ScalarUDF> {
+pub(super) fn udfs(ctx: &SessionView) -> Vec<ScalarUDF> {
     let mut out = Vec::new();
     let mut add = |f: RowFn| out.push(ScalarUDF::new_from_impl(f));
     for kind in [

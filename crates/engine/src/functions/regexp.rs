@@ -15,8 +15,8 @@ use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::{ScalarUDF, Signature, TypeSignature, Volatility};
 use regex::Regex;
 
-use super::row_fn::{RowFn, arg_str};
 use crate::error::EngineError;
+use crate::row_fn::{RowFn, arg_str};
 
 /// A compiled pattern with the flags it was compiled for, and whether `g` was given.
 struct Compiled {

@@ -9,8 +9,8 @@ use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{ScalarUDF, Signature, TypeSignature, Volatility};
 
-use super::row_fn::RowFn;
 use crate::error::EngineError;
+use crate::row_fn::RowFn;
 
 /// The UDF.
 pub fn udf() -> ScalarUDF {

@@ -14,9 +14,9 @@ use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{ScalarUDF, Signature, TypeSignature, Volatility};
 
-use super::row_fn::RowFn;
 use super::to_char::{DAYS, MONTHS, PATTERNS};
 use crate::error::EngineError;
+use crate::row_fn::RowFn;
 
 /// The two UDFs.
 pub fn all() -> Vec<ScalarUDF> {

@@ -1,7 +1,7 @@
 //! The system catalogs clients read: `pg_catalog` and `information_schema`.
 //!
 //! Every relation has PostgreSQL's own column list (names, order, types), taken from a real
-//! PostgreSQL by `catalog/dump_pg_catalog.py` (see [`data`]), so `SELECT c.*` in a GUI tool
+//! PostgreSQL by `postgres15/dump.py` (see [`data`]), so `SELECT c.*` in a GUI tool
 //! and the column-by-name reads of drivers see what they would see on PostgreSQL. The rows
 //! are of three kinds:
 //! - static built-in rows copied from PostgreSQL (`pg_type`, `pg_proc`, `pg_am`, `pg_cast`,
@@ -28,7 +28,7 @@ use datafusion::error::{DataFusionError, Result};
 
 pub use build::parse_array;
 pub use data::dump;
-pub use names::{names, quote_ident, split_list, split_qualified};
+pub use names::{names, quote_ident, split_qualified};
 pub use objects::TABLE_DESCRIPTION;
 
 /// Whether `name` is a `pg_catalog` relation, which unqualified names resolve to first.
@@ -54,7 +54,7 @@ pub fn postgres_has_function(name: &str) -> bool {
     static NAMES: OnceLock<HashSet<&'static str>> = OnceLock::new();
     NAMES
         .get_or_init(|| {
-            include_str!("../../catalog/pg15_function_names.txt")
+            include_str!("../../postgres15/function_names.txt")
                 .lines()
                 .filter(|l| !l.starts_with('#') && !l.is_empty())
                 .collect()

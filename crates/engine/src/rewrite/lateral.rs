@@ -241,31 +241,7 @@ fn decorrelate(factor: &TableFactor, outer: &HashSet<String>) -> Option<(TableFa
         items.push(item.clone());
     }
     // Conditions: inner ones stay; `inner = outer` become the join keys.
-    let mut keep = Vec::new();
-    let mut keys: Vec<(Expr, Expr)> = Vec::new();
-    for c in select.selection.clone().map(conjuncts).unwrap_or_default() {
-        if !reads_outer(&c) {
-            keep.push(c);
-            continue;
-        }
-        let Expr::BinaryOp {
-            left,
-            op: BinaryOperator::Eq,
-            right,
-        } = &c
-        else {
-            return None;
-        };
-        let pure_outer = |e: &Expr| !refs(e, &inner).0 && mentions(e, outer);
-        let pure_inner = |e: &Expr| !reads_outer(e);
-        if pure_inner(left) && pure_outer(right) {
-            keys.push((*left.clone(), *right.clone()));
-        } else if pure_outer(left) && pure_inner(right) {
-            keys.push((*right.clone(), *left.clone()));
-        } else {
-            return None;
-        }
-    }
+    let (keep, keys) = join_keys(select.selection.clone(), &inner, outer)?;
     let order: Vec<_> = match &subquery.order_by {
         None => Vec::new(),
         Some(o) => match &o.kind {
@@ -294,39 +270,9 @@ fn decorrelate(factor: &TableFactor, outer: &HashSet<String>) -> Option<(TableFa
         });
     }
     if let Some(n) = limit {
-        let partition = keys
-            .iter()
-            .map(|(k, _)| k.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let order_text = order
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let window = if order_text.is_empty() {
-            format!("row_number() OVER (PARTITION BY {partition})")
-        } else {
-            format!("row_number() OVER (PARTITION BY {partition} ORDER BY {order_text})")
-        };
-        let numbered = datafusion::sql::sqlparser::parser::Parser::new(
-            &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
-        )
-        .try_with_sql(&window)
-        .and_then(|mut p| p.parse_expr())
-        .ok()?;
-        items.push(SelectItem::ExprWithAlias {
-            expr: numbered,
-            alias: Ident::new("__pg_lateral_n"),
-        });
-        on.push(Expr::BinaryOp {
-            left: Box::new(Expr::CompoundIdentifier(vec![
-                name.clone(),
-                Ident::new("__pg_lateral_n"),
-            ])),
-            op: BinaryOperator::LtEq,
-            right: Box::new(Expr::value(Value::Number(n.to_string(), false))),
-        });
+        let (item, condition) = first_rows_per_key(&keys, &order, n, name)?;
+        items.push(item);
+        on.push(condition);
     }
     let mut body = subquery.as_ref().clone();
     body.order_by = None;
@@ -342,6 +288,90 @@ fn decorrelate(factor: &TableFactor, outer: &HashSet<String>) -> Option<(TableFa
         sample: None,
     };
     Some((derived, and_all(on)?))
+}
+
+/// A join key: the subquery's side, and the outer query's side.
+type JoinKey = (Expr, Expr);
+
+/// The subquery's conditions split: those reading only its own relations stay (`keep`); each
+/// `inner = outer` becomes a join key (inner side, outer side). `None` when another condition
+/// reads the outer query.
+fn join_keys(
+    selection: Option<Expr>,
+    inner: &HashSet<String>,
+    outer: &HashSet<String>,
+) -> Option<(Vec<Expr>, Vec<JoinKey>)> {
+    let reads_outer = |e: &Expr| refs(e, inner).1 && mentions(e, outer);
+    let mut keep = Vec::new();
+    let mut keys: Vec<JoinKey> = Vec::new();
+    for c in selection.map(conjuncts).unwrap_or_default() {
+        if !reads_outer(&c) {
+            keep.push(c);
+            continue;
+        }
+        let Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq,
+            right,
+        } = &c
+        else {
+            return None;
+        };
+        let pure_outer = |e: &Expr| !refs(e, inner).0 && mentions(e, outer);
+        let pure_inner = |e: &Expr| !reads_outer(e);
+        if pure_inner(left) && pure_outer(right) {
+            keys.push((*left.clone(), *right.clone()));
+        } else if pure_outer(left) && pure_inner(right) {
+            keys.push((*right.clone(), *left.clone()));
+        } else {
+            return None;
+        }
+    }
+    Some((keep, keys))
+}
+
+/// `LIMIT n` per outer row: a `row_number()` over each key's rows (in the subquery's order) as
+/// a select item, and the join condition keeping the first `n`.
+fn first_rows_per_key(
+    keys: &[(Expr, Expr)],
+    order: &[datafusion::sql::sqlparser::ast::OrderByExpr],
+    n: u64,
+    name: &Ident,
+) -> Option<(SelectItem, Expr)> {
+    let partition = keys
+        .iter()
+        .map(|(k, _)| k.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let order_text = order
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let window = if order_text.is_empty() {
+        format!("row_number() OVER (PARTITION BY {partition})")
+    } else {
+        format!("row_number() OVER (PARTITION BY {partition} ORDER BY {order_text})")
+    };
+    let numbered = datafusion::sql::sqlparser::parser::Parser::new(
+        &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
+    )
+    .try_with_sql(&window)
+    .and_then(|mut p| p.parse_expr())
+    .ok()?;
+    let item = SelectItem::ExprWithAlias {
+        expr: numbered,
+        alias: Ident::new("__pg_lateral_n"),
+    };
+    let condition = Expr::BinaryOp {
+        left: Box::new(Expr::CompoundIdentifier(vec![
+            name.clone(),
+            Ident::new("__pg_lateral_n"),
+        ])),
+        op: BinaryOperator::LtEq,
+        right: Box::new(Expr::value(Value::Number(n.to_string(), false))),
+    };
+    Some((item, condition))
 }
 
 /// Whether `e` names a column qualified by one of `names`.

@@ -29,31 +29,9 @@ fn rewrite_query(query: &mut Query) {
     let SetExpr::Select(select) = query.body.as_mut() else {
         return;
     };
-    let [from] = select.from.as_slice() else {
+    let Some(qualifier) = stage_table_qualifier(&select.from) else {
         return;
     };
-    let TableFactor::Table {
-        name,
-        alias,
-        args: None,
-        ..
-    } = &from.relation
-    else {
-        return;
-    };
-    let is_stage_table = match name.0.as_slice() {
-        [ObjectNamePart::Identifier(s), ObjectNamePart::Identifier(t)] => {
-            s.value.eq_ignore_ascii_case(TABLE_SCHEMA) && t.value.eq_ignore_ascii_case(TABLE_NAME)
-        }
-        _ => false,
-    };
-    if !is_stage_table || !from.joins.is_empty() {
-        return;
-    }
-    let qualifier = alias.as_ref().map_or_else(
-        || TABLE_NAME.to_owned(),
-        |a| a.name.value.to_ascii_lowercase(),
-    );
     let GroupByExpr::Expressions(keys, modifiers) = &select.group_by else {
         return;
     };
@@ -148,6 +126,35 @@ fn rewrite_query(query: &mut Query) {
             wrap(&mut o.expr);
         }
     }
+}
+
+/// The name the stage table goes by when it is the query's only relation (no joins).
+fn stage_table_qualifier(from: &[TableWithJoins]) -> Option<String> {
+    let [from] = from else {
+        return None;
+    };
+    let TableFactor::Table {
+        name,
+        alias,
+        args: None,
+        ..
+    } = &from.relation
+    else {
+        return None;
+    };
+    let is_stage_table = match name.0.as_slice() {
+        [ObjectNamePart::Identifier(s), ObjectNamePart::Identifier(t)] => {
+            s.value.eq_ignore_ascii_case(TABLE_SCHEMA) && t.value.eq_ignore_ascii_case(TABLE_NAME)
+        }
+        _ => false,
+    };
+    if !is_stage_table || !from.joins.is_empty() {
+        return None;
+    }
+    Some(alias.as_ref().map_or_else(
+        || TABLE_NAME.to_owned(),
+        |a| a.name.value.to_ascii_lowercase(),
+    ))
 }
 
 /// Replaces each dependent column reference outside an aggregate with `first_value(column)`.

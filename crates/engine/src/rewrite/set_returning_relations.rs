@@ -228,35 +228,11 @@ impl datafusion::sql::sqlparser::ast::Visitor for CountNames<'_> {
 /// `FROM r, srf(r.x) e` (or `r CROSS JOIN srf(…)`, `r [INNER] JOIN [LATERAL] srf(…) ON true`):
 /// the rows are unnested in `r`'s own derived table (see [`set_returning_relations`]).
 fn lateral(query: &mut Query) {
-    use datafusion::sql::sqlparser::ast::{JoinConstraint, JoinOperator};
     let SetExpr::Select(select) = query.body.as_mut() else {
         return;
     };
-    let mut keep_empty = false;
-    let srf_factor = match select.from.as_slice() {
-        [first, second] if first.joins.is_empty() && second.joins.is_empty() => {
-            second.relation.clone()
-        }
-        [only] if only.joins.len() == 1 => {
-            let join = &only.joins[0];
-            let on_true = |c: &JoinConstraint| {
-                matches!(
-                    c,
-                    JoinConstraint::On(Expr::Value(ValueWithSpan {
-                        value: Value::Boolean(true),
-                        ..
-                    }))
-                )
-            };
-            keep_empty = match &join.join_operator {
-                JoinOperator::CrossJoin(_) => false,
-                JoinOperator::Join(c) | JoinOperator::Inner(c) if on_true(c) => false,
-                JoinOperator::Left(c) | JoinOperator::LeftOuter(c) if on_true(c) => true,
-                _ => return,
-            };
-            join.relation.clone()
-        }
-        _ => return,
+    let Some((srf_factor, keep_empty)) = set_returning_join(&select.from) else {
+        return;
     };
     let Some((_, args, _)) = from_call(&srf_factor) else {
         return;
@@ -281,28 +257,8 @@ fn lateral(query: &mut Query) {
         return;
     };
     let base = select.from[0].relation.clone();
-    // The name `r` goes by outside, and the name of `r.*` inside its derived table.
-    let (qualifier, star) = match &base {
-        TableFactor::Table {
-            name,
-            alias,
-            args: None,
-            ..
-        } => match alias {
-            Some(a) => (
-                a.name.value.clone(),
-                ObjectName(vec![ObjectNamePart::Identifier(a.name.clone())]),
-            ),
-            None => match name.0.last() {
-                Some(ObjectNamePart::Identifier(id)) => (id.value.clone(), name.clone()),
-                _ => return,
-            },
-        },
-        TableFactor::Derived { alias: Some(a), .. } => (
-            a.name.value.clone(),
-            ObjectName(vec![ObjectNamePart::Identifier(a.name.clone())]),
-        ),
-        _ => return,
+    let Some((qualifier, star)) = base_names(&base) else {
+        return;
     };
     // `r.*` in the output would gain the function's columns.
     let star_of_base = select.projection.iter().any(|i| {
@@ -352,6 +308,63 @@ fn lateral(query: &mut Query) {
         }
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// The set-returning relation of `FROM r, srf(…)` (or one join of `r` to it) and whether rows
+/// of `r` it yields nothing for are kept (a LEFT JOIN … ON true).
+fn set_returning_join(from: &[TableWithJoins]) -> Option<(TableFactor, bool)> {
+    use datafusion::sql::sqlparser::ast::{JoinConstraint, JoinOperator};
+    match from {
+        [first, second] if first.joins.is_empty() && second.joins.is_empty() => {
+            Some((second.relation.clone(), false))
+        }
+        [only] if only.joins.len() == 1 => {
+            let join = &only.joins[0];
+            let on_true = |c: &JoinConstraint| {
+                matches!(
+                    c,
+                    JoinConstraint::On(Expr::Value(ValueWithSpan {
+                        value: Value::Boolean(true),
+                        ..
+                    }))
+                )
+            };
+            let keep_empty = match &join.join_operator {
+                JoinOperator::CrossJoin(_) => false,
+                JoinOperator::Join(c) | JoinOperator::Inner(c) if on_true(c) => false,
+                JoinOperator::Left(c) | JoinOperator::LeftOuter(c) if on_true(c) => true,
+                _ => return None,
+            };
+            Some((join.relation.clone(), keep_empty))
+        }
+        _ => None,
+    }
+}
+
+/// The name relation `base` goes by outside, and the name of `base.*` inside its derived table.
+fn base_names(base: &TableFactor) -> Option<(String, ObjectName)> {
+    match base {
+        TableFactor::Table {
+            name,
+            alias,
+            args: None,
+            ..
+        } => match alias {
+            Some(a) => Some((
+                a.name.value.clone(),
+                ObjectName(vec![ObjectNamePart::Identifier(a.name.clone())]),
+            )),
+            None => match name.0.last() {
+                Some(ObjectNamePart::Identifier(id)) => Some((id.value.clone(), name.clone())),
+                _ => None,
+            },
+        },
+        TableFactor::Derived { alias: Some(a), .. } => Some((
+            a.name.value.clone(),
+            ObjectName(vec![ObjectNamePart::Identifier(a.name.clone())]),
+        )),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

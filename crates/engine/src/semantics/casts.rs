@@ -14,7 +14,8 @@ use super::{PgSemantics, SESSION_ZONE, is_inexact_number, is_integer, to_text, t
 use crate::schema::{is_hstore, is_json, is_jsonb};
 
 impl PgSemantics {
-    /// One cast (its operand already done).
+    /// One cast (its operand already done): first the input functions of types read from
+    /// text and the output of values as text.
     pub(super) fn cast(&self, cast: Cast, schema: &DFSchema) -> Result<Transformed<Expr>> {
         match Expr::Cast(cast) {
             Expr::Cast(Cast { expr, field })
@@ -82,6 +83,16 @@ impl PgSemantics {
                     })
                 }))
             }
+            // Not an input or output function: the tags of json, jsonb and hstore, time
+            // zones, and integers.
+            other => self.typed_cast(other, schema),
+        }
+    }
+
+    /// A cast (`e` is one) to or from a tagged type (json, jsonb, hstore), to another time
+    /// zone, or to an integer.
+    fn typed_cast(&self, e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+        match e {
             Expr::Cast(Cast { expr, field })
                 if field.metadata().is_empty()
                     && field.name().is_empty()

@@ -49,17 +49,8 @@ fn fail(e: EngineError) -> DataFusionError {
 
 /// `text` read as `target`: the local date-time and the zone offset in seconds, if written.
 fn read(text: &str, target: Target) -> Result<(NaiveDateTime, Option<i32>)> {
-    let syntax = || {
-        fail(EngineError::InvalidDatetimeFormat(format!(
-            "invalid input syntax for type {}: \"{text}\"",
-            target.type_name()
-        )))
-    };
-    let range = || {
-        fail(EngineError::DatetimeOverflow(format!(
-            "date/time field value out of range: \"{text}\""
-        )))
-    };
+    let syntax = || syntax_error(text, target);
+    let range = || range_error(text);
     let t = text.trim();
     let midnight = |d: NaiveDate| d.and_time(NaiveTime::MIN);
     match t.to_ascii_lowercase().as_str() {
@@ -76,12 +67,7 @@ fn read(text: &str, target: Target) -> Result<(NaiveDateTime, Option<i32>)> {
         }
         _ => {}
     }
-    let number = |s: &str| -> Result<u32> {
-        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || s.len() > 9 {
-            return Err(syntax());
-        }
-        s.parse().map_err(|_| syntax())
-    };
+    let number = |s: &str| field_number(s, text, target);
     // The date: YYYY-MM-DD.
     let (date, rest) = t.split_at(t.find([' ', 'T', 't']).unwrap_or(t.len()));
     let mut parts = date.split('-');
@@ -145,8 +131,16 @@ fn read(text: &str, target: Target) -> Result<(NaiveDateTime, Option<i32>)> {
         + Duration::minutes(i64::from(mi))
         + Duration::seconds(i64::from(s))
         + Duration::microseconds(micros);
-    let zone = zone.trim();
-    let offset = match zone {
+    let offset = zone_offset(zone.trim(), text, target)?;
+    Ok((stamp, offset))
+}
+
+/// The offset in seconds east of UTC that `zone` (the end of `text`) writes, if any.
+fn zone_offset(zone: &str, text: &str, target: Target) -> Result<Option<i32>> {
+    let syntax = || syntax_error(text, target);
+    let range = || range_error(text);
+    let number = |s: &str| field_number(s, text, target);
+    Ok(match zone {
         "" => None,
         "Z" | "z" => Some(0),
         z if z.eq_ignore_ascii_case("utc") || z.eq_ignore_ascii_case("gmt") => Some(0),
@@ -171,8 +165,30 @@ fn read(text: &str, target: Target) -> Result<(NaiveDateTime, Option<i32>)> {
             }
             Some(sign * i32::try_from(zh * 3600 + zm * 60).map_err(|_| range())?)
         }
-    };
-    Ok((stamp, offset))
+    })
+}
+
+/// The error for `text` that does not read as `target`.
+fn syntax_error(text: &str, target: Target) -> DataFusionError {
+    fail(EngineError::InvalidDatetimeFormat(format!(
+        "invalid input syntax for type {}: \"{text}\"",
+        target.type_name()
+    )))
+}
+
+/// The error for `text` whose fields are out of range.
+fn range_error(text: &str) -> DataFusionError {
+    fail(EngineError::DatetimeOverflow(format!(
+        "date/time field value out of range: \"{text}\""
+    )))
+}
+
+/// A field `s` of `text` as a number: one to nine ASCII digits.
+fn field_number(s: &str, text: &str, target: Target) -> Result<u32> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || s.len() > 9 {
+        return Err(syntax_error(text, target));
+    }
+    s.parse().map_err(|_| syntax_error(text, target))
 }
 
 fn micros_of(stamp: NaiveDateTime) -> i64 {

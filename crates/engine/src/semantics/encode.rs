@@ -13,7 +13,7 @@ use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 use datafusion::error::DataFusionError;
 
 use crate::error::EngineError;
-use crate::functions::row_fn::RowFn;
+use crate::row_fn::RowFn;
 
 fn bad_bytea(message: String) -> DataFusionError {
     DataFusionError::External(Box::new(EngineError::InvalidTextRepresentation(message)))

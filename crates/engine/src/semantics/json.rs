@@ -14,7 +14,7 @@ use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
 use crate::error::EngineError;
-use crate::functions::row_fn::RowFn;
+use crate::row_fn::RowFn;
 
 /// A text function of JSON input: NULL stays NULL, text that is not JSON is 22P02, and JSON
 /// text becomes `out(text)`.

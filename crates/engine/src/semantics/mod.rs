@@ -95,8 +95,10 @@ pub struct PgSemantics {
     power_domain: Arc<ScalarUDF>,
 }
 
-impl Default for PgSemantics {
-    fn default() -> Self {
+impl PgSemantics {
+    /// The rule, given the hstore input function (registered with the operators), which a
+    /// cast of text to hstore calls.
+    pub fn new(hstore_in: Arc<ScalarUDF>) -> Self {
         PgSemantics {
             span: Arc::new(ScalarUDF::from(interval::IntervalSpan::new())),
             justify: Arc::new(ScalarUDF::from(interval::JustifyDifference::new())),
@@ -141,12 +143,7 @@ impl Default for PgSemantics {
             power_domain: Arc::new(ScalarUDF::from(domain::DomainCheck::new(
                 domain::Domain::Power,
             ))),
-            hstore_in: Arc::new(
-                crate::functions::operators::all()
-                    .into_iter()
-                    .find(|f| f.name() == "__pg_hstore_in")
-                    .expect("the hstore input function is registered with the operators"),
-            ),
+            hstore_in,
         }
     }
 }
@@ -243,91 +240,10 @@ impl PgSemantics {
     fn expr(&self, e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         match e {
             Expr::BinaryExpr(BinaryExpr { left, op, right }) if is_comparison(op) => {
-                json_comparison(&left, op, &right, schema)?;
-                if json_kind(&left, schema).is_some() || json_kind(&right, schema).is_some() {
-                    // jsonb equality: by the canonical text, numbers by value.
-                    return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
-                        Box::new(Self::call(&self.jsonb_key, *left)),
-                        op,
-                        Box::new(Self::call(&self.jsonb_key, *right)),
-                    ))));
-                }
-                let lt = type_of(&left, schema)?;
-                let rt = type_of(&right, schema)?;
-                if is_interval(&lt) && is_interval(&rt) {
-                    return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
-                        Box::new(self.span_of(*left)),
-                        op,
-                        Box::new(self.span_of(*right)),
-                    ))));
-                }
-                Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
-                    left,
-                    op,
-                    right,
-                })))
+                self.comparison(left, op, right, schema)
             }
             Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
-                let lt = type_of(&left, schema)?;
-                let rt = type_of(&right, schema)?;
-                // `date + 7` is coerced to `date + CAST(CAST(7 * 86400 AS Duration) AS
-                // Interval)`: whole days, and a date in PostgreSQL.
-                let days = |e: &Expr| {
-                    matches!(e, Expr::Cast(c)
-                        if matches!(type_of(&c.expr, schema), Ok(DataType::Duration(_))))
-                };
-                if matches!(op, Operator::Plus | Operator::Minus)
-                    && ((lt == DataType::Date32 && is_interval(&rt) && !days(&right))
-                        || (is_interval(&lt) && rt == DataType::Date32 && !days(&left)))
-                {
-                    // date ± interval is a timestamp in PostgreSQL; DataFusion keeps a date
-                    // and drops the time of day.
-                    let stamp = |e: Box<Expr>, t: &DataType| -> Box<Expr> {
-                        if *t == DataType::Date32 {
-                            Box::new(Expr::Cast(Cast::new(
-                                e,
-                                DataType::Timestamp(
-                                    datafusion::arrow::datatypes::TimeUnit::Microsecond,
-                                    None,
-                                ),
-                            )))
-                        } else {
-                            e
-                        }
-                    };
-                    return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
-                        stamp(left, &lt),
-                        op,
-                        stamp(right, &rt),
-                    ))));
-                }
-                if op == Operator::Minus && is_timestamp(&lt) && is_timestamp(&rt) {
-                    let e = Expr::BinaryExpr(BinaryExpr::new(left, op, right));
-                    return Ok(Transformed::yes(Self::call(&self.justify, e)));
-                }
-                let checked = match op {
-                    Operator::Plus => Some(&self.int_add),
-                    Operator::Minus => Some(&self.int_sub),
-                    Operator::Multiply => Some(&self.int_mul),
-                    _ => None,
-                };
-                if let Some(udf) = checked
-                    && is_integer(&lt)
-                    && lt == rt
-                {
-                    return Ok(Transformed::yes(Expr::ScalarFunction(
-                        ScalarFunction::new_udf(Arc::clone(udf), vec![*left, *right]),
-                    )));
-                }
-                if matches!(op, Operator::Divide | Operator::Modulo) && is_inexact_number(&rt) {
-                    let right = Box::new(Self::call(&self.nonzero, *right));
-                    return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
-                        left, op, right,
-                    ))));
-                }
-                Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr::new(
-                    left, op, right,
-                ))))
+                self.arithmetic(left, op, right, schema)
             }
             Expr::Cast(cast) => self.cast(cast, schema),
             Expr::TryCast(TryCast { expr, field }) if is_integer(field.data_type()) => {
@@ -339,6 +255,166 @@ impl PgSemantics {
                 };
                 Ok(Transformed::yes(Expr::TryCast(TryCast { expr, field })))
             }
+            e @ Expr::ScalarFunction(_) => self.function(e, schema),
+            e @ Expr::AggregateFunction(_) => self.aggregate(e, schema),
+            e @ Expr::WindowFunction(_) => window(e, schema),
+            Expr::Between(Between {
+                expr,
+                negated,
+                low,
+                high,
+            }) => {
+                let t = type_of(&expr, schema)?;
+                if is_interval(&t) {
+                    return Ok(Transformed::yes(Expr::Between(Between::new(
+                        Box::new(self.span_of(*expr)),
+                        negated,
+                        Box::new(self.span_of(*low)),
+                        Box::new(self.span_of(*high)),
+                    ))));
+                }
+                Ok(Transformed::no(Expr::Between(Between::new(
+                    expr, negated, low, high,
+                ))))
+            }
+            Expr::InList(list) => {
+                for item in &list.list {
+                    json_comparison(&list.expr, Operator::Eq, item, schema)?;
+                }
+                Ok(Transformed::no(Expr::InList(list)))
+            }
+            Expr::SimilarTo(like) => {
+                let escape = match like.escape_char {
+                    Some(c) => Expr::Literal(ScalarValue::Utf8(Some(c.to_string())), None),
+                    None => Expr::Literal(ScalarValue::Utf8(Some("\\".to_owned())), None),
+                };
+                let regex = Expr::ScalarFunction(ScalarFunction::new_udf(
+                    Arc::clone(&self.similar),
+                    vec![*like.pattern, escape],
+                ));
+                let op = match (like.negated, like.case_insensitive) {
+                    (false, false) => Operator::RegexMatch,
+                    (true, false) => Operator::RegexNotMatch,
+                    (false, true) => Operator::RegexIMatch,
+                    (true, true) => Operator::RegexNotIMatch,
+                };
+                Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                    like.expr,
+                    op,
+                    Box::new(regex),
+                ))))
+            }
+            other => Ok(Transformed::no(other)),
+        }
+    }
+
+    /// A comparison: jsonb by its canonical text, intervals by their span.
+    fn comparison(
+        &self,
+        left: Box<Expr>,
+        op: Operator,
+        right: Box<Expr>,
+        schema: &DFSchema,
+    ) -> Result<Transformed<Expr>> {
+        json_comparison(&left, op, &right, schema)?;
+        if json_kind(&left, schema).is_some() || json_kind(&right, schema).is_some() {
+            // jsonb equality: by the canonical text, numbers by value.
+            return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                Box::new(Self::call(&self.jsonb_key, *left)),
+                op,
+                Box::new(Self::call(&self.jsonb_key, *right)),
+            ))));
+        }
+        let lt = type_of(&left, schema)?;
+        let rt = type_of(&right, schema)?;
+        if is_interval(&lt) && is_interval(&rt) {
+            return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                Box::new(self.span_of(*left)),
+                op,
+                Box::new(self.span_of(*right)),
+            ))));
+        }
+        Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
+            left,
+            op,
+            right,
+        })))
+    }
+
+    /// Arithmetic: `date ± interval` is a timestamp, timestamp differences are justified,
+    /// integer overflow is an error, and float division by zero too.
+    fn arithmetic(
+        &self,
+        left: Box<Expr>,
+        op: Operator,
+        right: Box<Expr>,
+        schema: &DFSchema,
+    ) -> Result<Transformed<Expr>> {
+        let lt = type_of(&left, schema)?;
+        let rt = type_of(&right, schema)?;
+        // `date + 7` is coerced to `date + CAST(CAST(7 * 86400 AS Duration) AS
+        // Interval)`: whole days, and a date in PostgreSQL.
+        let days = |e: &Expr| {
+            matches!(e, Expr::Cast(c)
+                if matches!(type_of(&c.expr, schema), Ok(DataType::Duration(_))))
+        };
+        if matches!(op, Operator::Plus | Operator::Minus)
+            && ((lt == DataType::Date32 && is_interval(&rt) && !days(&right))
+                || (is_interval(&lt) && rt == DataType::Date32 && !days(&left)))
+        {
+            // date ± interval is a timestamp in PostgreSQL; DataFusion keeps a date
+            // and drops the time of day.
+            let stamp = |e: Box<Expr>, t: &DataType| -> Box<Expr> {
+                if *t == DataType::Date32 {
+                    Box::new(Expr::Cast(Cast::new(
+                        e,
+                        DataType::Timestamp(
+                            datafusion::arrow::datatypes::TimeUnit::Microsecond,
+                            None,
+                        ),
+                    )))
+                } else {
+                    e
+                }
+            };
+            return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                stamp(left, &lt),
+                op,
+                stamp(right, &rt),
+            ))));
+        }
+        if op == Operator::Minus && is_timestamp(&lt) && is_timestamp(&rt) {
+            let e = Expr::BinaryExpr(BinaryExpr::new(left, op, right));
+            return Ok(Transformed::yes(Self::call(&self.justify, e)));
+        }
+        let checked = match op {
+            Operator::Plus => Some(&self.int_add),
+            Operator::Minus => Some(&self.int_sub),
+            Operator::Multiply => Some(&self.int_mul),
+            _ => None,
+        };
+        if let Some(udf) = checked
+            && is_integer(&lt)
+            && lt == rt
+        {
+            return Ok(Transformed::yes(Expr::ScalarFunction(
+                ScalarFunction::new_udf(Arc::clone(udf), vec![*left, *right]),
+            )));
+        }
+        if matches!(op, Operator::Divide | Operator::Modulo) && is_inexact_number(&rt) {
+            let right = Box::new(Self::call(&self.nonzero, *right));
+            return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                left, op, right,
+            ))));
+        }
+        Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr::new(
+            left, op, right,
+        ))))
+    }
+
+    /// A scalar function call (`e` is one) whose PostgreSQL meaning differs from DataFusion's.
+    fn function(&self, e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+        match e {
             Expr::ScalarFunction(f)
                 if f.name() == "encode"
                     && matches!(
@@ -405,21 +481,6 @@ impl PgSemantics {
                 );
                 Ok(Transformed::yes(Expr::ScalarFunction(f)))
             }
-            Expr::WindowFunction(w)
-                if w.fun.name() == "nth_value"
-                    && matches!(
-                        w.params.args.get(1),
-                        Some(Expr::Literal(n, _)) if !n.is_null()
-                            && n.cast_to(&DataType::Int64)
-                                .is_ok_and(|n| matches!(n, ScalarValue::Int64(Some(v)) if v <= 0))
-                    ) =>
-            {
-                Err(datafusion::error::DataFusionError::External(Box::new(
-                    crate::error::EngineError::InvalidWindowArgument(
-                        "argument of nth_value must be greater than zero".to_owned(),
-                    ),
-                )))
-            }
             Expr::ScalarFunction(f) if f.name() == "array_remove" => {
                 // PostgreSQL removes every element equal to the value; DataFusion's
                 // array_remove only the first.
@@ -443,6 +504,25 @@ impl PgSemantics {
                     ),
                 )))
             }
+            Expr::ScalarFunction(f)
+                if f.name() == "round"
+                    && f.args.len() == 1
+                    && matches!(
+                        type_of(&f.args[0], schema)?,
+                        DataType::Float32 | DataType::Float64
+                    ) =>
+            {
+                let arg = f.args.into_iter().next().expect("one argument");
+                Ok(Transformed::yes(Self::call(&self.round_half, arg)))
+            }
+            other => Ok(Transformed::no(other)),
+        }
+    }
+
+    /// An aggregate call (`e` is one): `sum(bigint)` is numeric; json arguments have no
+    /// equality or ordering.
+    fn aggregate(&self, e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+        match e {
             Expr::AggregateFunction(mut agg)
                 if agg.func.name() == "sum"
                     && agg.params.args.len() == 1
@@ -455,42 +535,6 @@ impl PgSemantics {
                     DataType::Decimal128(38, 0),
                 )));
                 Ok(Transformed::yes(Expr::AggregateFunction(agg)))
-            }
-            Expr::ScalarFunction(f)
-                if f.name() == "round"
-                    && f.args.len() == 1
-                    && matches!(
-                        type_of(&f.args[0], schema)?,
-                        DataType::Float32 | DataType::Float64
-                    ) =>
-            {
-                let arg = f.args.into_iter().next().expect("one argument");
-                Ok(Transformed::yes(Self::call(&self.round_half, arg)))
-            }
-            Expr::Between(Between {
-                expr,
-                negated,
-                low,
-                high,
-            }) => {
-                let t = type_of(&expr, schema)?;
-                if is_interval(&t) {
-                    return Ok(Transformed::yes(Expr::Between(Between::new(
-                        Box::new(self.span_of(*expr)),
-                        negated,
-                        Box::new(self.span_of(*low)),
-                        Box::new(self.span_of(*high)),
-                    ))));
-                }
-                Ok(Transformed::no(Expr::Between(Between::new(
-                    expr, negated, low, high,
-                ))))
-            }
-            Expr::InList(list) => {
-                for item in &list.list {
-                    json_comparison(&list.expr, Operator::Eq, item, schema)?;
-                }
-                Ok(Transformed::no(Expr::InList(list)))
             }
             Expr::AggregateFunction(agg)
                 if agg.params.distinct
@@ -514,38 +558,6 @@ impl PgSemantics {
                     no_ordering(&key.expr, schema)?;
                 }
                 Ok(Transformed::no(Expr::AggregateFunction(agg)))
-            }
-            Expr::WindowFunction(w) => {
-                for key in &w.params.partition_by {
-                    if let Some(ty) = json_kind(key, schema) {
-                        return Err(no_equality(ty));
-                    }
-                }
-                for key in &w.params.order_by {
-                    no_ordering(&key.expr, schema)?;
-                }
-                Ok(Transformed::no(Expr::WindowFunction(w)))
-            }
-            Expr::SimilarTo(like) => {
-                let escape = match like.escape_char {
-                    Some(c) => Expr::Literal(ScalarValue::Utf8(Some(c.to_string())), None),
-                    None => Expr::Literal(ScalarValue::Utf8(Some("\\".to_owned())), None),
-                };
-                let regex = Expr::ScalarFunction(ScalarFunction::new_udf(
-                    Arc::clone(&self.similar),
-                    vec![*like.pattern, escape],
-                ));
-                let op = match (like.negated, like.case_insensitive) {
-                    (false, false) => Operator::RegexMatch,
-                    (true, false) => Operator::RegexNotMatch,
-                    (false, true) => Operator::RegexIMatch,
-                    (true, true) => Operator::RegexNotIMatch,
-                };
-                Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
-                    like.expr,
-                    op,
-                    Box::new(regex),
-                ))))
             }
             other => Ok(Transformed::no(other)),
         }
@@ -594,6 +606,40 @@ impl PgSemantics {
         // A child's output type may have changed (a timestamp difference is an interval now),
         // so every node derives its schema again.
         out.map_data(|n| n.recompute_schema())
+    }
+}
+
+/// A window function call (`e` is one): `nth_value`'s position must be positive, and json
+/// has no equality or ordering to partition or sort by.
+fn window(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    match e {
+        Expr::WindowFunction(w)
+            if w.fun.name() == "nth_value"
+                && matches!(
+                    w.params.args.get(1),
+                    Some(Expr::Literal(n, _)) if !n.is_null()
+                        && n.cast_to(&DataType::Int64)
+                            .is_ok_and(|n| matches!(n, ScalarValue::Int64(Some(v)) if v <= 0))
+                ) =>
+        {
+            Err(datafusion::error::DataFusionError::External(Box::new(
+                crate::error::EngineError::InvalidWindowArgument(
+                    "argument of nth_value must be greater than zero".to_owned(),
+                ),
+            )))
+        }
+        Expr::WindowFunction(w) => {
+            for key in &w.params.partition_by {
+                if let Some(ty) = json_kind(key, schema) {
+                    return Err(no_equality(ty));
+                }
+            }
+            for key in &w.params.order_by {
+                no_ordering(&key.expr, schema)?;
+            }
+            Ok(Transformed::no(Expr::WindowFunction(w)))
+        }
+        other => Ok(Transformed::no(other)),
     }
 }
 

@@ -311,7 +311,7 @@ pub fn numeric_input(text: &str) -> std::result::Result<String, crate::error::En
 /// `__pg_numeric_in(text)`: see [`numeric_input`].
 pub fn numeric_in_udf() -> datafusion::logical_expr::ScalarUDF {
     use datafusion::common::ScalarValue;
-    datafusion::logical_expr::ScalarUDF::new_from_impl(crate::functions::row_fn::RowFn::new(
+    datafusion::logical_expr::ScalarUDF::new_from_impl(crate::row_fn::RowFn::new(
         "__pg_numeric_in",
         Signature::any(1, Volatility::Immutable),
         DataType::Utf8,

@@ -7,7 +7,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
-use crate::functions::row_fn::RowFn;
+use crate::row_fn::RowFn;
 
 /// The regular expression PostgreSQL matches `pattern` with, escape character `escape`
 /// (`None`: `ESCAPE ''`, no escape character).

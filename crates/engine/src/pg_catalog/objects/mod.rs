@@ -75,7 +75,9 @@ struct TypeFacts {
     collation: String,
 }
 
-struct Ctx<'a> {
+/// The catalog rows being built, and what building them reads: the dump, the database and
+/// roles, and the facts of the types named so far.
+struct CatalogRows<'a> {
     dump: &'a Dump,
     database: &'a str,
     /// The owner of every object (oid 10).
@@ -86,7 +88,7 @@ struct Ctx<'a> {
     rows: Rows,
 }
 
-impl<'a> Ctx<'a> {
+impl<'a> CatalogRows<'a> {
     fn spec(&self, schema: &str, name: &str) -> Result<&'a RelationSpec> {
         self.dump
             .relation(schema, name)
@@ -186,7 +188,7 @@ fn relations(dump: &Dump) -> Vec<Relation> {
 /// All rows the engine serves, by relation.
 pub fn rows(dump: &Dump, database: &str, roles: &[(u32, String)]) -> Result<Rows> {
     let user = roles.first().map_or("stagesql", |(_, name)| name.as_str());
-    let mut ctx = Ctx {
+    let mut ctx = CatalogRows {
         dump,
         database,
         user,
@@ -207,7 +209,7 @@ pub fn rows(dump: &Dump, database: &str, roles: &[(u32, String)]) -> Result<Rows
     Ok(ctx.rows)
 }
 
-fn static_rows(ctx: &mut Ctx<'_>) -> Result<()> {
+fn static_rows(ctx: &mut CatalogRows<'_>) -> Result<()> {
     for (name, rows) in &ctx.dump.rows {
         let spec = ctx.spec("pg_catalog", name)?;
         let key: &'static str = leak_name(&spec.name);
@@ -235,7 +237,7 @@ fn leak_name(name: &str) -> &'static str {
     }
 }
 
-fn types(ctx: &mut Ctx<'_>) -> Result<()> {
+fn types(ctx: &mut CatalogRows<'_>) -> Result<()> {
     let spec = ctx.spec("pg_catalog", "pg_type")?;
     let hstore = ctx
         .from("pg_catalog", "pg_type", "pg_type/hstore")?
@@ -311,7 +313,7 @@ fn types(ctx: &mut Ctx<'_>) -> Result<()> {
     Ok(())
 }
 
-fn namespaces(ctx: &mut Ctx<'_>) -> Result<()> {
+fn namespaces(ctx: &mut CatalogRows<'_>) -> Result<()> {
     for (oid, name) in [
         (PG_CATALOG_OID, "pg_catalog"),
         (PUBLIC_OID, "public"),
@@ -348,7 +350,9 @@ fn sql_data_type(typname: &str, oid: u32) -> String {
     }
 }
 
-fn relation_rows(ctx: &mut Ctx<'_>, rel: &Relation) -> Result<()> {
+/// One relation's `pg_class`, `information_schema.tables` and `pg_tables`/`pg_views` rows,
+/// and its columns' rows.
+fn relation_rows(ctx: &mut CatalogRows<'_>, rel: &Relation) -> Result<()> {
     let ours = rel.oid == STAGE_TABLE_OID;
     let template = match (ours, rel.kind) {
         (true, _) => "pg_class/table",
@@ -403,88 +407,93 @@ fn relation_rows(ctx: &mut Ctx<'_>, rel: &Relation) -> Result<()> {
         ctx.push("pg_catalog", "pg_views", v);
     }
     for (i, c) in rel.columns.iter().enumerate() {
-        let attnum = i + 1;
-        let facts = ctx.facts(c.type_oid)?.clone();
-        let attribute = ctx
-            .from("pg_catalog", "pg_attribute", "pg_attribute/column")?
-            .set("attrelid", rel.oid)
-            .set("attname", &c.name)
-            .set("atttypid", c.type_oid)
-            .set("attnum", attnum)
-            .set("attnotnull", if c.not_null { "t" } else { "f" })
-            .set("attlen", &facts.len)
-            .set("attbyval", &facts.byval)
-            .set("attalign", &facts.align)
-            .set("attstorage", &facts.storage)
-            .set("attcompression", "")
-            .set("attcollation", &facts.collation)
-            .set("atttypmod", -1)
-            .set("attndims", usize::from(facts.name.starts_with('_')))
-            .null("attacl")
-            .row();
-        ctx.push("pg_catalog", "pg_attribute", attribute);
-
-        let mut column = ctx
-            .from("information_schema", "columns", "columns/text")?
-            .set("table_catalog", ctx.database)
-            .set("table_schema", rel.schema)
-            .set("table_name", &rel.name)
-            .set("column_name", &c.name)
-            .set("ordinal_position", attnum)
-            .set("is_nullable", if c.not_null { "NO" } else { "YES" })
-            .set("data_type", sql_data_type(&facts.name, c.type_oid))
-            .set(
-                "udt_schema",
-                if c.type_oid >= 16_384 {
-                    "public"
-                } else {
-                    "pg_catalog"
-                },
-            )
-            .set("udt_name", &facts.name)
-            .set("dtd_identifier", attnum)
-            .set("is_updatable", "NO")
-            .null("character_octet_length")
-            .null("collation_catalog")
-            .null("collation_schema")
-            .null("collation_name");
-        column = match facts.name.as_str() {
-            "text" | "varchar" | "bpchar" => column.set("character_octet_length", 1_073_741_824),
-            "timestamp" | "timestamptz" | "time" | "timetz" | "date" => column.set(
-                "datetime_precision",
-                if facts.name == "date" { 0 } else { 6 },
-            ),
-            "int2" | "int4" | "int8" | "float4" | "float8" => {
-                let precision = match facts.name.as_str() {
-                    "int2" => 16,
-                    "int4" => 32,
-                    "int8" => 64,
-                    "float4" => 24,
-                    _ => 53,
-                };
-                let c = column
-                    .set("numeric_precision", precision)
-                    .set("numeric_precision_radix", 2);
-                if facts.name.starts_with("int") {
-                    c.set("numeric_scale", 0)
-                } else {
-                    c
-                }
-            }
-            _ => column,
-        };
-        if facts.name == "name" {
-            column = column
-                .set("collation_catalog", ctx.database)
-                .set("collation_schema", "pg_catalog")
-                .set("collation_name", "C");
-        }
-        ctx.push("information_schema", "columns", column.row());
+        column_rows(ctx, rel, i + 1, c)?;
     }
     Ok(())
 }
 
-fn roles_and_database(ctx: &mut Ctx<'_>) -> Result<()> {
+/// Column `attnum` (from 1) of `rel`: its `pg_attribute` and `information_schema.columns` rows.
+fn column_rows(ctx: &mut CatalogRows<'_>, rel: &Relation, attnum: usize, c: &Column) -> Result<()> {
+    let facts = ctx.facts(c.type_oid)?.clone();
+    let attribute = ctx
+        .from("pg_catalog", "pg_attribute", "pg_attribute/column")?
+        .set("attrelid", rel.oid)
+        .set("attname", &c.name)
+        .set("atttypid", c.type_oid)
+        .set("attnum", attnum)
+        .set("attnotnull", if c.not_null { "t" } else { "f" })
+        .set("attlen", &facts.len)
+        .set("attbyval", &facts.byval)
+        .set("attalign", &facts.align)
+        .set("attstorage", &facts.storage)
+        .set("attcompression", "")
+        .set("attcollation", &facts.collation)
+        .set("atttypmod", -1)
+        .set("attndims", usize::from(facts.name.starts_with('_')))
+        .null("attacl")
+        .row();
+    ctx.push("pg_catalog", "pg_attribute", attribute);
+
+    let mut column = ctx
+        .from("information_schema", "columns", "columns/text")?
+        .set("table_catalog", ctx.database)
+        .set("table_schema", rel.schema)
+        .set("table_name", &rel.name)
+        .set("column_name", &c.name)
+        .set("ordinal_position", attnum)
+        .set("is_nullable", if c.not_null { "NO" } else { "YES" })
+        .set("data_type", sql_data_type(&facts.name, c.type_oid))
+        .set(
+            "udt_schema",
+            if c.type_oid >= 16_384 {
+                "public"
+            } else {
+                "pg_catalog"
+            },
+        )
+        .set("udt_name", &facts.name)
+        .set("dtd_identifier", attnum)
+        .set("is_updatable", "NO")
+        .null("character_octet_length")
+        .null("collation_catalog")
+        .null("collation_schema")
+        .null("collation_name");
+    column = match facts.name.as_str() {
+        "text" | "varchar" | "bpchar" => column.set("character_octet_length", 1_073_741_824),
+        "timestamp" | "timestamptz" | "time" | "timetz" | "date" => column.set(
+            "datetime_precision",
+            if facts.name == "date" { 0 } else { 6 },
+        ),
+        "int2" | "int4" | "int8" | "float4" | "float8" => {
+            let precision = match facts.name.as_str() {
+                "int2" => 16,
+                "int4" => 32,
+                "int8" => 64,
+                "float4" => 24,
+                _ => 53,
+            };
+            let c = column
+                .set("numeric_precision", precision)
+                .set("numeric_precision_radix", 2);
+            if facts.name.starts_with("int") {
+                c.set("numeric_scale", 0)
+            } else {
+                c
+            }
+        }
+        _ => column,
+    };
+    if facts.name == "name" {
+        column = column
+            .set("collation_catalog", ctx.database)
+            .set("collation_schema", "pg_catalog")
+            .set("collation_name", "C");
+    }
+    ctx.push("information_schema", "columns", column.row());
+    Ok(())
+}
+
+fn roles_and_database(ctx: &mut CatalogRows<'_>) -> Result<()> {
     for (oid, name) in ctx.roles {
         let role = ctx
             .from("pg_catalog", "pg_roles", "pg_roles/user")?
@@ -505,15 +514,18 @@ fn roles_and_database(ctx: &mut Ctx<'_>) -> Result<()> {
             .row();
         ctx.push("pg_catalog", "pg_user", user);
     }
-    for view in ["enabled_roles", "applicable_roles"] {
-        let r = ctx
-            .empty("information_schema", view)?
-            .set("role_name", ctx.user)
-            .set("grantee", ctx.user)
-            .set("is_grantable", "NO")
-            .row();
-        ctx.push("information_schema", leak_name(view), r);
-    }
+    let enabled = ctx
+        .empty("information_schema", "enabled_roles")?
+        .set("role_name", ctx.user)
+        .row();
+    ctx.push("information_schema", "enabled_roles", enabled);
+    let applicable = ctx
+        .empty("information_schema", "applicable_roles")?
+        .set("role_name", ctx.user)
+        .set("grantee", ctx.user)
+        .set("is_grantable", "NO")
+        .row();
+    ctx.push("information_schema", "applicable_roles", applicable);
     let db = ctx
         .from("pg_catalog", "pg_database", "pg_database/db")?
         .set("oid", DATABASE_OID)
@@ -526,7 +538,7 @@ fn roles_and_database(ctx: &mut Ctx<'_>) -> Result<()> {
 }
 
 /// `pg_settings`: PostgreSQL's rows, with our defaults for the parameters we implement.
-fn settings(ctx: &mut Ctx<'_>) -> Result<()> {
+fn settings(ctx: &mut CatalogRows<'_>) -> Result<()> {
     let spec = ctx.spec("pg_catalog", "pg_settings")?;
     let ours: HashMap<String, String> = Settings::new(ctx.user, [])
         .all()

@@ -5,7 +5,17 @@
 #[allow(unused_imports)]
 use super::*;
 /// The stage table's comments, primary key, statistics and privileges.
-pub(super) fn stage_table_extras(ctx: &mut Ctx<'_>) -> Result<()> {
+pub(super) fn stage_table_extras(ctx: &mut CatalogRows<'_>) -> Result<()> {
+    descriptions(ctx)?;
+    primary_key(ctx)?;
+    constraint_views(ctx)?;
+    privilege_and_statistics(ctx)?;
+    extensions(ctx)?;
+    Ok(())
+}
+
+/// The table's and its columns' comments (`pg_description`).
+fn descriptions(ctx: &mut CatalogRows<'_>) -> Result<()> {
     let mut descriptions = vec![(0usize, TABLE_DESCRIPTION)];
     descriptions.extend(
         COLUMNS
@@ -23,7 +33,11 @@ pub(super) fn stage_table_extras(ctx: &mut Ctx<'_>) -> Result<()> {
             .row();
         ctx.push("pg_catalog", "pg_description", d);
     }
+    Ok(())
+}
 
+/// The primary key on `_key`: its index, `pg_index`, its constraint and `pg_indexes`.
+fn primary_key(ctx: &mut CatalogRows<'_>) -> Result<()> {
     let index = ctx
         .from("pg_catalog", "pg_class", "pg_class/index")?
         .set("oid", STAGE_PKEY_INDEX_OID)
@@ -71,7 +85,11 @@ pub(super) fn stage_table_extras(ctx: &mut Ctx<'_>) -> Result<()> {
         )
         .row();
     ctx.push("pg_catalog", "pg_indexes", indexes);
+    Ok(())
+}
 
+/// The information_schema views of the key and of the NOT NULL checks.
+fn constraint_views(ctx: &mut CatalogRows<'_>) -> Result<()> {
     let (db, schema, table) = (ctx.database, TABLE_SCHEMA, TABLE_NAME);
     let constraint_row = |name: &str, kind: &str| -> Result<TextRow> {
         Ok(ctx
@@ -134,7 +152,12 @@ pub(super) fn stage_table_extras(ctx: &mut Ctx<'_>) -> Result<()> {
         .set("constraint_name", PKEY_NAME)
         .row();
     ctx.push("information_schema", "constraint_column_usage", usage);
+    Ok(())
+}
 
+/// The owner's SELECT privilege and the statistics rows (all zero).
+fn privilege_and_statistics(ctx: &mut CatalogRows<'_>) -> Result<()> {
+    let db = ctx.database;
     let privilege = ctx
         .from(
             "information_schema",
@@ -162,7 +185,11 @@ pub(super) fn stage_table_extras(ctx: &mut Ctx<'_>) -> Result<()> {
         }
         ctx.push("pg_catalog", leak_name(relation), stat.row());
     }
+    Ok(())
+}
 
+/// The extensions: plpgsql, and hstore, which the columns use.
+fn extensions(ctx: &mut CatalogRows<'_>) -> Result<()> {
     let hstore = ctx
         .from("pg_catalog", "pg_extension", "pg_extension/hstore")?
         .set("oid", HSTORE_EXTENSION_OID)
