@@ -125,6 +125,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Any, reg::reg_casts),
     rule!(Any, syntax::composite_fields),
     rule!(Any, outputs::outputs),
+    rule!(Any, syntax::array_constructors),
 ];
 
 /// Rewrites `statement` in place: every rule of [`RULES`] whose scope covers it, in order.

@@ -126,6 +126,21 @@ pub(super) fn like_escape(statement: &mut Statement, _: &Context) {
     });
 }
 
+/// `ARRAY[a, b]` is the call `make_array(a, b)` DataFusion plans it as, spelled so that its
+/// items are planned with the query's context: DataFusion plans an array constructor's items
+/// without the enclosing query, so an outer column inside one (`(SELECT … FROM (SELECT
+/// unnest(ARRAY[s.n]) …)) FROM s`) or a subquery among its items did not resolve. Runs after
+/// the rules that read array constructors; names are PostgreSQL's either way (`naming` reads
+/// the statement as written).
+pub(super) fn array_constructors(statement: &mut Statement, _: &Context) {
+    each_expr(statement, |expr| {
+        if let Expr::Array(array) = expr {
+            let items = std::mem::take(&mut array.elem);
+            *expr = call_with("make_array", items);
+        }
+    });
+}
+
 /// An array literal written as text is the array of its items: `x = ANY('{a,b}')`,
 /// `x <> ALL('{1,2}'::oid[])`, `'{a,"x y"}'::text[]` (psycopg, pgcli and ibis pass lists this
 /// way; psql's `\dT` writes them). The comparison or cast around the items gives them their
@@ -475,6 +490,17 @@ mod tests {
                 "SELECT CURRENT_SCHEMA, \"current_schema\" FROM t"
             ),
             "SELECT current_schema(), \"current_schema\" FROM t"
+        );
+    }
+
+    #[test]
+    fn array_constructors_are_make_array_calls() {
+        assert_eq!(
+            applied(
+                array_constructors,
+                "SELECT ARRAY[s.n, ARRAY[1]], ARRAY[] FROM s"
+            ),
+            "SELECT make_array(s.n, make_array(1)), make_array() FROM s"
         );
     }
 
