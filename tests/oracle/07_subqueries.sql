@@ -120,3 +120,31 @@ SELECT s._key, (SELECT t.created_date FROM aws.apigatewayv2_stage t WHERE t.api_
 SELECT _key, upper(region) IN (SELECT upper(region) FROM aws.apigatewayv2_stage WHERE auto_deploy), lower(stage_name) NOT IN (SELECT stage_name FROM aws.apigatewayv2_stage ORDER BY 1 LIMIT 2) FROM aws.apigatewayv2_stage ORDER BY _key
 
 SELECT _key, region || '' IN (SELECT NULL::text UNION ALL SELECT 'us-east-1') FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 6
+
+SELECT s._key, (SELECT count(*) FROM aws.apigatewayv2_stage t WHERE t._key < s._key) FROM aws.apigatewayv2_stage s ORDER BY 1
+
+SELECT s._key, EXISTS (SELECT 1 FROM aws.apigatewayv2_stage t WHERE t.created_date > s.created_date AND t.region = s.region) FROM aws.apigatewayv2_stage s ORDER BY 1
+
+SELECT s._key, s.stage_name IN (SELECT t.stage_name FROM aws.apigatewayv2_stage t WHERE t._key > s._key) FROM aws.apigatewayv2_stage s ORDER BY 1
+
+SELECT s._key, s.description NOT IN (SELECT t.description FROM aws.apigatewayv2_stage t WHERE t._key <> s._key AND t.api_id = s.api_id) FROM aws.apigatewayv2_stage s ORDER BY 1
+
+SELECT s._key, CASE WHEN s.auto_deploy THEN (SELECT max(t.created_date) FROM aws.apigatewayv2_stage t WHERE t.created_date < s.created_date) END FROM aws.apigatewayv2_stage s ORDER BY 1
+
+SELECT s._key, unnest((SELECT array_agg(t.stage_name ORDER BY t.stage_name) FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id AND t._key <> s._key)) FROM aws.apigatewayv2_stage s ORDER BY 1, 2
+
+SELECT s._key, (SELECT count(*) FROM (SELECT unnest(akeys(s.tags)) AS k) x WHERE x.k <> 'env') FROM aws.apigatewayv2_stage s ORDER BY 1
+
+SELECT s._key, (WITH RECURSIVE r(n) AS (SELECT length(s.stage_name) UNION ALL SELECT n - 1 FROM r WHERE n > 1) SELECT count(*) FROM r) FROM aws.apigatewayv2_stage s ORDER BY 1
+
+SELECT (SELECT t._key FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id AND t._key <> s._key) FROM aws.apigatewayv2_stage s
+
+SELECT s._key FROM aws.apigatewayv2_stage s WHERE (SELECT count(*) FROM aws.apigatewayv2_stage t WHERE t.created_date <= s.created_date) <= 3 ORDER BY 1
+
+SELECT s.region, count(*) FILTER (WHERE EXISTS (SELECT 1 FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id AND t._key > s._key)) FROM aws.apigatewayv2_stage s GROUP BY 1 ORDER BY 1
+
+SELECT s.stage_name, (SELECT count(*) FROM aws.apigatewayv2_stage t WHERE t._key < s._key) AS before, s.region IN (SELECT t.region FROM aws.apigatewayv2_stage t WHERE t.created_date > s.created_date) AS later_here FROM aws.apigatewayv2_stage s ORDER BY s._key LIMIT 8
+
+SELECT s._key, (SELECT array_agg(x ORDER BY x) FROM (SELECT unnest(ARRAY[s.stage_name, s.region, (SELECT min(t.region) FROM aws.apigatewayv2_stage t WHERE t._key > s._key)]) AS x) y) FROM aws.apigatewayv2_stage s ORDER BY 1
+
+SELECT n, ARRAY[n, n * 2], ARRAY[(SELECT max(m) FROM (VALUES (1), (2)) t(m) WHERE m <= n)] FROM (VALUES (1), (2)) s(n) ORDER BY 1

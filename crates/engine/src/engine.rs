@@ -73,6 +73,8 @@ impl Engine {
         let state = SessionStateBuilder::new()
             .with_config(session_config)
             .with_default_features()
+            .with_optimizer_rules(crate::subplan::PgSubPlans::with_defaults())
+            .with_query_planner(Arc::new(crate::subplan::PgQueryPlanner))
             .build();
         let mut planners: Vec<Arc<dyn datafusion::logical_expr::planner::ExprPlanner>> =
             vec![Arc::new(PgOperatorPlanner::new())];
@@ -219,6 +221,9 @@ impl Engine {
             .options_mut()
             .extensions
             .insert(crate::settings::SessionSettings(Arc::clone(&settings)));
+        // What a subplan checks between its runs (see `subplan`).
+        let canceller = Arc::new(crate::limits::Canceller::default());
+        state.config_mut().set_extension(Arc::clone(&canceller));
         let udfs = session_info::for_session(&self.config.database, user, Arc::clone(&settings))
             .into_iter()
             .chain(crate::functions::system_info::for_session(

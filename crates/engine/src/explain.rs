@@ -184,7 +184,8 @@ fn pg_name(plan: &Arc<dyn ExecutionPlan>) -> Option<String> {
             | "RepartitionExec"
             | "SortPreservingMergeExec"
             | "LocalLimitExec"
-            | "CooperativeExec" => return None,
+            | "CooperativeExec"
+            | "SubPlansExec" => return None,
             "AggregateExec" => {
                 let text = one_line(plan);
                 if text.contains("mode=Partial") {

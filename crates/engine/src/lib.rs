@@ -22,6 +22,8 @@
 //! - [`planner`] and [`functions`]: PostgreSQL operators, types and functions; [`row_fn`] the
 //!   row-at-a-time scalar function both they and [`semantics`] build on.
 //! - [`naming`]: PostgreSQL's names for result columns.
+//! - [`subplan`]: correlated subqueries DataFusion cannot decorrelate, run once per outer row
+//!   (PostgreSQL's SubPlan), as the last step before physical planning.
 //! - [`rewrite`]: PostgreSQL name resolution (`pg_catalog` first) applied before planning;
 //!   forms DataFusion would answer differently are refused there (0A000).
 //! - [`semantics`]: PostgreSQL's meaning where DataFusion's differs (interval comparison,
@@ -61,6 +63,7 @@ pub(crate) mod session;
 pub(crate) mod settings;
 pub(crate) mod statement;
 pub(crate) mod status_tables;
+pub(crate) mod subplan;
 pub(crate) mod table;
 pub(crate) mod text;
 

@@ -22,13 +22,25 @@ use crate::prepared::Prepared;
 const MAX_TEXTS: usize = 256;
 
 /// Whether `plan` can be run again without planning it again: immutable functions only,
-/// everywhere in it (subqueries included). Its physical plan is kept too when it has no
-/// parameters.
+/// everywhere in it (subqueries included), and no correlated subquery over the stage table
+/// (one run per outer row as a subplan reads the snapshot pinned in the query's own state,
+/// see [`crate::subplan`]). Its physical plan is kept too when it has no parameters.
 pub fn reusable(plan: &LogicalPlan) -> bool {
     let mut ok = true;
+    let mut correlated = false;
+    let mut reads_stages = false;
     let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            reads_stages |= scan.table_name.table() == crate::schema::TABLE_NAME;
+        }
         for expr in node.expressions() {
             let _ = expr.apply(|e| {
+                correlated |= match e {
+                    Expr::ScalarSubquery(s) => !s.outer_ref_columns.is_empty(),
+                    Expr::Exists(e) => !e.subquery.outer_ref_columns.is_empty(),
+                    Expr::InSubquery(i) => !i.subquery.outer_ref_columns.is_empty(),
+                    _ => false,
+                };
                 let volatile = matches!(e, Expr::ScalarFunction(f)
                     if f.func.signature().volatility != Volatility::Immutable);
                 if volatile {
@@ -44,7 +56,7 @@ pub fn reusable(plan: &LogicalPlan) -> bool {
             TreeNodeRecursion::Stop
         })
     });
-    ok
+    ok && !(correlated && reads_stages)
 }
 
 /// Query texts this session planned (simple queries and Parse messages), each one query with
@@ -78,7 +90,7 @@ impl TextCache {
 /// time): no joins (they keep their build side), no recursive queries and no dynamic filters,
 /// which DataFusion cannot reset.
 pub fn physical_reusable(plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>) -> bool {
-    if joins_or_recurses(plan) {
+    if joins_or_recurses(plan) || plan.name() == "SubPlansExec" {
         return false;
     }
     if !plan.dynamic_expressions_produced().is_empty() {
@@ -96,7 +108,11 @@ const INLINE_SCAN_ROWS: usize = 100_000;
 /// (`generate_series` and other table functions can produce any number), and no full scan of
 /// a snapshot larger than [`INLINE_SCAN_ROWS`]. Index lookups and catalog reads qualify.
 pub fn runs_inline(plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>, rows: usize) -> bool {
-    if joins_or_recurses(plan) || plan.name().contains("LazyMemory") {
+    // Subplans run whole subqueries inside one poll (see `crate::subplan`).
+    if joins_or_recurses(plan)
+        || plan.name().contains("LazyMemory")
+        || plan.name() == "SubPlansExec"
+    {
         return false;
     }
     if let Some(scan) = plan.downcast_ref::<crate::scan::StageScanExec>()

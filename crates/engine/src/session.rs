@@ -64,13 +64,18 @@ impl Session {
         budget: Arc<crate::limits::MemoryBudget>,
         executor: Arc<crate::executor::QueryExecutor>,
     ) -> Session {
+        // The engine puts the cancel switch in the state, where subplans find it.
+        let canceller = state
+            .config()
+            .get_extension::<crate::limits::Canceller>()
+            .unwrap_or_default();
         Session {
             state,
             settings,
             user: user.to_owned(),
             table,
             cursors: Cursors::default(),
-            canceller: Arc::new(crate::limits::Canceller::default()),
+            canceller,
             backend_pid,
             budget,
             executor,

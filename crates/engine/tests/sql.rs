@@ -553,3 +553,115 @@ async fn a_parameterized_lookup_plans_once_and_binds_each_value() {
         .sum();
     assert_eq!(rows, 0, "no row equals NULL");
 }
+
+/// The engine's own error inside a DataFusion error (as the wire's SQLSTATE boundary finds it).
+fn innermost(e: &EngineError) -> &EngineError {
+    match e {
+        EngineError::DataFusion(df) => EngineError::find_in(df).unwrap_or(e),
+        other => other,
+    }
+}
+
+/// Correlated subqueries DataFusion cannot turn into joins run once per outer row, as
+/// PostgreSQL's SubPlan (they were refused with 0A000 before).
+#[tokio::test]
+async fn correlated_subqueries_run_per_outer_row() {
+    let engine = demo_engine();
+    let s = session(&engine);
+    let q = |sql: &'static str| {
+        let s = &s;
+        async move { run(s, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}")) }
+    };
+    // An outer column inside a derived table under unnest (pgcli's foreign keys).
+    assert_eq!(
+        q("SELECT unnest((SELECT array_agg(x ORDER BY x DESC) FROM (SELECT unnest(ARRAY[s.n, s.n * 10]) AS x) y)) AS v \
+           FROM (VALUES (1), (2)) s(n)")
+        .await,
+        "columns: v\n10\n1\n20\n2\n"
+    );
+    // A comparison other than `=`, in EXISTS, IN and a scalar subquery.
+    assert_eq!(
+        q("SELECT s.n, EXISTS (SELECT 1 FROM (VALUES (1), (2), (3)) t(m) WHERE t.m > s.n) AS e, \
+           s.n IN (SELECT t.m + 1 FROM (VALUES (1), (NULL)) t(m) WHERE t.m IS NULL OR t.m < s.n) AS i, \
+           (SELECT max(t.m) FROM (VALUES (1), (2), (3)) t(m) WHERE t.m < s.n) AS m \
+           FROM (VALUES (1), (2), (3)) s(n) ORDER BY 1")
+        .await,
+        "columns: n | e | i | m\n1 | true | NULL | NULL\n2 | true | true | 1\n3 | false | NULL | 2\n"
+    );
+    // An outer column read only by a nested subquery, and a nested scope reusing the alias.
+    assert_eq!(
+        q("SELECT s.n, (SELECT count(*) FROM (VALUES (1), (2), (3)) u(k) WHERE EXISTS \
+           (SELECT 1 FROM (VALUES (2)) w(z) WHERE w.z > u.k - s.n)) AS c, \
+           (SELECT (SELECT max(s.n) FROM (VALUES (5)) s(n)) FROM (VALUES (1)) u(k) WHERE u.k <= s.n) AS m \
+           FROM (VALUES (0), (1)) s(n) ORDER BY 1")
+        .await,
+        "columns: n | c | m\n0 | 1 | NULL\n1 | 2 | 5\n"
+    );
+    // A recursive CTE reading the outer row inside CASE (asyncpg's type introspection).
+    assert_eq!(
+        q(
+            "SELECT s.n, CASE WHEN s.n > 1 THEN (WITH RECURSIVE r(k) AS (SELECT s.n UNION ALL \
+           SELECT k - 1 FROM r WHERE k > 1) SELECT count(*) FROM r) END AS c \
+           FROM (VALUES (1), (3)) s(n) ORDER BY 1"
+        )
+        .await,
+        "columns: n | c\n1 | NULL\n3 | 3\n"
+    );
+}
+
+/// A subplan keeps PostgreSQL's errors: more than one row is 21000, and only for the rows
+/// whose CASE branch runs it.
+#[tokio::test]
+async fn subplans_keep_cardinality_errors_and_case_laziness() {
+    let engine = demo_engine();
+    let s = session(&engine);
+    let several = "SELECT (SELECT t.m FROM (VALUES (1), (2)) t(m) WHERE t.m >= s.n) FROM (VALUES (1), (2)) s(n)";
+    match run(&s, several).await {
+        Err(e) if matches!(innermost(&e), EngineError::CardinalityViolation(_)) => {}
+        other => panic!("expected 21000, got {other:?}"),
+    }
+    assert_eq!(
+        run(
+            &s,
+            "SELECT CASE WHEN s.n = 1 THEN 0 ELSE (SELECT t.m FROM (VALUES (1), (2)) t(m) WHERE t.m >= s.n) END AS c \
+             FROM (VALUES (1), (2)) s(n) ORDER BY 1"
+        )
+        .await
+        .expect("the branch not taken never runs"),
+        "columns: c\n0\n2\n"
+    );
+}
+
+/// `statement_timeout` stops a statement whose subplans would run for minutes.
+#[tokio::test]
+async fn statement_timeout_stops_subplan_work() {
+    let engine = demo_engine();
+    let s = session(&engine);
+    run(&s, "SET statement_timeout = '300ms'")
+        .await
+        .expect("set");
+    let started = std::time::Instant::now();
+    match run(
+        &s,
+        "SELECT sum((SELECT count(*) FROM generate_series(1, 100) x WHERE x < g)) FROM generate_series(1, 99000) g",
+    )
+    .await
+    {
+        Err(e) if matches!(innermost(&e), EngineError::QueryCanceled(_)) => {}
+        other => panic!("expected 57014, got {other:?}"),
+    }
+    // The work stopped too: 99000 runs take far longer than this.
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+/// The stage table read per outer row, over the snapshot the statement started with.
+#[tokio::test]
+async fn subplans_over_the_stage_table() {
+    check(
+        "subplan_stage_rows",
+        "SELECT s.stage_name, (SELECT count(*) FROM aws.apigatewayv2_stage t WHERE t._key < s._key) AS before, \
+         s.region IN (SELECT t.region FROM aws.apigatewayv2_stage t WHERE t.created_date > s.created_date) AS later_here \
+         FROM aws.apigatewayv2_stage s ORDER BY s._key LIMIT 8",
+    )
+    .await;
+}
