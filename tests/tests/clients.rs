@@ -118,8 +118,8 @@ async fn psqlodbc_catalog_calls_autocommit_off_and_declare_fetch() {
     python_client("odbc_client.py", &[]).await;
 }
 
-/// pgcli's completion refresher. Its foreign-key query (a correlated subquery over
-/// `unnest(confkey)` inside `unnest()`) is not served yet and is left out.
+/// pgcli's completion refresher, its foreign-key query (a correlated subquery over
+/// `unnest(conkey)` inside `unnest()`) included.
 #[tokio::test]
 async fn pgcli_completion_refresher() {
     python_client("pgcli_client.py", &[]).await;

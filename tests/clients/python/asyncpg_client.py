@@ -1,5 +1,7 @@
 """asyncpg: everything prepared and binary; introspection of the types it does not know
-(json codec set, hstore introspected from pg_type), a transaction, a cursor, the pool reset."""
+(json codec set, hstore introspected from pg_type), a transaction, a cursor, the pool reset;
+and a connection with no codec set, where asyncpg's own type introspection (an `oid[]`
+parameter, a recursive CTE per type) decodes hstore as text, as it does from PostgreSQL."""
 
 import asyncio
 import datetime
@@ -60,7 +62,36 @@ async def main():
         async with pool.acquire() as c:
             eq(await c.fetchval(f"SELECT count(*) FROM {QUALIFIED}"), STAGE_COUNT, "pool count")
     await pool.close()
+
+    await without_codecs(ci, rows)
     done("asyncpg")
+
+
+def hstore_text(pairs):
+    """hstore's text output for a dict, as PostgreSQL prints it: keys by length, then bytes."""
+    quote = lambda s: '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    ordered = sorted(pairs.items(), key=lambda kv: (len(kv[0].encode()), kv[0].encode()))
+    return ", ".join(quote(k) + "=>" + ("NULL" if v is None else quote(v)) for k, v in ordered)
+
+
+async def without_codecs(ci, rows):
+    conn = await asyncpg.connect(host=ci["host"], port=ci["port"], user=ci["user"],
+                                 database=ci["dbname"], password=ci["password"] or None)
+    eq(await conn.fetchval("SELECT $1::oid[]", [16385, 25]), [16385, 25], "oid[] round-trip")
+    records = await conn.fetch(
+        f"SELECT _key, tags, stage_variables FROM {QUALIFIED} ORDER BY _key")
+    eq([r["_key"] for r in records], [r["_key"] for r in rows], "keys without codecs")
+    by_key = {r["_key"]: r for r in rows}
+    for r in records:
+        for column in ("tags", "stage_variables"):
+            value, decoded = r[column], by_key[r["_key"]][column]
+            if decoded is None:
+                eq(value, None, f"{column} NULL")
+                continue
+            check(isinstance(value, str), f"{column} arrives as text: {value!r}")
+            eq(value, hstore_text(decoded), f"{column} text is PostgreSQL's hstore output")
+    check(any(r["tags"] for r in records), "some stage has tags as text")
+    await conn.close()
 
 
 if __name__ == "__main__":
