@@ -106,11 +106,7 @@ impl OptimizerRule for PgSubPlans {
             return Ok(Transformed::no(plan));
         }
         plan.transform_up_with_subqueries(|node| {
-            let inputs: Vec<DFSchemaRef> = node
-                .inputs()
-                .iter()
-                .map(|i| Arc::clone(i.schema()))
-                .collect();
+            let inputs = input_schemas(&node);
             let preserver = NamePreserver::new(&node);
             node.map_expressions(|expr| {
                 let saved = preserver.save(&expr);
@@ -163,6 +159,15 @@ fn subquery_of(e: &Expr) -> Option<&Subquery> {
     }
 }
 
+/// The schemas of `node`'s inputs: the columns its expressions (and the subqueries among
+/// them, as outer columns) may read.
+fn input_schemas(node: &LogicalPlan) -> Vec<DFSchemaRef> {
+    node.inputs()
+        .iter()
+        .map(|i| Arc::clone(i.schema()))
+        .collect()
+}
+
 /// Whether a column is one of the schemas'.
 fn in_schemas(schemas: &[DFSchemaRef], c: &Column) -> bool {
     schemas.iter().any(|s| s.has_column(c))
@@ -173,11 +178,7 @@ fn in_schemas(schemas: &[DFSchemaRef], c: &Column) -> bool {
 /// subquery's outer reference names the nearest scope with that column, as SQL resolves it.
 fn reads(plan: &LogicalPlan, bound: &dyn Fn(&Column) -> bool, out: &mut Vec<Column>) {
     let _ = plan.apply(|node| {
-        let scope: Vec<DFSchemaRef> = node
-            .inputs()
-            .iter()
-            .map(|i| Arc::clone(i.schema()))
-            .collect();
+        let scope = input_schemas(node);
         for expr in node.expressions() {
             let _ = expr.apply(|e| {
                 if let Expr::OuterReferenceColumn(_, c) = e
@@ -623,11 +624,7 @@ fn replace_outer(
         }
     };
     let rewritten = plan.transform_down(|node| {
-        let scope: Vec<DFSchemaRef> = node
-            .inputs()
-            .iter()
-            .map(|i| Arc::clone(i.schema()))
-            .collect();
+        let scope = input_schemas(&node);
         let inner = |c: &Column| bound(c) || in_schemas(&scope, c);
         let nested = |s: &Subquery| -> Result<Subquery> {
             let plan = replace_outer(
