@@ -148,3 +148,7 @@ SELECT s.stage_name, (SELECT count(*) FROM aws.apigatewayv2_stage t WHERE t._key
 SELECT s._key, (SELECT array_agg(x ORDER BY x) FROM (SELECT unnest(ARRAY[s.stage_name, s.region, (SELECT min(t.region) FROM aws.apigatewayv2_stage t WHERE t._key > s._key)]) AS x) y) FROM aws.apigatewayv2_stage s ORDER BY 1
 
 SELECT n, ARRAY[n, n * 2], ARRAY[(SELECT max(m) FROM (VALUES (1), (2)) t(m) WHERE m <= n)] FROM (VALUES (1), (2)) s(n) ORDER BY 1
+
+SELECT s._key, (SELECT coalesce(sum(length(t.stage_name)), 0) + 1 FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id AND t._key < s._key), (SELECT count(*) * 2 FROM aws.apigatewayv2_stage t WHERE t.region = s.region) FROM aws.apigatewayv2_stage s ORDER BY 1
+
+SELECT n, (SELECT max(s.n) + o.n FROM (VALUES (5)) s(n)) FROM (VALUES (1), (2)) o(n) ORDER BY 1

@@ -399,8 +399,43 @@ fn at_most_one_row(query: &Query) -> bool {
         SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
         _ => return false,
     };
-    matches!(expr, Expr::Function(f) if f.over.is_none()
-        && AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str()))
+    aggregates(expr)
+}
+
+/// Whether `expr` calls an aggregate of its own select (not one of a subquery inside it): a
+/// select without GROUP BY that aggregates gives exactly one row (`count(*) + 1`,
+/// `coalesce(sum(x), 0)` as well as `max(x)`).
+fn aggregates(expr: &Expr) -> bool {
+    use datafusion::sql::sqlparser::ast::{Visit, Visitor};
+    struct Own {
+        depth: usize,
+    }
+    impl Visitor for Own {
+        type Break = ();
+        fn pre_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            match e {
+                Expr::Function(f)
+                    if self.depth == 0
+                        && f.over.is_none()
+                        && f.name.0.last().is_some_and(|n| {
+                            AGGREGATES.contains(&n.to_string().to_ascii_lowercase().as_str())
+                        }) =>
+                {
+                    ControlFlow::Break(())
+                }
+                _ => ControlFlow::Continue(()),
+            }
+        }
+    }
+    expr.visit(&mut Own { depth: 0 }).is_break()
 }
 
 /// Replaces a select item's expression `e` with `agg(e [ORDER BY …])`.
@@ -455,6 +490,15 @@ mod tests {
                 "SELECT (SELECT count(*) FROM t), (SELECT 1)"
             ),
             "SELECT (SELECT count(*) FROM t), (SELECT 1)"
+        );
+        // An expression over the select's own aggregates is one row too; an aggregate of a
+        // subquery inside the item is not the select's.
+        assert_eq!(
+            applied(
+                scalar_subqueries,
+                "SELECT (SELECT coalesce(pg_catalog.sum(x), 0) + 1 FROM t), (SELECT (SELECT max(y) FROM u) + x FROM t)"
+            ),
+            "SELECT (SELECT coalesce(pg_catalog.sum(x), 0) + 1 FROM t), (SELECT __pg_scalar_subquery((SELECT max(y) FROM u) + x) FROM t)"
         );
         assert_eq!(
             applied(
