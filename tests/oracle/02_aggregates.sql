@@ -108,3 +108,11 @@ SELECT percentile_disc(0.25) WITHIN GROUP (ORDER BY length(_key)) FILTER (WHERE 
 SELECT percentile_disc(1.5) WITHIN GROUP (ORDER BY stage_name) FROM aws.apigatewayv2_stage
 
 SELECT mode() WITHIN GROUP (ORDER BY x) FROM (VALUES (NULL::int)) t(x)
+
+SELECT sum(x) + 1, sum(x) * 2, sum(x) > 1, sum(x) - 10, 1 - sum(x) FROM (VALUES (1::bigint), (4::bigint)) t(x)
+
+SELECT sum(x), sum(x) + 1 FROM (VALUES (1::int), (4::int)) t(x)
+
+SELECT sum(x::smallint) FROM (VALUES (1), (4)) t(x)
+
+SELECT sum(length(stage_name)) + 1, sum(length(stage_name)) >= 0, count(*) FILTER (WHERE length(stage_name) > 3) FROM aws.apigatewayv2_stage

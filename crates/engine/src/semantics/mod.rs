@@ -239,11 +239,18 @@ impl PgSemantics {
     /// One expression (its children already done).
     fn expr(&self, e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         match e {
-            Expr::BinaryExpr(BinaryExpr { left, op, right }) if is_comparison(op) => {
-                self.comparison(left, op, right, schema)
-            }
             Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
-                self.arithmetic(left, op, right, schema)
+                let (left, right, recoerced) = recoerce(left, op, right, schema)?;
+                let out = if is_comparison(op) {
+                    self.comparison(left, op, right, schema)?
+                } else {
+                    self.arithmetic(left, op, right, schema)?
+                };
+                Ok(if recoerced {
+                    Transformed::yes(out.data)
+                } else {
+                    out
+                })
             }
             Expr::Cast(cast) => self.cast(cast, schema),
             Expr::TryCast(TryCast { expr, field }) if is_integer(field.data_type()) => {
@@ -526,7 +533,8 @@ impl PgSemantics {
             Expr::AggregateFunction(mut agg)
                 if agg.func.name() == "sum"
                     && agg.params.args.len() == 1
-                    && type_of(&agg.params.args[0], schema)? == DataType::Int64 =>
+                    && type_of(&agg.params.args[0], schema)? == DataType::Int64
+                    && !widened_small_integer(&agg.params.args[0], schema)? =>
             {
                 // sum(bigint) is numeric in PostgreSQL, so it does not overflow.
                 let arg = agg.params.args.remove(0);
@@ -607,6 +615,51 @@ impl PgSemantics {
         // so every node derives its schema again.
         out.map_data(|n| n.recompute_schema())
     }
+}
+
+/// The operands of `left op right` coerced again when this rule made one of them numeric
+/// after DataFusion had coerced them (`sum(bigint)` is numeric here, so `sum(x) + 1` and
+/// `sum(x) > 5` meet an integer), as DataFusion's analyzer would coerce numeric and integer.
+fn recoerce(
+    left: Box<Expr>,
+    op: datafusion::logical_expr::Operator,
+    right: Box<Expr>,
+    schema: &DFSchema,
+) -> Result<(Box<Expr>, Box<Expr>, bool)> {
+    let (lt, rt) = (type_of(&left, schema)?, type_of(&right, schema)?);
+    let mixed = |a: &DataType, b: &DataType| matches!(a, DataType::Decimal128(..)) && is_integer(b);
+    // Division keeps DataFusion's refusal: its numeric quotient has fewer digits than
+    // PostgreSQL's (`select_div_scale`), and a shorter quotient would be a different value.
+    let divides = matches!(
+        op,
+        datafusion::logical_expr::Operator::Divide | datafusion::logical_expr::Operator::Modulo
+    );
+    if divides || !(mixed(&lt, &rt) || mixed(&rt, &lt)) {
+        return Ok((left, right, false));
+    }
+    let (lc, rc) =
+        datafusion::logical_expr::type_coercion::binary::BinaryTypeCoercer::new(&lt, &op, &rt)
+            .get_input_types()?;
+    let cast = |e: Box<Expr>, from: &DataType, to: DataType| {
+        if *from == to {
+            e
+        } else {
+            Box::new(Expr::Cast(Cast::new(e, to)))
+        }
+    };
+    Ok((cast(left, &lt, lc), cast(right, &rt, rc), true))
+}
+
+/// Whether `e` is a smaller integer DataFusion cast to bigint for `sum`: `sum(integer)` and
+/// `sum(smallint)` are bigint in PostgreSQL, only `sum(bigint)` is numeric.
+fn widened_small_integer(e: &Expr, schema: &DFSchema) -> Result<bool> {
+    Ok(match e {
+        Expr::Cast(Cast { expr, .. }) | Expr::TryCast(TryCast { expr, .. }) => matches!(
+            type_of(expr, schema)?,
+            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::UInt8 | DataType::UInt16
+        ),
+        _ => false,
+    })
 }
 
 /// A window function call (`e` is one): `nth_value`'s position must be positive, and json
