@@ -152,3 +152,7 @@ SELECT n, ARRAY[n, n * 2], ARRAY[(SELECT max(m) FROM (VALUES (1), (2)) t(m) WHER
 SELECT s._key, (SELECT coalesce(sum(length(t.stage_name)), 0) + 1 FROM aws.apigatewayv2_stage t WHERE t.api_id = s.api_id AND t._key < s._key), (SELECT count(*) * 2 FROM aws.apigatewayv2_stage t WHERE t.region = s.region) FROM aws.apigatewayv2_stage s ORDER BY 1
 
 SELECT n, (SELECT max(s.n) + o.n FROM (VALUES (5)) s(n)) FROM (VALUES (1), (2)) o(n) ORDER BY 1
+
+SELECT s._key, (SELECT string_agg(k, ',' ORDER BY k) FROM unnest(akeys(s.tags)) AS k(k)) FROM aws.apigatewayv2_stage s ORDER BY 1
+
+SELECT s._key, (SELECT count(*) FROM unnest(ARRAY[s.stage_name, s.region, 'prod']) AS u(v) WHERE v <> s.stage_name) FROM aws.apigatewayv2_stage s ORDER BY 1

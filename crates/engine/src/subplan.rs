@@ -9,6 +9,8 @@
 //! - the optimizer rule [`PgSubPlans`], right after DataFusion's decorrelating rules, makes
 //!   each correlated `(SELECT …)`, `EXISTS (…)` and `x IN (…)` they left a call of a
 //!   [`SubPlan`] function whose arguments are the outer columns it reads;
+//!   ([`PgLateralSubPlans`] does the same before those rules for a subquery reading its outer
+//!   columns inside a derived table over a set-returning function, which they mishandle);
 //! - the query planner [`PgQueryPlanner`] binds each call to the statement's session state
 //!   and run limits.
 //!
@@ -73,7 +75,8 @@ pub const MAX_RUNS: usize = 100_000;
 pub struct PgSubPlans;
 
 impl PgSubPlans {
-    /// DataFusion's optimizer rules with this one after the last decorrelating rule.
+    /// DataFusion's optimizer rules with this one after the last decorrelating rule, and
+    /// [`PgLateralSubPlans`] before them all.
     pub fn with_defaults() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
         let mut rules = datafusion::optimizer::Optimizer::new().rules;
         let at = rules
@@ -88,6 +91,7 @@ impl PgSubPlans {
             })
             .map_or(0, |i| i + 1);
         rules.insert(at, Arc::new(PgSubPlans));
+        rules.insert(0, Arc::new(PgLateralSubPlans));
         rules
     }
 }
@@ -117,6 +121,62 @@ impl OptimizerRule for PgSubPlans {
     }
 }
 
+/// The optimizer rule that makes a SubPlan, before DataFusion's decorrelating rules run, of
+/// each correlated subquery that reads its outer columns inside a derived table over a
+/// set-returning function (`(SELECT count(*) FROM unnest(ARRAY[s.n]) u)`): those rules
+/// join such a subquery once and leave the outer reference inside, which cannot run.
+#[derive(Debug, Default)]
+pub struct PgLateralSubPlans;
+
+impl OptimizerRule for PgLateralSubPlans {
+    fn name(&self) -> &str {
+        "pg_lateral_subplans"
+    }
+
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        _config: &dyn OptimizerConfig,
+    ) -> Result<Transformed<LogicalPlan>> {
+        if !has_correlated(&plan) {
+            return Ok(Transformed::no(plan));
+        }
+        plan.transform_up_with_subqueries(|node| {
+            let inputs = input_schemas(&node);
+            let preserver = NamePreserver::new(&node);
+            node.map_expressions(|expr| {
+                let saved = preserver.save(&expr);
+                let rewritten = expr.transform_up(|e| {
+                    if subquery_of(&e).is_some_and(|s| reads_inside_derived_table(&s.subquery)) {
+                        subplan_call(e, &inputs)
+                    } else {
+                        Ok(Transformed::no(e))
+                    }
+                })?;
+                Ok(rewritten.update_data(|e| saved.restore(e)))
+            })
+        })
+    }
+}
+
+/// Whether `plan` holds a derived table (a `Subquery` plan node) that reads an outer column.
+fn reads_inside_derived_table(plan: &LogicalPlan) -> bool {
+    let mut found = false;
+    let _ = plan.apply(|node| {
+        if let LogicalPlan::Subquery(derived) = node {
+            let mut read = Vec::new();
+            reads(&derived.subquery, &|_| false, &mut read);
+            found |= !read.is_empty();
+        }
+        Ok(if found {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    });
+    found
+}
+
 /// The session's query planner: DataFusion's, after each [`SubPlan`] call is given the
 /// session state to plan its runs in and the statement's [`RunLimits`].
 #[derive(Debug, Default)]
@@ -144,8 +204,14 @@ impl QueryPlanner for PgQueryPlanner {
 /// its nested subqueries' included (DataFusion lists only the subquery's own), or `None` when
 /// it reads a column of a query further out, so cannot run as a subplan there.
 fn outer_columns(subquery: &Subquery, provided: impl Fn(&Column) -> bool) -> Option<Vec<Column>> {
-    let mut read = Vec::new();
-    reads(&subquery.subquery, &|_| false, &mut read);
+    let mut read: Vec<Column> = Vec::new();
+    for e in all_outer_references(subquery) {
+        if let Expr::OuterReferenceColumn(_, c) = e
+            && !read.contains(&c)
+        {
+            read.push(c);
+        }
+    }
     read.iter().all(provided).then_some(read)
 }
 
@@ -176,16 +242,16 @@ fn in_schemas(schemas: &[DFSchemaRef], c: &Column) -> bool {
 /// Adds to `out` the outer columns `plan` and its nested subqueries read that no enclosing
 /// scope inside it provides (`bound` says which the scopes between provide): a nested
 /// subquery's outer reference names the nearest scope with that column, as SQL resolves it.
-fn reads(plan: &LogicalPlan, bound: &dyn Fn(&Column) -> bool, out: &mut Vec<Column>) {
+fn reads(plan: &LogicalPlan, bound: &dyn Fn(&Column) -> bool, out: &mut Vec<Expr>) {
     let _ = plan.apply(|node| {
         let scope = input_schemas(node);
         for expr in node.expressions() {
             let _ = expr.apply(|e| {
                 if let Expr::OuterReferenceColumn(_, c) = e
                     && !bound(c)
-                    && !out.contains(c)
+                    && !out.contains(e)
                 {
-                    out.push(c.clone());
+                    out.push(e.clone());
                 }
                 if let Some(sub) = subquery_of(e) {
                     let inner = |c: &Column| bound(c) || in_schemas(&scope, c);
@@ -196,6 +262,13 @@ fn reads(plan: &LogicalPlan, bound: &dyn Fn(&Column) -> bool, out: &mut Vec<Colu
         }
         Ok(TreeNodeRecursion::Continue)
     });
+}
+
+/// The outer references `subquery` makes, its nested plans' included.
+fn all_outer_references(subquery: &Subquery) -> Vec<Expr> {
+    let mut read = Vec::new();
+    reads(&subquery.subquery, &|_| false, &mut read);
+    read
 }
 
 /// Whether an expression of `plan` or of its subqueries' plans matches `pred`.
@@ -607,7 +680,23 @@ impl<'a> Answer<'a> {
 /// list those references among their outer columns. A nested subquery's reference to a
 /// column a scope in between provides is that scope's, and stays. Output names are kept.
 fn substitute(plan: &LogicalPlan, outer: &[Column], values: &[ScalarValue]) -> Result<LogicalPlan> {
-    replace_outer(plan.clone(), outer, values, &|_| false)
+    let replaced = replace_outer(plan.clone(), outer, values, &|_| false)?;
+    // A derived table that read only those values is a plain plan now (DataFusion plans no
+    // `Subquery` node).
+    Ok(replaced
+        .transform_up(|node| match node {
+            LogicalPlan::Subquery(derived)
+                if {
+                    let mut read = Vec::new();
+                    reads(&derived.subquery, &|_| false, &mut read);
+                    read.is_empty()
+                } =>
+            {
+                Ok(Transformed::yes(Arc::unwrap_or_clone(derived.subquery)))
+            }
+            other => Ok(Transformed::no(other)),
+        })?
+        .data)
 }
 
 fn replace_outer(

@@ -597,6 +597,15 @@ async fn correlated_subqueries_run_per_outer_row() {
         .await,
         "columns: n | c | m\n0 | 1 | NULL\n1 | 2 | 5\n"
     );
+    // An outer column read inside a derived table over unnest in FROM.
+    assert_eq!(
+        q(
+            "SELECT s.n, (SELECT count(*) FROM unnest(ARRAY[s.n, 5]) AS u(v) WHERE v > 1) AS c \
+           FROM (VALUES (1), (7)) s(n) ORDER BY 1"
+        )
+        .await,
+        "columns: n | c\n1 | 1\n7 | 2\n"
+    );
     // A recursive CTE reading the outer row inside CASE (asyncpg's type introspection).
     assert_eq!(
         q(
