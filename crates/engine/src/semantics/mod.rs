@@ -14,7 +14,8 @@
 //!   by zero fails (22012), casts to integers and `round(float8)` round as PostgreSQL does.
 //! - **Functions whose meaning differs**: `array_remove` removes every match (DataFusion's
 //!   `array_remove_all`), `array_length` is int4 and NULL for an empty array, `sum(bigint)` is
-//!   numeric (no overflow), `date ± interval` is a timestamp.
+//!   numeric (no overflow; `sums.rs` keeps `sum(integer)` bigint and coerces the integers
+//!   it then meets), `date ± interval` is a timestamp.
 //! - **Math domains** ([`domain`]): `ln`/`log` of zero or a negative number, `sqrt` of a
 //!   negative number and powers with no real answer fail (2201E/2201F); DataFusion answered
 //!   `-Infinity` or `NaN`. `nth_value(x, n)` needs n > 0 (22016).
@@ -44,6 +45,7 @@ pub mod json;
 pub mod json_equality;
 pub mod numeric;
 pub mod similar;
+mod sums;
 pub mod to_text;
 pub mod unknown;
 
@@ -65,6 +67,7 @@ use datafusion::optimizer::AnalyzerRule;
 use json_equality::{
     json_comparison, json_keys, json_kind, no_equality, no_ordering, undefined_operator,
 };
+use sums::{recoerce, widened_small_integer};
 
 /// The analyzer rule applying this module's semantics.
 #[derive(Debug, Clone)]
@@ -615,51 +618,6 @@ impl PgSemantics {
         // so every node derives its schema again.
         out.map_data(|n| n.recompute_schema())
     }
-}
-
-/// The operands of `left op right` coerced again when this rule made one of them numeric
-/// after DataFusion had coerced them (`sum(bigint)` is numeric here, so `sum(x) + 1` and
-/// `sum(x) > 5` meet an integer), as DataFusion's analyzer would coerce numeric and integer.
-fn recoerce(
-    left: Box<Expr>,
-    op: datafusion::logical_expr::Operator,
-    right: Box<Expr>,
-    schema: &DFSchema,
-) -> Result<(Box<Expr>, Box<Expr>, bool)> {
-    let (lt, rt) = (type_of(&left, schema)?, type_of(&right, schema)?);
-    let mixed = |a: &DataType, b: &DataType| matches!(a, DataType::Decimal128(..)) && is_integer(b);
-    // Division keeps DataFusion's refusal: its numeric quotient has fewer digits than
-    // PostgreSQL's (`select_div_scale`), and a shorter quotient would be a different value.
-    let divides = matches!(
-        op,
-        datafusion::logical_expr::Operator::Divide | datafusion::logical_expr::Operator::Modulo
-    );
-    if divides || !(mixed(&lt, &rt) || mixed(&rt, &lt)) {
-        return Ok((left, right, false));
-    }
-    let (lc, rc) =
-        datafusion::logical_expr::type_coercion::binary::BinaryTypeCoercer::new(&lt, &op, &rt)
-            .get_input_types()?;
-    let cast = |e: Box<Expr>, from: &DataType, to: DataType| {
-        if *from == to {
-            e
-        } else {
-            Box::new(Expr::Cast(Cast::new(e, to)))
-        }
-    };
-    Ok((cast(left, &lt, lc), cast(right, &rt, rc), true))
-}
-
-/// Whether `e` is a smaller integer DataFusion cast to bigint for `sum`: `sum(integer)` and
-/// `sum(smallint)` are bigint in PostgreSQL, only `sum(bigint)` is numeric.
-fn widened_small_integer(e: &Expr, schema: &DFSchema) -> Result<bool> {
-    Ok(match e {
-        Expr::Cast(Cast { expr, .. }) | Expr::TryCast(TryCast { expr, .. }) => matches!(
-            type_of(expr, schema)?,
-            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::UInt8 | DataType::UInt16
-        ),
-        _ => false,
-    })
 }
 
 /// A window function call (`e` is one): `nth_value`'s position must be positive, and json
