@@ -35,12 +35,7 @@ pub fn reusable(plan: &LogicalPlan) -> bool {
         }
         for expr in node.expressions() {
             let _ = expr.apply(|e| {
-                correlated |= match e {
-                    Expr::ScalarSubquery(s) => !s.outer_ref_columns.is_empty(),
-                    Expr::Exists(e) => !e.subquery.outer_ref_columns.is_empty(),
-                    Expr::InSubquery(i) => !i.subquery.outer_ref_columns.is_empty(),
-                    _ => false,
-                };
+                correlated |= crate::subplan::correlated(e);
                 let volatile = matches!(e, Expr::ScalarFunction(f)
                     if f.func.signature().volatility != Volatility::Immutable);
                 if volatile {

@@ -55,6 +55,7 @@ mod run;
 mod scope;
 
 use run::{Bound, RunLimits, SubPlan, SubPlansExec};
+pub(crate) use scope::correlated;
 use scope::{
     any_expr, has_correlated, input_schemas, outer_columns, reads_inside_derived_table, subquery_of,
 };

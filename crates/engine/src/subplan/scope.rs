@@ -125,9 +125,12 @@ pub(super) fn any_expr(plan: &LogicalPlan, pred: impl Fn(&Expr) -> bool) -> bool
 
 /// Whether `plan` holds a correlated subquery.
 pub(super) fn has_correlated(plan: &LogicalPlan) -> bool {
-    any_expr(plan, |e| {
-        subquery_of(e).is_some_and(|s| !s.outer_ref_columns.is_empty())
-    })
+    any_expr(plan, correlated)
+}
+
+/// Whether `e` is a subquery that reads an outer query's columns.
+pub(crate) fn correlated(e: &Expr) -> bool {
+    subquery_of(e).is_some_and(|s| !s.outer_ref_columns.is_empty())
 }
 
 /// `plan` with `values` in place of the references to `outer`; nested subqueries no longer
