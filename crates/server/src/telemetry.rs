@@ -33,7 +33,8 @@ pub fn init(config: &LogConfig, level_from_flag: bool) {
 
 /// Routes panics through the log. A panic contained while decoding a client's bytes (see
 /// `stagesql_wire::socket::decoding_client_bytes`) is that client's malformed message, logged
-/// at debug; any other panic is a server bug, logged at error with its location.
+/// at debug; any other panic is a server bug, logged at error with its location (and its
+/// backtrace when `RUST_BACKTRACE` asks for one).
 pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let location = info
@@ -49,7 +50,13 @@ pub fn install_panic_hook() {
         if stagesql_wire::socket::decoding_client_bytes() {
             tracing::debug!(%location, cause = %payload, "malformed client message (decoder panic contained)");
         } else {
-            tracing::error!(%location, cause = %payload, "panic");
+            // With RUST_BACKTRACE=1 the stack comes too (capture is free when it is off).
+            let backtrace = std::backtrace::Backtrace::capture();
+            if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+                tracing::error!(%location, cause = %payload, %backtrace, "panic");
+            } else {
+                tracing::error!(%location, cause = %payload, "panic");
+            }
         }
     }));
 }

@@ -125,6 +125,15 @@ impl<'a> Arg<'a> {
         }
     }
 
+    /// This argument at row `row`: an array with no such row (a call over no rows still looks
+    /// at row 0, for its scalars) is missing there.
+    fn at(self, row: usize) -> Arg<'a> {
+        match self {
+            Arg::Array(a) if row >= a.len() => Arg::Missing,
+            other => other,
+        }
+    }
+
     /// Row `row` as a string (`None` for NULL, or a value that is not text).
     fn text(self, row: usize) -> Option<&'a str> {
         match self {
@@ -257,13 +266,10 @@ fn step_nanos(arg: Arg<'_>, row: usize) -> Option<i128> {
 
 /// Elements `range(start, stop, step)` would produce, about.
 fn range_len(args: &[ColumnarValue], row: usize) -> u64 {
+    let a = |i| Arg::of(args, i).at(row);
     let (start, stop, step) = match args.len() {
-        1 => (Some(0), Arg::of(args, 0).int(row), None),
-        _ => (
-            Arg::of(args, 0).int(row),
-            Arg::of(args, 1).int(row),
-            Some(Arg::of(args, 2)),
-        ),
+        1 => (Some(0), a(0).int(row), None),
+        _ => (a(0).int(row), a(1).int(row), Some(a(2))),
     };
     let (Some(start), Some(stop)) = (start, stop) else {
         return 0;
@@ -295,9 +301,9 @@ fn range_len(args: &[ColumnarValue], row: usize) -> u64 {
 
 /// The most `bound`'s function could produce over `rows` rows of `args`.
 fn estimate(bound: Bound, args: &[ColumnarValue], rows: usize) -> Result<Size, EngineError> {
-    let a = |i| Arg::of(args, i);
     let mut size = Size::default();
     for row in 0..rows {
+        let a = |i| Arg::of(args, i).at(row);
         let value = match bound {
             Bound::Repeat => a(0).len(row).saturating_mul(count(a(1).int(row))),
             Bound::Pad => {
@@ -596,5 +602,33 @@ mod tests {
             .check(&[text("b"), text(&"é".repeat(256))], 1)
             .expect_err("256");
         assert_eq!(code(err), "22023");
+    }
+
+    /// A call over no rows (an aggregate's argument over an empty group: psql's `\\dp` over
+    /// `pg_policy`) has empty arrays; the check looked at their row 0 and panicked.
+    #[test]
+    fn a_call_over_no_rows_checks_its_scalars_only() {
+        use datafusion::arrow::array::{ListArray, StringArray};
+        use datafusion::arrow::datatypes::Int32Type;
+        let empty_list: ArrayRef =
+            Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(Vec::<
+                Option<Vec<Option<i32>>>,
+            >::new(
+            )));
+        let empty_text: ArrayRef = Arc::new(StringArray::from(Vec::<Option<&str>>::new()));
+        let no_rows = |a: &ArrayRef| ColumnarValue::Array(Arc::clone(a));
+        capped(Bound::ArrayToString)
+            .check(&[no_rows(&empty_list), text(",")], 0)
+            .expect("no rows");
+        capped(Bound::Repeat)
+            .check(&[no_rows(&empty_text), ints(5, 0)], 0)
+            .expect("no rows");
+        capped(Bound::Range)
+            .check(&[ints(1, 0), ints(5, 0)], 0)
+            .expect("no rows");
+        let err = capped(Bound::Repeat)
+            .check(&[text("x"), int(2_000_000_000)], 0)
+            .expect_err("a scalar is still checked");
+        assert_eq!(code(err), "54000");
     }
 }
