@@ -154,7 +154,10 @@ async fn list_commands_show_the_schema_table_database_and_role() {
         run("\\dt aws.*").await,
         "aws|apigatewayv2_stage|table|stagesql\n"
     );
-    assert_eq!(run("\\dn").await, "aws|stagesql\npublic|stagesql\n");
+    assert_eq!(
+        run("\\dn").await,
+        "aws|stagesql\npublic|pg_database_owner\n"
+    );
     assert!(run("\\l").await.starts_with("stagesql|stagesql|UTF8|"));
     assert!(run("\\du").await.starts_with("stagesql|"));
     assert!(

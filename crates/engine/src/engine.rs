@@ -114,11 +114,15 @@ impl Engine {
         }
         state.register_udtf(
             "pg_get_keywords",
-            Arc::new(crate::functions::keywords::PgGetKeywords),
+            Arc::new(crate::functions::table_functions::PgGetKeywords),
         );
         state.register_udtf(
             "pg_partition_ancestors",
-            Arc::new(crate::functions::keywords::NoPartitions),
+            Arc::new(crate::functions::table_functions::NoPartitions),
+        );
+        state.register_udtf(
+            "pg_available_extensions",
+            Arc::new(crate::functions::table_functions::AvailableExtensions),
         );
 
         let catalog = default_catalog(&state, &config.database)?;

@@ -31,6 +31,8 @@ pub const STAGE_PKEY_INDEX_OID: u32 = 16_389;
 pub const STAGE_PKEY_CONSTRAINT_OID: u32 = 16_391;
 /// OID of the hstore extension in `pg_extension`.
 pub const HSTORE_EXTENSION_OID: u32 = 16_392;
+/// The plpgsql extension's OID (as in every PostgreSQL 15 database).
+pub const PLPGSQL_EXTENSION_OID: u32 = 13_559;
 /// OID of the database in `pg_database`.
 pub const DATABASE_OID: u32 = 16_383;
 /// OID of the one role, the configured user, which owns every object (as the bootstrap
@@ -39,6 +41,27 @@ pub const OWNER_OID: u32 = 10;
 
 /// The oid of the first login role after the owner; the others follow.
 pub const FIRST_ROLE_OID: u32 = 16500;
+
+/// PostgreSQL 15's predefined roles, which every cluster has (no one logs in as them): oid and
+/// name, in PostgreSQL's `pg_roles` order (after the bootstrap owner, before other roles). `pg_database_owner` owns `public`.
+pub const PREDEFINED_ROLES: [(u32, &str); 12] = [
+    (PG_DATABASE_OWNER_OID, "pg_database_owner"),
+    (6181, "pg_read_all_data"),
+    (6182, "pg_write_all_data"),
+    (3373, "pg_monitor"),
+    (3374, "pg_read_all_settings"),
+    (3375, "pg_read_all_stats"),
+    (3377, "pg_stat_scan_tables"),
+    (4569, "pg_read_server_files"),
+    (4570, "pg_write_server_files"),
+    (4571, "pg_execute_server_program"),
+    (4200, "pg_signal_backend"),
+    (4544, "pg_checkpoint"),
+];
+/// `pg_database_owner`: whoever owns the current database (it owns `public`).
+pub const PG_DATABASE_OWNER_OID: u32 = 6171;
+/// `pg_monitor` and the predefined roles that are its members (`pg_auth_members`).
+pub const PG_MONITOR_MEMBERS: (u32, [u32; 3]) = (3373, [3374, 3375, 3377]);
 
 /// Every role with its oid: the owner (10) first, then the other users.
 pub fn roles(owner: &str, others: &[String]) -> Vec<(u32, String)> {
@@ -54,6 +77,10 @@ pub fn roles(owner: &str, others: &[String]) -> Vec<(u32, String)> {
 }
 /// OID of `pg_class` itself (the `classoid` of relations in `pg_description`).
 pub const PG_CLASS_OID: u32 = 1259;
+/// `pg_namespace`'s OID (the `classoid` of a schema's comment).
+pub const PG_NAMESPACE_OID: u32 = 2615;
+/// `pg_extension`'s OID (the `classoid` of an extension's comment).
+pub const PG_EXTENSION_OID: u32 = 3079;
 
 /// One row of `pg_type`.
 #[derive(Debug, Clone, Copy)]

@@ -151,6 +151,19 @@ fn array_helpers() -> Vec<RowFn> {
             )))
         },
     ));
+    // `pg_partition_ancestors(rel)` as a select item (psql 18's `\d` footer): the relation and
+    // its ancestors when it is a partition; nothing here is partitioned, so always empty.
+    add(RowFn::new(
+        "__pg_partition_ancestors",
+        sig(&[1]),
+        DataType::List(Arc::new(Field::new("item", DataType::UInt32, true))),
+        |_| {
+            Ok(ScalarValue::List(ScalarValue::new_list_nullable(
+                &[],
+                &DataType::UInt32,
+            )))
+        },
+    ));
     add(RowFn::new(
         "__pg_expandarray",
         sig(&[1]),

@@ -121,6 +121,8 @@ impl ScalarUDFImpl for CurrentSetting {
 pub fn for_session(database: &str, user: &str, settings: Arc<RwLock<Settings>>) -> Vec<ScalarUDF> {
     vec![
         const_text("version", &[], version_string()),
+        // The server encoding (psql's `\\dO` filters collations by it).
+        const_text("getdatabaseencoding", &[], "UTF8".to_owned()),
         const_text(
             "current_database",
             &["current_catalog"],

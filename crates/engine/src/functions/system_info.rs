@@ -16,9 +16,11 @@ use stagesql_catalog::COLUMNS;
 pub use super::reg::RegKind;
 use super::reg::reg_in;
 use crate::error::EngineError;
-use crate::pg_catalog::{TABLE_DESCRIPTION, names, split_qualified};
+use crate::pg_catalog::{
+    EXTENSIONS, PUBLIC_DESCRIPTION, TABLE_DESCRIPTION, names, split_qualified,
+};
 use crate::pg_types::{
-    OWNER_OID, STAGE_PKEY_CONSTRAINT_OID, STAGE_PKEY_INDEX_OID, STAGE_TABLE_OID,
+    OWNER_OID, PUBLIC_OID, STAGE_PKEY_CONSTRAINT_OID, STAGE_PKEY_INDEX_OID, STAGE_TABLE_OID,
 };
 use crate::row_fn::{RowFn, arg_i64, arg_str, arg_u32};
 use crate::settings::Settings;
@@ -55,6 +57,12 @@ impl SessionView {
             .iter()
             .find(|(o, _)| *o == oid)
             .map(|(_, name)| name.clone())
+            .or_else(|| {
+                crate::pg_types::PREDEFINED_ROLES
+                    .iter()
+                    .find(|(o, _)| *o == oid)
+                    .map(|(_, name)| (*name).to_owned())
+            })
     }
 }
 
@@ -125,6 +133,33 @@ fn column_description(o: Option<u32>, column: Option<i64>) -> ScalarValue {
             .map_or(ScalarValue::Utf8(None), |c| text(c.description)),
         _ => ScalarValue::Utf8(None),
     }
+}
+
+/// `obj_description(oid [, catalog])`: the comment on the object `oid` of catalog `catalog`
+/// (any catalog when not given): the stage table, `public` and the extensions have one.
+fn object_description(o: Option<u32>, catalog: Option<String>) -> ScalarValue {
+    let catalog = catalog.map(|c| {
+        c.strip_prefix("pg_catalog.")
+            .map(str::to_owned)
+            .unwrap_or(c)
+    });
+    let any = catalog.is_none();
+    let is = |name: &str| any || catalog.as_deref() == Some(name);
+    let Some(o) = o else {
+        return ScalarValue::Utf8(None);
+    };
+    if is("pg_class") && o == STAGE_TABLE_OID {
+        return text(TABLE_DESCRIPTION);
+    }
+    if is("pg_namespace") && o == PUBLIC_OID {
+        return text(PUBLIC_DESCRIPTION);
+    }
+    if is("pg_extension")
+        && let Some(e) = EXTENSIONS.iter().find(|e| e.oid == o)
+    {
+        return text(e.comment);
+    }
+    ScalarValue::Utf8(None)
 }
 
 fn index_definition(column: Option<i64>) -> ScalarValue {
@@ -234,6 +269,14 @@ fn names_and_visibility(ctx: &SessionView) -> Vec<RowFn> {
             })
         }));
     }
+    // No extended statistics object exists; PostgreSQL answers NULL for an OID naming none
+    // (psql's `\\dX`).
+    add(RowFn::new(
+        "pg_statistics_obj_is_visible",
+        sig(&[1]),
+        DataType::Boolean,
+        |_| Ok(ScalarValue::Boolean(None)),
+    ));
     out
 }
 
@@ -393,15 +436,10 @@ fn definitions_and_comments() -> Vec<RowFn> {
         sig(&[1, 2]),
         DataType::Utf8,
         |a| {
-            let catalog_ok = a
-                .get(1)
-                .and_then(arg_str)
-                .is_none_or(|c| c == "pg_class" || c == "pg_catalog.pg_class");
-            Ok(if catalog_ok {
-                column_description(arg_u32(&a[0]), Some(0))
-            } else {
-                ScalarValue::Utf8(None)
-            })
+            Ok(object_description(
+                arg_u32(&a[0]),
+                a.get(1).and_then(arg_str),
+            ))
         },
     ));
     out

@@ -29,7 +29,7 @@ use datafusion::error::{DataFusionError, Result};
 pub use build::parse_array;
 pub use data::dump;
 pub use names::{names, quote_ident, split_qualified};
-pub use objects::TABLE_DESCRIPTION;
+pub use objects::{EXTENSIONS, Extension, PUBLIC_DESCRIPTION, TABLE_DESCRIPTION};
 
 /// Whether `name` is a `pg_catalog` relation, which unqualified names resolve to first.
 pub fn is_pg_catalog_relation(name: &str) -> bool {

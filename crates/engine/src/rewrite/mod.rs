@@ -24,7 +24,6 @@ use datafusion::sql::sqlparser::ast::{
     Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident,
     ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, Statement, Subscript, TableFactor,
     TableWithJoins, Value, ValueWithSpan, VisitMut, VisitorMut, visit_expressions_mut,
-    visit_relations_mut,
 };
 
 use crate::functions::system_info::RegKind;

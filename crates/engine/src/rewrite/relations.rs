@@ -10,7 +10,8 @@ use super::*;
 /// - the subqueries in the output list of a select over one never run, since it has no rows.
 ///   psql's `\d` footers put subqueries there that DataFusion cannot decorrelate
 ///   (`oid = ANY(pol.polroles)`); they become NULL, which changes nothing but lets the query
-///   plan.
+///   plan. An `ARRAY(…)` subquery stays (it is an aggregate of its rows, which plans): as
+///   NULL it had no array type, and `array_to_string(ARRAY(…), …)` (psql's `\dp`) failed.
 pub(super) fn empty_relations(statement: &mut Statement, _: &Context) {
     use datafusion::sql::sqlparser::ast::visit_statements_mut;
     fn walk(body: &mut SetExpr) {
@@ -21,9 +22,7 @@ pub(super) fn empty_relations(statement: &mut Statement, _: &Context) {
                         item
                     {
                         let _ = visit_expressions_mut(e, |x: &mut Expr| {
-                            let is_subquery = matches!(x, Expr::Subquery(_))
-                                || matches!(x, Expr::Function(f) if matches!(f.args, FunctionArguments::Subquery(_)));
-                            if is_subquery {
+                            if matches!(x, Expr::Subquery(_)) {
                                 *x = Expr::value(Value::Null);
                             }
                             ControlFlow::<()>::Continue(())
@@ -82,6 +81,7 @@ pub(super) const TABLE_FUNCTIONS: &[&str] = &[
     "range",
     "pg_get_keywords",
     "pg_partition_ancestors",
+    "pg_available_extensions",
     "unnest",
 ];
 
@@ -217,26 +217,53 @@ pub(super) fn base_is_empty(select: &datafusion::sql::sqlparser::ast::Select) ->
 /// session's `search_path` (so `SET search_path = aws` lets `apigatewayv2_stage` resolve); a
 /// CTE's name shadows them. `pg_catalog.unnest(…)` in FROM is the table function.
 pub(super) fn resolve_relations(statement: &mut Statement, context: &Context) {
-    let search_path = context.search_path;
-    let ctes = cte_names(statement);
-    let _ = visit_relations_mut(statement, |name: &mut ObjectName| {
-        // `pg_catalog.unnest(…)` in FROM is a table function, not a catalog relation.
-        if let [
-            ObjectNamePart::Identifier(schema),
-            ObjectNamePart::Identifier(f),
-        ] = name.0.as_slice()
-            && (schema.value.eq_ignore_ascii_case("pg_catalog")
-                || schema.value.eq_ignore_ascii_case("information_schema"))
-            && names()
-                .relation_oid(
-                    &format!("\"{}\".\"{}\"", schema.value.to_ascii_lowercase(), f.value),
-                    &[],
-                )
-                .is_none()
-        {
-            name.0 = vec![ObjectNamePart::Identifier(f.clone())];
-            return ControlFlow::Continue(());
+    use datafusion::sql::sqlparser::ast::{TableFactor, VisitMut, VisitorMut};
+    /// Resolves the relation names; a function in FROM (a name with arguments) is a function,
+    /// whatever relation shares its name (`pg_available_extensions()` and the view).
+    struct Resolve<'a> {
+        search_path: &'a [String],
+        ctes: HashSet<String>,
+        function_next: bool,
+    }
+    impl VisitorMut for Resolve<'_> {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, t: &mut TableFactor) -> ControlFlow<()> {
+            // The factor's name is the next relation visited.
+            self.function_next = matches!(t, TableFactor::Table { args: Some(_), .. });
+            ControlFlow::Continue(())
         }
+        fn pre_visit_relation(&mut self, name: &mut ObjectName) -> ControlFlow<()> {
+            if std::mem::take(&mut self.function_next) {
+                if let [
+                    ObjectNamePart::Identifier(schema),
+                    ObjectNamePart::Identifier(f),
+                ] = name.0.as_slice()
+                    && (schema.value.eq_ignore_ascii_case("pg_catalog")
+                        || schema.value.eq_ignore_ascii_case("information_schema"))
+                {
+                    // `pg_catalog.unnest(…)`, `information_schema._pg_expandarray(…)`.
+                    name.0 = vec![ObjectNamePart::Identifier(f.clone())];
+                }
+                return ControlFlow::Continue(());
+            }
+            resolve(name, self.search_path, &self.ctes)
+        }
+    }
+    let mut visitor = Resolve {
+        search_path: context.search_path,
+        ctes: cte_names(statement),
+        function_next: false,
+    };
+    let _ = statement.visit(&mut visitor);
+}
+
+/// Resolves one relation name (see [`resolve_relations`]).
+fn resolve(
+    name: &mut ObjectName,
+    search_path: &[String],
+    ctes: &HashSet<String>,
+) -> ControlFlow<()> {
+    {
         if let [ObjectNamePart::Identifier(id)] = name.0.as_slice() {
             let bare = if id.quote_style.is_some() {
                 id.value.clone()
@@ -267,7 +294,7 @@ pub(super) fn resolve_relations(statement: &mut Statement, context: &Context) {
             }
         }
         ControlFlow::<()>::Continue(())
-    });
+    }
 }
 
 /// Names of the CTEs a statement defines, which shadow catalog names.

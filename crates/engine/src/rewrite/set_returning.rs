@@ -173,6 +173,13 @@ pub(super) const SET_RETURNING: &[SetReturning] = &[
         None,
     ),
     srf("regexp_matches", &["__pg_regexp_matches"], &[], None, None),
+    srf(
+        "pg_partition_ancestors",
+        &["__pg_partition_ancestors"],
+        &[],
+        None,
+        None,
+    ),
 ];
 
 /// The set-returning function `name` (schema-qualified or not) calls, if it is one of ours.

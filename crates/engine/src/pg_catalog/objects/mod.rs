@@ -11,9 +11,10 @@ use stagesql_catalog::COLUMNS;
 use super::data::{Dump, RelationSpec, RowBuilder, TextRow};
 use crate::pg_types::{
     AWS_SCHEMA_OID, DATABASE_OID, HSTORE_ARRAY_OID, HSTORE_EXTENSION_OID, HSTORE_OID,
-    INFORMATION_SCHEMA_OID, OWNER_OID, PG_CATALOG_OID, PG_CLASS_OID, PUBLIC_OID,
-    STAGE_PKEY_CONSTRAINT_OID, STAGE_PKEY_INDEX_OID, STAGE_ROWTYPE_OID, STAGE_TABLE_OID,
-    oid_for_field,
+    INFORMATION_SCHEMA_OID, OWNER_OID, PG_CATALOG_OID, PG_CLASS_OID, PG_DATABASE_OWNER_OID,
+    PG_EXTENSION_OID, PG_MONITOR_MEMBERS, PG_NAMESPACE_OID, PLPGSQL_EXTENSION_OID,
+    PREDEFINED_ROLES, PUBLIC_OID, STAGE_PKEY_CONSTRAINT_OID, STAGE_PKEY_INDEX_OID,
+    STAGE_ROWTYPE_OID, STAGE_TABLE_OID, oid_for_field,
 };
 use crate::schema::{TABLE_NAME, TABLE_SCHEMA, stage_schema};
 use crate::settings::Settings;
@@ -35,6 +36,35 @@ pub const HSTORE_PROCS: [(&str, u32); 4] = [
     ("hstore_recv", 16_395),
     ("hstore_send", 16_396),
 ];
+
+/// One installed extension.
+pub struct Extension {
+    pub oid: u32,
+    pub name: &'static str,
+    /// Installed, and the default.
+    pub version: &'static str,
+    /// Its control file's comment, PostgreSQL 15's own.
+    pub comment: &'static str,
+}
+
+/// The extensions installed here (`pg_extension`, `pg_available_extensions`).
+pub const EXTENSIONS: [Extension; 2] = [
+    Extension {
+        oid: PLPGSQL_EXTENSION_OID,
+        name: "plpgsql",
+        version: "1.0",
+        comment: "PL/pgSQL procedural language",
+    },
+    Extension {
+        oid: HSTORE_EXTENSION_OID,
+        name: "hstore",
+        version: "1.8",
+        comment: "data type for storing sets of (key, value) pairs",
+    },
+];
+
+/// The comment on `public` (`pg_description`, `obj_description`).
+pub const PUBLIC_DESCRIPTION: &str = "standard public schema";
 
 /// Rows by `(schema, relation)`.
 pub type Rows = HashMap<(&'static str, &'static str), Vec<TextRow>>;
@@ -325,17 +355,42 @@ fn namespaces(ctx: &mut CatalogRows<'_>) -> Result<()> {
             .set("oid", oid)
             .set("nspname", name)
             .set("nspowner", OWNER_OID)
-            .null("nspacl")
-            .row();
-        ctx.push("pg_catalog", "pg_namespace", ns);
+            .null("nspacl");
+        let public = oid == PUBLIC_OID;
+        // As in every PostgreSQL 15 database: `public` belongs to `pg_database_owner`, which
+        // may create in it, and everyone may use it.
+        let ns = if public {
+            ns.set("nspowner", PG_DATABASE_OWNER_OID).set(
+                "nspacl",
+                "{pg_database_owner=UC/pg_database_owner,=U/pg_database_owner}",
+            )
+        } else {
+            ns
+        };
+        ctx.push("pg_catalog", "pg_namespace", ns.row());
         let schemata = ctx
             .from("information_schema", "schemata", "schemata/aws")?
             .set("catalog_name", ctx.database)
             .set("schema_name", name)
-            .set("schema_owner", ctx.user)
+            .set(
+                "schema_owner",
+                if public {
+                    "pg_database_owner"
+                } else {
+                    ctx.user
+                },
+            )
             .row();
         ctx.push("information_schema", "schemata", schemata);
     }
+    let comment = ctx
+        .from("pg_catalog", "pg_description", "pg_description/table")?
+        .set("objoid", PUBLIC_OID)
+        .set("classoid", PG_NAMESPACE_OID)
+        .set("objsubid", 0)
+        .set("description", PUBLIC_DESCRIPTION)
+        .row();
+    ctx.push("pg_catalog", "pg_description", comment);
     Ok(())
 }
 
@@ -493,8 +548,47 @@ fn column_rows(ctx: &mut CatalogRows<'_>, rel: &Relation, attnum: usize, c: &Col
     Ok(())
 }
 
+/// PostgreSQL's predefined roles in `pg_roles` (`pg_database_owner` owns `public`), and
+/// `pg_monitor`'s members.
+fn predefined_roles(ctx: &mut CatalogRows<'_>) -> Result<()> {
+    for (oid, name) in PREDEFINED_ROLES {
+        let role = ctx
+            .from("pg_catalog", "pg_roles", "pg_roles/user")?
+            .set("oid", oid)
+            .set("rolname", name)
+            .set("rolsuper", "f")
+            .set("rolinherit", "t")
+            .set("rolcreaterole", "f")
+            .set("rolcreatedb", "f")
+            .set("rolcanlogin", "f")
+            .set("rolreplication", "f")
+            .set("rolconnlimit", -1)
+            .set("rolbypassrls", "f")
+            .null("rolvaliduntil")
+            .null("rolconfig")
+            .row();
+        ctx.push("pg_catalog", "pg_roles", role);
+    }
+    let (monitor, members) = PG_MONITOR_MEMBERS;
+    for member in members {
+        let membership = ctx
+            .empty("pg_catalog", "pg_auth_members")?
+            .set("roleid", monitor)
+            .set("member", member)
+            .set("grantor", OWNER_OID)
+            .set("admin_option", "f")
+            .row();
+        ctx.push("pg_catalog", "pg_auth_members", membership);
+    }
+    Ok(())
+}
+
 fn roles_and_database(ctx: &mut CatalogRows<'_>) -> Result<()> {
-    for (oid, name) in ctx.roles {
+    // The owner, the predefined roles, the other users: PostgreSQL's `pg_roles` order.
+    for (i, (oid, name)) in ctx.roles.iter().enumerate() {
+        if i == 1 {
+            predefined_roles(ctx)?;
+        }
         let role = ctx
             .from("pg_catalog", "pg_roles", "pg_roles/user")?
             .set("oid", *oid)
@@ -513,6 +607,9 @@ fn roles_and_database(ctx: &mut CatalogRows<'_>) -> Result<()> {
             .set("usecreatedb", "f")
             .row();
         ctx.push("pg_catalog", "pg_user", user);
+    }
+    if ctx.roles.len() < 2 {
+        predefined_roles(ctx)?;
     }
     let enabled = ctx
         .empty("information_schema", "enabled_roles")?

@@ -198,9 +198,29 @@ fn extensions(ctx: &mut CatalogRows<'_>) -> Result<()> {
         .row();
     let plpgsql = ctx
         .from("pg_catalog", "pg_extension", "pg_extension/plpgsql")?
+        .set("oid", PLPGSQL_EXTENSION_OID)
         .set("extowner", OWNER_OID)
         .row();
     ctx.push("pg_catalog", "pg_extension", plpgsql);
     ctx.push("pg_catalog", "pg_extension", hstore);
+    for e in &super::EXTENSIONS {
+        // CREATE EXTENSION stores its control file's comment (`\\dx` shows it).
+        let d = ctx
+            .from("pg_catalog", "pg_description", "pg_description/table")?
+            .set("objoid", e.oid)
+            .set("classoid", PG_EXTENSION_OID)
+            .set("objsubid", 0)
+            .set("description", e.comment)
+            .row();
+        ctx.push("pg_catalog", "pg_description", d);
+        let available = ctx
+            .empty("pg_catalog", "pg_available_extensions")?
+            .set("name", e.name)
+            .set("default_version", e.version)
+            .set("installed_version", e.version)
+            .set("comment", e.comment)
+            .row();
+        ctx.push("pg_catalog", "pg_available_extensions", available);
+    }
     Ok(())
 }

@@ -1,6 +1,8 @@
-//! Table functions over fixed data: `pg_get_keywords()`, PostgreSQL's SQL keywords (pgjdbc's
-//! `getSQLKeywords` and DBeaver read it), and `pg_partition_ancestors(rel)`, which has no rows
-//! here because no relation is a partition (psql's `\\d` footers and schema tools call it).
+//! The catalog's table functions (functions in FROM) over fixed data: `pg_get_keywords()`,
+//! PostgreSQL's SQL keywords (pgjdbc's `getSQLKeywords` and DBeaver read it),
+//! `pg_partition_ancestors(rel)`, which has no rows here because no relation is a partition
+//! (psql's `\\d` footers and schema tools call it), and `pg_available_extensions()` (psql 18's
+//! `\\dx`).
 
 use std::sync::Arc;
 
@@ -11,7 +13,8 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::Expr;
 
 use crate::pg_catalog::dump;
-use crate::schema::{PG_CHAR, tagged};
+use crate::pg_catalog::{EXTENSIONS, Extension};
+use crate::schema::{PG_CHAR, PG_NAME, tagged};
 
 /// The `pg_get_keywords` table function.
 #[derive(Debug, Default)]
@@ -70,5 +73,42 @@ impl TableFunctionImpl for NoPartitions {
             true,
         )]));
         Ok(Arc::new(MemTable::try_new(schema, vec![vec![]])?))
+    }
+}
+
+/// `pg_available_extensions()`: `(name, default_version, comment)` of each extension that can
+/// be installed, which here is exactly the installed ones.
+#[derive(Debug, Default)]
+pub struct AvailableExtensions;
+
+impl TableFunctionImpl for AvailableExtensions {
+    fn call(&self, args: &[Expr]) -> Result<Arc<dyn TableProvider>> {
+        if !args.is_empty() {
+            return Err(DataFusionError::Plan(
+                "pg_available_extensions() takes no arguments".to_owned(),
+            ));
+        }
+        let column = |f: fn(&Extension) -> &'static str| -> ArrayRef {
+            Arc::new(
+                EXTENSIONS
+                    .iter()
+                    .map(|e| Some(f(e)))
+                    .collect::<StringArray>(),
+            )
+        };
+        let schema = Arc::new(Schema::new(vec![
+            tagged(Field::new("name", DataType::Utf8, true), PG_NAME),
+            Field::new("default_version", DataType::Utf8, true),
+            Field::new("comment", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                column(|e| e.name),
+                column(|e| e.version),
+                column(|e| e.comment),
+            ],
+        )?;
+        Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
     }
 }
