@@ -12,7 +12,9 @@
 # - PyPI, into a venv at ~/.cache/stagesql/venv: moto[server] (the AWS API the live-source
 #   tests crawl) and the Python drivers and tools the client tests drive (psycopg, psycopg2,
 #   asyncpg, pg8000, SQLAlchemy, pyodbc, pgcli, ibis, pandas, dbt-postgres);
-# - npm, into ~/.cache/stagesql/node: pg and postgres (the Node drivers).
+# - npm, into ~/.cache/stagesql/node: pg and postgres (the Node drivers);
+# - psql 16, 17 and 18 into ~/.cache/stagesql/psql (tests/clients/psql/install_psql.py: psql 16
+#   from PyPI's pgserver wheel, 17 and 18 unpacked from Debian trixie and forky).
 # Compiled dependencies are cached in $CARGO_TARGET_DIR (default ~/.cache/stagesql/target), outside
 # the clone, so repeated runs and fresh clones reuse them.
 set -euo pipefail
@@ -79,6 +81,10 @@ if [ ! -d "$NODE_DIR/node_modules/pg" ] || [ ! -d "$NODE_DIR/node_modules/postgr
   (cd "$NODE_DIR" && npm install --silent --no-audit --no-fund 'pg@8' 'postgres@3' >/dev/null)
 fi
 export STAGESQL_NODE_MODULES="$NODE_DIR"
+
+PSQL_DIR="${STAGESQL_PSQL_VERSIONS:-$HOME/.cache/stagesql/psql}"
+python3 tests/clients/psql/install_psql.py "$PSQL_DIR" "$VENV/bin/pip"
+export STAGESQL_PSQL_VERSIONS="$PSQL_DIR"
 # The live-source tests give the SDK explicit endpoints and dummy keys; make sure nothing from
 # the environment sends them to real AWS or makes them wait on instance metadata.
 unset AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_APIGATEWAYV2 AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN

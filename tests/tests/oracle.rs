@@ -20,19 +20,6 @@ use stagesql_tests::oracle::{
 };
 use tokio_postgres::NoTls;
 
-const TABLE_DDL: &str = "
-CREATE EXTENSION IF NOT EXISTS hstore;
-CREATE SCHEMA aws;
-CREATE TABLE aws.apigatewayv2_stage (
-  _key text NOT NULL PRIMARY KEY, access_log_settings json, account_id text NOT NULL,
-  api_gateway_managed boolean, auto_deploy boolean, client_certificate_id text,
-  created_date timestamp, default_route_settings json, deployment_id text, description text,
-  last_deployment_status_message text, last_updated_date timestamp, route_settings text,
-  stage_arn text NOT NULL, stage_name text NOT NULL, stage_variables hstore, tags hstore,
-  region text NOT NULL, api_id text NOT NULL
-);
-";
-
 /// Copies every row of ours into PostgreSQL's table (in database `stagesql`).
 async fn load(ours: &TestServer, pg: &Postgres) -> usize {
     let (admin, conn) = tokio_postgres::connect(&pg.conn_str(), NoTls)
@@ -56,7 +43,10 @@ async fn load(ours: &TestServer, pg: &Postgres) -> usize {
     .await
     .expect("connect to the stagesql database");
     tokio::spawn(conn);
-    theirs.batch_execute(TABLE_DDL).await.expect("DDL");
+    theirs
+        .batch_execute(oracle::STAGE_TABLE_DDL)
+        .await
+        .expect("DDL");
 
     let client = ours.client().await;
     let out = client

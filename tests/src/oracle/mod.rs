@@ -10,6 +10,22 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use client::{Answer, RawClient};
+
+/// The stage table as PostgreSQL DDL (what `\d aws.apigatewayv2_stage` describes here), with
+/// the hstore extension it uses; run in the oracle's `stagesql` database.
+pub const STAGE_TABLE_DDL: &str = "
+CREATE EXTENSION IF NOT EXISTS hstore;
+CREATE SCHEMA aws;
+CREATE TABLE aws.apigatewayv2_stage (
+  _key text NOT NULL PRIMARY KEY, access_log_settings json, account_id text NOT NULL,
+  api_gateway_managed boolean, auto_deploy boolean, client_certificate_id text,
+  created_date timestamp, default_route_settings json, deployment_id text, description text,
+  last_deployment_status_message text, last_updated_date timestamp, route_settings text,
+  stage_arn text NOT NULL, stage_name text NOT NULL, stage_variables hstore, tags hstore,
+  region text NOT NULL, api_id text NOT NULL
+);
+";
+
 pub use postgres::{PG_BIN, Postgres};
 
 /// One query of the corpus.
