@@ -55,7 +55,10 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     ("\\do", "pg_operator lacks hstore's operators"),
     ("\\dC", "pg_cast lacks hstore's casts"),
     ("\\dAc", "pg_opclass lacks hstore's operator classes"),
-    ("\\dx+ hstore", "pg_depend does not list the extension's objects"),
+    (
+        "\\dx+ hstore",
+        "pg_depend does not list the extension's objects",
+    ),
     ("\\dF", "no text search configuration exists here"),
     ("\\dL", "the system column tableoid is not served"),
     ("\\dd", "the system column tableoid is not served"),
