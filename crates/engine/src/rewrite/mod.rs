@@ -89,6 +89,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Any, relations::resolve_relations),
     rule!(Any, fetch_first::fetch_first),
     rule!(Any, order_by::sort_key_subqueries),
+    rule!(Any, order_by::positioned_items),
     rule!(Any, outputs::inner_names),
     rule!(Any, syntax::cte_column_names),
     rule!(Any, syntax::grouping_set_positions),

@@ -136,6 +136,73 @@ fn wrapped(query: &Query) -> Option<Query> {
     Some(*parsed)
 }
 
+/// `SELECT count(*) * 2 FROM t GROUP BY r ORDER BY 1`: DataFusion (since 51, its issue
+/// 19410) refuses a position naming an unaliased expression over aggregates ("Column in ORDER
+/// BY must be in GROUP BY"), though it takes the same item aliased. So an unaliased,
+/// non-column item a sort key names by position gets its PostgreSQL output name as alias,
+/// which is the name it is shown under anyway (`?column?`, `upper`, …); unless another item
+/// has the same name.
+pub(super) fn positioned_items(statement: &mut Statement, _: &Context) {
+    struct V;
+    impl VisitorMut for V {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            let Some(order) = query.order_by.as_ref() else {
+                return ControlFlow::Continue(());
+            };
+            let OrderByKind::Expressions(keys) = &order.kind else {
+                return ControlFlow::Continue(());
+            };
+            let positions: Vec<usize> = keys
+                .iter()
+                .filter_map(|k| match &k.expr {
+                    Expr::Value(ValueWithSpan {
+                        value: Value::Number(n, _),
+                        ..
+                    }) => n.parse::<usize>().ok().filter(|p| *p > 0),
+                    _ => None,
+                })
+                .collect();
+            let SetExpr::Select(select) = query.body.as_mut() else {
+                return ControlFlow::Continue(());
+            };
+            let names: Vec<Option<String>> = select
+                .projection
+                .iter()
+                .map(|i| match i {
+                    SelectItem::UnnamedExpr(e) => Some(expr_name(e)),
+                    SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.to_lowercase()),
+                    _ => None,
+                })
+                .collect();
+            for p in positions {
+                let Some(item) = select.projection.get_mut(p - 1) else {
+                    continue;
+                };
+                let SelectItem::UnnamedExpr(e) = item else {
+                    continue;
+                };
+                if matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+                    continue;
+                }
+                let Some(name) = names[p - 1].clone() else {
+                    continue;
+                };
+                if names.iter().filter(|n| n.as_deref() == Some(&name)).count() > 1 {
+                    continue;
+                }
+                let expr = std::mem::replace(e, Expr::value(Value::Null));
+                *item = SelectItem::ExprWithAlias {
+                    expr,
+                    alias: Ident::with_quote('"', name),
+                };
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = statement.visit(&mut V);
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::applied;

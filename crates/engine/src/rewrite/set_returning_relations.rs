@@ -76,7 +76,11 @@ fn from_call(
         .last()
         .is_some_and(|p| p.to_string().eq_ignore_ascii_case("unnest"));
     match srf {
-        Some(s) if s.name != "generate_series" => Some((srf, exprs, alias.as_ref())),
+        // `generate_series` over constants is DataFusion's own table function; over columns of
+        // an earlier FROM item (`generate_series(1, s.n)`) it is the unnested array of its rows.
+        Some(s) if s.name != "generate_series" || reads_columns(&exprs) => {
+            Some((srf, exprs, alias.as_ref()))
+        }
         None if is_unnest && exprs.len() == 1 => Some((None, exprs, alias.as_ref())),
         _ => None,
     }
