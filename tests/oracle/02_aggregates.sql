@@ -116,3 +116,13 @@ SELECT sum(x), sum(x) + 1 FROM (VALUES (1::int), (4::int)) t(x)
 SELECT sum(x::smallint) FROM (VALUES (1), (4)) t(x)
 
 SELECT sum(length(stage_name)) + 1, sum(length(stage_name)) >= 0, count(*) FILTER (WHERE length(stage_name) > 3) FROM aws.apigatewayv2_stage
+
+SELECT region, count(*) * 2 FROM aws.apigatewayv2_stage GROUP BY region ORDER BY 2 DESC, 1
+
+SELECT upper(max(stage_name)), count(*) + 1 FROM aws.apigatewayv2_stage GROUP BY region ORDER BY 2, 1
+
+SELECT sum(length(stage_name)::bigint) / 2, sum(length(stage_name)::bigint) % 7, sum(length(stage_name)::bigint) / count(*) FROM aws.apigatewayv2_stage
+
+SELECT region, round(count(*) * 100.0 / (SELECT count(*) FROM aws.apigatewayv2_stage), 2) AS pct FROM aws.apigatewayv2_stage GROUP BY region ORDER BY 2 DESC, 1
+
+SELECT sum(x) / 2, sum(x) IN (3, 5), sum(x) BETWEEN 1 AND 5, greatest(sum(x), 1), nullif(sum(x), 5) FROM (VALUES (1::bigint), (4::bigint)) t(x)

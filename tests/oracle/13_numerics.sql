@@ -192,3 +192,13 @@ SELECT count(*) FROM aws.apigatewayv2_stage WHERE akeys(tags) @> '{env,owner}'
 SELECT mod(-7, 3), mod(7.5, 2), mod(length(stage_name), 3) FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 3
 
 SELECT mod(1, 0)
+
+SELECT 1.5 / 7, 1 / 3.0, -2 / 3.0, 2 / 3.0, 100 / 7.0
+
+SELECT 2.5 / 0.5, 5::numeric / 3, 123456789012::numeric / 7, 1.23456 / 1
+
+SELECT 50 / 1000000.0, 0 / 4.0
+
+SELECT 1 / 30000.0
+
+SELECT 1 / 0.0

@@ -29,3 +29,7 @@ SELECT count(*) FROM aws.apigatewayv2_stage a JOIN aws.apigatewayv2_stage b ON a
 SELECT a._key FROM aws.apigatewayv2_stage a LEFT JOIN aws.apigatewayv2_stage b ON a.api_id = b.api_id AND b.created_date > a.created_date WHERE b._key IS NULL
 
 SELECT count(*) FROM aws.apigatewayv2_stage a, aws.apigatewayv2_stage b WHERE a._key = b._key
+
+SELECT s.stage_name, g FROM (SELECT stage_name, length(stage_name) AS n FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 3) s, generate_series(1, s.n) g ORDER BY 1, 2
+
+SELECT count(*), min(d), max(d) FROM aws.apigatewayv2_stage s CROSS JOIN LATERAL generate_series(s.created_date, s.created_date + interval '2 days', interval '1 day') d

@@ -85,8 +85,10 @@ impl Engine {
             .build();
         // Untyped literals are resolved before DataFusion's type coercion; the rest of
         // PostgreSQL's semantics after DataFusion's own analyzer rules, so types are settled.
-        let mut rules: Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> =
-            vec![Arc::new(crate::semantics::unknown::UnknownLiterals)];
+        let mut rules: Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> = vec![
+            Arc::new(crate::semantics::unknown::UnknownLiterals),
+            Arc::new(crate::semantics::sums::SumTypes),
+        ];
         rules.extend(state.analyzer().rules.iter().cloned());
         rules.push(Arc::new(crate::semantics::PgSemantics::new(Arc::new(
             operators::hstore_in(),

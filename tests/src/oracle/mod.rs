@@ -269,8 +269,11 @@ pub enum Difference {
     MissingError,
     /// Both fail, with different SQLSTATEs.
     Sqlstate,
-    /// Different rows (values or their text).
+    /// Different rows: a different value somewhere.
     Rows,
+    /// The same values, written differently: numeric columns whose numbers are equal but
+    /// not their text (`2.50` and `2.5000`).
+    Text,
     /// Same rows, different result type OIDs.
     Types,
     /// Same rows and types, different column names.
@@ -286,6 +289,7 @@ impl Difference {
             Difference::MissingError => "missing-error",
             Difference::Sqlstate => "sqlstate",
             Difference::Rows => "rows",
+            Difference::Text => "text",
             Difference::Types => "types",
             Difference::Names => "names",
         }
@@ -299,11 +303,35 @@ impl Difference {
             Difference::MissingError,
             Difference::Sqlstate,
             Difference::Rows,
+            Difference::Text,
             Difference::Types,
             Difference::Names,
         ]
         .into_iter()
         .find(|d| d.name() == s)
+    }
+}
+
+/// PostgreSQL's `numeric`.
+const NUMERIC_OID: u32 = 1700;
+
+/// A numeric's text without the trailing zeros of its fraction (`2.5000` → `2.5`, `3.00` →
+/// `3`), so equal numbers written with different scales compare equal; other text as it is.
+fn plain_number(v: &str) -> String {
+    let numeric = !v.is_empty()
+        && v.strip_prefix('-')
+            .unwrap_or(v)
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.')
+        && v.matches('.').count() <= 1;
+    if !numeric || !v.contains('.') {
+        return v.to_owned();
+    }
+    let trimmed = v.trim_end_matches('0').trim_end_matches('.');
+    if trimmed == "-0" || trimmed.is_empty() {
+        "0".to_owned()
+    } else {
+        trimmed.to_owned()
     }
 }
 
@@ -325,8 +353,34 @@ pub fn compare(ours: &Answer, theirs: &Answer, in_order: bool) -> Option<Differe
         b.sort();
         a == b
     };
-    if !rows_equal || ours.columns.len() != theirs.columns.len() {
+    if ours.columns.len() != theirs.columns.len() {
         return Some(Difference::Rows);
+    }
+    if !rows_equal {
+        let numbers = |a: &Answer| -> Vec<Vec<Option<String>>> {
+            let mut rows: Vec<Vec<Option<String>>> = a
+                .rows
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .zip(&theirs.columns)
+                        .map(|(v, c)| match v {
+                            Some(v) if c.1 == NUMERIC_OID => Some(plain_number(v)),
+                            other => other.clone(),
+                        })
+                        .collect()
+                })
+                .collect();
+            if !in_order {
+                rows.sort();
+            }
+            rows
+        };
+        return Some(if numbers(ours) == numbers(theirs) {
+            Difference::Text
+        } else {
+            Difference::Rows
+        });
     }
     if ours
         .columns
@@ -474,6 +528,28 @@ mod tests {
         assert_eq!(
             compare(&ok(vec!["x", "y"]), &ok(vec!["y", "x"]), true),
             Some(Difference::Rows)
+        );
+        let numeric = |rows: Vec<&str>| Answer {
+            columns: vec![("n".into(), NUMERIC_OID)],
+            ..ok(rows)
+        };
+        assert_eq!(
+            compare(
+                &numeric(vec!["2.50000", "3.0"]),
+                &numeric(vec!["2.5", "3"]),
+                true
+            ),
+            Some(Difference::Text)
+        );
+        assert_eq!(
+            compare(&numeric(vec!["147"]), &numeric(vec!["147.5000"]), true),
+            Some(Difference::Rows),
+            "a different number is a row difference"
+        );
+        assert_eq!(
+            compare(&ok(vec!["2.50"]), &ok(vec!["2.5"]), true),
+            Some(Difference::Rows),
+            "text that is not numeric is compared as text"
         );
         assert_eq!(
             compare(&err("0A000"), &ok(vec![]), false),

@@ -11,11 +11,12 @@
 //! - **AT TIME ZONE** ([`interval::LocalTime`]): `timestamptz AT TIME ZONE 'zone'` is the
 //!   wall-clock time in that zone (a timestamp); DataFusion kept the instant.
 //! - **Numbers** ([`numeric`]): integer overflow fails (22003), float and numeric division
-//!   by zero fails (22012), casts to integers and `round(float8)` round as PostgreSQL does.
+//!   by zero fails (22012), casts to integers and `round(float8)` round as PostgreSQL does;
+//!   numeric division keeps PostgreSQL's quotient scale (`numeric_div.rs`).
 //! - **Functions whose meaning differs**: `array_remove` removes every match (DataFusion's
 //!   `array_remove_all`), `array_length` is int4 and NULL for an empty array, `sum(bigint)` is
-//!   numeric (no overflow; `sums.rs` keeps `sum(integer)` bigint and coerces the integers
-//!   it then meets), `date ± interval` is a timestamp.
+//!   numeric (no overflow; [`sums`], a rule run before DataFusion's type coercion, keeps
+//!   `sum(integer)` bigint), `date ± interval` is a timestamp.
 //! - **Math domains** ([`domain`]): `ln`/`log` of zero or a negative number, `sqrt` of a
 //!   negative number and powers with no real answer fail (2201E/2201F); DataFusion answered
 //!   `-Infinity` or `NaN`. `nth_value(x, n)` needs n > 0 (22016).
@@ -44,8 +45,9 @@ pub mod interval;
 pub mod json;
 pub mod json_equality;
 pub mod numeric;
+mod numeric_div;
 pub mod similar;
-mod sums;
+pub mod sums;
 pub mod to_text;
 pub mod unknown;
 
@@ -67,7 +69,6 @@ use datafusion::optimizer::AnalyzerRule;
 use json_equality::{
     json_comparison, json_keys, json_kind, no_equality, no_ordering, undefined_operator,
 };
-use sums::{recoerce, widened_small_integer};
 
 /// The analyzer rule applying this module's semantics.
 #[derive(Debug, Clone)]
@@ -79,6 +80,7 @@ pub struct PgSemantics {
     int_sub: Arc<ScalarUDF>,
     int_mul: Arc<ScalarUDF>,
     nonzero: Arc<ScalarUDF>,
+    numeric_div: Arc<ScalarUDF>,
     round_half: Arc<ScalarUDF>,
     json_in: Arc<ScalarUDF>,
     jsonb_in: Arc<ScalarUDF>,
@@ -116,6 +118,7 @@ impl PgSemantics {
                 numeric::IntOp::Mul,
             ))),
             nonzero: Arc::new(ScalarUDF::from(numeric::NonZero::new())),
+            numeric_div: Arc::new(ScalarUDF::from(numeric_div::NumericDiv::new())),
             round_half: Arc::new(ScalarUDF::from(numeric::RoundHalf::new())),
             json_in: Arc::new(json::udf()),
             jsonb_in: Arc::new(json::jsonb_udf()),
@@ -243,17 +246,11 @@ impl PgSemantics {
     fn expr(&self, e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         match e {
             Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
-                let (left, right, recoerced) = recoerce(left, op, right, schema)?;
-                let out = if is_comparison(op) {
-                    self.comparison(left, op, right, schema)?
+                if is_comparison(op) {
+                    self.comparison(left, op, right, schema)
                 } else {
-                    self.arithmetic(left, op, right, schema)?
-                };
-                Ok(if recoerced {
-                    Transformed::yes(out.data)
-                } else {
-                    out
-                })
+                    self.arithmetic(left, op, right, schema)
+                }
             }
             Expr::Cast(cast) => self.cast(cast, schema),
             Expr::TryCast(TryCast { expr, field }) if is_integer(field.data_type()) => {
@@ -411,6 +408,28 @@ impl PgSemantics {
                 ScalarFunction::new_udf(Arc::clone(udf), vec![*left, *right]),
             )));
         }
+        let decimal = |t: &DataType| matches!(t, DataType::Decimal128(..));
+        if op == Operator::Divide
+            && (decimal(&lt) || decimal(&rt))
+            && (decimal(&lt) || is_integer(&lt))
+            && (decimal(&rt) || is_integer(&rt))
+        {
+            // Numeric division keeps PostgreSQL's quotient scale (`numeric_div.rs`); an
+            // integer operand is a numeric of scale 0 there.
+            let numeric = |e: Box<Expr>, t: &DataType| -> Expr {
+                if decimal(t) {
+                    *e
+                } else {
+                    Expr::Cast(Cast::new(e, DataType::Decimal128(20, 0)))
+                }
+            };
+            return Ok(Transformed::yes(Expr::ScalarFunction(
+                ScalarFunction::new_udf(
+                    Arc::clone(&self.numeric_div),
+                    vec![numeric(left, &lt), numeric(right, &rt)],
+                ),
+            )));
+        }
         if matches!(op, Operator::Divide | Operator::Modulo) && is_inexact_number(&rt) {
             let right = Box::new(Self::call(&self.nonzero, *right));
             return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
@@ -529,24 +548,10 @@ impl PgSemantics {
         }
     }
 
-    /// An aggregate call (`e` is one): `sum(bigint)` is numeric; json arguments have no
+    /// An aggregate call (`e` is one): json arguments have no
     /// equality or ordering.
     fn aggregate(&self, e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         match e {
-            Expr::AggregateFunction(mut agg)
-                if agg.func.name() == "sum"
-                    && agg.params.args.len() == 1
-                    && type_of(&agg.params.args[0], schema)? == DataType::Int64
-                    && !widened_small_integer(&agg.params.args[0], schema)? =>
-            {
-                // sum(bigint) is numeric in PostgreSQL, so it does not overflow.
-                let arg = agg.params.args.remove(0);
-                agg.params.args.push(Expr::Cast(Cast::new(
-                    Box::new(arg),
-                    DataType::Decimal128(38, 0),
-                )));
-                Ok(Transformed::yes(Expr::AggregateFunction(agg)))
-            }
             Expr::AggregateFunction(agg)
                 if agg.params.distinct
                     || matches!(agg.func.name(), "min" | "max")
