@@ -126,3 +126,7 @@ SELECT sum(length(stage_name)::bigint) / 2, sum(length(stage_name)::bigint) % 7,
 SELECT region, round(count(*) * 100.0 / (SELECT count(*) FROM aws.apigatewayv2_stage), 2) AS pct FROM aws.apigatewayv2_stage GROUP BY region ORDER BY 2 DESC, 1
 
 SELECT sum(x) / 2, sum(x) IN (3, 5), sum(x) BETWEEN 1 AND 5, greatest(sum(x), 1), nullif(sum(x), 5) FROM (VALUES (1::bigint), (4::bigint)) t(x)
+
+SELECT region, avg(length(stage_name)) FILTER (WHERE auto_deploy), avg(length(_key)::bigint), avg(length(stage_name) * 1.5) FROM aws.apigatewayv2_stage GROUP BY region ORDER BY 1
+
+SELECT avg(DISTINCT length(stage_name)) FROM aws.apigatewayv2_stage

@@ -65,3 +65,5 @@ SELECT _key, count(*) FILTER (WHERE auto_deploy) OVER (PARTITION BY region) FROM
 SELECT _key, row_number() OVER (ORDER BY _key DESC) FROM aws.apigatewayv2_stage ORDER BY 2 LIMIT 3
 
 SELECT _key, lag(_key, -2, 'none') OVER (ORDER BY _key DESC) FROM aws.apigatewayv2_stage ORDER BY _key DESC LIMIT 4
+
+SELECT _key, avg(length(stage_name)) OVER (ORDER BY _key ROWS BETWEEN 2 PRECEDING AND CURRENT ROW), sum(length(stage_name)::bigint) OVER (ORDER BY _key ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM aws.apigatewayv2_stage ORDER BY _key

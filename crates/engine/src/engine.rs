@@ -87,7 +87,7 @@ impl Engine {
         // PostgreSQL's semantics after DataFusion's own analyzer rules, so types are settled.
         let mut rules: Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> = vec![
             Arc::new(crate::semantics::unknown::UnknownLiterals),
-            Arc::new(crate::semantics::sums::SumTypes),
+            Arc::new(crate::semantics::aggregates::AggregateTypes::new()),
         ];
         rules.extend(state.analyzer().rules.iter().cloned());
         rules.push(Arc::new(crate::semantics::PgSemantics::new(Arc::new(

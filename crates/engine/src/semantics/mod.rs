@@ -15,8 +15,9 @@
 //!   numeric division keeps PostgreSQL's quotient scale (`numeric_div.rs`).
 //! - **Functions whose meaning differs**: `array_remove` removes every match (DataFusion's
 //!   `array_remove_all`), `array_length` is int4 and NULL for an empty array, `sum(bigint)` is
-//!   numeric (no overflow; [`sums`], a rule run before DataFusion's type coercion, keeps
-//!   `sum(integer)` bigint), `date ± interval` is a timestamp.
+//!   numeric (no overflow; [`aggregates`], a rule run before DataFusion's type coercion, keeps
+//!   `sum(integer)` bigint, and makes `avg` of integers and numerics PostgreSQL's numeric),
+//!   `date ± interval` is a timestamp.
 //! - **Math domains** ([`domain`]): `ln`/`log` of zero or a negative number, `sqrt` of a
 //!   negative number and powers with no real answer fail (2201E/2201F); DataFusion answered
 //!   `-Infinity` or `NaN`. `nth_value(x, n)` needs n > 0 (22016).
@@ -37,6 +38,8 @@
 //! - **SIMILAR TO** ([`similar`]): the SQL pattern is translated to the anchored regular
 //!   expression PostgreSQL matches (`%`, `_`, escapes); DataFusion matched nothing.
 
+pub mod aggregates;
+mod avg;
 mod casts;
 pub mod datetime_in;
 pub mod domain;
@@ -47,7 +50,6 @@ pub mod json_equality;
 pub mod numeric;
 mod numeric_div;
 pub mod similar;
-pub mod sums;
 pub mod to_text;
 pub mod unknown;
 

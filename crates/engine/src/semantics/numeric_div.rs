@@ -202,6 +202,20 @@ pub fn select_div_scale((a, s1, d1): (i128, i8, i8), (b, s2, d2): (i128, i8, i8)
         .clamp(0, 1000)
 }
 
+/// `a` / `b`, unscaled values of numerics typed `(precision, scale)`, as PostgreSQL computes
+/// it, written with `scale` places (`avg`'s final division).
+pub fn divide_with_scales(
+    (a, t1): (i128, (u8, i8)),
+    (b, t2): (i128, (u8, i8)),
+    scale: i8,
+) -> Result<i128> {
+    divide(
+        (a, t1.1, display_scale(a, t1)),
+        (b, t2.1, display_scale(b, t2)),
+        scale,
+    )
+}
+
 /// `a` × 10^-`s1` / `b` × 10^-`s2` (display scales `d1`, `d2`) as PostgreSQL computes it,
 /// written with `scale` places.
 fn divide((a, s1, d1): (i128, i8, i8), (b, s2, d2): (i128, i8, i8), scale: i8) -> Result<i128> {
