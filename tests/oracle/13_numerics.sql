@@ -202,3 +202,5 @@ SELECT 50 / 1000000.0, 0 / 4.0
 SELECT 1 / 30000.0
 
 SELECT 1 / 0.0
+
+SELECT 1::float4 / 3, 1.5::float4 * 3, 0.1::float4 = 0.1, 0.1::float4 = 0.1::float4, 2::float4 + 1.25, pg_typeof(1::float4 + 1)

@@ -83,11 +83,13 @@ impl Engine {
             .with_expr_planners(planners)
             .with_type_planner(Arc::new(PgTypePlanner))
             .build();
-        // Untyped literals are resolved before DataFusion's type coercion; the rest of
-        // PostgreSQL's semantics after DataFusion's own analyzer rules, so types are settled.
+        // Untyped literals, sum's and avg's types and float4's promotion are decided before
+        // DataFusion's type coercion; the rest of PostgreSQL's semantics after DataFusion's
+        // own analyzer rules, so types are settled.
         let mut rules: Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> = vec![
             Arc::new(crate::semantics::unknown::UnknownLiterals),
             Arc::new(crate::semantics::aggregates::AggregateTypes::new()),
+            Arc::new(crate::semantics::promotions::Promotions),
         ];
         rules.extend(state.analyzer().rules.iter().cloned());
         rules.push(Arc::new(crate::semantics::PgSemantics::new(Arc::new(

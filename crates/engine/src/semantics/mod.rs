@@ -12,7 +12,8 @@
 //!   wall-clock time in that zone (a timestamp); DataFusion kept the instant.
 //! - **Numbers** ([`numeric`]): integer overflow fails (22003), float and numeric division
 //!   by zero fails (22012), casts to integers and `round(float8)` round as PostgreSQL does;
-//!   numeric division keeps PostgreSQL's quotient scale (`numeric_div.rs`).
+//!   numeric division keeps PostgreSQL's quotient scale (`numeric_div.rs`); a real meeting
+//!   an integer or numeric is computed in double precision ([`promotions`]).
 //! - **Functions whose meaning differs**: `array_remove` removes every match (DataFusion's
 //!   `array_remove_all`), `array_length` is int4 and NULL for an empty array, `sum(bigint)` is
 //!   numeric (no overflow; [`aggregates`], a rule run before DataFusion's type coercion, keeps
@@ -49,6 +50,7 @@ pub mod json;
 pub mod json_equality;
 pub mod numeric;
 mod numeric_div;
+pub mod promotions;
 pub mod similar;
 pub mod to_text;
 pub mod unknown;
