@@ -23,20 +23,21 @@ use std::sync::Arc;
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     /// The file could not be read.
-    #[error("cannot read demo fixture {path}: {source}")]
+    // Each cause is in the message and not a `source`, so an error chain prints it once.
+    #[error("cannot read demo fixture {path}: {cause}")]
     Read {
         /// The fixture path.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The text is not valid fixture JSON.
-    #[error("demo fixture {origin} is not valid: {source}")]
+    #[error("demo fixture {origin} is not valid: {cause}")]
     Parse {
         /// Where the fixture came from (a path, or "bundled").
         origin: String,
         /// The JSON error, with line and column.
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
     /// The JSON parsed but breaks a rule of the fixture format.
     #[error("demo fixture {origin} is inconsistent: {reason}")]
@@ -76,9 +77,9 @@ pub const BUNDLED_FIXTURE: &str = include_str!("../../../config/demo/stages.json
 
 /// Reads the fixture at `path`, maps every stage, and publishes the result into `store`.
 pub fn load_demo_snapshot(path: &Path, store: &SnapshotStore) -> Result<Arc<Snapshot>, DemoError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DemoError::Read {
+    let text = std::fs::read_to_string(path).map_err(|cause| DemoError::Read {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     let rows = parse_fixture(&text, &path.display().to_string())?;
     Ok(store.publish(rows))
@@ -87,9 +88,9 @@ pub fn load_demo_snapshot(path: &Path, store: &SnapshotStore) -> Result<Arc<Snap
 /// Maps every stage of fixture `text`; `origin` names it in errors.
 pub fn parse_fixture(text: &str, origin: &str) -> Result<Vec<StageRow>, DemoError> {
     rows_from_fixture(text).map_err(|e| match e {
-        FixtureError::Json(source) => DemoError::Parse {
+        FixtureError::Json(cause) => DemoError::Parse {
             origin: origin.to_owned(),
-            source,
+            cause,
         },
         FixtureError::Invalid(reason) => DemoError::Invalid {
             origin: origin.to_owned(),

@@ -149,11 +149,26 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(cause = %e, "server failed");
-            eprintln!("stagesql: {e:#}");
+            let said = said_once(&e);
+            tracing::error!(cause = %said, "server failed");
+            eprintln!("stagesql: {said}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// `e` and its causes, each said once: most messages here already end with their cause
+/// (`cannot listen on … : Address already in use`), so a cause the text holds is not repeated.
+fn said_once(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 /// Builds the async runtime from `builder`; on failure, says why and gives the exit code.

@@ -99,6 +99,12 @@ fn bad_config_stops_startup_naming_the_key() {
             .expect("read stderr");
         assert!(!status.success(), "{body} was accepted");
         assert!(err.contains(key), "stderr should name {key}: {err}");
+        // The cause is said once (a missing fixture repeated "No such file or directory").
+        let said = err
+            .lines()
+            .rfind(|l| l.starts_with("stagesql: "))
+            .unwrap_or_default();
+        assert!(said.matches("(os error").count() <= 1, "{said}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
