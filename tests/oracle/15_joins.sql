@@ -33,3 +33,7 @@ SELECT count(*) FROM aws.apigatewayv2_stage a, aws.apigatewayv2_stage b WHERE a.
 SELECT s.stage_name, g FROM (SELECT stage_name, length(stage_name) AS n FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 3) s, generate_series(1, s.n) g ORDER BY 1, 2
 
 SELECT count(*), min(d), max(d) FROM aws.apigatewayv2_stage s CROSS JOIN LATERAL generate_series(s.created_date, s.created_date + interval '2 days', interval '1 day') d
+
+SELECT c.relname, c.tableoid::regclass::text, d.description FROM pg_catalog.pg_class c JOIN pg_catalog.pg_description d ON d.classoid = c.tableoid AND d.objoid = c.oid AND d.objsubid = 0 WHERE c.relname = 'apigatewayv2_stage'
+
+SELECT s.tableoid::regclass::text, count(*) FROM aws.apigatewayv2_stage s GROUP BY 1

@@ -47,6 +47,7 @@ async fn load(ours: &TestServer, pg: &Postgres) -> usize {
         .batch_execute(oracle::STAGE_TABLE_DDL)
         .await
         .expect("DDL");
+    oracle::copy_comments(&ours.client().await, &theirs).await;
 
     let client = ours.client().await;
     let out = client

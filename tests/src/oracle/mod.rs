@@ -28,6 +28,29 @@ CREATE TABLE aws.apigatewayv2_stage (
 
 pub use postgres::{PG_BIN, Postgres};
 
+/// Gives PostgreSQL's stage table (in `theirs`) the comments ours has, on the table and its
+/// 19 columns.
+pub async fn copy_comments(ours: &tokio_postgres::Client, theirs: &tokio_postgres::Client) {
+    let comments = ours
+        .query(
+            "SELECT 'COMMENT ON TABLE aws.apigatewayv2_stage IS '
+                    || quote_literal(obj_description('aws.apigatewayv2_stage'::regclass, 'pg_class'))
+             UNION ALL
+             SELECT 'COMMENT ON COLUMN aws.apigatewayv2_stage.' || attname || ' IS '
+                    || quote_literal(col_description(attrelid, attnum))
+             FROM pg_attribute
+             WHERE attrelid = 'aws.apigatewayv2_stage'::regclass AND attnum > 0",
+            &[],
+        )
+        .await
+        .expect("our comments");
+    assert_eq!(comments.len(), 20, "the table's comment and 19 columns'");
+    for row in comments {
+        let sql: String = row.get(0);
+        theirs.batch_execute(&sql).await.expect("COMMENT");
+    }
+}
+
 /// One query of the corpus.
 #[derive(Debug, Clone)]
 pub struct Case {

@@ -98,6 +98,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Any, lateral::lateral_top_n),
     rule!(Any, relations::table_functions),
     rule!(Any, relations::empty_relations),
+    rule!(Any, relations::table_oids),
     rule!(Any, set_returning::set_returning_items),
     rule!(Any, quantified::quantified_subqueries),
     rule!(Any, syntax::drop_collate),

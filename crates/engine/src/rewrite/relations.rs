@@ -297,6 +297,84 @@ fn resolve(
     }
 }
 
+/// The system column `tableoid` of a relation in FROM (`l.tableoid`, psql's `\dL` and `\dd`
+/// join `pg_description` on it) is that relation's OID: no table here has the column, but
+/// every row of a relation has the same value. Only qualified references are served; a
+/// subquery's own relations are resolved before the outer query's, which its correlated
+/// references reach.
+pub(super) fn table_oids(statement: &mut Statement, context: &Context) {
+    use datafusion::sql::sqlparser::ast::{TableFactor, VisitMut, VisitorMut};
+    struct V<'a>(&'a [String]);
+    impl VisitorMut for V<'_> {
+        type Break = ();
+        fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            body(query.body.as_mut(), self.0);
+            ControlFlow::Continue(())
+        }
+    }
+    /// Each select of a query's body (the branches of a UNION too).
+    fn body(b: &mut SetExpr, search_path: &[String]) {
+        match b {
+            SetExpr::Select(select) => one_select(select, search_path),
+            SetExpr::SetOperation { left, right, .. } => {
+                body(left, search_path);
+                body(right, search_path);
+            }
+            _ => {}
+        }
+    }
+    fn one_select(select: &mut datafusion::sql::sqlparser::ast::Select, search_path: &[String]) {
+        {
+            let mut oids: Vec<(String, u32)> = Vec::new();
+            for from in &select.from {
+                for t in
+                    std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation))
+                {
+                    if let TableFactor::Table {
+                        name,
+                        alias,
+                        args: None,
+                        ..
+                    } = t
+                        && let Some(oid) = names().relation_oid(&name.to_string(), search_path)
+                    {
+                        let called = alias.as_ref().map_or_else(
+                            || name.0.last().map(|p| p.to_string()).unwrap_or_default(),
+                            |a| a.name.value.clone(),
+                        );
+                        oids.push((called.to_ascii_lowercase(), oid));
+                    }
+                }
+            }
+            if oids.is_empty() {
+                return;
+            }
+            let _ = visit_expressions_mut(select, |e: &mut Expr| {
+                if let Expr::CompoundIdentifier(parts) = e
+                    && let [relation, column] = parts.as_slice()
+                    && column.value.eq_ignore_ascii_case("tableoid")
+                    && let Some((_, oid)) = oids
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(&relation.value))
+                {
+                    *e = Expr::Cast {
+                        kind: datafusion::sql::sqlparser::ast::CastKind::DoubleColon,
+                        expr: Box::new(Expr::value(Value::Number(oid.to_string(), false))),
+                        data_type: datafusion::sql::sqlparser::ast::DataType::Custom(
+                            ObjectName(vec![ObjectNamePart::Identifier(Ident::new("oid"))]),
+                            Vec::new(),
+                        ),
+                        array: false,
+                        format: None,
+                    };
+                }
+                ControlFlow::<()>::Continue(())
+            });
+        }
+    }
+    let _ = statement.visit(&mut V(context.search_path));
+}
+
 /// Names of the CTEs a statement defines, which shadow catalog names.
 pub(super) fn cte_names(statement: &Statement) -> HashSet<String> {
     let mut out = HashSet::new();
