@@ -18,38 +18,18 @@ use stagesql_tests::TestServer;
 use stagesql_tests::oracle::{
     self, Answer, Case, Difference, Mode, Postgres, RawClient, compare, ordered, parameterize,
 };
-use tokio_postgres::NoTls;
 
 /// Copies every row of ours into PostgreSQL's table (in database `stagesql`).
 async fn load(ours: &TestServer, pg: &Postgres) -> usize {
-    let (admin, conn) = tokio_postgres::connect(&pg.conn_str(), NoTls)
-        .await
-        .expect("connect to PostgreSQL");
-    tokio::spawn(conn);
-    for sql in [
+    let client = ours.client().await;
+    let theirs = oracle::stage_database(
+        pg,
+        &client,
         "CREATE ROLE stagesql LOGIN SUPERUSER",
         "CREATE DATABASE stagesql OWNER stagesql",
-    ] {
-        admin.batch_execute(sql).await.expect(sql);
-    }
-    drop(admin);
-    let (theirs, conn) = tokio_postgres::connect(
-        &format!(
-            "host=127.0.0.1 port={} user=stagesql dbname=stagesql",
-            pg.port()
-        ),
-        NoTls,
     )
-    .await
-    .expect("connect to the stagesql database");
-    tokio::spawn(conn);
-    theirs
-        .batch_execute(oracle::STAGE_TABLE_DDL)
-        .await
-        .expect("DDL");
-    oracle::copy_comments(&ours.client().await, &theirs).await;
+    .await;
 
-    let client = ours.client().await;
     let out = client
         .copy_out("COPY (SELECT * FROM aws.apigatewayv2_stage) TO STDOUT")
         .await

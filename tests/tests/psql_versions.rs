@@ -10,7 +10,6 @@ use std::process::Output;
 
 use stagesql_tests::TestServer;
 use stagesql_tests::oracle::{self, Postgres};
-use tokio_postgres::NoTls;
 
 /// Compared with PostgreSQL, for every psql version.
 const COMMANDS: &[&str] = &[
@@ -119,32 +118,14 @@ async fn run(psql: &PathBuf, conn: &str, command: &str) -> String {
 /// our comments.
 async fn postgres_like(ours: &TestServer) -> Postgres {
     let pg = Postgres::start();
-    let (admin, conn) = tokio_postgres::connect(&pg.conn_str(), NoTls)
-        .await
-        .expect("connect to PostgreSQL");
-    tokio::spawn(conn);
-    for sql in [
+    oracle::stage_database(
+        &pg,
+        &ours.client().await,
         "CREATE ROLE stagesql LOGIN",
         "CREATE DATABASE stagesql OWNER stagesql TEMPLATE template0 ENCODING 'UTF8' \
          LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'",
-    ] {
-        admin.batch_execute(sql).await.expect(sql);
-    }
-    let (theirs, conn) = tokio_postgres::connect(
-        &format!(
-            "host=127.0.0.1 port={} user=stagesql dbname=stagesql",
-            pg.port()
-        ),
-        NoTls,
     )
-    .await
-    .expect("connect to the stagesql database");
-    tokio::spawn(conn);
-    theirs
-        .batch_execute(oracle::STAGE_TABLE_DDL)
-        .await
-        .expect("DDL");
-    oracle::copy_comments(&ours.client().await, &theirs).await;
+    .await;
     pg
 }
 

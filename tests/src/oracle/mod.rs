@@ -28,9 +28,40 @@ CREATE TABLE aws.apigatewayv2_stage (
 
 pub use postgres::{PG_BIN, Postgres};
 
+/// Sets `pg` up like our server: `role` (the CREATE ROLE for `stagesql`) owning `database`
+/// (the CREATE DATABASE for `stagesql`), holding the stage table with our comments (`ours`
+/// is a client of our server). Returns a client of that database, as `stagesql`.
+pub async fn stage_database(
+    pg: &Postgres,
+    ours: &tokio_postgres::Client,
+    role: &str,
+    database: &str,
+) -> tokio_postgres::Client {
+    let (admin, conn) = tokio_postgres::connect(&pg.conn_str(), tokio_postgres::NoTls)
+        .await
+        .expect("connect to PostgreSQL");
+    tokio::spawn(conn);
+    for sql in [role, database] {
+        admin.batch_execute(sql).await.expect(sql);
+    }
+    let (theirs, conn) = tokio_postgres::connect(
+        &format!(
+            "host=127.0.0.1 port={} user=stagesql dbname=stagesql",
+            pg.port()
+        ),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .expect("connect to the stagesql database");
+    tokio::spawn(conn);
+    theirs.batch_execute(STAGE_TABLE_DDL).await.expect("DDL");
+    copy_comments(ours, &theirs).await;
+    theirs
+}
+
 /// Gives PostgreSQL's stage table (in `theirs`) the comments ours has, on the table and its
 /// 19 columns.
-pub async fn copy_comments(ours: &tokio_postgres::Client, theirs: &tokio_postgres::Client) {
+async fn copy_comments(ours: &tokio_postgres::Client, theirs: &tokio_postgres::Client) {
     let comments = ours
         .query(
             "SELECT 'COMMENT ON TABLE aws.apigatewayv2_stage IS '

@@ -166,37 +166,11 @@ pub(super) fn positioned_items(statement: &mut Statement, _: &Context) {
             let SetExpr::Select(select) = query.body.as_mut() else {
                 return ControlFlow::Continue(());
             };
-            let names: Vec<Option<String>> = select
-                .projection
-                .iter()
-                .map(|i| match i {
-                    SelectItem::UnnamedExpr(e) => Some(expr_name(e)),
-                    SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.to_lowercase()),
-                    _ => None,
-                })
-                .collect();
-            for p in positions {
-                let Some(item) = select.projection.get_mut(p - 1) else {
-                    continue;
-                };
-                let SelectItem::UnnamedExpr(e) = item else {
-                    continue;
-                };
-                if matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
-                    continue;
-                }
-                let Some(name) = names[p - 1].clone() else {
-                    continue;
-                };
-                if names.iter().filter(|n| n.as_deref() == Some(&name)).count() > 1 {
-                    continue;
-                }
-                let expr = std::mem::replace(e, Expr::value(Value::Null));
-                *item = SelectItem::ExprWithAlias {
-                    expr,
-                    alias: Ident::with_quote('"', name),
-                };
-            }
+            super::outputs::name_unaliased(
+                &mut select.projection,
+                positions.into_iter().map(|p| p - 1),
+                true,
+            );
             ControlFlow::Continue(())
         }
     }

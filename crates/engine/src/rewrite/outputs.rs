@@ -72,35 +72,8 @@ pub(super) fn inner_names(statement: &mut Statement, _: &Context) {
     fn name_items(body: &mut SetExpr) {
         match body {
             SetExpr::Select(select) => {
-                let names: Vec<Option<String>> = select
-                    .projection
-                    .iter()
-                    .map(|i| match i {
-                        SelectItem::UnnamedExpr(e) => Some(expr_name(e)),
-                        SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.to_lowercase()),
-                        _ => None,
-                    })
-                    .collect();
-                for (i, item) in select.projection.iter_mut().enumerate() {
-                    let SelectItem::UnnamedExpr(e) = item else {
-                        continue;
-                    };
-                    if matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
-                        continue;
-                    }
-                    let Some(name) = names[i].clone() else {
-                        continue;
-                    };
-                    let shared = names.iter().filter(|n| n.as_deref() == Some(&name)).count() > 1;
-                    if name == "?column?" || shared {
-                        continue;
-                    }
-                    let expr = std::mem::replace(e, Expr::value(Value::Null));
-                    *item = SelectItem::ExprWithAlias {
-                        expr,
-                        alias: Ident::with_quote('"', name),
-                    };
-                }
+                let every = 0..select.projection.len();
+                name_unaliased(&mut select.projection, every, false);
             }
             SetExpr::SetOperation { left, right, .. } => {
                 name_items(left);
@@ -111,6 +84,44 @@ pub(super) fn inner_names(statement: &mut Statement, _: &Context) {
         }
     }
     let _ = statement.visit(&mut V { depth: 0 });
+}
+
+/// Gives the items at `positions` (0-based) of a select list, when unaliased expressions (not
+/// columns), their PostgreSQL output names as aliases; not an item whose name another item
+/// has too, nor (unless `unknown_too`) one named `?column?`.
+pub(super) fn name_unaliased(
+    projection: &mut [SelectItem],
+    positions: impl IntoIterator<Item = usize>,
+    unknown_too: bool,
+) {
+    let names: Vec<Option<String>> = projection
+        .iter()
+        .map(|i| match i {
+            SelectItem::UnnamedExpr(e) => Some(expr_name(e)),
+            SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.to_lowercase()),
+            _ => None,
+        })
+        .collect();
+    for i in positions {
+        let Some(SelectItem::UnnamedExpr(e)) = projection.get_mut(i) else {
+            continue;
+        };
+        if matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+            continue;
+        }
+        let Some(name) = names[i].clone() else {
+            continue;
+        };
+        let shared = names.iter().filter(|n| n.as_deref() == Some(&name)).count() > 1;
+        if shared || (name == "?column?" && !unknown_too) {
+            continue;
+        }
+        let expr = std::mem::replace(e, Expr::value(Value::Null));
+        projection[i] = SelectItem::ExprWithAlias {
+            expr,
+            alias: Ident::with_quote('"', name),
+        };
+    }
 }
 
 /// PostgreSQL types an integer literal that fits in 32 bits as `integer`; DataFusion makes

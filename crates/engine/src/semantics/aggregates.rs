@@ -15,12 +15,10 @@
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::expr::{AggregateFunction, WindowFunction};
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
-use datafusion::logical_expr::utils::merge_schema;
 use datafusion::logical_expr::{
     AggregateUDF, Cast, Expr, ExprSchemable, LogicalPlan, WindowFunctionDefinition,
 };
@@ -107,42 +105,15 @@ impl AggregateTypes {
             other => Ok(Transformed::no(other)),
         }
     }
-
-    /// One node; `changed` is whether a call at or below it was retyped (then it derives its
-    /// schema again, as a child's output type may have changed).
-    fn node(
-        &self,
-        node: LogicalPlan,
-        changed: &std::cell::Cell<bool>,
-    ) -> Result<Transformed<LogicalPlan>> {
-        let out = if matches!(node, LogicalPlan::Aggregate(_) | LogicalPlan::Window(_)) {
-            let schema = Arc::new(merge_schema(&node.inputs()));
-            // Output names stay `sum(t.x)`, `avg(t.x)`, as the nodes above refer to them.
-            let names = NamePreserver::new(&node);
-            node.map_expressions(|e| {
-                let saved = names.save(&e);
-                Ok(e.transform_up(|e| self.retype(e, &schema))?
-                    .update_data(|e| saved.restore(e)))
-            })?
-        } else {
-            Transformed::no(node)
-        };
-        if out.transformed {
-            changed.set(true);
-        }
-        if changed.get() {
-            out.map_data(|n| n.recompute_schema())
-        } else {
-            Ok(out)
-        }
-    }
 }
 
 impl AnalyzerRule for AggregateTypes {
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        let changed = std::cell::Cell::new(false);
-        plan.transform_up_with_subqueries(|n| self.node(n, &changed))
-            .map(|t| t.data)
+        super::pre_coercion::rewrite_expressions(
+            plan,
+            |n| matches!(n, LogicalPlan::Aggregate(_) | LogicalPlan::Window(_)),
+            |e, schema| self.retype(e, schema),
+        )
     }
 
     fn name(&self) -> &str {

@@ -50,6 +50,7 @@ pub mod json;
 pub mod json_equality;
 pub mod numeric;
 mod numeric_div;
+mod pre_coercion;
 pub mod promotions;
 pub mod similar;
 pub mod to_text;

@@ -176,12 +176,13 @@ fn weight_and_first_digit(v: i128, s: i8) -> (i32, i64) {
     // The first base-10000 digit: the leading (e - 4·weight + 1) decimal digits, padded with
     // zeros on the right when the value has fewer.
     let k = e - 4 * weight + 1;
-    let text = v.unsigned_abs().to_string();
-    let mut first: i64 = 0;
-    for i in 0..k as usize {
-        let digit = text.as_bytes().get(i).map_or(0, |c| i64::from(c - b'0'));
-        first = first * 10 + digit;
-    }
+    let abs = v.unsigned_abs();
+    let first = if d >= k {
+        abs / 10u128.pow((d - k) as u32)
+    } else {
+        abs * 10u128.pow((k - d) as u32)
+    };
+    let first = i64::try_from(first).unwrap_or(i64::MAX);
     (weight, first)
 }
 

@@ -4,14 +4,10 @@
 //! (`1::float4 / 3` is 0.3333333333333333 there; DataFusion divided in float4 and answered
 //! 0.3333333432674408). Two reals stay real.
 
-use std::sync::Arc;
-
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result};
 use datafusion::config::ConfigOptions;
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
-use datafusion::logical_expr::utils::merge_schema;
 use datafusion::logical_expr::{BinaryExpr, Cast, Expr, ExprSchemable, LogicalPlan, Operator};
 use datafusion::optimizer::AnalyzerRule;
 
@@ -33,19 +29,8 @@ fn integer_or_numeric(t: &DataType) -> bool {
 fn arithmetic_or_comparison(op: Operator) -> bool {
     matches!(
         op,
-        Operator::Plus
-            | Operator::Minus
-            | Operator::Multiply
-            | Operator::Divide
-            | Operator::Eq
-            | Operator::NotEq
-            | Operator::Lt
-            | Operator::LtEq
-            | Operator::Gt
-            | Operator::GtEq
-            | Operator::IsDistinctFrom
-            | Operator::IsNotDistinctFrom
-    )
+        Operator::Plus | Operator::Minus | Operator::Multiply | Operator::Divide
+    ) || super::is_comparison(op)
 }
 
 fn promote(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
@@ -72,35 +57,9 @@ fn promote(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
     })))
 }
 
-/// One node; `changed` is whether an expression at or below it changed type (then it derives
-/// its schema again).
-fn node(node: LogicalPlan, changed: &std::cell::Cell<bool>) -> Result<Transformed<LogicalPlan>> {
-    let schema = if node.inputs().is_empty() {
-        Arc::clone(node.schema())
-    } else {
-        Arc::new(merge_schema(&node.inputs()))
-    };
-    let names = NamePreserver::new(&node);
-    let out = node.map_expressions(|e| {
-        let saved = names.save(&e);
-        Ok(e.transform_up(|e| promote(e, &schema))?
-            .update_data(|e| saved.restore(e)))
-    })?;
-    if out.transformed {
-        changed.set(true);
-    }
-    if changed.get() {
-        out.map_data(|n| n.recompute_schema())
-    } else {
-        Ok(out)
-    }
-}
-
 impl AnalyzerRule for Promotions {
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        let changed = std::cell::Cell::new(false);
-        plan.transform_up_with_subqueries(|n| node(n, &changed))
-            .map(|t| t.data)
+        super::pre_coercion::rewrite_expressions(plan, |_| true, promote)
     }
 
     fn name(&self) -> &str {
