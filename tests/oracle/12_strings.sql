@@ -147,3 +147,17 @@ SELECT CURRENT_SCHEMA, current_schema()
 SELECT ARRAY[23, 25, 16]::oid[]::regtype[]::text[], (ARRAY[]::oid[])::regtype[]::text[]
 
 SELECT pg_is_other_temp_schema(11::oid), (SELECT count(*) FROM pg_partition_ancestors('aws.apigatewayv2_stage'::regclass))
+
+SELECT rolname, rolcanlogin, rolinherit, rolsuper FROM pg_roles WHERE rolname LIKE 'pg\_%' ORDER BY oid
+
+SELECT r.rolname, m.rolname FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member ORDER BY 2
+
+SELECT n.nspname, pg_get_userbyid(n.nspowner), obj_description(n.oid, 'pg_namespace'), obj_description(n.oid) FROM pg_namespace n WHERE nspname = 'public'
+
+SELECT getdatabaseencoding(), obj_description('aws.apigatewayv2_stage'::regclass, 'pg_class'), obj_description('aws.apigatewayv2_stage'::regclass, 'pg_namespace')
+
+SELECT e.extname, d.description FROM pg_extension e JOIN pg_description d ON d.objoid = e.oid AND d.classoid = 'pg_extension'::regclass ORDER BY 1
+
+SELECT name, default_version, comment FROM pg_catalog.pg_available_extensions() ae WHERE name IN ('hstore', 'plpgsql') ORDER BY 1
+
+SELECT count(*) FROM (SELECT pg_catalog.pg_partition_ancestors('aws.apigatewayv2_stage'::regclass)) s

@@ -60,8 +60,9 @@ pub const PREDEFINED_ROLES: [(u32, &str); 12] = [
 ];
 /// `pg_database_owner`: whoever owns the current database (it owns `public`).
 pub const PG_DATABASE_OWNER_OID: u32 = 6171;
-/// `pg_monitor` and the predefined roles that are its members (`pg_auth_members`).
-pub const PG_MONITOR_MEMBERS: (u32, [u32; 3]) = (3373, [3374, 3375, 3377]);
+/// `pg_monitor` and the predefined roles it is a member of (`pg_auth_members`):
+/// `pg_read_all_settings`, `pg_read_all_stats`, `pg_stat_scan_tables`.
+pub const PG_MONITOR_GRANTS: (u32, [u32; 3]) = (3373, [3374, 3375, 3377]);
 
 /// Every role with its oid: the owner (10) first, then the other users.
 pub fn roles(owner: &str, others: &[String]) -> Vec<(u32, String)> {

@@ -96,7 +96,7 @@ def install_16(target, pip, work):
         check=True,
     )
     wheel = next(f for f in os.listdir(work) if f.startswith("pgserver-"))
-    root = os.path.join(target, "root")
+    root = os.path.join(target, "pkg")
     with zipfile.ZipFile(os.path.join(work, wheel)) as z:
         for member in z.namelist():
             if member.startswith(("pgserver/pginstall/bin/psql", "pgserver/pginstall/lib/",
@@ -105,17 +105,17 @@ def install_16(target, pip, work):
     os.chmod(os.path.join(root, "pgserver/pginstall/bin/psql"), 0o755)
     write_wrapper(
         os.path.join(target, "psql"),
-        'env LD_LIBRARY_PATH="$D/root/pgserver.libs:$D/root/pgserver/pginstall/lib" '
-        '"$D/root/pgserver/pginstall/bin/psql"',
+        'env LD_LIBRARY_PATH="$D/pkg/pgserver.libs:$D/pkg/pgserver/pginstall/lib" '
+        '"$D/pkg/pgserver/pginstall/bin/psql"',
     )
 
 
 def install_debian(version, target, work):
     suite = SUITES[version]
-    root = os.path.join(target, "root")
+    root = os.path.join(target, "pkg")
     for package in (f"postgresql-client-{version}", "libpq5"):
         unpack_deb(suite, package, root, work)
-    lib = "$D/root/usr/lib/x86_64-linux-gnu"
+    lib = "$D/pkg/usr/lib/x86_64-linux-gnu"
     for libc_suite in LIBC_SUITES:
         libc = os.path.join(target, f"libc-{libc_suite}")
         shutil.rmtree(libc, ignore_errors=True)
@@ -126,7 +126,7 @@ def install_debian(version, target, work):
             os.path.join(target, "psql"),
             f'"{libs}/ld-linux-x86-64.so.2" --library-path '
             f'"{libs}:{lib}:/usr/lib/x86_64-linux-gnu:/lib/x86_64-linux-gnu" '
-            f'"$D/root/usr/lib/postgresql/{version}/bin/psql"',
+            f'"$D/pkg/usr/lib/postgresql/{version}/bin/psql"',
         )
         if works(os.path.join(target, "psql"), version):
             return

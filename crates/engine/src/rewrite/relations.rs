@@ -330,12 +330,14 @@ pub(super) fn table_oids(statement: &mut Statement, context: &Context) {
                 for t in
                     std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation))
                 {
+                    // Relations are schema-qualified by now; an unqualified name is a CTE's.
                     if let TableFactor::Table {
                         name,
                         alias,
                         args: None,
                         ..
                     } = t
+                        && name.0.len() == 2
                         && let Some(oid) = names().relation_oid(&name.to_string(), search_path)
                     {
                         let called = alias.as_ref().map_or_else(

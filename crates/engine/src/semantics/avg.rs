@@ -125,25 +125,30 @@ fn overflow() -> DataFusionError {
     )))
 }
 
-/// The non-NULL values of `array` as unscaled numerics.
-fn values(array: &ArrayRef) -> Result<Vec<i128>> {
-    let mut out = Vec::with_capacity(array.len() - array.null_count());
-    macro_rules! take {
-        ($t:ty) => {{
-            let a = array.as_primitive::<$t>();
-            out.extend(a.iter().flatten().map(i128::from));
-        }};
+/// The sum (unscaled) and count of the non-NULL values of `array`.
+fn sum_and_count(array: &ArrayRef) -> Result<(i128, i64)> {
+    let mut sum: i128 = 0;
+    let mut count: i64 = 0;
+    let mut add = |v: i128| -> Result<()> {
+        sum = sum.checked_add(v).ok_or_else(overflow)?;
+        count += 1;
+        Ok(())
+    };
+    macro_rules! each {
+        ($t:ty) => {
+            for v in array.as_primitive::<$t>().iter().flatten() {
+                add(i128::from(v))?;
+            }
+        };
     }
     match array.data_type() {
-        DataType::Int16 => take!(Int16Type),
-        DataType::Int32 => take!(Int32Type),
-        DataType::Int64 => take!(Int64Type),
-        DataType::Decimal128(..) => {
-            out.extend(array.as_primitive::<Decimal128Type>().iter().flatten());
-        }
+        DataType::Int16 => each!(Int16Type),
+        DataType::Int32 => each!(Int32Type),
+        DataType::Int64 => each!(Int64Type),
+        DataType::Decimal128(..) => each!(Decimal128Type),
         other => return exec_err!("{PG_AVG} does not take {other}"),
     }
-    Ok(out)
+    Ok((sum, count))
 }
 
 impl Average {
@@ -155,23 +160,15 @@ impl Average {
 }
 
 impl Accumulator for Average {
-    fn update_batch(&mut self, values_in: &[ArrayRef]) -> Result<()> {
-        let v = values(&values_in[0])?;
-        let mut sum: i128 = 0;
-        for x in &v {
-            sum = sum.checked_add(*x).ok_or_else(overflow)?;
-        }
-        self.add(sum, v.len() as i64)
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let (sum, count) = sum_and_count(&values[0])?;
+        self.add(sum, count)
     }
 
-    fn retract_batch(&mut self, values_in: &[ArrayRef]) -> Result<()> {
-        let v = values(&values_in[0])?;
-        let mut sum: i128 = 0;
-        for x in &v {
-            sum = sum.checked_add(*x).ok_or_else(overflow)?;
-        }
+    fn retract_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let (sum, count) = sum_and_count(&values[0])?;
         self.sum = self.sum.checked_sub(sum).ok_or_else(overflow)?;
-        self.count -= v.len() as i64;
+        self.count -= count;
         Ok(())
     }
 

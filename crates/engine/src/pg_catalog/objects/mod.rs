@@ -12,9 +12,9 @@ use super::data::{Dump, RelationSpec, RowBuilder, TextRow};
 use crate::pg_types::{
     AWS_SCHEMA_OID, DATABASE_OID, HSTORE_ARRAY_OID, HSTORE_EXTENSION_OID, HSTORE_OID,
     INFORMATION_SCHEMA_OID, OWNER_OID, PG_CATALOG_OID, PG_CLASS_OID, PG_DATABASE_OWNER_OID,
-    PG_EXTENSION_OID, PG_MONITOR_MEMBERS, PG_NAMESPACE_OID, PLPGSQL_EXTENSION_OID,
-    PREDEFINED_ROLES, PUBLIC_OID, STAGE_PKEY_CONSTRAINT_OID, STAGE_PKEY_INDEX_OID,
-    STAGE_ROWTYPE_OID, STAGE_TABLE_OID, oid_for_field,
+    PG_EXTENSION_OID, PG_MONITOR_GRANTS, PG_NAMESPACE_OID, PLPGSQL_EXTENSION_OID, PREDEFINED_ROLES,
+    PUBLIC_OID, STAGE_PKEY_CONSTRAINT_OID, STAGE_PKEY_INDEX_OID, STAGE_ROWTYPE_OID,
+    STAGE_TABLE_OID, oid_for_field,
 };
 use crate::schema::{TABLE_NAME, TABLE_SCHEMA, stage_schema};
 use crate::settings::Settings;
@@ -549,7 +549,7 @@ fn column_rows(ctx: &mut CatalogRows<'_>, rel: &Relation, attnum: usize, c: &Col
 }
 
 /// PostgreSQL's predefined roles in `pg_roles` (`pg_database_owner` owns `public`), and
-/// `pg_monitor`'s members.
+/// the roles `pg_monitor` is a member of.
 fn predefined_roles(ctx: &mut CatalogRows<'_>) -> Result<()> {
     for (oid, name) in PREDEFINED_ROLES {
         let role = ctx
@@ -569,12 +569,12 @@ fn predefined_roles(ctx: &mut CatalogRows<'_>) -> Result<()> {
             .row();
         ctx.push("pg_catalog", "pg_roles", role);
     }
-    let (monitor, members) = PG_MONITOR_MEMBERS;
-    for member in members {
+    let (monitor, granted) = PG_MONITOR_GRANTS;
+    for role in granted {
         let membership = ctx
             .empty("pg_catalog", "pg_auth_members")?
-            .set("roleid", monitor)
-            .set("member", member)
+            .set("roleid", role)
+            .set("member", monitor)
             .set("grantor", OWNER_OID)
             .set("admin_option", "f")
             .row();
@@ -583,33 +583,38 @@ fn predefined_roles(ctx: &mut CatalogRows<'_>) -> Result<()> {
     Ok(())
 }
 
+/// One configured user in `pg_roles` and `pg_user`.
+fn user_role(ctx: &mut CatalogRows<'_>, oid: u32, name: &str) -> Result<()> {
+    let role = ctx
+        .from("pg_catalog", "pg_roles", "pg_roles/user")?
+        .set("oid", oid)
+        .set("rolname", name)
+        .set("rolsuper", "f")
+        .set("rolcreaterole", "f")
+        .set("rolcreatedb", "f")
+        .set("rolcanlogin", "t")
+        .row();
+    ctx.push("pg_catalog", "pg_roles", role);
+    let user = ctx
+        .from("pg_catalog", "pg_user", "pg_user/user")?
+        .set("usesysid", oid)
+        .set("usename", name)
+        .set("usesuper", "f")
+        .set("usecreatedb", "f")
+        .row();
+    ctx.push("pg_catalog", "pg_user", user);
+    Ok(())
+}
+
 fn roles_and_database(ctx: &mut CatalogRows<'_>) -> Result<()> {
     // The owner, the predefined roles, the other users: PostgreSQL's `pg_roles` order.
-    for (i, (oid, name)) in ctx.roles.iter().enumerate() {
-        if i == 1 {
-            predefined_roles(ctx)?;
-        }
-        let role = ctx
-            .from("pg_catalog", "pg_roles", "pg_roles/user")?
-            .set("oid", *oid)
-            .set("rolname", name)
-            .set("rolsuper", "f")
-            .set("rolcreaterole", "f")
-            .set("rolcreatedb", "f")
-            .set("rolcanlogin", "t")
-            .row();
-        ctx.push("pg_catalog", "pg_roles", role);
-        let user = ctx
-            .from("pg_catalog", "pg_user", "pg_user/user")?
-            .set("usesysid", *oid)
-            .set("usename", name)
-            .set("usesuper", "f")
-            .set("usecreatedb", "f")
-            .row();
-        ctx.push("pg_catalog", "pg_user", user);
-    }
-    if ctx.roles.len() < 2 {
+    let roles = ctx.roles;
+    if let Some(((oid, name), others)) = roles.split_first() {
+        user_role(ctx, *oid, name)?;
         predefined_roles(ctx)?;
+        for (oid, name) in others {
+            user_role(ctx, *oid, name)?;
+        }
     }
     let enabled = ctx
         .empty("information_schema", "enabled_roles")?
