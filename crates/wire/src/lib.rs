@@ -7,8 +7,12 @@
 //!   may hold (message lengths, the server-wide input budget, UTF-8, the startup layout).
 //! - [`tls`]: certificate and key loading for the TLS acceptor.
 //! - [`auth`]: users, SCRAM-SHA-256 verifiers; [`startup`]: the startup and login exchange.
-//! - [`handler`]: simple and extended query handlers for one connection; the shared state,
-//!   including the [`Credentials`] (users, certificate) a reload swaps for new connections.
+//! - [`backend`]: what the protocol needs of a query engine ([`Backend`], [`BackendSession`]),
+//!   and the engine's implementation; the protocol tests run against a canned one.
+//! - [`shared`]: what every connection shares, including the [`Credentials`] (users,
+//!   certificate) a reload swaps for new connections.
+//! - [`handler`]: one connection and its simple-query handler; [`extended`]: Parse, Bind,
+//!   Describe and Execute; [`respond`]: a session's output as pgwire responses.
 //! - [`encode`]: Arrow values to DataRow bytes, text and binary ([`numeric`] for `numeric`).
 //! - [`copy`]: `COPY ... TO STDOUT` in text, CSV and binary.
 //! - [`params`]: Bind parameters to typed values.
@@ -17,22 +21,28 @@
 //!   the metrics).
 
 pub mod auth;
+pub mod backend;
 pub mod copy;
 pub mod encode;
 pub mod error;
+pub mod extended;
 pub mod flush;
 pub mod handler;
 pub mod inbound;
 pub mod numeric;
 pub mod params;
+pub mod respond;
 pub mod server;
+pub mod shared;
 pub mod socket;
 pub mod startup;
 pub mod tls;
 pub mod types;
 
 pub use auth::{AuthMethod, ScramVerifier, Users};
-pub use handler::{Credentials, Shared, WireConfig};
+pub use backend::{Backend, BackendSession, PreparedStatement};
+pub use handler::Connection;
 pub use inbound::{InboundLimits, InputBudget};
 pub use server::serve;
+pub use shared::{Credentials, Shared, WireConfig};
 pub use tls::{Tls, TlsError, TlsMode};

@@ -12,14 +12,16 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use crate::handler::{Connection, Shared};
+use crate::backend::Backend;
+use crate::handler::Connection;
+use crate::shared::Shared;
 use crate::socket::{Stops, serve_socket};
 
 /// Serves connections from `listener` until `shutdown` is cancelled, then drains for up to
 /// `drain` before closing what is left.
-pub async fn serve(
+pub async fn serve<B: Backend>(
     listener: TcpListener,
-    shared: Arc<Shared>,
+    shared: Arc<Shared<B>>,
     shutdown: CancellationToken,
     drain: Duration,
 ) -> std::io::Result<()> {

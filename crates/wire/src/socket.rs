@@ -22,10 +22,13 @@ use tokio_util::sync::CancellationToken;
 
 use stagesql_engine::sleep_until;
 
+use crate::backend::{Backend, BackendSession};
 use crate::error::{WireError, first_error_of, to_pg_error};
+use crate::extended::StatementOf;
 use crate::flush::DeferredFlush;
-use crate::handler::{CancelHandler, Connection};
+use crate::handler::Connection;
 use crate::inbound::{Inbound, Verdict};
+use crate::shared::CancelHandler;
 
 /// What stops a connection from outside.
 #[derive(Debug, Clone)]
@@ -38,10 +41,8 @@ pub struct Stops {
 
 /// The client's socket once TLS is settled: input watched as it is read (see `inbound`),
 /// responses held until the loop has no input left (see `flush`).
-type ClientSocket = Framed<
-    DeferredFlush<Inbound<MaybeTls>>,
-    PgWireMessageServerCodec<Arc<stagesql_engine::Prepared>>,
->;
+/// `S` is the statement type pgwire keeps for Parse.
+type ClientSocket<S> = Framed<DeferredFlush<Inbound<MaybeTls>>, PgWireMessageServerCodec<S>>;
 
 /// What the loop does after a step.
 enum Step {
@@ -54,7 +55,11 @@ enum Step {
 }
 
 /// Serves one TCP connection to the end.
-pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: Stops) {
+pub async fn serve_socket<B: Backend>(
+    tcp: TcpStream,
+    connection: Arc<Connection<B>>,
+    stops: Stops,
+) {
     let (tcp, watcher) = match split_watcher(tcp) {
         Ok(pair) => pair,
         Err(e) => {
@@ -166,19 +171,19 @@ pub async fn serve_socket(tcp: TcpStream, connection: Arc<Connection>, stops: St
 
 /// Negotiates TLS (before `startup_deadline`) and wraps the socket for the message loop;
 /// `None` when the connection ends here (the reason is logged).
-async fn open(
+async fn open<B: Backend>(
     tcp: TcpStream,
-    connection: &Connection,
+    connection: &Connection<B>,
     stops: &Stops,
     startup_deadline: tokio::time::Instant,
-) -> Option<ClientSocket> {
+) -> Option<ClientSocket<StatementOf<B>>> {
     let tls = connection
         .credentials
         .tls
         .as_ref()
         .map(|t| t.acceptor.clone());
     let negotiated = tokio::select! {
-        n = negotiate_tls::<Arc<stagesql_engine::Prepared>>(tcp, tls) => n,
+        n = negotiate_tls::<StatementOf<B>>(tcp, tls) => n,
         () = tokio::time::sleep_until(startup_deadline) => {
             tracing::info!("closing connection: no startup within the timeout");
             return None;
@@ -209,9 +214,9 @@ async fn open(
 /// connection ends: the client left or sent what cannot be read (answered with a FATAL), it
 /// idled past its timeout (or, before startup, past `startup_deadline`), or the server is
 /// shutting down.
-async fn next_message(
-    socket: &mut ClientSocket,
-    connection: &Connection,
+async fn next_message<B: Backend>(
+    socket: &mut ClientSocket<StatementOf<B>>,
+    connection: &Connection<B>,
     stops: &Stops,
     startup_deadline: Option<tokio::time::Instant>,
 ) -> Option<PgWireFrontendMessage> {
@@ -272,8 +277,8 @@ async fn next_message(
 
 /// Applies the scanner's verdict on `message`'s raw bytes: a fatal one ends the connection, a
 /// refusal is answered in place of running the message, and Terminate ends it quietly.
-async fn screen(
-    socket: &mut ClientSocket,
+async fn screen<S>(
+    socket: &mut ClientSocket<S>,
     message: PgWireFrontendMessage,
     waiting_for_startup: bool,
     typed_messages: &mut u64,
@@ -426,8 +431,8 @@ where
 /// The idle timeout that applies while waiting for the next message, from the session's
 /// settings: `idle_in_transaction_session_timeout` inside a transaction,
 /// `idle_session_timeout` outside one.
-fn idle_timeout(
-    connection: &Connection,
+fn idle_timeout<B: Backend>(
+    connection: &Connection<B>,
     status: TransactionStatus,
 ) -> Option<(Duration, WireError)> {
     let session = connection.session_if_started()?;

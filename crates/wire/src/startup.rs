@@ -21,11 +21,11 @@ use pgwire::api::{
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::startup::{Authentication, PasswordMessageFamily};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
-use stagesql_engine::Session;
 
 use crate::auth::{AuthMethod, ScramState, client_first};
+use crate::backend::{Backend, BackendSession};
 use crate::error::{WireError, to_pg_error};
-use crate::handler::Connection;
+use crate::handler::{Connection, SessionOf};
 use crate::tls::TlsMode;
 
 /// The ParameterStatus set for one session.
@@ -47,21 +47,25 @@ fn user_of(metadata: &HashMap<String, String>) -> Result<&String, WireError> {
         .ok_or(WireError::NoUser)
 }
 
-impl Connection {
-    fn open_session(&self, metadata: &HashMap<String, String>) -> Result<Arc<Session>, WireError> {
+impl<B: Backend> Connection<B> {
+    fn open_session(
+        &self,
+        metadata: &HashMap<String, String>,
+    ) -> Result<Arc<SessionOf<B>>, WireError> {
         let user = user_of(metadata)?;
         let database = metadata
             .get("database")
             .filter(|d| !d.is_empty())
             .unwrap_or(user);
-        if database != self.shared.engine.database() {
+        if database != self.shared.backend.database() {
             return Err(WireError::UnknownDatabase(database.clone()));
         }
         let startup = metadata
             .iter()
             .filter(|(k, _)| !matches!(k.as_str(), "user" | "database" | "options" | "replication"))
-            .map(|(k, v)| (k.as_str(), v.as_str()));
-        let session = Arc::new(self.shared.engine.session(user, startup)?);
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect::<Vec<_>>();
+        let session = Arc::new(self.shared.backend.open_session(user, &startup)?);
         Ok(Arc::clone(self.session.get_or_init(|| session)))
     }
 
@@ -195,7 +199,7 @@ impl Connection {
 }
 
 #[async_trait]
-impl StartupHandler for Connection {
+impl<B: Backend> StartupHandler for Connection<B> {
     async fn on_startup<C>(
         &self,
         client: &mut C,
