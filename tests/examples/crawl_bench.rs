@@ -79,7 +79,7 @@ async fn main() {
         ));
     }
     let regions: Vec<String> = REGIONS.iter().map(|r| (*r).to_owned()).collect();
-    let store = SnapshotStore::new();
+    let store = std::sync::Arc::new(SnapshotStore::new());
     let started = Instant::now();
     let summary = Crawler::with_accounts(accounts, regions, CONCURRENCY)
         .refresh(&store)

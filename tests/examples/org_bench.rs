@@ -98,7 +98,7 @@ async fn main() {
     });
     let defaults = cfg.clone();
     let mut crawler = Crawler::new(cfg, 0);
-    let store = SnapshotStore::new();
+    let store = std::sync::Arc::new(SnapshotStore::new());
 
     println!(
         "{accounts} accounts × {} enabled regions (+2 not enabled), one API with one stage in {} \

@@ -122,7 +122,7 @@ async fn failures_keep_last_good_rows_and_changes_show_after_a_refresh() {
     .await;
     let cfg = source(&stub, &["us-east-1", "eu-west-1"]);
     let mut crawler = Crawler::new(cfg, 2);
-    let store = SnapshotStore::new();
+    let store = std::sync::Arc::new(SnapshotStore::new());
     let first = crawler.refresh(&store).await;
     assert_eq!((first.ok, first.failed, first.stages), (2, 0, 12));
 
@@ -205,7 +205,7 @@ async fn nothing_is_published_before_any_partition_succeeds() {
     let stub = stub(vec![("us-east-1", failing)]).await;
     let cfg = source(&stub, &["us-east-1"]);
     let mut crawler = Crawler::new(cfg, 1);
-    let store = SnapshotStore::new();
+    let store = std::sync::Arc::new(SnapshotStore::new());
     let summary = crawler.refresh(&store).await;
     assert!(!summary.published);
     assert!(store.current().is_none());

@@ -79,7 +79,7 @@ async fn one_refused_account_never_stops_the_others() {
     }
     let stub = stub_with(org, &["us-east-1"]).await;
     stub.state().deny_assume.insert("222222222222".into());
-    let store = SnapshotStore::new();
+    let store = std::sync::Arc::new(SnapshotStore::new());
     let mut crawler = Crawler::new(org_source(&stub, &["us-east-1"]), 4);
     let summary = crawler.refresh(&store).await;
     assert!(summary.published, "{summary:?}");
@@ -147,7 +147,7 @@ async fn a_failed_partition_counts_its_calls_and_is_retried_with_growing_backoff
     .await;
     let mut cfg = account_source(&stub, &["us-east-1", "eu-west-1"]);
     cfg.max_attempts = 3;
-    let store = SnapshotStore::new();
+    let store = std::sync::Arc::new(SnapshotStore::new());
     let mut crawler = Crawler::new(cfg, 2);
     let first = crawler.refresh(&store).await;
     assert_eq!((first.ok, first.failed, first.stages), (1, 1, 2));
@@ -215,7 +215,7 @@ async fn the_organization_is_paged_filtered_and_kept_when_listing_fails() {
     let stub = stub_with(org, &["us-east-1"]).await;
 
     // The whole organization, every page (2 per page): the suspended account is left out.
-    let store = SnapshotStore::new();
+    let store = std::sync::Arc::new(SnapshotStore::new());
     let mut whole = Crawler::new(org_source(&stub, &["us-east-1"]), 8);
     whole.refresh(&store).await;
     assert_eq!(
@@ -258,7 +258,7 @@ async fn the_organization_is_paged_filtered_and_kept_when_listing_fails() {
         o.exclude_units = vec!["ou-prod-eu".into()];
         o.exclude_accounts = vec!["100000000005".into()];
     }
-    let store = SnapshotStore::new();
+    let store = std::sync::Arc::new(SnapshotStore::new());
     Crawler::new(cfg.clone(), 8).refresh(&store).await;
     assert_eq!(accounts_in(&store), ["100000000002"]);
     if let Some(o) = cfg.organization.as_mut() {
@@ -267,13 +267,13 @@ async fn the_organization_is_paged_filtered_and_kept_when_listing_fails() {
         o.exclude_accounts = Vec::new();
         o.include_accounts = vec!["100000000003".into(), "100000000004".into()];
     }
-    let store = SnapshotStore::new();
+    let store = std::sync::Arc::new(SnapshotStore::new());
     Crawler::new(cfg, 8).refresh(&store).await;
     assert_eq!(accounts_in(&store), ["100000000003", "100000000004"]);
 
     // Listing refused (not the management account): the last good list and its rows stay.
     stub.state().organization.as_mut().expect("org").deny = true;
-    let store2 = SnapshotStore::new();
+    let store2 = std::sync::Arc::new(SnapshotStore::new());
     let before = {
         whole.refresh(&store2).await;
         accounts_in(&store2)
@@ -288,7 +288,7 @@ async fn the_organization_is_paged_filtered_and_kept_when_listing_fails() {
         "{error}"
     );
     // A crawler that never listed the organization has nothing to serve, and says why.
-    let store3 = SnapshotStore::new();
+    let store3 = std::sync::Arc::new(SnapshotStore::new());
     let summary = Crawler::new(org_source(&stub, &["us-east-1"]), 8)
         .refresh(&store3)
         .await;
@@ -321,7 +321,7 @@ async fn regions_come_from_patterns_and_a_disabled_named_region_is_skipped() {
     })
     .await;
     let cfg = account_source(&stub, &["us-*", "af-*", "eu-south-2"]);
-    let store = SnapshotStore::new();
+    let store = std::sync::Arc::new(SnapshotStore::new());
     let summary = Crawler::new(cfg, 4).refresh(&store).await;
     assert_eq!(
         (summary.ok, summary.skipped, summary.failed),
@@ -368,12 +368,12 @@ async fn regions_come_from_patterns_and_a_disabled_named_region_is_skipped() {
     // DescribeRegions refused and regions named outright: crawled as listed.
     stub.state().deny_describe_regions = true;
     let mut cfg = account_source(&stub, &["us-east-1"]);
-    let store = SnapshotStore::new();
+    let store = std::sync::Arc::new(SnapshotStore::new());
     let summary = Crawler::new(cfg.clone(), 4).refresh(&store).await;
     assert_eq!(summary.ok, 1);
     // With a pattern there is nothing to go on: the account fails and says what to grant.
     cfg.regions = vec!["*".into()];
-    let store = SnapshotStore::new();
+    let store = std::sync::Arc::new(SnapshotStore::new());
     let summary = Crawler::new(cfg, 4).refresh(&store).await;
     assert!(!summary.published);
     let all = store.status().all();

@@ -108,7 +108,7 @@ async fn wait_for_keys(client: &Client, want: &BTreeSet<String>) {
 
 /// The accounts one refresh of `cfg` serves rows of.
 async fn crawled_accounts(cfg: AwsSourceConfig) -> BTreeSet<String> {
-    let store = SnapshotStore::new();
+    let store = std::sync::Arc::new(SnapshotStore::new());
     Crawler::new(cfg, 16).refresh(&store).await;
     store
         .current()
@@ -199,7 +199,7 @@ async fn one_block_serves_every_active_account_and_follows_the_organization() {
     // regions left out, the region the patterns skip included.
     let mut everywhere = cfg.clone();
     everywhere.regions = vec!["*".into()];
-    let store = SnapshotStore::new();
+    let store = std::sync::Arc::new(SnapshotStore::new());
     let summary = Crawler::new(everywhere, 0).refresh(&store).await;
     let keys: BTreeSet<String> = store
         .current()

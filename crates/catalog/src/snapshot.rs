@@ -3,9 +3,15 @@
 //! Why immutable: a refresh builds the complete next snapshot off to the side while queries keep
 //! reading the current one; publishing is one pointer swap. A query pins the `Arc` it loaded for
 //! its whole life, so it never sees half of one refresh and half of another, and never waits.
+//!
+//! What a reader needs built from the rows (the engine's Arrow batch and key indexes) is built
+//! by the store's [`Derive`] before the pointer swap, so the first query after a refresh finds
+//! it ready instead of building it while clients wait. Publishing is therefore CPU work in
+//! proportion to the rows: async callers publish from a blocking thread.
 
-use std::sync::Arc;
+use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use arc_swap::ArcSwapOption;
 use chrono::{DateTime, Utc};
@@ -13,12 +19,21 @@ use chrono::{DateTime, Utc};
 use crate::row::StageRow;
 use crate::status::{StoreRole, StoreSync};
 
+/// What a reader builds from a snapshot, kept with it (see [`SnapshotStore::set_derive`]).
+pub type Derived = Arc<dyn Any + Send + Sync>;
+
+/// Builds a reader's form of a snapshot; `None` when it cannot (the reader then builds it
+/// itself when it first reads the snapshot, and reports the failure there).
+pub type Derive = Arc<dyn Fn(&Snapshot) -> Option<Derived> + Send + Sync>;
+
 /// One complete, immutable view of every stage.
 #[derive(Debug)]
 pub struct Snapshot {
     version: u64,
     built_at: DateTime<Utc>,
     rows: Vec<StageRow>,
+    /// The reader's form, built before publication.
+    derived: OnceLock<Derived>,
 }
 
 impl Snapshot {
@@ -35,7 +50,13 @@ impl Snapshot {
             version,
             built_at,
             rows,
+            derived: OnceLock::new(),
         }
+    }
+
+    /// The reader's form of this snapshot, if the store's [`Derive`] built it.
+    pub fn derived(&self) -> Option<&Derived> {
+        self.derived.get()
     }
 
     /// Monotonic version, unique within one store: caches keyed by it stay valid until it changes.
@@ -67,6 +88,18 @@ pub struct SnapshotStore {
     from_disk: std::sync::atomic::AtomicBool,
     /// How this server stands with the snapshot store, when it publishes to or follows one.
     store_sync: std::sync::Mutex<Option<StoreSync>>,
+    /// What is built from each snapshot before it is published.
+    derive: DeriveSlot,
+}
+
+/// The store's [`Derive`], if one is set.
+#[derive(Default)]
+struct DeriveSlot(RwLock<Option<Derive>>);
+
+impl std::fmt::Debug for DeriveSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeriveSlot")
+    }
 }
 
 impl SnapshotStore {
@@ -125,6 +158,47 @@ impl SnapshotStore {
         self.from_disk.load(Ordering::Relaxed)
     }
 
+    /// Builds every snapshot published from now on with `derive` before it is made current,
+    /// and the current one now if it has no derived form yet.
+    pub fn set_derive(&self, derive: Derive) {
+        if let Some(current) = self.current()
+            && current.derived.get().is_none()
+            && let Some(derived) = derive(&current)
+        {
+            let _ = current.derived.set(derived);
+        }
+        *self.derive.0.write().unwrap_or_else(|p| p.into_inner()) = Some(derive);
+    }
+
+    /// Publishes from a blocking thread, for async callers (building the snapshot and its
+    /// derived form is CPU work in proportion to the rows, which must not stall the tasks
+    /// serving queries): rows crawled at `built_at` (now when `None`), marked as read from
+    /// disk when `from_disk`. `None` if the thread failed.
+    pub async fn publish_off_runtime(
+        self: &Arc<Self>,
+        rows: Vec<StageRow>,
+        built_at: Option<DateTime<Utc>>,
+        from_disk: bool,
+    ) -> Option<Arc<Snapshot>> {
+        let store = Arc::clone(self);
+        let published = tokio::task::spawn_blocking(move || {
+            let built_at = built_at.unwrap_or_else(Utc::now);
+            if from_disk {
+                store.publish_from_disk(rows, built_at)
+            } else {
+                store.publish_built(rows, built_at)
+            }
+        })
+        .await;
+        match published {
+            Ok(snapshot) => Some(snapshot),
+            Err(e) => {
+                tracing::error!(cause = %e, "publishing the snapshot failed");
+                None
+            }
+        }
+    }
+
     /// Builds a snapshot of `rows` with the next version and makes it current in one atomic store.
     pub fn publish(&self, rows: Vec<StageRow>) -> Arc<Snapshot> {
         self.publish_built(rows, Utc::now())
@@ -134,7 +208,17 @@ impl SnapshotStore {
     pub fn publish_built(&self, rows: Vec<StageRow>, built_at: DateTime<Utc>) -> Arc<Snapshot> {
         self.from_disk.store(false, Ordering::Relaxed);
         let version = self.last_version.fetch_add(1, Ordering::Relaxed) + 1;
-        let snapshot = Arc::new(Snapshot::built(version, rows, built_at));
+        let snapshot = Snapshot::built(version, rows, built_at);
+        let derive = self
+            .derive
+            .0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(derived) = derive.and_then(|derive| derive(&snapshot)) {
+            let _ = snapshot.derived.set(derived);
+        }
+        let snapshot = Arc::new(snapshot);
         self.current.store(Some(Arc::clone(&snapshot)));
         snapshot
     }

@@ -52,6 +52,12 @@ impl Engine {
         // Every catalog name resolves through PostgreSQL's compiled-in catalog data; an engine
         // that could not read it would resolve no name, so it does not start.
         pg_catalog::dump().map_err(DataFusionError::Internal)?;
+        // Every snapshot gets its batch and indexes before it is published, so the first query
+        // after a refresh does not build them while clients wait.
+        store.set_derive(Arc::new(|snapshot| {
+            crate::scan::SnapshotData::derive(snapshot)
+                .map(|data| data as stagesql_catalog::Derived)
+        }));
         let mut session_config = SessionConfig::new()
             .with_default_catalog_and_schema(config.database.as_str(), "public")
             .with_create_default_catalog_and_schema(true)

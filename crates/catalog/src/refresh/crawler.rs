@@ -407,7 +407,7 @@ impl Crawler {
 
     /// One full refresh: discover, set up, crawl every partition, publish the merged snapshot
     /// and replace every status row.
-    pub async fn refresh(&mut self, store: &SnapshotStore) -> RefreshSummary {
+    pub async fn refresh(&mut self, store: &Arc<SnapshotStore>) -> RefreshSummary {
         let started = std::time::Instant::now();
         let previous = store.current();
         let base = self.base().await;
@@ -508,20 +508,19 @@ impl Crawler {
         // "still loading" instead of publishing an empty table.
         if summary.ok > 0 || previous.is_some() {
             summary.stages = rows.len();
-            let snapshot = match (&previous, summary.ok) {
+            let (built_at, from_disk) = match (&previous, summary.ok) {
                 // Nothing was crawled: the rows are as old as before.
-                (Some(prev), 0) if store.serving_from_disk() => {
-                    store.publish_from_disk(rows, prev.built_at())
-                }
-                (Some(prev), 0) => store.publish_built(rows, prev.built_at()),
-                _ => store.publish(rows),
+                (Some(prev), 0) => (Some(prev.built_at()), store.serving_from_disk()),
+                _ => (None, false),
             };
-            summary.published = true;
-            tracing::debug!(
-                version = snapshot.version(),
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "snapshot published"
-            );
+            if let Some(snapshot) = store.publish_off_runtime(rows, built_at, from_disk).await {
+                summary.published = true;
+                tracing::debug!(
+                    version = snapshot.version(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "snapshot published"
+                );
+            }
         }
         store.status().replace_all(statuses);
         let outcome = match (summary.published, summary.failed) {

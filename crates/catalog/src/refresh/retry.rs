@@ -3,6 +3,7 @@
 //! hole until the next full refresh.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -54,7 +55,7 @@ impl Crawler {
 
     /// Retries every failed account and partition whose backoff is due; publishes when any of
     /// them now succeeds. What still fails waits twice as long next time.
-    pub async fn retry_due(&mut self, store: &SnapshotStore) -> RefreshSummary {
+    pub async fn retry_due(&mut self, store: &Arc<SnapshotStore>) -> RefreshSummary {
         let now = Instant::now();
         let due: Vec<(RetryKey, Backoff)> = self
             .retries
@@ -163,8 +164,7 @@ impl Crawler {
             }
         }
         summary.stages = rows.len();
-        store.publish(rows);
-        summary.published = true;
+        summary.published = store.publish_off_runtime(rows, None, false).await.is_some();
         for id in &replaced_accounts {
             store.status().remove_account(id);
         }

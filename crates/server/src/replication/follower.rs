@@ -62,7 +62,7 @@ pub struct Follower {
 /// snapshot, served as stale until its first refresh replaces it, so a crawler on a new host is
 /// not empty for a whole crawl and keeps the last good rows of partitions its first crawl
 /// cannot reach.
-pub async fn bootstrap(store: &Store, snapshots: &SnapshotStore) -> Result<Polled, PollError> {
+pub async fn bootstrap(store: &Store, snapshots: &Arc<SnapshotStore>) -> Result<Polled, PollError> {
     let mut follower = Follower {
         bootstrap: true,
         ..Follower::default()
@@ -75,7 +75,7 @@ impl Follower {
     pub async fn poll(
         &mut self,
         store: &Store,
-        snapshots: &SnapshotStore,
+        snapshots: &Arc<SnapshotStore>,
         file: Option<&Arc<SnapshotFile>>,
     ) -> Result<Polled, PollError> {
         let (bytes, etag) = match store.read_manifest(self.etag.as_deref()).await? {
@@ -107,7 +107,7 @@ impl Follower {
     async fn apply(
         &mut self,
         store: &Store,
-        snapshots: &SnapshotStore,
+        snapshots: &Arc<SnapshotStore>,
         file: Option<&Arc<SnapshotFile>>,
         manifest: &[u8],
     ) -> Result<Polled, PollError> {
@@ -151,11 +151,10 @@ impl Follower {
         .map_err(|e| PollError::Store(StoreError::Store(format!("the decoder stopped: {e}"))))?
         .map_err(PollError::Refused)?;
         // The crawler's crawl time, so the age a replica shows is the data's.
-        let snapshot = if self.bootstrap {
-            snapshots.publish_from_disk(decoded.rows, manifest.built_at)
-        } else {
-            snapshots.publish_built(decoded.rows, manifest.built_at)
-        };
+        let snapshot = snapshots
+            .publish_off_runtime(decoded.rows, Some(manifest.built_at), self.bootstrap)
+            .await
+            .ok_or_else(|| PollError::Store(StoreError::Store("publishing stopped".to_owned())))?;
         show_partitions(snapshots, &manifest);
         self.serving = Some(manifest.sha256.clone());
         if self.bootstrap {
@@ -195,7 +194,7 @@ impl Follower {
 }
 
 /// The crawler's statuses, as of the manifest, become this replica's `refresh_status`.
-fn show_partitions(snapshots: &SnapshotStore, manifest: &Manifest) {
+fn show_partitions(snapshots: &Arc<SnapshotStore>, manifest: &Manifest) {
     let total = manifest
         .partitions
         .iter()
