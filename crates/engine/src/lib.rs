@@ -12,7 +12,8 @@
 //!   [`config`] its settings.
 //! - [`session`]: the per-connection [`Session`] (prepare, execute); [`prepared`] a planned
 //!   statement; [`bind`] its parameters.
-//! - [`plan_cache`]: which plans are kept and run again (per-session text cache).
+//! - [`plan_cache`]: which plans are kept and run again (per-session text cache);
+//!   [`generic`]: prepared statements planned physically once, their values bound per run.
 //! - [`statement`]: parsing and sorting statements; writes are refused here, before planning.
 //! - [`settings`]: per-session parameters for `SET`/`SHOW`/`current_setting`.
 //! - [`table`] and [`batch`]: the `aws.apigatewayv2_stage` table provider over the snapshot;
@@ -45,6 +46,7 @@ pub(crate) mod error;
 pub(crate) mod executor;
 pub(crate) mod explain;
 pub(crate) mod functions;
+pub(crate) mod generic;
 pub(crate) mod limits;
 pub(crate) mod naming;
 pub(crate) mod output;

@@ -22,6 +22,9 @@ pub struct Prepared {
     /// The logically optimized plan, parameters still in it, kept for a reusable plan with
     /// parameters: each run substitutes its values and plans only physically.
     pub(crate) optimized: Arc<std::sync::OnceLock<Option<LogicalPlan>>>,
+    /// The generic physical plan of a reusable plan with parameters (`None` once found not
+    /// to have one): a run binds its values and executes (see [`crate::generic`]).
+    pub(crate) generic: Arc<std::sync::OnceLock<Option<Arc<crate::generic::GenericPlan>>>>,
 }
 
 impl Prepared {

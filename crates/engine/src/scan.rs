@@ -7,12 +7,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwapOption;
-use datafusion::arrow::array::{Array, RecordBatch, StringArray, UInt32Array};
+use datafusion::arrow::array::{Array, RecordBatch, RecordBatchOptions, StringArray, UInt32Array};
 use datafusion::arrow::compute::take_record_batch;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::ColumnarValue;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::memory::MemoryStream;
@@ -101,12 +103,22 @@ impl SnapshotData {
 pub struct PinnedSnapshot(pub Arc<SnapshotData>);
 
 /// An exact-match lookup pushed into the scan: column `INDEXED_COLUMNS[which]` = `value`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct KeyLookup {
     /// Which indexed column.
     pub which: usize,
-    /// The value it must equal; `None` (NULL) matches no row.
-    pub value: Option<String>,
+    /// The value it must equal.
+    pub value: LookupValue,
+}
+
+/// The value a [`KeyLookup`] looks for.
+#[derive(Debug, Clone)]
+pub enum LookupValue {
+    /// Known at planning; `None` (NULL) matches no row.
+    Known(Option<String>),
+    /// Read from a generic plan's parameters each time the scan executes (see
+    /// [`crate::generic`]): an expression of no columns.
+    AtExecution(Arc<dyn PhysicalExpr>),
 }
 
 /// The store and the data built from its latest snapshot; scans hold it to read the snapshot
@@ -157,6 +169,29 @@ impl TableData {
             .store(Some(Arc::new((snapshot.version(), Arc::clone(&data)))));
         Ok(data)
     }
+}
+
+/// Evaluates a constant expression (no columns) to the text an indexed column is compared
+/// with; `None` for NULL, which no row equals.
+pub(crate) fn constant_text(
+    physical: &Arc<dyn datafusion::physical_expr::PhysicalExpr>,
+) -> Result<Option<String>> {
+    let one_row = RecordBatch::try_new_with_options(
+        Arc::new(datafusion::arrow::datatypes::Schema::empty()),
+        vec![],
+        &RecordBatchOptions::new().with_row_count(Some(1)),
+    )?;
+    let scalar = match physical.evaluate(&one_row)? {
+        ColumnarValue::Scalar(s) => s,
+        ColumnarValue::Array(a) => ScalarValue::try_from_array(&a, 0)?,
+    };
+    Ok(match scalar {
+        s if s.is_null() => None,
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::Utf8View(Some(s))
+        | ScalarValue::LargeUtf8(Some(s)) => Some(s),
+        other => Some(other.to_string()),
+    })
 }
 
 /// Reads the pinned snapshot at execution: all rows, or those a [`KeyLookup`] selects.
@@ -213,8 +248,11 @@ impl DisplayAs for StageScanExec {
         write!(f, "StageScanExec")?;
         if let Some(l) = &self.lookup {
             match &l.value {
-                Some(v) => write!(f, ": {} = {v:?}", INDEXED_COLUMNS[l.which].0)?,
-                None => write!(f, ": {} = NULL", INDEXED_COLUMNS[l.which].0)?,
+                LookupValue::Known(Some(v)) => {
+                    write!(f, ": {} = {v:?}", INDEXED_COLUMNS[l.which].0)?
+                }
+                LookupValue::Known(None) => write!(f, ": {} = NULL", INDEXED_COLUMNS[l.which].0)?,
+                LookupValue::AtExecution(e) => write!(f, ": {} = {e}", INDEXED_COLUMNS[l.which].0)?,
             }
         }
         if let Some(n) = self.limit {
@@ -263,8 +301,12 @@ impl ExecutionPlan for StageScanExec {
         let mut batch = match &self.lookup {
             None => data.batch().clone(),
             Some(l) => {
-                let rows = match &l.value {
-                    Some(v) => data.lookup(l.which, v)?,
+                let value = match &l.value {
+                    LookupValue::Known(v) => v.clone(),
+                    LookupValue::AtExecution(e) => constant_text(e)?,
+                };
+                let rows = match value {
+                    Some(v) => data.lookup(l.which, &v)?,
                     None => Vec::new(),
                 };
                 take_record_batch(data.batch(), &UInt32Array::from(rows))?

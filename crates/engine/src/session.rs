@@ -152,6 +152,7 @@ impl Session {
                     schema: Some(schema),
                     physical: Arc::default(),
                     optimized: Arc::default(),
+                    generic: Arc::default(),
                 })
             }
             Command::Explain { query, .. } => {
@@ -167,6 +168,7 @@ impl Session {
                     )]))),
                     physical: Arc::default(),
                     optimized: Arc::default(),
+                    generic: Arc::default(),
                 })
             }
             Command::CopyOut { query, .. } | Command::Declare { query, .. } => {
@@ -178,6 +180,7 @@ impl Session {
                     schema: None,
                     physical: Arc::default(),
                     optimized: Arc::default(),
+                    generic: Arc::default(),
                 })
             }
             Command::Fetch { name, skip, .. } => {
@@ -193,6 +196,7 @@ impl Session {
                     schema,
                     physical: Arc::default(),
                     optimized: Arc::default(),
+                    generic: Arc::default(),
                 })
             }
             Command::Show(name) => {
@@ -218,6 +222,7 @@ impl Session {
                     schema: Some(schema),
                     physical: Arc::default(),
                     optimized: Arc::default(),
+                    generic: Arc::default(),
                 })
             }
             _ => Ok(Prepared {
@@ -227,6 +232,7 @@ impl Session {
                 schema: None,
                 physical: Arc::default(),
                 optimized: Arc::default(),
+                generic: Arc::default(),
             }),
         }
     }
@@ -379,6 +385,14 @@ impl Session {
                         .clone();
                     if let Some(optimized) = optimized {
                         let values = cast_params(params.clone(), &prepared.param_types)?;
+                        if let Some(generic) =
+                            self.generic_plan(prepared, &optimized, &values).await
+                            && let Some((physical, hold)) = generic.bind(values.clone())?
+                        {
+                            let task = self.task_context(pinned);
+                            let stream = self.start(prepared, physical, task, rows)?;
+                            return Ok(Box::pin(crate::generic::HoldingStream::new(stream, hold)));
+                        }
                         let bound = optimized.with_param_values(ParamValues::from(values))?;
                         // Fold what the values made constant (`LIMIT CAST($1 AS bigint)`
                         // must become a number before physical planning), then drop what a
@@ -426,6 +440,47 @@ impl Session {
             }
         };
         self.start(prepared, physical, task, rows)
+    }
+
+    /// The generic plan of `prepared` (see [`crate::generic`]), built on its first run with
+    /// parameters from its optimized plan; `None` when it has none.
+    async fn generic_plan(
+        &self,
+        prepared: &Prepared,
+        optimized: &LogicalPlan,
+        values: &[ScalarValue],
+    ) -> Option<Arc<crate::generic::GenericPlan>> {
+        if let Some(known) = prepared.generic.get() {
+            return known.clone();
+        }
+        let built = match crate::generic::with_param_functions(
+            optimized,
+            &prepared.param_types,
+            values,
+        ) {
+            Ok(Some((plan, slot))) => match self
+                .state
+                .query_planner()
+                .create_physical_plan(&plan, &self.state)
+                .await
+            {
+                Ok(physical) if crate::plan_cache::physical_reusable(&physical) => {
+                    Some(Arc::new(crate::generic::GenericPlan::new(physical, slot)))
+                }
+                Ok(_) => None,
+                Err(e) => {
+                    tracing::debug!(error = %e, "no generic plan; each run plans with its values");
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(e) => {
+                tracing::debug!(error = %e, "no generic plan; each run plans with its values");
+                None
+            }
+        };
+        let _ = prepared.generic.set(built.clone());
+        built
     }
 
     /// Starts executing `physical` in `task`, bounded by the statement timeout and cancel.

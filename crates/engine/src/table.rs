@@ -7,20 +7,19 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::array::RecordBatchOptions;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::DFSchema;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::datasource::TableType;
 use datafusion::error::Result;
-use datafusion::logical_expr::ColumnarValue;
 use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use stagesql_catalog::SnapshotStore;
 
-use crate::scan::{INDEXED_COLUMNS, KeyLookup, PinnedSnapshot, StageScanExec, TableData};
+use crate::scan::{
+    INDEXED_COLUMNS, KeyLookup, LookupValue, PinnedSnapshot, StageScanExec, TableData,
+};
 use crate::schema::stage_schema;
 
 /// `aws.apigatewayv2_stage`: a read-only view of whatever snapshot the store holds.
@@ -67,6 +66,8 @@ fn lookup_parts(filter: &Expr) -> Option<(usize, &Expr)> {
             Expr::Column(_) | Expr::OuterReferenceColumn(..) => false,
             Expr::ScalarFunction(f) => {
                 f.func.signature().volatility == datafusion::logical_expr::Volatility::Immutable
+                    // A generic plan's `$n`: fixed for the run, read when the scan executes.
+                    || f.func.name() == crate::generic::PARAM_FUNCTION
             }
             Expr::ScalarSubquery(_) | Expr::Exists(_) | Expr::InSubquery(_) => false,
             Expr::AggregateFunction(_) | Expr::WindowFunction(_) => false,
@@ -81,26 +82,20 @@ fn lookup_parts(filter: &Expr) -> Option<(usize, &Expr)> {
     constant.then_some((which, value))
 }
 
-/// Evaluates a constant expression (no columns) to the text an indexed column is compared
-/// with; `None` for NULL, which no row equals.
-fn constant_text(state: &dyn Session, value: &Expr) -> Result<Option<String>> {
-    let schema = DFSchema::empty();
-    let physical = state.create_physical_expr(value.clone(), &schema)?;
-    let one_row = RecordBatch::try_new_with_options(
-        Arc::new(datafusion::arrow::datatypes::Schema::empty()),
-        vec![],
-        &RecordBatchOptions::new().with_row_count(Some(1)),
-    )?;
-    let scalar = match physical.evaluate(&one_row)? {
-        ColumnarValue::Scalar(s) => s,
-        ColumnarValue::Array(a) => ScalarValue::try_from_array(&a, 0)?,
-    };
-    Ok(match scalar {
-        s if s.is_null() => None,
-        ScalarValue::Utf8(Some(s))
-        | ScalarValue::Utf8View(Some(s))
-        | ScalarValue::LargeUtf8(Some(s)) => Some(s),
-        other => Some(other.to_string()),
+/// The value an indexed column is compared with: computed now from a constant expression
+/// (no columns), or, when it reads a generic plan's parameters, each time the scan executes.
+fn lookup_value(state: &dyn Session, value: &Expr) -> Result<LookupValue> {
+    let physical = state.create_physical_expr(value.clone(), &DFSchema::empty())?;
+    let mut reads_parameter = false;
+    let _ = value.apply(|e| {
+        reads_parameter |= matches!(e, Expr::ScalarFunction(f)
+            if f.func.name() == crate::generic::PARAM_FUNCTION);
+        Ok(TreeNodeRecursion::Continue)
+    });
+    Ok(if reads_parameter {
+        LookupValue::AtExecution(physical)
+    } else {
+        LookupValue::Known(crate::scan::constant_text(&physical)?)
     })
 }
 
@@ -151,7 +146,7 @@ impl TableProvider for StageTable {
                 Some((which, value)) if lookup.is_none() => {
                     lookup = Some(KeyLookup {
                         which,
-                        value: constant_text(state, value)?,
+                        value: lookup_value(state, value)?,
                     });
                 }
                 _ => rest.push(f.clone()),

@@ -1,0 +1,469 @@
+//! Generic plans for prepared statements: planned physically once, each run only binds its
+//! values and executes.
+//!
+//! A prepared query's logically optimized plan still holds its placeholders (see
+//! [`crate::plan_cache`]). Here each `$n` becomes a call of [`ParamFunction`], which reads the
+//! value of the run under way from the statement's [`ParamSlot`], and the result is planned
+//! physically once. A run then binds its values into the slot, resets the plan's state and
+//! executes it: no logical rewrite, no physical planning, no optimizer.
+//!
+//! The plan means what substituting the values and planning again would: the logical plan is
+//! the same one, already optimized with placeholders; the function is volatile, so nothing
+//! folds it at planning; and the one place a value chooses *how* rows are found, the key
+//! lookup, evaluates it when the scan executes (see [`crate::table`]). A plan whose physical
+//! planning needs a value (a `LIMIT $1`, handled before this) or fails with the function in it,
+//! or that cannot be executed again (joins, recursion, subplans), has no generic plan; its runs
+//! plan physically with their values, as before.
+//!
+//! One slot holds one run's values, so a run takes the slot for as long as its rows stream
+//! (a suspended portal, a cursor). A second run of the same statement meanwhile is planned
+//! with its own values instead.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
+
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::plan_err;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream};
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, LogicalPlan, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF,
+    ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::scalar::ScalarValue;
+use futures::Stream;
+
+/// The name of [`ParamFunction`]; the key lookup recognises a value computed from it.
+pub(crate) const PARAM_FUNCTION: &str = "__stagesql_param";
+
+/// The values of the run of a generic plan under way.
+#[derive(Debug, Default)]
+pub(crate) struct ParamSlot {
+    values: RwLock<Vec<ScalarValue>>,
+    /// A run holds the slot (its rows are still streaming).
+    taken: AtomicBool,
+}
+
+impl ParamSlot {
+    /// Takes the slot for one run with `values`; `None` while another run holds it.
+    fn take(self: &Arc<Self>, values: Vec<ScalarValue>) -> Option<SlotTaken> {
+        if self
+            .taken
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return None;
+        }
+        *self.values.write().unwrap_or_else(|p| p.into_inner()) = values;
+        Some(SlotTaken(Arc::clone(self)))
+    }
+
+    fn value(&self, index: usize) -> Result<ScalarValue> {
+        let values = self.values.read().unwrap_or_else(|p| p.into_inner());
+        values
+            .get(index)
+            .cloned()
+            .ok_or_else(|| DataFusionError::Internal(format!("no value bound for ${}", index + 1)))
+    }
+}
+
+/// A run's hold on the slot, given back when its stream is dropped.
+#[derive(Debug)]
+pub(crate) struct SlotTaken(Arc<ParamSlot>);
+
+impl Drop for SlotTaken {
+    fn drop(&mut self) {
+        self.0.taken.store(false, Ordering::Release);
+    }
+}
+
+/// `$n` of a generic plan: the value bound for the run under way.
+#[derive(Debug)]
+pub(crate) struct ParamFunction {
+    index: usize,
+    /// `$n`, the name the placeholder had (result columns keep their names).
+    id: String,
+    field: FieldRef,
+    slot: Arc<ParamSlot>,
+    signature: Signature,
+}
+
+impl PartialEq for ParamFunction {
+    fn eq(&self, other: &Self) -> bool {
+        self.index == other.index && Arc::ptr_eq(&self.slot, &other.slot)
+    }
+}
+
+impl Eq for ParamFunction {}
+
+impl std::hash::Hash for ParamFunction {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.index.hash(state);
+        Arc::as_ptr(&self.slot).hash(state);
+    }
+}
+
+impl ScalarUDFImpl for ParamFunction {
+    fn name(&self) -> &str {
+        PARAM_FUNCTION
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn display_name(&self, _args: &[Expr]) -> Result<String> {
+        Ok(self.id.clone())
+    }
+
+    fn schema_name(&self, _args: &[Expr]) -> Result<String> {
+        Ok(self.id.clone())
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(self.field.data_type().clone())
+    }
+
+    fn return_field_from_args(&self, _args: ReturnFieldArgs) -> Result<FieldRef> {
+        Ok(Arc::clone(&self.field))
+    }
+
+    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        Ok(ColumnarValue::Scalar(self.slot.value(self.index)?))
+    }
+}
+
+/// A prepared statement's generic physical plan and the slot its runs bind into.
+#[derive(Debug)]
+pub(crate) struct GenericPlan {
+    physical: Arc<dyn ExecutionPlan>,
+    slotted: Arc<Slotted>,
+}
+
+impl GenericPlan {
+    /// The plan to run with `values` (already cast to the planned types) and the hold on the
+    /// slot that must live as long as its stream; `None` while another run holds the slot,
+    /// or when a value is not of the type its `$n` is read as (a value the planner could not
+    /// type, bound as the client sent it).
+    pub(crate) fn bind(
+        &self,
+        values: Vec<ScalarValue>,
+    ) -> Result<Option<(Arc<dyn ExecutionPlan>, SlotTaken)>> {
+        let types = &self.slotted.types;
+        if values.len() != types.len() || values.iter().zip(types).any(|(v, t)| v.data_type() != *t)
+        {
+            return Ok(None);
+        }
+        let Some(taken) = self.slotted.slot.take(values) else {
+            return Ok(None);
+        };
+        let physical = datafusion::physical_plan::execution_plan::reset_plan_states(Arc::clone(
+            &self.physical,
+        ))?;
+        Ok(Some((physical, taken)))
+    }
+}
+
+/// `optimized` with each `$n` replaced by a [`ParamFunction`] reading a new slot; `None`
+/// when a placeholder is read as two types, as another type than its values are cast to
+/// (`param_types`), or as no type at all.
+///
+/// An occurrence the planner left untyped is read as the type of the others, which is what
+/// binding gives it: the value as cast or, for a parameter the planner could not type, as
+/// decoded (then [`GenericPlan::bind`] checks each value against it). `first_values` are the
+/// values of the run that builds the plan.
+pub(crate) fn with_param_functions(
+    optimized: &LogicalPlan,
+    param_types: &[Option<DataType>],
+    first_values: &[ScalarValue],
+) -> Result<Option<(LogicalPlan, Arc<Slotted>)>> {
+    let Some(fields) = placeholder_fields(optimized, param_types, first_values)? else {
+        return Ok(None);
+    };
+    let slot = Arc::new(ParamSlot::default());
+    let plan = optimized.clone().transform_up_with_subqueries(|node| {
+        node.map_expressions(|expr| {
+            expr.transform_up(|e| {
+                let Expr::Placeholder(p) = &e else {
+                    return Ok(Transformed::no(e));
+                };
+                let Some((index, field)) = placeholder_index(&p.id)
+                    .and_then(|i| fields.get(i).map(|f| (i, Arc::clone(f))))
+                else {
+                    return plan_err!("{} has no type", p.id);
+                };
+                let function = ParamFunction {
+                    index,
+                    id: p.id.clone(),
+                    field,
+                    slot: Arc::clone(&slot),
+                    signature: Signature::nullary(Volatility::Volatile),
+                };
+                Ok(Transformed::yes(Expr::ScalarFunction(
+                    ScalarFunction::new_udf(
+                        Arc::new(ScalarUDF::new_from_impl(function)),
+                        Vec::new(),
+                    ),
+                )))
+            })
+        })
+    })?;
+    let types = fields.iter().map(|f| f.data_type().clone()).collect();
+    Ok(Some((plan.data, Arc::new(Slotted { slot, types }))))
+}
+
+/// `$n` → `n - 1`.
+fn placeholder_index(id: &str) -> Option<usize> {
+    id.strip_prefix('$')?.parse::<usize>().ok()?.checked_sub(1)
+}
+
+/// The field each `$n` of `plan` is read as (see [`with_param_functions`]); `None` when
+/// there is no one such field for every parameter.
+fn placeholder_fields(
+    plan: &LogicalPlan,
+    param_types: &[Option<DataType>],
+    first_values: &[ScalarValue],
+) -> Result<Option<Vec<FieldRef>>> {
+    let mut fields: Vec<Option<FieldRef>> = vec![None; param_types.len()];
+    let mut one_each = true;
+    plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|expr| {
+            expr.apply(|e| {
+                if let Expr::Placeholder(p) = e {
+                    match placeholder_index(&p.id).and_then(|i| fields.get_mut(i).zip(Some(i))) {
+                        None => one_each = false,
+                        Some((slot, i)) => {
+                            if let Some(field) = &p.field {
+                                let planned = param_types.get(i).cloned().flatten();
+                                let agrees =
+                                    planned.as_ref().is_none_or(|t| t == field.data_type())
+                                        && slot
+                                            .as_ref()
+                                            .is_none_or(|s| s.data_type() == field.data_type());
+                                one_each &= agrees;
+                                if slot.is_none() {
+                                    *slot = Some(Arc::clone(field));
+                                }
+                            }
+                        }
+                    }
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    })?;
+    if !one_each {
+        return Ok(None);
+    }
+    // A parameter only ever used untyped is read as the type its values are cast to or,
+    // when the planner could not type it, as the type of the first run's value (binding
+    // puts the value there as it is; later runs with another type plan with their values).
+    Ok(fields
+        .into_iter()
+        .zip(param_types)
+        .zip(first_values)
+        .map(|((field, planned), first)| {
+            field.or_else(|| {
+                let t = planned.clone().unwrap_or_else(|| first.data_type());
+                (!t.is_null()).then(|| Arc::new(Field::new("", t, true)))
+            })
+        })
+        .collect())
+}
+
+/// A generic plan's slot and the type each `$n` is read as.
+#[derive(Debug)]
+pub(crate) struct Slotted {
+    slot: Arc<ParamSlot>,
+    types: Vec<DataType>,
+}
+
+impl GenericPlan {
+    /// A generic plan over `physical`, planned from [`with_param_functions`]'s plan.
+    pub(crate) fn new(physical: Arc<dyn ExecutionPlan>, slotted: Arc<Slotted>) -> GenericPlan {
+        GenericPlan { physical, slotted }
+    }
+}
+
+/// A run's stream, holding the slot until it is dropped.
+pub(crate) struct HoldingStream {
+    inner: SendableRecordBatchStream,
+    _hold: SlotTaken,
+}
+
+impl HoldingStream {
+    /// `inner`, holding the slot as long as it lives.
+    pub(crate) fn new(inner: SendableRecordBatchStream, hold: SlotTaken) -> HoldingStream {
+        HoldingStream { inner, _hold: hold }
+    }
+}
+
+impl Stream for HoldingStream {
+    type Item = Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl RecordBatchStream for HoldingStream {
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::util::pretty::pretty_format_batches_with_schema;
+    use datafusion::physical_plan::common::collect;
+    use datafusion::scalar::ScalarValue;
+    use stagesql_catalog::{BUNDLED_FIXTURE, SnapshotStore, parse_fixture};
+
+    use crate::{Engine, EngineConfig, Output, Prepared, Session};
+
+    fn demo() -> (Engine, Session) {
+        let store = Arc::new(SnapshotStore::new());
+        store.publish(parse_fixture(BUNDLED_FIXTURE, "bundled").expect("fixture"));
+        let engine = Engine::new(EngineConfig::new("stagesql", "stagesql"), store).expect("engine");
+        let session = engine.session("stagesql", []).expect("session");
+        (engine, session)
+    }
+
+    async fn prepare(session: &Session, sql: &str) -> Prepared {
+        let mut commands = session.parse(sql).expect("parse");
+        session.prepare(commands.remove(0)).await.expect("prepare")
+    }
+
+    async fn rows(output: Output) -> String {
+        let Output::Rows { stream, schema } = output else {
+            panic!("rows expected")
+        };
+        let batches = collect(stream).await.expect("rows");
+        pretty_format_batches_with_schema(schema, &batches)
+            .expect("format")
+            .to_string()
+    }
+
+    async fn first_value(session: &Session, sql: &str) -> String {
+        let mut commands = session.parse(sql).expect("parse");
+        let prepared = session.prepare(commands.remove(0)).await.expect("prepare");
+        let Output::Rows { stream, .. } =
+            session.execute(&prepared, Vec::new()).await.expect("run")
+        else {
+            panic!("rows expected")
+        };
+        let batches = collect(stream).await.expect("rows");
+        let column = datafusion::arrow::array::AsArray::as_string::<i32>(batches[0].column(0));
+        column.value(0).to_owned()
+    }
+
+    fn text(s: &str) -> ScalarValue {
+        ScalarValue::Utf8(Some(s.to_owned()))
+    }
+
+    /// Each run of a generic plan gives what planning the statement with that run's values
+    /// gives. The plan-with-values path is reached the way it is in use: a second run while
+    /// the first still holds the slot (an open portal) plans with its own values.
+    #[tokio::test]
+    async fn a_generic_plan_answers_as_planning_with_the_values_does() {
+        let (_engine, s) = demo();
+        let arn = first_value(&s, "SELECT min(stage_arn) FROM aws.apigatewayv2_stage").await;
+        let key = first_value(&s, "SELECT max(_key) FROM aws.apigatewayv2_stage").await;
+        let account = first_value(&s, "SELECT min(account_id) FROM aws.apigatewayv2_stage").await;
+        let null = ScalarValue::Utf8(None);
+        // (query, whether it has a generic plan, runs)
+        let cases: Vec<(&str, bool, Vec<Vec<ScalarValue>>)> = vec![
+            (
+                "SELECT stage_name, region FROM aws.apigatewayv2_stage WHERE stage_arn = $1",
+                true,
+                vec![vec![text(&arn)], vec![text("arn:none")], vec![null.clone()]],
+            ),
+            (
+                "SELECT _key FROM aws.apigatewayv2_stage WHERE _key = $1 OR stage_name = $2 \
+                 ORDER BY 1",
+                true,
+                vec![
+                    vec![text(&key), text("prod")],
+                    vec![text("none"), text("dev")],
+                    vec![null.clone(), null.clone()],
+                ],
+            ),
+            (
+                "SELECT $1 || stage_name AS a, length($1) + 1 AS n FROM aws.apigatewayv2_stage \
+                 WHERE account_id = $2 ORDER BY 1",
+                true,
+                vec![
+                    vec![text("x-"), text(&account)],
+                    vec![null.clone(), text(&account)],
+                    vec![text(""), text("000000000000")],
+                ],
+            ),
+            (
+                "SELECT count(*) AS n FROM aws.apigatewayv2_stage WHERE created_date >= \
+                 $1::timestamptz",
+                true,
+                vec![
+                    vec![text("2020-01-01 00:00:00+00")],
+                    vec![text("2024-06-01 12:00:00+00")],
+                    vec![text("2100-01-01 00:00:00+00")],
+                ],
+            ),
+            (
+                "SELECT date_trunc($1, created_date) AS t, count(*) AS n \
+                 FROM aws.apigatewayv2_stage GROUP BY 1 ORDER BY 1",
+                true,
+                vec![vec![text("month")], vec![text("year")], vec![text("day")]],
+            ),
+            (
+                "SELECT stage_name FROM aws.apigatewayv2_stage WHERE stage_arn IN ($1, $2) \
+                 ORDER BY 1",
+                true,
+                vec![
+                    vec![text(&arn), text("arn:none")],
+                    vec![null.clone(), text(&arn)],
+                ],
+            ),
+            (
+                "SELECT stage_name FROM aws.apigatewayv2_stage \
+                 WHERE region = $1 AND stage_name LIKE $2 ORDER BY 1",
+                true,
+                vec![
+                    vec![text("us-east-1"), text("p%")],
+                    vec![text("eu-west-1"), text("%")],
+                ],
+            ),
+            (
+                "SELECT stage_name FROM aws.apigatewayv2_stage WHERE stage_arn = $1 LIMIT 1",
+                true,
+                vec![vec![text(&arn)], vec![text("arn:none")]],
+            ),
+        ];
+        for (sql, has_generic, runs) in cases {
+            let prepared = prepare(&s, sql).await;
+            for values in runs {
+                // A first run takes the slot and keeps it while its rows are unread...
+                let held = s.execute(&prepared, values.clone()).await.expect(sql);
+                // ...so this one plans with its values,
+                let planned = rows(s.execute(&prepared, values.clone()).await.expect(sql)).await;
+                assert_eq!(rows(held).await, planned, "{sql} {values:?}");
+                // and with the slot free again, the generic plan runs.
+                let generic = rows(s.execute(&prepared, values.clone()).await.expect(sql)).await;
+                assert_eq!(generic, planned, "{sql} {values:?}");
+            }
+            let built = prepared.generic.get().map(Option::is_some);
+            assert_eq!(built, Some(has_generic), "{sql}: generic plan built");
+        }
+    }
+}
