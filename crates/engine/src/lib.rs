@@ -13,7 +13,9 @@
 //! - [`session`]: the per-connection [`Session`] (prepare, execute); [`prepared`] a planned
 //!   statement; [`bind`] its parameters.
 //! - [`plan_cache`]: which plans are kept and run again (per-session text cache);
-//!   [`generic`]: prepared statements planned physically once, their values bound per run.
+//!   [`generic`]: prepared statements planned physically once, their values bound per run;
+//!   [`auto_param`]: query texts that differ only in strings compared with text columns
+//!   share one plan.
 //! - [`statement`]: parsing and sorting statements; writes are refused here, before planning.
 //! - [`settings`]: per-session parameters for `SET`/`SHOW`/`current_setting`.
 //! - [`table`] and [`batch`]: the `aws.apigatewayv2_stage` table provider over the snapshot;
@@ -37,6 +39,7 @@
 //!   queries run on, so that cancel, timeouts and shutdown stop their work.
 //! - [`error`]: [`EngineError`]; the wire crate maps it to SQLSTATE codes.
 
+pub(crate) mod auto_param;
 pub(crate) mod batch;
 pub(crate) mod bind;
 pub(crate) mod config;

@@ -55,27 +55,36 @@ pub fn reusable(plan: &LogicalPlan) -> bool {
 }
 
 /// Query texts this session planned (simple queries and Parse messages), each one query with
-/// a reusable plan.
-#[derive(Debug, Default)]
-pub struct TextCache {
-    texts: Mutex<HashMap<String, (u64, Arc<Prepared>)>>,
+/// a reusable plan; with `T = Option<Arc<Prepared>>`, normalized texts of
+/// [`crate::auto_param`] (`None`: that shape is planned with its strings each time).
+#[derive(Debug)]
+pub struct TextCache<T = Arc<Prepared>> {
+    texts: Mutex<HashMap<String, (u64, T)>>,
 }
 
-impl TextCache {
-    /// The statement planned for `sql` under settings `generation`, if any.
-    pub fn get(&self, sql: &str, generation: u64) -> Option<Arc<Prepared>> {
+impl<T> Default for TextCache<T> {
+    fn default() -> Self {
+        TextCache {
+            texts: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T: Clone> TextCache<T> {
+    /// What was kept for `sql` under settings `generation`, if anything.
+    pub fn get(&self, sql: &str, generation: u64) -> Option<T> {
         let texts = self.texts.lock().ok()?;
-        let (made_in, prepared) = texts.get(sql)?;
-        (*made_in == generation).then(|| Arc::clone(prepared))
+        let (made_in, kept) = texts.get(sql)?;
+        (*made_in == generation).then(|| kept.clone())
     }
 
-    /// Keeps `prepared`, planned under settings `generation`, for `sql`.
-    pub fn insert(&self, sql: &str, generation: u64, prepared: Arc<Prepared>) {
+    /// Keeps `kept`, made under settings `generation`, for `sql`.
+    pub fn insert(&self, sql: &str, generation: u64, kept: T) {
         if let Ok(mut texts) = self.texts.lock() {
             if texts.len() >= MAX_TEXTS {
                 texts.clear();
             }
-            texts.insert(sql.to_owned(), (generation, prepared));
+            texts.insert(sql.to_owned(), (generation, kept));
         }
     }
 }

@@ -25,11 +25,46 @@ pub struct Prepared {
     /// The generic physical plan of a reusable plan with parameters (`None` once found not
     /// to have one): a run binds its values and executes (see [`crate::generic`]).
     pub(crate) generic: Arc<std::sync::OnceLock<Option<Arc<crate::generic::GenericPlan>>>>,
+    /// The values of a query whose strings were made parameters ([`crate::auto_param`]): it
+    /// runs with these and, to the client, has no parameters.
+    pub(crate) bound: Option<Arc<Vec<datafusion::scalar::ScalarValue>>>,
 }
 
 impl Prepared {
-    /// The types DataFusion inferred for `$1..$n` (`None` where it could not tell).
+    /// A statement with its plan (for queries), parameter types and result columns; no plan
+    /// kept for running it again yet.
+    pub(crate) fn new(
+        command: Command,
+        plan: Option<LogicalPlan>,
+        param_types: Vec<Option<DataType>>,
+        schema: Option<SchemaRef>,
+    ) -> Prepared {
+        Prepared {
+            command,
+            plan,
+            param_types,
+            schema,
+            physical: Arc::default(),
+            optimized: Arc::default(),
+            generic: Arc::default(),
+            bound: None,
+        }
+    }
+
+    /// This statement (sharing its kept plans) run with `values` for its parameters.
+    pub(crate) fn bound_to(&self, values: Vec<datafusion::scalar::ScalarValue>) -> Prepared {
+        Prepared {
+            bound: Some(Arc::new(values)),
+            ..self.clone()
+        }
+    }
+
+    /// The types DataFusion inferred for `$1..$n` (`None` where it could not tell); none for
+    /// a statement whose values are bound already.
     pub fn param_types(&self) -> &[Option<DataType>] {
+        if self.bound.is_some() {
+            return &[];
+        }
         &self.param_types
     }
 

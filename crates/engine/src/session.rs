@@ -51,6 +51,8 @@ pub struct Session {
     in_transaction: AtomicBool,
     /// Simple-query texts planned before.
     texts: crate::plan_cache::TextCache,
+    /// Normalized texts of queries whose strings are bound (see [`crate::auto_param`]).
+    shapes: crate::plan_cache::TextCache<Option<Arc<Prepared>>>,
 }
 
 impl Session {
@@ -81,6 +83,7 @@ impl Session {
             executor,
             in_transaction: AtomicBool::new(false),
             texts: crate::plan_cache::TextCache::default(),
+            shapes: crate::plan_cache::TextCache::default(),
         }
     }
 
@@ -141,47 +144,86 @@ impl Session {
     }
 
     /// Plans `command`: for queries, the logical plan, its parameter types and result columns.
+    /// A query differing from one planned before only in the strings it compares text
+    /// columns with takes that plan with its own strings bound (see [`crate::auto_param`]).
     pub async fn prepare(&self, command: Command) -> Result<Prepared, EngineError> {
+        if let Command::Query(stmt) = &command
+            && let Some(prepared) = self.prepare_shape(stmt).await
+        {
+            return Ok(prepared);
+        }
+        self.prepare_as_written(command).await
+    }
+
+    /// The plan kept for the normalized text of `stmt` bound to its strings, planning and
+    /// keeping it the first time; `None` when `stmt` has no such strings or its shape does not
+    /// plan as text parameters (it is then planned as written, each time).
+    async fn prepare_shape(
+        &self,
+        stmt: &datafusion::sql::sqlparser::ast::Statement,
+    ) -> Option<Prepared> {
+        let (normal, strings) = crate::auto_param::normalize(stmt)?;
+        let key = normal.to_string();
+        let generation = self.settings_read().generation();
+        let values = strings
+            .into_iter()
+            .map(|s| ScalarValue::Utf8(Some(s)))
+            .collect::<Vec<_>>();
+        if let Some(kept) = self.shapes.get(&key, generation) {
+            return kept.map(|p| p.bound_to(values));
+        }
+        // Kept only when the planner read every string as text, and the plan can run again.
+        let kept = match self.plan_query(&normal).await {
+            Ok((plan, param_types, schema))
+                if param_types.len() == values.len()
+                    && param_types.iter().all(|t| t == &Some(DataType::Utf8))
+                    && crate::plan_cache::reusable(&plan) =>
+            {
+                Some(Arc::new(Prepared::new(
+                    Command::Query(Box::new(normal)),
+                    Some(plan),
+                    param_types,
+                    Some(schema),
+                )))
+            }
+            _ => None,
+        };
+        self.shapes.insert(&key, generation, kept.clone());
+        kept.map(|p| p.bound_to(values))
+    }
+
+    /// Plans `command` as written (no strings made parameters).
+    pub(crate) async fn prepare_as_written(
+        &self,
+        command: Command,
+    ) -> Result<Prepared, EngineError> {
         match &command {
             Command::Query(stmt) => {
                 let (plan, param_types, schema) = self.plan_query(stmt).await?;
-                Ok(Prepared {
+                Ok(Prepared::new(
                     command,
-                    plan: Some(plan),
+                    Some(plan),
                     param_types,
-                    schema: Some(schema),
-                    physical: Arc::default(),
-                    optimized: Arc::default(),
-                    generic: Arc::default(),
-                })
+                    Some(schema),
+                ))
             }
             Command::Explain { query, .. } => {
                 let (plan, param_types, _) = self.plan_query(query).await?;
-                Ok(Prepared {
+                let schema = Arc::new(Schema::new(vec![Field::new(
+                    "QUERY PLAN",
+                    DataType::Utf8,
+                    false,
+                )]));
+                Ok(Prepared::new(
                     command,
-                    plan: Some(plan),
+                    Some(plan),
                     param_types,
-                    schema: Some(Arc::new(Schema::new(vec![Field::new(
-                        "QUERY PLAN",
-                        DataType::Utf8,
-                        false,
-                    )]))),
-                    physical: Arc::default(),
-                    optimized: Arc::default(),
-                    generic: Arc::default(),
-                })
+                    Some(schema),
+                ))
             }
             Command::CopyOut { query, .. } | Command::Declare { query, .. } => {
                 let (plan, param_types, _) = self.plan_query(query).await?;
-                Ok(Prepared {
-                    command,
-                    plan: Some(plan),
-                    param_types,
-                    schema: None,
-                    physical: Arc::default(),
-                    optimized: Arc::default(),
-                    generic: Arc::default(),
-                })
+                Ok(Prepared::new(command, Some(plan), param_types, None))
             }
             Command::Fetch { name, skip, .. } => {
                 let schema = if *skip {
@@ -189,15 +231,7 @@ impl Session {
                 } else {
                     Some(self.cursors.schema(name).await?)
                 };
-                Ok(Prepared {
-                    command,
-                    plan: None,
-                    param_types: Vec::new(),
-                    schema,
-                    physical: Arc::default(),
-                    optimized: Arc::default(),
-                    generic: Arc::default(),
-                })
+                Ok(Prepared::new(command, None, Vec::new(), schema))
             }
             Command::Show(name) => {
                 let schema = if name.eq_ignore_ascii_case("all") {
@@ -215,25 +249,9 @@ impl Session {
                     };
                     Arc::new(Schema::new(vec![Field::new(column, DataType::Utf8, false)]))
                 };
-                Ok(Prepared {
-                    command,
-                    plan: None,
-                    param_types: Vec::new(),
-                    schema: Some(schema),
-                    physical: Arc::default(),
-                    optimized: Arc::default(),
-                    generic: Arc::default(),
-                })
+                Ok(Prepared::new(command, None, Vec::new(), Some(schema)))
             }
-            _ => Ok(Prepared {
-                command,
-                plan: None,
-                param_types: Vec::new(),
-                schema: None,
-                physical: Arc::default(),
-                optimized: Arc::default(),
-                generic: Arc::default(),
-            }),
+            _ => Ok(Prepared::new(command, None, Vec::new(), None)),
         }
     }
 
@@ -566,6 +584,10 @@ impl Session {
         prepared: &Prepared,
         params: Vec<ScalarValue>,
     ) -> Result<Output, EngineError> {
+        let params = match &prepared.bound {
+            Some(bound) if params.is_empty() => bound.as_ref().clone(),
+            _ => params,
+        };
         if params.len() != prepared.param_types.len() {
             return Err(EngineError::ParameterCount {
                 expected: prepared.param_types.len(),
