@@ -4,9 +4,9 @@ answers per account and region), so they go through the same mapping code as liv
 
     gen_fixture.py N OUT.json
 
-Stage i belongs to API a{i // 3:07d} (3 stages per API: s0, s1, s2) in us-east-1, in one of 20
+Stage i belongs to API a{10000000 + i // 3} (3 stages per API: s0, s1, s2) in us-east-1, in one of 20
 accounts. Its stage_arn is therefore computable from i, which the point-lookup benchmark uses:
-    arn:aws:apigateway:us-east-1::/apis/a{i // 3:07d}/stages/s{i % 3}
+    arn:aws:apigateway:us-east-1::/apis/a{10000000 + i // 3}/stages/s{i % 3}
 """
 
 import datetime
@@ -60,7 +60,7 @@ def main():
         account = f"{100000000000 + api % ACCOUNTS}"
         region = accounts.setdefault(account, {"region": REGION, "getApis": {"items": []},
                                                 "getStages": {}})
-        api_id = f"a{api:07d}"
+        api_id = f"a{10000000 + api}"
         region["getApis"]["items"].append({
             "apiId": api_id,
             "name": f"api-{api}",

@@ -43,15 +43,31 @@ CREATE INDEX ON aws.apigatewayv2_stage (stage_arn);
 VACUUM ANALYZE aws.apigatewayv2_stage;
 """
 
-# pgbench reads `:name` inside string literals as a variable, so the ARN's colons come from
-# chr(58).
+# pgbench reads `:name` inside string literals as a variable: in simple mode an undefined one
+# is left as written, so the lookup's ARN is a literal with `:api` and `:st` filled in (a new
+# literal each run, as an application sends it); in extended and prepared mode every `:name`
+# becomes a parameter, so there the ARN is built from `:id` and the colons come from chr(58).
+LOOKUP_SIMPLE = ("\\set id random(0, {last})\n\\set api 10000000 + :id / 3\n\\set st :id % 3\n"
+                 "SELECT * FROM aws.apigatewayv2_stage "
+                 "WHERE stage_arn = 'arn:aws:apigateway:us-east-1::/apis/a:api/stages/s:st';")
 ARN = ("replace('arn|aws|apigateway|us-east-1||/apis/a', '|', chr(58)) "
-       "|| lpad((:id::int / 3)::text, 7, '0') || '/stages/s' || (:id::int % 3)::text")
+       "|| (10000000 + :id::int / 3)::text || '/stages/s' || (:id::int % 3)::text")
+# A dashboard panel whose time range moves every run (Grafana's $__timeFilter).
+TIME_SERIES = ("\\set k random(0, 2000)\n"
+               "SELECT date_trunc('day', created_date) AS \"time\", count(*) AS \"value\" "
+               "FROM aws.apigatewayv2_stage "
+               "WHERE created_date BETWEEN timestamp '2024-01-01' + (:k || ' hours')::interval "
+               "AND timestamp '2024-02-01' + (:k || ' hours')::interval GROUP BY 1 ORDER BY 1;")
+# (name, script, or per mode {mode: script})
 QUERIES = [
     ("SELECT 1", "SELECT 1;"),
     ("point lookup (stage_arn)",
-     "\\set id random(0, {last})\n"
-     f"SELECT * FROM aws.apigatewayv2_stage WHERE stage_arn = {ARN};"),
+     {"simple": LOOKUP_SIMPLE,
+      "extended": "\\set id random(0, {last})\n"
+                  f"SELECT * FROM aws.apigatewayv2_stage WHERE stage_arn = {ARN};",
+      "prepared": "\\set id random(0, {last})\n"
+                  f"SELECT * FROM aws.apigatewayv2_stage WHERE stage_arn = {ARN};"}),
+    ("time series, moving range", TIME_SERIES),
     ("GROUP BY account_id",
      "SELECT account_id, count(*) FROM aws.apigatewayv2_stage GROUP BY account_id;"),
     ("full fetch (SELECT *)", "SELECT * FROM aws.apigatewayv2_stage;"),
@@ -239,11 +255,12 @@ def main():
                      stdout=subprocess.DEVNULL)
                 idle = rss_kib(ours.proc.pid)
                 rows = []
-                for name, body in QUERIES:
-                    script = os.path.join(root, "q.sql")
-                    with open(script, "w") as f:
-                        f.write(body.replace("{last}", str(n - 1)) + "\n")
+                for name, bodies in QUERIES:
                     for mode in MODES:
+                        body = bodies[mode] if isinstance(bodies, dict) else bodies
+                        script = os.path.join(root, "q.sql")
+                        with open(script, "w") as f:
+                            f.write(body.replace("{last}", str(n - 1)) + "\n")
                         a = pgbench(ours.conn, script, mode, args.seconds, args.clients,
                                     args.threads)
                         b = pgbench(pg.conn, script, mode, args.seconds, args.clients,
