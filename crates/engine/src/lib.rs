@@ -15,7 +15,7 @@
 //! - [`plan_cache`]: which plans are kept and run again (per-session text cache);
 //!   [`generic`]: prepared statements planned physically once, their values bound per run;
 //!   [`auto_param`]: query texts that differ only in strings compared with text columns
-//!   share one plan.
+//!   share one plan; [`kept_results`]: the rows of table-free plans, kept.
 //! - [`statement`]: parsing and sorting statements; writes are refused here, before planning.
 //! - [`settings`]: per-session parameters for `SET`/`SHOW`/`current_setting`.
 //! - [`table`] and [`batch`]: the `aws.apigatewayv2_stage` table provider over the snapshot;
@@ -50,6 +50,7 @@ pub(crate) mod executor;
 pub(crate) mod explain;
 pub(crate) mod functions;
 pub(crate) mod generic;
+pub(crate) mod kept_results;
 pub(crate) mod limits;
 pub(crate) mod naming;
 pub(crate) mod output;

@@ -134,3 +134,54 @@ fn joins_or_recurses(plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>) -
     let name = plan.name();
     name.contains("Join") || name.contains("Recursive") || name.contains("WorkTable")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::physical_plan::common::collect;
+    use stagesql_catalog::{BUNDLED_FIXTURE, SnapshotStore, parse_fixture};
+
+    use crate::{Engine, EngineConfig, Output, Prepared, Session};
+
+    async fn run(s: &Session, p: &Prepared) -> Result<usize, crate::EngineError> {
+        let Output::Rows { stream, .. } = s.execute(p, Vec::new()).await? else {
+            panic!("rows expected")
+        };
+        Ok(collect(stream).await?.iter().map(|b| b.num_rows()).sum())
+    }
+
+    /// A table-free plan's rows are kept after its plan is, and served from then on; a plan
+    /// reading a table, rows too large, or an error are never kept.
+    #[tokio::test]
+    async fn only_the_small_rows_of_a_table_free_plan_are_kept() {
+        let store = Arc::new(SnapshotStore::new());
+        store.publish(parse_fixture(BUNDLED_FIXTURE, "bundled").expect("fixture"));
+        let engine = Engine::new(EngineConfig::new("stagesql", "stagesql"), store).expect("engine");
+        let s = engine.session("stagesql", []).expect("session");
+        let cases = [
+            ("SELECT 1, 'two', 2.5 * 2", Some(1), true),
+            (
+                "SELECT x FROM (VALUES (1), (2)) v(x) ORDER BY x",
+                Some(2),
+                true,
+            ),
+            (
+                "SELECT count(*) FROM aws.apigatewayv2_stage",
+                Some(1),
+                false,
+            ),
+            ("SELECT count(*) FROM pg_catalog.pg_class", Some(1), false),
+            ("SELECT repeat('x', 100000)", Some(1), false),
+            ("SELECT 1 / 0", None, false),
+        ];
+        for (sql, rows, kept) in cases {
+            let mut commands = s.parse(sql).expect("parse");
+            let p = s.prepare(commands.remove(0)).await.expect("plan");
+            for _ in 0..3 {
+                assert_eq!(run(&s, &p).await.ok(), rows, "{sql}");
+            }
+            assert_eq!(p.results.get().is_some(), kept, "{sql}");
+        }
+    }
+}

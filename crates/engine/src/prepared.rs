@@ -28,6 +28,9 @@ pub struct Prepared {
     /// The values of a query whose strings were made parameters ([`crate::auto_param`]): it
     /// runs with these and, to the client, has no parameters.
     pub(crate) bound: Option<Arc<Vec<datafusion::scalar::ScalarValue>>>,
+    /// The rows of a kept physical plan that reads no table (`SELECT 1`, a driver's probe):
+    /// the same every run, so kept after the first (see [`crate::kept_results::KeptResults`]).
+    pub(crate) results: Arc<std::sync::OnceLock<crate::kept_results::KeptResults>>,
 }
 
 impl Prepared {
@@ -48,6 +51,7 @@ impl Prepared {
             optimized: Arc::default(),
             generic: Arc::default(),
             bound: None,
+            results: Arc::default(),
         }
     }
 

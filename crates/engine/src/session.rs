@@ -357,6 +357,12 @@ impl Session {
         prepared: &Prepared,
         params: Vec<ScalarValue>,
     ) -> Result<SendableRecordBatchStream, EngineError> {
+        if params.is_empty()
+            && let Some(kept) = prepared.results.get()
+        {
+            // A table-free plan that gives the same rows every time: they were kept.
+            return Ok(kept.stream());
+        }
         let pinned = self.table.pin()?;
         let rows = pinned.as_ref().map_or(0, |p| p.0.rows());
         let cached = if params.is_empty() {
@@ -369,7 +375,14 @@ impl Session {
                 // Planning is done; only the snapshot to read is this query's own.
                 let physical =
                     datafusion::physical_plan::execution_plan::reset_plan_states(physical)?;
-                (physical, self.task_context(pinned))
+                let stream = self.start(prepared, physical, self.task_context(pinned), rows)?;
+                return Ok(match &prepared.plan {
+                    // Its rows are kept as they stream by, for the runs after this one.
+                    Some(plan) if crate::kept_results::table_free(plan) => {
+                        crate::kept_results::KeptResults::keep(stream, &prepared.results)
+                    }
+                    _ => stream,
+                });
             }
             None => {
                 let plan = prepared
