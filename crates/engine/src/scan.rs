@@ -3,7 +3,6 @@
 //! answers `_key = '…'` / `stage_arn = '…'` from a per-snapshot hash index instead of a filter
 //! over every row.
 
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwapOption;
@@ -35,7 +34,9 @@ pub const INDEXED_COLUMNS: [(&str, usize); 2] = [("_key", 0), ("stage_arn", 13)]
 #[derive(Debug)]
 pub struct SnapshotData {
     batch: RecordBatch,
-    indexes: [OnceLock<HashMap<Box<str>, Vec<u32>>>; 2],
+    /// Per indexed column, its non-null rows sorted by value (equal values in row order):
+    /// four bytes a row, searched by bisection on the batch's own strings.
+    indexes: [OnceLock<Vec<u32>>; 2],
 }
 
 impl SnapshotData {
@@ -75,24 +76,41 @@ impl SnapshotData {
         self.batch.num_rows()
     }
 
-    /// Rows whose indexed column `which` (an index into [`INDEXED_COLUMNS`]) equals `value`.
+    /// Rows whose indexed column `which` (an index into [`INDEXED_COLUMNS`]) equals `value`,
+    /// in row order.
     fn lookup(&self, which: usize, value: &str) -> Result<Vec<u32>> {
-        Ok(self.index(which).get(value).cloned().unwrap_or_default())
+        let Some(strings) = self.strings(which) else {
+            return Ok(Vec::new());
+        };
+        let sorted = self.index(which);
+        let at = |i: &u32| strings.value(*i as usize);
+        let start = sorted.partition_point(|i| at(i) < value);
+        let end = start + sorted[start..].partition_point(|i| at(i) == value);
+        Ok(sorted[start..end].to_vec())
+    }
+
+    /// The text column `INDEXED_COLUMNS[which]`.
+    fn strings(&self, which: usize) -> Option<&StringArray> {
+        self.batch
+            .column(INDEXED_COLUMNS[which].1)
+            .as_any()
+            .downcast_ref::<StringArray>()
     }
 
     /// The index of column `INDEXED_COLUMNS[which]`, built the first time it is asked for.
-    fn index(&self, which: usize) -> &HashMap<Box<str>, Vec<u32>> {
+    fn index(&self, which: usize) -> &[u32] {
         self.indexes[which].get_or_init(|| {
-            let column = self.batch.column(INDEXED_COLUMNS[which].1);
-            let mut map: HashMap<Box<str>, Vec<u32>> = HashMap::with_capacity(column.len());
-            if let Some(strings) = column.as_any().downcast_ref::<StringArray>() {
-                for (row, v) in strings.iter().enumerate() {
-                    if let (Some(v), Ok(row)) = (v, u32::try_from(row)) {
-                        map.entry(v.into()).or_default().push(row);
-                    }
-                }
-            }
-            map
+            let Some(strings) = self.strings(which) else {
+                return Vec::new();
+            };
+            let mut rows: Vec<u32> = (0..strings.len())
+                .filter(|&r| strings.is_valid(r))
+                .filter_map(|r| u32::try_from(r).ok())
+                .collect();
+            // Stable: equal values keep their row order.
+            rows.sort_by(|a, b| strings.value(*a as usize).cmp(strings.value(*b as usize)));
+            rows.shrink_to_fit();
+            rows
         })
     }
 }
