@@ -290,6 +290,38 @@ async fn parameters_are_typed_by_the_planner() {
     ));
 }
 
+/// A parameter multiplying or dividing an interval is read as double precision, as
+/// PostgreSQL's `interval * float8` reads it (it was typed interval, and the plan failed).
+#[tokio::test]
+async fn a_parameter_scaling_an_interval_is_double_precision() {
+    use datafusion::common::ScalarValue;
+    let engine = demo_engine();
+    let s = session(&engine);
+    let mut commands = s
+        .parse(
+            "SELECT $1 * interval '1 hour' AS a, interval '1 day' * $2 AS b, \
+             (interval '1 hour') / $3 AS c",
+        )
+        .expect("parses");
+    let prepared = s.prepare(commands.remove(0)).await.expect("plans");
+    // As a client sends them untyped: text.
+    let values = ["2.5", "0.5", "4"]
+        .map(|v| ScalarValue::Utf8(Some(v.to_owned())))
+        .to_vec();
+    let Output::Rows { stream, .. } = s.execute(&prepared, values).await.expect("runs") else {
+        panic!("rows expected")
+    };
+    let batches = collect(stream).await.expect("collects");
+    let text: Vec<String> = (0..3)
+        .map(|c| {
+            let mut out = String::new();
+            stagesql_engine::values::write_text(batches[0].column(c), 0, &mut out).expect("text");
+            out
+        })
+        .collect();
+    assert_eq!(text, ["02:30:00", "12:00:00", "00:15:00"]);
+}
+
 #[tokio::test]
 async fn now_and_intervals_work() {
     let got = table(
