@@ -477,6 +477,54 @@ pub(super) fn cte_column_names(statement: &mut Statement, _: &Context) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut Queries);
 }
 
+/// `$n * interval '…'`, `interval '…' * $n` and `interval '…' / $n`: PostgreSQL's operators
+/// for an interval and an unknown-typed operand are `interval * float8` and `interval / float8`,
+/// so `$n` is a double precision. DataFusion gave `$n` the interval's type and then had no
+/// operator for two intervals (Grafana-style `:k * interval '1 hour'` failed to plan).
+pub(super) fn interval_factor_parameters(statement: &mut Statement, _: &Context) {
+    fn is_interval(e: &Expr) -> bool {
+        match e {
+            Expr::Interval(_) => true,
+            Expr::Cast { data_type, .. }
+            | Expr::TypedString(datafusion::sql::sqlparser::ast::TypedString {
+                data_type, ..
+            }) => {
+                matches!(data_type, DataType::Interval { .. })
+            }
+            Expr::Nested(inner) => is_interval(inner),
+            _ => false,
+        }
+    }
+    fn as_double(e: &mut Expr) {
+        let placeholder = std::mem::replace(e, Expr::value(Value::Null));
+        *e = Expr::Cast {
+            kind: CastKind::DoubleColon,
+            expr: Box::new(placeholder),
+            data_type: DataType::DoublePrecision,
+            array: false,
+            format: None,
+        };
+    }
+    let is_parameter =
+        |e: &Expr| matches!(e, Expr::Value(v) if matches!(v.value, Value::Placeholder(_)));
+    each_expr(statement, |expr| {
+        let Expr::BinaryOp { left, op, right } = expr else {
+            return;
+        };
+        match op {
+            BinaryOperator::Multiply if is_parameter(left) && is_interval(right) => {
+                as_double(left);
+            }
+            BinaryOperator::Multiply | BinaryOperator::Divide
+                if is_parameter(right) && is_interval(left) =>
+            {
+                as_double(right);
+            }
+            _ => {}
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::applied;
@@ -625,52 +673,4 @@ mod tests {
             "SELECT (f(x))['n'], (t.k)['x'], t.k"
         );
     }
-}
-
-/// `$n * interval '…'`, `interval '…' * $n` and `interval '…' / $n`: PostgreSQL's operators
-/// for an interval and an unknown-typed operand are `interval * float8` and `interval / float8`,
-/// so `$n` is a double precision. DataFusion gave `$n` the interval's type and then had no
-/// operator for two intervals (Grafana-style `:k * interval '1 hour'` failed to plan).
-pub(super) fn interval_factor_parameters(statement: &mut Statement, _: &Context) {
-    fn is_interval(e: &Expr) -> bool {
-        match e {
-            Expr::Interval(_) => true,
-            Expr::Cast { data_type, .. }
-            | Expr::TypedString(datafusion::sql::sqlparser::ast::TypedString {
-                data_type, ..
-            }) => {
-                matches!(data_type, DataType::Interval { .. })
-            }
-            Expr::Nested(inner) => is_interval(inner),
-            _ => false,
-        }
-    }
-    fn as_double(e: &mut Expr) {
-        let placeholder = std::mem::replace(e, Expr::value(Value::Null));
-        *e = Expr::Cast {
-            kind: CastKind::DoubleColon,
-            expr: Box::new(placeholder),
-            data_type: DataType::DoublePrecision,
-            array: false,
-            format: None,
-        };
-    }
-    let is_parameter =
-        |e: &Expr| matches!(e, Expr::Value(v) if matches!(v.value, Value::Placeholder(_)));
-    each_expr(statement, |expr| {
-        let Expr::BinaryOp { left, op, right } = expr else {
-            return;
-        };
-        match op {
-            BinaryOperator::Multiply if is_parameter(left) && is_interval(right) => {
-                as_double(left);
-            }
-            BinaryOperator::Multiply | BinaryOperator::Divide
-                if is_parameter(right) && is_interval(left) =>
-            {
-                as_double(right);
-            }
-            _ => {}
-        }
-    });
 }
