@@ -18,7 +18,7 @@ if ! command -v pgbench >/dev/null || [ ! -x /usr/lib/postgresql/15/bin/initdb ]
   fi
 fi
 
-cargo build --release --bin stagesql --example crawl_bench --example org_bench --example replica_bench -p stagesql-tests -p stagesql-server
+cargo build --release --bin stagesql --example crawl_bench --example org_bench --example replica_bench --example refresh_latency -p stagesql-tests -p stagesql-server
 out="$(mktemp)"
 python3 bench/run.py --binary "$CARGO_TARGET_DIR/release/stagesql" --results "$out" "$@"
 {
@@ -36,6 +36,10 @@ python3 bench/run.py --binary "$CARGO_TARGET_DIR/release/stagesql" --results "$o
   echo "## Organization discovery"
   echo
   "$CARGO_TARGET_DIR/release/examples/org_bench"
+  echo
+  echo "## Latency under refresh"
+  echo
+  "$CARGO_TARGET_DIR/release/examples/refresh_latency" "$CARGO_TARGET_DIR/release/stagesql"
   echo
   echo "## Scale out"
   echo
