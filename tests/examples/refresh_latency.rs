@@ -9,12 +9,12 @@
 //! second: each new snapshot is read, verified, decoded, built (batch and indexes) and swapped,
 //! which is the whole of a refresh's work on the serving side except the crawl.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use stagesql_catalog::{SnapshotStore, StageContext, StageRow};
 use stagesql_server::replication::publisher::{self, Retention};
 use stagesql_server::replication::{Store, StoreOptions};
+use stagesql_tests::replica_process::{self, connect};
 
 fn stage(i: usize, generation: usize) -> StageRow {
     let ctx = StageContext {
@@ -37,49 +37,6 @@ fn arn(i: usize) -> String {
         i / 3,
         i % 3
     )
-}
-
-struct Server(Child, u16);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(binary: &str, url: &str) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
-    let child = Command::new(binary)
-        .args(["--set", "source.kind=\"replica\""])
-        .args(["--set", &format!("source.url=\"{url}\"")])
-        .args(["--set", "source.poll_interval_seconds=1"])
-        .args(["--set", "auth.method=\"trust\""])
-        .args(["--set", "log.level=\"warn\""])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--http-listen", ""])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the stagesql binary");
-    Server(child, port)
-}
-
-async fn connect(port: u16) -> tokio_postgres::Client {
-    let conn = format!("host=127.0.0.1 port={port} user=stagesql dbname=stagesql");
-    for _ in 0..600 {
-        if let Ok((client, connection)) =
-            tokio_postgres::connect(&conn, tokio_postgres::NoTls).await
-        {
-            tokio::spawn(connection);
-            return client;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the server on {port} never accepted");
 }
 
 async fn publish(store: &Store, n: usize, generation: usize) {
@@ -155,8 +112,8 @@ async fn main() {
     .await
     .expect("store");
     publish(&store, n, 0).await;
-    let server = start(binary, &url);
-    let client = connect(server.1).await;
+    let server = replica_process::start(binary, &url);
+    let client = connect(server.port).await;
     while version(&client).await.is_none() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

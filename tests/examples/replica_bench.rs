@@ -11,13 +11,13 @@
 //! The store is a local directory (`file://`): it measures our encode, verify, decode and swap,
 //! not a network; S3 adds its transfer time on top.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use stagesql_catalog::{SnapshotStore, Stage, StageContext, StageRow};
 use stagesql_server::replication::publisher::{self, Retention};
 use stagesql_server::replication::{Store, StoreOptions};
+use stagesql_tests::replica_process::{self, connect};
 
 fn stage(i: usize) -> StageRow {
     let api = i / 3;
@@ -47,42 +47,6 @@ fn stage(i: usize) -> StageRow {
     StageRow::from_stage(&ctx, &s).expect("named")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
-
-struct Replica {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_replica(binary: &str, url: &str) -> Replica {
-    let port = free_port();
-    let child = Command::new(binary)
-        .args(["--set", "source.kind=\"replica\""])
-        .args(["--set", &format!("source.url=\"{url}\"")])
-        .args(["--set", "source.poll_interval_seconds=1"])
-        .args(["--set", "auth.method=\"trust\""])
-        .args(["--set", "log.level=\"warn\""])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--http-listen", ""])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the stagesql binary");
-    Replica { child, port }
-}
-
 fn rss_mb(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -90,20 +54,6 @@ fn rss_mb(pid: u32) -> f64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
-}
-
-async fn connect(port: u16) -> tokio_postgres::Client {
-    let conn = format!("host=127.0.0.1 port={port} user=stagesql dbname=stagesql");
-    for _ in 0..600 {
-        if let Ok((client, connection)) =
-            tokio_postgres::connect(&conn, tokio_postgres::NoTls).await
-        {
-            tokio::spawn(connection);
-            return client;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("replica on {port} never accepted");
 }
 
 /// Waits until the replica serves `stages` rows and returns its reported lag.
@@ -196,7 +146,10 @@ async fn main() {
         })
         .await
         .expect("store");
-        let replicas = [start_replica(binary, &url), start_replica(binary, &url)];
+        let replicas = [
+            replica_process::start(binary, &url),
+            replica_process::start(binary, &url),
+        ];
         let clients = [
             connect(replicas[0].port).await,
             connect(replicas[1].port).await,

@@ -7,6 +7,7 @@ pub mod frames;
 pub mod moto;
 pub mod oracle;
 pub mod pki;
+pub mod replica_process;
 
 use std::net::SocketAddr;
 use std::process::Output;

@@ -324,22 +324,12 @@ impl RecordBatchStream for HoldingStream {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use datafusion::arrow::util::pretty::pretty_format_batches_with_schema;
     use datafusion::physical_plan::common::collect;
     use datafusion::scalar::ScalarValue;
-    use stagesql_catalog::{BUNDLED_FIXTURE, SnapshotStore, parse_fixture};
 
-    use crate::{Engine, EngineConfig, Output, Prepared, Session};
-
-    fn demo() -> (Engine, Session) {
-        let store = Arc::new(SnapshotStore::new());
-        store.publish(parse_fixture(BUNDLED_FIXTURE, "bundled").expect("fixture"));
-        let engine = Engine::new(EngineConfig::new("stagesql", "stagesql"), store).expect("engine");
-        let session = engine.session("stagesql", []).expect("session");
-        (engine, session)
-    }
+    use crate::testing::demo;
+    use crate::{Output, Prepared, Session};
 
     async fn prepare(session: &Session, sql: &str) -> Prepared {
         let mut commands = session.parse(sql).expect("parse");

@@ -71,6 +71,8 @@ pub(crate) mod statement;
 pub(crate) mod status_tables;
 pub(crate) mod subplan;
 pub(crate) mod table;
+#[cfg(test)]
+pub(crate) mod testing;
 pub(crate) mod text;
 
 // The engine's face: what the wire and the server use. Everything else is crate-private.

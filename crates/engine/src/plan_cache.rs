@@ -137,12 +137,9 @@ fn joins_or_recurses(plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>) -
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use datafusion::physical_plan::common::collect;
-    use stagesql_catalog::{BUNDLED_FIXTURE, SnapshotStore, parse_fixture};
 
-    use crate::{Engine, EngineConfig, Output, Prepared, Session};
+    use crate::{Output, Prepared, Session};
 
     async fn run(s: &Session, p: &Prepared) -> Result<usize, crate::EngineError> {
         let Output::Rows { stream, .. } = s.execute(p, Vec::new()).await? else {
@@ -155,10 +152,7 @@ mod tests {
     /// reading a table, rows too large, or an error are never kept.
     #[tokio::test]
     async fn only_the_small_rows_of_a_table_free_plan_are_kept() {
-        let store = Arc::new(SnapshotStore::new());
-        store.publish(parse_fixture(BUNDLED_FIXTURE, "bundled").expect("fixture"));
-        let engine = Engine::new(EngineConfig::new("stagesql", "stagesql"), store).expect("engine");
-        let s = engine.session("stagesql", []).expect("session");
+        let (_engine, s) = crate::testing::demo();
         let cases = [
             ("SELECT 1, 'two', 2.5 * 2", Some(1), true),
             (

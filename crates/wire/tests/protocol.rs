@@ -378,6 +378,19 @@ impl Server {
         Ok(client)
     }
 
+    /// A raw connection, logged in as alice and ready for a query.
+    async fn logged_in(&self) -> TcpStream {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .expect("the server answers");
+        stream
+            .write_all(&startup("alice", "mockdb"))
+            .await
+            .expect("the server reads");
+        read_until_ready(&mut stream).await;
+        stream
+    }
+
     async fn connect(&self) -> tokio_postgres::Client {
         self.client("alice", "mockdb")
             .await
@@ -523,14 +536,7 @@ async fn a_bound_parameter_reaches_the_session_typed_and_comes_back_binary() {
 async fn bind_with_the_wrong_number_of_values_is_08p01_and_runs_nothing() {
     // tokio-postgres checks the count itself, so this one is spoken in bytes.
     let server = Server::start().await;
-    let mut stream = TcpStream::connect(("127.0.0.1", server.port))
-        .await
-        .expect("the server answers");
-    stream
-        .write_all(&startup("alice", "mockdb"))
-        .await
-        .expect("the server reads");
-    read_until_ready(&mut stream).await;
+    let mut stream = server.logged_in().await;
     let mut batch = Vec::new();
     batch.extend(parse("count 3"));
     // One text value for a statement with no parameters.
@@ -732,33 +738,11 @@ async fn a_set_reports_the_changed_parameter_before_its_completion() {
 #[tokio::test]
 async fn an_execute_asking_for_two_billion_rows_sends_the_rows_there_are() {
     let server = Server::start().await;
-    let mut stream = TcpStream::connect(("127.0.0.1", server.port))
-        .await
-        .expect("the server answers");
-    stream
-        .write_all(&startup("alice", "mockdb"))
-        .await
-        .expect("the server reads");
-    read_until_ready(&mut stream).await;
+    let mut stream = server.logged_in().await;
     let mut batch = Vec::new();
-    batch.extend(message(
-        b'P',
-        &[b"\0".as_slice(), b"count 4\0", &0i16.to_be_bytes()].concat(),
-    ));
-    batch.extend(message(
-        b'B',
-        &[
-            b"\0\0".as_slice(),
-            &0i16.to_be_bytes(),
-            &0i16.to_be_bytes(),
-            &0i16.to_be_bytes(),
-        ]
-        .concat(),
-    ));
-    batch.extend(message(
-        b'E',
-        &[b"\0".as_slice(), &i32::MAX.to_be_bytes()].concat(),
-    ));
+    batch.extend(parse("count 4"));
+    batch.extend(message(b'B', &[&b"\0\0"[..], &[0; 6]].concat()));
+    batch.extend(execute(i32::MAX));
     batch.extend(message(b'S', &[]));
     stream.write_all(&batch).await.expect("the server reads");
     let reply = read_until_ready(&mut stream).await;
