@@ -2,7 +2,6 @@
 //! (see [`Canned::plan`]) and records what it was asked to run, so a test can tell what the
 //! protocol code did with a statement, not just what came back.
 
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

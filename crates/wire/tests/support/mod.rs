@@ -1,7 +1,6 @@
 //! The protocol tests' server (the real accept loop in front of [`canned::CannedBackend`]),
 //! client helpers, and the raw message bytes for what a client hides.
 
-
 pub mod canned;
 
 use std::sync::Arc;
