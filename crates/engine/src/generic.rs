@@ -15,6 +15,11 @@
 //! or that cannot be executed again (joins, recursion, subplans), has no generic plan; its runs
 //! plan physically with their values, as before.
 //!
+//! An expression of parameters and no columns (`timestamp '2024-01-01' + ($1 || ' hours')::
+//! interval`) is what planning with the values would have folded to a constant. Left as it is,
+//! DataFusion evaluates some of its operators (`||`, a cast from text) once per row, so each
+//! largest such expression is planned as a [`OnceFunction`], which evaluates it once per batch.
+//!
 //! One slot holds one run's values, so a run takes the slot for as long as its rows stream
 //! (a suspended portal, a cursor). A second run of the same statement meanwhile is planned
 //! with its own values instead.
@@ -26,21 +31,32 @@ use std::task::{Context, Poll};
 
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::common::plan_err;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::{DFSchema, plan_err};
 use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::session_state::SessionState;
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::{
     ColumnarValue, Expr, LogicalPlan, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF,
     ScalarUDFImpl, Signature, Volatility,
 };
+use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::scalar::ScalarValue;
 use futures::Stream;
 
 /// The name of [`ParamFunction`]; the key lookup recognises a value computed from it.
 pub(crate) const PARAM_FUNCTION: &str = "__stagesql_param";
+
+/// The name of [`OnceFunction`].
+const ONCE_FUNCTION: &str = "__stagesql_once";
+
+/// Whether `f` reads a generic plan's parameters: a [`ParamFunction`] or a [`OnceFunction`]
+/// (fixed for one run; the key lookup reads such a value when the scan executes).
+pub(crate) fn reads_parameters(f: &ScalarUDF) -> bool {
+    matches!(f.name(), PARAM_FUNCTION | ONCE_FUNCTION)
+}
 
 /// The values of the run of a generic plan under way.
 #[derive(Debug, Default)]
@@ -139,6 +155,161 @@ impl ScalarUDFImpl for ParamFunction {
     }
 }
 
+/// A generic plan's expression of parameters and no columns, evaluated once per batch (on a
+/// batch of one row) instead of by operators that may work row by row.
+///
+/// Evaluating it on one row gives what evaluating it on any batch gives, row for row: it reads
+/// no column and calls nothing volatile but the run's parameters. A batch of no rows gets no
+/// rows and no evaluation, as before.
+#[derive(Debug)]
+pub(crate) struct OnceFunction {
+    /// The expression as planned (its names are the plan's names).
+    expr: Expr,
+    physical: Arc<dyn PhysicalExpr>,
+    field: FieldRef,
+    signature: Signature,
+}
+
+impl PartialEq for OnceFunction {
+    fn eq(&self, other: &Self) -> bool {
+        self.expr == other.expr
+    }
+}
+
+impl Eq for OnceFunction {}
+
+impl std::hash::Hash for OnceFunction {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.expr.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for OnceFunction {
+    fn name(&self) -> &str {
+        ONCE_FUNCTION
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn display_name(&self, _args: &[Expr]) -> Result<String> {
+        Ok(self.expr.to_string())
+    }
+
+    fn schema_name(&self, _args: &[Expr]) -> Result<String> {
+        Ok(self.expr.schema_name().to_string())
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(self.field.data_type().clone())
+    }
+
+    fn return_field_from_args(&self, _args: ReturnFieldArgs) -> Result<FieldRef> {
+        Ok(Arc::clone(&self.field))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        if args.number_rows == 0 {
+            return Ok(ColumnarValue::Array(
+                datafusion::arrow::array::new_empty_array(self.field.data_type()),
+            ));
+        }
+        let one_row = RecordBatch::try_new_with_options(
+            Arc::new(datafusion::arrow::datatypes::Schema::empty()),
+            Vec::new(),
+            &datafusion::arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(1)),
+        )?;
+        Ok(match self.physical.evaluate(&one_row)? {
+            ColumnarValue::Array(a) if a.len() == 1 => {
+                ColumnarValue::Scalar(ScalarValue::try_from_array(&a, 0)?)
+            }
+            ColumnarValue::Array(a) => {
+                return Err(DataFusionError::Internal(format!(
+                    "a parameter expression gave {} rows for one",
+                    a.len()
+                )));
+            }
+            scalar => scalar,
+        })
+    }
+}
+
+/// Whether `e` is worth evaluating once: it reads a parameter, no column, and calls nothing
+/// volatile but parameters (nor aggregates, windows or subqueries); and it is more than a
+/// bare parameter, literal or alias.
+fn once_candidate(e: &Expr) -> bool {
+    if matches!(e, Expr::Literal(..) | Expr::Alias(_))
+        || matches!(e, Expr::ScalarFunction(f) if f.func.name() == PARAM_FUNCTION)
+    {
+        return false;
+    }
+    let mut params = false;
+    let mut fits = true;
+    let _ = e.apply(|sub| {
+        fits &= match sub {
+            Expr::ScalarFunction(f) if f.func.name() == PARAM_FUNCTION => {
+                params = true;
+                true
+            }
+            Expr::ScalarFunction(f) => f.func.signature().volatility == Volatility::Immutable,
+            Expr::Literal(..)
+            | Expr::BinaryExpr(_)
+            | Expr::Not(_)
+            | Expr::IsNull(_)
+            | Expr::IsNotNull(_)
+            | Expr::IsTrue(_)
+            | Expr::IsFalse(_)
+            | Expr::IsNotTrue(_)
+            | Expr::IsNotFalse(_)
+            | Expr::IsUnknown(_)
+            | Expr::IsNotUnknown(_)
+            | Expr::Negative(_)
+            | Expr::Between(_)
+            | Expr::Case(_)
+            | Expr::Cast(_)
+            | Expr::TryCast(_)
+            | Expr::Like(_)
+            | Expr::SimilarTo(_)
+            | Expr::InList(_) => true,
+            _ => false,
+        };
+        Ok(if fits {
+            TreeNodeRecursion::Continue
+        } else {
+            TreeNodeRecursion::Stop
+        })
+    });
+    params && fits
+}
+
+/// `expr` with each largest [`once_candidate`] in it planned as a [`OnceFunction`].
+fn evaluate_once(expr: Expr, state: &SessionState) -> Result<Transformed<Expr>> {
+    expr.transform_down(|e| {
+        if !once_candidate(&e) {
+            return Ok(Transformed::no(e));
+        }
+        let physical = state.create_physical_expr(e.clone(), &DFSchema::empty())?;
+        // The type it evaluates to, which is what the operators around it were planned for
+        // (a logical `Utf8` may run as `Utf8View`).
+        let field = physical.return_field(&datafusion::arrow::datatypes::Schema::empty())?;
+        let function = OnceFunction {
+            expr: e,
+            physical,
+            field,
+            signature: Signature::nullary(Volatility::Volatile),
+        };
+        Ok(Transformed::new(
+            Expr::ScalarFunction(ScalarFunction::new_udf(
+                Arc::new(ScalarUDF::new_from_impl(function)),
+                Vec::new(),
+            )),
+            true,
+            TreeNodeRecursion::Jump,
+        ))
+    })
+}
+
 /// A prepared statement's generic physical plan and the slot its runs bind into.
 #[derive(Debug)]
 pub(crate) struct GenericPlan {
@@ -182,6 +353,7 @@ pub(crate) fn with_param_functions(
     optimized: &LogicalPlan,
     param_types: &[Option<DataType>],
     first_values: &[ScalarValue],
+    state: &SessionState,
 ) -> Result<Option<(LogicalPlan, Arc<Slotted>)>> {
     let Some(fields) = placeholder_fields(optimized, param_types, first_values)? else {
         return Ok(None);
@@ -214,8 +386,14 @@ pub(crate) fn with_param_functions(
             })
         })
     })?;
+    let plan = plan
+        .data
+        .transform_up_with_subqueries(|node| {
+            node.map_expressions(|expr| evaluate_once(expr, state))
+        })?
+        .data;
     let types = fields.iter().map(|f| f.data_type().clone()).collect();
-    Ok(Some((plan.data, Arc::new(Slotted { slot, types }))))
+    Ok(Some((plan, Arc::new(Slotted { slot, types }))))
 }
 
 /// `$n` → `n - 1`.
@@ -439,6 +617,26 @@ mod tests {
                 true,
                 vec![vec![text(&arn)], vec![text("arn:none")]],
             ),
+            // Expressions of parameters only, each evaluated once per batch.
+            (
+                "SELECT date_trunc('day', created_date) AS t, count(*) AS n \
+                 FROM aws.apigatewayv2_stage WHERE created_date BETWEEN \
+                 timestamp '2024-01-01' + ($1 || ' hours')::interval \
+                 AND timestamp '2024-07-01' + ($1 || ' hours')::interval GROUP BY 1 ORDER BY 1",
+                true,
+                vec![vec![text("0")], vec![text("2000")], vec![null.clone()]],
+            ),
+            (
+                "SELECT stage_name, length($1) * 2 AS n, lower($2) AS c \
+                 FROM aws.apigatewayv2_stage WHERE stage_arn = lower($1) OR region = $2 \
+                 ORDER BY 1, 2",
+                true,
+                vec![
+                    vec![text(&arn.to_uppercase()), text("x")],
+                    vec![text("none"), text("us-east-1")],
+                    vec![null.clone(), null.clone()],
+                ],
+            ),
         ];
         for (sql, has_generic, runs) in cases {
             let prepared = prepare(&s, sql).await;
@@ -455,5 +653,28 @@ mod tests {
             let built = prepared.generic.get().map(Option::is_some);
             assert_eq!(built, Some(has_generic), "{sql}: generic plan built");
         }
+    }
+
+    /// An expression of parameters and no columns runs as one function evaluated once per
+    /// batch, not as operators over every row (`||` and a cast from text did that).
+    #[tokio::test]
+    async fn an_expression_of_parameters_only_is_evaluated_once_per_batch() {
+        let (_engine, s) = demo();
+        let sql = "SELECT count(*) AS n FROM aws.apigatewayv2_stage \
+                   WHERE created_date > timestamp '2024-01-01' + ($1 || ' hours')::interval";
+        let prepared = prepare(&s, sql).await;
+        rows(s.execute(&prepared, vec![text("5")]).await.expect("run")).await;
+        let generic = prepared
+            .generic
+            .get()
+            .cloned()
+            .flatten()
+            .expect("a generic plan");
+        let shown = datafusion::physical_plan::displayable(generic.physical.as_ref())
+            .indent(true)
+            .to_string();
+        assert!(shown.contains("__stagesql_once()"), "{shown}");
+        assert!(!shown.contains("||"), "{shown}");
+        assert!(!shown.contains("__stagesql_param"), "{shown}");
     }
 }

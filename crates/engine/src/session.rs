@@ -162,22 +162,24 @@ impl Session {
         &self,
         stmt: &datafusion::sql::sqlparser::ast::Statement,
     ) -> Option<Prepared> {
-        let (normal, strings) = crate::auto_param::normalize(stmt)?;
+        let (normal, taken) = crate::auto_param::normalize(stmt)?;
         let key = normal.to_string();
         let generation = self.settings_read().generation();
-        let values = strings
-            .into_iter()
-            .map(|s| ScalarValue::Utf8(Some(s)))
-            .collect::<Vec<_>>();
         if let Some(kept) = self.shapes.get(&key, generation) {
-            return kept.map(|p| p.bound_to(values));
+            let kept = kept?;
+            let values = crate::auto_param::bound_values(&taken, &kept.param_types)?;
+            return Some(kept.bound_to(values));
         }
-        // Kept only when the planner read every string as text, and the plan can run again.
+        // Kept only when the planner read every string as its column's type, and the plan
+        // can run again.
         let kept = match self.plan_query(&normal).await {
             Ok((plan, param_types, schema))
-                if param_types.len() == values.len()
-                    && param_types.iter().all(|t| t == &Some(DataType::Utf8))
-                    && crate::plan_cache::reusable(&plan) =>
+                if crate::plan_cache::reusable(&plan)
+                    && taken
+                        .iter()
+                        .zip(&param_types)
+                        .all(|(t, p)| p.as_ref() == Some(&t.column_type))
+                    && param_types.len() == taken.len() =>
             {
                 Some(Arc::new(Prepared::new(
                     Command::Query(Box::new(normal)),
@@ -189,7 +191,9 @@ impl Session {
             _ => None,
         };
         self.shapes.insert(&key, generation, kept.clone());
-        kept.map(|p| p.bound_to(values))
+        let kept = kept?;
+        let values = crate::auto_param::bound_values(&taken, &kept.param_types)?;
+        Some(kept.bound_to(values))
     }
 
     /// Plans `command` as written (no strings made parameters).
@@ -264,6 +268,9 @@ impl Session {
         let search_path = self.settings_read().search_path_schemas();
         rewrite::refuse_unfaithful(&resolved)?;
         rewrite::rewrite(&mut resolved, &search_path);
+        // Read after the rewrites: one may type a parameter (`$1 * interval '1 hour'` makes
+        // `$1` a double precision, as PostgreSQL's `interval * float8` does).
+        let casts = statement::placeholder_casts(&resolved);
         let plan = self
             .state
             .statement_to_plan(DFStatement::Statement(Box::new(resolved)))
@@ -277,7 +284,6 @@ impl Session {
                 command: "this statement".to_owned(),
             })?;
         let mut param_types = ordered_param_types(&plan)?;
-        let casts = statement::placeholder_casts(stmt);
         for (i, ty) in param_types.iter_mut().enumerate() {
             if ty.is_none() {
                 *ty = casts
@@ -488,6 +494,7 @@ impl Session {
             optimized,
             &prepared.param_types,
             values,
+            &self.state,
         ) {
             Ok(Some((plan, slot))) => match self
                 .state

@@ -67,7 +67,7 @@ fn lookup_parts(filter: &Expr) -> Option<(usize, &Expr)> {
             Expr::ScalarFunction(f) => {
                 f.func.signature().volatility == datafusion::logical_expr::Volatility::Immutable
                     // A generic plan's `$n`: fixed for the run, read when the scan executes.
-                    || f.func.name() == crate::generic::PARAM_FUNCTION
+                    || crate::generic::reads_parameters(&f.func)
             }
             Expr::ScalarSubquery(_) | Expr::Exists(_) | Expr::InSubquery(_) => false,
             Expr::AggregateFunction(_) | Expr::WindowFunction(_) => false,
@@ -89,7 +89,7 @@ fn lookup_value(state: &dyn Session, value: &Expr) -> Result<LookupValue> {
     let mut reads_parameter = false;
     let _ = value.apply(|e| {
         reads_parameter |= matches!(e, Expr::ScalarFunction(f)
-            if f.func.name() == crate::generic::PARAM_FUNCTION);
+            if crate::generic::reads_parameters(&f.func));
         Ok(TreeNodeRecursion::Continue)
     });
     Ok(if reads_parameter {

@@ -245,8 +245,9 @@ impl ScalarUDFImpl for PgFunction {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let rows = args.number_rows;
+        // Scalar arguments are computed once, not once per row of the batch.
+        let (arrays, scalar) = crate::semantics::arguments(&args)?;
+        let rows = if scalar { 1 } else { args.number_rows };
         // A jsonb argument gives jsonb, whose text is canonical.
         let jsonb = args
             .arg_fields
@@ -261,7 +262,7 @@ impl ScalarUDFImpl for PgFunction {
             | Kind::JsonArrayLength => json_function(self.kind, &arrays, rows, jsonb)?,
             _ => hstore_function(self.kind, &arrays, rows)?,
         };
-        Ok(ColumnarValue::Array(out))
+        crate::semantics::answer(out, scalar)
     }
 }
 
