@@ -52,12 +52,21 @@ LOOKUP_SIMPLE = ("\\set id random(0, {last})\n\\set api 10000000 + :id / 3\n\\se
                  "WHERE stage_arn = 'arn:aws:apigateway:us-east-1::/apis/a:api/stages/s:st';")
 ARN = ("replace('arn|aws|apigateway|us-east-1||/apis/a', '|', chr(58)) "
        "|| (10000000 + :id::int / 3)::text || '/stages/s' || (:id::int % 3)::text")
-# A dashboard panel whose time range moves every run (Grafana's $__timeFilter).
-TIME_SERIES = ("\\set k random(0, 2000)\n"
-               "SELECT date_trunc('day', created_date) AS \"time\", count(*) AS \"value\" "
-               "FROM aws.apigatewayv2_stage "
-               "WHERE created_date BETWEEN timestamp '2024-01-01' + (:k || ' hours')::interval "
-               "AND timestamp '2024-02-01' + (:k || ' hours')::interval GROUP BY 1 ORDER BY 1;")
+# A dashboard panel whose time range moves every run (Grafana's $__timeFilter). In simple mode
+# it is what Grafana sends, `created_date BETWEEN '…' AND '…'`, a new pair of literals each run
+# (`:h:00` is the variable `h` and an undefined `:00`, left as written); with parameters the
+# range is computed from `:k`.
+TIME_SERIES_HEAD = ("SELECT date_trunc('day', created_date) AS \"time\", count(*) AS \"value\" "
+                    "FROM aws.apigatewayv2_stage WHERE created_date BETWEEN ")
+TIME_SERIES_SIMPLE = ("\\set d random(10, 28)\n\\set h random(10, 23)\n"
+                      "\\set f random(100000, 999999)\n" + TIME_SERIES_HEAD +
+                      "'2024-01-:d :h:00:00.:f+00' AND '2024-02-:d :h:00:00.:f+00' "
+                      "GROUP BY 1 ORDER BY 1;")
+TIME_SERIES_PARAMS = ("\\set k random(0, 2000)\n" + TIME_SERIES_HEAD +
+                      "timestamp '2024-01-01' + (:k || ' hours')::interval "
+                      "AND timestamp '2024-02-01' + (:k || ' hours')::interval GROUP BY 1 ORDER BY 1;")
+TIME_SERIES = {"simple": TIME_SERIES_SIMPLE, "extended": TIME_SERIES_PARAMS,
+               "prepared": TIME_SERIES_PARAMS}
 # (name, script, or per mode {mode: script})
 QUERIES = [
     ("SELECT 1", "SELECT 1;"),

@@ -10,17 +10,23 @@
 //! Only a form whose meaning cannot depend on the string is rewritten, so the rewritten
 //! query means what the text says:
 //! - a plain single-quoted string (no cast, escape string, collation or other literal kind),
-//! - compared (`=`, `<>`, `<`, `<=`, `>`, `>=`, or in an `IN` list) with a column of the stage
-//!   table whose type is plain `text` (not json, jsonb or hstore, whose literals parse),
+//! - compared (`=`, `<>`, `<`, `<=`, `>`, `>=`, `BETWEEN`, or in an `IN` list) with a column of
+//!   the stage table whose type is plain `text` (not json, jsonb or hstore, whose literals
+//!   parse) or a timestamp (Grafana's `$__timeFilter` sends `col BETWEEN '…Z' AND '…Z'`),
 //! - in the WHERE clause of a query that reads only that table: no joins, no CTEs, no set
 //!   operations and no subqueries anywhere, so every unqualified name is that table's column.
 //!
 //! A text column compared with an unknown-typed string compares with it as text in
-//! PostgreSQL and here, whether the string is written inline or bound; the session also
-//! checks that the planner typed every placeholder as text before it keeps the plan.
+//! PostgreSQL and here, whether the string is written inline or bound. A timestamp column
+//! compared with one reads it with the timestamp's input function, inline (at planning) or
+//! bound ([`bound_values`], the same function, before each run). The session checks that the
+//! planner typed every placeholder as the column's type before it keeps the plan, and plans
+//! a text whose string does not read as written, so the error is the one planning gives.
 //! Numbers, `LIMIT`, `ORDER BY 1`, function arguments (`date_trunc('month', …)`), intervals
 //! and every other literal stay in the text, and so in the cache key.
 
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::ScalarValue;
 use datafusion::sql::sqlparser::ast::{
     BinaryOperator, Expr, Query, SetExpr, Statement, TableFactor, Value, Visit, Visitor,
 };
@@ -31,9 +37,17 @@ use crate::schema::{TABLE_NAME, pg_type_tag, stage_schema};
 /// More strings than this in one query: not rewritten (each would be one parameter).
 const MAX_PARAMETERS: usize = 64;
 
+/// A string taken out of a query text: what it said, and the type of the column it is
+/// compared with (what its parameter must be planned as).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Taken {
+    pub(crate) text: String,
+    pub(crate) column_type: DataType,
+}
+
 /// `query` with its replaceable strings as `$1..$n`, and those strings in order; `None`
 /// when it has none or is not of the form described in the module docs.
-pub(crate) fn normalize(query: &Statement) -> Option<(Statement, Vec<String>)> {
+pub(crate) fn normalize(query: &Statement) -> Option<(Statement, Vec<Taken>)> {
     let Statement::Query(q) = query else {
         return None;
     };
@@ -126,7 +140,7 @@ fn has_subquery_or_placeholder(statement: &Statement) -> bool {
 
 /// Replaces the strings compared with text columns in `e` (through AND, OR, NOT and
 /// parentheses only), appending each to `values` and naming it `$len`.
-fn replace_in(e: &mut Expr, values: &mut Vec<String>) {
+fn replace_in(e: &mut Expr, values: &mut Vec<Taken>) {
     match e {
         Expr::BinaryOp { left, op, right } => match op {
             BinaryOperator::And | BinaryOperator::Or => {
@@ -139,10 +153,10 @@ fn replace_in(e: &mut Expr, values: &mut Vec<String>) {
             | BinaryOperator::LtEq
             | BinaryOperator::Gt
             | BinaryOperator::GtEq => {
-                if text_column(left) {
-                    take_string(right, values);
-                } else if text_column(right) {
-                    take_string(left, values);
+                if let Some(t) = compared_column(left) {
+                    take_string(right, t, values);
+                } else if let Some(t) = compared_column(right) {
+                    take_string(left, t, values);
                 }
             }
             _ => {}
@@ -153,42 +167,91 @@ fn replace_in(e: &mut Expr, values: &mut Vec<String>) {
         {
             replace_in(expr, values);
         }
-        Expr::InList { expr, list, .. } if text_column(expr) => {
-            for item in list {
-                take_string(item, values);
+        Expr::InList { expr, list, .. } => {
+            if let Some(t) = compared_column(expr) {
+                for item in list {
+                    take_string(item, t.clone(), values);
+                }
+            }
+        }
+        Expr::Between {
+            expr, low, high, ..
+        } => {
+            if let Some(t) = compared_column(expr) {
+                take_string(low, t.clone(), values);
+                take_string(high, t, values);
             }
         }
         _ => {}
     }
 }
 
-/// Whether `e` names a plain `text` column of the stage table (bare, or after one qualifier,
-/// the table's name or alias: the query reads nothing else).
-fn text_column(e: &Expr) -> bool {
+/// The type of the plain `text` or timestamp column of the stage table `e` names (bare, or
+/// after one qualifier, the table's name or alias: the query reads nothing else).
+fn compared_column(e: &Expr) -> Option<DataType> {
     let ident = match e {
         Expr::Identifier(i) => i,
         Expr::CompoundIdentifier(parts) if parts.len() == 2 => &parts[1],
-        _ => return false,
+        _ => return None,
     };
     let name = if ident.quote_style.is_some() {
         ident.value.clone()
     } else {
         ident.value.to_ascii_lowercase()
     };
-    stage_schema().field_with_name(&name).is_ok_and(|f| {
-        *f.data_type() == datafusion::arrow::datatypes::DataType::Utf8 && pg_type_tag(f).is_none()
-    })
+    stage_schema()
+        .field_with_name(&name)
+        .ok()
+        .filter(|f| pg_type_tag(f).is_none() && bindable(f.data_type()))
+        .map(|f| f.data_type().clone())
 }
 
-/// Replaces `e` with the next placeholder if it is a plain single-quoted string.
-fn take_string(e: &mut Expr, values: &mut Vec<String>) {
+/// The types a string is bound as: text, or a date or timestamp read by its input function.
+fn bindable(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Utf8 | DataType::Date32 | DataType::Timestamp(_, _)
+    )
+}
+
+/// `taken` as the values of parameters planned as `types`: text as it is, a date or timestamp
+/// read as PostgreSQL's input function reads it. `None` when a parameter was not planned as
+/// the type of the column its string is compared with, or a string does not read as that type
+/// (the text is then planned as written, and fails there as it should).
+pub(crate) fn bound_values(
+    taken: &[Taken],
+    types: &[Option<DataType>],
+) -> Option<Vec<ScalarValue>> {
+    if taken.len() != types.len() {
+        return None;
+    }
+    taken
+        .iter()
+        .zip(types)
+        .map(|(taken, t)| match t {
+            Some(t) if *t != taken.column_type => None,
+            Some(DataType::Utf8) => Some(ScalarValue::Utf8(Some(taken.text.clone()))),
+            Some(t) => crate::semantics::datetime_in::read_scalar(&taken.text, t)
+                .ok()
+                .flatten(),
+            None => None,
+        })
+        .collect()
+}
+
+/// Replaces `e` with the next placeholder if it is a plain single-quoted string, compared
+/// with a column of `column_type`.
+fn take_string(e: &mut Expr, column_type: DataType, values: &mut Vec<Taken>) {
     let Expr::Value(v) = e else {
         return;
     };
     let Value::SingleQuotedString(s) = &v.value else {
         return;
     };
-    values.push(s.clone());
+    values.push(Taken {
+        text: s.clone(),
+        column_type,
+    });
     v.value = Value::Placeholder(format!("${}", values.len()));
 }
 
@@ -295,6 +358,33 @@ mod tests {
             ),
             (
                 format!("SELECT count(*) AS n FROM {t} WHERE created_date > '2024-01-01'"),
+                true,
+            ),
+            (
+                format!(
+                    "SELECT date_trunc('day', created_date) AS \"time\", count(*) AS value \
+                     FROM {t} WHERE created_date BETWEEN '2023-01-01T00:00:00Z' \
+                     AND '2025-06-01T00:00:00Z' GROUP BY 1 ORDER BY 1"
+                ),
+                true,
+            ),
+            (
+                format!(
+                    "SELECT count(*) AS n FROM {t} WHERE last_updated_date NOT BETWEEN \
+                     '2024-01-01 12:00:00+05' AND '2030-01-01'"
+                ),
+                true,
+            ),
+            (
+                format!(
+                    "SELECT stage_name FROM {t} WHERE created_date IN ('2024-01-01', \
+                     'epoch') OR created_date <= '1999-12-31 23:59:59.999999' ORDER BY 1"
+                ),
+                true,
+            ),
+            // A string that is no timestamp: planned as written, and fails there.
+            (
+                format!("SELECT count(*) AS n FROM {t} WHERE created_date > 'yesterdayish'"),
                 false,
             ),
             (
