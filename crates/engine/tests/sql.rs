@@ -304,6 +304,12 @@ async fn a_parameter_scaling_an_interval_is_double_precision() {
         )
         .expect("parses");
     let prepared = s.prepare(commands.remove(0)).await.expect("plans");
+    // Described as PostgreSQL describes them (it was unknown).
+    use datafusion::arrow::datatypes::DataType;
+    assert_eq!(
+        prepared.param_types(),
+        [Some(DataType::Float64), Some(DataType::Float64), Some(DataType::Float64)]
+    );
     // As a client sends them untyped: text.
     let values = ["2.5", "0.5", "4"]
         .map(|v| ScalarValue::Utf8(Some(v.to_owned())))
