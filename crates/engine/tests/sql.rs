@@ -308,7 +308,11 @@ async fn a_parameter_scaling_an_interval_is_double_precision() {
     use datafusion::arrow::datatypes::DataType;
     assert_eq!(
         prepared.param_types(),
-        [Some(DataType::Float64), Some(DataType::Float64), Some(DataType::Float64)]
+        [
+            Some(DataType::Float64),
+            Some(DataType::Float64),
+            Some(DataType::Float64)
+        ]
     );
     // As a client sends them untyped: text.
     let values = ["2.5", "0.5", "4"]
@@ -326,6 +330,40 @@ async fn a_parameter_scaling_an_interval_is_double_precision() {
         })
         .collect();
     assert_eq!(text, ["02:30:00", "12:00:00", "00:15:00"]);
+}
+
+/// `timestamp` and `timestamptz` are PostgreSQL's microsecond types: a value past 2262
+/// (where nanoseconds end) casts, binds and computes (it failed with an Arrow overflow).
+#[tokio::test]
+async fn timestamps_past_2262_cast_and_bind() {
+    use datafusion::common::ScalarValue;
+    let engine = demo_engine();
+    let s = session(&engine);
+    let mut commands = s
+        .parse(
+            "SELECT $1::timestamptz AS a, timestamp '2999-06-01 12:00' + interval '1 day' AS b, \
+             '3000-01-01'::timestamp - $2::timestamp AS c",
+        )
+        .expect("parses");
+    let prepared = s.prepare(commands.remove(0)).await.expect("plans");
+    let values = ["2999-01-01 00:00:00+00", "2999-12-31 00:00:00"]
+        .map(|v| ScalarValue::Utf8(Some(v.to_owned())))
+        .to_vec();
+    let Output::Rows { stream, .. } = s.execute(&prepared, values).await.expect("runs") else {
+        panic!("rows expected")
+    };
+    let batches = collect(stream).await.expect("collects");
+    let text: Vec<String> = (0..3)
+        .map(|c| {
+            let mut out = String::new();
+            stagesql_engine::values::write_text(batches[0].column(c), 0, &mut out).expect("text");
+            out
+        })
+        .collect();
+    assert_eq!(
+        text,
+        ["2999-01-01 00:00:00+00", "2999-06-02 12:00:00", "1 day"]
+    );
 }
 
 #[tokio::test]

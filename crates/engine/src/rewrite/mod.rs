@@ -124,6 +124,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Catalog, pg_catalog_queries::vector_subscripts),
     rule!(Any, set_returning::generate_subscripts),
     rule!(Any, syntax::character_casts),
+    rule!(Any, syntax::timestamp_precision),
     rule!(Any, reg::reg_casts),
     rule!(Any, syntax::composite_fields),
     rule!(Any, outputs::outputs),

@@ -525,6 +525,72 @@ pub(super) fn interval_factor_parameters(statement: &mut Statement, _: &Context)
     });
 }
 
+/// `timestamp`, `timestamptz` and `timestamp '…'` without a precision are PostgreSQL's
+/// microsecond timestamps, not DataFusion's nanosecond ones: a nanosecond value ends in 2262
+/// (PostgreSQL's in 294276), and a column (microseconds) compared with a nanosecond value is
+/// cast on every row.
+///
+/// DataFusion's `generate_series` takes nanosecond timestamps only, so the timestamps in its
+/// arguments stay nanoseconds (written `timestamp(9)`, DataFusion's own reading of `timestamp`).
+pub(super) fn timestamp_precision(statement: &mut Statement, _: &Context) {
+    let series = |name: &ObjectName| {
+        name.0
+            .last()
+            .and_then(|p| p.as_ident())
+            .is_some_and(|i| i.value.eq_ignore_ascii_case("generate_series"))
+    };
+    let _ = visit_expressions_mut(statement, |expr: &mut Expr| {
+        if let Expr::Function(f) = expr
+            && series(&f.name)
+        {
+            each_timestamp(&mut f.args, 9);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let mut tables = SeriesTables(&series);
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut tables);
+    each_timestamp(statement, 6);
+}
+
+/// Gives each `timestamp` / `timestamptz` without a precision in `node` the precision `to`.
+fn each_timestamp<V: datafusion::sql::sqlparser::ast::VisitMut>(node: &mut V, to: u64) {
+    let set = |data_type: &mut DataType| {
+        if let DataType::Timestamp(precision @ None, _) = data_type {
+            *precision = Some(to);
+        }
+    };
+    let _ = visit_expressions_mut(node, |expr: &mut Expr| {
+        match expr {
+            Expr::Cast { data_type, .. } => set(data_type),
+            Expr::TypedString(typed) => set(&mut typed.data_type),
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+/// Marks the timestamps in the arguments of `generate_series(…)` in FROM as nanoseconds.
+struct SeriesTables<'a>(&'a dyn Fn(&ObjectName) -> bool);
+
+impl datafusion::sql::sqlparser::ast::VisitorMut for SeriesTables<'_> {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Table {
+            name,
+            args: Some(args),
+            ..
+        } = factor
+            && (self.0)(name)
+        {
+            for arg in &mut args.args {
+                each_timestamp(arg, 9);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::applied;
