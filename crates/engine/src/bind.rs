@@ -30,6 +30,42 @@ pub(crate) fn pg_named_schema(
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
+/// `plan` with each placeholder the planner typed as another string type (`Utf8View`,
+/// `LargeUtf8`) typed `Utf8` and cast to that type where it stands. PostgreSQL has one text
+/// type: `upper($1) || $2 … WHERE $2 = 'x'` types `$2` text in both places, where DataFusion
+/// typed it `Utf8View` in one and `Utf8` in the other and the statement failed to prepare.
+pub(crate) fn text_placeholders(plan: LogicalPlan) -> Result<LogicalPlan, EngineError> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::logical_expr::{Cast, Expr};
+    let rewritten = plan.transform_up_with_subqueries(|node| {
+        node.map_expressions(|e| {
+            e.transform_up(|e| match &e {
+                Expr::Placeholder(p)
+                    if p.field.as_ref().is_some_and(|f| {
+                        matches!(f.data_type(), DataType::Utf8View | DataType::LargeUtf8)
+                    }) =>
+                {
+                    let Some(field) = p.field.clone() else {
+                        return Ok(Transformed::no(e));
+                    };
+                    let text = Expr::Placeholder(datafusion::logical_expr::expr::Placeholder {
+                        id: p.id.clone(),
+                        field: Some(Arc::new(
+                            field.as_ref().clone().with_data_type(DataType::Utf8),
+                        )),
+                    });
+                    Ok(Transformed::yes(Expr::Cast(Cast::new(
+                        Box::new(text),
+                        field.data_type().clone(),
+                    ))))
+                }
+                _ => Ok(Transformed::no(e)),
+            })
+        })
+    })?;
+    Ok(rewritten.data)
+}
+
 /// `$1..$n` types in order. A gap (a `$3` with no `$2`) still counts `$2`, as PostgreSQL does.
 pub(crate) fn ordered_param_types(
     plan: &LogicalPlan,

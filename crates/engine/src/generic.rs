@@ -626,6 +626,17 @@ mod tests {
                 true,
                 vec![vec![text("0")], vec![text("2000")], vec![null.clone()]],
             ),
+            // `$2` is text in both places (DataFusion typed it Utf8View in the first).
+            (
+                "SELECT upper($1) || '-' || $2 AS t, count(*) AS n \
+                 FROM aws.apigatewayv2_stage WHERE $2 = 'all' OR region = $2 GROUP BY 1",
+                true,
+                vec![
+                    vec![text("a"), text("all")],
+                    vec![text("b"), text("us-east-1")],
+                    vec![null.clone(), text("all")],
+                ],
+            ),
             (
                 "SELECT stage_name, length($1) * 2 AS n, lower($2) AS c \
                  FROM aws.apigatewayv2_stage WHERE stage_arn = lower($1) OR region = $2 \

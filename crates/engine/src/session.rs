@@ -283,6 +283,7 @@ impl Session {
             .map_err(|_| EngineError::ReadOnly {
                 command: "this statement".to_owned(),
             })?;
+        let plan = crate::bind::text_placeholders(plan)?;
         let mut param_types = ordered_param_types(&plan)?;
         for (i, ty) in param_types.iter_mut().enumerate() {
             if ty.is_none() {
