@@ -667,3 +667,41 @@ fn map_bool(rows: usize, mut f: impl FnMut(usize) -> Result<Option<bool>>) -> Re
     }
     Ok(Arc::new(b.finish()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::common::ScalarValue;
+    use datafusion::config::ConfigOptions;
+
+    /// Scalar arguments give one scalar answer, computed once, whatever the batch's size (they
+    /// were expanded to a row each, and a parameter's json path was read once per row).
+    #[test]
+    fn scalar_arguments_are_computed_once() {
+        let f = all()
+            .into_iter()
+            .find(|f| f.name() == "json_get_text")
+            .expect("json_get_text");
+        let args = vec![
+            ColumnarValue::Scalar(ScalarValue::Utf8(Some(r#"{"a": 1}"#.to_owned()))),
+            ColumnarValue::Scalar(ScalarValue::Utf8(Some("a".to_owned()))),
+        ];
+        let arg_fields = vec![
+            Arc::new(Field::new("j", DataType::Utf8, true)),
+            Arc::new(Field::new("k", DataType::Utf8, true)),
+        ];
+        let out = f
+            .invoke_with_args(ScalarFunctionArgs {
+                args,
+                arg_fields,
+                number_rows: 100_000,
+                return_field: Arc::new(Field::new("json_get_text", DataType::Utf8, true)),
+                config_options: Arc::new(ConfigOptions::default()),
+            })
+            .expect("runs");
+        match out {
+            ColumnarValue::Scalar(ScalarValue::Utf8(Some(v))) => assert_eq!(v, "1"),
+            other => panic!("one scalar expected, got {other:?}"),
+        }
+    }
+}
