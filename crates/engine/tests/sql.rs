@@ -50,6 +50,30 @@ async fn run(session: &Session, sql: &str) -> Result<String, EngineError> {
     Ok(out)
 }
 
+/// Runs `prepared` with `params` bound as untyped text, as a client sends them, and returns
+/// the first row in PostgreSQL's text output.
+async fn first_row_text(
+    session: &Session,
+    prepared: &stagesql_engine::Prepared,
+    params: &[&str],
+) -> Vec<String> {
+    let values = params
+        .iter()
+        .map(|v| datafusion::common::ScalarValue::Utf8(Some((*v).to_owned())))
+        .collect();
+    let Output::Rows { stream, .. } = session.execute(prepared, values).await.expect("runs") else {
+        panic!("rows expected")
+    };
+    let batches = collect(stream).await.expect("collects");
+    (0..batches[0].num_columns())
+        .map(|c| {
+            let mut out = String::new();
+            stagesql_engine::values::write_text(batches[0].column(c), 0, &mut out).expect("text");
+            out
+        })
+        .collect()
+}
+
 async fn table(sql: &str) -> String {
     let engine = demo_engine();
     run(&session(&engine), sql)
@@ -294,7 +318,6 @@ async fn parameters_are_typed_by_the_planner() {
 /// PostgreSQL's `interval * float8` reads it (it was typed interval, and the plan failed).
 #[tokio::test]
 async fn a_parameter_scaling_an_interval_is_double_precision() {
-    use datafusion::common::ScalarValue;
     let engine = demo_engine();
     let s = session(&engine);
     let mut commands = s
@@ -315,20 +338,7 @@ async fn a_parameter_scaling_an_interval_is_double_precision() {
         ]
     );
     // As a client sends them untyped: text.
-    let values = ["2.5", "0.5", "4"]
-        .map(|v| ScalarValue::Utf8(Some(v.to_owned())))
-        .to_vec();
-    let Output::Rows { stream, .. } = s.execute(&prepared, values).await.expect("runs") else {
-        panic!("rows expected")
-    };
-    let batches = collect(stream).await.expect("collects");
-    let text: Vec<String> = (0..3)
-        .map(|c| {
-            let mut out = String::new();
-            stagesql_engine::values::write_text(batches[0].column(c), 0, &mut out).expect("text");
-            out
-        })
-        .collect();
+    let text = first_row_text(&s, &prepared, &["2.5", "0.5", "4"]).await;
     assert_eq!(text, ["02:30:00", "12:00:00", "00:15:00"]);
 }
 
@@ -336,7 +346,6 @@ async fn a_parameter_scaling_an_interval_is_double_precision() {
 /// (where nanoseconds end) casts, binds and computes (it failed with an Arrow overflow).
 #[tokio::test]
 async fn timestamps_past_2262_cast_and_bind() {
-    use datafusion::common::ScalarValue;
     let engine = demo_engine();
     let s = session(&engine);
     let mut commands = s
@@ -346,20 +355,12 @@ async fn timestamps_past_2262_cast_and_bind() {
         )
         .expect("parses");
     let prepared = s.prepare(commands.remove(0)).await.expect("plans");
-    let values = ["2999-01-01 00:00:00+00", "2999-12-31 00:00:00"]
-        .map(|v| ScalarValue::Utf8(Some(v.to_owned())))
-        .to_vec();
-    let Output::Rows { stream, .. } = s.execute(&prepared, values).await.expect("runs") else {
-        panic!("rows expected")
-    };
-    let batches = collect(stream).await.expect("collects");
-    let text: Vec<String> = (0..3)
-        .map(|c| {
-            let mut out = String::new();
-            stagesql_engine::values::write_text(batches[0].column(c), 0, &mut out).expect("text");
-            out
-        })
-        .collect();
+    let text = first_row_text(
+        &s,
+        &prepared,
+        &["2999-01-01 00:00:00+00", "2999-12-31 00:00:00"],
+    )
+    .await;
     assert_eq!(
         text,
         ["2999-01-01 00:00:00+00", "2999-06-02 12:00:00", "1 day"]
