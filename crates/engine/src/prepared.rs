@@ -7,11 +7,12 @@ use datafusion::logical_expr::LogicalPlan;
 
 use crate::statement::Command;
 
-/// A statement ready to run: parsed, sorted and, for queries, planned.
+/// A statement ready to run: parsed, sorted and, for queries, planned. Cloning shares the
+/// statement and its plans (a query run with bound strings is a clone per run).
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    pub(crate) command: Command,
-    pub(crate) plan: Option<LogicalPlan>,
+    pub(crate) command: Arc<Command>,
+    pub(crate) plan: Option<Arc<LogicalPlan>>,
     pub(crate) param_types: Vec<Option<DataType>>,
     pub(crate) schema: Option<SchemaRef>,
     /// The optimized physical plan, kept after the first run when the query has no parameters
@@ -43,8 +44,8 @@ impl Prepared {
         schema: Option<SchemaRef>,
     ) -> Prepared {
         Prepared {
-            command,
-            plan,
+            command: Arc::new(command),
+            plan: plan.map(Arc::new),
             param_types,
             schema,
             physical: Arc::default(),

@@ -78,15 +78,15 @@ impl SnapshotData {
 
     /// Rows whose indexed column `which` (an index into [`INDEXED_COLUMNS`]) equals `value`,
     /// in row order.
-    fn lookup(&self, which: usize, value: &str) -> Result<Vec<u32>> {
+    fn lookup(&self, which: usize, value: &str) -> &[u32] {
         let Some(strings) = self.strings(which) else {
-            return Ok(Vec::new());
+            return &[];
         };
         let sorted = self.index(which);
         let at = |i: &u32| strings.value(*i as usize);
         let start = sorted.partition_point(|i| at(i) < value);
         let end = start + sorted[start..].partition_point(|i| at(i) == value);
-        Ok(sorted[start..end].to_vec())
+        &sorted[start..end]
     }
 
     /// The text column `INDEXED_COLUMNS[which]`.
@@ -186,6 +186,21 @@ impl TableData {
         self.cache
             .store(Some(Arc::new((snapshot.version(), Arc::clone(&data)))));
         Ok(data)
+    }
+}
+
+/// The rows `rows` (ascending) of `batch`: a zero-copy slice when they are one contiguous run
+/// (a key lookup's usual single row), else a copy of just those rows.
+fn select_rows(batch: &RecordBatch, rows: &[u32]) -> Result<RecordBatch> {
+    match (rows.first(), rows.last()) {
+        (None, _) | (_, None) => Ok(batch.slice(0, 0)),
+        // Ascending and distinct, so a run exactly when the span equals the count.
+        (Some(&first), Some(&last))
+            if last.checked_sub(first).map(|d| d as usize + 1) == Some(rows.len()) =>
+        {
+            Ok(batch.slice(first as usize, rows.len()))
+        }
+        _ => Ok(take_record_batch(batch, &UInt32Array::from(rows.to_vec()))?),
     }
 }
 
@@ -316,26 +331,33 @@ impl ExecutionPlan for StageScanExec {
             Some(pinned) => Arc::clone(&pinned.0),
             None => self.table.current()?,
         };
-        let mut batch = match &self.lookup {
+        // Project first: a projection only clones column handles, so the rows a lookup
+        // selects are copied for the columns the query reads, not all of them.
+        let whole = match &self.projection {
+            Some(p) => data.batch().project(p)?,
             None => data.batch().clone(),
+        };
+        let batch = match &self.lookup {
+            None => match self.limit {
+                Some(n) => whole.slice(0, n.min(whole.num_rows())),
+                None => whole,
+            },
             Some(l) => {
                 let value = match &l.value {
                     LookupValue::Known(v) => v.clone(),
                     LookupValue::AtExecution(e) => constant_text(e)?,
                 };
-                let rows = match value {
-                    Some(v) => data.lookup(l.which, &v)?,
-                    None => Vec::new(),
+                let rows = match &value {
+                    Some(v) => data.lookup(l.which, v),
+                    None => &[],
                 };
-                take_record_batch(data.batch(), &UInt32Array::from(rows))?
+                let rows = match self.limit {
+                    Some(n) => &rows[..n.min(rows.len())],
+                    None => rows,
+                };
+                select_rows(&whole, rows)?
             }
         };
-        if let Some(p) = &self.projection {
-            batch = batch.project(p)?;
-        }
-        if let Some(n) = self.limit {
-            batch = batch.slice(0, n.min(batch.num_rows()));
-        }
         let stream = MemoryStream::try_new(vec![batch], Arc::clone(&self.schema), None)?;
         Ok(Box::pin(stream))
     }
@@ -389,5 +411,38 @@ mod tests {
         )
         .expect("engine");
         assert!(published.derived().is_some());
+    }
+
+    /// A lookup's rows come out as the batch's own rows: a contiguous run is sliced (no copy),
+    /// scattered rows are copied, none is an empty batch of the same columns.
+    #[test]
+    fn selected_rows_are_the_batches_rows_in_order() {
+        let batch = snapshot_batch(&stagesql_catalog::Snapshot::new(1, rows())).expect("batch");
+        let keys = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("text")
+            .clone();
+        let key_at = |b: &RecordBatch, i: usize| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .expect("text")
+                .value(i)
+                .to_owned()
+        };
+        let run = select_rows(&batch, &[1, 2, 3]).expect("run");
+        assert_eq!(run.num_rows(), 3);
+        assert_eq!(key_at(&run, 0), keys.value(1));
+        assert_eq!(key_at(&run, 2), keys.value(3));
+        let scattered = select_rows(&batch, &[0, 2]).expect("scattered");
+        assert_eq!(scattered.num_rows(), 2);
+        assert_eq!(key_at(&scattered, 1), keys.value(2));
+        let none = select_rows(&batch, &[]).expect("none");
+        assert_eq!(
+            (none.num_rows(), none.num_columns()),
+            (0, batch.num_columns())
+        );
     }
 }

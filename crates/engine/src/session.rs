@@ -95,11 +95,13 @@ impl Session {
 
     /// Keeps `prepared` as the plan of the text `sql`, if it can be reused.
     pub fn remember_text(&self, sql: &str, prepared: &Prepared) {
-        let reusable = matches!(prepared.command, Command::Query(_))
-            && prepared
-                .plan
-                .as_ref()
-                .is_some_and(crate::plan_cache::reusable);
+        // A query with bound strings was kept by its shape only if its plan is reusable.
+        let reusable = matches!(*prepared.command, Command::Query(_))
+            && (prepared.bound.is_some()
+                || prepared
+                    .plan
+                    .as_deref()
+                    .is_some_and(crate::plan_cache::reusable));
         if reusable {
             let generation = self.settings_read().generation();
             self.texts
@@ -314,7 +316,8 @@ impl Session {
     ) -> Result<Output, EngineError> {
         let plan = prepared
             .plan
-            .clone()
+            .as_deref()
+            .cloned()
             .ok_or_else(|| DataFusionError::Internal("EXPLAIN without a plan".to_owned()))?;
         let plan = if params.is_empty() {
             plan
@@ -372,6 +375,16 @@ impl Session {
         }
         let pinned = self.table.pin()?;
         let rows = pinned.as_ref().map_or(0, |p| p.0.rows());
+        if !params.is_empty()
+            && let Some(Some(generic)) = prepared.generic.get()
+        {
+            // The hot path of a prepared query: bind and execute, nothing planned or walked.
+            let values = cast_params(params.clone(), &prepared.param_types)?;
+            if let Some((physical, hold)) = generic.bind(values)? {
+                let stream = self.start(prepared, physical, self.task_context(pinned), rows)?;
+                return Ok(Box::pin(crate::generic::HoldingStream::new(stream, hold)));
+            }
+        }
         let cached = if params.is_empty() {
             prepared.physical.get().cloned()
         } else {
@@ -394,20 +407,20 @@ impl Session {
             None => {
                 let plan = prepared
                     .plan
-                    .clone()
+                    .as_deref()
                     .ok_or_else(|| DataFusionError::Internal("query without a plan".to_owned()))?;
-                let reusable = crate::plan_cache::reusable(&plan);
+                let reusable = crate::plan_cache::reusable(plan);
                 let cacheable = params.is_empty() && reusable;
                 // A LIMIT/OFFSET parameter changes what the optimizer may do (with a number
                 // the limit is pushed into the sort; left as a parameter, an ordering under
                 // it was seen dropped), so such plans are optimized with their values.
-                let limit_parameter = !crate::bind::limit_placeholders(&plan)?.is_empty();
+                let limit_parameter = !crate::bind::limit_placeholders(plan)?.is_empty();
                 if reusable && !params.is_empty() && !limit_parameter {
                     // Optimized once with its parameters in it; each run only substitutes the
                     // values and plans physically (the index lookup takes the value then).
                     let optimized = prepared
                         .optimized
-                        .get_or_init(|| match self.state.optimize(&plan) {
+                        .get_or_init(|| match self.state.optimize(plan) {
                             Ok(optimized) => Some(optimized),
                             Err(e) => {
                                 // Not an error for the client: each run is then optimized
@@ -451,10 +464,10 @@ impl Session {
                     }
                 }
                 let plan = if params.is_empty() {
-                    plan
+                    plan.clone()
                 } else {
                     let values = cast_params(params, &prepared.param_types)?;
-                    plan.with_param_values(ParamValues::from(values))?
+                    plan.clone().with_param_values(ParamValues::from(values))?
                 };
                 if reusable {
                     // No function depends on the time or the session: plan on the shared
@@ -533,11 +546,10 @@ impl Session {
         let task = task.with_runtime(self.budget.query_runtime()?);
         let inline = crate::plan_cache::runs_inline(&physical, rows);
         // A cursor's stream lives across statements; only the statement that reads it is timed.
-        let timeout = if matches!(prepared.command, Command::Declare { .. }) {
+        let timeout = if matches!(*prepared.command, Command::Declare { .. }) {
             None
         } else {
-            let (_, value) = self.settings_read().get("statement_timeout")?;
-            crate::limits::parse_timeout(&value).flatten()
+            self.settings_read().timeout("statement_timeout")
         };
         Ok(if inline {
             // Building a stream runs operator set-up code, which may panic too.
@@ -584,8 +596,7 @@ impl Session {
     /// A timeout setting of this session (`idle_session_timeout`, ...) as a duration; `None`
     /// when it is 0 (off) or unknown.
     pub fn timeout_setting(&self, name: &str) -> Option<std::time::Duration> {
-        let (_, value) = self.settings_read().get(name).ok()?;
-        crate::limits::parse_timeout(&value).flatten()
+        self.settings_read().timeout(name)
     }
 
     /// Records the backend pid the wire sent the client (what `pg_backend_pid()` returns).
@@ -615,7 +626,7 @@ impl Session {
                 got: params.len(),
             });
         }
-        match &prepared.command {
+        match prepared.command.as_ref() {
             Command::Query(_) => {
                 let schema = prepared.schema.clone().ok_or_else(|| {
                     DataFusionError::Internal("query without a schema".to_owned())
@@ -662,7 +673,7 @@ impl Session {
                 self.in_transaction.store(false, Ordering::Relaxed);
                 self.cursors.end_transaction().await;
                 Ok(Output::End(
-                    if matches!(prepared.command, Command::Commit) {
+                    if matches!(*prepared.command, Command::Commit) {
                         "COMMIT"
                     } else {
                         "ROLLBACK"
@@ -744,7 +755,7 @@ impl Session {
             ));
         }
         let stream = self.run_plan(prepared, params).await?;
-        let schema = match &prepared.command {
+        let schema = match prepared.command.as_ref() {
             Command::Declare { query, .. } => match &prepared.plan {
                 Some(plan) => pg_named_schema(query, plan.schema().as_arrow()),
                 None => stream.schema(),

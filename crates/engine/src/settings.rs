@@ -164,7 +164,16 @@ pub struct Settings {
     /// Bumped by every change, however it is made (`SET`, `RESET`, `set_config()`), so that
     /// plans made under other settings are not reused.
     generation: u64,
+    /// The [`TIMEOUTS`] parsed, read before every message and statement.
+    timeouts: [Option<std::time::Duration>; TIMEOUTS.len()],
 }
+
+/// The timeout parameters, kept parsed in [`Settings`].
+const TIMEOUTS: [&str; 3] = [
+    "statement_timeout",
+    "idle_session_timeout",
+    "idle_in_transaction_session_timeout",
+];
 
 /// A parameter whose new value must be reported to the client as ParameterStatus.
 pub type Report = (String, String);
@@ -186,11 +195,36 @@ impl Settings {
                 values.insert(d.name, v);
             }
         }
-        Settings {
+        let mut settings = Settings {
             startup: values.clone(),
             values,
             custom: BTreeMap::new(),
             generation: 0,
+            timeouts: [None; TIMEOUTS.len()],
+        };
+        settings.parse_timeouts();
+        settings
+    }
+
+    fn parse_timeouts(&mut self) {
+        for (slot, name) in self.timeouts.iter_mut().zip(TIMEOUTS) {
+            *slot = self
+                .values
+                .get(name)
+                .and_then(|v| crate::limits::parse_timeout(v))
+                .flatten();
+        }
+    }
+
+    /// A timeout parameter (`statement_timeout`, `idle_session_timeout`, ...) as a duration;
+    /// `None` when it is 0 (off) or not a timeout.
+    pub fn timeout(&self, name: &str) -> Option<std::time::Duration> {
+        match TIMEOUTS.iter().position(|t| *t == name) {
+            Some(i) => self.timeouts[i],
+            None => {
+                let (_, value) = self.get(name).ok()?;
+                crate::limits::parse_timeout(&value).flatten()
+            }
         }
     }
 
@@ -264,6 +298,9 @@ impl Settings {
         self.generation += 1;
         let changed = self.values.get(d.name) != Some(&value);
         self.values.insert(d.name, value.clone());
+        if TIMEOUTS.contains(&d.name) {
+            self.parse_timeouts();
+        }
         Ok((d.report && changed).then(|| (d.name.to_owned(), value)))
     }
 
@@ -433,6 +470,32 @@ mod tests {
         );
         s.reset("application_name").expect("resettable");
         assert_eq!(s.get("application_name").expect("known").1, "psql");
+    }
+
+    /// The parsed timeouts follow every way a timeout changes: startup, SET, RESET.
+    #[test]
+    fn timeouts_follow_their_settings() {
+        use std::time::Duration;
+        let mut s = Settings::new("u", [("statement_timeout", "1500")]);
+        assert_eq!(
+            s.timeout("statement_timeout"),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(s.timeout("idle_session_timeout"), None);
+        s.set("idle_session_timeout", "2min").expect("set");
+        assert_eq!(
+            s.timeout("idle_session_timeout"),
+            Some(Duration::from_secs(120))
+        );
+        s.set("STATEMENT_TIMEOUT", "0").expect("set");
+        assert_eq!(s.timeout("statement_timeout"), None);
+        s.reset("statement_timeout").expect("reset");
+        assert_eq!(
+            s.timeout("statement_timeout"),
+            Some(Duration::from_millis(1500))
+        );
+        s.reset_all();
+        assert_eq!(s.timeout("idle_session_timeout"), None);
     }
 
     #[test]

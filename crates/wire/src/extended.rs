@@ -21,7 +21,7 @@ use crate::backend::{Backend, BackendSession, PreparedStatement};
 use crate::error::{WireError, to_pg_error};
 use crate::handler::{Connection, SessionOf, session_of};
 use crate::params::decode_params;
-use crate::respond::{field_infos, respond};
+use crate::respond::{ColumnsCache, field_infos, respond};
 
 /// The planned statement of backend `B`'s sessions, as pgwire keeps it.
 pub(crate) type StatementOf<B> = Arc<<SessionOf<B> as BackendSession>::Statement>;
@@ -30,12 +30,17 @@ pub(crate) type StatementOf<B> = Arc<<SessionOf<B> as BackendSession>::Statement
 #[derive(Debug)]
 pub struct StatementParser<S> {
     session: Arc<OnceLock<Arc<S>>>,
+    /// The connection's last described result columns.
+    pub(crate) columns: ColumnsCache,
 }
 
 impl<S> StatementParser<S> {
     /// A parser for the session `session` will hold once startup completes.
     pub(crate) fn new(session: Arc<OnceLock<Arc<S>>>) -> StatementParser<S> {
-        StatementParser { session }
+        StatementParser {
+            session,
+            columns: ColumnsCache::default(),
+        }
     }
 }
 
@@ -86,11 +91,18 @@ impl<S: BackendSession> QueryParser for StatementParser<S> {
         stmt: &Self::Statement,
         column_format: Option<&Format>,
     ) -> PgWireResult<Vec<FieldInfo>> {
-        match stmt.schema() {
-            None => Ok(Vec::new()),
-            Some(schema) => field_infos(schema, column_format.unwrap_or(&Format::UnifiedText))
-                .map_err(to_pg_error),
-        }
+        let Some(schema) = stmt.schema() else {
+            return Ok(Vec::new());
+        };
+        let format = column_format.unwrap_or(&Format::UnifiedText);
+        // The session's IntervalStyle, so that the Execute after this Describe finds the
+        // columns kept (before startup there are no statements to describe).
+        let interval_style = session_of(&self.session)?.interval_style();
+        let described = self
+            .columns
+            .get(schema, format, interval_style)
+            .map_err(to_pg_error)?;
+        Ok(described.fields.as_ref().clone())
     }
 }
 
@@ -189,6 +201,7 @@ impl<B: Backend> ExtendedQueryHandler for Connection<B> {
             output,
             &portal.result_column_format,
             session.interval_style(),
+            &self.parser.columns,
         )
         .await
     }

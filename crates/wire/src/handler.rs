@@ -119,6 +119,7 @@ impl<B: Backend> SimpleQueryHandler for Connection<B> {
                     output,
                     &Format::UnifiedText,
                     session.interval_style(),
+                    &self.parser.columns,
                 )
                 .await
                 .unwrap_or_else(|e| Response::Error(error_info(e))),
@@ -161,6 +162,7 @@ impl<B: Backend> SimpleQueryHandler for Connection<B> {
                         output,
                         &Format::UnifiedText,
                         session.interval_style(),
+                        &self.parser.columns,
                     )
                     .await
                     {

@@ -49,24 +49,79 @@ pub(crate) fn field_infos(
         .collect()
 }
 
-fn row_response(
-    schema: &SchemaRef,
-    stream: SendableRecordBatchStream,
-    format: &Format,
-    tag: &str,
-    interval_style: IntervalStyle,
-) -> Result<Response, WireError> {
-    let fields = Arc::new(field_infos(schema, format)?);
-    let columns: Arc<Vec<ColumnFormat>> = Arc::new(
-        fields
-            .iter()
-            .map(|f| ColumnFormat {
-                pg_type: f.datatype().clone(),
-                format: f.format(),
+/// A statement's result columns as described to the client and as its rows are encoded.
+#[derive(Debug, Clone)]
+pub(crate) struct ResultColumns {
+    pub(crate) fields: Arc<Vec<FieldInfo>>,
+    columns: Arc<Vec<ColumnFormat>>,
+}
+
+/// The result columns a connection described last, kept for the next Describe or Execute of
+/// the same statement (a prepared statement run again describes the same columns, and libpq
+/// describes its portal before every Execute). Keyed by the statement's schema (the same
+/// `Arc` for every run of one prepared statement), the formats and the IntervalStyle.
+#[derive(Debug, Default)]
+pub(crate) struct ColumnsCache(
+    std::sync::Mutex<Option<(SchemaRef, Format, IntervalStyle, ResultColumns)>>,
+);
+
+impl ColumnsCache {
+    /// The result columns of `schema` in `format`, from the cache when they were the last
+    /// asked for.
+    pub(crate) fn get(
+        &self,
+        schema: &SchemaRef,
+        format: &Format,
+        interval_style: IntervalStyle,
+    ) -> Result<ResultColumns, WireError> {
+        if let Ok(kept) = self.0.lock()
+            && let Some((s, f, i, columns)) = kept.as_ref()
+            && Arc::ptr_eq(s, schema)
+            && same_format(f, format)
+            && *i == interval_style
+        {
+            return Ok(columns.clone());
+        }
+        let fields = Arc::new(field_infos(schema, format)?);
+        let columns = Arc::new(
+            fields
+                .iter()
+                .map(|f| ColumnFormat {
+                    pg_type: f.datatype().clone(),
+                    format: f.format(),
+                    interval_style,
+                })
+                .collect(),
+        );
+        let made = ResultColumns { fields, columns };
+        if let Ok(mut kept) = self.0.lock() {
+            *kept = Some((
+                Arc::clone(schema),
+                format.clone(),
                 interval_style,
-            })
-            .collect(),
-    );
+                made.clone(),
+            ));
+        }
+        Ok(made)
+    }
+}
+
+/// Whether two result format lists are the same list.
+fn same_format(a: &Format, b: &Format) -> bool {
+    match (a, b) {
+        (Format::UnifiedText, Format::UnifiedText)
+        | (Format::UnifiedBinary, Format::UnifiedBinary) => true,
+        (Format::Individual(a), Format::Individual(b)) => a == b,
+        _ => false,
+    }
+}
+
+fn row_response(
+    described: ResultColumns,
+    stream: SendableRecordBatchStream,
+    tag: &str,
+) -> Result<Response, WireError> {
+    let ResultColumns { fields, columns } = described;
     let rows = stream.flat_map(move |batch| {
         let rows: Vec<PgWireResult<_>> = match batch {
             Ok(batch) => match encode_batch(&batch, &columns) {
@@ -93,6 +148,7 @@ pub(crate) async fn respond<C>(
     output: Output,
     format: &Format,
     interval_style: IntervalStyle,
+    cache: &ColumnsCache,
 ) -> PgWireResult<Response>
 where
     C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -110,7 +166,10 @@ where
     };
     Ok(match output {
         Output::Rows { schema, stream } => {
-            row_response(&schema, stream, format, row_tag, interval_style).map_err(to_pg_error)?
+            let described = cache
+                .get(&schema, format, interval_style)
+                .map_err(to_pg_error)?;
+            row_response(described, stream, row_tag).map_err(to_pg_error)?
         }
         Output::Command { tag, reports } => {
             for m in report(reports) {

@@ -18,7 +18,7 @@ use pgwire::tokio::server::{
 };
 use tokio::net::TcpStream;
 use tokio_util::codec::{Framed, FramedParts};
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use stagesql_engine::sleep_until;
 
@@ -43,6 +43,12 @@ pub struct Stops {
 /// responses held until the loop has no input left (see `flush`).
 /// `S` is the statement type pgwire keeps for Parse.
 type ClientSocket<S> = Framed<DeferredFlush<Inbound<MaybeTls>>, PgWireMessageServerCodec<S>>;
+
+/// The connection's waits on its [`Stops`].
+struct Waits {
+    shutdown: std::pin::Pin<Box<WaitForCancellationFutureOwned>>,
+    force: std::pin::Pin<Box<WaitForCancellationFutureOwned>>,
+}
 
 /// What the loop does after a step.
 enum Step {
@@ -79,6 +85,12 @@ pub async fn serve_socket<B: Backend>(
     // Messages after the startup packet, numbered as the scanner numbers them.
     let mut typed_messages: u64 = 0;
     let mut logged_in = false;
+    let statement_metrics = StatementMetrics::new();
+    // Made once: waiting on a token registers with it, and that is kept across messages.
+    let mut waits = Waits {
+        shutdown: Box::pin(stops.shutdown.clone().cancelled_owned()),
+        force: Box::pin(stops.force.clone().cancelled_owned()),
+    };
 
     loop {
         if !logged_in && connection.started() {
@@ -93,7 +105,7 @@ pub async fn serve_socket<B: Backend>(
         let message = match next_message(
             &mut socket,
             &connection,
-            &stops,
+            &mut waits,
             waiting_for_startup.then_some(startup_deadline),
         )
         .await
@@ -128,8 +140,16 @@ pub async fn serve_socket<B: Backend>(
             | PgWireFrontendMessage::Describe(_) => Some(("extended", false)),
             _ => None,
         };
+        let watched = matches!(
+            message,
+            PgWireFrontendMessage::Query(_)
+                | PgWireFrontendMessage::Execute(_)
+                | PgWireFrontendMessage::Parse(_)
+        );
         let started = std::time::Instant::now();
         let (result, first_error) = tokio::select! {
+            // The statement first: the stops are looked at when it waits.
+            biased;
             r = first_error_of(process_message(
                 message,
                 &mut socket,
@@ -139,13 +159,14 @@ pub async fn serve_socket<B: Backend>(
                 Arc::clone(&copy),
                 Arc::clone(&cancel),
             )) => r,
-            () = stops.force.cancelled() => {
+            () = waits.force.as_mut() => {
                 let _ = process_error(&mut socket, to_pg_error(WireError::AdminShutdown), false).await;
                 break;
             }
             // Only a statement is stopped when its client leaves: a CancelRequest's sender
             // closes its socket right after sending it, and the request must still land.
-            () = client_gone(watcher.as_ref()), if statement.is_some() => {
+            // Bind and Describe run nothing, so only what runs or plans is watched.
+            () = client_gone(watcher.as_ref()), if watched => {
                 // Dropping the statement stops its query (see `stagesql_engine::executor`).
                 tracing::info!("client closed the connection during a statement; stopping it");
                 break;
@@ -154,7 +175,7 @@ pub async fn serve_socket<B: Backend>(
         if let Some((protocol, runs)) = statement
             && (runs || first_error.is_some())
         {
-            count_statement(protocol, first_error, started.elapsed());
+            statement_metrics.count(protocol, first_error, started.elapsed());
         }
         if let Err(e) = result {
             let is_fatal = e.is_fatal();
@@ -217,7 +238,7 @@ async fn open<B: Backend>(
 async fn next_message<B: Backend>(
     socket: &mut ClientSocket<StatementOf<B>>,
     connection: &Connection<B>,
-    stops: &Stops,
+    waits: &mut Waits,
     startup_deadline: Option<tokio::time::Instant>,
 ) -> Option<PgWireFrontendMessage> {
     let waiting_for_startup = startup_deadline.is_some();
@@ -250,11 +271,11 @@ async fn next_message<B: Backend>(
             }
             return None;
         }
-        () = stops.shutdown.cancelled(), if !waiting_for_startup => {
+        () = waits.shutdown.as_mut(), if !waiting_for_startup => {
             let _ = process_error(socket, to_pg_error(WireError::AdminShutdown), false).await;
             return None;
         }
-        () = stops.force.cancelled() => return None,
+        () = waits.force.as_mut() => return None,
     };
     match message {
         Some(Ok(m)) => Some(m),
@@ -346,35 +367,68 @@ fn split_watcher(tcp: TcpStream) -> std::io::Result<(TcpStream, Option<TcpStream
 
 /// Resolves when the peer has closed `watcher`'s connection (or it failed); never without a
 /// watcher. Bytes waiting to be read are the next messages, not a close: looked at again later.
+///
+/// It looks first after [`CLIENT_CHECK_INTERVAL`]: most statements are over by then, and a
+/// look costs a system call.
 async fn client_gone(watcher: Option<&TcpStream>) {
     let Some(watcher) = watcher else {
         return std::future::pending().await;
     };
     let mut byte = [0u8; 1];
     loop {
+        tokio::time::sleep(CLIENT_CHECK_INTERVAL).await;
         match watcher.peek(&mut byte).await {
             Ok(0) | Err(_) => return,
-            Ok(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            Ok(_) => {}
         }
     }
 }
 
-/// Counts one statement (a simple Query or an Execute) by protocol and outcome, with the
-/// SQLSTATE class of its first error (`00` when it succeeded), and records its duration.
-fn count_statement(protocol: &'static str, first_error: Option<&'static str>, took: Duration) {
-    let (outcome, class) = match first_error {
-        None => ("ok", "00"),
-        Some(code) => ("error", code.get(..2).unwrap_or("XX")),
-    };
-    metrics::counter!(
-        "stagesql_statements_total",
-        "protocol" => protocol,
-        "outcome" => outcome,
-        "sqlstate_class" => class
-    )
-    .increment(1);
-    metrics::histogram!("stagesql_statement_duration_seconds", "protocol" => protocol)
-        .record(took.as_secs_f64());
+/// How often a running statement looks whether its client is still there.
+const CLIENT_CHECK_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The statement metrics of one connection: the handles of the common series are looked up
+/// once, not per statement.
+struct StatementMetrics {
+    /// `stagesql_statements_total` of successful simple and extended statements.
+    ok: [metrics::Counter; 2],
+    /// `stagesql_statement_duration_seconds` of simple and extended statements.
+    duration: [metrics::Histogram; 2],
+}
+
+const PROTOCOLS: [&str; 2] = ["simple", "extended"];
+
+impl StatementMetrics {
+    fn new() -> StatementMetrics {
+        StatementMetrics {
+            ok: PROTOCOLS.map(|protocol| Self::counter(protocol, "ok", "00")),
+            duration: PROTOCOLS.map(|protocol| {
+                metrics::histogram!("stagesql_statement_duration_seconds", "protocol" => protocol)
+            }),
+        }
+    }
+
+    fn counter(protocol: &'static str, outcome: &'static str, class: &str) -> metrics::Counter {
+        metrics::counter!(
+            "stagesql_statements_total",
+            "protocol" => protocol,
+            "outcome" => outcome,
+            "sqlstate_class" => class.to_owned()
+        )
+    }
+
+    /// Counts one statement (a simple Query or an Execute) by protocol and outcome, with the
+    /// SQLSTATE class of its first error (`00` when it succeeded), and records its duration.
+    fn count(&self, protocol: &'static str, first_error: Option<&'static str>, took: Duration) {
+        let p = usize::from(protocol != PROTOCOLS[0]);
+        match first_error {
+            None => self.ok[p].increment(1),
+            Some(code) => {
+                Self::counter(PROTOCOLS[p], "error", code.get(..2).unwrap_or("XX")).increment(1)
+            }
+        }
+        self.duration[p].record(took.as_secs_f64());
+    }
 }
 
 /// Keeps `stagesql_connections_open` right however the connection ends.

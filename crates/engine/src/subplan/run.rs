@@ -46,11 +46,7 @@ impl RunLimits {
             .config_options()
             .extensions
             .get::<crate::settings::SessionSettings>()
-            .and_then(|s| {
-                let settings = s.0.read().ok()?;
-                let (_, value) = settings.get("statement_timeout").ok()?;
-                crate::limits::parse_timeout(&value).flatten()
-            });
+            .and_then(|s| s.0.read().ok()?.timeout("statement_timeout"));
         RunLimits {
             runs: AtomicUsize::new(0),
             max_runs: MAX_RUNS,
