@@ -227,3 +227,68 @@ pub(crate) fn error_info(err: PgWireError) -> Box<ErrorInfo> {
         other => Box::new(ErrorInfo::from(other)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stagesql_engine::values::stage_schema;
+
+    /// The kept columns are reused only for the same statement, formats and IntervalStyle:
+    /// a change of any of them describes and encodes afresh (binary asked, binary sent).
+    #[test]
+    fn kept_columns_follow_schema_format_and_interval_style() {
+        let cache = ColumnsCache::default();
+        let schema = stage_schema();
+        let text = Format::UnifiedText;
+        let first = cache
+            .get(&schema, &text, IntervalStyle::default())
+            .expect("text");
+        let again = cache
+            .get(&schema, &text, IntervalStyle::default())
+            .expect("again");
+        assert!(
+            Arc::ptr_eq(&first.fields, &again.fields),
+            "kept for the same run"
+        );
+
+        let binary = cache
+            .get(&schema, &Format::UnifiedBinary, IntervalStyle::default())
+            .expect("binary");
+        assert!(!Arc::ptr_eq(&first.fields, &binary.fields));
+        assert!(
+            binary
+                .fields
+                .iter()
+                .all(|f| f.format() == FieldFormat::Binary)
+        );
+        assert!(
+            binary
+                .columns
+                .iter()
+                .all(|c| c.format == FieldFormat::Binary)
+        );
+
+        let mixed = Format::Individual(vec![1; schema.fields().len()]);
+        let individual = cache
+            .get(&schema, &mixed, IntervalStyle::default())
+            .expect("individual");
+        assert!(!Arc::ptr_eq(&binary.fields, &individual.fields));
+        assert!(
+            individual
+                .fields
+                .iter()
+                .all(|f| f.format() == FieldFormat::Binary)
+        );
+
+        let other_schema = Arc::new(schema.as_ref().clone());
+        let other = cache
+            .get(&other_schema, &mixed, IntervalStyle::default())
+            .expect("other statement");
+        assert!(!Arc::ptr_eq(&individual.fields, &other.fields));
+
+        let style = IntervalStyle::from_setting("sql_standard").expect("a style");
+        assert_ne!(style, IntervalStyle::default());
+        let styled = cache.get(&other_schema, &mixed, style).expect("styled");
+        assert!(styled.columns.iter().all(|c| c.interval_style == style));
+    }
+}
