@@ -95,7 +95,7 @@ async fn main() {
     let per_account = REGIONS.len() * (pages_apis + APIS * pages_stages);
     let minimum = ACCOUNTS * per_account;
     let bound = per_account as f64 / AWS_RPS;
-    let stages = store.current().map_or(0, |s| s.rows().len());
+    let stages = store.current().map_or(0, |s| s.len());
     println!(
         "{ACCOUNTS} accounts × {} regions × {APIS} APIs × {STAGES} stages; {} ms per request; \
          {AWS_RPS} requests/s per account (429 above); source.concurrency {CONCURRENCY}.",

@@ -178,7 +178,6 @@ async fn failures_keep_last_good_rows_and_changes_show_after_a_refresh() {
     let snap = store.current().expect("snapshot");
     let mut keys: Vec<String> = snap
         .rows()
-        .iter()
         .map(|r| format!("{}/{}/{}", r.region, r.api_id, r.stage_name))
         .collect();
     keys.sort();

@@ -58,7 +58,7 @@ async fn stub_with(org: StubOrganization, regions: &[&str]) -> AwsStub {
 fn accounts_in(store: &SnapshotStore) -> Vec<String> {
     let mut ids: Vec<String> = store
         .current()
-        .map(|s| s.rows().iter().map(|r| r.account_id.clone()).collect())
+        .map(|s| s.rows().map(|r| r.account_id).collect())
         .unwrap_or_default();
     ids.sort();
     ids.dedup();
@@ -182,7 +182,7 @@ async fn a_failed_partition_counts_its_calls_and_is_retried_with_growing_backoff
     tokio::time::sleep_until(second_due).await;
     let retry = crawler.retry_due(&store).await;
     assert!(retry.published && retry.ok == 1, "{retry:?}");
-    assert_eq!(store.current().expect("snapshot").rows().len(), 5);
+    assert_eq!(store.current().expect("snapshot").len(), 5);
     let all = store.status().all();
     assert_eq!(
         status_of(&all, MANAGEMENT, "eu-west-1").status.as_str(),

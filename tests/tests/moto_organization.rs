@@ -114,8 +114,7 @@ async fn crawled_accounts(cfg: AwsSourceConfig) -> BTreeSet<String> {
         .current()
         .expect("published")
         .rows()
-        .iter()
-        .map(|r| r.account_id.clone())
+        .map(|r| r.account_id)
         .collect()
 }
 
@@ -205,7 +204,6 @@ async fn one_block_serves_every_active_account_and_follows_the_organization() {
         .current()
         .expect("published")
         .rows()
-        .iter()
         .map(|r| format!("{}/{}/{}", r.account_id, r.region, r.stage_name))
         .collect();
     assert!(

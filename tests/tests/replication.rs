@@ -190,7 +190,7 @@ async fn corrupt_truncated_or_unreadable_snapshots_are_refused_and_the_last_good
     assert_eq!(published, Published::New { version: 1 });
     let replica = TestServer::start_with(replica_config(&moto.url(), &url)).await;
     let client = replica.client().await;
-    let total = all.rows().len().to_string();
+    let total = all.len().to_string();
     wait_until(Duration::from_secs(20), "the first snapshot", || async {
         count(&client).await.as_deref() == Some(total.as_str())
     })
@@ -469,7 +469,7 @@ async fn a_local_directory_store_replaces_its_manifest_only_from_the_version_rea
     config.source.poll_interval_seconds = 1;
     let replica = TestServer::start_with(config).await;
     let client = replica.client().await;
-    let total = snapshot.rows().len().to_string();
+    let total = snapshot.len().to_string();
     wait_until(
         Duration::from_secs(20),
         "the replica on a directory",

@@ -31,4 +31,4 @@ pub use columns::{COLUMNS, ColumnDef, ColumnType};
 pub use demo::{BUNDLED_FIXTURE, DemoError, load_demo_snapshot, parse_fixture};
 pub use model::{AccessLogSettings, ApiSummary, RouteSettings, Stage};
 pub use row::{StageContext, StageRow};
-pub use snapshot::{Derive, Derived, Snapshot, SnapshotStore};
+pub use snapshot::{AfterPublish, Derive, RowStore, Snapshot, SnapshotStore};

@@ -54,9 +54,9 @@ impl Engine {
         pg_catalog::dump().map_err(DataFusionError::Internal)?;
         // Every snapshot gets its batch and indexes before it is published, so the first query
         // after a refresh does not build them while clients wait.
-        store.set_derive(Arc::new(|snapshot| {
-            crate::scan::SnapshotData::derive(snapshot)
-                .map(|data| data as stagesql_catalog::Derived)
+        store.set_derive(Arc::new(|rows| {
+            crate::scan::SnapshotData::derive(rows)
+                .map(|data| data as Arc<dyn stagesql_catalog::RowStore>)
         }));
         let mut session_config = SessionConfig::new()
             .with_default_catalog_and_schema(config.database.as_str(), "public")

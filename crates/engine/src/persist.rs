@@ -7,14 +7,15 @@
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::TimestampMicrosecondType;
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::ipc::reader::FileReader;
 use datafusion::arrow::ipc::writer::FileWriter;
 use stagesql_catalog::{Snapshot, StageRow};
 
-use crate::batch::snapshot_batch;
+use crate::batch::{batch_row, is_stage_batch, snapshot_batch};
+use crate::scan::SnapshotData;
 use crate::schema::stage_schema;
 
 /// Why a snapshot file could not be written or read.
@@ -86,7 +87,14 @@ fn write_ipc<W: Write>(out: W, snapshot: &Snapshot, path: &Path) -> Result<W, Pe
         path: path.to_owned(),
         reason: e.to_string(),
     };
-    let batch = snapshot_batch(snapshot).map_err(|e| corrupt(&e))?;
+    // The engine keeps the snapshot as its batch: written as it is, not rebuilt.
+    let batch = match Arc::clone(snapshot.store())
+        .as_any()
+        .downcast::<SnapshotData>()
+    {
+        Ok(data) => data.batch().clone(),
+        Err(_) => snapshot_batch(&snapshot.rows().collect::<Vec<_>>()).map_err(|e| corrupt(&e))?,
+    };
     let mut writer = FileWriter::try_new(out, &stage_schema()).map_err(|e| corrupt(&e))?;
     // The crawl's time travels with the rows, so a restart serves them with their real age.
     writer.write_metadata(BUILT_AT_KEY, snapshot.built_at().to_rfc3339());
@@ -117,18 +125,11 @@ fn read_ipc<R: std::io::Read + std::io::Seek>(
         reason: e.to_string(),
     };
     let reader = FileReader::try_new(input, None).map_err(|e| corrupt(&e))?;
-    let expected = stage_schema();
-    let schema = reader.schema();
-    let same = schema.fields().len() == expected.fields().len()
-        && schema
-            .fields()
-            .iter()
-            .zip(expected.fields())
-            .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
-    if !same {
-        return Err(PersistError::Incompatible {
-            path: path.to_owned(),
-        });
+    let incompatible = || PersistError::Incompatible {
+        path: path.to_owned(),
+    };
+    if !is_stage_batch(&RecordBatch::new_empty(reader.schema())) {
+        return Err(incompatible());
     }
     let built_at = reader
         .custom_metadata()
@@ -140,7 +141,10 @@ fn read_ipc<R: std::io::Read + std::io::Seek>(
     let mut rows = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| corrupt(&e))?;
-        rows.extend(batch_rows(&batch));
+        if !is_stage_batch(&batch) {
+            return Err(incompatible());
+        }
+        rows.extend((0..batch.num_rows()).map(|i| batch_row(&batch, i)));
     }
     Ok(Persisted { rows, built_at })
 }
@@ -157,46 +161,6 @@ pub struct Persisted {
     pub built_at: chrono::DateTime<chrono::Utc>,
 }
 
-fn batch_rows(batch: &RecordBatch) -> Vec<StageRow> {
-    let text = |c: usize| batch.column(c).as_string::<i32>();
-    let opt = |c: usize, i: usize| {
-        let a = text(c);
-        (!a.is_null(i)).then(|| a.value(i).to_owned())
-    };
-    let req = |c: usize, i: usize| opt(c, i).unwrap_or_default();
-    let flag = |c: usize, i: usize| {
-        let a = batch.column(c).as_boolean();
-        (!a.is_null(i)).then(|| a.value(i))
-    };
-    let time = |c: usize, i: usize| {
-        let a = batch.column(c).as_primitive::<TimestampMicrosecondType>();
-        (!a.is_null(i)).then(|| a.value(i))
-    };
-    (0..batch.num_rows())
-        .map(|i| StageRow {
-            key: req(0, i),
-            access_log_settings: opt(1, i),
-            account_id: req(2, i),
-            api_gateway_managed: flag(3, i),
-            auto_deploy: flag(4, i),
-            client_certificate_id: opt(5, i),
-            created_date: time(6, i),
-            default_route_settings: opt(7, i),
-            deployment_id: opt(8, i),
-            description: opt(9, i),
-            last_deployment_status_message: opt(10, i),
-            last_updated_date: time(11, i),
-            route_settings: opt(12, i),
-            stage_arn: req(13, i),
-            stage_name: req(14, i),
-            stage_variables: opt(15, i),
-            tags: opt(16, i),
-            region: req(17, i),
-            api_id: req(18, i),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,14 +170,34 @@ mod tests {
         std::env::temp_dir().join(format!("stagesql-persist-{}-{name}", std::process::id()))
     }
 
+    /// Both forms a snapshot can be kept in: plain rows (no engine) and the engine's batch.
     #[test]
     fn round_trip_keeps_every_value() {
-        let store = SnapshotStore::new();
-        let snap = store.publish(parse_fixture(BUNDLED_FIXTURE, "bundled").expect("fixture"));
-        let path = tmp("roundtrip.arrow");
-        write_snapshot(&path, &snap).expect("write");
+        let fixture = parse_fixture(BUNDLED_FIXTURE, "bundled").expect("fixture");
+        let plain = SnapshotStore::new();
+        round_trip(&plain.publish(fixture.clone()), "plain");
+        let store = Arc::new(SnapshotStore::new());
+        let _engine = crate::Engine::new(
+            crate::EngineConfig::new("stagesql", "stagesql"),
+            Arc::clone(&store),
+        )
+        .expect("engine");
+        let snap = store.publish(fixture);
+        assert!(
+            Arc::clone(snap.store())
+                .as_any()
+                .downcast::<SnapshotData>()
+                .is_ok()
+        );
+        round_trip(&snap, "engine");
+    }
+
+    fn round_trip(snap: &Snapshot, name: &str) {
+        let rows: Vec<StageRow> = snap.rows().collect();
+        let path = tmp(&format!("roundtrip-{name}.arrow"));
+        write_snapshot(&path, snap).expect("write");
         let back = read_snapshot(&path).expect("read");
-        assert_eq!(back.rows, snap.rows());
+        assert_eq!(back.rows, rows);
         assert_eq!(
             back.built_at.timestamp_micros(),
             snap.built_at().timestamp_micros(),
@@ -224,9 +208,9 @@ mod tests {
             "no temporary file left behind"
         );
         let _ = std::fs::remove_file(&path);
-        let bytes = encode_snapshot(&snap).expect("encode");
+        let bytes = encode_snapshot(snap).expect("encode");
         let back = decode_snapshot(&bytes, "object").expect("decode");
-        assert_eq!(back.rows, snap.rows());
+        assert_eq!(back.rows, rows);
         assert_eq!(back.built_at, snap.built_at());
         assert!(matches!(
             decode_snapshot(&bytes[..bytes.len() / 2], "object"),

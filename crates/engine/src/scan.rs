@@ -22,7 +22,9 @@ use datafusion::physical_plan::{
 };
 use stagesql_catalog::SnapshotStore;
 
-use crate::batch::snapshot_batch;
+use stagesql_catalog::{RowStore, StageRow};
+
+use crate::batch::{ACCOUNT_ID, REGION, batch_row, snapshot_batch, text_value};
 use crate::error::EngineError;
 
 /// The columns with a hash index, by position in the table.
@@ -48,10 +50,11 @@ impl SnapshotData {
         }
     }
 
-    /// The batch and both indexes of `snapshot`, built now: the store's
-    /// [`Derive`](stagesql_catalog::Derive), run before the snapshot is made current.
-    pub(crate) fn derive(snapshot: &stagesql_catalog::Snapshot) -> Option<Arc<SnapshotData>> {
-        let batch = match snapshot_batch(snapshot) {
+    /// The batch and both indexes of a snapshot's `rows`, built now: the store's
+    /// [`Derive`](stagesql_catalog::Derive), run before the snapshot is made current. The
+    /// snapshot then keeps only this.
+    pub(crate) fn derive(rows: &[StageRow]) -> Option<Arc<SnapshotData>> {
+        let batch = match snapshot_batch(rows) {
             Ok(batch) => batch,
             Err(e) => {
                 // Queries build it again when they first read it, and fail with this there.
@@ -115,6 +118,29 @@ impl SnapshotData {
     }
 }
 
+/// The snapshot keeps its rows only here: a row is read back from the batch when merging or
+/// persisting wants one.
+impl RowStore for SnapshotData {
+    fn len(&self) -> usize {
+        self.batch.num_rows()
+    }
+
+    fn row(&self, index: usize) -> StageRow {
+        batch_row(&self.batch, index)
+    }
+
+    fn partition(&self, index: usize) -> (&str, &str) {
+        (
+            text_value(&self.batch, ACCOUNT_ID, index).unwrap_or_default(),
+            text_value(&self.batch, REGION, index).unwrap_or_default(),
+        )
+    }
+
+    fn as_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
+    }
+}
+
 /// The snapshot a query reads, fixed when the query starts (a session-config extension), so
 /// every scan of the table in one query (self-joins, subqueries) sees the same snapshot.
 #[derive(Debug, Clone)]
@@ -171,8 +197,9 @@ impl TableData {
             let (done, total) = self.store.progress();
             DataFusionError::External(Box::new(EngineError::CatalogLoading { done, total }))
         })?;
-        if let Some(derived) = snapshot.derived()
-            && let Ok(data) = Arc::clone(derived).downcast::<SnapshotData>()
+        if let Ok(data) = Arc::clone(snapshot.store())
+            .as_any()
+            .downcast::<SnapshotData>()
         {
             return Ok(data);
         }
@@ -181,7 +208,8 @@ impl TableData {
         {
             return Ok(Arc::clone(&cached.1));
         }
-        let data = Arc::new(SnapshotData::new(snapshot_batch(&snapshot)?));
+        let rows: Vec<StageRow> = snapshot.rows().collect();
+        let data = Arc::new(SnapshotData::new(snapshot_batch(&rows)?));
         // Two scans racing on a new version both build the same data; either store is right.
         self.cache
             .store(Some(Arc::new((snapshot.version(), Arc::clone(&data)))));
@@ -383,11 +411,11 @@ mod tests {
         )
         .expect("engine");
         let published = store.publish(rows());
-        let derived = published.derived().expect("derived before publication");
-        let data = Arc::clone(derived)
+        let data = Arc::clone(published.store())
+            .as_any()
             .downcast::<SnapshotData>()
-            .expect("the engine's data");
-        assert_eq!(data.rows(), published.rows().len());
+            .expect("the engine's data, built before publication");
+        assert_eq!(data.rows(), published.len());
         assert!(
             data.indexes.iter().all(|i| i.get().is_some()),
             "indexes built"
@@ -404,20 +432,30 @@ mod tests {
     fn the_snapshot_current_when_the_engine_starts_gets_its_data_then() {
         let store = Arc::new(SnapshotStore::new());
         let published = store.publish(rows());
-        assert!(published.derived().is_none());
+        let is_data = |s: &stagesql_catalog::Snapshot| {
+            Arc::clone(s.store())
+                .as_any()
+                .downcast::<SnapshotData>()
+                .is_ok()
+        };
+        assert!(!is_data(&published));
         let _engine = crate::Engine::new(
             crate::EngineConfig::new("stagesql", "stagesql"),
             Arc::clone(&store),
         )
         .expect("engine");
-        assert!(published.derived().is_some());
+        let current = store.current().expect("published");
+        assert!(is_data(&current), "converted to the engine's data");
+        assert_eq!(current.version(), published.version());
+        let rows: Vec<_> = current.rows().collect();
+        assert_eq!(rows, published.rows().collect::<Vec<_>>(), "the same rows");
     }
 
     /// A lookup's rows come out as the batch's own rows: a contiguous run is sliced (no copy),
     /// scattered rows are copied, none is an empty batch of the same columns.
     #[test]
     fn selected_rows_are_the_batches_rows_in_order() {
-        let batch = snapshot_batch(&stagesql_catalog::Snapshot::new(1, rows())).expect("batch");
+        let batch = snapshot_batch(&rows()).expect("batch");
         let keys = batch
             .column(0)
             .as_any()

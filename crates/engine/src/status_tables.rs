@@ -157,7 +157,7 @@ fn status_batch(
                         (now - s.built_at()).num_milliseconds() as f64 / 1000.0
                     })])),
                     Arc::new(Int64Array::from(vec![
-                        snap.as_ref().map(|s| count(s.rows().len())),
+                        snap.as_ref().map(|s| count(s.len())),
                     ])),
                     Arc::new(Int64Array::from(vec![count(done)])),
                     Arc::new(Int64Array::from(vec![count(total)])),

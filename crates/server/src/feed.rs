@@ -37,7 +37,7 @@ pub(crate) async fn start(
                 None => store.publish(parse_fixture(BUNDLED_FIXTURE, "bundled")?),
             };
             tracing::info!(
-                stages = snapshot.rows().len(),
+                stages = snapshot.len(),
                 version = snapshot.version(),
                 "demo catalog loaded"
             );

@@ -291,11 +291,7 @@ fn answer<B>(
             Some(s) => reply(
                 StatusCode::OK,
                 "text/plain",
-                format!(
-                    "ready: snapshot {} with {} stages\n",
-                    s.version(),
-                    s.rows().len()
-                ),
+                format!("ready: snapshot {} with {} stages\n", s.version(), s.len()),
             ),
             None => reply(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -305,7 +301,7 @@ fn answer<B>(
         },
         "/metrics" => {
             if let Some(s) = store.current() {
-                metrics::gauge!("stagesql_snapshot_stages").set(s.rows().len() as f64);
+                metrics::gauge!("stagesql_snapshot_stages").set(s.len() as f64);
                 let age = chrono::Utc::now() - s.built_at();
                 metrics::gauge!("stagesql_snapshot_age_seconds")
                     .set(age.num_milliseconds() as f64 / 1000.0);

@@ -43,7 +43,7 @@ impl SnapshotFile {
                 }
                 tracing::info!(
                     path = %path.display(),
-                    stages = snapshot.rows().len(),
+                    stages = snapshot.len(),
                     built_at = %snapshot.built_at(),
                     "serving the persisted snapshot (stale) until the first refresh"
                 );

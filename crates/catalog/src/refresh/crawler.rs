@@ -16,7 +16,7 @@ use futures::StreamExt;
 use tokio::time::Instant;
 
 use super::RefreshSummary;
-use super::merge::{self, Outcome, carried, millis, status_row};
+use super::merge::{self, Outcome, carried, carried_count, millis, status_row};
 use super::retry::{Backoff, RetryKey};
 use crate::aws::regions::{is_pattern, plan};
 use crate::aws::{
@@ -363,11 +363,11 @@ impl Crawler {
                     stale.throttled_calls = 0;
                     stale.duration_ms = 0;
                     stale.stage_count =
-                        previous.map_or(0, |prev| carried(prev, &id, Some(&s.region)).count());
+                        previous.map_or(0, |prev| carried_count(prev, &id, Some(&s.region)));
                     statuses.push(stale);
                 }
                 if let Some(prev) = previous {
-                    rows.extend(carried(prev, &id, None).cloned());
+                    rows.extend(carried(prev, &id, None));
                 }
                 row.status = PartitionState::Failed;
                 row.error = Some(error);

@@ -73,7 +73,7 @@ pub(crate) fn partition(
         status.status = PartitionState::Failed;
         status.error = Some(error);
         if let Some(prev) = previous {
-            rows.extend(carried(prev, &account_id, Some(&region)).cloned());
+            rows.extend(carried(prev, &account_id, Some(&region)));
         }
     } else {
         status.last_success = Some(attempt);
@@ -93,8 +93,7 @@ pub(crate) fn partition(
         if let Some(prev) = previous.filter(|_| !kept.is_empty()) {
             rows.extend(
                 carried(prev, &account_id, Some(&region))
-                    .filter(|r| kept.contains(r.api_id.as_str()))
-                    .cloned(),
+                    .filter(|r| kept.contains(r.api_id.as_str())),
             );
         }
         rows.extend(crawl.rows);
@@ -109,10 +108,20 @@ pub(crate) fn carried<'a>(
     prev: &'a Snapshot,
     account_id: &'a str,
     region: Option<&'a str>,
-) -> impl Iterator<Item = &'a StageRow> {
-    prev.rows()
-        .iter()
-        .filter(move |r| r.account_id == account_id && region.is_none_or(|g| r.region == g))
+) -> impl Iterator<Item = StageRow> + 'a {
+    prev.rows_in(in_partition(account_id, region))
+}
+
+/// How many rows of `account_id` (in `region`, or in every region) `prev` has.
+pub(crate) fn carried_count(prev: &Snapshot, account_id: &str, region: Option<&str>) -> usize {
+    prev.count_in(in_partition(account_id, region))
+}
+
+fn in_partition<'a>(
+    account_id: &'a str,
+    region: Option<&'a str>,
+) -> impl Fn(&str, &str) -> bool + 'a {
+    move |a, r| a == account_id && region.is_none_or(|g| r == g)
 }
 
 /// One partition's outcome in the process metrics: a count by status (`ok`, `partial`,

@@ -144,14 +144,11 @@ impl Crawler {
         let mut rows: Vec<StageRow> = current
             .as_deref()
             .map(|c| {
-                c.rows()
-                    .iter()
-                    .filter(|r| {
-                        !replaced_accounts.contains(&r.account_id)
-                            && !ok_partitions.contains(&(r.account_id.clone(), r.region.clone()))
-                    })
-                    .cloned()
-                    .collect()
+                c.rows_in(|account, region| {
+                    !replaced_accounts.contains(account)
+                        && !ok_partitions.contains(&(account.to_owned(), region.to_owned()))
+                })
+                .collect()
             })
             .unwrap_or_default();
         for (account_id, region, prows) in new_rows {

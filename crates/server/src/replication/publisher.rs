@@ -221,7 +221,7 @@ pub async fn publish(
         key,
         sha256: object.sha256.clone(),
         size: object.bytes.len() as u64,
-        stage_count: snapshot.rows().len() as u64,
+        stage_count: snapshot.len() as u64,
         built_at: snapshot.built_at(),
         published_at: now,
         publisher: publisher_id(),
