@@ -6,6 +6,7 @@
 //!   `stagesql healthcheck` uses.
 //! - [`replication`]: scaling out: a crawler publishes snapshots to an object store
 //!   (`[publish]`), replicas follow it (`source.kind = "replica"`).
+//! - `memory`: returning the memory a refresh freed to the system after each publish.
 //! - [`reload`]: SIGHUP: new users and TLS certificate for the connections that follow.
 //! - [`snapshot_file`]: the persisted snapshot, read at startup and written after refreshes
 //!   and at shutdown.
@@ -21,6 +22,7 @@
 pub mod config;
 mod feed;
 pub mod http;
+mod memory;
 pub mod reload;
 pub mod replication;
 mod signals;
@@ -171,6 +173,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     let users = Arc::new(config.users()?);
     let tls = load_tls(&config.tls)?;
     let store = Arc::new(SnapshotStore::new());
+    store.set_after_publish(Arc::new(memory::release_freed));
     let shutdown = CancellationToken::new();
     let (background, snapshot_file) = feed::start(&config, &store, &shutdown).await?;
     let engine = Arc::new(Engine::new(
