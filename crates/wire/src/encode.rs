@@ -7,7 +7,7 @@
 
 use bytes::{BufMut, BytesMut};
 use chrono::NaiveTime;
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Date64Type, Decimal128Type, Float16Type, Float32Type, Float64Type,
     Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
@@ -62,22 +62,84 @@ pub fn encode_batch(
         column: 0,
         reason: "more than 32767 columns".to_owned(),
     })?;
+    // Each column's type is looked at once per batch, not once per value.
+    let sources: Vec<Source<'_>> = arrays
+        .iter()
+        .zip(columns)
+        .map(|(array, fmt)| Source::of(array, fmt))
+        .collect();
     let mut rows = Vec::with_capacity(batch.num_rows());
     // One allocation for the whole batch, split off row by row: growing a small buffer per
     // row (and copying it each time) cost more than encoding.
     let mut buf = BytesMut::with_capacity(encoded_size_hint(batch));
     let mut text = String::new();
     for row in 0..batch.num_rows() {
-        for (col, (array, fmt)) in arrays.iter().zip(columns).enumerate() {
-            encode_value(array, row, fmt, &mut buf, &mut text).map_err(|reason| EncodeError {
-                column: col,
-                reason,
-            })?;
+        for (col, source) in sources.iter().enumerate() {
+            source
+                .encode(row, &mut buf, &mut text)
+                .map_err(|reason| EncodeError {
+                    column: col,
+                    reason,
+                })?;
         }
         rows.push(DataRow::new(buf.split(), field_count));
     }
     Ok(rows)
 }
+
+/// One result column, its kind decided once per batch.
+enum Source<'a> {
+    /// Text format of a plain `Utf8` column: the value's bytes as they are.
+    Text(&'a StringArray),
+    /// Text format of a boolean: `t` or `f`, as PostgreSQL's `boolout`.
+    Bool(&'a BooleanArray),
+    /// Anything else, through [`encode_value`].
+    Other(&'a ArrayRef, &'a ColumnFormat),
+}
+
+impl<'a> Source<'a> {
+    fn of(array: &'a ArrayRef, fmt: &'a ColumnFormat) -> Source<'a> {
+        let text = matches!(fmt.format, FieldFormat::Text)
+            && !matches!(fmt.pg_type.oid(), INT2VECTOR_OID | OIDVECTOR_OID);
+        match array.data_type() {
+            DataType::Utf8 if text => Source::Text(array.as_string::<i32>()),
+            DataType::Boolean if text => Source::Bool(array.as_boolean()),
+            _ => Source::Other(array, fmt),
+        }
+    }
+
+    /// Appends the length-prefixed value of `row` (length -1 for NULL).
+    fn encode(&self, row: usize, buf: &mut BytesMut, scratch: &mut String) -> Result<(), String> {
+        match self {
+            Source::Text(a) => {
+                if a.is_null(row) {
+                    buf.put_i32(-1);
+                } else {
+                    let v = a.value(row).as_bytes();
+                    let len = i32::try_from(v.len()).map_err(|_| "value over 2 GiB".to_owned())?;
+                    buf.put_i32(len);
+                    buf.put_slice(v);
+                }
+                Ok(())
+            }
+            Source::Bool(a) => {
+                if a.is_null(row) {
+                    buf.put_i32(-1);
+                } else {
+                    buf.put_i32(1);
+                    buf.put_u8(if a.value(row) { b't' } else { b'f' });
+                }
+                Ok(())
+            }
+            Source::Other(array, fmt) => encode_value(array, row, fmt, buf, scratch),
+        }
+    }
+}
+
+/// The most a batch's row buffer reserves at once; a larger batch continues in new
+/// buffers. Buffers of many megabytes (a full fetch) are mapped and unmapped by the allocator
+/// each batch, and every page of them faulted in again (a tenth of a full fetch's time).
+const MAX_BUFFER: usize = 256 << 10;
 
 /// About how many bytes the rows of `batch` take as DataRow bodies: string bytes exactly (a
 /// slice of a large batch counts only its own rows), other values at 24 bytes.
@@ -99,7 +161,7 @@ fn encoded_size_hint(batch: &RecordBatch) -> usize {
             values + rows * 4
         })
         .sum::<usize>()
-        .min(64 << 20)
+        .min(MAX_BUFFER)
         + 256
 }
 
