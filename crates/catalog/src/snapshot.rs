@@ -200,6 +200,12 @@ struct Hooks {
     after_publish: RwLock<Option<AfterPublish>>,
 }
 
+/// The hook in `slot`, if set. A poisoned lock still holds a whole value (it is only ever
+/// replaced), so it is read as it is.
+fn current_hook<T: Clone>(slot: &RwLock<Option<T>>) -> Option<T> {
+    slot.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
 impl std::fmt::Debug for Hooks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Hooks")
@@ -290,13 +296,7 @@ impl SnapshotStore {
 
     /// Runs the [`AfterPublish`] hook, if one is set.
     fn after_publish(&self) {
-        let after = self
-            .hooks
-            .after_publish
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        if let Some(after) = after {
+        if let Some(after) = current_hook(&self.hooks.after_publish) {
             after();
         }
     }
@@ -348,12 +348,7 @@ impl SnapshotStore {
     pub fn publish_built(&self, rows: Vec<StageRow>, built_at: DateTime<Utc>) -> Arc<Snapshot> {
         self.from_disk.store(false, Ordering::Relaxed);
         let version = self.last_version.fetch_add(1, Ordering::Relaxed) + 1;
-        let derive = self
-            .hooks
-            .derive
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let derive = current_hook(&self.hooks.derive);
         let snapshot = Arc::new(Snapshot::derived(version, rows, built_at, derive.as_ref()));
         // The previous snapshot is released here unless a query still pins it.
         drop(self.current.swap(Some(Arc::clone(&snapshot))));
