@@ -98,8 +98,8 @@ pub mod values {
     pub use crate::schema::stage_schema;
     pub use crate::semantics::datetime_in;
     pub use crate::text::{
-        IntervalStyle, array_item_text, binary_value, float_text, interval_parts, list_value,
-        timestamp_micros, timestamp_text, write_text, write_text_styled,
+        IntervalStyle, TimestampText, array_item_text, binary_value, float_text, interval_parts,
+        list_value, timestamp_micros, timestamp_text, write_text, write_text_styled,
     };
 }
 

@@ -7,10 +7,13 @@
 
 use bytes::{BufMut, BytesMut};
 use chrono::NaiveTime;
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Date64Type, Decimal128Type, Float16Type, Float32Type, Float64Type,
-    Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    Int8Type, Int16Type, Int32Type, Int64Type, TimeUnit, UInt8Type, UInt16Type, UInt32Type,
+    UInt64Type,
 };
 use pgwire::api::Type;
 use pgwire::api::results::FieldFormat;
@@ -22,9 +25,11 @@ use stagesql_engine::values::parse_hstore;
 use stagesql_engine::values::HSTORE_OID;
 pub use stagesql_engine::values::write_text;
 use stagesql_engine::values::{IntervalStyle, write_text_styled};
+use stagesql_engine::values::{
+    TimestampText, binary_value, interval_parts, list_value, timestamp_micros, timestamp_text,
+};
 #[cfg(test)]
-use stagesql_engine::values::{array_item_text, float_text, timestamp_text};
-use stagesql_engine::values::{binary_value, interval_parts, list_value, timestamp_micros};
+use stagesql_engine::values::{array_item_text, float_text};
 
 /// Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01).
 const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
@@ -93,6 +98,8 @@ enum Source<'a> {
     Text(&'a StringArray),
     /// Text format of a boolean: `t` or `f`, as PostgreSQL's `boolout`.
     Bool(&'a BooleanArray),
+    /// Text format of a microsecond timestamp (`+00` after it when it has a time zone).
+    Timestamp(&'a TimestampMicrosecondArray, bool),
     /// Anything else, through [`encode_value`].
     Other(&'a ArrayRef, &'a ColumnFormat),
 }
@@ -104,6 +111,9 @@ impl<'a> Source<'a> {
         match array.data_type() {
             DataType::Utf8 if text => Source::Text(array.as_string::<i32>()),
             DataType::Boolean if text => Source::Bool(array.as_boolean()),
+            DataType::Timestamp(TimeUnit::Microsecond, tz) if text => {
+                Source::Timestamp(array.as_primitive(), tz.is_some())
+            }
             _ => Source::Other(array, fmt),
         }
     }
@@ -129,6 +139,32 @@ impl<'a> Source<'a> {
                     buf.put_i32(1);
                     buf.put_u8(if a.value(row) { b't' } else { b'f' });
                 }
+                Ok(())
+            }
+            Source::Timestamp(a, tz) => {
+                if a.is_null(row) {
+                    buf.put_i32(-1);
+                    return Ok(());
+                }
+                let suffix: &[u8] = if *tz { b"+00" } else { b"" };
+                match TimestampText::of(a.value(row)) {
+                    Some(text) => {
+                        let text = text.as_bytes();
+                        // At most 29 bytes.
+                        let len = i32::try_from(text.len() + suffix.len()).unwrap_or(i32::MAX);
+                        buf.put_i32(len);
+                        buf.put_slice(text);
+                    }
+                    None => {
+                        scratch.clear();
+                        timestamp_text(a.value(row), scratch)?;
+                        let len = i32::try_from(scratch.len() + suffix.len())
+                            .map_err(|e| e.to_string())?;
+                        buf.put_i32(len);
+                        buf.put_slice(scratch.as_bytes());
+                    }
+                }
+                buf.put_slice(suffix);
                 Ok(())
             }
             Source::Other(array, fmt) => encode_value(array, row, fmt, buf, scratch),

@@ -110,21 +110,35 @@ fn jsonb_binary_is_its_version_byte_then_the_text() {
     assert_eq!(&rows[0].data[..], &expected[..]);
 }
 
-/// Text and boolean columns take a path of their own (their type looked at once per batch):
-/// it must give the bytes the general path gives, NULLs included.
+/// Text, boolean and timestamp columns take a path of their own (their type looked at once
+/// per batch): it must give the bytes the general path gives, NULLs included.
 #[test]
 fn text_and_boolean_columns_encode_like_every_other_value() {
-    use datafusion::arrow::array::{BooleanArray, StringArray};
-    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::arrow::array::{BooleanArray, StringArray, TimestampMicrosecondArray};
+    use datafusion::arrow::datatypes::{Field, Schema, TimeUnit};
     let text: ArrayRef = std::sync::Arc::new(StringArray::from(vec![Some("ab"), None, Some("")]));
     let flags: ArrayRef =
         std::sync::Arc::new(BooleanArray::from(vec![Some(true), Some(false), None]));
+    let times = vec![
+        Some(1_795_599_528_120_000),
+        None,
+        Some(-62_135_596_800_000_001),
+    ];
+    let stamps: ArrayRef = std::sync::Arc::new(TimestampMicrosecondArray::from(times.clone()));
+    let zoned: ArrayRef =
+        std::sync::Arc::new(TimestampMicrosecondArray::from(times).with_timezone("+00:00"));
     let batch = RecordBatch::try_new(
         std::sync::Arc::new(Schema::new(vec![
             Field::new("t", DataType::Utf8, true),
             Field::new("b", DataType::Boolean, true),
+            Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, None), true),
+            Field::new(
+                "tz",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+                true,
+            ),
         ])),
-        vec![text, flags],
+        vec![text, flags, stamps, zoned],
     )
     .expect("batch");
     let fmt = |pg_type| ColumnFormat {
@@ -132,26 +146,39 @@ fn text_and_boolean_columns_encode_like_every_other_value() {
         format: FieldFormat::Text,
         interval_style: Default::default(),
     };
-    let rows = encode_batch(
-        &batch,
-        &[fmt(pgwire::api::Type::TEXT), fmt(pgwire::api::Type::BOOL)],
-    )
-    .expect("encodes");
+    let formats = [
+        fmt(pgwire::api::Type::TEXT),
+        fmt(pgwire::api::Type::BOOL),
+        fmt(pgwire::api::Type::TIMESTAMP),
+        fmt(pgwire::api::Type::TIMESTAMPTZ),
+    ];
+    let rows = encode_batch(&batch, &formats).expect("encodes");
     let field = |v: Option<&[u8]>| match v {
         Some(v) => [&(v.len() as i32).to_be_bytes()[..], v].concat(),
         None => (-1i32).to_be_bytes().to_vec(),
     };
     let expected = [
-        [field(Some(b"ab")), field(Some(b"t"))].concat(),
-        [field(None), field(Some(b"f"))].concat(),
-        [field(Some(b"")), field(None)].concat(),
+        [
+            field(Some(b"ab")),
+            field(Some(b"t")),
+            field(Some(b"2026-11-25 09:38:48.12")),
+            field(Some(b"2026-11-25 09:38:48.12+00")),
+        ]
+        .concat(),
+        [field(None), field(Some(b"f")), field(None), field(None)].concat(),
+        [
+            field(Some(b"")),
+            field(None),
+            field(Some(b"0000-12-31 23:59:59.999999")),
+            field(Some(b"0000-12-31 23:59:59.999999+00")),
+        ]
+        .concat(),
     ];
     for (row, want) in rows.iter().zip(&expected) {
         assert_eq!(&row.data[..], &want[..]);
     }
     assert_eq!(rows.len(), 3);
     // The general path, value by value, gives the same bytes.
-    let formats = [fmt(pgwire::api::Type::TEXT), fmt(pgwire::api::Type::BOOL)];
     for (r, row) in rows.iter().enumerate() {
         let mut general = bytes::BytesMut::new();
         for (array, f) in batch.columns().iter().zip(&formats) {

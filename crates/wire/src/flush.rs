@@ -6,7 +6,8 @@
 //! has no more input to work on. [`DeferredFlush`] does the same: writes go to a buffer, and
 //! a flush does nothing. The connection loop calls [`DeferredFlush::flush_now`] before it waits
 //! for input, and a buffer past [`HIGH_WATER`] is written out at once, so large results still
-//! stream.
+//! stream (a write of [`HIGH_WATER`] bytes or more, with nothing held, goes to the socket
+//! directly).
 
 use std::io;
 use std::pin::Pin;
@@ -82,6 +83,11 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for DeferredFlush<IO> {
         if self.out.len() >= HIGH_WATER {
             ready!(self.poll_drain(cx))?;
         }
+        if self.out.is_empty() && buf.len() >= HIGH_WATER {
+            // A large write (a result streaming out) would be sent at once anyway: it goes
+            // to the socket without a copy in `out`. Nothing is held, so order is kept.
+            return Pin::new(&mut self.inner).poll_write(cx, buf);
+        }
         self.out.extend_from_slice(buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -127,5 +133,26 @@ mod tests {
         let mut got = vec![0u8; HIGH_WATER];
         client.read_exact(&mut got).await.expect("streamed");
         assert!(got.iter().all(|b| *b == 7));
+    }
+
+    #[tokio::test]
+    async fn a_large_write_keeps_its_place_after_held_output() {
+        let (mut client, server) = tokio::io::duplex(1 << 20);
+        let mut deferred = DeferredFlush::new(server);
+        // Held bytes first: the large write must not overtake them.
+        deferred.write_all(b"ab").await.expect("write");
+        let big: Vec<u8> = (0..HIGH_WATER * 2).map(|i| (i % 251) as u8).collect();
+        deferred.write_all(&big).await.expect("write big");
+        // Nothing held now: the next large write goes straight out, the small one waits.
+        deferred.write_all(&big).await.expect("write big again");
+        deferred.write_all(b"z").await.expect("write small");
+        deferred.flush_now().await.expect("flush_now");
+        let mut got = vec![0u8; 2 + big.len() * 2 + 1];
+        client.read_exact(&mut got).await.expect("read all");
+        let mut want = b"ab".to_vec();
+        want.extend_from_slice(&big);
+        want.extend_from_slice(&big);
+        want.push(b'z');
+        assert!(got == want, "bytes arrive in the order written");
     }
 }

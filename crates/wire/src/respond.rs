@@ -4,6 +4,7 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::execution::SendableRecordBatchStream;
 use futures::{Sink, SinkExt, StreamExt, stream};
@@ -116,6 +117,11 @@ fn same_format(a: &Format, b: &Format) -> bool {
     }
 }
 
+/// Rows are encoded this many at a time, just before pgwire copies them into its write
+/// buffer: a row encoded a whole batch (8,192 rows, megabytes) earlier has left the cache by
+/// then, and that copy cost more than the encoding.
+const ENCODE_CHUNK: usize = 256;
+
 fn row_response(
     described: ResultColumns,
     stream: SendableRecordBatchStream,
@@ -123,17 +129,28 @@ fn row_response(
 ) -> Result<Response, WireError> {
     let ResultColumns { fields, columns } = described;
     let rows = stream.flat_map(move |batch| {
-        let rows: Vec<PgWireResult<_>> = match batch {
-            Ok(batch) => match encode_batch(&batch, &columns) {
-                Ok(rows) => {
+        let columns = Arc::clone(&columns);
+        let chunks: Vec<PgWireResult<RecordBatch>> = match batch {
+            Ok(batch) => {
+                let n = batch.num_rows();
+                (0..n)
+                    .step_by(ENCODE_CHUNK)
+                    .map(|start| Ok(batch.slice(start, ENCODE_CHUNK.min(n - start))))
+                    .collect()
+            }
+            Err(e) => vec![Err(to_pg_error(WireError::from(e)))],
+        };
+        stream::iter(chunks).flat_map(move |chunk| {
+            let rows: Vec<PgWireResult<_>> = match chunk.map(|c| encode_batch(&c, &columns)) {
+                Ok(Ok(rows)) => {
                     metrics::counter!("stagesql_rows_sent_total").increment(rows.len() as u64);
                     rows.into_iter().map(Ok).collect()
                 }
-                Err(e) => vec![Err(to_pg_error(e))],
-            },
-            Err(e) => vec![Err(to_pg_error(WireError::from(e)))],
-        };
-        stream::iter(rows)
+                Ok(Err(e)) => vec![Err(to_pg_error(e))],
+                Err(e) => vec![Err(e)],
+            };
+            stream::iter(rows)
+        })
     });
     let mut response = QueryResponse::new(fields, rows);
     response.set_command_tag(tag);

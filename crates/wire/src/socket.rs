@@ -228,7 +228,11 @@ async fn open<B: Backend>(
     let mut deferred = FramedParts::new(DeferredFlush::new(inbound), parts.codec);
     deferred.read_buf = parts.read_buf;
     deferred.write_buf = parts.write_buf;
-    Some(Framed::from_parts(deferred))
+    let mut framed = Framed::from_parts(deferred);
+    // pgwire's buffer is written out in HIGH_WATER pieces, which DeferredFlush passes
+    // straight to the socket instead of copying them once more.
+    framed.set_backpressure_boundary(crate::flush::HIGH_WATER);
+    Some(framed)
 }
 
 /// The next message from the client, after flushing what is owed it; `None` when the

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Datelike, NaiveDate, Timelike};
+use chrono::{DateTime, Datelike, NaiveDate};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Date64Type, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type,
@@ -190,23 +190,94 @@ pub fn timestamp_micros(array: &ArrayRef, row: usize, unit: &TimeUnit) -> i64 {
     }
 }
 
+/// Microseconds in a day.
+const DAY_MICROS: i64 = 86_400_000_000;
+
 /// `2026-11-25 09:38:48` or `2026-11-25 09:38:48.123` (trailing zeros dropped).
 pub fn timestamp_text(micros: i64, out: &mut String) -> Result<(), String> {
+    if let Some(text) = TimestampText::of(micros) {
+        out.push_str(text.as_str());
+        return Ok(());
+    }
+    // Years outside 1..=9999 (rare) go through chrono's formatter.
     let t = DateTime::from_timestamp_micros(micros)
         .ok_or_else(|| format!("timestamp out of range: {micros}"))?
         .naive_utc();
-    if push_ymd(t.date(), out) {
-        out.push(' ');
-        push_digits(t.hour(), 2, out);
-        out.push(':');
-        push_digits(t.minute(), 2, out);
-        out.push(':');
-        push_digits(t.second(), 2, out);
-    } else {
-        let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S"));
-    }
+    let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S"));
     push_fraction(micros.rem_euclid(1_000_000), out);
     Ok(())
+}
+
+/// The text of a timestamp in years 1 to 9999, `YYYY-MM-DD HH:MM:SS[.ffffff]`, built in place
+/// without allocating (a full fetch prints two per row).
+#[derive(Debug, Clone, Copy)]
+pub struct TimestampText {
+    bytes: [u8; 26],
+    len: usize,
+}
+
+impl TimestampText {
+    /// The text of `micros` since the Unix epoch; `None` outside years 1 to 9999.
+    pub fn of(micros: i64) -> Option<TimestampText> {
+        let (year, month, day) = civil_from_days(micros.div_euclid(DAY_MICROS));
+        if !(1..=9999).contains(&year) {
+            return None;
+        }
+        let seconds = micros.rem_euclid(DAY_MICROS) / 1_000_000;
+        let mut bytes = *b"0000-00-00 00:00:00.000000";
+        put_digits(&mut bytes[0..4], year);
+        put_digits(&mut bytes[5..7], month);
+        put_digits(&mut bytes[8..10], day);
+        put_digits(&mut bytes[11..13], seconds / 3600);
+        put_digits(&mut bytes[14..16], seconds / 60 % 60);
+        put_digits(&mut bytes[17..19], seconds % 60);
+        let fraction = micros.rem_euclid(1_000_000);
+        let len = if fraction == 0 {
+            19
+        } else {
+            put_digits(&mut bytes[20..26], fraction);
+            // Trailing zeros dropped: `.12`, not `.120000`.
+            bytes[20..26]
+                .iter()
+                .rposition(|&b| b != b'0')
+                .map_or(19, |i| 21 + i)
+        };
+        Some(TimestampText { bytes, len })
+    }
+
+    /// The text's bytes (ASCII).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and separators are ever written.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+}
+
+/// The proleptic Gregorian (year, month, day) of a day counted from 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`). Any day of an `i64` of microseconds (±1.1e8 days) stays far
+/// inside `i64` here.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// `n` (0 ≤ n < 10^len) as the zero-padded decimal digits filling `out`.
+fn put_digits(out: &mut [u8], mut n: i64) {
+    for b in out.iter_mut().rev() {
+        *b = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+    }
 }
 
 /// `YYYY-MM-DD` for years 1 to 9999 (the common case, written without chrono's formatter,
@@ -237,9 +308,11 @@ pub fn push_digits(n: u32, width: u32, out: &mut String) {
 /// `.5`, `.123456`: a fraction of a second, trailing zeros dropped (nothing for zero).
 pub fn push_fraction(us: i64, out: &mut String) {
     if us != 0 {
-        let frac = format!("{us:06}");
+        let mut digits = *b"000000";
+        put_digits(&mut digits, us);
+        let kept = digits.iter().rposition(|&b| b != b'0').map_or(0, |i| i + 1);
         out.push('.');
-        out.push_str(frac.trim_end_matches('0'));
+        digits[..kept].iter().for_each(|&b| out.push(char::from(b)));
     }
 }
 
@@ -333,5 +406,61 @@ pub fn list_value(array: &ArrayRef, row: usize) -> ArrayRef {
         DataType::List(_) => array.as_list::<i32>().value(row),
         DataType::LargeList(_) => array.as_list::<i64>().value(row),
         _ => array.as_fixed_size_list().value(row),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What chrono's formatter prints, the text before the calendar was computed here.
+    fn by_chrono(micros: i64) -> String {
+        let t = DateTime::from_timestamp_micros(micros)
+            .expect("in range")
+            .naive_utc();
+        let mut out = t.format("%Y-%m-%d %H:%M:%S").to_string();
+        let us = micros.rem_euclid(1_000_000);
+        if us != 0 {
+            out.push('.');
+            out.push_str(format!("{us:06}").trim_end_matches('0'));
+        }
+        out
+    }
+
+    #[test]
+    fn timestamps_print_as_the_calendar_says_across_years_1_to_9999() {
+        // Every edge of the range, leap days and century rules, and a spread of instants in
+        // between (a linear congruential walk, so the run is the same every time).
+        let first = -62_135_596_800_000_000; // 0001-01-01 00:00:00
+        let last = 253_402_300_799_999_999; // 9999-12-31 23:59:59.999999
+        let mut cases = vec![
+            first,
+            last,
+            0,
+            -1,
+            951_782_400_000_000,    // 2000-02-29
+            -2_203_891_200_000_000, // 1900-03-01
+            4_107_542_400_000_000,  // 2100-03-01
+            1_795_599_528_120_000,
+        ];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..200_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let span = u64::try_from(last - first).expect("positive");
+            cases.push(first + i64::try_from(x % span).expect("fits"));
+        }
+        for micros in cases {
+            let mut out = String::new();
+            timestamp_text(micros, &mut out).expect("in range");
+            assert_eq!(out, by_chrono(micros), "at {micros} µs");
+        }
+    }
+
+    #[test]
+    fn timestamps_outside_years_1_to_9999_still_print() {
+        let mut out = String::new();
+        timestamp_text(-62_135_596_800_000_001, &mut out).expect("year 0 is in chrono's range");
+        assert_eq!(out, by_chrono(-62_135_596_800_000_001));
+        assert!(timestamp_text(i64::MIN, &mut String::new()).is_err());
     }
 }
