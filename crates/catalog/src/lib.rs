@@ -11,6 +11,8 @@
 //!   refresh with last good rows kept, and retries of what failed on a growing backoff.
 //! - [`status`]: per-partition refresh outcomes (`stagesql.refresh_status`).
 //! - [`snapshot`]: the immutable [`Snapshot`] and the [`SnapshotStore`] that publishes it atomically.
+//! - [`background`]: refresh work the serving side does (building, decoding, encoding a
+//!   snapshot) on threads of their own at a lower priority than queries.
 //! - [`demo`]: the bundled-fixture source, which reads GetApis/GetStages JSON through the same mapping
 //!   live data will use.
 //!
@@ -18,6 +20,7 @@
 //! record batches and the wire crate turns those into rows on a socket.
 
 pub mod aws;
+pub mod background;
 pub mod columns;
 pub mod demo;
 pub mod model;

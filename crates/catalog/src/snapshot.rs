@@ -310,10 +310,11 @@ impl SnapshotStore {
             .unwrap_or_else(|p| p.into_inner()) = Some(hook);
     }
 
-    /// Publishes from a blocking thread, for async callers (building the snapshot and its
-    /// derived form is CPU work in proportion to the rows, which must not stall the tasks
-    /// serving queries): rows crawled at `built_at` (now when `None`), marked as read from
-    /// disk when `from_disk`. `None` if the thread failed.
+    /// Publishes from a background thread ([`crate::background`]), for async callers
+    /// (building the snapshot and its derived form is CPU work in proportion to the rows,
+    /// which must not stall or outrun the tasks serving queries): rows crawled at `built_at`
+    /// (now when `None`), marked as read from disk when `from_disk`. `None` if the job
+    /// failed.
     pub async fn publish_off_runtime(
         self: &Arc<Self>,
         rows: Vec<StageRow>,
@@ -321,7 +322,7 @@ impl SnapshotStore {
         from_disk: bool,
     ) -> Option<Arc<Snapshot>> {
         let store = Arc::clone(self);
-        let published = tokio::task::spawn_blocking(move || {
+        let published = crate::background::run("build", move || {
             let built_at = built_at.unwrap_or_else(Utc::now);
             if from_disk {
                 store.publish_from_disk(rows, built_at)

@@ -144,11 +144,14 @@ async fn start_crawler(
                         sender.send_replace(Some(Arc::clone(snapshot)));
                     }
                     if let Some(file) = &snapshot_file {
-                        // A file write (26 MB at 20k stages): on a blocking thread, never in
+                        // A file write (26 MB at 20k stages): a background job, never in
                         // the refresher's task. Writes take the file's lock in turn, and the
                         // shutdown's final write waits for one under way.
                         let (file, snapshot) = (Arc::clone(file), Arc::clone(snapshot));
-                        drop(tokio::task::spawn_blocking(move || file.write(&snapshot)));
+                        drop(tokio::spawn(stagesql_catalog::background::run(
+                            "file",
+                            move || file.write(&snapshot),
+                        )));
                     }
                 },
             ))

@@ -129,8 +129,8 @@ impl Follower {
         let name = key.to_string();
         let expected = manifest.sha256.clone();
         let stage_count = manifest.stage_count;
-        // Hashing and decoding a large snapshot is CPU work: off the async workers.
-        let decoded = tokio::task::spawn_blocking(move || {
+        // Hashing and decoding a large snapshot is CPU work: a background job.
+        let decoded = stagesql_catalog::background::run("decode", move || {
             let sha = sha256_hex(&bytes);
             if sha != expected {
                 return Err(format!(
@@ -148,7 +148,7 @@ impl Follower {
             Ok(persisted)
         })
         .await
-        .map_err(|e| PollError::Store(StoreError::Store(format!("the decoder stopped: {e}"))))?
+        .map_err(|e| PollError::Store(StoreError::Store(e.to_string())))?
         .map_err(PollError::Refused)?;
         // The crawler's crawl time, so the age a replica shows is the data's.
         let snapshot = snapshots
@@ -184,8 +184,8 @@ impl Follower {
         );
         if let Some(file) = file {
             let file = Arc::clone(file);
-            // A file write: off the async workers.
-            let _ = tokio::task::spawn_blocking(move || file.write(&snapshot)).await;
+            // A file write: a background job.
+            let _ = stagesql_catalog::background::run("file", move || file.write(&snapshot)).await;
         }
         Ok(Polled::Applied {
             version: manifest.version,

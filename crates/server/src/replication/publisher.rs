@@ -168,12 +168,13 @@ pub async fn publish(
         .is_none_or(|e| e.local_version != snapshot.version())
     {
         let owned = Arc::clone(snapshot);
-        // Encoding a large snapshot is CPU work: off the async workers.
-        let bytes =
-            tokio::task::spawn_blocking(move || stagesql_engine::persist::encode_snapshot(&owned))
-                .await
-                .map_err(|e| StoreError::Store(format!("the encoder stopped: {e}")))?
-                .map_err(|e| StoreError::Store(e.to_string()))?;
+        // Encoding a large snapshot is CPU work: a background job.
+        let bytes = stagesql_catalog::background::run("encode", move || {
+            stagesql_engine::persist::encode_snapshot(&owned)
+        })
+        .await
+        .map_err(|e| StoreError::Store(e.to_string()))?
+        .map_err(|e| StoreError::Store(e.to_string()))?;
         let sha256 = sha256_hex(&bytes);
         *encoded = Some(Encoded {
             local_version: snapshot.version(),
