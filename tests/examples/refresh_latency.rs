@@ -7,7 +7,9 @@
 //!
 //! The process is a replica following a local-directory store (`file://`), polling every
 //! second: each new snapshot is read, verified, decoded, built (batch and indexes) and swapped,
-//! which is the whole of a refresh's work on the serving side except the crawl.
+//! which is the whole of a refresh's work on the serving side except the crawl. The snapshots
+//! are made and published by this harness on a thread and runtime apart from the timed client,
+//! their CPU work at the background priority, standing in for the crawler on another machine.
 
 use std::time::{Duration, Instant};
 
@@ -40,8 +42,16 @@ fn arn(i: usize) -> String {
 }
 
 async fn publish(store: &Store, n: usize, generation: usize) {
-    let local = SnapshotStore::new();
-    let snapshot = local.publish((0..n).map(|i| stage(i, generation)).collect());
+    // Making the rows stands for the crawl of another machine: off this runtime, at the
+    // background priority (as is the publisher's encoding), so the harness's own work does not
+    // delay the lookups it times.
+    let (local, snapshot) = stagesql_catalog::background::run("rows", move || {
+        let local = SnapshotStore::new();
+        let snapshot = local.publish((0..n).map(|i| stage(i, generation)).collect());
+        (local, snapshot)
+    })
+    .await
+    .expect("rows");
     publisher::publish(
         store,
         &snapshot,
@@ -121,20 +131,29 @@ async fn main() {
     lookups(&client, n, 2, rate).await;
     let idle = lookups(&client, n, seconds, rate).await;
     let before = version(&client).await.unwrap_or(0);
-    // A new snapshot about every 2 s while the lookups run.
+    // A new snapshot about every 2 s while the lookups run, published from a thread and
+    // runtime of its own (in production the publisher is another machine).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let publishing = {
-        let store = store.clone();
-        tokio::spawn(async move {
-            let mut generation = 1;
-            loop {
-                publish(&store, n, generation).await;
-                generation += 1;
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
+        let (store, stop) = (store.clone(), std::sync::Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("publisher runtime");
+            runtime.block_on(async move {
+                let mut generation = 1;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    publish(&store, n, generation).await;
+                    generation += 1;
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            });
         })
     };
     let refreshing = lookups(&client, n, seconds, rate).await;
-    publishing.abort();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = publishing.join();
     let swaps = version(&client).await.unwrap_or(0) - before;
     println!(
         "{n} stages, {rate} lookups/s (prepared, one connection), {seconds} s per phase; \

@@ -1,7 +1,7 @@
 //! The scan of `aws.apigatewayv2_stage`: reads the snapshot pinned for the running query when it
 //! executes, not when it is planned, so a physical plan can be cached across snapshots; and
-//! answers `_key = '…'` / `stage_arn = '…'` from a per-snapshot hash index instead of a filter
-//! over every row.
+//! answers `_key = '…'` / `stage_arn = '…'` from a per-snapshot index (sorted rows and a hash
+//! table, [`KeyIndex`]) instead of a filter over every row.
 
 use std::sync::{Arc, OnceLock};
 
@@ -36,9 +36,104 @@ pub const INDEXED_COLUMNS: [(&str, usize); 2] = [("_key", 0), ("stage_arn", 13)]
 #[derive(Debug)]
 pub struct SnapshotData {
     batch: RecordBatch,
-    /// Per indexed column, its non-null rows sorted by value (equal values in row order):
-    /// four bytes a row, searched by bisection on the batch's own strings.
-    indexes: [OnceLock<Vec<u32>>; 2],
+    /// Per indexed column, its [`KeyIndex`]; one index serves both columns when they share
+    /// one array (`_key` is the stage ARN).
+    indexes: [OnceLock<Arc<KeyIndex>>; 2],
+}
+
+/// One text column's index: its non-null rows sorted by value (equal values in row order,
+/// four bytes a row), and a hash table from a value to where its run of rows starts there.
+/// A lookup hashes once and reads one or two slots, where bisection over a million strings
+/// touched twenty cold ones.
+#[derive(Debug, Default)]
+struct KeyIndex {
+    sorted: Vec<u32>,
+    /// Open addressing with linear probing, at most half full (so a probe always ends): per
+    /// slot, the high 32 bits of the value's hash and, below them, 1 + the position in
+    /// `sorted` where the value's run starts; 0 is an empty slot. Empty when there are too
+    /// many rows for 32-bit positions, and lookups then bisect `sorted`.
+    slots: Vec<u64>,
+}
+
+/// The bits of a slot that hold a hash.
+const HASH_BITS: u64 = 0xFFFF_FFFF_0000_0000;
+
+/// The hash a [`KeyIndex`] files a value under (SipHash with fixed keys: the same every run).
+fn key_hash(value: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::hash::DefaultHasher::new();
+    h.write(value.as_bytes());
+    h.finish()
+}
+
+impl KeyIndex {
+    fn build(strings: &StringArray) -> KeyIndex {
+        let mut sorted: Vec<u32> = (0..strings.len())
+            .filter(|&r| strings.is_valid(r))
+            .filter_map(|r| u32::try_from(r).ok())
+            .collect();
+        // Stable: equal values keep their row order.
+        sorted.sort_by(|a, b| strings.value(*a as usize).cmp(strings.value(*b as usize)));
+        sorted.shrink_to_fit();
+        let at = |pos: usize| strings.value(sorted[pos] as usize);
+        let runs: Vec<usize> = (0..sorted.len())
+            .filter(|&pos| pos == 0 || at(pos) != at(pos - 1))
+            .collect();
+        if sorted.len() >= u32::MAX as usize {
+            return KeyIndex {
+                sorted,
+                slots: Vec::new(),
+            };
+        }
+        let mut slots = vec![0u64; (runs.len() * 2).next_power_of_two().max(8)];
+        let mask = slots.len() - 1;
+        for start in runs {
+            let hash = key_hash(at(start));
+            let mut slot = hash as usize & mask;
+            while slots[slot] != 0 {
+                slot = (slot + 1) & mask;
+            }
+            slots[slot] = (hash & HASH_BITS) | (start as u64 + 1);
+        }
+        KeyIndex { sorted, slots }
+    }
+
+    /// The rows whose value is `value`, in row order.
+    fn lookup<'a>(&'a self, strings: &StringArray, value: &str) -> &'a [u32] {
+        let at = |pos: usize| strings.value(self.sorted[pos] as usize);
+        let start = if self.slots.is_empty() {
+            let start = self
+                .sorted
+                .partition_point(|&i| strings.value(i as usize) < value);
+            if start == self.sorted.len() || at(start) != value {
+                return &[];
+            }
+            start
+        } else {
+            let hash = key_hash(value);
+            let mask = self.slots.len() - 1;
+            let mut slot = hash as usize & mask;
+            loop {
+                let entry = self.slots[slot];
+                if entry == 0 {
+                    return &[];
+                }
+                if entry & HASH_BITS == hash & HASH_BITS {
+                    let start = (entry & !HASH_BITS) as usize - 1;
+                    if at(start) == value {
+                        break start;
+                    }
+                }
+                slot = (slot + 1) & mask;
+            }
+        };
+        // A run is as long as the rows it returns (one, for a stage ARN).
+        let mut end = start + 1;
+        while end < self.sorted.len() && at(end) == value {
+            end += 1;
+        }
+        &self.sorted[start..end]
+    }
 }
 
 impl SnapshotData {
@@ -82,14 +177,10 @@ impl SnapshotData {
     /// Rows whose indexed column `which` (an index into [`INDEXED_COLUMNS`]) equals `value`,
     /// in row order.
     fn lookup(&self, which: usize, value: &str) -> &[u32] {
-        let Some(strings) = self.strings(which) else {
-            return &[];
-        };
-        let sorted = self.index(which);
-        let at = |i: &u32| strings.value(*i as usize);
-        let start = sorted.partition_point(|i| at(i) < value);
-        let end = start + sorted[start..].partition_point(|i| at(i) == value);
-        &sorted[start..end]
+        match self.strings(which) {
+            Some(strings) => self.index(which).lookup(strings, value),
+            None => &[],
+        }
     }
 
     /// The text column `INDEXED_COLUMNS[which]`.
@@ -100,21 +191,20 @@ impl SnapshotData {
             .downcast_ref::<StringArray>()
     }
 
-    /// The index of column `INDEXED_COLUMNS[which]`, built the first time it is asked for.
-    fn index(&self, which: usize) -> &[u32] {
+    /// The index of column `INDEXED_COLUMNS[which]`, built the first time it is asked for
+    /// (or shared with another column holding the very same array).
+    fn index(&self, which: usize) -> &KeyIndex {
         self.indexes[which].get_or_init(|| {
-            let Some(strings) = self.strings(which) else {
-                return Vec::new();
-            };
-            let mut rows: Vec<u32> = (0..strings.len())
-                .filter(|&r| strings.is_valid(r))
-                .filter_map(|r| u32::try_from(r).ok())
-                .collect();
-            // Stable: equal values keep their row order.
-            rows.sort_by(|a, b| strings.value(*a as usize).cmp(strings.value(*b as usize)));
-            rows.shrink_to_fit();
-            rows
+            let column = |w: usize| self.batch.column(INDEXED_COLUMNS[w].1);
+            if let Some(same) = (0..which).find(|&w| Arc::ptr_eq(column(w), column(which))) {
+                return Arc::clone(self.indexes[same].get_or_init(|| self.build_index(same)));
+            }
+            self.build_index(which)
         })
+    }
+
+    fn build_index(&self, which: usize) -> Arc<KeyIndex> {
+        Arc::new(self.strings(which).map(KeyIndex::build).unwrap_or_default())
     }
 }
 
@@ -449,6 +539,67 @@ mod tests {
         assert_eq!(current.version(), published.version());
         let rows: Vec<_> = current.rows().collect();
         assert_eq!(rows, published.rows().collect::<Vec<_>>(), "the same rows");
+    }
+
+    /// The hash table finds exactly the rows a scan comparing every value finds: duplicates
+    /// (in row order), the empty string, values absent from the column, NULLs never.
+    #[test]
+    fn key_index_lookups_match_a_full_comparison() {
+        let mut values: Vec<Option<String>> = (0..5_000)
+            .map(|i| match i % 7 {
+                0 => None,
+                1 => Some(String::new()),
+                2 => Some(format!("dup{}", i % 5)),
+                _ => Some(format!(
+                    "arn:aws:apigateway:us-east-1::/apis/a{i}/stages/s{}",
+                    i % 3
+                )),
+            })
+            .collect();
+        values.push(Some("zzz".to_owned()));
+        let strings = StringArray::from(values.clone());
+        let index = KeyIndex::build(&strings);
+        assert!(!index.slots.is_empty(), "the hash table is built");
+        let mut probes: Vec<String> = values.iter().flatten().cloned().collect();
+        probes.extend(
+            [
+                "absent",
+                "dup9",
+                "arn:aws:apigateway:us-east-1::/apis/a7/stages/s9",
+            ]
+            .map(str::to_owned),
+        );
+        for probe in &probes {
+            let want: Vec<u32> = (0..values.len() as u32)
+                .filter(|&r| values[r as usize].as_deref() == Some(probe.as_str()))
+                .collect();
+            assert_eq!(index.lookup(&strings, probe), &want[..], "{probe:?}");
+        }
+        // Without the table (more rows than 32-bit positions), bisection gives the same.
+        let bisecting = KeyIndex {
+            sorted: index.sorted.clone(),
+            slots: Vec::new(),
+        };
+        for probe in &probes {
+            assert_eq!(
+                bisecting.lookup(&strings, probe),
+                index.lookup(&strings, probe),
+                "{probe:?}"
+            );
+        }
+    }
+
+    /// `_key` and `stage_arn` share one array, and then one index.
+    #[test]
+    fn columns_sharing_an_array_share_an_index() {
+        let data = SnapshotData::derive(&rows()).expect("derived");
+        let (key, arn) = (
+            data.indexes[0].get().expect("built"),
+            data.indexes[1].get().expect("built"),
+        );
+        assert!(Arc::ptr_eq(key, arn));
+        let first = rows().into_iter().next().expect("a row");
+        assert!(!data.lookup(1, &first.stage_arn).is_empty());
     }
 
     /// A lookup's rows come out as the batch's own rows: a contiguous run is sliced (no copy),

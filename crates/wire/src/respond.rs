@@ -131,6 +131,8 @@ fn row_response(
     let rows = stream.flat_map(move |batch| {
         let columns = Arc::clone(&columns);
         let chunks: Vec<PgWireResult<RecordBatch>> = match batch {
+            // A small batch (a lookup's one row) is encoded as it is, without slicing.
+            Ok(batch) if batch.num_rows() <= ENCODE_CHUNK => vec![Ok(batch)],
             Ok(batch) => {
                 let n = batch.num_rows();
                 (0..n)
