@@ -255,6 +255,131 @@ fn take_string(e: &mut Expr, column_type: DataType, values: &mut Vec<Taken>) {
     v.value = Value::Placeholder(format!("${}", values.len()));
 }
 
+/// A query text cut into tokens: every token as written, whitespace and comments included,
+/// with each plain single-quoted string replaced by a mark ([`Tokens::key`]), and those strings
+/// in order.
+#[derive(Debug)]
+pub(crate) struct Tokens {
+    key: String,
+    strings: Vec<String>,
+}
+
+/// The mark a string leaves in a [`Tokens::key`].
+const STRING_MARK: char = '\u{1}';
+/// What ends each other token in a [`Tokens::key`], so two texts never run together.
+const TOKEN_END: char = '\u{0}';
+
+/// `sql` as [`Tokens`]; `None` when it does not tokenize (it is then parsed, and fails, as
+/// written).
+pub(crate) fn tokens(sql: &str) -> Option<Tokens> {
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    let mut key = String::with_capacity(sql.len());
+    let mut strings = Vec::new();
+    for token in tokens {
+        match token {
+            Token::SingleQuotedString(s) => {
+                key.push(STRING_MARK);
+                strings.push(s);
+            }
+            other => {
+                let text = other.to_string();
+                // A token holding a mark or a separator could make two texts one key.
+                if text.contains([STRING_MARK, TOKEN_END]) {
+                    return None;
+                }
+                key.push_str(&text);
+                key.push(TOKEN_END);
+            }
+        }
+    }
+    Some(Tokens { key, strings })
+}
+
+impl Tokens {
+    /// The text with its strings marked: texts with equal keys differ only in the contents of
+    /// their plain single-quoted strings.
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+/// Where the strings of a text with a given [`Tokens::key`] go: which are its parameters
+/// (the strings [`normalize`] took, in parameter order) and which are part of the query and
+/// must be exactly what they were.
+///
+/// Texts with equal keys parse to the same statement but for the contents of those strings,
+/// since the parser reads a string token's kind, never its contents, and [`normalize`]
+/// decides from the statement's shape, never a string's contents. So a text whose fixed
+/// strings are as recorded normalizes to the same text, and its parameters are its strings at
+/// the recorded places: no need to parse it.
+#[derive(Debug)]
+pub(crate) struct TokenShape {
+    /// The normalized text (the key of the session's kept plans by shape).
+    pub(crate) normal: String,
+    /// Per parameter, the position of its string among the text's strings, and its type.
+    params: Vec<(usize, DataType)>,
+    /// The strings that are not parameters, by position, as they must be.
+    fixed: Vec<(usize, String)>,
+}
+
+impl TokenShape {
+    /// The shape of `tokens`, a text that normalized to `normal` taking `taken`; `None` when
+    /// a taken string is not exactly one of the text's strings (two equal strings, or one
+    /// the parser joined from several), so where it came from is not certain.
+    pub(crate) fn new(tokens: &Tokens, normal: String, taken: &[Taken]) -> Option<TokenShape> {
+        let mut params = Vec::with_capacity(taken.len());
+        for t in taken {
+            let mut at = tokens
+                .strings
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| **s == t.text);
+            let (position, _) = at.next()?;
+            if at.next().is_some() {
+                return None;
+            }
+            params.push((position, t.column_type.clone()));
+        }
+        let fixed = tokens
+            .strings
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| params.iter().all(|(p, _)| p != i))
+            .map(|(i, s)| (i, s.clone()))
+            .collect();
+        Some(TokenShape {
+            normal,
+            params,
+            fixed,
+        })
+    }
+
+    /// The strings `tokens` binds as parameters; `None` when its fixed strings are not the
+    /// recorded ones (it is then parsed and planned as usual).
+    pub(crate) fn taken(&self, tokens: &Tokens) -> Option<Vec<Taken>> {
+        let expected = self.params.len() + self.fixed.len();
+        if tokens.strings.len() != expected
+            || self
+                .fixed
+                .iter()
+                .any(|(i, s)| tokens.strings.get(*i) != Some(s))
+        {
+            return None;
+        }
+        self.params
+            .iter()
+            .map(|(i, column_type)| {
+                Some(Taken {
+                    text: tokens.strings.get(*i)?.clone(),
+                    column_type: column_type.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -438,5 +563,92 @@ mod tests {
             plans[0].get().is_some_and(Option::is_some),
             "generic plan built"
         );
+    }
+
+    /// A simple query as the wire runs one: a text kept before (exactly, or by its tokens)
+    /// runs its kept plan; any other is parsed, planned and remembered. Says whether it was
+    /// kept, and its answer.
+    async fn simple(s: &Session, text: &str) -> (bool, String) {
+        if let Some(p) = s.cached_text(text) {
+            return (true, answer(s, Ok((*p).clone())).await);
+        }
+        let mut commands = match s.parse(text) {
+            Ok(c) => c,
+            Err(e) => return (false, format!("error {e}")),
+        };
+        let prepared = s.prepare(commands.remove(0)).await;
+        if let Ok(p) = &prepared {
+            s.remember_text(text, p);
+        }
+        (false, answer(s, prepared).await)
+    }
+
+    async fn as_written(s: &Session, text: &str) -> String {
+        let mut commands = match s.parse(text) {
+            Ok(c) => c,
+            Err(e) => return format!("error {e}"),
+        };
+        answer(s, s.prepare_as_written(commands.remove(0)).await).await
+    }
+
+    /// A text of the same tokens as one run before, but for the strings it binds, runs the
+    /// kept plan without being parsed, and answers as the text planned as written; any other
+    /// difference (a string that is part of the query, spacing, a string that does not read
+    /// as its column's type, a string met twice) goes the usual way.
+    #[tokio::test]
+    async fn texts_of_the_same_tokens_bind_their_strings_without_parsing() {
+        let (_engine, s) = demo();
+        let t = "aws.apigatewayv2_stage";
+        let arns: Vec<String> = {
+            let text = format!("SELECT stage_arn FROM {t} ORDER BY 1 LIMIT 2");
+            let mut c = s.parse(&text).expect("parse");
+            let p = s.prepare(c.remove(0)).await.expect("plan");
+            let Ok(Output::Rows { stream, .. }) = s.execute(&p, Vec::new()).await else {
+                panic!("rows")
+            };
+            let b = collect(stream).await.expect("rows");
+            let a = datafusion::arrow::array::AsArray::as_string::<i32>(b[0].column(0));
+            (0..datafusion::arrow::array::Array::len(a)).map(|i| a.value(i).to_owned()).collect()
+        };
+        let lookup = |tag: &str, arn: &str| {
+            format!("SELECT '{tag}' AS tag, stage_name FROM {t} WHERE stage_arn = '{arn}'")
+        };
+        // (text, whether it runs a kept plan)
+        let cases: Vec<(String, bool)> = vec![
+            (lookup("x", &arns[0]), false),
+            (lookup("x", &arns[1]), true),
+            (lookup("x", "arn:nope"), true),
+            (lookup("x", "it''s"), true),
+            // The select list's string is part of the query.
+            (lookup("y", &arns[0]), false),
+            (lookup("x", &arns[0]).replace("WHERE", "WHERE  "), false),
+            (
+                format!("SELECT stage_name FROM {t} WHERE created_date > '2020-01-01'"),
+                false,
+            ),
+            (
+                format!("SELECT stage_name FROM {t} WHERE created_date > '2021-06-01 10:00'"),
+                true,
+            ),
+            // Not a timestamp: parsed and planned, and fails as it should.
+            (
+                format!("SELECT stage_name FROM {t} WHERE created_date > 'soon'"),
+                false,
+            ),
+            (
+                format!("SELECT count(*) FROM {t} WHERE stage_name = 'a' OR description = 'a'"),
+                false,
+            ),
+            // The same string twice: where each came from is not certain, so never by tokens.
+            (
+                format!("SELECT count(*) FROM {t} WHERE stage_name = 'b' OR description = 'b'"),
+                false,
+            ),
+        ];
+        for (text, kept) in &cases {
+            let (was_kept, got) = simple(&s, text).await;
+            assert_eq!(was_kept, *kept, "{text}");
+            assert_eq!(got, as_written(&s, text).await, "{text}");
+        }
     }
 }

@@ -78,6 +78,11 @@ impl<T: Clone> TextCache<T> {
         (*made_in == generation).then(|| kept.clone())
     }
 
+    /// Whether nothing is kept.
+    pub fn is_empty(&self) -> bool {
+        self.texts.lock().map_or(true, |t| t.is_empty())
+    }
+
     /// Keeps `kept`, made under settings `generation`, for `sql`.
     pub fn insert(&self, sql: &str, generation: u64, kept: T) {
         if let Ok(mut texts) = self.texts.lock() {

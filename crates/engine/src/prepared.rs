@@ -29,6 +29,9 @@ pub struct Prepared {
     /// The values of a query whose strings were made parameters ([`crate::auto_param`]): it
     /// runs with these and, to the client, has no parameters.
     pub(crate) bound: Option<Arc<Vec<datafusion::scalar::ScalarValue>>>,
+    /// The strings those values were read from, as [`crate::auto_param::normalize`] took them
+    /// (what the session records to bind the next text of the same tokens without parsing).
+    pub(crate) taken: Option<Arc<Vec<crate::auto_param::Taken>>>,
     /// The rows of a kept physical plan that reads no table (`SELECT 1`, a driver's probe):
     /// the same every run, so kept after the first (see [`crate::kept_results::KeptResults`]).
     pub(crate) results: Arc<std::sync::OnceLock<crate::kept_results::KeptResults>>,
@@ -52,14 +55,21 @@ impl Prepared {
             optimized: Arc::default(),
             generic: Arc::default(),
             bound: None,
+            taken: None,
             results: Arc::default(),
         }
     }
 
-    /// This statement (sharing its kept plans) run with `values` for its parameters.
-    pub(crate) fn bound_to(&self, values: Vec<datafusion::scalar::ScalarValue>) -> Prepared {
+    /// This statement (sharing its kept plans) run with `values`, read from the strings
+    /// `taken`, for its parameters.
+    pub(crate) fn bound_to(
+        &self,
+        values: Vec<datafusion::scalar::ScalarValue>,
+        taken: Vec<crate::auto_param::Taken>,
+    ) -> Prepared {
         Prepared {
             bound: Some(Arc::new(values)),
+            taken: Some(Arc::new(taken)),
             ..self.clone()
         }
     }

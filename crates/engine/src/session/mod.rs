@@ -55,6 +55,8 @@ pub struct Session {
     texts: crate::plan_cache::TextCache,
     /// Normalized texts of queries whose strings are bound (see [`crate::auto_param`]).
     shapes: crate::plan_cache::TextCache<Option<Arc<Prepared>>>,
+    /// Token keys of simple-query texts whose strings were bound, and where their strings go.
+    token_shapes: crate::plan_cache::TextCache<Arc<crate::auto_param::TokenShape>>,
 }
 
 impl Session {
@@ -86,13 +88,33 @@ impl Session {
             in_transaction: AtomicBool::new(false),
             texts: crate::plan_cache::TextCache::default(),
             shapes: crate::plan_cache::TextCache::default(),
+            token_shapes: crate::plan_cache::TextCache::default(),
         }
     }
 
     /// The statement this exact text planned to before, if it was a single query with a
     /// reusable plan (see [`crate::plan_cache`]).
     pub fn cached_text(&self, sql: &str) -> Option<Arc<Prepared>> {
-        self.texts.get(sql, self.settings_read().generation())
+        let generation = self.settings_read().generation();
+        self.texts
+            .get(sql, generation)
+            .or_else(|| self.cached_tokens(sql, generation))
+    }
+
+    /// The kept plan of a text whose tokens are those of one planned before but for the
+    /// strings it binds (see [`crate::auto_param::TokenShape`]), bound to this text's strings:
+    /// run without parsing. `None` when there is none, or a string does not read as its
+    /// parameter's type (the text is then parsed and planned, and fails there as it should).
+    fn cached_tokens(&self, sql: &str, generation: u64) -> Option<Arc<Prepared>> {
+        if self.token_shapes.is_empty() {
+            return None;
+        }
+        let tokens = crate::auto_param::tokens(sql)?;
+        let shape = self.token_shapes.get(tokens.key(), generation)?;
+        let taken = shape.taken(&tokens)?;
+        let kept = self.shapes.get(&shape.normal, generation)??;
+        let values = crate::auto_param::bound_values(&taken, &kept.param_types)?;
+        Some(Arc::new(kept.bound_to(values, taken)))
     }
 
     /// Keeps `prepared` as the plan of the text `sql`, if it can be reused.
@@ -108,6 +130,15 @@ impl Session {
             let generation = self.settings_read().generation();
             self.texts
                 .insert(sql, generation, Arc::new(prepared.clone()));
+            // The next text of the same tokens, other strings bound, is then not parsed.
+            if let (Some(taken), Command::Query(normal)) = (&prepared.taken, &*prepared.command)
+                && let Some(tokens) = crate::auto_param::tokens(sql)
+                && let Some(shape) =
+                    crate::auto_param::TokenShape::new(&tokens, normal.to_string(), taken)
+            {
+                self.token_shapes
+                    .insert(tokens.key(), generation, Arc::new(shape));
+            }
         }
     }
 
@@ -172,7 +203,7 @@ impl Session {
         if let Some(kept) = self.shapes.get(&key, generation) {
             let kept = kept?;
             let values = crate::auto_param::bound_values(&taken, &kept.param_types)?;
-            return Some(kept.bound_to(values));
+            return Some(kept.bound_to(values, taken));
         }
         // Kept only when the planner read every string as its column's type, and the plan
         // can run again.
@@ -197,7 +228,7 @@ impl Session {
         self.shapes.insert(&key, generation, kept.clone());
         let kept = kept?;
         let values = crate::auto_param::bound_values(&taken, &kept.param_types)?;
-        Some(kept.bound_to(values))
+        Some(kept.bound_to(values, taken))
     }
 
     /// Plans `command` as written (no strings made parameters).
