@@ -608,7 +608,9 @@ mod tests {
             };
             let b = collect(stream).await.expect("rows");
             let a = datafusion::arrow::array::AsArray::as_string::<i32>(b[0].column(0));
-            (0..datafusion::arrow::array::Array::len(a)).map(|i| a.value(i).to_owned()).collect()
+            (0..datafusion::arrow::array::Array::len(a))
+                .map(|i| a.value(i).to_owned())
+                .collect()
         };
         let lookup = |tag: &str, arn: &str| {
             format!("SELECT '{tag}' AS tag, stage_name FROM {t} WHERE stage_arn = '{arn}'")
