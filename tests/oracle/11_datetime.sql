@@ -153,3 +153,7 @@ SELECT to_timestamp('2026-01-01 01:00 PM', 'YYYY-MM-DD HH12:MI AM'), to_timestam
 SELECT to_timestamp('2026-02-30', 'YYYY-MM-DD')
 
 SELECT to_char(created_date, 'YYYY-MM-DD HH24:MI:SS') = to_char(to_timestamp(to_char(created_date, 'YYYY-MM-DD HH24:MI:SS'), 'YYYY-MM-DD HH24:MI:SS'), 'YYYY-MM-DD HH24:MI:SS') FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 3
+
+SELECT '0001-01-01'::timestamp - interval '1 day', '0001-01-01 00:00:00'::timestamp - interval '1 microsecond', '0001-01-01'::date - 1, '9999-12-31 23:00'::timestamp + interval '2 hours'
+
+SELECT ('0001-01-01'::timestamp - interval '400 days')::timestamptz AS tz, ('0001-01-01'::timestamp - interval '400 days')::text AS t

@@ -99,7 +99,8 @@ pub mod values {
     pub use crate::semantics::datetime_in;
     pub use crate::text::{
         IntervalStyle, TimestampText, array_item_text, binary_value, float_text, interval_parts,
-        list_value, timestamp_micros, timestamp_text, write_text, write_text_styled,
+        list_value, timestamp_micros, timestamp_text, timestamp_text_zoned, write_text,
+        write_text_styled,
     };
 }
 

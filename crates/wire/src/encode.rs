@@ -26,10 +26,10 @@ use stagesql_engine::values::HSTORE_OID;
 pub use stagesql_engine::values::write_text;
 use stagesql_engine::values::{IntervalStyle, write_text_styled};
 use stagesql_engine::values::{
-    TimestampText, binary_value, interval_parts, list_value, timestamp_micros, timestamp_text,
+    TimestampText, binary_value, interval_parts, list_value, timestamp_micros, timestamp_text_zoned,
 };
 #[cfg(test)]
-use stagesql_engine::values::{array_item_text, float_text};
+use stagesql_engine::values::{array_item_text, float_text, timestamp_text};
 
 /// Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01).
 const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
@@ -146,25 +146,25 @@ impl<'a> Source<'a> {
                     buf.put_i32(-1);
                     return Ok(());
                 }
-                let suffix: &[u8] = if *tz { b"+00" } else { b"" };
+                let zone = if *tz { "+00" } else { "" };
                 match TimestampText::of(a.value(row)) {
                     Some(text) => {
                         let text = text.as_bytes();
                         // At most 29 bytes.
-                        let len = i32::try_from(text.len() + suffix.len()).unwrap_or(i32::MAX);
+                        let len = i32::try_from(text.len() + zone.len()).unwrap_or(i32::MAX);
                         buf.put_i32(len);
                         buf.put_slice(text);
+                        buf.put_slice(zone.as_bytes());
                     }
                     None => {
+                        // Outside years 1 to 9999 (`… BC` after the zone).
                         scratch.clear();
-                        timestamp_text(a.value(row), scratch)?;
-                        let len = i32::try_from(scratch.len() + suffix.len())
-                            .map_err(|e| e.to_string())?;
+                        timestamp_text_zoned(a.value(row), zone, scratch)?;
+                        let len = i32::try_from(scratch.len()).map_err(|e| e.to_string())?;
                         buf.put_i32(len);
                         buf.put_slice(scratch.as_bytes());
                     }
                 }
-                buf.put_slice(suffix);
                 Ok(())
             }
             Source::Other(array, fmt) => encode_value(array, row, fmt, buf, scratch),

@@ -169,8 +169,8 @@ fn text_and_boolean_columns_encode_like_every_other_value() {
         [
             field(Some(b"")),
             field(None),
-            field(Some(b"0000-12-31 23:59:59.999999")),
-            field(Some(b"0000-12-31 23:59:59.999999+00")),
+            field(Some(b"0001-12-31 23:59:59.999999 BC")),
+            field(Some(b"0001-12-31 23:59:59.999999+00 BC")),
         ]
         .concat(),
     ];

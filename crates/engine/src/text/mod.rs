@@ -5,7 +5,6 @@
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Datelike, NaiveDate};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Date64Type, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type,
@@ -92,10 +91,7 @@ pub fn write_text_styled(
         DataType::Float64 => float_text(array.as_primitive::<Float64Type>().value(row), out),
         DataType::Timestamp(unit, tz) => {
             let micros = timestamp_micros(array, row, unit);
-            timestamp_text(micros, out)?;
-            if tz.is_some() {
-                out.push_str("+00");
-            }
+            timestamp_text_zoned(micros, if tz.is_some() { "+00" } else { "" }, out)?;
         }
         DataType::Date32 => date_text(array.as_primitive::<Date32Type>().value(row), out)?,
         DataType::Date64 => {
@@ -193,18 +189,35 @@ pub fn timestamp_micros(array: &ArrayRef, row: usize, unit: &TimeUnit) -> i64 {
 /// Microseconds in a day.
 const DAY_MICROS: i64 = 86_400_000_000;
 
-/// `2026-11-25 09:38:48` or `2026-11-25 09:38:48.123` (trailing zeros dropped).
+/// `2026-11-25 09:38:48` or `2026-11-25 09:38:48.123` (trailing zeros dropped); years before
+/// 1 as PostgreSQL prints them (`0001-12-31 00:00:00 BC`).
 pub fn timestamp_text(micros: i64, out: &mut String) -> Result<(), String> {
+    timestamp_text_zoned(micros, "", out)
+}
+
+/// [`timestamp_text`] with `zone` (`+00` for a timestamptz) after the time and before a `BC`.
+pub fn timestamp_text_zoned(micros: i64, zone: &str, out: &mut String) -> Result<(), String> {
     if let Some(text) = TimestampText::of(micros) {
         out.push_str(text.as_str());
+        out.push_str(zone);
         return Ok(());
     }
-    // Years outside 1..=9999 (rare) go through chrono's formatter.
-    let t = DateTime::from_timestamp_micros(micros)
-        .ok_or_else(|| format!("timestamp out of range: {micros}"))?
-        .naive_utc();
-    let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S"));
+    // Years outside 1..=9999 (rare): before 1 as `… BC`, after 9999 with all their digits.
+    let (year, month, day) = civil_from_days(micros.div_euclid(DAY_MICROS));
+    let seconds = micros.rem_euclid(DAY_MICROS) / 1_000_000;
+    let _ = write!(
+        out,
+        "{:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        if year <= 0 { 1 - year } else { year },
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    );
     push_fraction(micros.rem_euclid(1_000_000), out);
+    out.push_str(zone);
+    if year <= 0 {
+        out.push_str(" BC");
+    }
     Ok(())
 }
 
@@ -280,31 +293,6 @@ fn put_digits(out: &mut [u8], mut n: i64) {
     }
 }
 
-/// `YYYY-MM-DD` for years 1 to 9999 (the common case, written without chrono's formatter,
-/// which dominated full-table fetches); false for other years, left to the formatter.
-pub fn push_ymd(d: NaiveDate, out: &mut String) -> bool {
-    let Ok(year) = u32::try_from(d.year()) else {
-        return false;
-    };
-    if !(1..=9999).contains(&year) {
-        return false;
-    }
-    push_digits(year, 4, out);
-    out.push('-');
-    push_digits(d.month(), 2, out);
-    out.push('-');
-    push_digits(d.day(), 2, out);
-    true
-}
-
-/// `n` as exactly `width` decimal digits (zero-padded; `n` must fit).
-pub fn push_digits(n: u32, width: u32, out: &mut String) {
-    for i in (0..width).rev() {
-        let digit = (n / 10u32.pow(i)) % 10;
-        out.push(char::from(b'0' + digit as u8));
-    }
-}
-
 /// `.5`, `.123456`: a fraction of a second, trailing zeros dropped (nothing for zero).
 pub fn push_fraction(us: i64, out: &mut String) {
     if us != 0 {
@@ -318,10 +306,14 @@ pub fn push_fraction(us: i64, out: &mut String) {
 
 /// `2026-01-05`: a date given as days since the Unix epoch.
 pub fn date_text(days: i32, out: &mut String) -> Result<(), String> {
-    let d = NaiveDate::from_num_days_from_ce_opt(days + 719_163)
-        .ok_or_else(|| format!("date out of range: {days}"))?;
-    if !push_ymd(d, out) {
-        let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+    let (year, month, day) = civil_from_days(i64::from(days));
+    let _ = write!(
+        out,
+        "{:04}-{month:02}-{day:02}",
+        if year <= 0 { 1 - year } else { year }
+    );
+    if year <= 0 {
+        out.push_str(" BC");
     }
     Ok(())
 }
@@ -412,6 +404,7 @@ pub fn list_value(array: &ArrayRef, row: usize) -> ArrayRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::DateTime;
 
     /// What chrono's formatter prints, the text before the calendar was computed here.
     fn by_chrono(micros: i64) -> String {
@@ -457,10 +450,40 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_outside_years_1_to_9999_still_print() {
-        let mut out = String::new();
-        timestamp_text(-62_135_596_800_000_001, &mut out).expect("year 0 is in chrono's range");
-        assert_eq!(out, by_chrono(-62_135_596_800_000_001));
-        assert!(timestamp_text(i64::MIN, &mut String::new()).is_err());
+    fn years_before_1_print_as_bc_and_after_9999_in_full_like_postgres() {
+        let text = |micros: i64| {
+            let mut out = String::new();
+            timestamp_text(micros, &mut out).expect("prints");
+            out
+        };
+        // PostgreSQL: SELECT '0001-01-01'::timestamp - interval '1 microsecond' and friends.
+        assert_eq!(
+            text(-62_135_596_800_000_001),
+            "0001-12-31 23:59:59.999999 BC"
+        );
+        assert_eq!(
+            text(-62_135_596_800_000_000 - 86_400_000_000),
+            "0001-12-31 00:00:00 BC"
+        );
+        assert_eq!(
+            text(-62_167_219_200_000_000 - 86_400_000_000),
+            "0002-12-31 00:00:00 BC"
+        );
+        assert_eq!(text(-210_866_803_200_000_000), "4714-11-24 00:00:00 BC");
+        assert_eq!(text(253_402_300_800_000_000), "10000-01-01 00:00:00");
+        let mut zoned = String::new();
+        timestamp_text_zoned(-62_135_596_800_000_001, "+00", &mut zoned).expect("prints");
+        assert_eq!(zoned, "0001-12-31 23:59:59.999999+00 BC");
+        let date = |days: i32| {
+            let mut out = String::new();
+            date_text(days, &mut out).expect("prints");
+            out
+        };
+        assert_eq!(date(-719_162), "0001-01-01");
+        assert_eq!(date(-719_163), "0001-12-31 BC");
+        assert_eq!(date(20_000), "2024-10-04");
+        assert_eq!(date(2_932_897), "10000-01-01");
+        // Any value prints, even far outside PostgreSQL's range.
+        assert!(!text(i64::MIN).is_empty());
     }
 }
