@@ -284,7 +284,9 @@ pub(crate) fn tokens(sql: &str) -> Option<Tokens> {
                 strings.push(s);
             }
             other => {
-                let text = other.to_string();
+                // Debug, not Display: it names the token's kind and quotes its contents, so
+                // two different tokens never write the same text.
+                let text = format!("{other:?}");
                 // A token holding a mark or a separator could make two texts one key.
                 if text.contains([STRING_MARK, TOKEN_END]) {
                     return None;
@@ -623,6 +625,28 @@ mod tests {
             (lookup("x", "it''s"), true),
             // The select list's string is part of the query.
             (lookup("y", &arns[0]), false),
+            // So is an escape string, whatever its contents.
+            (
+                format!(
+                    "SELECT E'a' AS tag FROM {t} WHERE stage_arn = '{}'",
+                    arns[0]
+                ),
+                false,
+            ),
+            (
+                format!(
+                    "SELECT E'b' AS tag FROM {t} WHERE stage_arn = '{}'",
+                    arns[1]
+                ),
+                false,
+            ),
+            (
+                format!(
+                    "SELECT E'a' AS tag FROM {t} WHERE stage_arn = '{}'",
+                    arns[1]
+                ),
+                true,
+            ),
             (lookup("x", &arns[0]).replace("WHERE", "WHERE  "), false),
             (
                 format!("SELECT stage_name FROM {t} WHERE created_date > '2020-01-01'"),
