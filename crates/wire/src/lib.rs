@@ -1,7 +1,8 @@
 //! The PostgreSQL wire-protocol front end.
 //!
 //! Map of the crate:
-//! - [`server`]: the accept loop; connection tasks are tracked and stop on shutdown.
+//! - [`server`]: the accept loop; connection tasks are tracked and stop on shutdown;
+//!   `threads`: each connection on a thread of its own, up to `max_connections`.
 //! - [`socket`]: one connection's message loop: TLS negotiation, timeouts, shutdown;
 //!   [`flush`]: its output buffering (one send per round trip); [`inbound`]: what its input
 //!   may hold (message lengths, the server-wide input budget, UTF-8, the startup layout).
@@ -36,6 +37,7 @@ pub mod server;
 pub mod shared;
 pub mod socket;
 pub mod startup;
+mod threads;
 pub mod tls;
 pub mod types;
 

@@ -1,4 +1,6 @@
 //! The accept loop: one task per connection, all owned by a tracker, stopped by a token.
+//! Each connection runs on a thread of its own, up to `max_connections` of them (see
+//! [`crate::threads`]).
 //!
 //! Each connection runs [`serve_socket`], which watches the server's tokens. On shutdown the
 //! loop stops accepting; idle sessions end at once with 57P01, running statements get `drain`
@@ -16,6 +18,7 @@ use crate::backend::Backend;
 use crate::handler::Connection;
 use crate::shared::Shared;
 use crate::socket::{Stops, serve_socket};
+use crate::threads::ConnectionThreads;
 
 /// Serves connections from `listener` until `shutdown` is cancelled, then drains for up to
 /// `drain` before closing what is left.
@@ -28,6 +31,8 @@ pub async fn serve<B: Backend>(
     let tracker = TaskTracker::new();
     let force_close = CancellationToken::new();
     let mut next_id: u64 = 0;
+    // As many threads as connections can be logged in at once (see `threads`).
+    let threads = ConnectionThreads::new(shared.config.max_connections);
     loop {
         let (socket, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -57,14 +62,21 @@ pub async fn serve<B: Backend>(
             user = tracing::field::Empty,
             application_name = tracing::field::Empty,
         );
-        tracker.spawn(
-            async move {
-                tracing::debug!("connected");
-                serve_socket(socket, connection, stops).await;
-                tracing::debug!("disconnected");
+        // Off this runtime's reactor: the connection registers it with the runtime it runs on.
+        let socket = match socket.into_std() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(cause = %e, "cannot take the accepted socket");
+                continue;
             }
-            .instrument(span),
-        );
+        };
+        let work = async move {
+            tracing::debug!("connected");
+            serve_socket(socket, connection, stops).await;
+            tracing::debug!("disconnected");
+        }
+        .instrument(span);
+        threads.start(&tracker, work);
     }
     drop(listener);
     tracker.close();

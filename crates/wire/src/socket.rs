@@ -62,7 +62,7 @@ enum Step {
 
 /// Serves one TCP connection to the end.
 pub async fn serve_socket<B: Backend>(
-    tcp: TcpStream,
+    tcp: std::net::TcpStream,
     connection: Arc<Connection<B>>,
     stops: Stops,
 ) {
@@ -355,12 +355,11 @@ async fn screen<S>(
     Step::Run(message)
 }
 
-/// The socket, and a second handle on it that watches for the client leaving while a
+/// The socket (registered with the runtime this runs on), and a second handle on it that watches for the client leaving while a
 /// statement runs (PostgreSQL's `client_connection_check_interval`): without it a client that
 /// starts a query that never ends and goes away leaves the query running. The watcher is
 /// `None` when the socket cannot be duplicated (statements then run unwatched).
-fn split_watcher(tcp: TcpStream) -> std::io::Result<(TcpStream, Option<TcpStream>)> {
-    let std = tcp.into_std()?;
+fn split_watcher(std: std::net::TcpStream) -> std::io::Result<(TcpStream, Option<TcpStream>)> {
     let watcher = std
         .try_clone()
         .and_then(TcpStream::from_std)
