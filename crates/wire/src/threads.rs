@@ -81,8 +81,11 @@ impl ConnectionThreads {
             return Placed::Shared;
         }
         let running = Running(Arc::clone(&self.running));
+        // Sockets and timers; not the process and signal drivers, which would look for
+        // exited child processes every time the thread parks.
         let runtime = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
+            .enable_io()
+            .enable_time()
             .build()
         {
             Ok(r) => r,
