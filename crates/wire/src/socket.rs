@@ -355,9 +355,10 @@ async fn screen<S>(
     Step::Run(message)
 }
 
-/// The socket (registered with the runtime this runs on), and a second handle on it that watches for the client leaving while a
-/// statement runs (PostgreSQL's `client_connection_check_interval`): without it a client that
-/// starts a query that never ends and goes away leaves the query running. The watcher is
+/// The socket (registered with the runtime this runs on), and a second handle on it that
+/// watches for the client leaving while a statement runs (PostgreSQL's
+/// `client_connection_check_interval`): without it a client that starts a query that never
+/// ends and goes away leaves the query running. The watcher is
 /// `None` when the socket cannot be duplicated (statements then run unwatched).
 fn split_watcher(std: std::net::TcpStream) -> std::io::Result<(TcpStream, Option<TcpStream>)> {
     let watcher = std
