@@ -1,6 +1,6 @@
 //! The accept loop: one task per connection, all owned by a tracker, stopped by a token.
 //! Each connection runs on a thread of its own, up to `max_connections` of them (see
-//! [`crate::threads`]).
+//! `threads.rs`).
 //!
 //! Each connection runs [`serve_socket`], which watches the server's tokens. On shutdown the
 //! loop stops accepting; idle sessions end at once with 57P01, running statements get `drain`

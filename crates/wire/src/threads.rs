@@ -12,10 +12,10 @@
 //! connections from each other: a statement that computes inline, or a 1M-row fetch being
 //! encoded, is scheduled by the kernel against the others instead of holding a shared worker.
 //!
-//! Queries that compute for long still run on the [`QueryExecutor`](stagesql_engine) pool,
-//! not on these threads. Connections past [`ConnectionThreads::limit`] (more than can log in
-//! at once, e.g. a flood of connections that never send a startup message) run on the shared
-//! runtime, so a flood costs tasks, not threads. Every connection, on either, is a task of the
+//! Queries that compute for long still run on the engine's `QueryExecutor` pool, not on
+//! these threads. Connections past the limit (more than can log in at once, e.g. a flood of
+//! connections that never send a startup message) run on the shared runtime, so a flood
+//! costs tasks, not threads. Every connection, on either, is a task of the
 //! server's [`TaskTracker`], which shutdown waits for.
 
 use std::future::Future;
