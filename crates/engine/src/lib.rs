@@ -35,6 +35,8 @@
 //! - [`pg_types`]: the type OIDs shared by the wire and the catalog tables.
 //! - [`pg_catalog`]: `pg_catalog` and `information_schema` tables describing the table, built
 //!   from PostgreSQL 15's own column lists and rows (`postgres15/`, dumped by `dump.py`).
+//! - [`row_memo`]: bytes the wire made from a snapshot's rows (DataRows of whole rows), kept
+//!   with the snapshot for the next reader.
 //! - [`limits`]: memory pools, statement timeout and cancel; [`executor`]: the runtime long
 //!   queries run on, so that cancel, timeouts and shutdown stop their work.
 //! - [`error`]: [`EngineError`]; the wire crate maps it to SQLSTATE codes.
@@ -62,6 +64,7 @@ pub(crate) mod planner;
 pub(crate) mod prepared;
 pub(crate) mod rewrite;
 pub(crate) mod row_fn;
+pub(crate) mod row_memo;
 pub(crate) mod scan;
 pub(crate) mod schema;
 pub(crate) mod semantics;
@@ -82,6 +85,8 @@ pub use error::EngineError;
 pub use limits::{Canceller, MemoryLimits, parse_timeout, sleep_until};
 pub use output::Output;
 pub use prepared::Prepared;
+pub use row_memo::{CHUNK_ROWS, MemoChunk, RowMemo};
+pub use scan::TableRows;
 pub use session::Session;
 pub use statement::{Command, CopyFormat, CopyOptions};
 
@@ -124,6 +129,8 @@ mod face {
                 "pub use limits::{Canceller, MemoryLimits, parse_timeout, sleep_until};",
                 "pub use output::Output;",
                 "pub use prepared::Prepared;",
+                "pub use row_memo::{CHUNK_ROWS, MemoChunk, RowMemo};",
+                "pub use scan::TableRows;",
                 "pub use session::Session;",
                 "pub use statement::{Command, CopyFormat, CopyOptions};",
                 "pub mod values {",

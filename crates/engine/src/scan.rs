@@ -26,6 +26,7 @@ use stagesql_catalog::{RowStore, StageRow};
 
 use crate::batch::{ACCOUNT_ID, REGION, batch_row, snapshot_batch, text_value};
 use crate::error::EngineError;
+use crate::row_memo::RowMemo;
 
 /// The columns with a hash index, by position in the table.
 pub const INDEXED_COLUMNS: [(&str, usize); 2] = [("_key", 0), ("stage_arn", 13)];
@@ -39,6 +40,8 @@ pub struct SnapshotData {
     /// Per indexed column, its [`KeyIndex`]; one index serves both columns when they share
     /// one array (`_key` is the stage ARN).
     indexes: [OnceLock<Arc<KeyIndex>>; 2],
+    /// Bytes made from its rows by readers, kept for the next reader (see [`crate::row_memo`]).
+    memo: RowMemo,
 }
 
 /// One text column's index: its non-null rows sorted by value (equal values in row order,
@@ -140,6 +143,7 @@ impl SnapshotData {
     /// Wraps a snapshot's batch.
     pub fn new(batch: RecordBatch) -> SnapshotData {
         SnapshotData {
+            memo: RowMemo::new(batch.num_rows()),
             batch,
             indexes: [OnceLock::new(), OnceLock::new()],
         }
@@ -167,6 +171,11 @@ impl SnapshotData {
     /// The whole batch.
     pub fn batch(&self) -> &RecordBatch {
         &self.batch
+    }
+
+    /// The bytes readers made from its rows and kept.
+    pub fn memo(&self) -> &RowMemo {
+        &self.memo
     }
 
     /// Rows in the snapshot.
@@ -235,6 +244,23 @@ impl RowStore for SnapshotData {
 /// every scan of the table in one query (self-joins, subqueries) sees the same snapshot.
 #[derive(Debug, Clone)]
 pub struct PinnedSnapshot(pub Arc<SnapshotData>);
+
+/// The snapshot a session would read now, as the wire sees it: its whole batch (the table's
+/// columns in order) and its [`RowMemo`].
+#[derive(Debug, Clone)]
+pub struct TableRows(pub(crate) Arc<SnapshotData>);
+
+impl TableRows {
+    /// The snapshot's whole batch.
+    pub fn batch(&self) -> &RecordBatch {
+        self.0.batch()
+    }
+
+    /// The snapshot's memo.
+    pub fn memo(&self) -> &RowMemo {
+        self.0.memo()
+    }
+}
 
 /// An exact-match lookup pushed into the scan: column `INDEXED_COLUMNS[which]` = `value`.
 #[derive(Debug, Clone)]

@@ -15,7 +15,9 @@ use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::scalar::ScalarValue;
 use stagesql_engine::values::IntervalStyle;
-use stagesql_engine::{Canceller, Command, Engine, EngineError, Output, Prepared, Session};
+use stagesql_engine::{
+    Canceller, Command, Engine, EngineError, Output, Prepared, Session, TableRows,
+};
 
 /// The engine behind every connection of a server.
 pub trait Backend: Debug + Send + Sync + 'static {
@@ -81,6 +83,11 @@ pub trait BackendSession: Debug + Send + Sync + 'static {
     ) -> Result<Output, EngineError>;
     /// The columns of SQL cursor `name`, if one is open (clients may Describe it as a portal).
     async fn cursor_schema(&self, name: &str) -> Option<SchemaRef>;
+    /// The snapshot a query starting now reads, whose memo keeps encoded whole rows; `None`
+    /// (the default) when there is none.
+    fn table_rows(&self) -> Option<TableRows> {
+        None
+    }
 }
 
 impl Backend for Engine {
@@ -168,5 +175,9 @@ impl BackendSession for Session {
 
     async fn cursor_schema(&self, name: &str) -> Option<SchemaRef> {
         Session::cursor_schema(self, name).await
+    }
+
+    fn table_rows(&self) -> Option<TableRows> {
+        Session::table_rows(self)
     }
 }

@@ -62,18 +62,40 @@ pub fn encode_batch(
     batch: &RecordBatch,
     columns: &[ColumnFormat],
 ) -> Result<Vec<DataRow>, EncodeError> {
-    let arrays = batch.columns();
-    let field_count = i16::try_from(arrays.len()).map_err(|_| EncodeError {
+    let field_count = field_count(batch)?;
+    let (mut buf, ends) = encode_batch_flat(batch, columns)?;
+    let mut rows = Vec::with_capacity(ends.len());
+    let mut taken = 0;
+    for end in ends {
+        rows.push(DataRow::new(buf.split_to(end - taken), field_count));
+        taken = end;
+    }
+    Ok(rows)
+}
+
+/// The number of fields of each row of `batch`.
+fn field_count(batch: &RecordBatch) -> Result<i16, EncodeError> {
+    i16::try_from(batch.num_columns()).map_err(|_| EncodeError {
         column: 0,
         reason: "more than 32767 columns".to_owned(),
-    })?;
+    })
+}
+
+/// The DataRow bodies (after the field count) of every row of `batch`, one after another,
+/// and where each row ends.
+pub(crate) fn encode_batch_flat(
+    batch: &RecordBatch,
+    columns: &[ColumnFormat],
+) -> Result<(BytesMut, Vec<usize>), EncodeError> {
+    field_count(batch)?;
     // Each column's type is looked at once per batch, not once per value.
-    let sources: Vec<Source<'_>> = arrays
+    let sources: Vec<Source<'_>> = batch
+        .columns()
         .iter()
         .zip(columns)
         .map(|(array, fmt)| Source::of(array, fmt))
         .collect();
-    let mut rows = Vec::with_capacity(batch.num_rows());
+    let mut ends = Vec::with_capacity(batch.num_rows());
     // One allocation for the whole batch, split off row by row: growing a small buffer per
     // row (and copying it each time) cost more than encoding.
     let mut buf = BytesMut::with_capacity(encoded_size_hint(batch));
@@ -87,9 +109,9 @@ pub fn encode_batch(
                     reason,
                 })?;
         }
-        rows.push(DataRow::new(buf.split(), field_count));
+        ends.push(buf.len());
     }
-    Ok(rows)
+    Ok((buf, ends))
 }
 
 /// One result column, its kind decided once per batch.

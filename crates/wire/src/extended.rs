@@ -197,6 +197,7 @@ impl<B: Backend> ExtendedQueryHandler for Connection<B> {
             .map_err(to_pg_error)?;
         respond(
             client,
+            &session,
             prepared.row_tag(),
             output,
             &portal.result_column_format,

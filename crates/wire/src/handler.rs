@@ -115,6 +115,7 @@ impl<B: Backend> SimpleQueryHandler for Connection<B> {
             return Ok(vec![match session.execute(&prepared, Vec::new()).await {
                 Ok(output) => respond(
                     client,
+                    &session,
                     prepared.row_tag(),
                     output,
                     &Format::UnifiedText,
@@ -158,6 +159,7 @@ impl<B: Backend> SimpleQueryHandler for Connection<B> {
                 Ok((prepared, output)) => {
                     match respond(
                         client,
+                        &session,
                         prepared.row_tag(),
                         output,
                         &Format::UnifiedText,

@@ -14,7 +14,8 @@
 //!   certificate) a reload swaps for new connections.
 //! - [`handler`]: one connection and its simple-query handler; [`extended`]: Parse, Bind,
 //!   Describe and Execute; [`respond`]: a session's output as pgwire responses.
-//! - [`encode`]: Arrow values to DataRow bytes, text and binary ([`numeric`] for `numeric`).
+//! - [`encode`]: Arrow values to DataRow bytes, text and binary ([`numeric`] for `numeric`);
+//!   `row_memo`: whole rows of the table sent from bytes kept with the snapshot.
 //! - [`copy`]: `COPY ... TO STDOUT` in text, CSV and binary.
 //! - [`params`]: Bind parameters to typed values.
 //! - [`types`]: Arrow fields to PostgreSQL types (json and hstore included).
@@ -33,6 +34,7 @@ pub mod inbound;
 pub mod numeric;
 pub mod params;
 pub mod respond;
+mod row_memo;
 pub mod server;
 pub mod shared;
 pub mod socket;

@@ -18,9 +18,11 @@ use pgwire::messages::startup::ParameterStatus;
 use stagesql_engine::values::IntervalStyle;
 use stagesql_engine::{EngineError, Output};
 
+use crate::backend::BackendSession;
 use crate::encode::{ColumnFormat, encode_batch};
 use crate::error::{WireError, to_pg_error};
 use crate::params::is_binary;
+use crate::row_memo::MemoRows;
 use crate::types::pg_type;
 
 /// Result columns of `schema` with the formats the client asked for.
@@ -126,10 +128,12 @@ fn row_response(
     described: ResultColumns,
     stream: SendableRecordBatchStream,
     tag: &str,
+    memo: Arc<MemoRows>,
 ) -> Result<Response, WireError> {
     let ResultColumns { fields, columns } = described;
     let rows = stream.flat_map(move |batch| {
         let columns = Arc::clone(&columns);
+        let memo = Arc::clone(&memo);
         let chunks: Vec<PgWireResult<RecordBatch>> = match batch {
             // A small batch (a lookup's one row) is encoded as it is, without slicing.
             Ok(batch) if batch.num_rows() <= ENCODE_CHUNK => vec![Ok(batch)],
@@ -143,7 +147,11 @@ fn row_response(
             Err(e) => vec![Err(to_pg_error(WireError::from(e)))],
         };
         stream::iter(chunks).flat_map(move |chunk| {
-            let rows: Vec<PgWireResult<_>> = match chunk.map(|c| encode_batch(&c, &columns)) {
+            let encoded = chunk.map(|c| match memo.encode(&c, &columns) {
+                Some(rows) => Ok(rows),
+                None => encode_batch(&c, &columns),
+            });
+            let rows: Vec<PgWireResult<_>> = match encoded {
                 Ok(Ok(rows)) => {
                     metrics::counter!("stagesql_rows_sent_total").increment(rows.len() as u64);
                     rows.into_iter().map(Ok).collect()
@@ -161,8 +169,9 @@ fn row_response(
 
 /// Turns engine output into a pgwire response, sending ParameterStatus for changed settings;
 /// rows complete with `row_tag`.
-pub(crate) async fn respond<C>(
+pub(crate) async fn respond<C, S>(
     client: &mut C,
+    session: &Arc<S>,
     row_tag: &'static str,
     output: Output,
     format: &Format,
@@ -174,6 +183,7 @@ where
     C::PortalStore: PortalStore,
     C::Error: Debug,
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    S: BackendSession,
 {
     let report = |reports: Vec<(String, String)>| {
         reports
@@ -188,7 +198,9 @@ where
             let described = cache
                 .get(&schema, format, interval_style)
                 .map_err(to_pg_error)?;
-            row_response(described, stream, row_tag).map_err(to_pg_error)?
+            let session = Arc::clone(session);
+            let memo = MemoRows::new(&described.columns, Box::new(move || session.table_rows()));
+            row_response(described, stream, row_tag, memo).map_err(to_pg_error)?
         }
         Output::Command { tag, reports } => {
             for m in report(reports) {

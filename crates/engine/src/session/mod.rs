@@ -405,6 +405,16 @@ impl Session {
         let _ = self.backend_pid.set(pid);
     }
 
+    /// The snapshot a query starting now would read, to encode its rows from the memo; `None`
+    /// before the first snapshot.
+    pub fn table_rows(&self) -> Option<crate::scan::TableRows> {
+        self.table
+            .pin()
+            .ok()
+            .flatten()
+            .map(|p| crate::scan::TableRows(p.0))
+    }
+
     /// The handle that cancels this session's running statement (for CancelRequest).
     pub fn canceller(&self) -> Arc<crate::limits::Canceller> {
         Arc::clone(&self.canceller)
