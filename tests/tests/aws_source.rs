@@ -410,3 +410,116 @@ async fn a_restart_serves_the_persisted_snapshot_before_its_first_crawl() {
     third.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every row of `sql`'s text result, each row's values joined, sorted.
+async fn text_rows(client: &tokio_postgres::Client, sql: &str) -> Vec<String> {
+    let mut rows: Vec<String> = client
+        .simple_query(sql)
+        .await
+        .expect("query")
+        .into_iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(
+                (0..r.len())
+                    .map(|i| r.get(i).unwrap_or("<NULL>"))
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            ),
+            _ => None,
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// Whether a row of [`text_rows`] holds a deployment id `<prefix><digits>`.
+fn deployment(row: &str, prefix: &str) -> bool {
+    row.split('|').any(|v| {
+        v.strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+#[tokio::test]
+async fn a_full_fetch_after_a_refresh_sends_the_new_snapshots_rows() {
+    // 300 stages: more than one chunk of rows kept with the snapshot for whole-row fetches.
+    let stub = stub(vec![("us-east-1", region(60, 5))]).await;
+    let mut config = aws_config(&stub, None);
+    config.source.requests_per_second = 1000.0;
+    config.source.burst = 1000;
+    let server = TestServer::start_with(config).await;
+    let client = server.client().await;
+    let mut loaded = false;
+    for _ in 0..100 {
+        if let Ok(row) = client
+            .query_one("SELECT count(*) FROM aws.apigatewayv2_stage", &[])
+            .await
+            && row.get::<_, i64>(0) == 300
+        {
+            loaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(loaded, "the crawl is served");
+    // A bare full fetch sends the snapshot's own rows (kept after the first run); a sorted one
+    // sends a copy, encoded afresh. Both must be the same rows, run after run.
+    let whole = "SELECT * FROM aws.apigatewayv2_stage";
+    let sorted = "SELECT * FROM aws.apigatewayv2_stage ORDER BY stage_arn";
+    let before = text_rows(&client, sorted).await;
+    assert_eq!(before.len(), 300);
+    assert_eq!(text_rows(&client, whole).await, before);
+    assert_eq!(text_rows(&client, whole).await, before, "served again");
+    assert!(before.iter().all(|r| deployment(r, "dep")));
+
+    // Every stage gets a new deployment; the next snapshot's full fetch must show it.
+    {
+        let mut st = stub.state();
+        for api in &mut st.regions.get_mut("us-east-1").expect("us").apis {
+            for stage in &mut api.stages {
+                let id = stage["deploymentId"]
+                    .as_str()
+                    .expect("id")
+                    .replace("dep", "new");
+                stage["deploymentId"] = json!(id);
+            }
+        }
+    }
+    let mut changed = false;
+    for _ in 0..100 {
+        let row = client
+            .query_one(
+                "SELECT count(*) FROM aws.apigatewayv2_stage WHERE deployment_id LIKE 'new%'",
+                &[],
+            )
+            .await
+            .expect("count");
+        if row.get::<_, i64>(0) == 300 {
+            changed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(changed, "the refresh is served");
+    let after = text_rows(&client, sorted).await;
+    assert_ne!(after, before);
+    assert!(
+        after
+            .iter()
+            .all(|r| deployment(r, "new") && !deployment(r, "dep"))
+    );
+    assert_eq!(
+        text_rows(&client, whole).await,
+        after,
+        "no row of the old snapshot"
+    );
+    // A part of the snapshot's rows, across the end of a kept chunk.
+    let part = text_rows(
+        &client,
+        "SELECT * FROM aws.apigatewayv2_stage LIMIT 100 OFFSET 200",
+    )
+    .await;
+    assert_eq!(part.len(), 100);
+    assert!(part.iter().all(|r| after.binary_search(r).is_ok()));
+    server.stop().await;
+}
