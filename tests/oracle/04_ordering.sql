@@ -73,3 +73,11 @@ SELECT stage_name, region r FROM aws.apigatewayv2_stage ORDER BY CASE WHEN upper
 SELECT region, count(*) FROM aws.apigatewayv2_stage GROUP BY region ORDER BY (SELECT count(*) FROM aws.apigatewayv2_stage WHERE auto_deploy) + count(*) DESC, 1
 
 SELECT _key FROM aws.apigatewayv2_stage ORDER BY EXISTS (SELECT 1 FROM aws.apigatewayv2_stage s WHERE s.stage_name = 'nope'), 1 LIMIT 2 OFFSET 1
+
+-- An ORDER BY over a subquery's LIMIT with OFFSET keeps all the limit's rows (DataFusion's sort
+-- pushdown below the limit kept only `fetch` rows, not `skip + fetch`).
+SELECT x FROM (SELECT * FROM (VALUES (1::int4), (2::int4), (3::int4), (4::int4), (5::int4), (6::int4)) t(x) LIMIT 3 OFFSET 2) s ORDER BY x
+
+SELECT x FROM (SELECT x FROM (VALUES ('f'), ('e'), ('d'), ('c'), ('b'), ('a')) t(x) OFFSET 1 LIMIT 4) s ORDER BY x DESC
+
+SELECT _key FROM (SELECT _key, description FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 4 OFFSET 6) s ORDER BY description NULLS FIRST, _key
