@@ -63,18 +63,29 @@ pub fn encode_batch(
     columns: &[ColumnFormat],
 ) -> Result<Vec<DataRow>, EncodeError> {
     let field_count = field_count(batch)?;
-    let (mut buf, ends) = encode_batch_flat(batch, columns)?;
-    let mut rows = Vec::with_capacity(ends.len());
+    let (buf, ends) = encode_batch_flat(batch, columns)?;
+    Ok(split_rows(buf, ends, field_count))
+}
+
+/// DataRows of `field_count` fields from row bodies laid out one after another in `buf`, the
+/// `i`th ending at `ends[i]` (ascending): each row a split of `buf`, not a copy.
+pub(crate) fn split_rows(
+    mut buf: BytesMut,
+    ends: impl IntoIterator<Item = usize>,
+    field_count: i16,
+) -> Vec<DataRow> {
+    let ends = ends.into_iter();
+    let mut rows = Vec::with_capacity(ends.size_hint().0);
     let mut taken = 0;
     for end in ends {
         rows.push(DataRow::new(buf.split_to(end - taken), field_count));
         taken = end;
     }
-    Ok(rows)
+    rows
 }
 
 /// The number of fields of each row of `batch`.
-fn field_count(batch: &RecordBatch) -> Result<i16, EncodeError> {
+pub(crate) fn field_count(batch: &RecordBatch) -> Result<i16, EncodeError> {
     i16::try_from(batch.num_columns()).map_err(|_| EncodeError {
         column: 0,
         reason: "more than 32767 columns".to_owned(),

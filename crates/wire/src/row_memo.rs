@@ -20,7 +20,7 @@ use pgwire::api::results::FieldFormat;
 use pgwire::messages::data::DataRow;
 use stagesql_engine::{CHUNK_ROWS, MemoChunk, RowMemo, TableRows};
 
-use crate::encode::{ColumnFormat, encode_batch_flat};
+use crate::encode::{ColumnFormat, encode_batch_flat, field_count, split_rows};
 
 /// Chunks with fewer rows (a lookup's one row) are encoded as they are.
 pub(crate) const MEMO_MIN_ROWS: usize = 64;
@@ -74,7 +74,7 @@ fn from_memo(
     memo: &RowMemo,
 ) -> Option<Vec<DataRow>> {
     let start = slice_start(chunk, whole)?;
-    let field_count = i16::try_from(chunk.num_columns()).ok()?;
+    let field_count = field_count(chunk).ok()?;
     let end = start + chunk.num_rows();
     let mut pieces: Vec<(&MemoChunk, std::ops::Range<usize>)> = Vec::with_capacity(2);
     let mut row = start;
@@ -108,13 +108,7 @@ fn from_memo(
         buf.extend_from_slice(bytes);
         ends.extend(piece_ends.map(|e| at + e));
     }
-    let mut rows = Vec::with_capacity(ends.len());
-    let mut taken = 0;
-    for e in ends {
-        rows.push(DataRow::new(buf.split_to(e - taken), field_count));
-        taken = e;
-    }
-    Some(rows)
+    Some(split_rows(buf, ends, field_count))
 }
 
 /// The memo kind of sending columns as `columns`: each column's type and interval style;
@@ -140,7 +134,7 @@ fn memo_chunk(part: &RecordBatch, columns: &[ColumnFormat]) -> Option<MemoChunk>
         .map(u32::try_from)
         .collect::<Result<Box<[u32]>, _>>()
         .ok()?;
-    MemoChunk::new(bytes.to_vec().into_boxed_slice(), ends)
+    MemoChunk::new(Vec::from(bytes).into_boxed_slice(), ends)
 }
 
 /// The row of `whole` where `chunk` starts, when each column of `chunk` is that column of
