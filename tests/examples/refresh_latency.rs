@@ -5,6 +5,9 @@
 //!   cargo run -p stagesql-tests --example refresh_latency -- BINARY [STAGES] [SECONDS] [RATE]
 //!   (defaults: 20000 stages, 20 s per phase, 200 lookups/s)
 //!
+//! With `TRACE` set in the environment, each lookup is also printed to stderr as
+//! `T <µs since the phase began> <latency µs>`, to see where the slow ones fall.
+//!
 //! The process is a replica following a local-directory store (`file://`), polling every
 //! second: each new snapshot is read, verified, decoded, built (batch and indexes) and swapped,
 //! which is the whole of a refresh's work on the serving side except the crawl. The snapshots
@@ -91,6 +94,9 @@ async fn lookups(client: &tokio_postgres::Client, n: usize, seconds: u64, rate: 
         let t = Instant::now();
         let rows = client.query(&statement, &[&arn(i)]).await.expect("lookup");
         latencies.push(t.elapsed().as_micros() as u64);
+        if std::env::var_os("TRACE").is_some() {
+            eprintln!("T {} {}", started.elapsed().as_micros(), latencies[latencies.len() - 1]);
+        }
         assert_eq!(rows.len(), 1, "{}", arn(i));
         tokio::time::sleep_until(started + period * latencies.len() as u32).await;
     }
@@ -137,6 +143,9 @@ async fn main() {
     let publishing = {
         let (store, stop) = (store.clone(), std::sync::Arc::clone(&stop));
         std::thread::spawn(move || {
+            // The publisher's own I/O threads (the runtime's blocking pool) inherit this, so
+            // nothing of the stand-in for another machine competes with the timed lookups.
+            stagesql_catalog::background::lower_priority();
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
