@@ -81,3 +81,14 @@ SELECT x FROM (SELECT * FROM (VALUES (1::int4), (2::int4), (3::int4), (4::int4),
 SELECT x FROM (SELECT x FROM (VALUES ('f'), ('e'), ('d'), ('c'), ('b'), ('a')) t(x) OFFSET 1 LIMIT 4) s ORDER BY x DESC
 
 SELECT _key FROM (SELECT _key, description FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 4 OFFSET 6) s ORDER BY description NULLS FIRST, _key
+
+-- A subquery's LIMIT without ORDER BY keeps the first rows it reads; an ORDER BY above sorts
+-- those rows, it does not choose them (DataFusion pushed the sort below the limit as a TopK,
+-- keeping the smallest rows instead).
+SELECT x FROM (SELECT x FROM (VALUES (3::int4), (1::int4), (2::int4), (5::int4), (4::int4)) t(x) LIMIT 2) s ORDER BY x
+
+SELECT x FROM (SELECT x FROM (VALUES ('c'), ('a'), ('e'), ('b'), ('d')) t(x) LIMIT 2 OFFSET 1) s ORDER BY x DESC
+
+SELECT _key FROM (SELECT _key FROM aws.apigatewayv2_stage LIMIT 4) s ORDER BY _key
+
+SELECT stage_name, _key FROM (SELECT * FROM aws.apigatewayv2_stage OFFSET 2 LIMIT 5) s ORDER BY stage_name, _key

@@ -454,8 +454,11 @@ fn pushdown_requirement_to_children(
             } else {
                 parent_required.clone()
             };
+        // stagesql: an operator with a fetch and no output ordering (a `LIMIT` over
+        // unordered input) keeps the first rows it reads; a sort pushed below it would choose
+        // which rows it keeps (the smallest), so the sort stays above (apache/datafusion#25408).
         let Some(ordering) = plan.properties().output_ordering() else {
-            return Ok(Some(vec![Some(child_required)]));
+            return Ok(None);
         };
         if plan.properties().eq_properties.requirements_compatible(
             parent_required.first().clone(),
