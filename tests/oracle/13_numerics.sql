@@ -204,3 +204,23 @@ SELECT 1 / 30000.0
 SELECT 1 / 0.0
 
 SELECT 1::float4 / 3, 1.5::float4 * 3, 0.1::float4 = 0.1, 0.1::float4 = 0.1::float4, 2::float4 + 1.25, pg_typeof(1::float4 + 1)
+
+-- Integer literals are integer in every column a query defines, not only the outermost:
+-- through derived tables, CTEs, VALUES and set operations, with integer overflow.
+SELECT x, x::text FROM (SELECT 1 AS x) s
+
+SELECT * FROM (SELECT 1) s
+
+SELECT * FROM (VALUES (1), (3000000000)) v(x)
+
+SELECT x + 1 FROM (VALUES (2147483647)) v(x)
+
+SELECT x * 2 FROM (SELECT 1500000000 AS x) s
+
+WITH c AS (SELECT 2 AS two, -3 AS m, 4 * 5 AS p) SELECT two, m, p, two * p FROM c
+
+SELECT y, count(*) FROM (SELECT CASE WHEN _key > 'arn:aws:apigateway:m' THEN 1 ELSE 2 END AS y FROM aws.apigatewayv2_stage) s GROUP BY y ORDER BY y
+
+SELECT x FROM (SELECT 1 UNION ALL SELECT 2::bigint) s(x) ORDER BY x
+
+SELECT n FROM (VALUES (NULL), (7)) v(n) ORDER BY n

@@ -128,6 +128,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Any, reg::reg_casts),
     rule!(Any, syntax::composite_fields),
     rule!(Any, outputs::outputs),
+    rule!(Any, outputs::int4_columns),
     rule!(Any, syntax::array_constructors),
 ];
 
@@ -419,7 +420,7 @@ pub(super) mod tests {
         );
         assert_eq!(
             rewritten("WITH pg_type AS (SELECT 1) SELECT * FROM pg_type"),
-            "WITH pg_type AS (SELECT 1) SELECT * FROM pg_type"
+            "WITH pg_type AS (SELECT CAST(1 AS INTEGER) AS \"?column?\") SELECT * FROM pg_type"
         );
     }
 

@@ -1,10 +1,11 @@
-//! Output-column rewrites on the outermost selects: reg* names, int4 literals, unique names.
+//! Output-column rewrites: reg* names and unique names on the outermost selects, integer
+//! literals typed `integer` in every column a select list or VALUES row defines.
 
 #[allow(unused_imports)]
 use super::*;
 
 /// Output-column fixes on the outermost selects: a bare `x::regclass` output shows the name,
-/// integer literals are `integer`, and names that would collide get internal aliases
+/// and names that would collide get internal aliases
 /// (DataFusion requires unique names; `SELECT c.oid, c.* …` from pgAdmin, `SELECT 1, 1`); the
 /// client still sees PostgreSQL's names (see `naming`).
 pub(super) fn outputs(statement: &mut Statement, _: &Context) {
@@ -23,13 +24,6 @@ pub(super) fn outputs(statement: &mut Statement, _: &Context) {
                         && let Some(arg) = single_arg(f)
                     {
                         *e = call(kind.function_names().1, arg);
-                    }
-                }
-                for item in &mut select.projection {
-                    if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } =
-                        item
-                    {
-                        int4_literals(e);
                     }
                 }
                 unique_names(&mut select.projection);
@@ -73,7 +67,7 @@ pub(super) fn inner_names(statement: &mut Statement, _: &Context) {
         match body {
             SetExpr::Select(select) => {
                 let every = 0..select.projection.len();
-                name_unaliased(&mut select.projection, every, false);
+                name_unaliased(&mut select.projection, every, true);
             }
             SetExpr::SetOperation { left, right, .. } => {
                 name_items(left);
@@ -124,11 +118,56 @@ pub(super) fn name_unaliased(
     }
 }
 
-/// PostgreSQL types an integer literal that fits in 32 bits as `integer`; DataFusion makes
-/// every one a bigint. In an output column (`SELECT 1`, `SELECT $1::int + 1`) the type shows:
-/// drivers decode int8 differently (node-postgres returns it as a string), so literals there,
-/// and in arithmetic there, are cast to integer. Literals elsewhere (LIMIT, function
-/// arguments, comparisons) keep DataFusion's type, which compares and computes the same.
+/// Integer literals in the columns a query defines are `integer`, at every depth: the items of
+/// each select list (the outermost, a derived table's, a CTE's, a subquery's) and the values
+/// of each VALUES row. PostgreSQL types an integer literal that fits in 32 bits as `integer`;
+/// DataFusion makes every one a bigint, and the type shows: in the described column (drivers
+/// decode int8 differently; node-postgres returns it as a string), through a derived table or
+/// CTE (`SELECT x FROM (VALUES (1)) t(x)`), in a recursive CTE's column, and in overflow
+/// (`integer` arithmetic past 2^31 fails with 22003, as in PostgreSQL). A column's type is
+/// then resolved across rows and set branches as PostgreSQL's is: `integer` with a bigint
+/// literal (`VALUES (1), (3000000000)`) is bigint. Literals elsewhere (LIMIT, function
+/// arguments, comparisons, positional ORDER BY / GROUP BY) keep DataFusion's type, which
+/// compares and computes the same.
+pub(super) fn int4_columns(statement: &mut Statement, _: &Context) {
+    struct V;
+    impl VisitorMut for V {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            fn walk(body: &mut SetExpr) {
+                match body {
+                    SetExpr::Select(select) => {
+                        for item in &mut select.projection {
+                            if let SelectItem::UnnamedExpr(e)
+                            | SelectItem::ExprWithAlias { expr: e, .. } = item
+                            {
+                                int4_literals(e);
+                            }
+                        }
+                    }
+                    SetExpr::Values(values) => {
+                        for e in values.rows.iter_mut().flat_map(|row| &mut row.content) {
+                            int4_literals(e);
+                        }
+                    }
+                    SetExpr::SetOperation { left, right, .. } => {
+                        walk(left);
+                        walk(right);
+                    }
+                    // A parenthesized query is a `Query` of its own: the visitor reaches it.
+                    _ => {}
+                }
+            }
+            walk(&mut query.body);
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = statement.visit(&mut V);
+}
+
+/// Casts the integer literals of one column-defining expression to `integer` where they fit
+/// (see [`int4_columns`]): the literal itself, and through parentheses, CASE results, signs
+/// and arithmetic, whose result is then `integer` as in PostgreSQL.
 pub(super) fn int4_literals(e: &mut Expr) {
     match e {
         Expr::Value(ValueWithSpan {
@@ -233,6 +272,35 @@ mod tests {
                 "WITH w AS (SELECT x, COUNT(1), t.y::text FROM t) SELECT count(*), Count FROM (SELECT max(a), max(b), sum(c) AS s FROM u) m, w"
             ),
             "WITH w AS (SELECT x, COUNT(1) AS \"count\", t.y::TEXT AS \"y\" FROM t) SELECT count(*), Count FROM (SELECT max(a), max(b), sum(c) AS s FROM u) m, w"
+        );
+    }
+
+    #[test]
+    fn a_lone_unnamed_inner_item_is_named_as_postgres_names_it() {
+        assert_eq!(
+            applied(inner_names, "SELECT * FROM (SELECT 1) s, (SELECT 1, 2) t"),
+            "SELECT * FROM (SELECT 1 AS \"?column?\") s, (SELECT 1, 2) t"
+        );
+    }
+
+    #[test]
+    fn integer_literals_are_integer_in_every_column_a_query_defines() {
+        let cast = |n: &str| format!("CAST({n} AS INTEGER)");
+        assert_eq!(
+            applied(
+                int4_columns,
+                "WITH c AS (SELECT 1 AS a, -2, (3 * x)) SELECT * FROM (VALUES (4, 'a'), (3000000000, 'b')) v(n, s), c WHERE n > 5 UNION SELECT 6, 7, CASE WHEN true THEN 8 END, f(9) ORDER BY 1 LIMIT 10"
+            ),
+            format!(
+                "WITH c AS (SELECT {} AS a, -{}, ({} * x)) SELECT * FROM (VALUES ({}, 'a'), (3000000000, 'b')) v (n, s), c WHERE n > 5 UNION SELECT {}, {}, CASE WHEN true THEN {} END, f(9) ORDER BY 1 LIMIT 10",
+                cast("1"),
+                cast("2"),
+                cast("3"),
+                cast("4"),
+                cast("6"),
+                cast("7"),
+                cast("8")
+            )
         );
     }
 }
