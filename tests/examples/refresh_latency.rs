@@ -95,7 +95,11 @@ async fn lookups(client: &tokio_postgres::Client, n: usize, seconds: u64, rate: 
         let rows = client.query(&statement, &[&arn(i)]).await.expect("lookup");
         latencies.push(t.elapsed().as_micros() as u64);
         if std::env::var_os("TRACE").is_some() {
-            eprintln!("T {} {}", started.elapsed().as_micros(), latencies[latencies.len() - 1]);
+            eprintln!(
+                "T {} {}",
+                started.elapsed().as_micros(),
+                latencies[latencies.len() - 1]
+            );
         }
         assert_eq!(rows.len(), 1, "{}", arn(i));
         tokio::time::sleep_until(started + period * latencies.len() as u32).await;

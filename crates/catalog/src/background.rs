@@ -56,7 +56,10 @@ pub fn lower_priority() {
     {
         let param = libc::sched_param { sched_priority: 0 };
         // SAFETY: sched_setscheduler reads `param` (a live local) and its integer arguments.
-        #[expect(unsafe_code, reason = "the libc call that sets a thread's scheduling class")]
+        #[expect(
+            unsafe_code,
+            reason = "the libc call that sets a thread's scheduling class"
+        )]
         let idle = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } == 0;
         if idle {
             return;
@@ -80,11 +83,19 @@ mod tests {
     #[tokio::test]
     async fn a_job_runs_at_the_lower_priority_and_gives_its_result() {
         let before = current_policy();
-        let (value, policy) = run("test", || (21 * 2, current_policy())).await.expect("ran");
+        let (value, policy) = run("test", || (21 * 2, current_policy()))
+            .await
+            .expect("ran");
         assert_eq!(value, 42);
         if cfg!(target_os = "linux") {
-            assert_eq!(before, 0, "the caller runs in the normal class (SCHED_OTHER)");
-            assert_eq!(policy, 5, "the job's thread is in the idle class (SCHED_IDLE)");
+            assert_eq!(
+                before, 0,
+                "the caller runs in the normal class (SCHED_OTHER)"
+            );
+            assert_eq!(
+                policy, 5,
+                "the job's thread is in the idle class (SCHED_IDLE)"
+            );
         }
         assert_eq!(current_policy(), before, "the caller's class is unchanged");
     }
