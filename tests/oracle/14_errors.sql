@@ -177,3 +177,19 @@ SELECT '2026-01-05 10:00 é'::timestamp
 SELECT '[1e131072]'::jsonb
 
 SELECT '[1e-16384]'::jsonb
+
+-- Text read as an integer: PostgreSQL's input function allows whitespace and a sign, refuses
+-- everything else with 22P02, and a number out of the type's range with 22003.
+SELECT ' 12 '::int, '+7'::int2, E'\t-9\n'::bigint, '007'::int
+
+SELECT '1.5'::int
+
+SELECT ''::bigint
+
+SELECT '32768'::smallint
+
+SELECT '-9223372036854775809'::bigint
+
+SELECT count(*) FROM aws.apigatewayv2_stage WHERE length(stage_name) = ' 4 '
+
+SELECT stage_name FROM aws.apigatewayv2_stage WHERE length(stage_name)::text::int > 5 ORDER BY 1 LIMIT 3

@@ -1,5 +1,5 @@
 //! Casts whose meaning differs from Arrow's: the input functions of PostgreSQL's types (date
-//! and time, numeric, bytea, json, jsonb, hstore), the output of values as text, the tag a
+//! and time, numeric, integers, bytea, json, jsonb, hstore), the output of values as text, the tag a
 //! cast to plain text drops, AT TIME ZONE on a timestamptz, and the rounding of casts to
 //! integers. See the module documentation of [`super`] for each class.
 
@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::Transformed;
-use datafusion::common::{DFSchema, Result};
+use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable};
 
 use super::{PgSemantics, SESSION_ZONE, is_inexact_number, is_integer, to_text, type_of};
@@ -29,6 +29,42 @@ impl PgSemantics {
             {
                 Ok(Transformed::yes(Expr::Cast(Cast {
                     expr: Box::new(Self::call(&self.numeric_in, *expr)),
+                    field,
+                })))
+            }
+            Expr::Cast(Cast { expr, field })
+                if is_integer(field.data_type())
+                    && matches!(
+                        type_of(&expr, schema)?,
+                        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                    ) =>
+            {
+                // A string literal is read now, as PostgreSQL reads a literal while parsing:
+                // `COALESCE(1, 'a')` fails even though the value is never needed, and the
+                // column keeps a literal's nullability.
+                if let Expr::Literal(value, _) = expr.as_ref()
+                    && let Some(text) = value.try_as_str()
+                {
+                    let Some(text) = text else {
+                        return Ok(Transformed::yes(Expr::Cast(Cast { expr, field })));
+                    };
+                    let read = super::numeric::integer_input(text, field.data_type())
+                        .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+                    let value = match field.data_type() {
+                        // In range for the type (checked by `integer_input`).
+                        DataType::Int16 => ScalarValue::Int16(Some(read as i16)),
+                        DataType::Int32 => ScalarValue::Int32(Some(read as i32)),
+                        _ => ScalarValue::Int64(Some(read)),
+                    };
+                    return Ok(Transformed::yes(Expr::Literal(value, None)));
+                }
+                let read = match field.data_type() {
+                    DataType::Int16 => &self.int2_in,
+                    DataType::Int32 => &self.int4_in,
+                    _ => &self.int8_in,
+                };
+                Ok(Transformed::yes(Expr::Cast(Cast {
+                    expr: Box::new(Self::call(read, *expr)),
                     field,
                 })))
             }

@@ -10,7 +10,9 @@
 //!   DataFusion keeps only a time (`72:35:18`).
 //! - **AT TIME ZONE** ([`interval::LocalTime`]): `timestamptz AT TIME ZONE 'zone'` is the
 //!   wall-clock time in that zone (a timestamp); DataFusion kept the instant.
-//! - **Numbers** ([`numeric`]): integer overflow fails (22003), float and numeric division
+//! - **Numbers** ([`numeric`]): text read as an integer follows PostgreSQL's input function
+//!   (whitespace and a sign allowed, 22P02 for anything else, 22003 out of range), integer
+//!   overflow fails (22003), float and numeric division
 //!   by zero fails (22012), casts to integers and `round(float8)` round as PostgreSQL does;
 //!   numeric division keeps PostgreSQL's quotient scale (`numeric_div.rs`); a real meeting
 //!   an integer or numeric is computed in double precision ([`promotions`]).
@@ -94,6 +96,9 @@ pub struct PgSemantics {
     bytea_in: Arc<ScalarUDF>,
     date_in: Arc<ScalarUDF>,
     numeric_in: Arc<ScalarUDF>,
+    int2_in: Arc<ScalarUDF>,
+    int4_in: Arc<ScalarUDF>,
+    int8_in: Arc<ScalarUDF>,
     timestamp_in: Arc<ScalarUDF>,
     timestamptz_in: Arc<ScalarUDF>,
     hstore_in: Arc<ScalarUDF>,
@@ -131,6 +136,9 @@ impl PgSemantics {
             to_text: Arc::new(ScalarUDF::from(to_text::ToText::new())),
             bytea_in: Arc::new(encode::bytea_udf()),
             numeric_in: Arc::new(numeric::numeric_in_udf()),
+            int2_in: Arc::new(numeric::integer_in_udf(DataType::Int16)),
+            int4_in: Arc::new(numeric::integer_in_udf(DataType::Int32)),
+            int8_in: Arc::new(numeric::integer_in_udf(DataType::Int64)),
             date_in: Arc::new(ScalarUDF::from(datetime_in::DatetimeIn::new(
                 datetime_in::Target::Date,
             ))),

@@ -326,6 +326,125 @@ pub fn numeric_in_udf() -> datafusion::logical_expr::ScalarUDF {
     ))
 }
 
+/// Text read by PostgreSQL 15's integer input functions (`int2in`, `int4in`, `int8in`) as a
+/// value of `target` (Int16, Int32 or Int64): optional whitespace, an optional sign, at least
+/// one decimal digit, optional whitespace. Anything else is 22P02; a number outside the type's
+/// range is 22003. Arrow's cast refused the whitespace PostgreSQL allows (`' 12 '::int`) and
+/// called an out-of-range number malformed.
+pub fn integer_input(
+    text: &str,
+    target: &DataType,
+) -> std::result::Result<i64, crate::error::EngineError> {
+    use crate::error::EngineError;
+    let (name, min, max) = match target {
+        DataType::Int16 => ("smallint", i64::from(i16::MIN), i64::from(i16::MAX)),
+        DataType::Int32 => ("integer", i64::from(i32::MIN), i64::from(i32::MAX)),
+        _ => ("bigint", i64::MIN, i64::MAX),
+    };
+    // PostgreSQL's isspace: space, \t, \n, \v, \f, \r.
+    let t = text.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r'));
+    let (negative, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(EngineError::InvalidTextRepresentation(format!(
+            "invalid input syntax for type {name}: \"{text}\""
+        )));
+    }
+    let out_of_range = || {
+        EngineError::NumericOutOfRange(format!("value \"{text}\" is out of range for type {name}"))
+    };
+    // Accumulated negatively, as PostgreSQL does, so the minimum has no positive twin.
+    let mut value: i64 = 0;
+    for b in digits.bytes() {
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_sub(i64::from(b - b'0')))
+            .ok_or_else(out_of_range)?;
+    }
+    let value = if negative {
+        value
+    } else {
+        value.checked_neg().ok_or_else(out_of_range)?
+    };
+    if value < min || value > max {
+        return Err(out_of_range());
+    }
+    Ok(value)
+}
+
+/// `__pg_int2_in`, `__pg_int4_in`, `__pg_int8_in` (text): see [`integer_input`].
+pub fn integer_in_udf(target: DataType) -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::common::ScalarValue;
+    let name = match target {
+        DataType::Int16 => "__pg_int2_in",
+        DataType::Int32 => "__pg_int4_in",
+        _ => "__pg_int8_in",
+    };
+    let returns = target.clone();
+    datafusion::logical_expr::ScalarUDF::new_from_impl(crate::row_fn::RowFn::new(
+        name,
+        Signature::any(1, Volatility::Immutable),
+        returns,
+        move |a| {
+            let text = match a[0].cast_to(&DataType::Utf8)? {
+                ScalarValue::Utf8(Some(t)) => t,
+                _ => return ScalarValue::try_from(&target),
+            };
+            let v = integer_input(&text, &target)
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            // In range for `target` (checked above).
+            Ok(match target {
+                DataType::Int16 => ScalarValue::Int16(Some(v as i16)),
+                DataType::Int32 => ScalarValue::Int32(Some(v as i32)),
+                _ => ScalarValue::Int64(Some(v)),
+            })
+        },
+    ))
+}
+
+#[cfg(test)]
+mod integer_input_tests {
+    use super::integer_input;
+    use datafusion::arrow::datatypes::DataType;
+
+    #[test]
+    fn integer_input_like_postgres_15() {
+        let int4 = |t: &str| integer_input(t, &DataType::Int32);
+        assert_eq!(int4(" 12 ").expect("ok"), 12);
+        assert_eq!(int4("\t+7\n").expect("ok"), 7);
+        assert_eq!(int4("-2147483648").expect("ok"), -2_147_483_648);
+        assert_eq!(int4("007").expect("ok"), 7);
+        let code = |r: Result<i64, crate::error::EngineError>| match r {
+            Err(crate::error::EngineError::InvalidTextRepresentation(_)) => "22P02",
+            Err(crate::error::EngineError::NumericOutOfRange(_)) => "22003",
+            _ => "other",
+        };
+        for bad in [
+            "", " ", "+", "-", "1.5", "1e3", "abc", "1 2", "0x10", "1_000", "１",
+        ] {
+            assert_eq!(code(int4(bad)), "22P02", "{bad:?}");
+        }
+        assert_eq!(code(int4("2147483648")), "22003");
+        assert_eq!(code(int4("99999999999999999999999")), "22003");
+        assert_eq!(code(integer_input("32768", &DataType::Int16)), "22003");
+        assert_eq!(
+            integer_input("-32768", &DataType::Int16).expect("ok"),
+            -32768
+        );
+        assert_eq!(
+            integer_input("-9223372036854775808", &DataType::Int64).expect("ok"),
+            i64::MIN
+        );
+        assert_eq!(
+            code(integer_input("9223372036854775808", &DataType::Int64)),
+            "22003"
+        );
+    }
+}
+
 #[cfg(test)]
 mod numeric_input_tests {
     use super::numeric_input;
