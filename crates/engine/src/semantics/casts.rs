@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::Transformed;
-use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::common::{DFSchema, Result};
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable};
 
 use super::{PgSemantics, SESSION_ZONE, is_inexact_number, is_integer, to_text, type_of};
@@ -48,14 +48,8 @@ impl PgSemantics {
                     let Some(text) = text else {
                         return Ok(Transformed::yes(Expr::Cast(Cast { expr, field })));
                     };
-                    let read = super::numeric::integer_input(text, field.data_type())
+                    let value = super::numeric::integer_scalar(text, field.data_type())
                         .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
-                    let value = match field.data_type() {
-                        // In range for the type (checked by `integer_input`).
-                        DataType::Int16 => ScalarValue::Int16(Some(read as i16)),
-                        DataType::Int32 => ScalarValue::Int32(Some(read as i32)),
-                        _ => ScalarValue::Int64(Some(read)),
-                    };
                     return Ok(Transformed::yes(Expr::Literal(value, None)));
                 }
                 let read = match field.data_type() {

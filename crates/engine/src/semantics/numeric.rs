@@ -375,6 +375,21 @@ pub fn integer_input(
     Ok(value)
 }
 
+/// [`integer_input`] as a value of `target` (Int16, Int32 or Int64).
+pub fn integer_scalar(
+    text: &str,
+    target: &DataType,
+) -> std::result::Result<datafusion::common::ScalarValue, crate::error::EngineError> {
+    use datafusion::common::ScalarValue;
+    let v = integer_input(text, target)?;
+    // In range for `target` (checked by `integer_input`).
+    Ok(match target {
+        DataType::Int16 => ScalarValue::Int16(Some(v as i16)),
+        DataType::Int32 => ScalarValue::Int32(Some(v as i32)),
+        _ => ScalarValue::Int64(Some(v)),
+    })
+}
+
 /// `__pg_int2_in`, `__pg_int4_in`, `__pg_int8_in` (text): see [`integer_input`].
 pub fn integer_in_udf(target: DataType) -> datafusion::logical_expr::ScalarUDF {
     use datafusion::common::ScalarValue;
@@ -393,14 +408,7 @@ pub fn integer_in_udf(target: DataType) -> datafusion::logical_expr::ScalarUDF {
                 ScalarValue::Utf8(Some(t)) => t,
                 _ => return ScalarValue::try_from(&target),
             };
-            let v = integer_input(&text, &target)
-                .map_err(|e| DataFusionError::External(Box::new(e)))?;
-            // In range for `target` (checked above).
-            Ok(match target {
-                DataType::Int16 => ScalarValue::Int16(Some(v as i16)),
-                DataType::Int32 => ScalarValue::Int32(Some(v as i32)),
-                _ => ScalarValue::Int64(Some(v)),
-            })
+            integer_scalar(&text, &target).map_err(|e| DataFusionError::External(Box::new(e)))
         },
     ))
 }
