@@ -13,7 +13,8 @@
 //! - [`session`]: the per-connection [`Session`] (prepare, execute); [`prepared`] a planned
 //!   statement; [`bind`] its parameters.
 //! - [`plan_cache`]: which plans are kept and run again (per-session text cache);
-//!   [`generic`]: prepared statements planned physically once, their values bound per run;
+//!   [`generic`]: prepared statements planned physically once, their values bound per run
+//!   ([`scalar_eval`] evaluates their expressions of parameters on scalars);
 //!   [`auto_param`]: query texts that differ only in strings compared with text columns
 //!   share one plan; [`kept_results`]: the rows of table-free plans, kept.
 //! - [`statement`]: parsing and sorting statements; writes are refused here, before planning.
@@ -65,6 +66,7 @@ pub(crate) mod prepared;
 pub(crate) mod rewrite;
 pub(crate) mod row_fn;
 pub(crate) mod row_memo;
+pub(crate) mod scalar_eval;
 pub(crate) mod scan;
 pub(crate) mod schema;
 pub(crate) mod semantics;
