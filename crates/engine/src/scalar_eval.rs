@@ -252,8 +252,9 @@ mod tests {
             .collect();
         let types: Vec<DataType> = fields.iter().map(|f| f.data_type().clone()).collect();
         let returns = udf.return_type(&types).expect("return type");
+        let name = udf.name().to_owned();
         Arc::new(ScalarFunctionExpr::new(
-            &udf.name().to_owned(),
+            &name,
             udf,
             args,
             Arc::new(Field::new("f", returns, true)),
