@@ -154,8 +154,9 @@ impl ScalarUDFImpl for ParamFunction {
     }
 }
 
-/// A generic plan's expression of parameters and no columns, evaluated once per batch (on a
-/// batch of one row) instead of by operators that may work row by row.
+/// A generic plan's expression of parameters and no columns, evaluated once per batch (on
+/// scalar values, see [`crate::scalar_eval`]) instead of by operators that may work row by
+/// row.
 ///
 /// Evaluating it on one row gives what evaluating it on any batch gives, row for row: it reads
 /// no column and calls nothing volatile but the run's parameters. A batch of no rows gets no
@@ -632,13 +633,19 @@ mod tests {
                     vec![null.clone(), null.clone()],
                 ],
             ),
-            // A key built from a parameter read as an integer (the bench's prepared lookup).
+            // A key built from a parameter read as an integer (the bench's prepared lookup):
+            // `5` gives an existing ARN (`5 % 3` is `2`, and `substr('2', 2)` is empty),
+            // ` -7 ` one that is not there (`-1`), NULL none.
             (
                 "SELECT stage_name FROM aws.apigatewayv2_stage WHERE stage_arn = \
-                 replace('arn|x', '|', chr(58)) || (10 + $1::int / 3)::text || '/s' || \
-                 ($1::int % 3)::text ORDER BY 1",
+                 replace($2, '|', chr(58)) || substr(($1::int % 3)::text, 2) || \
+                 left((10 + $1::int / 3)::text, 0) ORDER BY 1",
                 true,
-                vec![vec![text("5")], vec![text(" -7 ")], vec![null.clone()]],
+                vec![
+                    vec![text("5"), text(&arn.replace(':', "|"))],
+                    vec![text(" -7 "), text(&arn.replace(':', "|"))],
+                    vec![null.clone(), text(&arn.replace(':', "|"))],
+                ],
             ),
         ];
         for (sql, has_generic, runs) in cases {
@@ -656,6 +663,24 @@ mod tests {
             let built = prepared.generic.get().map(Option::is_some);
             assert_eq!(built, Some(has_generic), "{sql}: generic plan built");
         }
+        // The integer-built key finds its row through the generic plan (not only no rows).
+        let sql = "SELECT stage_arn FROM aws.apigatewayv2_stage WHERE stage_arn = \
+                   replace($2, '|', chr(58)) || substr(($1::int % 3)::text, 2) || \
+                   left((10 + $1::int / 3)::text, 0)";
+        let prepared = prepare(&s, sql).await;
+        for _ in 0..2 {
+            let found = rows(
+                s.execute(&prepared, vec![text("5"), text(&arn.replace(':', "|"))])
+                    .await
+                    .expect(sql),
+            )
+            .await;
+            assert!(found.contains(&arn), "{found}");
+        }
+        assert!(
+            matches!(prepared.generic.get(), Some(Some(_))),
+            "generic plan built"
+        );
     }
 
     /// An expression of parameters and no columns runs as one function evaluated once per

@@ -23,6 +23,7 @@
 
 use std::sync::Arc;
 
+use datafusion::arrow::compute::CastOptions;
 use datafusion::arrow::datatypes::{DataType, FieldRef, Schema};
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::common::config::ConfigOptions;
@@ -51,7 +52,8 @@ enum Node {
     },
     Cast {
         input: Box<Node>,
-        cast: Arc<dyn PhysicalExpr>,
+        to: DataType,
+        options: CastOptions<'static>,
     },
     /// `||` of two strings of one type, giving that type.
     Concat {
@@ -103,7 +105,8 @@ fn try_compile(expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Result<Node> {
     if let Some(cast) = expr.downcast_ref::<CastExpr>() {
         return Ok(Node::Cast {
             input: Box::new(compile(cast.expr(), schema)),
-            cast: Arc::clone(expr),
+            to: cast.cast_type().clone(),
+            options: cast.cast_options().clone(),
         });
     }
     if let Some(binary) = expr.downcast_ref::<BinaryExpr>()
@@ -168,17 +171,12 @@ impl Node {
                     config_options: Arc::clone(config),
                 })?)
             }
-            Node::Cast { input, cast } => {
-                let Some(c) = cast.downcast_ref::<CastExpr>() else {
-                    return evaluate_by_datafusion(cast);
-                };
+            Node::Cast { input, to, options } => {
                 let value = input.evaluate()?;
-                if let Some(text) = integer_text(&value, c.cast_type()) {
+                if let Some(text) = integer_text(&value, to) {
                     return Ok(text);
                 }
-                one_value(
-                    ColumnarValue::Scalar(value).cast_to(c.cast_type(), Some(c.cast_options()))?,
-                )
+                one_value(ColumnarValue::Scalar(value).cast_to(to, Some(options))?)
             }
             Node::Concat { left, right, expr } => {
                 let (l, r) = (left.evaluate()?, right.evaluate()?);
