@@ -659,3 +659,91 @@ async fn integer_literals_are_int4_in_output_columns() {
     );
     server.stop().await;
 }
+
+/// The format codes of each field of a RowDescription body.
+fn described_formats(body: &[u8]) -> Vec<i16> {
+    let count = i16::from_be_bytes([body[0], body[1]]);
+    let mut at = 2;
+    let mut formats = Vec::new();
+    for _ in 0..count {
+        let name_end = at + body[at..].iter().position(|b| *b == 0).expect("field name");
+        // table oid (4), column (2), type oid (4), size (2), modifier (4), format (2)
+        let format_at = name_end + 1 + 16;
+        formats.push(i16::from_be_bytes([body[format_at], body[format_at + 1]]));
+        at = format_at + 2;
+    }
+    formats
+}
+
+/// A Describe of a portal tells the result formats that portal's Bind asked for, run after
+/// run of one prepared statement: the RowDescription kept for one Bind's formats is never the
+/// answer for another's, and a portal that is gone is still 34000.
+#[tokio::test]
+async fn described_portals_follow_each_binds_result_formats() {
+    use stagesql_tests::frames::{self, bind, describe, execute, parse, sync};
+    let server = TestServer::start().await;
+    let mut sock = frames::logged_in(server.port()).await;
+    let sql = "SELECT stage_name, auto_deploy, created_date FROM aws.apigatewayv2_stage WHERE stage_arn = $1";
+    let mut bytes = parse("s", sql, &[]);
+    bytes.extend(sync());
+    tokio::io::AsyncWriteExt::write_all(&mut sock, &bytes)
+        .await
+        .expect("parse");
+    let reply = frames::read_until_ready(&mut sock, std::time::Duration::from_secs(5)).await;
+    assert!(
+        reply.iter().any(|m| m.kind == b'1'),
+        "ParseComplete: {reply:?}"
+    );
+    let runs: [(&[i16], [i16; 3]); 6] = [
+        (&[], [0, 0, 0]),
+        (&[1], [1, 1, 1]),
+        (&[], [0, 0, 0]),
+        (&[0, 1, 0], [0, 1, 0]),
+        (&[0, 1, 0], [0, 1, 0]),
+        (&[1, 0, 1], [1, 0, 1]),
+    ];
+    for (results, want) in runs {
+        let mut bytes = bind("s", &[], &[Some(PROD_ARN.as_bytes())], results);
+        bytes.extend(describe(b'P', ""));
+        bytes.extend(execute(0));
+        bytes.extend(sync());
+        tokio::io::AsyncWriteExt::write_all(&mut sock, &bytes)
+            .await
+            .expect("run");
+        let reply = frames::read_until_ready(&mut sock, std::time::Duration::from_secs(5)).await;
+        let kinds: Vec<u8> = reply.iter().map(|m| m.kind).collect();
+        assert_eq!(
+            kinds, b"2TDCZ",
+            "BindComplete, RowDescription, one row: {reply:?}"
+        );
+        assert_eq!(
+            described_formats(&reply[1].body),
+            want,
+            "formats {results:?}"
+        );
+        // The row is encoded as described: a binary boolean is one byte, text is `t`/`f`.
+        let row = &reply[2].body;
+        let first_len = i32::from_be_bytes([row[2], row[3], row[4], row[5]]) as usize;
+        let second_at = 6 + first_len;
+        let second_len = i32::from_be_bytes([
+            row[second_at],
+            row[second_at + 1],
+            row[second_at + 2],
+            row[second_at + 3],
+        ]);
+        assert_eq!(second_len, 1, "auto_deploy in either format is one byte");
+    }
+    // The unnamed portal is gone after Sync: describing it is an error, not a kept answer.
+    let mut bytes = describe(b'P', "");
+    bytes.extend(sync());
+    tokio::io::AsyncWriteExt::write_all(&mut sock, &bytes)
+        .await
+        .expect("describe");
+    let reply = frames::read_until_ready(&mut sock, std::time::Duration::from_secs(5)).await;
+    assert_eq!(
+        reply.first().and_then(|m| m.sqlstate()).as_deref(),
+        Some("34000"),
+        "{reply:?}"
+    );
+    server.stop().await;
+}

@@ -57,6 +57,26 @@ pub(crate) fn field_infos(
 pub(crate) struct ResultColumns {
     pub(crate) fields: Arc<Vec<FieldInfo>>,
     columns: Arc<Vec<ColumnFormat>>,
+    /// The RowDescription message of `fields`, encoded when first asked for.
+    row_description: Arc<std::sync::OnceLock<Option<bytes::Bytes>>>,
+}
+
+impl ResultColumns {
+    /// The whole RowDescription message (type byte, length, body) describing these columns,
+    /// encoded once for every Describe of the same statement and formats; `None` when pgwire
+    /// cannot encode it (that Describe then goes through pgwire and fails there).
+    pub(crate) fn row_description(&self) -> Option<&[u8]> {
+        self.row_description
+            .get_or_init(|| {
+                use pgwire::messages::Message;
+                let message = pgwire::messages::data::RowDescription::new(
+                    self.fields.iter().map(Into::into).collect(),
+                );
+                let mut buf = bytes::BytesMut::new();
+                message.encode(&mut buf).ok().map(|()| buf.freeze())
+            })
+            .as_deref()
+    }
 }
 
 /// The result columns a connection described last, kept for the next Describe or Execute of
@@ -96,7 +116,11 @@ impl ColumnsCache {
                 })
                 .collect(),
         );
-        let made = ResultColumns { fields, columns };
+        let made = ResultColumns {
+            fields,
+            columns,
+            row_description: Arc::default(),
+        };
         if let Ok(mut kept) = self.0.lock() {
             *kept = Some((
                 Arc::clone(schema),
@@ -130,7 +154,9 @@ fn row_response(
     tag: &str,
     memo: Arc<MemoRows>,
 ) -> Result<Response, WireError> {
-    let ResultColumns { fields, columns } = described;
+    let ResultColumns {
+        fields, columns, ..
+    } = described;
     let rows = stream.flat_map(move |batch| {
         let columns = Arc::clone(&columns);
         let memo = Arc::clone(&memo);

@@ -125,6 +125,23 @@ pub async fn serve_socket<B: Backend>(
             Step::Next => continue,
             Step::End => break,
         };
+        // A prepared statement's portal described again: the kept RowDescription, without
+        // pgwire building and encoding it anew.
+        if let PgWireFrontendMessage::Describe(describe) = &message
+            && crate::extended::describe_portal_kept(
+                &connection,
+                &mut socket,
+                Framed::write_buffer_mut,
+                describe,
+            )
+        {
+            // As pgwire's `send` does: the message goes on to the deferred output.
+            if let Err(e) = socket.flush().await {
+                tracing::debug!(cause = %e, "connection ended with an I/O error");
+                break;
+            }
+            continue;
+        }
         let wait_for_sync = match socket.state() {
             PgWireConnectionState::CopyInProgress(extended) => extended,
             _ => message.is_extended_query(),
