@@ -47,3 +47,9 @@ WITH RECURSIVE r(n, total) AS (SELECT 1, 0::bigint UNION ALL SELECT n + 1, total
 WITH RECURSIVE r(n) AS (SELECT count(*)::int FROM aws.apigatewayv2_stage UNION ALL SELECT n - 10 FROM r WHERE n > 10) SELECT * FROM r
 
 WITH RECURSIVE r(d, c) AS (SELECT min(created_date), count(*) FROM aws.apigatewayv2_stage UNION ALL SELECT d + interval '1 day', c FROM r WHERE d < (SELECT min(created_date) FROM aws.apigatewayv2_stage) + interval '3 days') SELECT * FROM r
+
+WITH c AS (SELECT 1, 1, region, region FROM aws.apigatewayv2_stage) SELECT * FROM c ORDER BY 3 LIMIT 3
+
+WITH c AS (SELECT count(*), max(stage_name), max(region) FROM aws.apigatewayv2_stage) SELECT c.* FROM c
+
+WITH c AS (SELECT 1 AS v, 2 AS v) SELECT v FROM c

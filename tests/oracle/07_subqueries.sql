@@ -156,3 +156,25 @@ SELECT n, (SELECT max(s.n) + o.n FROM (VALUES (5)) s(n)) FROM (VALUES (1), (2)) 
 SELECT s._key, (SELECT string_agg(k, ',' ORDER BY k) FROM unnest(akeys(s.tags)) AS k(k)) FROM aws.apigatewayv2_stage s ORDER BY 1
 
 SELECT s._key, (SELECT count(*) FROM unnest(ARRAY[s.stage_name, s.region, 'prod']) AS u(v) WHERE v <> s.stage_name) FROM aws.apigatewayv2_stage s ORDER BY 1
+
+SELECT * FROM (SELECT 1, 1) s
+
+SELECT s.* FROM (SELECT 1, 2, 'x') s
+
+SELECT * FROM (SELECT stage_name, stage_name, upper(stage_name), upper(stage_name) FROM aws.apigatewayv2_stage) s ORDER BY 1, 2
+
+SELECT * FROM (SELECT region, count(*), count(*) FILTER (WHERE auto_deploy) FROM aws.apigatewayv2_stage GROUP BY region) AS virtual_table ORDER BY 1 LIMIT 1000
+
+SELECT * FROM (SELECT a.stage_name, b.stage_name FROM aws.apigatewayv2_stage a JOIN aws.apigatewayv2_stage b USING (_key)) s ORDER BY 1
+
+SELECT "?column?" FROM (SELECT 1) s
+
+SELECT "?column?" FROM (SELECT 1, 2) s
+
+SELECT count FROM (SELECT count(*), count(*) FROM aws.apigatewayv2_stage) s
+
+SELECT stage_name FROM (SELECT stage_name, stage_name FROM aws.apigatewayv2_stage) s
+
+SELECT s.x FROM (SELECT 1 AS x, 2 AS X) s
+
+SELECT n FROM (SELECT 1 AS n, 2 AS "N") s

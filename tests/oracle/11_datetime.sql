@@ -157,3 +157,15 @@ SELECT to_char(created_date, 'YYYY-MM-DD HH24:MI:SS') = to_char(to_timestamp(to_
 SELECT '0001-01-01'::timestamp - interval '1 day', '0001-01-01 00:00:00'::timestamp - interval '1 microsecond', '0001-01-01'::date - 1, '9999-12-31 23:00'::timestamp + interval '2 hours'
 
 SELECT ('0001-01-01'::timestamp - interval '400 days')::timestamptz AS tz, ('0001-01-01'::timestamp - interval '400 days')::text AS t
+
+SELECT created_date AT TIME ZONE 'UTC' AT TIME ZONE 'Asia/Tokyo', '2026-01-05 10:00'::timestamp(3) with time zone, (interval '2 hours')::text FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 2
+
+SELECT '2026-13-01'::date UNION SELECT now()::date
+
+SELECT 'not a date'::timestamp UNION ALL SELECT created_date FROM aws.apigatewayv2_stage
+
+SELECT CASE WHEN false THEN '2026-02-30'::timestamptz END
+
+SELECT count(*) FROM aws.apigatewayv2_stage WHERE created_date >= '2026-01-01' AND created_date < '2026-04-01 00:00'::timestamp
+
+SELECT 'epoch'::date UNION SELECT '2026-01-05'::date ORDER BY 1

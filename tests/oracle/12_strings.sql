@@ -161,3 +161,7 @@ SELECT e.extname, d.description FROM pg_extension e JOIN pg_description d ON d.o
 SELECT name, default_version, comment FROM pg_catalog.pg_available_extensions() ae WHERE name IN ('hstore', 'plpgsql') ORDER BY 1
 
 SELECT count(*) FROM (SELECT pg_catalog.pg_partition_ancestors('aws.apigatewayv2_stage'::regclass)) s
+
+SELECT trim(leading 'd' FROM stage_name), trim(trailing 'v' FROM stage_name), trim(stage_name), overlay(stage_name PLACING 'Z' FROM 1) FROM aws.apigatewayv2_stage
+
+SELECT stage_name COLLATE "C", 'x' COLLATE "C", 'w'::pg_catalog.text FROM aws.apigatewayv2_stage

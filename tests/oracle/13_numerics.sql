@@ -222,3 +222,9 @@ SELECT y, count(*) FROM (SELECT CASE WHEN _key > 'arn:aws:apigateway:m' THEN 1 E
 SELECT x FROM (SELECT 1 UNION ALL SELECT 2::bigint) s(x) ORDER BY x
 
 SELECT n FROM (VALUES (NULL), (7)) v(n) ORDER BY n
+
+SELECT 1.5::float(24), 1.5::float(53), 1.5::float, 2.5::decimal(4,1), '{1,2}'::bigint[], ('{1,2}'::int[])[1]
+
+SELECT 0.1::float * 3, 0.1::float(24) * 3, float '0.3' / 3, '{0.1,0.2}'::float[], 1::float(0)
+
+SELECT 1::float(54)

@@ -15,16 +15,24 @@ pub(crate) fn pg_named_schema(
     statement: &datafusion::sql::sqlparser::ast::Statement,
     schema: &Schema,
 ) -> SchemaRef {
-    let Some(names) = naming::output_names(statement, schema.fields().len()) else {
-        return Arc::new(schema.clone());
-    };
+    let names = naming::output_names(statement, schema.fields().len())
+        .unwrap_or_else(|| vec![None; schema.fields().len()]);
+    // Where `naming` has no name, DataFusion's stands, less any internal same-name mark (a
+    // wildcard over a derived table's `SELECT 1, 1`).
     let fields: Vec<Field> = schema
         .fields()
         .iter()
         .zip(names)
         .map(|(f, name)| match name {
             Some(n) => f.as_ref().clone().with_name(n),
-            None => f.as_ref().clone(),
+            None => {
+                let shown = naming::client_name(f.name());
+                if shown.len() == f.name().len() {
+                    f.as_ref().clone()
+                } else {
+                    f.as_ref().clone().with_name(shown)
+                }
+            }
         })
         .collect();
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))

@@ -79,6 +79,9 @@ pub enum EngineError {
     /// A cursor name that does not exist.
     #[error("cursor \"{0}\" does not exist")]
     UndefinedCursor(String),
+    /// A column name that more than one column of a derived table or CTE has.
+    #[error("column reference \"{0}\" is ambiguous")]
+    AmbiguousColumn(String),
     /// A cursor, savepoint or prepared statement name already in use.
     #[error("{0}")]
     DuplicateObject(String),
@@ -95,6 +98,9 @@ pub enum EngineError {
     /// `json_build_object` argument list).
     #[error("{0}")]
     InvalidArgument(String),
+    /// An argument `width_bucket` refuses (equal bounds, a count below one, NaN).
+    #[error("{0}")]
+    WidthBucketArgument(String),
     /// A value would be larger than any value may be (PostgreSQL's 1 GB), e.g.
     /// `repeat('x', 2000000000)`.
     #[error("{0}")]

@@ -6,9 +6,66 @@
 //! column name (psycopg dict rows, pandas, JDBC `getString("count")`) depend on PostgreSQL's
 //! names, so we rename the described result columns to match.
 
+use datafusion::common::SchemaError;
+use datafusion::error::DataFusionError;
 use datafusion::sql::sqlparser::ast::{
-    Expr, FunctionArguments, Query, SelectItem, SetExpr, Statement,
+    ArrayElemTypeDef, DataType, ExactNumberInfo, Expr, FunctionArguments, Query, SelectItem,
+    SetExpr, Statement, TimezoneInfo, TrimWhereField,
 };
+
+use crate::error::EngineError;
+
+/// What an internal alias adds to the name of one of several columns of a select list that
+/// PostgreSQL names alike (`SELECT 1, 1`, `SELECT count(*), count(*) FILTER (…)` in a derived
+/// table): DataFusion requires unique names, PostgreSQL allows them, and a reference to such a
+/// name is ambiguous. The client sees the name before the mark (see [`client_name`]).
+const SAME_NAME_MARK: &str = "__stagesql_same_name_";
+
+/// The internal alias of the item at `position` of a select list, PostgreSQL-named `name`,
+/// that another item of the list is also named.
+pub(crate) fn same_name_alias(name: &str, position: usize) -> String {
+    format!("{name}{SAME_NAME_MARK}{position}")
+}
+
+/// The name a client sees for a result column named `name` here.
+pub(crate) fn client_name(name: &str) -> &str {
+    name.find(SAME_NAME_MARK).map_or(name, |at| &name[..at])
+}
+
+/// Whether `candidate` is the internal alias of a column PostgreSQL names `name`.
+pub(crate) fn is_same_name_alias_of(candidate: &str, name: &str) -> bool {
+    candidate
+        .strip_prefix(name)
+        .is_some_and(|rest| rest.starts_with(SAME_NAME_MARK))
+}
+
+/// `err`, or 42702 when it is a column DataFusion did not find because several columns of a
+/// derived table or CTE are named so (see [`same_name_alias`]): PostgreSQL finds the name
+/// ambiguous.
+pub(crate) fn same_name_ambiguity(err: DataFusionError) -> EngineError {
+    let mut root = &err;
+    loop {
+        match root {
+            DataFusionError::Context(_, inner) | DataFusionError::Diagnostic(_, inner) => {
+                root = inner;
+            }
+            DataFusionError::Shared(inner) => root = inner,
+            _ => break,
+        }
+    }
+    if let DataFusionError::SchemaError(e, _) = root
+        && let SchemaError::FieldNotFound {
+            field,
+            valid_fields,
+        } = e.as_ref()
+        && valid_fields
+            .iter()
+            .any(|c| is_same_name_alias_of(&c.name, &field.name))
+    {
+        return EngineError::AmbiguousColumn(field.name.clone());
+    }
+    EngineError::DataFusion(err)
+}
 
 /// The PostgreSQL name of each output column of `statement`, or `None` where the name
 /// DataFusion gives is already right (or we cannot tell, e.g. `SELECT *` beside other items).
@@ -80,11 +137,11 @@ pub(crate) fn expr_name(e: &Expr) -> String {
         } => match expr.as_ref() {
             // PostgreSQL names a cast after its type when the operand's own name is weak: a
             // constant, another cast (`'1'::json::text` is `text`) or a nameless expression.
-            inner if is_weak(inner) => type_name(&data_type.to_string()),
+            inner if is_weak(inner) => type_name(data_type),
             inner => {
                 let name = expr_name(inner);
                 if name == unknown() {
-                    type_name(&data_type.to_string())
+                    type_name(data_type)
                 } else {
                     name
                 }
@@ -119,19 +176,36 @@ pub(crate) fn expr_name(e: &Expr) -> String {
             })
             .unwrap_or_else(unknown),
         Expr::Extract { .. } => "extract".to_owned(),
-        Expr::Substring { .. } => "substring".to_owned(),
-        Expr::Trim { .. } => "btrim".to_owned(),
+        // The SQL-standard forms are named after the function the grammar calls.
+        Expr::Substring { shorthand, .. } => {
+            if *shorthand { "substr" } else { "substring" }.to_owned()
+        }
+        Expr::Trim { trim_where, .. } => match trim_where {
+            Some(TrimWhereField::Leading) => "ltrim",
+            Some(TrimWhereField::Trailing) => "rtrim",
+            Some(TrimWhereField::Both) | None => "btrim",
+        }
+        .to_owned(),
+        Expr::Overlay { .. } => "overlay".to_owned(),
         Expr::Position { .. } => "position".to_owned(),
         Expr::Ceil { .. } => "ceil".to_owned(),
         Expr::Floor { .. } => "floor".to_owned(),
-        Expr::TypedString(ts) => type_name(&ts.data_type.to_string()),
+        // `x AT TIME ZONE z` is the function `timezone(z, x)`.
+        Expr::AtTimeZone { .. } => "timezone".to_owned(),
+        // `(1, 2)` is `ROW(1, 2)`.
+        Expr::Tuple(_) => "row".to_owned(),
+        // A COLLATE clause keeps its operand's name (a constant's stays unknown).
+        Expr::Collate { expr, .. } => expr_name(expr),
+        Expr::TypedString(ts) => type_name(&ts.data_type),
+        // `interval '90 minutes'` is a cast of a constant to interval.
+        Expr::Interval(_) => "interval".to_owned(),
         _ => unknown(),
     }
 }
 
 /// An identifier as PostgreSQL folds it: unquoted ones in lower case (`AS TABLE_CAT` names the
 /// column `table_cat`), quoted ones as written.
-fn ident(id: &datafusion::sql::sqlparser::ast::Ident) -> String {
+pub(crate) fn ident(id: &datafusion::sql::sqlparser::ast::Ident) -> String {
     if id.quote_style.is_some() {
         id.value.clone()
     } else {
@@ -143,35 +217,63 @@ fn ident(id: &datafusion::sql::sqlparser::ast::Ident) -> String {
 /// without a strong ELSE), which an enclosing cast or CASE does not keep.
 fn is_weak(e: &Expr) -> bool {
     match e {
-        Expr::Value(_) | Expr::TypedString(_) => true,
+        Expr::Value(_) | Expr::TypedString(_) | Expr::Interval(_) => true,
         // `-2.5` is one constant in PostgreSQL's grammar.
         Expr::UnaryOp { expr, .. } => matches!(expr.as_ref(), Expr::Value(_)),
         // A cast is named after its type (weakly) unless its operand has a strong name.
         Expr::Cast { expr, .. } => is_weak(expr) || expr_name(expr) == unknown(),
-        Expr::Nested(expr) => is_weak(expr),
+        Expr::Nested(expr) | Expr::Collate { expr, .. } => is_weak(expr),
         Expr::Case { else_result, .. } => else_result.as_deref().is_none_or(is_weak),
         _ => false,
     }
 }
 
-fn type_name(sql_type: &str) -> String {
-    let lower = sql_type.to_ascii_lowercase();
-    let lower = lower
-        .strip_prefix("pg_catalog.")
-        .unwrap_or(&lower)
-        .to_owned();
-    match lower.split('(').next().unwrap_or(&lower).trim() {
-        "integer" | "int" | "int4" => "int4".to_owned(),
-        "bigint" | "int8" => "int8".to_owned(),
-        "smallint" | "int2" => "int2".to_owned(),
-        "boolean" | "bool" => "bool".to_owned(),
-        "double precision" | "float8" => "float8".to_owned(),
-        "real" | "float4" => "float4".to_owned(),
-        "character varying" | "varchar" => "varchar".to_owned(),
-        "timestamp" | "timestamp without time zone" => "timestamp".to_owned(),
-        "timestamp with time zone" | "timestamptz" => "timestamptz".to_owned(),
-        other => other.to_owned(),
-    }
+/// The name PostgreSQL gives a cast to `data_type`: the last part of the type's name as its
+/// grammar spells it (`integer` is `int4`, `character varying(3)` is `varchar`, `text[]` is
+/// `text`: an array is named after its element type).
+fn type_name(data_type: &DataType) -> String {
+    let with_zone = |tz: &TimezoneInfo| matches!(tz, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz);
+    let name = match data_type {
+        DataType::Array(
+            ArrayElemTypeDef::SquareBracket(element, _)
+            | ArrayElemTypeDef::AngleBracket(element)
+            | ArrayElemTypeDef::Parenthesis(element),
+        ) => return type_name(element),
+        DataType::Int(_) | DataType::Integer(_) | DataType::Int4(_) => "int4",
+        DataType::BigInt(_) | DataType::Int8(_) => "int8",
+        DataType::SmallInt(_) | DataType::Int2(_) => "int2",
+        DataType::Bool | DataType::Boolean => "bool",
+        DataType::Real | DataType::Float4 => "float4",
+        DataType::Double(_) | DataType::DoublePrecision | DataType::Float8 => "float8",
+        // `float(p)` is a float4 up to 24 bits of precision.
+        DataType::Float(ExactNumberInfo::Precision(p)) if *p <= 24 => "float4",
+        DataType::Float(_) => "float8",
+        DataType::Numeric(_) | DataType::Decimal(_) | DataType::Dec(_) => "numeric",
+        DataType::Character(_) | DataType::Char(_) => "bpchar",
+        DataType::CharacterVarying(_) | DataType::CharVarying(_) | DataType::Varchar(_) => {
+            "varchar"
+        }
+        DataType::Time(_, tz) if with_zone(tz) => "timetz",
+        DataType::Time(..) => "time",
+        DataType::Timestamp(_, tz) if with_zone(tz) => "timestamptz",
+        DataType::Timestamp(..) => "timestamp",
+        DataType::Interval { .. } => "interval",
+        DataType::Bit(_) => "bit",
+        DataType::BitVarying(_) | DataType::VarBit(_) => "varbit",
+        DataType::Custom(name, _) => {
+            // `pg_catalog.text`, `"char"`, `regclass`: the last part, folded as identifiers are.
+            return name.0.last().map_or_else(unknown, |part| {
+                part.as_ident()
+                    .map_or_else(|| part.to_string().to_ascii_lowercase(), ident)
+            });
+        }
+        other => {
+            // Any other type: its name without modifiers, in lower case.
+            let text = other.to_string().to_ascii_lowercase();
+            return text.split('(').next().unwrap_or(&text).trim().to_owned();
+        }
+    };
+    name.to_owned()
 }
 
 fn unknown() -> String {
@@ -221,6 +323,56 @@ mod tests {
                 "case"
             ]
         );
+    }
+
+    /// Each name as PostgreSQL 15 gives it (`SELECT ...` in psql, column headers).
+    #[test]
+    fn sql_standard_forms_and_casts_follow_postgres() {
+        let cases = [
+            ("interval '1 day'", "interval"),
+            ("interval '1' day", "interval"),
+            ("now() at time zone 'UTC'", "timezone"),
+            ("now() at time zone 'utc' at time zone 'utc'", "timezone"),
+            ("substr('abc', 1, 2)", "substr"),
+            ("substring('abc' from 1 for 2)", "substring"),
+            ("substring('abc', 1)", "substring"),
+            ("overlay('abc' placing 'x' from 2 for 1)", "overlay"),
+            ("trim('a')", "btrim"),
+            ("trim(leading 'a' from 'ab')", "ltrim"),
+            ("trim(trailing 'a' from 'ab')", "rtrim"),
+            ("trim(both 'a' from 'ab')", "btrim"),
+            ("'{a}'::text[]", "text"),
+            ("'{1}'::int[]", "int4"),
+            ("('{a,b}'::text[])[2]", "text"),
+            ("(1, 2)", "row"),
+            ("'a' collate \"C\"", "?column?"),
+            ("stage_name collate \"C\"", "stage_name"),
+            ("cast(1 as numeric(10,2))", "numeric"),
+            ("'1'::character varying(3)", "varchar"),
+            ("'a'::char(3)", "bpchar"),
+            ("'1'::bit(3)", "bit"),
+            ("now()::timestamp with time zone", "now"),
+            ("'1'::timestamp(3) with time zone", "timestamptz"),
+            ("'10:00'::time with time zone", "timetz"),
+            ("'1 day'::interval", "interval"),
+            ("'a'::\"char\"", "char"),
+            ("1::double precision", "float8"),
+            ("1::float(24)", "float4"),
+            ("1::float", "float8"),
+            ("'x'::pg_catalog.text", "text"),
+            ("'x'::name", "name"),
+            ("1.5::decimal", "numeric"),
+            ("timestamp '2020-01-01'", "timestamp"),
+            ("date '2020-01-01'", "date"),
+            ("(interval '1 day')::text", "text"),
+            ("ceil(1.5)", "ceil"),
+            ("ceiling(1.5)", "ceiling"),
+            ("'a' || 'b'", "?column?"),
+        ];
+        for (expr, want) in cases {
+            let got = names(&format!("select {expr} from t"), 1).expect("names");
+            assert_eq!(got, vec![Some(want.to_owned())], "{expr}");
+        }
     }
 
     #[test]

@@ -212,6 +212,7 @@ fn classify_engine(e: &EngineError) -> (&'static str, String) {
         EngineError::UndefinedObject(_) => "42704",
         EngineError::UndefinedFunction(_) => "42883",
         EngineError::UndefinedCursor(_) => "34000",
+        EngineError::AmbiguousColumn(_) => "42702",
         EngineError::DuplicateObject(_) => "42P03",
         EngineError::NoActiveTransaction(_) => "25P01",
         EngineError::UndefinedSavepoint(_) => "3B001",
@@ -232,6 +233,7 @@ fn classify_engine(e: &EngineError) -> (&'static str, String) {
         EngineError::ProgramLimitExceeded(_) => "54000",
         EngineError::OutOfMemory(_) => "53200",
         EngineError::InvalidArgument(_) => "22023",
+        EngineError::WidthBucketArgument(_) => "2201G",
         EngineError::DataFusion(df) => return classify_datafusion(df),
     };
     (code, e.to_string())
@@ -357,6 +359,26 @@ fn classify_plan(m: &str) -> (&'static str, String) {
     }
     if lower.starts_with("invalid function") || lower.contains("unsupported function") {
         let name = m.split('\'').nth(1).unwrap_or("?");
+        // A window function called as a plain one (`SELECT row_number()`).
+        const WINDOW_ONLY: [&str; 11] = [
+            "row_number",
+            "rank",
+            "dense_rank",
+            "percent_rank",
+            "cume_dist",
+            "ntile",
+            "lag",
+            "lead",
+            "first_value",
+            "last_value",
+            "nth_value",
+        ];
+        if WINDOW_ONLY.contains(&name.to_ascii_lowercase().as_str()) {
+            return (
+                "42809",
+                format!("window function {name} requires an OVER clause"),
+            );
+        }
         if stagesql_engine::values::postgres_has_function(name) {
             return (
                 "0A000",
@@ -379,11 +401,43 @@ fn classify_plan(m: &str) -> (&'static str, String) {
     if lower.contains("placeholder") {
         return ("42P18", m.to_owned());
     }
+    // "UNION queries have different number of columns"
+    if let Some(operation) = m.strip_suffix(" queries have different number of columns") {
+        return (
+            "42601",
+            format!("each {operation} query must have the same number of columns"),
+        );
+    }
+    // `(SELECT 1, 2)` as a value: "Too many columns! The subquery should only return one column".
+    if m.starts_with("Too many columns! The subquery should only return one column") {
+        return ("42601", "subquery must return only one column".to_owned());
+    }
+    // `percentile_cont(2)`: "Percentile value must be between 0.0 and 1.0 inclusive, 2 is invalid".
+    if lower.starts_with("percentile value must be between") {
+        return ("22003", m.to_owned());
+    }
     ("42000", m.to_owned())
 }
 
 fn classify_execution(m: &str) -> (&'static str, String) {
     let lower = m.to_ascii_lowercase();
+    // DataFusion's own functions, refusing an argument PostgreSQL refuses too.
+    if lower.starts_with("negative count not allowed") {
+        // `substring(s FROM 2 FOR -1)`
+        return ("22011", "negative substring length not allowed".to_owned());
+    }
+    if lower.starts_with("field position must not be zero") {
+        // `split_part(s, ',', 0)`
+        return ("22023", m.to_owned());
+    }
+    if let Some(rest) = m.strip_prefix("Unsupported date_trunc granularity: '") {
+        let unit = rest.split('\'').next().unwrap_or(rest);
+        return ("22023", format!("unit \"{unit}\" not recognized"));
+    }
+    if lower.starts_with("step can't be 0") {
+        // `generate_series(1, 10, 0)`
+        return ("22023", "step size cannot equal zero".to_owned());
+    }
     if lower.contains("divide by zero") || lower.contains("division by zero") {
         ("22012", "division by zero".to_owned())
     } else if lower.contains("regular expression did not compile")
@@ -406,7 +460,23 @@ fn classify_execution(m: &str) -> (&'static str, String) {
 fn classify_arrow(e: &ArrowError) -> (&'static str, String) {
     match e {
         ArrowError::DivideByZero => ("22012", "division by zero".to_owned()),
+        // A number that does not fit the type it is cast to: "Can't cast value 2147483648 to
+        // type Int32".
+        ArrowError::CastError(m) if m.starts_with("Can't cast value ") => {
+            let range = match m.rsplit(' ').next() {
+                Some("Int16") => "smallint out of range",
+                Some("Int32") => "integer out of range",
+                Some("Int64") => "bigint out of range",
+                _ => "value out of range",
+            };
+            ("22003", range.to_owned())
+        }
         ArrowError::CastError(m) | ArrowError::ParseError(m) => ("22P02", m.clone()),
+        // `123456.7::numeric(5, 2)`: "123456.70 is too large to store in a Decimal128 of
+        // precision 5. Max is 999.99".
+        ArrowError::InvalidArgumentError(m) if m.contains("to store in a Decimal") => {
+            ("22003", "numeric field overflow".to_owned())
+        }
         ArrowError::ArithmeticOverflow(m) => ("22003", m.clone()),
         ArrowError::ComputeError(m) => classify_execution(m),
         ArrowError::MemoryError(m) => ("53200", format!("out of memory: {m}")),

@@ -495,10 +495,12 @@ fn like_with_backslash(pattern: &str, escape: &str) -> String {
 /// PostgreSQL's `chr` in a UTF-8 database: the code is read as unsigned 32 bits, NUL and
 /// surrogates are refused (DataFusion's answered a NUL character).
 fn chr(code: i64) -> std::result::Result<String, EngineError> {
-    // int4 argument read as uint32, as PostgreSQL does: chr(-1) is 4294967295.
     let code = i32::try_from(code)
-        .map_err(|_| EngineError::NumericOutOfRange("integer out of range".to_owned()))?
-        as u32;
+        .map_err(|_| EngineError::NumericOutOfRange("integer out of range".to_owned()))?;
+    // PostgreSQL 15.8 and later refuse a negative code (before, it was read as uint32).
+    let code = u32::try_from(code).map_err(|_| {
+        EngineError::InvalidArgument("character number must be positive".to_owned())
+    })?;
     if code == 0 {
         return Err(EngineError::ProgramLimitExceeded(
             "null character not permitted".to_owned(),

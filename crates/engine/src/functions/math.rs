@@ -54,7 +54,7 @@ fn common_scale(values: &[(i128, i8)]) -> Option<Vec<i128>> {
 /// `width_bucket(operand, low, high, count)`.
 fn width_bucket(operand: Num, low: Num, high: Num, count: i64) -> Result<i64> {
     if count <= 0 {
-        return Err(failed(EngineError::InvalidArgument(
+        return Err(failed(EngineError::WidthBucketArgument(
             "count must be greater than zero".to_owned(),
         )));
     }
@@ -82,12 +82,12 @@ fn width_bucket(operand: Num, low: Num, high: Num, count: i64) -> Result<i64> {
             };
             let (o, l, h) = (f(o), f(l), f(h));
             if o.is_nan() || l.is_nan() || h.is_nan() {
-                return Err(failed(EngineError::InvalidArgument(
+                return Err(failed(EngineError::WidthBucketArgument(
                     "operand, lower bound, and upper bound cannot be NaN".to_owned(),
                 )));
             }
             if !l.is_finite() || !h.is_finite() {
-                return Err(failed(EngineError::InvalidArgument(
+                return Err(failed(EngineError::WidthBucketArgument(
                     "lower and upper bounds must be finite".to_owned(),
                 )));
             }
@@ -121,7 +121,7 @@ fn width_bucket(operand: Num, low: Num, high: Num, count: i64) -> Result<i64> {
 }
 
 fn bounds_equal() -> DataFusionError {
-    failed(EngineError::InvalidArgument(
+    failed(EngineError::WidthBucketArgument(
         "lower bound cannot equal upper bound".to_owned(),
     ))
 }

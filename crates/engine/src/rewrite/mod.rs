@@ -20,10 +20,11 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    AccessExpr, ArrayElemTypeDef, BinaryOperator, CastKind, CharacterLength, DataType, Expr,
-    Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident,
-    ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, Statement, Subscript, TableFactor,
-    TableWithJoins, Value, ValueWithSpan, VisitMut, VisitorMut, visit_expressions_mut,
+    AccessExpr, ArrayElemTypeDef, BinaryOperator, CastKind, CharacterLength, DataType,
+    ExactNumberInfo, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList,
+    FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, Statement,
+    Subscript, TableFactor, TableWithJoins, Value, ValueWithSpan, VisitMut, VisitorMut,
+    visit_expressions_mut,
 };
 
 use crate::functions::system_info::RegKind;
@@ -124,6 +125,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Catalog, pg_catalog_queries::vector_subscripts),
     rule!(Any, set_returning::generate_subscripts),
     rule!(Any, syntax::character_casts),
+    rule!(Any, syntax::float_types),
     rule!(Any, syntax::timestamp_precision),
     rule!(Any, reg::reg_casts),
     rule!(Any, syntax::composite_fields),
@@ -420,7 +422,7 @@ pub(super) mod tests {
         );
         assert_eq!(
             rewritten("WITH pg_type AS (SELECT 1) SELECT * FROM pg_type"),
-            "WITH pg_type AS (SELECT CAST(1 AS INTEGER)) SELECT * FROM pg_type"
+            "WITH pg_type AS (SELECT CAST(1 AS INTEGER) AS \"?column?\") SELECT * FROM pg_type"
         );
     }
 

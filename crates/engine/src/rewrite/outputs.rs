@@ -78,6 +78,105 @@ pub(super) fn inner_names(statement: &mut Statement, _: &Context) {
         }
     }
     let _ = statement.visit(&mut V { depth: 0 });
+    let _ = statement.visit(&mut Relations);
+}
+
+/// The select lists whose names an outer query sees as a relation's columns (a derived table's,
+/// a CTE's) get the rest of PostgreSQL's names: `?column?`, and the names several items share
+/// (see [`inner_select_names`]). A subquery used as a value (`ARRAY(SELECT …)`, `(SELECT …)`,
+/// `IN (SELECT …)`) names nothing an outer query refers to, and is left to the rules that
+/// rewrite such forms.
+struct Relations;
+
+impl VisitorMut for Relations {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Derived { subquery, .. } = factor {
+            relation_names(&mut subquery.body);
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        if let Some(with) = &mut query.with {
+            for cte in &mut with.cte_tables {
+                relation_names(&mut cte.query.body);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn relation_names(body: &mut SetExpr) {
+    match body {
+        SetExpr::Select(select) => inner_select_names(&mut select.projection),
+        SetExpr::SetOperation { left, right, .. } => {
+            relation_names(left);
+            relation_names(right);
+        }
+        SetExpr::Query(q) => relation_names(&mut q.body),
+        _ => {}
+    }
+}
+
+/// Names the items of a derived table's or CTE's select list as PostgreSQL does. An item
+/// whose name no other item has is aliased with it (`?column?` included: `SELECT s.* FROM
+/// (SELECT 1) s` is named `?column?`, not DataFusion's `Int64(1)`). Items sharing a name
+/// (`SELECT 1, 1`, `count(*), count(*) FILTER (…)`, `a AS x, b AS x`) get internal aliases
+/// that keep the name for the client (`naming::same_name_alias`); PostgreSQL allows such a
+/// list, and a reference to the shared name is ambiguous (42702), as it is here. A list with a
+/// wildcard is named as before: which names its columns have is not known here.
+fn inner_select_names(projection: &mut [SelectItem]) {
+    let has_wildcard = projection.iter().any(|i| {
+        matches!(
+            i,
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+        )
+    });
+    if has_wildcard {
+        let every = 0..projection.len();
+        name_unaliased(projection, every, false);
+        return;
+    }
+    let names: Vec<Option<String>> = projection
+        .iter()
+        .map(|i| match i {
+            SelectItem::UnnamedExpr(e) => Some(expr_name(e)),
+            SelectItem::ExprWithAlias { alias, .. } => Some(crate::naming::ident(alias)),
+            _ => None,
+        })
+        .collect();
+    let mut counts = std::collections::HashMap::new();
+    for name in names.iter().flatten() {
+        *counts.entry(name.clone()).or_insert(0usize) += 1;
+    }
+    for (i, item) in projection.iter_mut().enumerate() {
+        let Some(name) = names[i].clone() else {
+            continue;
+        };
+        let shared = counts.get(&name).copied().unwrap_or(0) > 1;
+        let taken = std::mem::replace(item, SelectItem::Wildcard(Default::default()));
+        *item = match taken {
+            SelectItem::UnnamedExpr(expr) if shared => SelectItem::ExprWithAlias {
+                expr,
+                alias: Ident::with_quote('"', crate::naming::same_name_alias(&name, i)),
+            },
+            // A column keeps DataFusion's own name for it, which is PostgreSQL's.
+            SelectItem::UnnamedExpr(expr @ (Expr::Identifier(_) | Expr::CompoundIdentifier(_))) => {
+                SelectItem::UnnamedExpr(expr)
+            }
+            SelectItem::UnnamedExpr(expr) => SelectItem::ExprWithAlias {
+                expr,
+                alias: Ident::with_quote('"', name),
+            },
+            SelectItem::ExprWithAlias { expr, .. } if shared => SelectItem::ExprWithAlias {
+                expr,
+                alias: Ident::with_quote('"', crate::naming::same_name_alias(&name, i)),
+            },
+            other => other,
+        };
+    }
 }
 
 /// Gives the items at `positions` (0-based) of a select list, when unaliased expressions (not
@@ -271,8 +370,29 @@ mod tests {
                 inner_names,
                 "WITH w AS (SELECT x, COUNT(1), t.y::text FROM t) SELECT count(*), Count FROM (SELECT max(a), max(b), sum(c) AS s FROM u) m, w"
             ),
-            "WITH w AS (SELECT x, COUNT(1) AS \"count\", t.y::TEXT AS \"y\" FROM t) SELECT count(*), Count FROM (SELECT max(a), max(b), sum(c) AS s FROM u) m, w"
+            "WITH w AS (SELECT x, COUNT(1) AS \"count\", t.y::TEXT AS \"y\" FROM t) SELECT count(*), Count FROM (SELECT max(a) AS \"max__stagesql_same_name_0\", max(b) AS \"max__stagesql_same_name_1\", sum(c) AS s FROM u) m, w"
         );
+    }
+
+    #[test]
+    fn inner_items_sharing_a_name_get_internal_aliases_and_unknown_ones_their_name() {
+        assert_eq!(
+            applied(
+                inner_names,
+                "SELECT * FROM (SELECT 1, 2 AS x, 3 AS X, a.n, b.n, c, 'k'::text FROM t) s, (SELECT 1) u, (SELECT *, 1, 2 FROM t) v"
+            ),
+            "SELECT * FROM (SELECT 1 AS \"?column?\", 2 AS \"x__stagesql_same_name_1\", 3 AS \"x__stagesql_same_name_2\", a.n AS \"n__stagesql_same_name_3\", b.n AS \"n__stagesql_same_name_4\", c, 'k'::TEXT AS \"text\" FROM t) s, (SELECT 1 AS \"?column?\") u, (SELECT *, 1, 2 FROM t) v"
+        );
+        assert_eq!(crate::naming::client_name("x__stagesql_same_name_12"), "x");
+        assert_eq!(crate::naming::client_name("x"), "x");
+        assert!(crate::naming::is_same_name_alias_of(
+            "?column?__stagesql_same_name_0",
+            "?column?"
+        ));
+        assert!(!crate::naming::is_same_name_alias_of(
+            "xy__stagesql_same_name_0",
+            "x"
+        ));
     }
 
     #[test]

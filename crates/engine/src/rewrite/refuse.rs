@@ -16,8 +16,8 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, CharacterLength, DataType, Expr, Ident, ObjectName, Query, SetExpr,
-    SetOperator, SetQuantifier, Statement, Visit, Visitor,
+    ArrayElemTypeDef, BinaryOperator, CharacterLength, DataType, ExactNumberInfo, Expr, Ident,
+    ObjectName, Query, SetExpr, SetOperator, SetQuantifier, Statement, Visit, Visitor,
 };
 
 use crate::error::EngineError;
@@ -38,7 +38,8 @@ pub fn refuse_unfaithful(statement: &Statement) -> Result<(), EngineError> {
         }
         fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<EngineError> {
             if let Expr::Cast { data_type, .. } = expr
-                && let Err(e) = character_length(data_type)
+                && let Err(e) =
+                    character_length(data_type).and_then(|()| float_precision(data_type))
             {
                 return ControlFlow::Break(e);
             }
@@ -65,6 +66,22 @@ pub fn refuse_unfaithful(statement: &Statement) -> Result<(), EngineError> {
     match statement.visit(&mut Check) {
         ControlFlow::Break(e) => Err(e),
         ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+/// The precision of `float(p)`, checked as PostgreSQL's grammar does (1 to 53 bits).
+fn float_precision(data_type: &DataType) -> Result<(), EngineError> {
+    match data_type {
+        DataType::Float(ExactNumberInfo::Precision(0)) => Err(EngineError::InvalidArgument(
+            "precision for type float must be at least 1 bit".to_owned(),
+        )),
+        DataType::Float(ExactNumberInfo::Precision(p)) if *p > 53 => {
+            Err(EngineError::InvalidArgument(
+                "precision for type float must be less than 54 bits".to_owned(),
+            ))
+        }
+        DataType::Array(ArrayElemTypeDef::SquareBracket(element, _)) => float_precision(element),
+        _ => Ok(()),
     }
 }
 

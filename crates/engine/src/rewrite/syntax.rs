@@ -231,6 +231,27 @@ pub(super) fn character_casts(statement: &mut Statement, _: &Context) {
     });
 }
 
+/// `float` is PostgreSQL's `double precision`, and `float(p)` is `real` up to 24 bits of
+/// precision and `double precision` above (`refuse.rs` checked 1 ≤ p ≤ 53); DataFusion reads
+/// every `float` as a 32-bit float, which keeps fewer digits.
+pub(super) fn float_types(statement: &mut Statement, _: &Context) {
+    fn pg_float(data_type: &mut DataType) {
+        match data_type {
+            DataType::Float(ExactNumberInfo::Precision(p)) if *p <= 24 => {
+                *data_type = DataType::Real;
+            }
+            DataType::Float(_) => *data_type = DataType::DoublePrecision,
+            DataType::Array(ArrayElemTypeDef::SquareBracket(element, _)) => pg_float(element),
+            _ => {}
+        }
+    }
+    each_expr(statement, |expr| match expr {
+        Expr::Cast { data_type, .. } => pg_float(data_type),
+        Expr::TypedString(typed) => pg_float(&mut typed.data_type),
+        _ => {}
+    });
+}
+
 /// `(f(x)).n`, `(t.keys).x`: a field of a composite value is DataFusion's `value['n']`
 /// (pgjdbc's `(information_schema._pg_expandarray(i.indkey)).n`).
 pub(super) fn composite_fields(statement: &mut Statement, _: &Context) {
@@ -678,6 +699,17 @@ mod tests {
         assert_eq!(
             applied(character_casts, "SELECT a::varchar(3), b::char, c::varchar"),
             "SELECT left(a::TEXT, 3)::TEXT, left(b::TEXT, 1)::TEXT, c::VARCHAR"
+        );
+    }
+
+    #[test]
+    fn float_is_double_precision_unless_its_precision_fits_real() {
+        assert_eq!(
+            applied(
+                float_types,
+                "SELECT a::float, b::float(24), c::float(25), CAST(d AS float(1)), float '1.5', e::float[]"
+            ),
+            "SELECT a::DOUBLE PRECISION, b::REAL, c::DOUBLE PRECISION, CAST(d AS REAL), DOUBLE PRECISION '1.5', e::DOUBLE PRECISION[]"
         );
     }
 

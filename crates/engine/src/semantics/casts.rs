@@ -71,6 +71,17 @@ impl PgSemantics {
                     DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
                 ) =>
             {
+                // A string literal is read now, as for integers above (an out-of-range date is
+                // 22008 wherever it stands), except the words whose value is the time of the
+                // run: a kept plan must not freeze `'now'`.
+                if let Expr::Literal(value, _) = expr.as_ref()
+                    && let Some(Some(text)) = value.try_as_str()
+                    && !super::datetime_in::names_the_current_time(text)
+                    && let Some(read) = super::datetime_in::read_scalar(text, field.data_type())
+                        .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?
+                {
+                    return Ok(Transformed::yes(Expr::Literal(read, None)));
+                }
                 let read = match field.data_type() {
                     DataType::Date32 => &self.date_in,
                     DataType::Timestamp(_, None) => &self.timestamp_in,

@@ -47,6 +47,15 @@ fn fail(e: EngineError) -> DataFusionError {
     DataFusionError::External(Box::new(e))
 }
 
+/// Whether `text` is one of the special values that read the clock (`now`, `today`,
+/// `tomorrow`, `yesterday`).
+pub fn names_the_current_time(text: &str) -> bool {
+    matches!(
+        text.trim().to_ascii_lowercase().as_str(),
+        "now" | "today" | "tomorrow" | "yesterday"
+    )
+}
+
 /// `text` read as `target`: the local date-time and the zone offset in seconds, if written.
 fn read(text: &str, target: Target) -> Result<(NaiveDateTime, Option<i32>)> {
     let syntax = || syntax_error(text, target);

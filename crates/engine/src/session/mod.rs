@@ -309,7 +309,8 @@ impl Session {
         let plan = self
             .state
             .statement_to_plan(DFStatement::Statement(Box::new(resolved)))
-            .await?;
+            .await
+            .map_err(crate::naming::same_name_ambiguity)?;
         SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)
