@@ -169,3 +169,13 @@ SELECT CASE WHEN false THEN '2026-02-30'::timestamptz END
 SELECT count(*) FROM aws.apigatewayv2_stage WHERE created_date >= '2026-01-01' AND created_date < '2026-04-01 00:00'::timestamp
 
 SELECT 'epoch'::date UNION SELECT '2026-01-05'::date ORDER BY 1
+
+SELECT interval '1 day 21:30:07', interval '21:30:07', '1 day 01:00'::interval, interval '-01:30', interval '1 2:03:04'
+
+SELECT interval '@ 1 day 2 hours ago', interval '1 year 2 mons 3 days 04:05:06.5', interval '10:05.5', interval '5', interval '-1 day +02:00:00'
+
+SELECT _key, created_date + interval '01:30', created_date - '1 day 12:00:00'::interval FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 3
+
+SELECT interval '25:61'
+
+SELECT ('1 day ' || length(stage_name) || ':30')::interval FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 3

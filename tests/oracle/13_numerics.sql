@@ -228,3 +228,7 @@ SELECT 1.5::float(24), 1.5::float(53), 1.5::float, 2.5::decimal(4,1), '{1,2}'::b
 SELECT 0.1::float * 3, 0.1::float(24) * 3, float '0.3' / 3, '{0.1,0.2}'::float[], 1::float(0)
 
 SELECT 1::float(54)
+
+SELECT 1::int2, 1::int8, 2::float4::float8
+
+SELECT created_date::date, created_date::text, length(stage_name)::int8, length(stage_name)::int2 FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 2

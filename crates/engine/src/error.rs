@@ -98,6 +98,9 @@ pub enum EngineError {
     /// `json_build_object` argument list).
     #[error("{0}")]
     InvalidArgument(String),
+    /// A minute or second of an interval's time field out of range (`'25:61'`).
+    #[error("{0}")]
+    IntervalFieldOutOfRange(String),
     /// An argument `width_bucket` refuses (equal bounds, a count below one, NaN).
     #[error("{0}")]
     WidthBucketArgument(String),

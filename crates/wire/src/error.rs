@@ -234,6 +234,7 @@ fn classify_engine(e: &EngineError) -> (&'static str, String) {
         EngineError::OutOfMemory(_) => "53200",
         EngineError::InvalidArgument(_) => "22023",
         EngineError::WidthBucketArgument(_) => "2201G",
+        EngineError::IntervalFieldOutOfRange(_) => "22015",
         EngineError::DataFusion(df) => return classify_datafusion(df),
     };
     (code, e.to_string())

@@ -107,6 +107,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Any, syntax::function_synonyms),
     rule!(Any, syntax::bare_current_schema),
     rule!(Any, syntax::make_interval_arguments),
+    rule!(Any, syntax::interval_literals),
     rule!(Any, syntax::interval_factor_parameters),
     rule!(Any, syntax::qualified_operators),
     rule!(Any, syntax::like_escape),

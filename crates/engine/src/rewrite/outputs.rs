@@ -313,6 +313,14 @@ pub(super) fn int4_literals(e: &mut Expr) {
     }
 }
 
+/// The expression under any casts and parentheses of `e`: what DataFusion names it after.
+fn cast_operand(e: &Expr) -> &Expr {
+    match e {
+        Expr::Cast { expr, .. } | Expr::Nested(expr) => cast_operand(expr),
+        other => other,
+    }
+}
+
 pub(super) fn unique_names(items: &mut [SelectItem]) {
     let has_wildcard = items.iter().any(|i| {
         matches!(
@@ -329,12 +337,23 @@ pub(super) fn unique_names(items: &mut [SelectItem]) {
     for name in items.iter().filter_map(name_of) {
         *counts.entry(name).or_insert(0usize) += 1;
     }
+    // DataFusion names a cast after its operand, so `0.1::float4, 0.1::float4::float8` (or
+    // `1::int2, 1::int8`) are one name to it though PostgreSQL names them apart: each item
+    // after the first of such a group gets an internal alias too.
+    let mut operands = HashSet::new();
+    let same_operand: Vec<bool> = items
+        .iter()
+        .map(|i| match i {
+            SelectItem::UnnamedExpr(e) => !operands.insert(cast_operand(e).to_string()),
+            _ => false,
+        })
+        .collect();
     let mut seen = HashSet::new();
     for (i, item) in items.iter_mut().enumerate() {
         let Some(name) = name_of(item) else {
             continue;
         };
-        let duplicated = counts.get(&name).copied().unwrap_or(0) > 1;
+        let duplicated = counts.get(&name).copied().unwrap_or(0) > 1 || same_operand[i];
         let first = seen.insert(name.clone());
         let taken = std::mem::replace(item, SelectItem::Wildcard(Default::default()));
         *item = match taken {

@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, IntervalUnit};
 use datafusion::common::tree_node::Transformed;
-use datafusion::common::{DFSchema, Result};
+use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable};
 
 use super::{PgSemantics, SESSION_ZONE, is_inexact_number, is_integer, to_text, type_of};
@@ -91,6 +91,26 @@ impl PgSemantics {
                     expr: Box::new(Self::call(read, *expr)),
                     field,
                 })))
+            }
+            Expr::Cast(Cast { expr, field })
+                if *field.data_type() == DataType::Interval(IntervalUnit::MonthDayNano)
+                    && matches!(
+                        type_of(&expr, schema)?,
+                        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                    ) =>
+            {
+                // PostgreSQL's interval input (time fields, `ago`), a literal read now.
+                if let Expr::Literal(value, _) = expr.as_ref()
+                    && let Some(Some(text)) = value.try_as_str()
+                {
+                    let read = super::interval::interval_input(text)
+                        .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+                    return Ok(Transformed::yes(Expr::Literal(
+                        ScalarValue::IntervalMonthDayNano(Some(read)),
+                        None,
+                    )));
+                }
+                Ok(Transformed::yes(Self::call(&self.interval_in, *expr)))
             }
             Expr::Cast(Cast { expr, field })
                 if matches!(

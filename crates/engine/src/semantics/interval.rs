@@ -16,6 +16,8 @@ use datafusion::arrow::datatypes::{
     DurationSecondType, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit, TimeUnit,
 };
 use datafusion::common::{Result, exec_err};
+
+use crate::error::EngineError;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
@@ -260,5 +262,196 @@ impl ScalarUDFImpl for LocalTime {
             .collect();
         let out: ArrayRef = Arc::new(out);
         super::answer(out, scalar)
+    }
+}
+
+/// Text read as an interval as PostgreSQL's `interval_in` reads its common forms, where
+/// Arrow's parser reads only `<number> <unit>` pairs:
+///
+/// - a time field `[+-]H:MM[:SS[.f]]` (`'21:30:07'`, `'1 day 01:00'`, `'-01:30'`), its sign
+///   applying to each part; `MM:SS.f` when the second part has a fraction (`'10:05.5'`);
+/// - a bare number before a time field counts days (`'1 2:03:04'`), any other bare number
+///   seconds (`'5'`);
+/// - a leading `@` is ignored, and a trailing `ago` negates the whole interval;
+/// - PostgreSQL's own output (`'1 year 2 mons 3 days 04:05:06.5'`) reads back as itself.
+///
+/// Anything else is read by Arrow's parser (units and their abbreviations, fractions that
+/// spill into smaller units); text neither reads is 22007, as in PostgreSQL.
+pub fn interval_input(text: &str) -> std::result::Result<IntervalMonthDayNano, EngineError> {
+    let invalid = || {
+        EngineError::InvalidDatetimeFormat(format!(
+            "invalid input syntax for type interval: \"{text}\""
+        ))
+    };
+    let mut tokens: Vec<&str> = text.split_whitespace().collect();
+    if tokens.first() == Some(&"@") {
+        tokens.remove(0);
+    } else if let Some(first) = tokens.first_mut()
+        && let Some(rest) = first.strip_prefix('@')
+    {
+        *first = rest;
+    }
+    let ago = tokens.last().is_some_and(|t| t.eq_ignore_ascii_case("ago"));
+    if ago {
+        tokens.pop();
+    }
+    if tokens.is_empty() {
+        return Err(invalid());
+    }
+    let mut words: Vec<String> = Vec::with_capacity(tokens.len() + 4);
+    let mut i = 0;
+    while i < tokens.len() {
+        let token = tokens[i];
+        if token.contains(':') {
+            match time_field(token) {
+                Some(Ok(parts)) => words.extend(parts),
+                Some(Err(())) => {
+                    return Err(EngineError::IntervalFieldOutOfRange(format!(
+                        "interval field value out of range: \"{text}\""
+                    )));
+                }
+                None => return Err(invalid()),
+            }
+        } else if is_number(token) {
+            match tokens.get(i + 1) {
+                // A number before a time field is a count of days.
+                Some(next) if next.contains(':') => {
+                    words.push(format!("{token} days"));
+                }
+                Some(unit) if !is_number(unit) => {
+                    words.push(format!("{token} {unit}"));
+                    i += 1;
+                }
+                // A bare number is seconds.
+                _ => words.push(format!("{token} seconds")),
+            }
+        } else {
+            // A number written against its unit (`1day`, `-2h`): Arrow's parser reads it.
+            words.push(token.to_owned());
+        }
+        i += 1;
+    }
+    let config = datafusion::arrow::compute::kernels::cast_utils::IntervalParseConfig::new(
+        datafusion::arrow::compute::kernels::cast_utils::IntervalUnit::Second,
+    );
+    let value =
+        datafusion::arrow::compute::kernels::cast_utils::parse_interval_month_day_nano_config(
+            &words.join(" "),
+            config,
+        )
+        .map_err(|_| invalid())?;
+    if !ago {
+        return Ok(value);
+    }
+    let out_of_range = || EngineError::DatetimeOverflow("interval out of range".to_owned());
+    Ok(IntervalMonthDayNano::new(
+        value.months.checked_neg().ok_or_else(out_of_range)?,
+        value.days.checked_neg().ok_or_else(out_of_range)?,
+        value.nanoseconds.checked_neg().ok_or_else(out_of_range)?,
+    ))
+}
+
+/// Whether `token` is a signed decimal number.
+fn is_number(token: &str) -> bool {
+    let digits = token.strip_prefix(['+', '-']).unwrap_or(token);
+    !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.chars().filter(|c| *c == '.').count() <= 1
+        && digits.chars().any(|c| c.is_ascii_digit())
+}
+
+/// A time field `[+-]H:MM[:SS[.f]]` (or `[+-]MM:SS.f`) as `<n> <unit>` pairs, each signed;
+/// `Err` when a minute or second is out of range, `None` when it is not a time field.
+fn time_field(token: &str) -> Option<Result<Vec<String>, ()>> {
+    let (sign, unsigned) = match token.as_bytes().first()? {
+        b'-' => ("-", &token[1..]),
+        b'+' => ("", &token[1..]),
+        _ => ("", token),
+    };
+    let parts: Vec<&str> = unsigned.split(':').collect();
+    let whole = |p: &str| !p.is_empty() && p.len() <= 18 && p.bytes().all(|b| b.is_ascii_digit());
+    let seconds = |p: &str| {
+        let (w, f) = p.split_once('.').unwrap_or((p, "0"));
+        whole(w) && (f.is_empty() || f.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let units: &[&str] = match parts.as_slice() {
+        [h, m] if whole(h) && whole(m) => &["hours", "minutes"],
+        [m, s] if whole(m) && s.contains('.') && seconds(s) => &["minutes", "seconds"],
+        [h, m, s] if whole(h) && whole(m) && seconds(s) => &["hours", "minutes", "seconds"],
+        _ => return None,
+    };
+    // Minutes and seconds are at most 59 (60 for seconds, which PostgreSQL carries).
+    for (part, unit) in parts.iter().zip(units).skip(1) {
+        let whole_part: u64 = part.split('.').next()?.parse().ok()?;
+        if (*unit == "minutes" && whole_part > 59) || (*unit == "seconds" && whole_part > 60) {
+            return Some(Err(()));
+        }
+    }
+    Some(Ok(parts
+        .iter()
+        .zip(units)
+        .map(|(part, unit)| format!("{sign}{part} {unit}"))
+        .collect()))
+}
+
+/// `__pg_interval_in(text)`: [`interval_input`].
+pub fn interval_in_udf() -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::common::ScalarValue;
+    datafusion::logical_expr::ScalarUDF::new_from_impl(crate::row_fn::RowFn::new(
+        "__pg_interval_in",
+        Signature::any(1, Volatility::Immutable),
+        DataType::Interval(IntervalUnit::MonthDayNano),
+        |a| {
+            let text = match a[0].cast_to(&DataType::Utf8)? {
+                ScalarValue::Utf8(Some(t)) => t,
+                _ => return Ok(ScalarValue::IntervalMonthDayNano(None)),
+            };
+            interval_input(&text)
+                .map(|v| ScalarValue::IntervalMonthDayNano(Some(v)))
+                .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))
+        },
+    ))
+}
+
+#[cfg(test)]
+mod input_tests {
+    use super::*;
+
+    fn read(text: &str) -> String {
+        match interval_input(text) {
+            Ok(v) => format!("{} {} {}", v.months, v.days, v.nanoseconds),
+            Err(EngineError::InvalidDatetimeFormat(_)) => "22007".to_owned(),
+            Err(e) => format!("{e}"),
+        }
+    }
+
+    /// Each as PostgreSQL 15 reads it (months, days, nanoseconds).
+    #[test]
+    fn intervals_read_like_postgres() {
+        let h = 3_600_000_000_000i64;
+        let m = 60_000_000_000i64;
+        let s = 1_000_000_000i64;
+        assert_eq!(read("21:30:07"), format!("0 0 {}", 21 * h + 30 * m + 7 * s));
+        assert_eq!(
+            read("1 day 21:30:07"),
+            format!("0 1 {}", 21 * h + 30 * m + 7 * s)
+        );
+        assert_eq!(read("-01:30"), format!("0 0 {}", -(h + 30 * m)));
+        assert_eq!(read("1 2:03:04"), format!("0 1 {}", 2 * h + 3 * m + 4 * s));
+        assert_eq!(read("10:05.5"), format!("0 0 {}", 10 * m + 5 * s + s / 2));
+        assert_eq!(
+            read("1 year 2 mons 3 days 04:05:06.5"),
+            format!("14 3 {}", 4 * h + 5 * m + 6 * s + s / 2)
+        );
+        assert_eq!(read("@ 1 day 2 hours ago"), format!("0 -1 {}", -2 * h));
+        assert_eq!(read("5"), format!("0 0 {}", 5 * s));
+        assert_eq!(read("90 minutes"), format!("0 0 {}", 90 * m));
+        assert_eq!(read("1.5 days"), format!("0 1 {}", 12 * h));
+        assert_eq!(read("-1 day +02:00:00"), format!("0 -1 {}", 2 * h));
+        assert_eq!(read("one day"), "22007");
+        assert_eq!(read(""), "22007");
+        assert_eq!(read("1:60"), "interval field value out of range: \"1:60\"");
+        assert_eq!(read("1:2:3:4"), "22007");
+        assert_eq!(read("ago"), "22007");
     }
 }

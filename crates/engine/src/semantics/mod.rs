@@ -95,6 +95,7 @@ pub struct PgSemantics {
     to_text: Arc<ScalarUDF>,
     bytea_in: Arc<ScalarUDF>,
     date_in: Arc<ScalarUDF>,
+    interval_in: Arc<ScalarUDF>,
     numeric_in: Arc<ScalarUDF>,
     int2_in: Arc<ScalarUDF>,
     int4_in: Arc<ScalarUDF>,
@@ -142,6 +143,7 @@ impl PgSemantics {
             date_in: Arc::new(ScalarUDF::from(datetime_in::DatetimeIn::new(
                 datetime_in::Target::Date,
             ))),
+            interval_in: Arc::new(interval::interval_in_udf()),
             timestamp_in: Arc::new(ScalarUDF::from(datetime_in::DatetimeIn::new(
                 datetime_in::Target::Timestamp,
             ))),

@@ -80,14 +80,11 @@ pub fn write_text_styled(
             "{}",
             array.as_primitive::<UInt64Type>().value(row)
         ))?,
-        DataType::Float16 => float_text(
-            f64::from(array.as_primitive::<Float16Type>().value(row)),
+        DataType::Float16 => float4_text(
+            f32::from(array.as_primitive::<Float16Type>().value(row)),
             out,
         ),
-        DataType::Float32 => float_text(
-            f64::from(array.as_primitive::<Float32Type>().value(row)),
-            out,
-        ),
+        DataType::Float32 => float4_text(array.as_primitive::<Float32Type>().value(row), out),
         DataType::Float64 => float_text(array.as_primitive::<Float64Type>().value(row), out),
         DataType::Timestamp(unit, tz) => {
             let micros = timestamp_micros(array, row, unit);
@@ -140,26 +137,56 @@ pub fn write_text_styled(
 
 /// float8out with extra_float_digits >= 1: the shortest text that reads back exactly.
 pub fn float_text(v: f64, out: &mut String) {
-    if v.is_nan() {
+    let abs = v.abs();
+    shortest_text(
+        v,
+        v.is_nan(),
+        v.is_infinite(),
+        abs != 0.0 && !(1e-4..1e15).contains(&abs),
+        out,
+    );
+}
+
+/// A `real` as PostgreSQL's `float4out` writes it: the shortest text that reads back as the
+/// same 32-bit float (`0.1`, not the `0.10000000149011612` of its 64-bit widening), in
+/// exponent form from 10^6 up and below 10^-4.
+pub fn float4_text(v: f32, out: &mut String) {
+    let abs = v.abs();
+    shortest_text(
+        v,
+        v.is_nan(),
+        v.is_infinite(),
+        abs != 0.0 && !(1e-4..1e6).contains(&abs),
+        out,
+    );
+}
+
+/// `v` in its shortest round-trip form, as PostgreSQL writes floats: `NaN`, `Infinity`,
+/// exponent form (`1e+16`, `1.5e-05`) when `exponent_form`.
+fn shortest_text<F>(v: F, nan: bool, infinite: bool, exponent_form: bool, out: &mut String)
+where
+    F: std::fmt::Display + std::fmt::LowerExp + PartialOrd + Default,
+{
+    if nan {
         out.push_str("NaN");
-    } else if v.is_infinite() {
-        out.push_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
-    } else {
-        let abs = v.abs();
-        if abs != 0.0 && !(1e-4..1e15).contains(&abs) {
-            // PostgreSQL switches to exponent form outside this range, e.g. 1e+16, 1.5e-05.
-            let s = format!("{v:e}");
-            let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-            let exp: i32 = exp.parse().unwrap_or(0);
-            let _ = write!(
-                out,
-                "{mantissa}e{}{:02}",
-                if exp < 0 { '-' } else { '+' },
-                exp.abs()
-            );
+    } else if infinite {
+        out.push_str(if v > F::default() {
+            "Infinity"
         } else {
-            let _ = write!(out, "{v}");
-        }
+            "-Infinity"
+        });
+    } else if exponent_form {
+        let s = format!("{v:e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+        let _ = write!(
+            out,
+            "{mantissa}e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        );
+    } else {
+        let _ = write!(out, "{v}");
     }
 }
 
@@ -404,6 +431,27 @@ pub fn list_value(array: &ArrayRef, row: usize) -> ArrayRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each as PostgreSQL 15's float4out writes it.
+    #[test]
+    fn reals_print_their_shortest_32_bit_text() {
+        let real = |v: f32| {
+            let mut s = String::new();
+            float4_text(v, &mut s);
+            s
+        };
+        assert_eq!(real(0.1), "0.1");
+        assert_eq!(real(123_456.0), "123456");
+        assert_eq!(real(1_234_567.0), "1.234567e+06");
+        assert_eq!(real(12_345_678.9), "1.2345679e+07");
+        assert_eq!(real(0.0001), "0.0001");
+        assert_eq!(real(0.00001), "1e-05");
+        assert_eq!(real(3.4e38), "3.4e+38");
+        assert_eq!(real(1e-45), "1e-45");
+        assert_eq!(real(-0.0), "-0");
+        assert_eq!(real(f32::NAN), "NaN");
+        assert_eq!(real(f32::INFINITY), "Infinity");
+    }
     use chrono::DateTime;
 
     /// What chrono's formatter prints, the text before the calendar was computed here.
