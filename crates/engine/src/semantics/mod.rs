@@ -405,6 +405,17 @@ impl PgSemantics {
                 stamp(right, &rt),
             ))));
         }
+        if op == Operator::Minus && lt == DataType::Date32 && rt == DataType::Date32 {
+            // `date - date` is an integer count of days in PostgreSQL (a bigint here).
+            let e = Expr::BinaryExpr(BinaryExpr::new(left, op, right));
+            if type_of(&e, schema)? != DataType::Int32 {
+                return Ok(Transformed::yes(Expr::Cast(Cast::new(
+                    Box::new(e),
+                    DataType::Int32,
+                ))));
+            }
+            return Ok(Transformed::no(e));
+        }
         if op == Operator::Minus && is_timestamp(&lt) && is_timestamp(&rt) {
             let e = Expr::BinaryExpr(BinaryExpr::new(left, op, right));
             return Ok(Transformed::yes(Self::call(&self.justify, e)));
@@ -534,6 +545,27 @@ impl PgSemantics {
                         f.args,
                     ),
                 )))
+            }
+            Expr::ScalarFunction(f)
+                if matches!(
+                    f.name(),
+                    "json_array_length" | "jsonb_array_length" | "regexp_count"
+                ) =>
+            {
+                // Counts are int4 in PostgreSQL; DataFusion's are 64-bit (a driver decodes by
+                // the described type). Not `cardinality` and `array_position`: DataFusion's
+                // own plan of `<> ALL (array)` compares them with unsigned literals.
+                let e = Expr::ScalarFunction(f);
+                if matches!(
+                    type_of(&e, schema)?,
+                    DataType::Int64 | DataType::UInt64 | DataType::UInt32
+                ) {
+                    return Ok(Transformed::yes(Expr::Cast(Cast::new(
+                        Box::new(e),
+                        DataType::Int32,
+                    ))));
+                }
+                Ok(Transformed::no(e))
             }
             Expr::ScalarFunction(f) if f.name() == "array_length" => {
                 // int4, and NULL (not 0) for an empty array, as in PostgreSQL.
