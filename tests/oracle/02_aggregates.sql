@@ -130,3 +130,7 @@ SELECT sum(x) / 2, sum(x) IN (3, 5), sum(x) BETWEEN 1 AND 5, greatest(sum(x), 1)
 SELECT region, avg(length(stage_name)) FILTER (WHERE auto_deploy), avg(length(_key)::bigint), avg(length(stage_name) * 1.5) FROM aws.apigatewayv2_stage GROUP BY region ORDER BY 1
 
 SELECT avg(DISTINCT length(stage_name)) FROM aws.apigatewayv2_stage
+
+SELECT sum(length(stage_name)::bigint), sum(length(stage_name)::float8), min(created_date::date), min(created_date), count(stage_name::text), count(stage_name) FROM aws.apigatewayv2_stage
+
+SELECT region, max(length(_key)::int8), max(length(_key)) FROM aws.apigatewayv2_stage GROUP BY region ORDER BY region

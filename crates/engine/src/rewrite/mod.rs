@@ -130,6 +130,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Any, syntax::timestamp_precision),
     rule!(Any, reg::reg_casts),
     rule!(Any, syntax::composite_fields),
+    rule!(Any, outputs::cast_named_calls),
     rule!(Any, outputs::outputs),
     rule!(Any, outputs::int4_columns),
     rule!(Any, syntax::array_constructors),

@@ -313,6 +313,87 @@ pub(super) fn int4_literals(e: &mut Expr) {
     }
 }
 
+/// Calls in one select list that differ only in casts (`sum(x::bigint), sum(x::numeric)`,
+/// `min(d::date), min(d)`): DataFusion names a cast after its operand, so both calls would
+/// have one name, which an aggregate or window node cannot hold twice. The arguments of each
+/// such call after the first are written `CASE WHEN true THEN arg END`: the same values, a
+/// name of their own.
+pub(super) fn cast_named_calls(statement: &mut Statement, _: &Context) {
+    struct V;
+    impl VisitorMut for V {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            fn walk(body: &mut SetExpr) {
+                match body {
+                    SetExpr::Select(select) => distinct_call_names(&mut select.projection),
+                    SetExpr::SetOperation { left, right, .. } => {
+                        walk(left);
+                        walk(right);
+                    }
+                    SetExpr::Query(q) => walk(&mut q.body),
+                    _ => {}
+                }
+            }
+            walk(&mut query.body);
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = statement.visit(&mut V);
+}
+
+fn distinct_call_names(projection: &mut [SelectItem]) {
+    fn without_casts(e: &Expr) -> String {
+        let mut e = e.clone();
+        let _ = visit_expressions_mut(&mut e, |e| {
+            if let Expr::Cast { expr, .. } = e {
+                let inner = std::mem::replace(expr.as_mut(), Expr::value(Value::Null));
+                *e = inner;
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        e.to_string()
+    }
+    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for item in projection.iter_mut() {
+        let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else {
+            continue;
+        };
+        let _ = visit_expressions_mut(e, |e| {
+            let Expr::Function(f) = e else {
+                return ControlFlow::<()>::Continue(());
+            };
+            let written = f.to_string();
+            let key = without_casts(&Expr::Function(f.clone()));
+            match seen.get(&key) {
+                Some(first) if *first != written => {
+                    if let FunctionArguments::List(list) = &mut f.args {
+                        for arg in &mut list.args {
+                            if let FunctionArg::Unnamed(FunctionArgExpr::Expr(a)) = arg {
+                                let value = std::mem::replace(a, Expr::value(Value::Null));
+                                *a = Expr::Case {
+                                    case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                                    end_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                                    operand: None,
+                                    conditions: vec![datafusion::sql::sqlparser::ast::CaseWhen {
+                                        condition: Expr::value(Value::Boolean(true)),
+                                        result: value,
+                                    }],
+                                    else_result: None,
+                                };
+                            }
+                        }
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(key, written);
+                }
+            }
+            ControlFlow::Continue(())
+        });
+    }
+}
+
 /// The expression under any casts and parentheses of `e`: what DataFusion names it after.
 fn cast_operand(e: &Expr) -> &Expr {
     match e {
@@ -412,6 +493,17 @@ mod tests {
             "xy__stagesql_same_name_0",
             "x"
         ));
+    }
+
+    #[test]
+    fn calls_differing_only_in_casts_get_arguments_of_their_own_name() {
+        assert_eq!(
+            applied(
+                cast_named_calls,
+                "SELECT sum(x::bigint), sum(x::numeric), sum(x::bigint), count(*), min(d::date) AS a, min(d) FROM t"
+            ),
+            "SELECT sum(x::BIGINT), sum(CASE WHEN true THEN x::NUMERIC END), sum(x::BIGINT), count(*), min(d::DATE) AS a, min(CASE WHEN true THEN d END) FROM t"
+        );
     }
 
     #[test]
