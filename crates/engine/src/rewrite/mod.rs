@@ -48,6 +48,7 @@ mod set_returning;
 mod set_returning_relations;
 mod subquery;
 mod syntax;
+mod types;
 
 pub use refuse::refuse_unfaithful;
 use relations::*;
@@ -107,7 +108,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Any, syntax::function_synonyms),
     rule!(Any, syntax::bare_current_schema),
     rule!(Any, syntax::make_interval_arguments),
-    rule!(Any, syntax::interval_literals),
+    rule!(Any, types::interval_literals),
     rule!(Any, syntax::interval_factor_parameters),
     rule!(Any, syntax::qualified_operators),
     rule!(Any, syntax::like_escape),
@@ -126,7 +127,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule!(Catalog, pg_catalog_queries::vector_subscripts),
     rule!(Any, set_returning::generate_subscripts),
     rule!(Any, syntax::character_casts),
-    rule!(Any, syntax::float_types),
+    rule!(Any, types::float_types),
     rule!(Any, syntax::timestamp_precision),
     rule!(Any, reg::reg_casts),
     rule!(Any, syntax::composite_fields),

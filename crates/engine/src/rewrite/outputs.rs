@@ -12,31 +12,19 @@ pub(super) fn outputs(statement: &mut Statement, _: &Context) {
     let Statement::Query(query) = statement else {
         return;
     };
-    fn walk(body: &mut SetExpr) {
-        match body {
-            SetExpr::Select(select) => {
-                for item in &mut select.projection {
-                    // A bare `x::regclass` output shows the name, as PostgreSQL prints it.
-                    if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } =
-                        item
-                        && let Expr::Function(f) = e
-                        && let Some(kind) = super::reg::reg_in_function(f)
-                        && let Some(arg) = single_arg(f)
-                    {
-                        *e = call(kind.function_names().1, arg);
-                    }
-                }
-                unique_names(&mut select.projection);
+    each_projection(&mut query.body, &mut |projection| {
+        for item in projection.iter_mut() {
+            // A bare `x::regclass` output shows the name, as PostgreSQL prints it.
+            if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item
+                && let Expr::Function(f) = e
+                && let Some(kind) = super::reg::reg_in_function(f)
+                && let Some(arg) = single_arg(f)
+            {
+                *e = call(kind.function_names().1, arg);
             }
-            SetExpr::SetOperation { left, right, .. } => {
-                walk(left);
-                walk(right);
-            }
-            SetExpr::Query(q) => walk(&mut q.body),
-            _ => {}
         }
-    }
-    walk(&mut query.body);
+        unique_names(projection);
+    });
 }
 
 /// Unaliased items of every inner select (a CTE, a derived table, a subquery) get PostgreSQL's
@@ -64,18 +52,10 @@ pub(super) fn inner_names(statement: &mut Statement, _: &Context) {
         }
     }
     fn name_items(body: &mut SetExpr) {
-        match body {
-            SetExpr::Select(select) => {
-                let every = 0..select.projection.len();
-                name_unaliased(&mut select.projection, every, false);
-            }
-            SetExpr::SetOperation { left, right, .. } => {
-                name_items(left);
-                name_items(right);
-            }
-            SetExpr::Query(q) => name_items(&mut q.body),
-            _ => {}
-        }
+        each_projection(body, &mut |items| {
+            let every = 0..items.len();
+            name_unaliased(items, every, false);
+        });
     }
     let _ = statement.visit(&mut V { depth: 0 });
     let _ = statement.visit(&mut Relations);
@@ -108,16 +88,32 @@ impl VisitorMut for Relations {
     }
 }
 
-fn relation_names(body: &mut SetExpr) {
+/// Calls `f` with each select list of `body` (both sides of a set operation, a parenthesized
+/// query's).
+fn each_projection(body: &mut SetExpr, f: &mut impl FnMut(&mut Vec<SelectItem>)) {
     match body {
-        SetExpr::Select(select) => inner_select_names(&mut select.projection),
+        SetExpr::Select(select) => f(&mut select.projection),
         SetExpr::SetOperation { left, right, .. } => {
-            relation_names(left);
-            relation_names(right);
+            each_projection(left, f);
+            each_projection(right, f);
         }
-        SetExpr::Query(q) => relation_names(&mut q.body),
+        SetExpr::Query(q) => each_projection(&mut q.body, f),
         _ => {}
     }
+}
+
+/// Whether a select list has a `*` or `t.*`.
+fn has_wildcard(items: &[SelectItem]) -> bool {
+    items.iter().any(|i| {
+        matches!(
+            i,
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+        )
+    })
+}
+
+fn relation_names(body: &mut SetExpr) {
+    each_projection(body, &mut |items| inner_select_names(items));
 }
 
 /// Names the items of a derived table's or CTE's select list as PostgreSQL does. An item
@@ -128,13 +124,7 @@ fn relation_names(body: &mut SetExpr) {
 /// list, and a reference to the shared name is ambiguous (42702), as it is here. A list with a
 /// wildcard is named as before: which names its columns have is not known here.
 fn inner_select_names(projection: &mut [SelectItem]) {
-    let has_wildcard = projection.iter().any(|i| {
-        matches!(
-            i,
-            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
-        )
-    });
-    if has_wildcard {
+    if has_wildcard(projection) {
         let every = 0..projection.len();
         name_unaliased(projection, every, false);
         return;
@@ -323,18 +313,7 @@ pub(super) fn cast_named_calls(statement: &mut Statement, _: &Context) {
     impl VisitorMut for V {
         type Break = ();
         fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-            fn walk(body: &mut SetExpr) {
-                match body {
-                    SetExpr::Select(select) => distinct_call_names(&mut select.projection),
-                    SetExpr::SetOperation { left, right, .. } => {
-                        walk(left);
-                        walk(right);
-                    }
-                    SetExpr::Query(q) => walk(&mut q.body),
-                    _ => {}
-                }
-            }
-            walk(&mut query.body);
+            each_projection(&mut query.body, &mut |items| distinct_call_names(items));
             ControlFlow::Continue(())
         }
     }
@@ -403,12 +382,7 @@ fn cast_operand(e: &Expr) -> &Expr {
 }
 
 pub(super) fn unique_names(items: &mut [SelectItem]) {
-    let has_wildcard = items.iter().any(|i| {
-        matches!(
-            i,
-            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
-        )
-    });
+    let has_wildcard = has_wildcard(items);
     let name_of = |i: &SelectItem| match i {
         SelectItem::UnnamedExpr(e) => Some(expr_name(e).to_ascii_lowercase()),
         SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.to_ascii_lowercase()),

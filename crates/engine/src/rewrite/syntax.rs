@@ -231,27 +231,6 @@ pub(super) fn character_casts(statement: &mut Statement, _: &Context) {
     });
 }
 
-/// `float` is PostgreSQL's `double precision`, and `float(p)` is `real` up to 24 bits of
-/// precision and `double precision` above (`refuse.rs` checked 1 ≤ p ≤ 53); DataFusion reads
-/// every `float` as a 32-bit float, which keeps fewer digits.
-pub(super) fn float_types(statement: &mut Statement, _: &Context) {
-    fn pg_float(data_type: &mut DataType) {
-        match data_type {
-            DataType::Float(ExactNumberInfo::Precision(p)) if *p <= 24 => {
-                *data_type = DataType::Real;
-            }
-            DataType::Float(_) => *data_type = DataType::DoublePrecision,
-            DataType::Array(ArrayElemTypeDef::SquareBracket(element, _)) => pg_float(element),
-            _ => {}
-        }
-    }
-    each_expr(statement, |expr| match expr {
-        Expr::Cast { data_type, .. } => pg_float(data_type),
-        Expr::TypedString(typed) => pg_float(&mut typed.data_type),
-        _ => {}
-    });
-}
-
 /// `(f(x)).n`, `(t.keys).x`: a field of a composite value is DataFusion's `value['n']`
 /// (pgjdbc's `(information_schema._pg_expandarray(i.indkey)).n`).
 pub(super) fn composite_fields(statement: &mut Statement, _: &Context) {
@@ -498,55 +477,6 @@ pub(super) fn cte_column_names(statement: &mut Statement, _: &Context) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut Queries);
 }
 
-/// `interval '…'` without fields is read by PostgreSQL's interval input
-/// (`semantics::interval`: time fields such as `'1 day 21:30:07'`, `ago`); DataFusion's
-/// planner reads it with Arrow's parser, which knows only `<number> <unit>`. The literal is
-/// written back as Arrow reads it (`'0 months 1 days 77407000000000 nanoseconds'`), so it
-/// stays a literal wherever DataFusion needs one (a RANGE frame's offset); text PostgreSQL
-/// does not read becomes a cast, which fails when planned with PostgreSQL's error.
-pub(super) fn interval_literals(statement: &mut Statement, _: &Context) {
-    each_expr(statement, |expr| {
-        let Expr::Interval(interval) = expr else {
-            return;
-        };
-        let Expr::Value(ValueWithSpan {
-            value: Value::SingleQuotedString(text),
-            ..
-        }) = interval.value.as_mut()
-        else {
-            return;
-        };
-        if interval.leading_field.is_some()
-            || interval.leading_precision.is_some()
-            || interval.last_field.is_some()
-            || interval.fractional_seconds_precision.is_some()
-        {
-            return;
-        }
-        match crate::semantics::interval::interval_input(text) {
-            Ok(v) => {
-                *text = format!(
-                    "{} months {} days {} nanoseconds",
-                    v.months, v.days, v.nanoseconds
-                );
-            }
-            Err(_) => {
-                let value = std::mem::replace(interval.value.as_mut(), Expr::value(Value::Null));
-                *expr = Expr::Cast {
-                    kind: CastKind::DoubleColon,
-                    expr: Box::new(value),
-                    data_type: DataType::Interval {
-                        fields: None,
-                        precision: None,
-                    },
-                    array: false,
-                    format: None,
-                };
-            }
-        }
-    });
-}
-
 /// `$n * interval '…'`, `interval '…' * $n` and `interval '…' / $n`: PostgreSQL's operators
 /// for an interval and an unknown-typed operand are `interval * float8` and `interval / float8`,
 /// so `$n` is a double precision. DataFusion gave `$n` the interval's type and then had no
@@ -748,28 +678,6 @@ mod tests {
         assert_eq!(
             applied(character_casts, "SELECT a::varchar(3), b::char, c::varchar"),
             "SELECT left(a::TEXT, 3)::TEXT, left(b::TEXT, 1)::TEXT, c::VARCHAR"
-        );
-    }
-
-    #[test]
-    fn interval_literals_without_fields_are_casts() {
-        assert_eq!(
-            applied(
-                interval_literals,
-                "SELECT interval '1 day 01:00', interval '1' day, INTERVAL '2 hours ago' * 3, interval 'one day'"
-            ),
-            "SELECT INTERVAL '0 months 1 days 3600000000000 nanoseconds', INTERVAL '1' DAY, INTERVAL '0 months 0 days -7200000000000 nanoseconds' * 3, 'one day'::INTERVAL"
-        );
-    }
-
-    #[test]
-    fn float_is_double_precision_unless_its_precision_fits_real() {
-        assert_eq!(
-            applied(
-                float_types,
-                "SELECT a::float, b::float(24), c::float(25), CAST(d AS float(1)), float '1.5', e::float[]"
-            ),
-            "SELECT a::DOUBLE PRECISION, b::REAL, c::DOUBLE PRECISION, CAST(d AS REAL), DOUBLE PRECISION '1.5', e::DOUBLE PRECISION[]"
         );
     }
 
