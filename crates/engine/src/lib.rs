@@ -104,6 +104,7 @@ pub mod values {
     };
     pub use crate::schema::stage_schema;
     pub use crate::semantics::datetime_in;
+    pub use crate::semantics::numeric::integer_scalar;
     pub use crate::text::{
         IntervalStyle, TimestampText, array_item_text, binary_value, float_text, interval_parts,
         list_value, timestamp_micros, timestamp_text, timestamp_text_zoned, write_text,

@@ -15,6 +15,10 @@
 //!   cast writes the same decimal digits);
 //! - `text || text` joins the two strings, or is NULL when either is (arrow's
 //!   `concat_elements_utf8`);
+//! - `+ - * / %` of two integers of one type, giving that type, is the checked operation
+//!   (arrow's kernels: division truncates toward zero, the remainder takes the dividend's
+//!   sign), NULL when either side is; a case the checked operation refuses (overflow, a
+//!   zero divisor, the minimum divided by -1) is left to DataFusion, which gives its error;
 //! - a literal is its value;
 //! - any other node, or a case above outside those (another type, a result past what an
 //!   arrow string holds), is evaluated by DataFusion as before, its subtree with it.
@@ -57,6 +61,13 @@ enum Node {
     },
     /// `||` of two strings of one type, giving that type.
     Concat {
+        left: Box<Node>,
+        right: Box<Node>,
+        expr: Arc<dyn PhysicalExpr>,
+    },
+    /// `+ - * / %` of two integers of one type, giving that type.
+    Arithmetic {
+        op: Operator,
         left: Box<Node>,
         right: Box<Node>,
         expr: Arc<dyn PhysicalExpr>,
@@ -123,7 +134,47 @@ fn try_compile(expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Result<Node> {
             });
         }
     }
+    if let Some(binary) = expr.downcast_ref::<BinaryExpr>()
+        && matches!(
+            binary.op(),
+            Operator::Plus
+                | Operator::Minus
+                | Operator::Multiply
+                | Operator::Divide
+                | Operator::Modulo
+        )
+    {
+        let left = binary.left().data_type(schema)?;
+        let right = binary.right().data_type(schema)?;
+        let result = expr.data_type(schema)?;
+        if left == right
+            && left == result
+            && matches!(left, DataType::Int16 | DataType::Int32 | DataType::Int64)
+        {
+            return Ok(Node::Arithmetic {
+                op: *binary.op(),
+                left: Box::new(compile(binary.left(), schema)),
+                right: Box::new(compile(binary.right(), schema)),
+                expr: Arc::clone(expr),
+            });
+        }
+    }
     Ok(Node::Other(Arc::clone(expr)))
+}
+
+/// `l op r` checked, for the operators [`Node::Arithmetic`] takes; `None` where the checked
+/// operation refuses.
+macro_rules! checked {
+    ($op:expr, $l:expr, $r:expr) => {
+        match $op {
+            Operator::Plus => $l.checked_add($r),
+            Operator::Minus => $l.checked_sub($r),
+            Operator::Multiply => $l.checked_mul($r),
+            Operator::Divide => $l.checked_div($r),
+            Operator::Modulo => $l.checked_rem($r),
+            _ => None,
+        }
+    };
 }
 
 /// What DataFusion gives evaluating `expr` on a batch of one row, as a scalar.
@@ -192,6 +243,32 @@ impl Node {
                         Ok(ScalarValue::LargeUtf8(l.zip(r).map(|(l, r)| l + &r)))
                     }
                     _ => evaluate_by_datafusion(expr),
+                }
+            }
+            Node::Arithmetic {
+                op,
+                left,
+                right,
+                expr,
+            } => {
+                let value = match (left.evaluate()?, right.evaluate()?) {
+                    (ScalarValue::Int16(Some(l)), ScalarValue::Int16(Some(r))) => {
+                        checked!(*op, l, r).map(|v| ScalarValue::Int16(Some(v)))
+                    }
+                    (ScalarValue::Int32(Some(l)), ScalarValue::Int32(Some(r))) => {
+                        checked!(*op, l, r).map(|v| ScalarValue::Int32(Some(v)))
+                    }
+                    (ScalarValue::Int64(Some(l)), ScalarValue::Int64(Some(r))) => {
+                        checked!(*op, l, r).map(|v| ScalarValue::Int64(Some(v)))
+                    }
+                    (l, r) if l.data_type() == r.data_type() && (l.is_null() || r.is_null()) => {
+                        ScalarValue::try_from(l.data_type()).ok()
+                    }
+                    _ => None,
+                };
+                match value {
+                    Some(v) => Ok(v),
+                    None => evaluate_by_datafusion(expr),
                 }
             }
             Node::Other(expr) => evaluate_by_datafusion(expr),
@@ -266,7 +343,71 @@ mod tests {
     fn a_program_gives_what_datafusion_gives() {
         let upper = datafusion::functions::string::upper();
         let to_i32 = |s: Option<&str>| cast(text(s), DataType::Int32);
-        let cases: Vec<Arc<dyn PhysicalExpr>> = vec![
+        let arith = |l: ScalarValue, op: Operator, r: ScalarValue| -> Arc<dyn PhysicalExpr> {
+            Arc::new(BinaryExpr::new(lit(l), op, lit(r)))
+        };
+        let mut cases: Vec<Arc<dyn PhysicalExpr>> = Vec::new();
+        // Integer arithmetic: every operator, both signs, the edges where the checked
+        // operation refuses (left to DataFusion, which fails), and NULLs.
+        for op in [
+            Operator::Plus,
+            Operator::Minus,
+            Operator::Multiply,
+            Operator::Divide,
+            Operator::Modulo,
+        ] {
+            for (l, r) in [
+                (7, 3),
+                (-7, 3),
+                (7, -3),
+                (-7, -3),
+                (0, 5),
+                (5, 0),
+                (i32::MIN, -1),
+            ] {
+                cases.push(arith(
+                    ScalarValue::Int32(Some(l)),
+                    op,
+                    ScalarValue::Int32(Some(r)),
+                ));
+                cases.push(arith(
+                    ScalarValue::Int64(Some(l.into())),
+                    op,
+                    ScalarValue::Int64(Some(r.into())),
+                ));
+            }
+            cases.push(arith(
+                ScalarValue::Int32(Some(i32::MAX)),
+                op,
+                ScalarValue::Int32(Some(2)),
+            ));
+            cases.push(arith(
+                ScalarValue::Int64(Some(i64::MIN)),
+                op,
+                ScalarValue::Int64(Some(-1)),
+            ));
+            cases.push(arith(
+                ScalarValue::Int16(Some(i16::MAX)),
+                op,
+                ScalarValue::Int16(Some(-300)),
+            ));
+            cases.push(arith(
+                ScalarValue::Int32(None),
+                op,
+                ScalarValue::Int32(Some(1)),
+            ));
+            cases.push(arith(
+                ScalarValue::Int64(Some(1)),
+                op,
+                ScalarValue::Int64(None),
+            ));
+            cases.push(arith(
+                ScalarValue::Int32(None),
+                op,
+                ScalarValue::Int32(None),
+            ));
+        }
+        cases.extend::<Vec<Arc<dyn PhysicalExpr>>>(vec![
             text(Some("a")),
             concat(
                 text(Some("arn:")),
@@ -313,7 +454,7 @@ mod tests {
                 )
                 .expect("case"),
             ),
-        ];
+        ]);
         for expr in cases {
             let program = ScalarProgram::compile(&expr).evaluate();
             let datafusion = evaluate_by_datafusion(&expr);
@@ -326,6 +467,37 @@ mod tests {
                 _ => panic!("{expr}: program {program:?}, DataFusion {datafusion:?}"),
             }
         }
+    }
+
+    /// The nodes the program works out itself are not left to DataFusion.
+    #[test]
+    fn integer_arithmetic_is_evaluated_on_scalars() {
+        // `10000000 + $1 / 3`, `$1 % 3` with `$1` a text cast to integer: a prepared lookup's
+        // key.
+        let int = |s: &str| cast(text(Some(s)), DataType::Int32);
+        let expr: Arc<dyn PhysicalExpr> = Arc::new(BinaryExpr::new(
+            lit(ScalarValue::Int32(Some(10_000_000))),
+            Operator::Plus,
+            Arc::new(BinaryExpr::new(
+                int("1234"),
+                Operator::Divide,
+                lit(ScalarValue::Int32(Some(3))),
+            )),
+        ));
+        let program = ScalarProgram::compile(&expr);
+        let shown = format!("{program:?}");
+        assert!(!shown.contains("Other"), "{shown}");
+        assert_eq!(
+            program.evaluate().expect("value"),
+            ScalarValue::Int32(Some(10_000_411))
+        );
+        // Mixed types are DataFusion's.
+        let mixed: Arc<dyn PhysicalExpr> = Arc::new(BinaryExpr::new(
+            lit(ScalarValue::Int64(Some(1))),
+            Operator::Plus,
+            lit(ScalarValue::Int32(Some(1))),
+        ));
+        assert!(format!("{:?}", ScalarProgram::compile(&mixed)).contains("Other"));
     }
 
     /// The nodes the program works out itself are not left to DataFusion.

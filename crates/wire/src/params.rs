@@ -123,6 +123,15 @@ fn decode_text(
                 element.data_type(),
             )))
         }
+        // PostgreSQL's int2in/int4in/int8in: its whitespace, and 22003 for a number out of
+        // the type's range (arrow's cast called that malformed). Read directly, not through a
+        // one-value array cast, since it is every run of a prepared statement's integer key.
+        DataType::Int16 | DataType::Int32 | DataType::Int64 => {
+            stagesql_engine::values::integer_scalar(text, target).map_err(|e| match e {
+                stagesql_engine::EngineError::InvalidTextRepresentation(_) => bad(),
+                other => WireError::Engine(other),
+            })
+        }
         _ => ScalarValue::try_from_string(text.trim().to_owned(), target).map_err(|_| bad()),
     }
 }
@@ -331,6 +340,21 @@ mod tests {
             decode_params(&text, &Format::Individual(vec![0, 0]), &[], &[None]),
             Err(WireError::Protocol(_))
         ));
+        // PostgreSQL's int4in: 22003 past the type's range, its whitespace allowed.
+        let big = vec![Some(Bytes::from_static(b"99999999999"))];
+        let err = decode_params(&big, &Format::UnifiedText, &[], &[Some(DataType::Int32)])
+            .expect_err("out of range");
+        assert_eq!(crate::error::classify(&err).code, "22003", "{err}");
+        assert_eq!(
+            err.to_string(),
+            "value \"99999999999\" is out of range for type integer"
+        );
+        let spaced = vec![Some(Bytes::from_static(b" -7\n"))];
+        assert_eq!(
+            decode_params(&spaced, &Format::UnifiedText, &[], &[Some(DataType::Int16)])
+                .expect("int2in allows whitespace"),
+            vec![ScalarValue::Int16(Some(-7))]
+        );
         let invalid_utf8 = vec![Some(Bytes::from_static(b"\xff"))];
         assert!(matches!(
             decode_params(&invalid_utf8, &Format::UnifiedText, &[], &[None]),
