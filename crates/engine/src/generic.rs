@@ -300,6 +300,9 @@ fn evaluate_once(expr: Expr, state: &SessionState) -> Result<Transformed<Expr>> 
 pub(crate) struct GenericPlan {
     physical: Arc<dyn ExecutionPlan>,
     slotted: Arc<Slotted>,
+    /// The plan's one operator when it is a key lookup of the table and nothing else (a
+    /// prepared point lookup): a run reads its rows directly (see [`GenericPlan::lookup`]).
+    lookup: Option<Arc<dyn ExecutionPlan>>,
 }
 
 impl GenericPlan {
@@ -450,8 +453,63 @@ pub(crate) struct Slotted {
 impl GenericPlan {
     /// A generic plan over `physical`, planned from [`with_param_functions`]'s plan.
     pub(crate) fn new(physical: Arc<dyn ExecutionPlan>, slotted: Arc<Slotted>) -> GenericPlan {
-        GenericPlan { physical, slotted }
+        let lookup = lone_lookup(&physical);
+        GenericPlan {
+            physical,
+            slotted,
+            lookup,
+        }
     }
+
+    /// The rows of a run with `values` (cast to the planned types) read from `data`, when the
+    /// plan is a lone key lookup: the rows its scan would stream, without building an
+    /// execution (no plan state to reset, no task context, no stream set-up), which is most
+    /// of a prepared point lookup's time. `None` when the plan is anything else, or when
+    /// [`GenericPlan::bind`] would refuse the values; the run then executes as usual.
+    ///
+    /// The work is one index probe and a zero-copy slice (a copy of the matching rows when
+    /// they are not adjacent), bounded by the rows that share the key, so it is not given a
+    /// statement timeout or cancel of its own.
+    pub(crate) fn lookup(
+        &self,
+        values: &[ScalarValue],
+        data: &crate::scan::SnapshotData,
+    ) -> std::result::Result<Option<(SchemaRef, RecordBatch)>, crate::error::EngineError> {
+        let Some(scan) = self
+            .lookup
+            .as_ref()
+            .and_then(|p| p.downcast_ref::<crate::scan::StageScanExec>())
+        else {
+            return Ok(None);
+        };
+        let types = &self.slotted.types;
+        if values.len() != types.len() || values.iter().zip(types).any(|(v, t)| v.data_type() != *t)
+        {
+            return Ok(None);
+        }
+        let Some(_taken) = self.slotted.slot.take(values.to_vec()) else {
+            return Ok(None);
+        };
+        // The key's expression calls functions, which may panic.
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scan.read(data)));
+        let batch = read.map_err(|p| crate::limits::panicked(p.as_ref()))??;
+        Ok(Some((scan.schema(), batch)))
+    }
+}
+
+/// The scan `physical` is when it is a key lookup of the table alone (under DataFusion's
+/// cooperative wrapper or not) giving the plan's own columns.
+fn lone_lookup(physical: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
+    let mut node = Arc::clone(physical);
+    while node.name() == "CooperativeExec" {
+        let child = match node.children().as_slice() {
+            [only] => Arc::clone(only),
+            _ => return None,
+        };
+        node = child;
+    }
+    let scan = node.downcast_ref::<crate::scan::StageScanExec>()?;
+    (scan.is_lookup() && node.schema() == physical.schema()).then_some(node)
 }
 
 /// A run's stream, holding the slot until it is dropped.
@@ -681,6 +739,73 @@ mod tests {
             matches!(prepared.generic.get(), Some(Some(_))),
             "generic plan built"
         );
+    }
+
+    /// A plan that is a key lookup and nothing else is read directly, and gives the rows that
+    /// the same query with the value written in gives; a lookup under another operator is
+    /// executed as a plan.
+    #[tokio::test]
+    async fn a_lone_key_lookup_is_read_without_an_execution() {
+        let (_engine, s) = demo();
+        let arn = first_value(&s, "SELECT max(stage_arn) FROM aws.apigatewayv2_stage").await;
+        let key = first_value(&s, "SELECT min(_key) FROM aws.apigatewayv2_stage").await;
+        let cases = [
+            (
+                "SELECT * FROM aws.apigatewayv2_stage WHERE stage_arn = $1",
+                true,
+            ),
+            (
+                "SELECT _key, region FROM aws.apigatewayv2_stage WHERE _key = $1",
+                true,
+            ),
+            (
+                "SELECT stage_name FROM aws.apigatewayv2_stage WHERE stage_arn = $1",
+                true,
+            ),
+            (
+                "SELECT stage_name FROM aws.apigatewayv2_stage WHERE stage_arn = $1 ORDER BY 1",
+                false,
+            ),
+            (
+                "SELECT upper(stage_name) FROM aws.apigatewayv2_stage WHERE stage_arn = $1",
+                false,
+            ),
+        ];
+        for (sql, lone) in cases {
+            let prepared = prepare(&s, sql).await;
+            let value = if sql.contains("_key = ") { &key } else { &arn };
+            for v in [value.as_str(), "arn:none"] {
+                let literal = sql.replace("$1", &format!("'{v}'"));
+                let expected = rows(
+                    s.execute(&prepare(&s, &literal).await, Vec::new())
+                        .await
+                        .expect(&literal),
+                )
+                .await;
+                for _ in 0..2 {
+                    let got = rows(s.execute(&prepared, vec![text(v)]).await.expect(sql)).await;
+                    assert_eq!(got, expected, "{sql} {v}");
+                }
+                if v != "arn:none" {
+                    assert!(expected.contains("| "), "{sql}: a row found: {expected}");
+                }
+            }
+            let generic = prepared
+                .generic
+                .get()
+                .cloned()
+                .flatten()
+                .expect("a generic plan");
+            assert_eq!(generic.lookup.is_some(), lone, "{sql}");
+            let pinned = s.table.pin().expect("pin").expect("a snapshot");
+            let read = generic.lookup(&[text(value)], &pinned.0).expect("read");
+            assert_eq!(read.is_some(), lone, "{sql}");
+            // A value of another type than the parameter's is the plan's to refuse.
+            let wrong = generic
+                .lookup(&[ScalarValue::Int32(Some(1))], &pinned.0)
+                .expect("read");
+            assert!(wrong.is_none(), "{sql}");
+        }
     }
 
     /// An expression of parameters and no columns runs as one function evaluated once per

@@ -475,6 +475,16 @@ impl ExecutionPlan for StageScanExec {
             Some(pinned) => Arc::clone(&pinned.0),
             None => self.table.current()?,
         };
+        let batch = self.read(&data)?;
+        let stream = MemoryStream::try_new(vec![batch], Arc::clone(&self.schema), None)?;
+        Ok(Box::pin(stream))
+    }
+}
+
+impl StageScanExec {
+    /// The rows this scan gives reading `data`: all of them, or those its lookup selects, in
+    /// its projection, up to its limit.
+    pub(crate) fn read(&self, data: &SnapshotData) -> Result<RecordBatch> {
         // Project first: a projection only clones column handles, so the rows a lookup
         // selects are copied for the columns the query reads, not all of them.
         let whole = match &self.projection {
@@ -502,8 +512,7 @@ impl ExecutionPlan for StageScanExec {
                 select_rows(&whole, rows)?
             }
         };
-        let stream = MemoryStream::try_new(vec![batch], Arc::clone(&self.schema), None)?;
-        Ok(Box::pin(stream))
+        Ok(batch)
     }
 }
 

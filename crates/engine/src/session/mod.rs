@@ -39,7 +39,7 @@ pub struct Session {
     state: SessionState,
     settings: Arc<RwLock<Settings>>,
     user: String,
-    table: Arc<StageTable>,
+    pub(crate) table: Arc<StageTable>,
     cursors: Cursors,
     /// Stops the running execution on a CancelRequest.
     canceller: Arc<crate::limits::Canceller>,

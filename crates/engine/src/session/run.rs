@@ -23,6 +23,17 @@ impl Session {
         {
             // The hot path of a prepared query: bind and execute, nothing planned or walked.
             let values = cast_params(params.clone(), &prepared.param_types)?;
+            if let Some(data) = &pinned
+                && let Some((schema, batch)) = generic.lookup(&values, &data.0)?
+            {
+                // A point lookup: its rows, read directly.
+                return Ok(Box::pin(
+                    datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                        schema,
+                        futures::stream::iter([Ok(batch)]),
+                    ),
+                ));
+            }
             if let Some((physical, hold)) = generic.bind(values)? {
                 let stream = self.start(prepared, physical, self.task_context(pinned), rows)?;
                 return Ok(Box::pin(crate::generic::HoldingStream::new(stream, hold)));
