@@ -166,6 +166,8 @@ pub struct Settings {
     generation: u64,
     /// The [`TIMEOUTS`] parsed, read before every message and statement.
     timeouts: [Option<std::time::Duration>; TIMEOUTS.len()],
+    /// IntervalStyle parsed, read before every result is encoded.
+    interval_style: crate::text::IntervalStyle,
 }
 
 /// The timeout parameters, kept parsed in [`Settings`].
@@ -201,9 +203,19 @@ impl Settings {
             custom: BTreeMap::new(),
             generation: 0,
             timeouts: [None; TIMEOUTS.len()],
+            interval_style: crate::text::IntervalStyle::default(),
         };
         settings.parse_timeouts();
+        settings.parse_interval_style();
         settings
+    }
+
+    fn parse_interval_style(&mut self) {
+        self.interval_style = self
+            .values
+            .get("IntervalStyle")
+            .and_then(|v| crate::text::IntervalStyle::from_setting(v))
+            .unwrap_or_default();
     }
 
     fn parse_timeouts(&mut self) {
@@ -246,10 +258,7 @@ impl Settings {
 
     /// How intervals print (the IntervalStyle parameter).
     pub fn interval_style(&self) -> crate::text::IntervalStyle {
-        self.values
-            .get("IntervalStyle")
-            .and_then(|v| crate::text::IntervalStyle::from_setting(v))
-            .unwrap_or_default()
+        self.interval_style
     }
 
     /// The schemas `search_path` names, in order (`"$user"` is the session user).
@@ -300,6 +309,9 @@ impl Settings {
         self.values.insert(d.name, value.clone());
         if TIMEOUTS.contains(&d.name) {
             self.parse_timeouts();
+        }
+        if d.name == "IntervalStyle" {
+            self.parse_interval_style();
         }
         Ok((d.report && changed).then(|| (d.name.to_owned(), value)))
     }
@@ -496,6 +508,25 @@ mod tests {
         );
         s.reset_all();
         assert_eq!(s.timeout("idle_session_timeout"), None);
+    }
+
+    /// The parsed IntervalStyle follows SET (any spelling of the name), RESET and RESET ALL.
+    #[test]
+    fn interval_style_follows_its_setting() {
+        use crate::text::IntervalStyle;
+        let style = |v: &str| IntervalStyle::from_setting(v).expect("a style");
+        let mut s = Settings::new("u", []);
+        let default = s.interval_style();
+        assert_eq!(default, style("postgres"));
+        s.set("intervalstyle", "iso_8601").expect("set");
+        assert_eq!(s.interval_style(), style("iso_8601"));
+        assert_ne!(s.interval_style(), default);
+        s.reset("IntervalStyle").expect("reset");
+        assert_eq!(s.interval_style(), default);
+        s.set("IntervalStyle", "postgres_verbose").expect("set");
+        assert_eq!(s.interval_style(), style("postgres_verbose"));
+        s.reset_all();
+        assert_eq!(s.interval_style(), default);
     }
 
     #[test]

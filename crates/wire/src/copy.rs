@@ -65,7 +65,7 @@ where
     let mut next = first;
     while let Some(batch) = next {
         rows += batch.num_rows();
-        metrics::counter!("stagesql_rows_sent_total").increment(batch.num_rows() as u64);
+        crate::respond::rows_sent().increment(batch.num_rows() as u64);
         send(writer.rows(&batch).map_err(to_pg_error)?).await?;
         next = stream.next().await.transpose().map_err(failed)?;
     }

@@ -2,7 +2,7 @@
 //! DataRows, command tags and the ParameterStatus messages a SET owes the client.
 
 use std::fmt::Debug;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -59,6 +59,8 @@ pub(crate) struct ResultColumns {
     columns: Arc<Vec<ColumnFormat>>,
     /// The RowDescription message of `fields`, encoded when first asked for.
     row_description: Arc<std::sync::OnceLock<Option<bytes::Bytes>>>,
+    /// The rows these columns last encoded, for a statement that sends the same ones again.
+    kept_rows: Arc<KeptRows>,
 }
 
 impl ResultColumns {
@@ -120,6 +122,7 @@ impl ColumnsCache {
             fields,
             columns,
             row_description: Arc::default(),
+            kept_rows: Arc::default(),
         };
         if let Ok(mut kept) = self.0.lock() {
             *kept = Some((
@@ -133,6 +136,50 @@ impl ColumnsCache {
     }
 }
 
+/// Batches larger than this (in Arrow memory) are not kept by [`KeptRows`]: a lookup's row
+/// is a slice of the snapshot, and keeping it would keep the whole snapshot alive past a
+/// refresh.
+const KEPT_ROWS_MAX_BYTES: usize = 4096;
+
+/// The DataRows of the last small batch a statement's columns encoded, with that batch.
+///
+/// A kept result (`SELECT 1` and the other table-free statements drivers send again and
+/// again) is the same Arrow arrays on every run, so its rows are the bytes encoded the first
+/// time: [`encode_batch`] depends on nothing but the values and the column formats, and
+/// these are the formats of the [`ResultColumns`] this belongs to. A batch is the one kept
+/// only when each of its columns is the same array (the kept batch holds them, so their
+/// memory cannot be reused for another array meanwhile).
+#[derive(Debug, Default)]
+pub(crate) struct KeptRows(
+    std::sync::Mutex<Option<(RecordBatch, Vec<pgwire::messages::data::DataRow>)>>,
+);
+
+impl KeptRows {
+    /// The rows of `batch` when it is the batch kept.
+    fn rows_of(&self, batch: &RecordBatch) -> Option<Vec<pgwire::messages::data::DataRow>> {
+        let kept = self.0.lock().ok()?;
+        let (kept_batch, rows) = kept.as_ref()?;
+        let same = kept_batch.num_rows() == batch.num_rows()
+            && kept_batch.num_columns() == batch.num_columns()
+            && kept_batch
+                .columns()
+                .iter()
+                .zip(batch.columns())
+                .all(|(a, b)| Arc::ptr_eq(a, b));
+        same.then(|| rows.clone())
+    }
+
+    /// Keeps `rows`, the encoding of `batch`, if the batch is small.
+    fn keep(&self, batch: &RecordBatch, rows: &[pgwire::messages::data::DataRow]) {
+        if batch.get_array_memory_size() > KEPT_ROWS_MAX_BYTES {
+            return;
+        }
+        if let Ok(mut kept) = self.0.lock() {
+            *kept = Some((batch.clone(), rows.to_vec()));
+        }
+    }
+}
+
 /// Whether two result format lists are the same list.
 fn same_format(a: &Format, b: &Format) -> bool {
     match (a, b) {
@@ -141,6 +188,13 @@ fn same_format(a: &Format, b: &Format) -> bool {
         (Format::Individual(a), Format::Individual(b)) => a == b,
         _ => false,
     }
+}
+
+/// `stagesql_rows_sent_total`, looked up in the recorder once (the server installs its
+/// recorder before it takes connections), not for every chunk of every result.
+pub(crate) fn rows_sent() -> &'static metrics::Counter {
+    static ROWS_SENT: OnceLock<metrics::Counter> = OnceLock::new();
+    ROWS_SENT.get_or_init(|| metrics::counter!("stagesql_rows_sent_total"))
 }
 
 /// Rows are encoded this many at a time, just before pgwire copies them into its write
@@ -155,11 +209,15 @@ fn row_response(
     memo: Arc<MemoRows>,
 ) -> Result<Response, WireError> {
     let ResultColumns {
-        fields, columns, ..
+        fields,
+        columns,
+        kept_rows,
+        ..
     } = described;
     let rows = stream.flat_map(move |batch| {
         let columns = Arc::clone(&columns);
         let memo = Arc::clone(&memo);
+        let kept_rows = Arc::clone(&kept_rows);
         let chunks: Vec<PgWireResult<RecordBatch>> = match batch {
             // A small batch (a lookup's one row) is encoded as it is, without slicing.
             Ok(batch) if batch.num_rows() <= ENCODE_CHUNK => vec![Ok(batch)],
@@ -173,13 +231,24 @@ fn row_response(
             Err(e) => vec![Err(to_pg_error(WireError::from(e)))],
         };
         stream::iter(chunks).flat_map(move |chunk| {
-            let encoded = chunk.map(|c| match memo.encode(&c, &columns) {
-                Some(rows) => Ok(rows),
-                None => encode_batch(&c, &columns),
+            let encoded = chunk.map(|c| {
+                if let Some(rows) = kept_rows.rows_of(&c) {
+                    return Ok(rows);
+                }
+                match memo.encode(&c, &columns) {
+                    Some(rows) => Ok(rows),
+                    None => {
+                        let rows = encode_batch(&c, &columns);
+                        if let Ok(rows) = &rows {
+                            kept_rows.keep(&c, rows);
+                        }
+                        rows
+                    }
+                }
             });
             let rows: Vec<PgWireResult<_>> = match encoded {
                 Ok(Ok(rows)) => {
-                    metrics::counter!("stagesql_rows_sent_total").increment(rows.len() as u64);
+                    rows_sent().increment(rows.len() as u64);
                     rows.into_iter().map(Ok).collect()
                 }
                 Ok(Err(e)) => vec![Err(to_pg_error(e))],
@@ -289,6 +358,58 @@ pub(crate) fn error_info(err: PgWireError) -> Box<ErrorInfo> {
 mod tests {
     use super::*;
     use stagesql_engine::values::stage_schema;
+
+    /// Kept rows are given back only for the very arrays they were encoded from; a batch
+    /// of equal values in other arrays, or of other rows, is encoded afresh, and a batch
+    /// holding much memory (a slice of the snapshot) is not kept at all.
+    #[test]
+    fn kept_rows_answer_only_the_same_arrays() {
+        use datafusion::arrow::array::{Int32Array, StringArray};
+        let one = |v: i32| {
+            RecordBatch::try_from_iter([(
+                "x",
+                Arc::new(Int32Array::from(vec![v])) as datafusion::arrow::array::ArrayRef,
+            )])
+            .expect("batch")
+        };
+        let columns = [crate::encode::ColumnFormat {
+            pg_type: pgwire::api::Type::INT4,
+            format: FieldFormat::Text,
+            interval_style: IntervalStyle::default(),
+        }];
+        let kept = KeptRows::default();
+        let batch = one(1);
+        assert!(kept.rows_of(&batch).is_none(), "nothing kept yet");
+        let rows = encode_batch(&batch, &columns).expect("encode");
+        kept.keep(&batch, &rows);
+        assert_eq!(kept.rows_of(&batch), Some(rows.clone()));
+        assert_eq!(
+            kept.rows_of(&batch.clone()),
+            Some(rows),
+            "a clone shares the arrays"
+        );
+        assert!(
+            kept.rows_of(&one(1)).is_none(),
+            "equal values, other arrays"
+        );
+        assert!(kept.rows_of(&one(2)).is_none());
+
+        let big = RecordBatch::try_from_iter([(
+            "s",
+            Arc::new(StringArray::from(vec!["x".repeat(10_000)]))
+                as datafusion::arrow::array::ArrayRef,
+        )])
+        .expect("batch");
+        let slice = big.slice(0, 1);
+        let text = [crate::encode::ColumnFormat {
+            pg_type: pgwire::api::Type::TEXT,
+            format: FieldFormat::Text,
+            interval_style: IntervalStyle::default(),
+        }];
+        let rows = encode_batch(&slice, &text).expect("encode");
+        kept.keep(&slice, &rows);
+        assert!(kept.rows_of(&slice).is_none(), "large batches are not kept");
+    }
 
     /// The kept columns are reused only for the same statement, formats and IntervalStyle:
     /// a change of any of them describes and encodes afresh (binary asked, binary sent).

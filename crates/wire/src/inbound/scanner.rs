@@ -13,8 +13,9 @@ use crate::error::WireError;
 /// Where the scanner stands in the current message.
 #[derive(Debug)]
 enum Position {
-    /// Reading the header: `need` bytes (1 + 4 for a typed message, 4 for a startup-phase one).
-    Header { got: Vec<u8> },
+    /// Reading the header: `need` bytes (1 + 4 for a typed message, 4 for a startup-phase one),
+    /// `len` of them in `got` so far (in place: a header is read for every message).
+    Header { got: [u8; 5], len: usize },
     /// Reading a startup-phase body (at most [`PRE_AUTH_MAX`] bytes, kept whole).
     StartupBody { body: Vec<u8>, left: usize },
     /// Reading a typed body.
@@ -27,6 +28,16 @@ enum Position {
         bad: Option<Vec<u8>>,
         _reservation: Option<Reservation>,
     },
+}
+
+impl Position {
+    /// At the start of a header.
+    fn header() -> Position {
+        Position::Header {
+            got: [0; 5],
+            len: 0,
+        }
+    }
 }
 
 /// The verdict on one message, for the connection loop.
@@ -68,7 +79,7 @@ impl Scanner {
             limits,
             logged_in: false,
             typed: false,
-            position: Position::Header { got: Vec::new() },
+            position: Position::header(),
             completed: 0,
             verdicts: VecDeque::new(),
             startup: None,
@@ -127,13 +138,14 @@ impl Scanner {
     /// Consumes some of `bytes`; how many.
     fn step(&mut self, bytes: &[u8]) -> Result<usize, WireError> {
         match &mut self.position {
-            Position::Header { got } => {
+            Position::Header { got, len } => {
                 let need = if self.typed { 5 } else { 4 };
-                let take = bytes.len().min(need - got.len());
-                got.extend_from_slice(&bytes[..take]);
-                if got.len() == need {
-                    let header = std::mem::take(got);
-                    self.position = self.start_message(&header)?;
+                let take = bytes.len().min(need - *len);
+                got[*len..*len + take].copy_from_slice(&bytes[..take]);
+                *len += take;
+                if *len == need {
+                    let header = *got;
+                    self.position = self.start_message(&header[..need])?;
                 }
                 Ok(take)
             }
@@ -144,7 +156,7 @@ impl Scanner {
                 if *left == 0 {
                     let body = std::mem::take(body);
                     self.finish_startup(&body);
-                    self.position = Position::Header { got: Vec::new() };
+                    self.position = Position::header();
                 }
                 Ok(take)
             }
@@ -197,7 +209,7 @@ impl Scanner {
                             Verdict::Refuse(WireError::BadEncoding(hex_bytes(&seq))),
                         ));
                     }
-                    self.position = Position::Header { got: Vec::new() };
+                    self.position = Position::header();
                 }
                 Ok(take)
             }
@@ -236,7 +248,7 @@ impl Scanner {
         if !self.typed {
             if left == 0 {
                 self.finish_startup(&[]);
-                return Ok(Position::Header { got: Vec::new() });
+                return Ok(Position::header());
             }
             return Ok(Position::StartupBody {
                 body: Vec::with_capacity(left.min(PRE_AUTH_MAX)),
@@ -264,7 +276,7 @@ impl Scanner {
         };
         if left == 0 {
             self.completed += 1;
-            return Ok(Position::Header { got: Vec::new() });
+            return Ok(Position::header());
         }
         Ok(position)
     }
