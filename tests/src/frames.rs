@@ -58,7 +58,18 @@ pub fn parse(name: &str, sql: &str, types: &[i32]) -> Vec<u8> {
 
 /// Bind of the unnamed portal.
 pub fn bind(stmt: &str, formats: &[i16], params: &[Option<&[u8]>], results: &[i16]) -> Vec<u8> {
-    let mut b = cstr("");
+    bind_portal("", stmt, formats, params, results)
+}
+
+/// Bind of portal `portal`.
+pub fn bind_portal(
+    portal: &str,
+    stmt: &str,
+    formats: &[i16],
+    params: &[Option<&[u8]>],
+    results: &[i16],
+) -> Vec<u8> {
+    let mut b = cstr(portal);
     b.extend(cstr(stmt));
     b.extend_from_slice(&(formats.len() as i16).to_be_bytes());
     for f in formats {

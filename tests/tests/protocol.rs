@@ -747,3 +747,125 @@ async fn described_portals_follow_each_binds_result_formats() {
     );
     server.stop().await;
 }
+
+/// A table-free prepared statement run again and again (`SELECT 1`, answered from its kept
+/// rows without running anything) answers exactly as its first run did, and as each portal
+/// asks: text or binary results, a named portal run twice (its second Execute has no rows
+/// left), a row limit (PortalSuspended), a transaction's status in ReadyForQuery, and a
+/// failed Bind skipping to Sync.
+#[tokio::test]
+async fn kept_results_answer_each_portal_as_asked() {
+    use stagesql_tests::frames::{
+        self, bind, bind_portal, describe, execute, execute_portal, parse, query, sync,
+    };
+    use tokio::io::AsyncWriteExt;
+    let quiet = std::time::Duration::from_secs(5);
+    let server = TestServer::start().await;
+    let mut sock = frames::logged_in(server.port()).await;
+    let mut bytes = parse("k", "SELECT 1 AS one, 'x' || 'y' AS t", &[]);
+    bytes.extend(sync());
+    sock.write_all(&bytes).await.expect("parse");
+    let reply = frames::read_until_ready(&mut sock, quiet).await;
+    assert!(reply.iter().any(|m| m.kind == b'1'), "{reply:?}");
+
+    let run = |results: &[i16]| {
+        let mut bytes = bind("k", &[], &[], results);
+        bytes.extend(describe(b'P', ""));
+        bytes.extend(execute(0));
+        bytes.extend(sync());
+        bytes
+    };
+    // Text, five times: the first runs the plan, the later ones answer from kept rows.
+    let mut first: Option<Vec<(u8, Vec<u8>)>> = None;
+    for i in 0..5 {
+        sock.write_all(&run(&[])).await.expect("run");
+        let reply = frames::read_until_ready(&mut sock, quiet).await;
+        let got: Vec<(u8, Vec<u8>)> = reply.iter().map(|m| (m.kind, m.body.clone())).collect();
+        let kinds: Vec<u8> = got.iter().map(|(k, _)| *k).collect();
+        assert_eq!(kinds, b"2TDCZ", "run {i}: {reply:?}");
+        assert_eq!(reply[3].tag().as_deref(), Some("SELECT 1"));
+        // One row: two text fields, `1` and `xy`.
+        assert_eq!(
+            reply[2].body,
+            [&[0u8, 2, 0, 0, 0, 1, b'1', 0, 0, 0, 2][..], b"xy"].concat(),
+            "run {i}"
+        );
+        assert_eq!(reply[4].body, b"I");
+        match &first {
+            None => first = Some(got),
+            Some(first) => assert!(*first == got, "run {i} answers as the first did"),
+        }
+    }
+    // Binary, then text again: each run's rows are in its own formats.
+    for (results, row) in [
+        (
+            &[1i16][..],
+            [&[0u8, 2, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 2][..], b"xy"].concat(),
+        ),
+        (
+            &[1i16][..],
+            [&[0u8, 2, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 2][..], b"xy"].concat(),
+        ),
+        (
+            &[][..],
+            [&[0u8, 2, 0, 0, 0, 1, b'1', 0, 0, 0, 2][..], b"xy"].concat(),
+        ),
+    ] {
+        sock.write_all(&run(results)).await.expect("run");
+        let reply = frames::read_until_ready(&mut sock, quiet).await;
+        let kinds: Vec<u8> = reply.iter().map(|m| m.kind).collect();
+        assert_eq!(kinds, b"2TDCZ", "{results:?}: {reply:?}");
+        assert_eq!(reply[2].body, row, "{results:?}");
+    }
+
+    // A named portal run twice in one Sync: the rows, then none.
+    let mut bytes = bind_portal("p", "k", &[], &[], &[]);
+    bytes.extend(execute_portal("p", 0));
+    bytes.extend(execute_portal("p", 0));
+    bytes.extend(sync());
+    sock.write_all(&bytes).await.expect("named portal");
+    let reply = frames::read_until_ready(&mut sock, quiet).await;
+    let kinds: Vec<u8> = reply.iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, b"2DCCZ", "{reply:?}");
+    assert_eq!(reply[2].tag().as_deref(), Some("SELECT 1"));
+    assert_eq!(reply[3].tag().as_deref(), Some("SELECT 0"));
+
+    // A row limit suspends the portal, as PostgreSQL does at its limit.
+    let mut bytes = bind("k", &[], &[], &[]);
+    bytes.extend(execute(1));
+    bytes.extend(sync());
+    sock.write_all(&bytes).await.expect("limited");
+    let reply = frames::read_until_ready(&mut sock, quiet).await;
+    let kinds: Vec<u8> = reply.iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, b"2DsZ", "{reply:?}");
+
+    // Inside a transaction, ReadyForQuery says so; after COMMIT it is idle again.
+    sock.write_all(&query("BEGIN")).await.expect("begin");
+    let reply = frames::read_until_ready(&mut sock, quiet).await;
+    assert_eq!(reply.last().map(|m| m.body.clone()), Some(b"T".to_vec()));
+    sock.write_all(&run(&[])).await.expect("run");
+    let reply = frames::read_until_ready(&mut sock, quiet).await;
+    let kinds: Vec<u8> = reply.iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, b"2TDCZ", "{reply:?}");
+    assert_eq!(reply[4].body, b"T", "in a transaction");
+    sock.write_all(&query("COMMIT")).await.expect("commit");
+    let reply = frames::read_until_ready(&mut sock, quiet).await;
+    assert_eq!(reply.last().map(|m| m.body.clone()), Some(b"I".to_vec()));
+
+    // A Bind of a statement that does not exist fails; the rest is skipped up to Sync.
+    let mut bytes = bind("nope", &[], &[], &[]);
+    bytes.extend(execute(0));
+    bytes.extend(sync());
+    sock.write_all(&bytes).await.expect("failed bind");
+    let reply = frames::read_until_ready(&mut sock, quiet).await;
+    let kinds: Vec<u8> = reply.iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, b"EZ", "{reply:?}");
+    assert_eq!(reply[0].sqlstate().as_deref(), Some("26000"));
+    assert_eq!(reply[1].body, b"I");
+    // The run after that Sync is answered as before.
+    sock.write_all(&run(&[])).await.expect("run");
+    let reply = frames::read_until_ready(&mut sock, quiet).await;
+    let kinds: Vec<u8> = reply.iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, b"2TDCZ", "{reply:?}");
+    server.stop().await;
+}

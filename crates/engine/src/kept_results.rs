@@ -38,6 +38,14 @@ pub struct KeptResults {
 }
 
 impl KeptResults {
+    /// The kept rows when they are one batch.
+    pub(crate) fn single_batch(&self) -> Option<&RecordBatch> {
+        match self.batches.as_slice() {
+            [batch] => Some(batch),
+            _ => None,
+        }
+    }
+
     /// A stream over the kept rows.
     pub fn stream(&self) -> SendableRecordBatchStream {
         let batches = self.batches.clone();

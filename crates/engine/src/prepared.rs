@@ -74,6 +74,19 @@ impl Prepared {
         }
     }
 
+    /// The one batch of rows a query that reads no table kept after its first run (see
+    /// [`crate::kept_results`]): what every run of it gives. `None` for any other statement,
+    /// one with parameters, or one whose strings were made parameters.
+    pub fn kept_batch(&self) -> Option<&datafusion::arrow::array::RecordBatch> {
+        if self.bound.is_some()
+            || !self.param_types.is_empty()
+            || !matches!(*self.command, Command::Query(_))
+        {
+            return None;
+        }
+        self.results.get()?.single_batch()
+    }
+
     /// The types DataFusion inferred for `$1..$n` (`None` where it could not tell); none for
     /// a statement whose values are bound already.
     pub fn param_types(&self) -> &[Option<DataType>] {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::scalar::ScalarValue;
 use stagesql_engine::values::IntervalStyle;
@@ -44,6 +45,11 @@ pub trait PreparedStatement: Debug + Send + Sync + 'static {
     fn schema(&self) -> Option<&SchemaRef>;
     /// The command tag its rows complete with (`SELECT`, `SHOW` or `FETCH`).
     fn row_tag(&self) -> &'static str;
+    /// The rows every run gives, once kept: a query with no parameters whose one batch of
+    /// rows is the same each time (a table-free `SELECT 1`); `None` for anything else.
+    fn kept_batch(&self) -> Option<&RecordBatch> {
+        None
+    }
 }
 
 /// One connection's session: its settings, its plans, its running statement.
@@ -117,6 +123,10 @@ impl PreparedStatement for Prepared {
             Command::Fetch { .. } => "FETCH",
             _ => "SELECT",
         }
+    }
+
+    fn kept_batch(&self) -> Option<&RecordBatch> {
+        Prepared::kept_batch(self)
     }
 }
 

@@ -217,66 +217,6 @@ impl<B: Backend> ExtendedQueryHandler for Connection<B> {
     }
 }
 
-/// Answers a Describe of a portal of a prepared statement with the RowDescription kept for
-/// that statement and its portal's result formats (see [`ColumnsCache`]), appending the
-/// encoded message to `client`'s output; `false` (nothing written) when the portal is not in
-/// the store or has no result columns, and pgwire's Describe should run instead.
-///
-/// libpq describes its portal before every Execute of a prepared statement; building and
-/// encoding the same RowDescription again each time was a tenth of such a run.
-pub(crate) fn describe_portal_kept<B, C>(
-    handler: &Connection<B>,
-    client: &mut C,
-    out: impl FnOnce(&mut C) -> &mut bytes::BytesMut,
-    message: &pgwire::messages::extendedquery::Describe,
-) -> bool
-where
-    B: Backend,
-    C: ClientInfo + ClientPortalStore,
-    C::PortalStore: PortalStore<Statement = StatementOf<B>>,
-{
-    use pgwire::api::PgWireConnectionState;
-    use pgwire::api::store::Entry;
-
-    if message.target_type != pgwire::messages::extendedquery::TARGET_TYPE_BYTE_PORTAL
-        || !matches!(
-            client.state(),
-            PgWireConnectionState::ReadyForQuery | PgWireConnectionState::QueryInProgress
-        )
-    {
-        return false;
-    }
-    let Some(session) = handler.session_if_started() else {
-        return false;
-    };
-    let name = match message.name.as_deref() {
-        None | Some("") => pgwire::api::DEFAULT_NAME,
-        Some(name) => name,
-    };
-    let Some(Entry::Value(portal)) = client.portal_store().get_portal(name) else {
-        return false;
-    };
-    let Some(schema) = portal.statement.statement.schema() else {
-        return false;
-    };
-    let Ok(described) = handler.parser.columns.get(
-        schema,
-        &portal.result_column_format,
-        session.interval_style(),
-    ) else {
-        return false;
-    };
-    // No columns is NoData, pgwire's answer.
-    if described.fields.is_empty() {
-        return false;
-    }
-    let Some(encoded) = described.row_description() else {
-        return false;
-    };
-    out(client).extend_from_slice(encoded);
-    true
-}
-
 /// Runs (or resumes) a portal for one Execute message and streams its rows.
 async fn execute_portal<B, C>(
     handler: &Connection<B>,

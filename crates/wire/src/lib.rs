@@ -33,6 +33,7 @@ pub mod handler;
 pub mod inbound;
 pub mod numeric;
 pub mod params;
+mod quick;
 pub mod respond;
 mod row_memo;
 pub mod server;

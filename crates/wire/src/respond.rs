@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::execution::SendableRecordBatchStream;
-use futures::{Sink, SinkExt, StreamExt, stream};
+use futures::{Sink, SinkExt, StreamExt};
 use pgwire::api::portal::Format;
 use pgwire::api::results::{FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::store::PortalStore;
@@ -64,6 +64,12 @@ pub(crate) struct ResultColumns {
 }
 
 impl ResultColumns {
+    /// The DataRow messages these columns encoded for `batch` and how many there are, when it
+    /// is the small batch they encoded last (see [`KeptRows`]).
+    pub(crate) fn kept_messages(&self, batch: &RecordBatch) -> Option<(bytes::Bytes, usize)> {
+        self.kept_rows.messages_of(batch)
+    }
+
     /// The whole RowDescription message (type byte, length, body) describing these columns,
     /// encoded once for every Describe of the same statement and formats; `None` when pgwire
     /// cannot encode it (that Describe then goes through pgwire and fails there).
@@ -150,32 +156,59 @@ const KEPT_ROWS_MAX_BYTES: usize = 4096;
 /// only when each of its columns is the same array (the kept batch holds them, so their
 /// memory cannot be reused for another array meanwhile).
 #[derive(Debug, Default)]
-pub(crate) struct KeptRows(
-    std::sync::Mutex<Option<(RecordBatch, Vec<pgwire::messages::data::DataRow>)>>,
-);
+pub(crate) struct KeptRows(std::sync::Mutex<Option<Kept>>);
+
+/// What [`KeptRows`] holds.
+#[derive(Debug)]
+struct Kept {
+    batch: RecordBatch,
+    rows: Vec<pgwire::messages::data::DataRow>,
+    /// `rows` as DataRow messages, one after another.
+    messages: bytes::Bytes,
+}
 
 impl KeptRows {
-    /// The rows of `batch` when it is the batch kept.
-    fn rows_of(&self, batch: &RecordBatch) -> Option<Vec<pgwire::messages::data::DataRow>> {
+    /// What is kept, when `batch` is the batch kept.
+    fn kept_for<T>(&self, batch: &RecordBatch, take: impl FnOnce(&Kept) -> T) -> Option<T> {
         let kept = self.0.lock().ok()?;
-        let (kept_batch, rows) = kept.as_ref()?;
-        let same = kept_batch.num_rows() == batch.num_rows()
-            && kept_batch.num_columns() == batch.num_columns()
-            && kept_batch
+        let kept = kept.as_ref()?;
+        let same = kept.batch.num_rows() == batch.num_rows()
+            && kept.batch.num_columns() == batch.num_columns()
+            && kept
+                .batch
                 .columns()
                 .iter()
                 .zip(batch.columns())
                 .all(|(a, b)| Arc::ptr_eq(a, b));
-        same.then(|| rows.clone())
+        same.then(|| take(kept))
+    }
+
+    /// The rows of `batch` when it is the batch kept.
+    fn rows_of(&self, batch: &RecordBatch) -> Option<Vec<pgwire::messages::data::DataRow>> {
+        self.kept_for(batch, |kept| kept.rows.clone())
+    }
+
+    /// The DataRow messages of `batch` and how many there are, when it is the batch kept.
+    fn messages_of(&self, batch: &RecordBatch) -> Option<(bytes::Bytes, usize)> {
+        self.kept_for(batch, |kept| (kept.messages.clone(), kept.rows.len()))
     }
 
     /// Keeps `rows`, the encoding of `batch`, if the batch is small.
     fn keep(&self, batch: &RecordBatch, rows: &[pgwire::messages::data::DataRow]) {
+        use pgwire::messages::Message;
         if batch.get_array_memory_size() > KEPT_ROWS_MAX_BYTES {
             return;
         }
+        let mut messages = bytes::BytesMut::new();
+        if rows.iter().any(|row| row.encode(&mut messages).is_err()) {
+            return;
+        }
         if let Ok(mut kept) = self.0.lock() {
-            *kept = Some((batch.clone(), rows.to_vec()));
+            *kept = Some(Kept {
+                batch: batch.clone(),
+                rows: rows.to_vec(),
+                messages: messages.freeze(),
+            });
         }
     }
 }
@@ -214,52 +247,98 @@ fn row_response(
         kept_rows,
         ..
     } = described;
-    let rows = stream.flat_map(move |batch| {
-        let columns = Arc::clone(&columns);
-        let memo = Arc::clone(&memo);
-        let kept_rows = Arc::clone(&kept_rows);
-        let chunks: Vec<PgWireResult<RecordBatch>> = match batch {
-            // A small batch (a lookup's one row) is encoded as it is, without slicing.
-            Ok(batch) if batch.num_rows() <= ENCODE_CHUNK => vec![Ok(batch)],
-            Ok(batch) => {
-                let n = batch.num_rows();
-                (0..n)
-                    .step_by(ENCODE_CHUNK)
-                    .map(|start| Ok(batch.slice(start, ENCODE_CHUNK.min(n - start))))
-                    .collect()
-            }
-            Err(e) => vec![Err(to_pg_error(WireError::from(e)))],
-        };
-        stream::iter(chunks).flat_map(move |chunk| {
-            let encoded = chunk.map(|c| {
-                if let Some(rows) = kept_rows.rows_of(&c) {
-                    return Ok(rows);
-                }
-                match memo.encode(&c, &columns) {
-                    Some(rows) => Ok(rows),
-                    None => {
-                        let rows = encode_batch(&c, &columns);
-                        if let Ok(rows) = &rows {
-                            kept_rows.keep(&c, rows);
-                        }
-                        rows
-                    }
-                }
-            });
-            let rows: Vec<PgWireResult<_>> = match encoded {
-                Ok(Ok(rows)) => {
-                    rows_sent().increment(rows.len() as u64);
-                    rows.into_iter().map(Ok).collect()
-                }
-                Ok(Err(e)) => vec![Err(to_pg_error(e))],
-                Err(e) => vec![Err(e)],
-            };
-            stream::iter(rows)
-        })
-    });
+    let rows = EncodedRows {
+        batches: stream,
+        columns,
+        memo,
+        kept_rows,
+        batch: None,
+        rows: Vec::new().into_iter(),
+    };
     let mut response = QueryResponse::new(fields, rows);
     response.set_command_tag(tag);
     Ok(Response::Query(response))
+}
+
+/// A result's rows as DataRows: its batches encoded [`ENCODE_CHUNK`] rows at a time as the
+/// client takes them, each chunk from the rows kept for the same arrays ([`KeptRows`]), from
+/// the snapshot's row memo, or encoded afresh.
+struct EncodedRows {
+    batches: SendableRecordBatchStream,
+    columns: Arc<Vec<ColumnFormat>>,
+    memo: Arc<MemoRows>,
+    kept_rows: Arc<KeptRows>,
+    /// The batch being encoded, and its first row not yet encoded.
+    batch: Option<(RecordBatch, usize)>,
+    /// Rows encoded and not yet handed out.
+    rows: std::vec::IntoIter<pgwire::messages::data::DataRow>,
+}
+
+impl EncodedRows {
+    /// The next chunk of the current batch, if it has rows left.
+    fn next_chunk(&mut self) -> Option<RecordBatch> {
+        let (batch, start) = self.batch.as_mut()?;
+        let n = batch.num_rows();
+        if *start == 0 && n <= ENCODE_CHUNK {
+            // A small batch (a lookup's one row) is encoded as it is, without slicing.
+            return self.batch.take().map(|(batch, _)| batch);
+        }
+        if *start >= n {
+            self.batch = None;
+            return None;
+        }
+        let chunk = batch.slice(*start, ENCODE_CHUNK.min(n - *start));
+        *start += chunk.num_rows();
+        Some(chunk)
+    }
+
+    /// The DataRows of `chunk`.
+    fn encode(
+        &self,
+        chunk: &RecordBatch,
+    ) -> Result<Vec<pgwire::messages::data::DataRow>, WireError> {
+        if let Some(rows) = self.kept_rows.rows_of(chunk) {
+            return Ok(rows);
+        }
+        if let Some(rows) = self.memo.encode(chunk, &self.columns) {
+            return Ok(rows);
+        }
+        let rows = encode_batch(chunk, &self.columns)?;
+        self.kept_rows.keep(chunk, &rows);
+        Ok(rows)
+    }
+}
+
+impl futures::Stream for EncodedRows {
+    type Item = PgWireResult<pgwire::messages::data::DataRow>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        loop {
+            if let Some(row) = this.rows.next() {
+                return Poll::Ready(Some(Ok(row)));
+            }
+            if let Some(chunk) = this.next_chunk() {
+                match this.encode(&chunk) {
+                    Ok(rows) => {
+                        rows_sent().increment(rows.len() as u64);
+                        this.rows = rows.into_iter();
+                        continue;
+                    }
+                    Err(e) => return Poll::Ready(Some(Err(to_pg_error(e)))),
+                }
+            }
+            match std::task::ready!(this.batches.poll_next_unpin(cx)) {
+                Some(Ok(batch)) => this.batch = Some((batch, 0)),
+                Some(Err(e)) => return Poll::Ready(Some(Err(to_pg_error(WireError::from(e))))),
+                None => return Poll::Ready(None),
+            }
+        }
+    }
 }
 
 /// Turns engine output into a pgwire response, sending ParameterStatus for changed settings;

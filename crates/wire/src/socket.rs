@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use pgwire::api::{ClientInfo, PgWireConnectionState};
 use pgwire::messages::PgWireFrontendMessage;
 use pgwire::messages::response::TransactionStatus;
@@ -28,6 +28,7 @@ use crate::extended::StatementOf;
 use crate::flush::DeferredFlush;
 use crate::handler::Connection;
 use crate::inbound::{Inbound, Verdict};
+use crate::quick;
 use crate::shared::CancelHandler;
 
 /// What stops a connection from outside.
@@ -48,7 +49,14 @@ type ClientSocket<S> = Framed<DeferredFlush<Inbound<MaybeTls>>, PgWireMessageSer
 struct Waits {
     shutdown: std::pin::Pin<Box<WaitForCancellationFutureOwned>>,
     force: std::pin::Pin<Box<WaitForCancellationFutureOwned>>,
+    /// Messages taken in a row from input already read, without looking at the stops.
+    taken_at_once: u32,
 }
+
+/// At most this many messages in a row are taken from input already read without looking at
+/// the stops (see [`next_message`]): a client that never lets its input run dry still sees
+/// a shutdown.
+const TAKEN_AT_ONCE_MAX: u32 = 64;
 
 /// What the loop does after a step.
 enum Step {
@@ -90,6 +98,7 @@ pub async fn serve_socket<B: Backend>(
     let mut waits = Waits {
         shutdown: Box::pin(stops.shutdown.clone().cancelled_owned()),
         force: Box::pin(stops.force.clone().cancelled_owned()),
+        taken_at_once: 0,
     };
 
     loop {
@@ -125,17 +134,27 @@ pub async fn serve_socket<B: Backend>(
             Step::Next => continue,
             Step::End => break,
         };
-        // A prepared statement's portal described again: the kept RowDescription, without
-        // pgwire building and encoding it anew.
-        if let PgWireFrontendMessage::Describe(describe) = &message
-            && crate::extended::describe_portal_kept(
-                &connection,
-                &mut socket,
-                Framed::write_buffer_mut,
-                describe,
-            )
-        {
-            // As pgwire's `send` does: the message goes on to the deferred output.
+        // The messages of a prepared statement's run, answered in place when they can be
+        // (see `quick`); anything else goes through pgwire.
+        let started = std::time::Instant::now();
+        let answered = match &message {
+            PgWireFrontendMessage::Bind(m) => {
+                quick::bind::<B, _>(&mut socket, Framed::write_buffer_mut, m)
+            }
+            PgWireFrontendMessage::Describe(m) => {
+                quick::describe_portal(&connection, &mut socket, Framed::write_buffer_mut, m)
+            }
+            PgWireFrontendMessage::Execute(m) => {
+                quick::execute_kept(&connection, &mut socket, Framed::write_buffer_mut, m)
+            }
+            PgWireFrontendMessage::Sync(_) => quick::sync(&mut socket, Framed::write_buffer_mut),
+            _ => false,
+        };
+        if answered {
+            if matches!(message, PgWireFrontendMessage::Execute(_)) {
+                statement_metrics.count("extended", None, started.elapsed());
+            }
+            // As pgwire's `send` does: the answer goes on to the deferred output.
             if let Err(e) = socket.flush().await {
                 tracing::debug!(cause = %e, "connection ended with an I/O error");
                 break;
@@ -163,7 +182,6 @@ pub async fn serve_socket<B: Backend>(
                 | PgWireFrontendMessage::Execute(_)
                 | PgWireFrontendMessage::Parse(_)
         );
-        let started = std::time::Instant::now();
         let (result, first_error) = tokio::select! {
             // The statement first: the stops are looked at when it waits.
             biased;
@@ -263,6 +281,17 @@ async fn next_message<B: Backend>(
     startup_deadline: Option<tokio::time::Instant>,
 ) -> Option<PgWireFrontendMessage> {
     let waiting_for_startup = startup_deadline.is_some();
+    // A message already read whole (libpq sends Bind, Describe, Execute and Sync together)
+    // is taken at once: there is no wait to bound, so no idle timeout, timer or stop is
+    // looked at for it. Every TAKEN_AT_ONCE_MAX-th message goes the long way.
+    if !socket.read_buffer().is_empty()
+        && waits.taken_at_once < TAKEN_AT_ONCE_MAX
+        && let Some(message) = ContainedNext(&mut *socket).now_or_never()
+    {
+        waits.taken_at_once += 1;
+        return received(socket, message).await;
+    }
+    waits.taken_at_once = 0;
     let idle = if waiting_for_startup {
         None
     } else {
@@ -298,6 +327,15 @@ async fn next_message<B: Backend>(
         }
         () = waits.force.as_mut() => return None,
     };
+    received(socket, message).await
+}
+
+/// What [`next_message`] gives for what the socket's stream gave: the message, or `None` when
+/// the stream ended or could not be read (a FATAL says why).
+async fn received<S>(
+    socket: &mut ClientSocket<S>,
+    message: Option<Result<PgWireFrontendMessage, String>>,
+) -> Option<PgWireFrontendMessage> {
     match message {
         Some(Ok(m)) => Some(m),
         Some(Err(e)) => {

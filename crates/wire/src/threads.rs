@@ -81,8 +81,9 @@ impl ConnectionThreads {
             return Placed::Shared;
         }
         let running = Running(Arc::clone(&self.running));
-        // Sockets and timers; not the process and signal drivers, which would look for
-        // exited child processes every time the thread parks.
+        // Sockets and timers. (tokio builds its signal and process drivers into every I/O
+        // driver when those features are on, as `aws-config`'s `credentials-process` turns
+        // them on: each park also looks at the global queue of orphaned child processes.)
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
