@@ -25,7 +25,7 @@ use pgwire::messages::response::{CommandComplete, ReadyForQuery};
 use crate::backend::{Backend, BackendSession, PreparedStatement};
 use crate::extended::StatementOf;
 use crate::handler::Connection;
-use crate::respond::rows_sent;
+use crate::respond::{ResultColumns, rows_sent};
 
 /// Whether `client` is between statements (not starting up, copying or skipping to Sync).
 fn ready<C: ClientInfo>(client: &C) -> bool {
@@ -38,6 +38,36 @@ fn stored_name(name: Option<&str>) -> &str {
         None | Some("") => DEFAULT_NAME,
         Some(name) => name,
     }
+}
+
+/// The portal named `name` (of a statement in the store) and its result columns in its
+/// formats and the session's IntervalStyle, kept per statement (see `respond::ColumnsCache`);
+/// `None` before startup, for a portal not in the store, or for a statement without rows.
+fn portal_columns<B, C>(
+    handler: &Connection<B>,
+    client: &C,
+    name: Option<&str>,
+) -> Option<(Arc<Portal<StatementOf<B>>>, ResultColumns)>
+where
+    B: Backend,
+    C: ClientPortalStore,
+    C::PortalStore: PortalStore<Statement = StatementOf<B>>,
+{
+    let session = handler.session_if_started()?;
+    let Some(Entry::Value(portal)) = client.portal_store().get_portal(stored_name(name)) else {
+        return None;
+    };
+    let schema = portal.statement.statement.schema()?;
+    let columns = handler
+        .parser
+        .columns
+        .get(
+            schema,
+            &portal.result_column_format,
+            session.interval_style(),
+        )
+        .ok()?;
+    Some((portal, columns))
 }
 
 /// Bind of a statement in the store: the portal, as pgwire's `on_bind` makes it, and
@@ -89,21 +119,7 @@ where
     {
         return false;
     }
-    let Some(session) = handler.session_if_started() else {
-        return false;
-    };
-    let name = stored_name(message.name.as_deref());
-    let Some(Entry::Value(portal)) = client.portal_store().get_portal(name) else {
-        return false;
-    };
-    let Some(schema) = portal.statement.statement.schema() else {
-        return false;
-    };
-    let Ok(described) = handler.parser.columns.get(
-        schema,
-        &portal.result_column_format,
-        session.interval_style(),
-    ) else {
+    let Some((_, described)) = portal_columns(handler, client, message.name.as_deref()) else {
         return false;
     };
     // No columns is NoData, pgwire's answer.
@@ -136,25 +152,14 @@ where
     if message.max_rows > 0 || !ready(client) {
         return false;
     }
-    let Some(session) = handler.session_if_started() else {
-        return false;
-    };
-    let name = stored_name(message.name.as_deref());
-    let Some(Entry::Value(portal)) = client.portal_store().get_portal(name) else {
+    let Some((portal, columns)) = portal_columns(handler, client, message.name.as_deref()) else {
         return false;
     };
     let prepared = &portal.statement.statement;
     if !portal.parameters.is_empty() || !portal.statement.parameter_types.is_empty() {
         return false;
     }
-    let (Some(batch), Some(schema)) = (prepared.kept_batch(), prepared.schema()) else {
-        return false;
-    };
-    let Ok(columns) = handler.parser.columns.get(
-        schema,
-        &portal.result_column_format,
-        session.interval_style(),
-    ) else {
+    let Some(batch) = prepared.kept_batch() else {
         return false;
     };
     let Some((rows, count)) = columns.kept_messages(batch) else {
