@@ -19,7 +19,7 @@ use datafusion::arrow::datatypes::{
     ArrowPrimitiveType, DataType, Decimal128Type, Float32Type, Float64Type,
 };
 use datafusion::arrow::error::ArrowError;
-use datafusion::common::{Result, exec_err};
+use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
@@ -73,6 +73,11 @@ impl ScalarUDFImpl for CheckedArithmetic {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        if let [ColumnarValue::Scalar(l), ColumnarValue::Scalar(r)] = args.args.as_slice()
+            && let Some(answer) = self.on_scalars(l, r)
+        {
+            return answer;
+        }
         let (a, scalar) = arrays(&args)?;
         let (l, r) = (&a[0], &a[1]);
         if l.data_type() != r.data_type() {
@@ -85,17 +90,67 @@ impl ScalarUDFImpl for CheckedArithmetic {
             IntOp::Mul => numeric::mul(l, r),
         }
         .map_err(|e| match e {
-            ArrowError::ArithmeticOverflow(_) => ArrowError::ArithmeticOverflow(
-                match l.data_type() {
-                    DataType::Int16 => "smallint out of range",
-                    DataType::Int64 => "bigint out of range",
-                    _ => "integer out of range",
-                }
-                .to_owned(),
-            ),
+            ArrowError::ArithmeticOverflow(_) => out_of_range(l.data_type()),
             other => other,
         })?;
         output(out, scalar)
+    }
+}
+
+/// The overflow error of integer arithmetic in `t` (22003), as PostgreSQL words it.
+fn out_of_range(t: &DataType) -> ArrowError {
+    ArrowError::ArithmeticOverflow(
+        match t {
+            DataType::Int16 => "smallint out of range",
+            DataType::Int64 => "bigint out of range",
+            _ => "integer out of range",
+        }
+        .to_owned(),
+    )
+}
+
+/// `l op r` checked, for integers of one type.
+macro_rules! checked_op {
+    ($op:expr, $l:expr, $r:expr) => {
+        match $op {
+            IntOp::Add => $l.checked_add($r),
+            IntOp::Sub => $l.checked_sub($r),
+            IntOp::Mul => $l.checked_mul($r),
+        }
+    };
+}
+
+impl CheckedArithmetic {
+    /// The answer for two scalars of one integer type, as the array kernels give it on one
+    /// row (NULL when either is NULL, the same overflow error) without making arrays of
+    /// them; `None` for other types, which take the array path.
+    fn on_scalars(&self, l: &ScalarValue, r: &ScalarValue) -> Option<Result<ColumnarValue>> {
+        let overflow = |t: DataType| Err(DataFusionError::from(out_of_range(&t)));
+        let value = match (l, r) {
+            (ScalarValue::Int16(l), ScalarValue::Int16(r)) => match l.zip(*r) {
+                None => Ok(ScalarValue::Int16(None)),
+                Some((l, r)) => checked_op!(self.op, l, r).map_or_else(
+                    || overflow(DataType::Int16),
+                    |v| Ok(ScalarValue::Int16(Some(v))),
+                ),
+            },
+            (ScalarValue::Int32(l), ScalarValue::Int32(r)) => match l.zip(*r) {
+                None => Ok(ScalarValue::Int32(None)),
+                Some((l, r)) => checked_op!(self.op, l, r).map_or_else(
+                    || overflow(DataType::Int32),
+                    |v| Ok(ScalarValue::Int32(Some(v))),
+                ),
+            },
+            (ScalarValue::Int64(l), ScalarValue::Int64(r)) => match l.zip(*r) {
+                None => Ok(ScalarValue::Int64(None)),
+                Some((l, r)) => checked_op!(self.op, l, r).map_or_else(
+                    || overflow(DataType::Int64),
+                    |v| Ok(ScalarValue::Int64(Some(v))),
+                ),
+            },
+            _ => return None,
+        };
+        Some(value.map(ColumnarValue::Scalar))
     }
 }
 
@@ -250,6 +305,77 @@ mod tests {
         assert_eq!(round_decimal(37, 1), 40);
         assert_eq!(round_decimal(-24, 1), -20);
         assert_eq!(round_decimal(1234, 0), 1234);
+    }
+
+    /// Integer `+ - *` of two scalars (a generic plan's parameters) answers without arrays
+    /// exactly what the array kernels answer for one row: the value, NULL, or the same error.
+    #[test]
+    fn checked_arithmetic_on_scalars_answers_as_on_arrays() {
+        use datafusion::arrow::datatypes::Field;
+        let values = |t: &DataType| -> Vec<ScalarValue> {
+            let (min, max) = match t {
+                DataType::Int16 => (i64::from(i16::MIN), i64::from(i16::MAX)),
+                DataType::Int32 => (i64::from(i32::MIN), i64::from(i32::MAX)),
+                _ => (i64::MIN, i64::MAX),
+            };
+            let mut v: Vec<ScalarValue> = [min, min + 1, -7, -1, 0, 1, 3, 65_536, max - 1, max]
+                .into_iter()
+                .filter(|n| (min..=max).contains(n))
+                .map(|n| ScalarValue::Int64(Some(n)).cast_to(t).expect("in range"))
+                .collect();
+            v.push(ScalarValue::try_from(t).expect("null"));
+            v
+        };
+        let run = |f: &CheckedArithmetic, args: Vec<ColumnarValue>, t: &DataType| {
+            let field = Arc::new(Field::new("v", t.clone(), true));
+            f.invoke_with_args(ScalarFunctionArgs {
+                args,
+                arg_fields: vec![Arc::clone(&field), Arc::clone(&field)],
+                number_rows: 1,
+                return_field: field,
+                config_options: Arc::default(),
+            })
+        };
+        let mut checked = 0;
+        for op in [IntOp::Add, IntOp::Sub, IntOp::Mul] {
+            let f = CheckedArithmetic::new(op);
+            for t in [DataType::Int16, DataType::Int32, DataType::Int64] {
+                for l in values(&t) {
+                    for r in values(&t) {
+                        let scalars = vec![
+                            ColumnarValue::Scalar(l.clone()),
+                            ColumnarValue::Scalar(r.clone()),
+                        ];
+                        assert!(f.on_scalars(&l, &r).is_some(), "{t} takes the scalar path");
+                        let arrays = vec![
+                            ColumnarValue::Array(l.to_array().expect("array")),
+                            ColumnarValue::Array(r.to_array().expect("array")),
+                        ];
+                        let by_scalars = match run(&f, scalars, &t) {
+                            Ok(ColumnarValue::Scalar(v)) => Ok(v),
+                            Ok(ColumnarValue::Array(_)) => panic!("an array for scalars"),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        let by_arrays = match run(&f, arrays, &t) {
+                            Ok(ColumnarValue::Array(a)) => {
+                                Ok(ScalarValue::try_from_array(&a, 0).expect("one row"))
+                            }
+                            Ok(ColumnarValue::Scalar(_)) => panic!("a scalar for arrays"),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        assert_eq!(by_scalars, by_arrays, "{op:?} {l:?} {r:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 900, "{checked} cases");
+        // Other types still take the arrays' path.
+        let f = CheckedArithmetic::new(IntOp::Add);
+        assert!(
+            f.on_scalars(&ScalarValue::Int8(Some(1)), &ScalarValue::Int8(Some(1)))
+                .is_none()
+        );
     }
 }
 
