@@ -869,3 +869,139 @@ async fn kept_results_answer_each_portal_as_asked() {
     assert_eq!(kinds, b"2TDCZ", "{reply:?}");
     server.stop().await;
 }
+
+/// A prepared key lookup run to its end (answered in the connection loop from the snapshot's
+/// columns, `quick::execute_lookup`) answers byte for byte what the same run with a row limit
+/// (which goes through the executed plan) answers: whole rows and chosen columns, text and
+/// binary results, a key found and one not found, NULL, a parameter computed into the key,
+/// a named portal executed twice, and a value that fails to decode.
+#[tokio::test]
+async fn quick_lookups_answer_as_executed_lookups() {
+    use stagesql_tests::frames::{
+        self, bind, bind_portal, describe, execute, execute_portal, parse, query, sync,
+    };
+    use tokio::io::AsyncWriteExt;
+    let quiet = std::time::Duration::from_secs(5);
+    let server = TestServer::start().await;
+    let mut sock = frames::logged_in(server.port()).await;
+    // A key and an ARN of the demo data.
+    sock.write_all(&query(
+        "SELECT _key, stage_arn FROM aws.apigatewayv2_stage ORDER BY _key LIMIT 1",
+    ))
+    .await
+    .expect("query");
+    let reply = frames::read_until_ready(&mut sock, quiet).await;
+    let row = reply.iter().find(|m| m.kind == b'D').expect("a row");
+    let mut fields = Vec::new();
+    let mut at = 2;
+    while at + 4 <= row.body.len() {
+        let len = i32::from_be_bytes(row.body[at..at + 4].try_into().expect("len")) as usize;
+        fields.push(row.body[at + 4..at + 4 + len].to_vec());
+        at += 4 + len;
+    }
+    let (key, arn) = (fields[0].clone(), fields[1].clone());
+    let (arn_head, arn_tail) = arn.split_at(arn.len() / 2);
+
+    // (name, text, declared parameter types)
+    let statements: [(&str, &str, &[i32]); 4] = [
+        (
+            "whole",
+            "SELECT * FROM aws.apigatewayv2_stage WHERE stage_arn = $1",
+            &[],
+        ),
+        (
+            "some",
+            "SELECT created_date, _key, auto_deploy, tags FROM aws.apigatewayv2_stage WHERE _key = $1",
+            &[],
+        ),
+        (
+            "joined",
+            "SELECT * FROM aws.apigatewayv2_stage WHERE stage_arn = $1::text || $2",
+            &[25, 25],
+        ),
+        (
+            "number",
+            "SELECT _key FROM aws.apigatewayv2_stage WHERE _key = 'k' || ($1::int + 1)::text",
+            &[],
+        ),
+    ];
+    let mut bytes = Vec::new();
+    for (name, sql, types) in statements {
+        bytes.extend(parse(name, sql, types));
+    }
+    bytes.extend(sync());
+    sock.write_all(&bytes).await.expect("parse");
+    let reply = frames::read_until_ready(&mut sock, quiet).await;
+    assert!(reply.iter().all(|m| m.kind != b'E'), "{reply:?}");
+
+    let run = |statement: &str, params: &[Option<&[u8]>], results: &[i16], limit: i32| {
+        let mut bytes = bind(statement, &[], params, results);
+        bytes.extend(describe(b'P', ""));
+        bytes.extend(execute(limit));
+        bytes.extend(sync());
+        bytes
+    };
+    // (statement, parameter values, the message kinds of the answer)
+    type Case<'a> = (&'a str, Vec<Option<&'a [u8]>>, &'a str);
+    let cases: Vec<Case> = vec![
+        ("whole", vec![Some(&arn)], "2TDCZ"),
+        ("whole", vec![Some(b"arn:none")], "2TCZ"),
+        ("whole", vec![None], "2TCZ"),
+        ("some", vec![Some(&key)], "2TDCZ"),
+        ("some", vec![Some(b"none")], "2TCZ"),
+        ("joined", vec![Some(arn_head), Some(arn_tail)], "2TDCZ"),
+        ("joined", vec![Some(arn_head), None], "2TCZ"),
+        ("number", vec![Some(b"41")], "2TCZ"),
+        ("number", vec![Some(b"forty")], "2TEZ"),
+    ];
+    for (statement, params, kinds) in &cases {
+        for results in [&[][..], &[1i16][..]] {
+            let mut answers = Vec::new();
+            for limit in [0, 1000] {
+                sock.write_all(&run(statement, params, results, limit))
+                    .await
+                    .expect("run");
+                let reply = frames::read_until_ready(&mut sock, quiet).await;
+                let got: Vec<u8> = reply.iter().map(|m| m.kind).collect();
+                assert_eq!(
+                    String::from_utf8_lossy(&got),
+                    *kinds,
+                    "{statement} {params:?} {results:?} limit {limit}: {reply:?}"
+                );
+                answers.push(
+                    reply
+                        .iter()
+                        .map(|m| (m.kind, m.body.clone()))
+                        .collect::<Vec<_>>(),
+                );
+            }
+            assert!(
+                answers[0] == answers[1],
+                "{statement} {params:?} {results:?}: {:?} vs {:?}",
+                answers[0],
+                answers[1]
+            );
+            if kinds.contains('E') {
+                let error = answers[0].iter().find(|(k, _)| *k == b'E').expect("error");
+                let fields = frames::Backend {
+                    kind: b'E',
+                    body: error.1.clone(),
+                };
+                assert_eq!(fields.sqlstate().as_deref(), Some("22P02"));
+            }
+        }
+    }
+
+    // A named portal executed twice in one Sync: its row, then none.
+    let mut bytes = bind_portal("p", "whole", &[], &[Some(&arn)], &[]);
+    bytes.extend(execute_portal("p", 0));
+    bytes.extend(execute_portal("p", 0));
+    bytes.extend(sync());
+    sock.write_all(&bytes).await.expect("named portal");
+    let reply = frames::read_until_ready(&mut sock, quiet).await;
+    let kinds: Vec<u8> = reply.iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, b"2DCCZ", "{reply:?}");
+    assert_eq!(reply[2].tag().as_deref(), Some("SELECT 1"));
+    assert_eq!(reply[3].tag().as_deref(), Some("SELECT 0"));
+    server.stop().await;
+}

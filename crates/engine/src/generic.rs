@@ -475,6 +475,33 @@ impl GenericPlan {
         values: &[ScalarValue],
         data: &crate::scan::SnapshotData,
     ) -> std::result::Result<Option<(SchemaRef, RecordBatch)>, crate::error::EngineError> {
+        self.with_lone_scan(values, |scan| Ok((scan.schema(), scan.read(data)?)))
+    }
+
+    /// The rows a run with `values` selects from `data` and the whole columns it reads, when
+    /// the plan is a lone key lookup: what [`GenericPlan::lookup`] slices, without slicing
+    /// (see `Session::select_now`). `None` as for [`GenericPlan::lookup`].
+    pub(crate) fn select(
+        &self,
+        values: &[ScalarValue],
+        data: &crate::scan::SnapshotData,
+    ) -> std::result::Result<Option<crate::scan::SelectedRows>, crate::error::EngineError> {
+        let selected = self.with_lone_scan(values, |scan| {
+            let rows = scan.lookup_rows(data)?.unwrap_or_default().to_vec();
+            let columns = scan.columns(data).cloned().collect();
+            Ok(crate::scan::SelectedRows { columns, rows })
+        })?;
+        Ok(selected)
+    }
+
+    /// `read` applied to the plan's lone key-lookup scan with `values` bound in its slot;
+    /// `None` when the plan is anything else, or when [`GenericPlan::bind`] would refuse the
+    /// values, or when another run holds the slot.
+    fn with_lone_scan<T>(
+        &self,
+        values: &[ScalarValue],
+        read: impl FnOnce(&crate::scan::StageScanExec) -> Result<T>,
+    ) -> std::result::Result<Option<T>, crate::error::EngineError> {
         let Some(scan) = self
             .lookup
             .as_ref()
@@ -491,9 +518,10 @@ impl GenericPlan {
             return Ok(None);
         };
         // The key's expression calls functions, which may panic.
-        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scan.read(data)));
-        let batch = read.map_err(|p| crate::limits::panicked(p.as_ref()))??;
-        Ok(Some((scan.schema(), batch)))
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(scan)));
+        Ok(Some(
+            done.map_err(|p| crate::limits::panicked(p.as_ref()))??,
+        ))
     }
 }
 

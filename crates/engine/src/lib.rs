@@ -88,7 +88,7 @@ pub use limits::{Canceller, MemoryLimits, parse_timeout, sleep_until};
 pub use output::Output;
 pub use prepared::Prepared;
 pub use row_memo::{CHUNK_ROWS, MemoChunk, RowMemo};
-pub use scan::TableRows;
+pub use scan::{SelectedRows, TableRows};
 pub use session::Session;
 pub use statement::{Command, CopyFormat, CopyOptions};
 
@@ -133,7 +133,7 @@ mod face {
                 "pub use output::Output;",
                 "pub use prepared::Prepared;",
                 "pub use row_memo::{CHUNK_ROWS, MemoChunk, RowMemo};",
-                "pub use scan::TableRows;",
+                "pub use scan::{SelectedRows, TableRows};",
                 "pub use session::Session;",
                 "pub use statement::{Command, CopyFormat, CopyOptions};",
                 "pub mod values {",

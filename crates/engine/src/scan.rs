@@ -6,8 +6,10 @@
 use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwapOption;
-use datafusion::arrow::array::{Array, RecordBatch, RecordBatchOptions, StringArray, UInt32Array};
-use datafusion::arrow::compute::take_record_batch;
+use datafusion::arrow::array::{
+    Array, ArrayRef, RecordBatch, RecordBatchOptions, StringArray, UInt32Array,
+};
+use datafusion::arrow::compute::take;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -333,19 +335,36 @@ impl TableData {
     }
 }
 
-/// The rows `rows` (ascending) of `batch`: a zero-copy slice when they are one contiguous run
-/// (a key lookup's usual single row), else a copy of just those rows.
-fn select_rows(batch: &RecordBatch, rows: &[u32]) -> Result<RecordBatch> {
-    match (rows.first(), rows.last()) {
-        (None, _) | (_, None) => Ok(batch.slice(0, 0)),
+/// The rows `rows` (ascending) of `columns`, as a batch of `schema`: zero-copy slices when
+/// they are one contiguous run (a key lookup's usual single row), else a copy of just those
+/// rows.
+fn select_rows<'a>(
+    schema: &SchemaRef,
+    columns: impl Iterator<Item = &'a ArrayRef>,
+    rows: &[u32],
+) -> Result<RecordBatch> {
+    let columns: Vec<ArrayRef> = match (rows.first(), rows.last()) {
+        (None, _) | (_, None) => columns.map(|c| c.slice(0, 0)).collect(),
         // Ascending and distinct, so a run exactly when the span equals the count.
         (Some(&first), Some(&last))
             if last.checked_sub(first).map(|d| d as usize + 1) == Some(rows.len()) =>
         {
-            Ok(batch.slice(first as usize, rows.len()))
+            columns
+                .map(|c| c.slice(first as usize, rows.len()))
+                .collect()
         }
-        _ => Ok(take_record_batch(batch, &UInt32Array::from(rows.to_vec()))?),
-    }
+        _ => {
+            let indices = UInt32Array::from(rows.to_vec());
+            columns
+                .map(|c| take(c.as_ref(), &indices, None))
+                .collect::<std::result::Result<_, _>>()?
+        }
+    };
+    Ok(RecordBatch::try_new_with_options(
+        Arc::clone(schema),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(rows.len())),
+    )?)
 }
 
 /// Evaluates a constant expression (no columns) to the text an indexed column is compared
@@ -485,35 +504,69 @@ impl StageScanExec {
     /// The rows this scan gives reading `data`: all of them, or those its lookup selects, in
     /// its projection, up to its limit.
     pub(crate) fn read(&self, data: &SnapshotData) -> Result<RecordBatch> {
-        // Project first: a projection only clones column handles, so the rows a lookup
-        // selects are copied for the columns the query reads, not all of them.
-        let whole = match &self.projection {
-            Some(p) => data.batch().project(p)?,
-            None => data.batch().clone(),
-        };
-        let batch = match &self.lookup {
-            None => match self.limit {
+        let Some(rows) = self.lookup_rows(data)? else {
+            let whole = match &self.projection {
+                Some(p) => data.batch().project(p)?,
+                None => data.batch().clone(),
+            };
+            return Ok(match self.limit {
                 Some(n) => whole.slice(0, n.min(whole.num_rows())),
                 None => whole,
-            },
-            Some(l) => {
-                let value = match &l.value {
-                    LookupValue::Known(v) => v.clone(),
-                    LookupValue::AtExecution(e) => constant_text(e)?,
-                };
-                let rows = match &value {
-                    Some(v) => data.lookup(l.which, v),
-                    None => &[],
-                };
-                let rows = match self.limit {
-                    Some(n) => &rows[..n.min(rows.len())],
-                    None => rows,
-                };
-                select_rows(&whole, rows)?
-            }
+            });
         };
-        Ok(batch)
+        // Only the columns the query reads are sliced (or copied), straight into a batch of
+        // the scan's schema (the table's, projected), without projecting the whole batch
+        // first.
+        select_rows(&self.schema, self.columns(data), rows)
     }
+
+    /// The rows of `data` this scan's key lookup selects (ascending), up to its limit; `None`
+    /// when the scan is not a lookup.
+    pub(crate) fn lookup_rows<'a>(&self, data: &'a SnapshotData) -> Result<Option<&'a [u32]>> {
+        let Some(l) = &self.lookup else {
+            return Ok(None);
+        };
+        let value = match &l.value {
+            LookupValue::Known(v) => v.clone(),
+            LookupValue::AtExecution(e) => constant_text(e)?,
+        };
+        let rows = match &value {
+            Some(v) => data.lookup(l.which, v),
+            None => &[],
+        };
+        Ok(Some(match self.limit {
+            Some(n) => &rows[..n.min(rows.len())],
+            None => rows,
+        }))
+    }
+
+    /// The whole columns of `data` this scan reads, in its projection's order.
+    pub(crate) fn columns<'a>(
+        &'a self,
+        data: &'a SnapshotData,
+    ) -> impl Iterator<Item = &'a ArrayRef> + 'a {
+        let columns = data.batch().columns();
+        let projected = self
+            .projection
+            .as_deref()
+            .map(|p| p.iter().map(move |&i| &columns[i]));
+        let all = self.projection.is_none().then(|| columns.iter());
+        projected
+            .into_iter()
+            .flatten()
+            .chain(all.into_iter().flatten())
+    }
+}
+
+/// Rows of a snapshot, as a prepared key lookup selects them, read without executing a plan
+/// (see `Session::select_now`): the whole columns the statement reads and which of their
+/// rows it gives, in order. The columns hold the snapshot's memory alive, not a copy.
+#[derive(Debug)]
+pub struct SelectedRows {
+    /// The statement's result columns, each the whole column of the snapshot.
+    pub columns: Vec<ArrayRef>,
+    /// The rows of `columns` the statement gives, ascending.
+    pub rows: Vec<u32>,
 }
 
 #[cfg(test)]
@@ -656,14 +709,15 @@ mod tests {
                 .value(i)
                 .to_owned()
         };
-        let run = select_rows(&batch, &[1, 2, 3]).expect("run");
+        let select = |rows: &[u32]| select_rows(&batch.schema(), batch.columns().iter(), rows);
+        let run = select(&[1, 2, 3]).expect("run");
         assert_eq!(run.num_rows(), 3);
         assert_eq!(key_at(&run, 0), keys.value(1));
         assert_eq!(key_at(&run, 2), keys.value(3));
-        let scattered = select_rows(&batch, &[0, 2]).expect("scattered");
+        let scattered = select(&[0, 2]).expect("scattered");
         assert_eq!(scattered.num_rows(), 2);
         assert_eq!(key_at(&scattered, 1), keys.value(2));
-        let none = select_rows(&batch, &[]).expect("none");
+        let none = select(&[]).expect("none");
         assert_eq!(
             (none.num_rows(), none.num_columns()),
             (0, batch.num_columns())

@@ -17,7 +17,7 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::scalar::ScalarValue;
 use stagesql_engine::values::IntervalStyle;
 use stagesql_engine::{
-    Canceller, Command, Engine, EngineError, Output, Prepared, Session, TableRows,
+    Canceller, Command, Engine, EngineError, Output, Prepared, SelectedRows, Session, TableRows,
 };
 
 /// The engine behind every connection of a server.
@@ -93,6 +93,16 @@ pub trait BackendSession: Debug + Send + Sync + 'static {
     /// (the default) when there is none.
     fn table_rows(&self) -> Option<TableRows> {
         None
+    }
+    /// The rows `statement` gives with `params` when it is a prepared key lookup, read now
+    /// without executing it (the same rows `execute` streams); `None` (the default) for any
+    /// other statement, which is executed.
+    fn select_now(
+        &self,
+        _statement: &Self::Statement,
+        _params: Vec<ScalarValue>,
+    ) -> Result<Option<SelectedRows>, EngineError> {
+        Ok(None)
     }
 }
 
@@ -189,5 +199,13 @@ impl BackendSession for Session {
 
     fn table_rows(&self) -> Option<TableRows> {
         Session::table_rows(self)
+    }
+
+    fn select_now(
+        &self,
+        statement: &Prepared,
+        params: Vec<ScalarValue>,
+    ) -> Result<Option<SelectedRows>, EngineError> {
+        Session::select_now(self, statement, params)
     }
 }

@@ -125,6 +125,63 @@ pub(crate) fn encode_batch_flat(
     Ok((buf, ends))
 }
 
+/// Appends to `out` the DataRow messages (type byte, length, field count, fields) of rows
+/// `rows` of `columns`, each value as [`encode_batch`] encodes it in a batch of those rows;
+/// how many rows, or an error with `out` as it was.
+///
+/// A prepared key lookup's rows are encoded this way straight from the snapshot's columns
+/// (see `quick::execute_lookup`): slicing nineteen arrays into a one-row batch and dropping
+/// it again cost more than encoding the row.
+pub(crate) fn encode_selected_rows(
+    columns: &[ArrayRef],
+    rows: &[u32],
+    formats: &[ColumnFormat],
+    out: &mut BytesMut,
+) -> Result<usize, EncodeError> {
+    let fail = |column: usize, reason: &str| EncodeError {
+        column,
+        reason: reason.to_owned(),
+    };
+    if columns.len() != formats.len() {
+        return Err(fail(0, "a format for each column"));
+    }
+    let field_count =
+        i16::try_from(columns.len()).map_err(|_| fail(0, "more than 32767 columns"))?;
+    let len = columns.first().map_or(0, |c| c.len());
+    if columns.iter().any(|c| c.len() != len) || rows.iter().any(|&r| r as usize >= len) {
+        return Err(fail(0, "rows of the columns"));
+    }
+    let sources: Vec<Source<'_>> = columns
+        .iter()
+        .zip(formats)
+        .map(|(array, fmt)| Source::of(array, fmt))
+        .collect();
+    let before = out.len();
+    let mut text = String::new();
+    for &row in rows {
+        let start = out.len();
+        out.put_u8(b'D');
+        out.put_i32(0);
+        out.put_i16(field_count);
+        for (col, source) in sources.iter().enumerate() {
+            if let Err(reason) = source.encode(row as usize, out, &mut text) {
+                out.truncate(before);
+                return Err(EncodeError {
+                    column: col,
+                    reason,
+                });
+            }
+        }
+        // The length counts itself and what follows the type byte.
+        let Ok(length) = i32::try_from(out.len() - start - 1) else {
+            out.truncate(before);
+            return Err(fail(0, "a row over 2 GiB"));
+        };
+        out[start + 1..start + 5].copy_from_slice(&length.to_be_bytes());
+    }
+    Ok(rows.len())
+}
+
 /// One result column, its kind decided once per batch.
 enum Source<'a> {
     /// Text format of a plain `Utf8` column: the value's bytes as they are.

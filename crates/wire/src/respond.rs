@@ -70,6 +70,11 @@ impl ResultColumns {
         self.kept_rows.messages_of(batch)
     }
 
+    /// How each column is sent.
+    pub(crate) fn formats(&self) -> &[ColumnFormat] {
+        &self.columns
+    }
+
     /// The whole RowDescription message (type byte, length, body) describing these columns,
     /// encoded once for every Describe of the same statement and formats; `None` when pgwire
     /// cannot encode it (that Describe then goes through pgwire and fails there).

@@ -145,7 +145,7 @@ pub async fn serve_socket<B: Backend>(
                 quick::describe_portal(&connection, &mut socket, Framed::write_buffer_mut, m)
             }
             PgWireFrontendMessage::Execute(m) => {
-                quick::execute_kept(&connection, &mut socket, Framed::write_buffer_mut, m)
+                quick::execute(&connection, &mut socket, Framed::write_buffer_mut, m)
             }
             PgWireFrontendMessage::Sync(_) => quick::sync(&mut socket, Framed::write_buffer_mut),
             _ => false,

@@ -4,6 +4,34 @@
 use super::*;
 
 impl Session {
+    /// The rows a prepared key lookup gives with `params`, read now from the snapshot current
+    /// now, without executing anything: the same rows, in the same order, that
+    /// [`Session::execute`] streams for it (one index probe, see `GenericPlan::select`), for a
+    /// caller that encodes them itself. `None` when the statement is anything else, or when
+    /// its values would not bind as they are; an error only where executing would fail the
+    /// same way (a value that does not cast, a key expression that fails). Nothing is planned
+    /// or awaited, so a run has nothing to cancel or time out.
+    pub fn select_now(
+        &self,
+        prepared: &Prepared,
+        params: Vec<ScalarValue>,
+    ) -> Result<Option<crate::scan::SelectedRows>, EngineError> {
+        if params.is_empty()
+            || params.len() != prepared.param_types.len()
+            || !matches!(prepared.command.as_ref(), Command::Query(_))
+        {
+            return Ok(None);
+        }
+        let Some(Some(generic)) = prepared.generic.get() else {
+            return Ok(None);
+        };
+        let Some(pinned) = self.table.pin()? else {
+            return Ok(None);
+        };
+        let values = cast_params(params, &prepared.param_types)?;
+        generic.select(&values, &pinned.0)
+    }
+
     /// Runs a planned query with its parameter values on the snapshot current now.
     pub(super) async fn run_plan(
         &self,
