@@ -4,9 +4,18 @@
 For each size N: generate N synthetic stages (bench/gen_fixture.py, the demo fixture format),
 serve them with stagesql, load the identical rows into a throwaway PostgreSQL cluster through
 stagesql itself (COPY out of ours into theirs) with a primary key on _key and an index on
-stage_arn, then run `pgbench -n -c 4 -j 2 -T S` in simple, extended and prepared mode for each
+stage_arn, then run `pgbench -n -c 4 -j 2` in simple, extended and prepared mode for each
 query against both. Prints TPS per cell, the ratio ours / PostgreSQL, and our RSS idle and
 after the run. `--results FILE` also writes the tables as Markdown.
+
+Each cell is measured in `--rounds` paired rounds (default 3), each round one pgbench run of
+`--seconds / --rounds` against each server, back to back, the first server alternating from
+round to round (ours first, then PostgreSQL first, ...). A cell's TPS are the medians of its
+rounds and its ratio is the median of the rounds' ratios. On this 2-core VM one server's
+throughput for the same cell was seen to differ by half between two runs minutes apart
+(93k and 147k prepared `SELECT 1`, PostgreSQL 158k both times), and a whole session's figures
+by a factor of three from another's; runs seconds apart share most of that drift, so the
+paired ratio is what reads steadily. Every round's figures are printed.
 
     bench/run.sh            (builds the release binary, then runs this)
     python3 bench/run.py --binary target/release/stagesql [--sizes 10000,100000] [--seconds 15]
@@ -214,6 +223,30 @@ def pgbench(conn, script, mode, seconds, clients, threads):
     return None
 
 
+def median(values):
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def paired(ours_conn, pg_conn, script, mode, seconds, rounds, args):
+    """One cell: `rounds` back-to-back pgbench runs against each server, which goes first
+    alternating; the medians of the TPS and of the per-round ratios (None / "-" when a run
+    failed)."""
+    ours, theirs, ratios = [], [], []
+    for r in range(rounds):
+        order = [ours_conn, pg_conn] if r % 2 == 0 else [pg_conn, ours_conn]
+        got = {c: pgbench(c, script, mode, seconds, args.clients, args.threads) for c in order}
+        a, b = got[ours_conn], got[pg_conn]
+        print(f"      round {r + 1}: ours {fmt(a):>9}  pg {fmt(b):>9}", flush=True)
+        if a is None or b is None:
+            return None, None, "-"
+        ours.append(a)
+        theirs.append(b)
+        ratios.append(a / b)
+    return median(ours), median(theirs), f"{median(ratios):.2f}"
+
+
 def machine():
     cpu = "unknown CPU"
     try:
@@ -237,7 +270,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
     ap.add_argument("--sizes", default="10000,100000")
-    ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--seconds", type=int, default=15,
+                    help="pgbench seconds per server per cell, split over the rounds")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="paired rounds per cell, alternating which server goes first")
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--results")
@@ -246,8 +282,12 @@ def main():
     args = ap.parse_args()
     root = tempfile.mkdtemp(prefix="stagesql-bench-")
     os.chmod(root, 0o755)
+    rounds = max(1, args.rounds)
+    per_round = max(1, args.seconds // rounds)
     report = [f"Machine: {machine()}.",
-              f"pgbench -n -c {args.clients} -j {args.threads} -T {args.seconds}; "
+              f"pgbench -n -c {args.clients} -j {args.threads} -T {per_round}, {rounds} paired "
+              "rounds per cell (which server goes first alternates); TPS are the medians of the "
+              "rounds, the ratio the median of the rounds' ratios. "
               "PostgreSQL 15 with a primary key on _key and an index on stage_arn.", ""]
     pg = Postgres(root)
     idle_by_size = {}
@@ -270,11 +310,8 @@ def main():
                         script = os.path.join(root, "q.sql")
                         with open(script, "w") as f:
                             f.write(body.replace("{last}", str(n - 1)) + "\n")
-                        a = pgbench(ours.conn, script, mode, args.seconds, args.clients,
-                                    args.threads)
-                        b = pgbench(pg.conn, script, mode, args.seconds, args.clients,
-                                    args.threads)
-                        ratio = f"{a / b:.2f}" if a and b else "-"
+                        a, b, ratio = paired(ours.conn, pg.conn, script, mode, per_round,
+                                             rounds, args)
                         rows.append((name, mode, a, b, ratio))
                         print(f"  {n:>7} {name:<28} {mode:<9} ours {fmt(a):>9}  pg {fmt(b):>9}"
                               f"  ratio {ratio}", flush=True)
