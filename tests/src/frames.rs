@@ -217,6 +217,28 @@ pub async fn read_until_ready(sock: &mut TcpStream, quiet: Duration) -> Vec<Back
     }
 }
 
+/// Connects to `port` and logs in with the startup parameters `params` (name, value, ...;
+/// trust authentication), ready for queries.
+pub async fn login(port: u16, params: &[&str], wait: Duration) -> TcpStream {
+    let mut sock = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let mut bytes = Vec::new();
+    for s in params {
+        bytes.extend(cstr(s));
+    }
+    bytes.push(0);
+    sock.write_all(&startup_with(&bytes))
+        .await
+        .expect("startup");
+    let reply = read_until_ready(&mut sock, wait).await;
+    assert!(
+        reply.last().is_some_and(|m| m.kind == b'Z'),
+        "no ReadyForQuery after startup on {port}: {reply:?}"
+    );
+    sock
+}
+
 /// Connects to `port` and logs in as `stagesql` (trust), ready for queries.
 pub async fn logged_in(port: u16) -> TcpStream {
     let mut sock = TcpStream::connect(("127.0.0.1", port))

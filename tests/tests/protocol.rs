@@ -245,7 +245,9 @@ async fn several_statements_in_one_simple_query() {
         let msgs = client.simple_query(empty).await.expect("empty query");
         assert!(rows(&msgs).is_empty(), "{empty:?}");
     }
-    // A failing statement stops the rest of the text, and the connection stays usable.
+    // A failing statement stops the rest of the text, and the connection stays usable. The
+    // text is one implicit transaction: its SET before the error is rolled back with it, as
+    // in PostgreSQL.
     let err = client
         .simple_query("SET application_name = 'a'; SELECT 1/0; SET application_name = 'b'")
         .await
@@ -255,7 +257,7 @@ async fn several_statements_in_one_simple_query() {
         .simple_query("SHOW application_name")
         .await
         .expect("usable");
-    assert_eq!(rows(&msgs), vec![vec![Some("a".into())]]);
+    assert_eq!(rows(&msgs), vec![vec![Some("it".into())]]);
 }
 
 #[tokio::test]

@@ -20,12 +20,17 @@ struct Cursor {
     stream: SendableRecordBatchStream,
     pending: VecDeque<RecordBatch>,
     hold: bool,
+    /// When it was declared, in [`Cursors::mark`]s: a rollback to a mark closes the cursors
+    /// declared since.
+    declared: u64,
 }
 
 /// One session's open cursors.
 #[derive(Default)]
 pub struct Cursors {
     open: Mutex<HashMap<String, Cursor>>,
+    /// Cursors declared so far.
+    declared: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Cursors {
@@ -49,6 +54,9 @@ impl Cursors {
                 "cursor \"{name}\" already exists"
             )));
         }
+        let declared = self
+            .declared
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         open.insert(
             name.to_owned(),
             Cursor {
@@ -56,6 +64,7 @@ impl Cursors {
                 stream,
                 pending: VecDeque::new(),
                 hold,
+                declared,
             },
         );
         Ok(())
@@ -126,5 +135,15 @@ impl Cursors {
     /// The transaction ended: cursors without `WITH HOLD` close.
     pub async fn end_transaction(&self) {
         self.open.lock().await.retain(|_, c| c.hold);
+    }
+
+    /// Where the cursors stand now, for [`Cursors::rollback_to`].
+    pub fn mark(&self) -> u64 {
+        self.declared.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A rollback to `mark`: the cursors declared since close, `WITH HOLD` or not.
+    pub async fn rollback_to(&self, mark: u64) {
+        self.open.lock().await.retain(|_, c| c.declared < mark);
     }
 }

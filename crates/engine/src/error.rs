@@ -88,6 +88,12 @@ pub enum EngineError {
     /// A command that needs a transaction block outside one (e.g. `DECLARE` without `WITH HOLD`).
     #[error("{0}")]
     NoActiveTransaction(String),
+    /// A statement other than COMMIT or ROLLBACK in a transaction block an error has failed.
+    #[error("current transaction is aborted, commands ignored until end of transaction block")]
+    InFailedTransaction,
+    /// A command that cannot run inside a transaction block (`DISCARD ALL`).
+    #[error("{0} cannot run inside a transaction block")]
+    ActiveTransaction(&'static str),
     /// A savepoint name that does not exist.
     #[error("savepoint \"{0}\" does not exist")]
     UndefinedSavepoint(String),

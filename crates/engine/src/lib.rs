@@ -85,11 +85,11 @@ pub use config::EngineConfig;
 pub use engine::Engine;
 pub use error::EngineError;
 pub use limits::{Canceller, MemoryLimits, parse_timeout, sleep_until};
-pub use output::Output;
+pub use output::{Output, Warning};
 pub use prepared::Prepared;
 pub use row_memo::{CHUNK_ROWS, MemoChunk, RowMemo};
 pub use scan::{SelectedRows, TableRows};
-pub use session::Session;
+pub use session::{Session, TransactionStatus};
 pub use statement::{Command, CopyFormat, CopyOptions};
 
 /// PostgreSQL's text and binary forms of values, and the type OIDs: what the wire needs to
@@ -130,11 +130,11 @@ mod face {
                 "pub use engine::Engine;",
                 "pub use error::EngineError;",
                 "pub use limits::{Canceller, MemoryLimits, parse_timeout, sleep_until};",
-                "pub use output::Output;",
+                "pub use output::{Output, Warning};",
                 "pub use prepared::Prepared;",
                 "pub use row_memo::{CHUNK_ROWS, MemoChunk, RowMemo};",
                 "pub use scan::{SelectedRows, TableRows};",
-                "pub use session::Session;",
+                "pub use session::{Session, TransactionStatus};",
                 "pub use statement::{Command, CopyFormat, CopyOptions};",
                 "pub mod values {",
             ]

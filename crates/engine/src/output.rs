@@ -5,6 +5,21 @@ use datafusion::execution::SendableRecordBatchStream;
 
 use crate::settings::Report;
 
+/// A WARNING a statement raised and still succeeded (PostgreSQL sends it as NoticeResponse
+/// before the statement's answer). `wire/error.rs` gives each its SQLSTATE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Warning {
+    /// `COMMIT` or `ROLLBACK` outside a block.
+    #[error("there is no transaction in progress")]
+    NoTransactionInProgress,
+    /// `BEGIN` inside a block.
+    #[error("there is already a transaction in progress")]
+    TransactionInProgress,
+    /// `SET LOCAL` outside a block: it lasts only for its own statement.
+    #[error("SET LOCAL can only be used in transaction blocks")]
+    SetLocalOutsideBlock,
+}
+
 /// What executing a statement produced.
 pub enum Output {
     /// Rows, streamed.

@@ -168,6 +168,30 @@ pub struct Settings {
     timeouts: [Option<std::time::Duration>; TIMEOUTS.len()],
     /// IntervalStyle parsed, read before every result is encoded.
     interval_style: crate::text::IntervalStyle,
+    /// The values when the current transaction began, kept at its first change: a rollback
+    /// returns to them. `None` while nothing has changed since the last transaction ended.
+    at_start: Option<Values>,
+    /// The values a commit leaves, kept once `SET LOCAL` changes something (a plain `SET`
+    /// changes these too): a commit returns to them. `None` when no `SET LOCAL` was made.
+    on_commit: Option<Values>,
+    /// The reported parameters' values as the client was last told them (at startup, then
+    /// before each ReadyForQuery), and the generation they were compared at.
+    sent: BTreeMap<&'static str, String>,
+    sent_generation: u64,
+}
+
+/// The values of every parameter, as a transaction or a savepoint saw them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Values {
+    values: BTreeMap<&'static str, String>,
+    custom: BTreeMap<String, String>,
+}
+
+/// What a savepoint saw: the values in effect and the values a commit would leave.
+#[derive(Debug, Clone)]
+pub struct Mark {
+    current: Values,
+    on_commit: Option<Values>,
 }
 
 /// The timeout parameters, kept parsed in [`Settings`].
@@ -204,7 +228,16 @@ impl Settings {
             generation: 0,
             timeouts: [None; TIMEOUTS.len()],
             interval_style: crate::text::IntervalStyle::default(),
+            at_start: None,
+            on_commit: None,
+            sent: BTreeMap::new(),
+            sent_generation: 0,
         };
+        settings.sent = settings
+            .reported()
+            .into_iter()
+            .filter_map(|(name, value)| Some((find(&name)?.name, value)))
+            .collect();
         settings.parse_timeouts();
         settings.parse_interval_style();
         settings
@@ -287,8 +320,18 @@ impl Settings {
         out
     }
 
-    /// Sets `name` to `value`; returns what to report to the client, if anything.
-    pub fn set(&mut self, name: &str, value: &str) -> Result<Option<Report>, EngineError> {
+    /// Sets `name` to `value` (`SET`).
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), EngineError> {
+        self.assign(name, value, false)
+    }
+
+    /// Sets `name` to `value` until the transaction ends, committed or not (`SET LOCAL`,
+    /// `set_config(…, true)`).
+    pub fn set_local(&mut self, name: &str, value: &str) -> Result<(), EngineError> {
+        self.assign(name, value, true)
+    }
+
+    fn assign(&mut self, name: &str, value: &str, local: bool) -> Result<(), EngineError> {
         let lower = name.to_ascii_lowercase();
         if lower.starts_with("datafusion.") {
             return Err(EngineError::PermissionDenied(format!(
@@ -297,52 +340,163 @@ impl Settings {
         }
         let Some(d) = find(name) else {
             if lower.contains('.') {
+                self.before_change(local);
                 self.generation += 1;
+                if !local && let Some(on_commit) = &mut self.on_commit {
+                    on_commit.custom.insert(lower.clone(), value.to_owned());
+                }
                 self.custom.insert(lower, value.to_owned());
-                return Ok(None);
+                return Ok(());
             }
             return Err(EngineError::UnknownSetting(name.to_owned()));
         };
         let value = canonical(d, value)?;
+        self.before_change(local);
         self.generation += 1;
-        let changed = self.values.get(d.name) != Some(&value);
-        self.values.insert(d.name, value.clone());
-        if TIMEOUTS.contains(&d.name) {
-            self.parse_timeouts();
+        if !local && let Some(on_commit) = &mut self.on_commit {
+            on_commit.values.insert(d.name, value.clone());
         }
-        if d.name == "IntervalStyle" {
-            self.parse_interval_style();
+        self.values.insert(d.name, value);
+        self.derive();
+        Ok(())
+    }
+
+    /// Keeps what a rollback (and, before a `SET LOCAL`, a commit) must return to, before the
+    /// first change of a transaction.
+    fn before_change(&mut self, local: bool) {
+        if self.at_start.is_none() {
+            self.at_start = Some(self.values());
         }
-        Ok((d.report && changed).then(|| (d.name.to_owned(), value)))
+        if local && self.on_commit.is_none() {
+            self.on_commit = Some(self.values());
+        }
+    }
+
+    fn values(&self) -> Values {
+        Values {
+            values: self.values.clone(),
+            custom: self.custom.clone(),
+        }
+    }
+
+    /// The parsed forms of the values.
+    fn derive(&mut self) {
+        self.parse_timeouts();
+        self.parse_interval_style();
+    }
+
+    /// Returns to `to`. A placeholder parameter (`myapp.x`) made since stays defined, empty,
+    /// as in PostgreSQL.
+    fn restore(&mut self, to: Values) {
+        if to == self.values() {
+            return;
+        }
+        let made_since: Vec<String> = self
+            .custom
+            .keys()
+            .filter(|k| !to.custom.contains_key(*k))
+            .cloned()
+            .collect();
+        self.values = to.values;
+        self.custom = to.custom;
+        for name in made_since {
+            self.custom.insert(name, String::new());
+        }
+        self.generation += 1;
+        self.derive();
+    }
+
+    /// Whether a reported parameter may have changed since the client was last told.
+    pub fn reports_due(&self) -> bool {
+        self.generation != self.sent_generation
+    }
+
+    /// The reported parameters whose values changed since the client was last told them,
+    /// to send as ParameterStatus before ReadyForQuery (as PostgreSQL does: a value set and
+    /// set back within one exchange is not reported).
+    pub fn take_reports(&mut self) -> Vec<Report> {
+        self.sent_generation = self.generation;
+        let mut out = Vec::new();
+        for d in DEFS.iter().filter(|d| d.report) {
+            let now = self.values.get(d.name).cloned().unwrap_or_default();
+            if self.sent.get(d.name) != Some(&now) {
+                self.sent.insert(d.name, now.clone());
+                out.push((d.name.to_owned(), now));
+            }
+        }
+        out
+    }
+
+    /// Where a savepoint made now would return to.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            current: self.values(),
+            on_commit: self.on_commit.clone(),
+        }
+    }
+
+    /// Back to what `mark` saw (`ROLLBACK TO SAVEPOINT`, or an error after the savepoint).
+    pub fn rollback_to(&mut self, mark: &Mark) {
+        self.on_commit.clone_from(&mark.on_commit);
+        self.restore(mark.current.clone());
+    }
+
+    /// The transaction committed: its `SET LOCAL` values end.
+    pub fn commit(&mut self) {
+        self.at_start = None;
+        if let Some(values) = self.on_commit.take() {
+            self.restore(values);
+        }
+    }
+
+    /// The transaction rolled back: every change it made ends.
+    pub fn rollback(&mut self) {
+        self.on_commit = None;
+        if let Some(values) = self.at_start.take() {
+            self.restore(values);
+        }
+    }
+
+    /// Whether the current transaction changed anything (a commit or rollback then has
+    /// something to do).
+    pub fn changed_in_transaction(&self) -> bool {
+        self.at_start.is_some()
     }
 
     /// Restores `name` to its session-start value.
-    pub fn reset(&mut self, name: &str) -> Result<Option<Report>, EngineError> {
+    pub fn reset(&mut self, name: &str) -> Result<(), EngineError> {
+        self.reset_with(name, false)
+    }
+
+    /// `SET LOCAL name TO DEFAULT`: its session-start value until the transaction ends.
+    pub fn reset_local(&mut self, name: &str) -> Result<(), EngineError> {
+        self.reset_with(name, true)
+    }
+
+    fn reset_with(&mut self, name: &str, local: bool) -> Result<(), EngineError> {
         match find(name) {
             Some(d) if d.rule == Rule::Fixed => {
                 Err(EngineError::ReadOnlySetting(d.name.to_owned()))
             }
             Some(d) => {
                 let v = self.startup.get(d.name).cloned().unwrap_or_default();
-                self.set(d.name, &v)
+                self.assign(d.name, &v, local)
             }
-            None => {
-                self.custom.remove(&name.to_ascii_lowercase());
-                Ok(None)
-            }
+            // A placeholder (`myapp.x`) has no value to go back to: it is empty, and defined
+            // from now on, as in PostgreSQL.
+            None => self.assign(name, "", local),
         }
     }
 
     /// `RESET ALL`: every parameter back to its session-start value.
-    pub fn reset_all(&mut self) -> Vec<Report> {
-        let mut reports = Vec::new();
+    pub fn reset_all(&mut self) {
         for d in DEFS.iter().filter(|d| d.rule != Rule::Fixed) {
-            if let Ok(Some(r)) = self.reset(d.name) {
-                reports.push(r);
-            }
+            let _ = self.reset(d.name);
         }
-        self.custom.clear();
-        reports
+        let placeholders: Vec<String> = self.custom.keys().cloned().collect();
+        for name in placeholders {
+            let _ = self.reset(&name);
+        }
     }
 
     /// The ParameterStatus set sent at startup.
@@ -471,15 +625,17 @@ mod tests {
         assert_eq!(s.get("client_encoding").expect("known").1, "UTF8");
         assert_eq!(s.get("server_version").expect("known").1, SERVER_VERSION);
         assert_eq!(s.get("session_authorization").expect("known").1, "alice");
+        assert!(s.take_reports().is_empty(), "the startup values were sent");
+        s.set("application_name", "x").expect("free");
         assert_eq!(
-            s.set("application_name", "x").expect("free"),
-            Some(("application_name".to_owned(), "x".to_owned()))
+            s.take_reports(),
+            vec![("application_name".to_owned(), "x".to_owned())]
         );
-        assert_eq!(
-            s.set("application_name", "x").expect("free"),
-            None,
-            "no change, no report"
-        );
+        s.set("application_name", "x").expect("free");
+        assert!(s.take_reports().is_empty(), "no change, no report");
+        s.set("application_name", "y").expect("free");
+        s.set("application_name", "x").expect("free");
+        assert!(s.take_reports().is_empty(), "set and set back: no report");
         s.reset("application_name").expect("resettable");
         assert_eq!(s.get("application_name").expect("known").1, "psql");
     }
@@ -552,14 +708,16 @@ mod tests {
             s.set("datafusion.execution.batch_size", "1"),
             Err(EngineError::PermissionDenied(_))
         ));
+        s.take_reports();
+        s.set("DateStyle", "iso, dmy").expect("iso");
+        s.set("intervalstyle", "ISO_8601")
+            .expect("a PostgreSQL style");
         assert_eq!(
-            s.set("DateStyle", "iso, dmy").expect("iso"),
-            Some(("DateStyle".into(), "ISO, DMY".into()))
-        );
-        assert_eq!(
-            s.set("intervalstyle", "ISO_8601")
-                .expect("a PostgreSQL style"),
-            Some(("IntervalStyle".into(), "iso_8601".into()))
+            s.take_reports(),
+            vec![
+                ("DateStyle".into(), "ISO, DMY".into()),
+                ("IntervalStyle".into(), "iso_8601".into())
+            ]
         );
         assert_eq!(s.interval_style(), crate::text::IntervalStyle::Iso8601);
         assert!(matches!(
@@ -573,5 +731,84 @@ mod tests {
         s.set("myapp.flag", "yes")
             .expect("custom placeholders are allowed");
         assert_eq!(s.get("MyApp.Flag").expect("set").1, "yes");
+    }
+
+    fn tz(s: &Settings) -> String {
+        s.get("TimeZone").expect("known").1
+    }
+
+    /// A rollback undoes every change of the transaction; a commit keeps `SET`s and ends `SET LOCAL`s; a mark (savepoint) is
+    /// returned to with what it saw, both ways. Each restore is a new generation, never an
+    /// old one (a plan kept under it must not be reused).
+    #[test]
+    fn transactions_undo_what_they_changed() {
+        let mut s = Settings::new("alice", []);
+        let before = s.generation();
+        s.rollback();
+        assert_eq!(s.generation(), before, "nothing changed, nothing to undo");
+        s.set("TimeZone", "Asia/Tokyo").expect("free");
+        s.set("myapp.made", "a").expect("placeholder");
+        let before = s.generation();
+        s.rollback();
+        assert!(
+            s.take_reports().is_empty(),
+            "back to what the client was told"
+        );
+        assert_eq!(tz(&s), "UTC");
+        assert!(s.generation() > before);
+        assert_eq!(
+            s.get("myapp.made").expect("a placeholder stays defined").1,
+            "",
+            "and empty, as in PostgreSQL"
+        );
+        assert!(!s.changed_in_transaction());
+
+        // SET LOCAL ends at commit; a SET after it wins; a SET before it comes back.
+        s.set("TimeZone", "Europe/Paris").expect("free");
+        s.set_local("TimeZone", "Asia/Tokyo").expect("free");
+        assert_eq!(tz(&s), "Asia/Tokyo");
+        s.commit();
+        assert_eq!(tz(&s), "Europe/Paris");
+        s.set_local("TimeZone", "Asia/Tokyo").expect("free");
+        s.set("TimeZone", "America/Lima").expect("free");
+        s.commit();
+        assert_eq!(tz(&s), "America/Lima");
+
+        // A savepoint's mark.
+        s.set("application_name", "one").expect("free");
+        let mark = s.mark();
+        s.set("application_name", "two").expect("free");
+        s.set_local("TimeZone", "Asia/Tokyo").expect("free");
+        s.rollback_to(&mark);
+        s.commit();
+        assert_eq!(
+            s.take_reports(),
+            vec![
+                ("application_name".to_owned(), "one".to_owned()),
+                ("TimeZone".to_owned(), "America/Lima".to_owned()),
+            ]
+        );
+        assert_eq!(s.get("application_name").expect("known").1, "one");
+        assert_eq!(
+            tz(&s),
+            "America/Lima",
+            "the SET LOCAL went with the savepoint"
+        );
+    }
+
+    /// RESET of a placeholder leaves it defined and empty, as in PostgreSQL, even one never
+    /// set; RESET of an unknown name without a dot is an error.
+    #[test]
+    fn reset_of_a_placeholder_empties_it() {
+        let mut s = Settings::new("alice", []);
+        s.set("myapp.x", "q").expect("placeholder");
+        s.reset("myapp.x").expect("resettable");
+        assert_eq!(s.get("myapp.x").expect("defined").1, "");
+        s.reset("myapp.never").expect("resettable");
+        assert_eq!(s.get("myapp.never").expect("defined").1, "");
+        assert!(matches!(
+            s.reset("no_such_setting"),
+            Err(EngineError::UnknownSetting(_))
+        ));
     }
 }

@@ -28,12 +28,14 @@ pub enum Command {
         /// What was asked for.
         options: crate::explain::ExplainOptions,
     },
-    /// `SET name = value`; `None` means `DEFAULT`.
+    /// `SET [LOCAL] name = value`; `None` means `DEFAULT`.
     Set {
         /// Parameter name as written.
         name: String,
         /// New value, or `None` for DEFAULT.
         value: Option<String>,
+        /// `SET LOCAL`: until the transaction ends.
+        local: bool,
     },
     /// `RESET name`, or `RESET ALL` when `None`.
     Reset(Option<String>),
@@ -41,10 +43,22 @@ pub enum Command {
     Show(String),
     /// `BEGIN` / `START TRANSACTION`, with the command tag to answer.
     Begin(&'static str),
-    /// `COMMIT` / `END`.
-    Commit,
-    /// `ROLLBACK` / `ABORT`.
-    Rollback,
+    /// `COMMIT` / `END`; `chain`: `AND CHAIN` (a new transaction block begins at once).
+    Commit {
+        /// `AND CHAIN`.
+        chain: bool,
+    },
+    /// `ROLLBACK` / `ABORT`; `chain`: `AND CHAIN`.
+    Rollback {
+        /// `AND CHAIN`.
+        chain: bool,
+    },
+    /// `SAVEPOINT name`.
+    Savepoint(String),
+    /// `RELEASE [SAVEPOINT] name`.
+    Release(String),
+    /// `ROLLBACK TO [SAVEPOINT] name`.
+    RollbackTo(String),
     /// A statement accepted and ignored, answered with this command tag (e.g. `SAVEPOINT`).
     Accepted(&'static str),
     /// `DISCARD ALL`.
@@ -133,6 +147,9 @@ pub fn parse(sql: &str) -> Result<Vec<Command>, EngineError> {
                 .collect()
         });
     }
+    if let Some(spelled) = respelled(trimmed) {
+        return parse(&spelled);
+    }
     let dialect = PostgreSqlDialect {};
     let statements = match Parser::new(&dialect)
         .with_recursion_limit(RECURSION_LIMIT)
@@ -147,6 +164,47 @@ pub fn parse(sql: &str) -> Result<Vec<Command>, EngineError> {
         crate::limits::bound_expression_depth(statement)?;
     }
     statements.into_iter().map(classify).collect()
+}
+
+/// A text of one statement in a spelling PostgreSQL accepts and sqlparser does not, in one it
+/// does (the same statement): `ABORT …` is `ROLLBACK …`, and `FETCH` (or `MOVE`) without
+/// `FROM`/`IN` before its cursor (`FETCH c`, `FETCH 5 c`) gets one, and `NEXT` when it has no
+/// direction. `None` for anything else.
+fn respelled(text: &str) -> Option<String> {
+    let body = text.trim_end().trim_end_matches(';').trim_end();
+    // Quoted names and strings, comments and several statements are left as they are.
+    if body.contains(['"', '\'', ';', '-', '/']) {
+        return None;
+    }
+    let words: Vec<&str> = body.split_whitespace().collect();
+    let first = words.first()?;
+    if first.eq_ignore_ascii_case("abort") {
+        let rest = body.get(first.len()..)?;
+        return Some(format!("ROLLBACK{rest}"));
+    }
+    let fetch = first.eq_ignore_ascii_case("fetch") || first.eq_ignore_ascii_case("move");
+    let has_from = words
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case("from") || w.eq_ignore_ascii_case("in"));
+    if !fetch || has_from || words.len() < 2 {
+        return None;
+    }
+    let (cursor, direction) = words[1..].split_last()?;
+    // `FETCH ALL` and its kin name no cursor: sqlparser's syntax error stands.
+    const DIRECTIONS: [&str; 9] = [
+        "all", "next", "prior", "first", "last", "forward", "backward", "absolute", "relative",
+    ];
+    if DIRECTIONS.iter().any(|d| cursor.eq_ignore_ascii_case(d))
+        || cursor.starts_with(|c: char| c.is_ascii_digit() || c == '+')
+    {
+        return None;
+    }
+    let direction = if direction.is_empty() {
+        "NEXT".to_owned()
+    } else {
+        direction.join(" ")
+    };
+    Some(format!("{first} {direction} FROM {cursor}"))
 }
 
 /// DataFusion's own extensions (`CREATE EXTERNAL TABLE`, `COPY ... TO 'file'` forms) do not
@@ -211,13 +269,14 @@ fn classify(statement: Statement) -> Result<Command, EngineError> {
         Statement::StartTransaction { begin, .. } => {
             Command::Begin(if begin { "BEGIN" } else { "START TRANSACTION" })
         }
-        Statement::Commit { .. } => Command::Commit,
+        Statement::Commit { chain, .. } => Command::Commit { chain },
         Statement::Rollback {
-            savepoint: Some(_), ..
-        } => Command::Accepted("ROLLBACK"),
-        Statement::Rollback { .. } => Command::Rollback,
-        Statement::Savepoint { .. } => Command::Accepted("SAVEPOINT"),
-        Statement::ReleaseSavepoint { .. } => Command::Accepted("RELEASE"),
+            savepoint: Some(name),
+            ..
+        } => Command::RollbackTo(ident_name(name)),
+        Statement::Rollback { chain, .. } => Command::Rollback { chain },
+        Statement::Savepoint { name } => Command::Savepoint(ident_name(name)),
+        Statement::ReleaseSavepoint { name } => Command::Release(ident_name(name)),
         Statement::Discard { object_type } => match object_type {
             ast::DiscardObject::ALL => Command::DiscardAll,
             _ => Command::Accepted("DISCARD"),
@@ -420,36 +479,48 @@ fn refuse(statement: &Statement) -> EngineError {
 fn classify_set(set: Set) -> Result<Command, EngineError> {
     Ok(match set {
         Set::SingleAssignment {
-            variable, values, ..
+            variable,
+            values,
+            scope,
+            ..
         } => {
             let name = variable.to_string();
             Command::Set {
                 value: set_value(&values),
                 name,
+                local: matches!(scope, Some(ast::ContextModifier::Local)),
             }
         }
-        Set::SetTimeZone { value, .. } => Command::Set {
+        Set::SetTimeZone { value, local } => Command::Set {
             name: "TimeZone".to_owned(),
             value: set_value(std::slice::from_ref(&value)),
+            local,
         },
         Set::SetNames { charset_name, .. } => Command::Set {
             name: "client_encoding".to_owned(),
             value: Some(charset_name.value),
+            local: false,
         },
         Set::SetNamesDefault {} => Command::Set {
             name: "client_encoding".to_owned(),
             value: None,
+            local: false,
         },
         // Isolation levels and read-only modes are always satisfied: every query reads one
         // immutable snapshot and nothing can write.
         Set::SetTransaction { .. } => Command::Accepted("SET"),
-        Set::SetRole { role_name, .. } => Command::Set {
+        Set::SetRole {
+            role_name,
+            context_modifier,
+        } => Command::Set {
             name: "role".to_owned(),
             value: role_name.map(|r| r.value),
+            local: matches!(context_modifier, Some(ast::ContextModifier::Local)),
         },
         Set::SetSessionAuthorization(param) => Command::Set {
             name: "session_authorization".to_owned(),
             value: Some(param.to_string()),
+            local: false,
         },
         other => {
             return Err(EngineError::Unsupported(format!("{other}")));
@@ -486,6 +557,15 @@ fn set_value(values: &[Expr]) -> Option<String> {
         return None;
     }
     Some(parts.join(", "))
+}
+
+/// A name as PostgreSQL keeps it: folded to lower case unless quoted.
+fn ident_name(ident: ast::Ident) -> String {
+    if ident.quote_style.is_some() {
+        ident.value
+    } else {
+        ident.value.to_lowercase()
+    }
 }
 
 /// `SHOW TRANSACTION ISOLATION LEVEL` is PostgreSQL's spelling of `transaction_isolation`.
@@ -549,6 +629,32 @@ mod tests {
         Ok(v.remove(0))
     }
 
+    /// PostgreSQL spellings sqlparser lacks: ABORT, and FETCH/MOVE without FROM.
+    #[test]
+    fn abort_and_fetch_without_from_parse() {
+        assert!(matches!(
+            one("ABORT"),
+            Ok(Command::Rollback { chain: false })
+        ));
+        assert!(matches!(
+            one("abort work and chain;"),
+            Ok(Command::Rollback { chain: true })
+        ));
+        assert!(matches!(
+            one("FETCH c"),
+            Ok(Command::Fetch { name, count: Some(1), skip: false }) if name == "c"
+        ));
+        assert!(matches!(
+            one("fetch 5 c"),
+            Ok(Command::Fetch { name, count: Some(5), skip: false }) if name == "c"
+        ));
+        assert!(matches!(
+            one("MOVE c"),
+            Ok(Command::Fetch { name, skip: true, .. }) if name == "c"
+        ));
+        assert!(matches!(one("FETCH ALL"), Err(EngineError::Syntax(_))));
+    }
+
     #[test]
     fn empty_and_comment_only_texts_have_no_statements() {
         for sql in ["", "  ", ";", "-- ping", "/* c */ ;", "-- a\n-- b\n"] {
@@ -582,9 +688,9 @@ mod tests {
         assert!(matches!(v[0], Command::Begin("BEGIN")));
         assert!(matches!(v[1], Command::Query(_)));
         assert!(
-            matches!(&v[2], Command::Set { name, value: Some(v) } if name == "application_name" && v == "x")
+            matches!(&v[2], Command::Set { name, value: Some(v), .. } if name == "application_name" && v == "x")
         );
-        assert!(matches!(v[3], Command::Commit));
+        assert!(matches!(v[3], Command::Commit { chain: false }));
     }
 
     #[test]
@@ -672,7 +778,7 @@ mod tests {
     #[test]
     fn set_and_show_spellings() {
         assert!(
-            matches!(one("SET TIME ZONE 'UTC'"), Ok(Command::Set { name, value: Some(v) }) if name == "TimeZone" && v == "UTC")
+            matches!(one("SET TIME ZONE 'UTC'"), Ok(Command::Set { name, value: Some(v), local: false }) if name == "TimeZone" && v == "UTC")
         );
         assert!(
             matches!(one("SET search_path TO aws, public"), Ok(Command::Set { value: Some(v), .. }) if v == "aws, public")

@@ -18,6 +18,7 @@ use datafusion::scalar::ScalarValue;
 use stagesql_engine::values::IntervalStyle;
 use stagesql_engine::{
     Canceller, Command, Engine, EngineError, Output, Prepared, SelectedRows, Session, TableRows,
+    TransactionStatus, Warning,
 };
 
 /// The engine behind every connection of a server.
@@ -103,6 +104,30 @@ pub trait BackendSession: Debug + Send + Sync + 'static {
         _params: Vec<ScalarValue>,
     ) -> Result<Option<SelectedRows>, EngineError> {
         Ok(None)
+    }
+
+    /// Where the session's transaction stands, for ReadyForQuery; `None` (the default) for a
+    /// session that keeps none: the status then follows the answers (BEGIN opens a block,
+    /// COMMIT and ROLLBACK close it, an error inside fails it), as pgwire tracks it.
+    fn transaction_status(&self) -> Option<TransactionStatus> {
+        None
+    }
+    /// 25P02 when the transaction block failed and `statement` is not one that ends it.
+    fn refuse_in_failed_block(&self, _statement: &Self::Statement) -> Result<(), EngineError> {
+        Ok(())
+    }
+    /// An error was sent to the client (it fails an open block, and undoes what the failed
+    /// part of the transaction changed).
+    async fn statement_failed(&self) {}
+    /// A simple Query was answered, or a Sync came: an implicit transaction ends.
+    fn exchange_end(&self) {}
+    /// The WARNINGs of the statement just run, sent before its answer.
+    fn take_warnings(&self) -> Vec<Warning> {
+        Vec::new()
+    }
+    /// Reported parameters a commit or rollback changed, sent before ReadyForQuery.
+    fn take_reports(&self) -> Vec<(String, String)> {
+        Vec::new()
     }
 }
 
@@ -207,5 +232,29 @@ impl BackendSession for Session {
         params: Vec<ScalarValue>,
     ) -> Result<Option<SelectedRows>, EngineError> {
         Session::select_now(self, statement, params)
+    }
+
+    fn transaction_status(&self) -> Option<TransactionStatus> {
+        Some(Session::transaction_status(self))
+    }
+
+    fn refuse_in_failed_block(&self, statement: &Prepared) -> Result<(), EngineError> {
+        Session::refuse_to_run(self, statement)
+    }
+
+    async fn statement_failed(&self) {
+        Session::statement_failed(self).await;
+    }
+
+    fn exchange_end(&self) {
+        Session::exchange_end(self);
+    }
+
+    fn take_warnings(&self) -> Vec<Warning> {
+        Session::take_warnings(self)
+    }
+
+    fn take_reports(&self) -> Vec<(String, String)> {
+        Session::take_reports(self)
     }
 }

@@ -9,7 +9,8 @@ use datafusion::arrow::error::ArrowError;
 use datafusion::common::SchemaError;
 use datafusion::error::DataFusionError;
 use pgwire::error::{ErrorInfo, PgWireError};
-use stagesql_engine::EngineError;
+use pgwire::messages::response::NoticeResponse;
+use stagesql_engine::{EngineError, Warning};
 
 use crate::encode::EncodeError;
 
@@ -216,6 +217,8 @@ fn classify_engine(e: &EngineError) -> (&'static str, String) {
         EngineError::DuplicateObject(_) => "42P03",
         EngineError::NoActiveTransaction(_) => "25P01",
         EngineError::UndefinedSavepoint(_) => "3B001",
+        EngineError::InFailedTransaction => "25P02",
+        EngineError::ActiveTransaction(_) => "25001",
         EngineError::QueryCanceled(_) => "57014",
         EngineError::TooComplex(_) => "54001",
         EngineError::CardinalityViolation(_) => "21000",
@@ -506,6 +509,19 @@ pub async fn first_error_of<F: std::future::Future>(
             (out, FIRST_ERROR.with(std::cell::Cell::get))
         })
         .await
+}
+
+/// A statement's WARNING as the NoticeResponse the client is sent.
+pub(crate) fn notice(warning: Warning) -> NoticeResponse {
+    let code = match warning {
+        Warning::NoTransactionInProgress | Warning::SetLocalOutsideBlock => "25P01",
+        Warning::TransactionInProgress => "25001",
+    };
+    NoticeResponse::from(ErrorInfo::new(
+        "WARNING".to_owned(),
+        code.to_owned(),
+        warning.to_string(),
+    ))
 }
 
 /// Maps `err` to a pgwire error for the client and logs it once, at the level its class deserves.

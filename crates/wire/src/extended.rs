@@ -60,6 +60,9 @@ impl<S: BackendSession> QueryParser for StatementParser<S> {
         let session = session_of(&self.session)?;
         tracing::debug!(sql, "parse");
         if let Some(prepared) = session.cached_text(sql) {
+            session
+                .refuse_in_failed_block(&prepared)
+                .map_err(to_pg_error)?;
             return Ok(Some(prepared));
         }
         let mut commands = session.parse(sql).map_err(to_pg_error)?;
@@ -113,6 +116,33 @@ impl<B: Backend> ExtendedQueryHandler for Connection<B> {
 
     fn query_parser(&self) -> Arc<Self::QueryParser> {
         Arc::clone(&self.parser)
+    }
+
+    /// pgwire's `on_sync`, after the end of the exchange: the implicit transaction ends, and
+    /// ReadyForQuery reports the session's status, after the ParameterStatus it owes.
+    async fn on_sync<C>(
+        &self,
+        client: &mut C,
+        _message: pgwire::messages::extendedquery::Sync,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let Some(session) = self.session_if_started() {
+            for report in crate::transaction::end_exchange(session.as_ref(), client) {
+                client
+                    .feed(PgWireBackendMessage::ParameterStatus(report))
+                    .await?;
+            }
+        }
+        client.portal_store().rm_portal(pgwire::api::DEFAULT_NAME);
+        let status = client.transaction_status();
+        pgwire::api::query::send_ready_for_query(client, status).await?;
+        client.flush().await?;
+        Ok(())
     }
 
     /// A portal PostgreSQL would know that pgwire does not is a SQL cursor (`DECLARE`):
@@ -331,5 +361,8 @@ where
     }
     client.set_state(PgWireConnectionState::ReadyForQuery);
     client.set_transaction_status(transaction_status);
+    if let Some(session) = handler.session_if_started() {
+        crate::transaction::sync_status(session.as_ref(), client);
+    }
     Ok(())
 }

@@ -9,22 +9,108 @@ use std::fmt::Debug;
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
-use futures::Sink;
+use futures::{Sink, SinkExt};
 use pgwire::api::portal::Format;
 use pgwire::api::query::SimpleQueryHandler;
 use pgwire::api::results::Response;
 use pgwire::api::store::PortalStore;
-use pgwire::api::{ClientInfo, ClientPortalStore};
+use pgwire::api::{ClientInfo, ClientPortalStore, ConnectionHandle, PgWireConnectionState};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::response::TransactionStatus;
+use pgwire::messages::simplequery::Query;
 use stagesql_engine::{Engine, EngineError};
 
 use crate::auth::ScramState;
 use crate::backend::{Backend, BackendSession, PreparedStatement};
-use crate::error::{WireError, to_pg_error};
+use crate::error::{WireError, notice, to_pg_error};
 use crate::extended::StatementParser;
 use crate::respond::{error_info, materialize, respond};
 use crate::shared::{Credentials, Shared};
+use crate::transaction;
+
+impl<B: Backend> Connection<B> {
+    /// Runs a simple Query and sends its answers, as pgwire's `on_query` does, following
+    /// pgwire's transaction status in `status` (for a session that keeps none); `Ok(false)`
+    /// when one of its statements failed.
+    async fn answer_query<C>(
+        &self,
+        client: &mut C,
+        query: &str,
+        status: &mut TransactionStatus,
+    ) -> PgWireResult<bool>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        use pgwire::api::query::{send_execution_response, send_query_response};
+        use pgwire::messages::response::EmptyQueryResponse;
+        // A CancelRequest also stops the wait through pgwire's handle (the engine's own
+        // canceller stops the work).
+        let cancel = match client.session_extensions().get::<Arc<ConnectionHandle>>() {
+            Some(handle) => Some(handle.start_query().await),
+            None => None,
+        };
+        if query.chars().all(|c| c == ';' || c.is_whitespace()) {
+            client
+                .feed(PgWireBackendMessage::EmptyQueryResponse(
+                    EmptyQueryResponse::new(),
+                ))
+                .await?;
+            return Ok(true);
+        }
+        let responses = match cancel {
+            Some(cancel) => {
+                let run = std::pin::pin!(self.do_query(client, query));
+                match futures::future::select(run, cancel).await {
+                    futures::future::Either::Left((result, _)) => result,
+                    futures::future::Either::Right(_) => Err(PgWireError::QueryCanceled),
+                }
+            }
+            None => self.do_query(client, query).await,
+        }?;
+        let mut ok = true;
+        for response in responses {
+            match response {
+                Response::EmptyQuery => {
+                    client
+                        .feed(PgWireBackendMessage::EmptyQueryResponse(
+                            EmptyQueryResponse::new(),
+                        ))
+                        .await?;
+                }
+                Response::Query(rows) => send_query_response(client, rows, true).await?,
+                Response::Execution(tag) => send_execution_response(client, tag).await?,
+                Response::TransactionStart(tag) => {
+                    send_execution_response(client, tag).await?;
+                    *status = status.to_in_transaction_state();
+                }
+                Response::TransactionEnd(tag) => {
+                    send_execution_response(client, tag).await?;
+                    *status = status.to_idle_state();
+                }
+                Response::Error(e) => {
+                    client
+                        .feed(PgWireBackendMessage::ErrorResponse((*e).into()))
+                        .await?;
+                    *status = status.to_error_state();
+                    ok = false;
+                }
+                Response::CopyOut(result) => {
+                    pgwire::api::copy::send_copy_out_response(client, result).await?;
+                }
+                Response::CopyIn(_) | Response::CopyBoth(_) => {
+                    return Err(to_pg_error(WireError::Protocol(
+                        "COPY FROM is not supported".to_owned(),
+                    )));
+                }
+            }
+        }
+        Ok(ok)
+    }
+}
 
 /// The session type of backend `B`.
 pub(crate) type SessionOf<B> = <B as Backend>::Session;
@@ -97,6 +183,45 @@ pub(crate) fn session_of<S>(cell: &OnceLock<Arc<S>>) -> PgWireResult<Arc<S>> {
 
 #[async_trait]
 impl<B: Backend> SimpleQueryHandler for Connection<B> {
+    /// pgwire's `on_query`, but ReadyForQuery reports the session's transaction status (see
+    /// `crate::transaction`): an error sent fails the block first, and the end of the Query
+    /// ends its implicit transaction.
+    async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        let session = self.session()?;
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let mut status = client.transaction_status();
+        let answered = self.answer_query(client, &query.query, &mut status).await;
+        if !matches!(answered, Ok(true)) {
+            session.statement_failed().await;
+        }
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client.set_transaction_status(status);
+        let reports = transaction::end_exchange(session.as_ref(), client);
+        for warning in session.take_warnings() {
+            client
+                .feed(PgWireBackendMessage::NoticeResponse(notice(warning)))
+                .await?;
+        }
+        for report in reports {
+            client
+                .feed(PgWireBackendMessage::ParameterStatus(report))
+                .await?;
+        }
+        // After an error returned here, `process_error` sends it and ReadyForQuery.
+        answered?;
+        let status = client.transaction_status();
+        pgwire::api::query::send_ready_for_query(client, status).await
+    }
+
     async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,

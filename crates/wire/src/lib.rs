@@ -16,6 +16,8 @@
 //!   Describe and Execute; [`respond`]: a session's output as pgwire responses.
 //! - [`encode`]: Arrow values to DataRow bytes, text and binary ([`numeric`] for `numeric`);
 //!   `row_memo`: whole rows of the table sent from bytes kept with the snapshot.
+//! - `transaction`: the transaction status ReadyForQuery reports, kept by the session, and
+//!   what a failed block refuses.
 //! - [`copy`]: `COPY ... TO STDOUT` in text, CSV and binary.
 //! - [`params`]: Bind parameters to typed values.
 //! - [`types`]: Arrow fields to PostgreSQL types (json and hstore included).
@@ -42,6 +44,7 @@ pub mod socket;
 pub mod startup;
 mod threads;
 pub mod tls;
+mod transaction;
 pub mod types;
 
 pub use auth::{AuthMethod, ScramVerifier, Users};

@@ -227,18 +227,32 @@ fn selected_rows<B: Backend>(
     encode_selected_rows(&selected.columns, &selected.rows, columns.formats(), out).ok()
 }
 
-/// Sync between statements: the unnamed portal closed and ReadyForQuery, as pgwire's
-/// `on_sync` does.
-pub(crate) fn sync<C>(client: &mut C, out: impl FnOnce(&mut C) -> &mut BytesMut) -> bool
+/// Sync between statements: the end of the exchange (see `crate::transaction`), the unnamed
+/// portal closed and ReadyForQuery, as our `on_sync` does.
+pub(crate) fn sync<B, C>(
+    handler: &Connection<B>,
+    client: &mut C,
+    out: impl FnOnce(&mut C) -> &mut BytesMut,
+) -> bool
 where
+    B: Backend,
     C: ClientInfo + ClientPortalStore,
     C::PortalStore: PortalStore,
 {
     if !ready(client) {
         return false;
     }
+    let Some(session) = handler.session_if_started() else {
+        return false;
+    };
+    let reports = crate::transaction::end_exchange(session.as_ref(), client);
     let status = client.transaction_status();
-    if !append(out(client), &ReadyForQuery::new(status)) {
+    let out = out(client);
+    for report in &reports {
+        // Encoding fails only past the message size limit, which no parameter reaches.
+        let _ = append(out, report);
+    }
+    if !append(out, &ReadyForQuery::new(status)) {
         return false;
     }
     client.portal_store().rm_portal(DEFAULT_NAME);

@@ -364,6 +364,14 @@ where
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     S: BackendSession,
 {
+    // A statement's WARNINGs go before its answer.
+    for warning in session.take_warnings() {
+        client
+            .feed(PgWireBackendMessage::NoticeResponse(crate::error::notice(
+                warning,
+            )))
+            .await?;
+    }
     let report = |reports: Vec<(String, String)>| {
         reports
             .into_iter()

@@ -30,6 +30,7 @@ use crate::handler::Connection;
 use crate::inbound::{Inbound, Verdict};
 use crate::quick;
 use crate::shared::CancelHandler;
+use crate::transaction;
 
 /// What stops a connection from outside.
 #[derive(Debug, Clone)]
@@ -134,10 +135,25 @@ pub async fn serve_socket<B: Backend>(
             Step::Next => continue,
             Step::End => break,
         };
+        // In a failed transaction block, a Bind or a Describe of rows is refused with 25P02
+        // before it reaches pgwire, and only Sync is answered in place.
+        let session = connection.session_if_started().cloned();
+        let failed_block = session.as_deref().is_some_and(transaction::failed);
+        if failed_block
+            && matches!(socket.state(), PgWireConnectionState::ReadyForQuery)
+            && let Some(session) = &session
+            && let Some(err) = transaction::refused(session.as_ref(), &socket, &message)
+        {
+            if process_error(&mut socket, err, true).await.is_err() {
+                break;
+            }
+            continue;
+        }
         // The messages of a prepared statement's run, answered in place when they can be
         // (see `quick`); anything else goes through pgwire.
         let started = std::time::Instant::now();
         let answered = match &message {
+            _ if failed_block && !matches!(message, PgWireFrontendMessage::Sync(_)) => false,
             PgWireFrontendMessage::Bind(m) => {
                 quick::bind::<B, _>(&mut socket, Framed::write_buffer_mut, m)
             }
@@ -147,7 +163,9 @@ pub async fn serve_socket<B: Backend>(
             PgWireFrontendMessage::Execute(m) => {
                 quick::execute(&connection, &mut socket, Framed::write_buffer_mut, m)
             }
-            PgWireFrontendMessage::Sync(_) => quick::sync(&mut socket, Framed::write_buffer_mut),
+            PgWireFrontendMessage::Sync(_) => {
+                quick::sync(&connection, &mut socket, Framed::write_buffer_mut)
+            }
             _ => false,
         };
         if answered {
@@ -176,6 +194,7 @@ pub async fn serve_socket<B: Backend>(
             | PgWireFrontendMessage::Describe(_) => Some(("extended", false)),
             _ => None,
         };
+        let is_query = matches!(message, PgWireFrontendMessage::Query(_));
         let watched = matches!(
             message,
             PgWireFrontendMessage::Query(_)
@@ -211,6 +230,13 @@ pub async fn serve_socket<B: Backend>(
             && (runs || first_error.is_some())
         {
             statement_metrics.count(protocol, first_error, started.elapsed());
+        }
+        // A simple Query settles its transaction itself (`handler::on_query`).
+        if let Some(session) = &session
+            && !is_query
+        {
+            let errored = result.is_err() || first_error.is_some();
+            transaction::after_message(session.as_ref(), &mut socket, errored).await;
         }
         if let Err(e) = result {
             let is_fatal = e.is_fatal();

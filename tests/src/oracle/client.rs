@@ -36,11 +36,7 @@ const WAIT: Duration = Duration::from_secs(60);
 impl RawClient {
     /// Logs in to `port` as `user` on database `dbname` (trust authentication).
     pub async fn connect(port: u16, user: &str, dbname: &str) -> RawClient {
-        let mut sock = TcpStream::connect(("127.0.0.1", port))
-            .await
-            .expect("connect");
-        let mut params = Vec::new();
-        for s in [
+        let params = [
             "user",
             user,
             "database",
@@ -49,19 +45,10 @@ impl RawClient {
             "UTF8",
             "DateStyle",
             "ISO, MDY",
-        ] {
-            params.extend(frames::cstr(s));
+        ];
+        RawClient {
+            sock: frames::login(port, &params, WAIT).await,
         }
-        params.push(0);
-        sock.write_all(&frames::startup_with(&params))
-            .await
-            .expect("startup");
-        let reply = frames::read_until_ready(&mut sock, WAIT).await;
-        assert!(
-            reply.last().is_some_and(|m| m.kind == b'Z'),
-            "no ReadyForQuery after startup on {port}: {reply:?}"
-        );
-        RawClient { sock }
     }
 
     /// Runs `sql` through the simple protocol.

@@ -621,7 +621,12 @@ fn search_path_and_settings(ctx: &SessionView) -> Vec<RowFn> {
                 .settings
                 .write()
                 .map_err(|_| DataFusionError::Internal("settings lock poisoned".to_owned()))?;
-            settings.set(&name, &value).map_err(err)?;
+            // `is_local`: until the transaction ends, as `SET LOCAL`.
+            if matches!(a[2], ScalarValue::Boolean(Some(true))) {
+                settings.set_local(&name, &value).map_err(err)?;
+            } else {
+                settings.set(&name, &value).map_err(err)?;
+            }
             let (_, now) = settings.get(&name).map_err(err)?;
             Ok(text(now))
         },

@@ -5,7 +5,6 @@
 //! [`Session::execute`]d with parameter values as often as the client likes.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
 
 use datafusion::arrow::array::{RecordBatch, StringArray};
@@ -32,6 +31,9 @@ use crate::output::Output;
 use crate::prepared::Prepared;
 
 mod run;
+mod transaction;
+
+pub use transaction::TransactionStatus;
 
 /// One connection's session.
 #[derive(Debug)]
@@ -49,8 +51,8 @@ pub struct Session {
     budget: Arc<crate::limits::MemoryBudget>,
     /// Where queries that may compute for long run (see [`crate::executor`]).
     executor: Arc<crate::executor::QueryExecutor>,
-    /// Inside `BEGIN` … `COMMIT`/`ROLLBACK` (cursors without `WITH HOLD` need one).
-    in_transaction: AtomicBool,
+    /// The transaction block, its savepoints and what they undo.
+    transaction: transaction::Transaction,
     /// Simple-query texts planned before.
     texts: crate::plan_cache::TextCache,
     /// Normalized texts of queries whose strings are bound (see [`crate::auto_param`]).
@@ -85,7 +87,7 @@ impl Session {
             backend_pid,
             budget,
             executor,
-            in_transaction: AtomicBool::new(false),
+            transaction: transaction::Transaction::default(),
             texts: crate::plan_cache::TextCache::default(),
             shapes: crate::plan_cache::TextCache::default(),
             token_shapes: crate::plan_cache::TextCache::default(),
@@ -144,7 +146,9 @@ impl Session {
 
     /// Splits `sql` into statements and sorts them; nothing is planned yet.
     pub fn parse(&self, sql: &str) -> Result<Vec<Command>, EngineError> {
-        statement::parse(sql)
+        let commands = statement::parse(sql)?;
+        self.note_statements(commands.len());
+        Ok(commands)
     }
 
     /// The columns of SQL cursor `name`, if it is open (a cursor is also a protocol-level
@@ -182,6 +186,7 @@ impl Session {
     /// A query differing from one planned before only in the strings it compares text
     /// columns with takes that plan with its own strings bound (see [`crate::auto_param`]).
     pub async fn prepare(&self, command: Command) -> Result<Prepared, EngineError> {
+        self.refuse_in_failed_block(&command)?;
         if let Command::Query(stmt) = &command
             && let Some(prepared) = self.prepare_shape(stmt).await
         {
@@ -428,6 +433,7 @@ impl Session {
         prepared: &Prepared,
         params: Vec<ScalarValue>,
     ) -> Result<Output, EngineError> {
+        self.refuse_in_failed_block(&prepared.command)?;
         let params = match &prepared.bound {
             Some(bound) if params.is_empty() => bound.as_ref().clone(),
             _ => params,
@@ -460,38 +466,30 @@ impl Session {
                 })
             }
             Command::Show(name) => self.show(prepared, name),
-            Command::Set { name, value } => {
-                let reports = self.set(name, value.as_deref())?;
+            // A changed reported parameter is sent before ReadyForQuery (`take_reports`).
+            Command::Set { name, value, local } => {
+                self.set(name, value.as_deref(), *local)?;
                 Ok(Output::Command {
                     tag: "SET",
-                    reports,
+                    reports: Vec::new(),
                 })
             }
             Command::Reset(name) => {
-                let reports = match name {
+                match name {
                     None => self.settings_write().reset_all(),
-                    Some(n) => self.settings_write().reset(n)?.into_iter().collect(),
-                };
+                    Some(n) => self.settings_write().reset(n)?,
+                }
                 Ok(Output::Command {
                     tag: "RESET",
-                    reports,
+                    reports: Vec::new(),
                 })
             }
-            Command::Begin(tag) => {
-                self.in_transaction.store(true, Ordering::Relaxed);
-                Ok(Output::Begin(tag))
-            }
-            Command::Commit | Command::Rollback => {
-                self.in_transaction.store(false, Ordering::Relaxed);
-                self.cursors.end_transaction().await;
-                Ok(Output::End(
-                    if matches!(*prepared.command, Command::Commit) {
-                        "COMMIT"
-                    } else {
-                        "ROLLBACK"
-                    },
-                ))
-            }
+            Command::Begin(tag) => Ok(self.begin(tag)),
+            Command::Commit { chain } => self.end(true, *chain).await,
+            Command::Rollback { chain } => self.end(false, *chain).await,
+            Command::Savepoint(name) => self.savepoint(name),
+            Command::Release(name) => self.release(name),
+            Command::RollbackTo(name) => self.rollback_to(name).await,
             Command::Declare { name, hold, .. } => {
                 self.declare(prepared, params, name, *hold).await
             }
@@ -521,7 +519,11 @@ impl Session {
                 tag,
                 reports: Vec::new(),
             }),
-            Command::DiscardAll => Ok(Output::DiscardAll(self.settings_write().reset_all())),
+            Command::DiscardAll => {
+                self.refuse_in_block("DISCARD ALL")?;
+                self.settings_write().reset_all();
+                Ok(Output::DiscardAll(Vec::new()))
+            }
             Command::Deallocate(name) => Ok(Output::Deallocate(name.clone())),
         }
     }
@@ -561,7 +563,7 @@ impl Session {
         name: &str,
         hold: bool,
     ) -> Result<Output, EngineError> {
-        if !hold && !self.in_transaction.load(Ordering::Relaxed) {
+        if !hold && !self.in_block() {
             return Err(EngineError::NoActiveTransaction(
                 "DECLARE CURSOR can only be used in transaction blocks".to_owned(),
             ));
@@ -581,11 +583,11 @@ impl Session {
         })
     }
 
-    fn set(&self, name: &str, value: Option<&str>) -> Result<Vec<Report>, EngineError> {
+    fn set(&self, name: &str, value: Option<&str>, local: bool) -> Result<(), EngineError> {
         if name.eq_ignore_ascii_case("role") {
             return match value {
-                None => Ok(Vec::new()),
-                Some(v) if v.eq_ignore_ascii_case("none") || v == self.user => Ok(Vec::new()),
+                None => Ok(()),
+                Some(v) if v.eq_ignore_ascii_case("none") || v == self.user => Ok(()),
                 Some(v) => Err(EngineError::UnknownRole(v.to_owned())),
             };
         }
@@ -594,17 +596,24 @@ impl Session {
                 Some(v)
                     if v.eq_ignore_ascii_case("default") || v.trim_matches('\'') == self.user =>
                 {
-                    Ok(Vec::new())
+                    Ok(())
                 }
                 Some(v) => Err(EngineError::UnknownRole(v.to_owned())),
-                None => Ok(Vec::new()),
+                None => Ok(()),
             };
         }
-        let mut settings = self.settings_write();
-        let report = match value {
-            Some(v) => settings.set(name, v)?,
-            None => settings.reset(name)?,
-        };
-        Ok(report.into_iter().collect())
+        {
+            let mut settings = self.settings_write();
+            match (value, local) {
+                (Some(v), false) => settings.set(name, v)?,
+                (Some(v), true) => settings.set_local(name, v)?,
+                (None, false) => settings.reset(name)?,
+                (None, true) => settings.reset_local(name)?,
+            }
+        }
+        if local {
+            self.warn_set_local();
+        }
+        Ok(())
     }
 }

@@ -17,6 +17,7 @@ impl Session {
         params: Vec<ScalarValue>,
     ) -> Result<Option<crate::scan::SelectedRows>, EngineError> {
         if params.is_empty()
+            || self.transaction_status() == super::TransactionStatus::Failed
             || params.len() != prepared.param_types.len()
             || !matches!(prepared.command.as_ref(), Command::Query(_))
         {
