@@ -56,7 +56,8 @@ fn rss_mb(pid: u32) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// Waits until the replica serves `stages` rows and returns its reported lag.
+/// Waits until the replica serves `stages` rows and reports its lag (it records the lag just
+/// after the swap: a query in between sees the new rows and no lag yet), and returns the lag.
 async fn served(client: &tokio_postgres::Client, stages: usize) -> f64 {
     loop {
         if let Ok(rows) = client
@@ -67,8 +68,9 @@ async fn served(client: &tokio_postgres::Client, stages: usize) -> f64 {
             .await
             && let Some(row) = rows.first()
             && row.get::<_, Option<i64>>(0) == Some(stages as i64)
+            && let Some(lag) = row.get::<_, Option<f64>>(1)
         {
-            return row.get::<_, Option<f64>>(1).unwrap_or(f64::NAN);
+            return lag;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
