@@ -130,9 +130,15 @@ async fn main() {
     } else {
         "release"
     };
+    // The binary's build profile, from the directory cargo put it in, not its whole path
+    // (which is this machine's).
+    let built = std::path::Path::new(&binary)
+        .parent()
+        .and_then(|d| d.file_name())
+        .map_or_else(|| "unknown".into(), |d| d.to_string_lossy());
     println!(
         "Store: a local directory (file://); replicas: two `stagesql` processes polling every 1 s; \
-         this harness built in {profile}; binary `{binary}`.\n"
+         this harness built in {profile}; `stagesql` built in {built}.\n"
     );
     println!(
         "| stages | object MB | publish s | publish → replica 1 serving s | publish → replica 2 serving s | replica RSS MB | lookups/s 1 replica | lookups/s 2 replicas | ratio |"

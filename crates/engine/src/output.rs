@@ -3,8 +3,6 @@
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::execution::SendableRecordBatchStream;
 
-use crate::settings::Report;
-
 /// A WARNING a statement raised and still succeeded (PostgreSQL sends it as NoticeResponse
 /// before the statement's answer). `wire/error.rs` gives each its SQLSTATE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -29,12 +27,11 @@ pub enum Output {
         /// The batches.
         stream: SendableRecordBatchStream,
     },
-    /// A command that returns no rows: its tag, and parameters to report as ParameterStatus.
+    /// A command that returns no rows: its tag. (Parameters it changed are reported before
+    /// ReadyForQuery: see `Session::take_reports`.)
     Command {
         /// Command tag, e.g. `SET`.
         tag: &'static str,
-        /// Changed reported parameters.
-        reports: Vec<Report>,
     },
     /// A transaction block began; the command tag (`BEGIN` or `START TRANSACTION`).
     Begin(&'static str),
@@ -45,7 +42,7 @@ pub enum Output {
     /// Close prepared statements: one by name, or all with `None`.
     Deallocate(Option<String>),
     /// `DISCARD ALL`: settings were reset; the caller drops prepared statements and portals.
-    DiscardAll(Vec<Report>),
+    DiscardAll,
     /// `COPY ... TO STDOUT`: rows to send as CopyData in the given format.
     CopyOut {
         /// The copied columns.
@@ -66,7 +63,7 @@ impl std::fmt::Debug for Output {
             Output::Moved(n) => write!(f, "Moved({n})"),
             Output::End(tag) => write!(f, "End({tag})"),
             Output::Deallocate(n) => write!(f, "Deallocate({n:?})"),
-            Output::DiscardAll(_) => write!(f, "DiscardAll"),
+            Output::DiscardAll => write!(f, "DiscardAll"),
             Output::CopyOut { options, .. } => write!(f, "CopyOut({:?})", options.format),
         }
     }

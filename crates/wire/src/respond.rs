@@ -1,5 +1,6 @@
 //! From engine output to pgwire responses: result column descriptions, rows streamed as
-//! DataRows, command tags and the ParameterStatus messages a SET owes the client.
+//! DataRows and command tags (the ParameterStatus a SET owes goes before ReadyForQuery: see
+//! `crate::transaction`).
 
 use std::fmt::Debug;
 use std::sync::{Arc, OnceLock};
@@ -14,7 +15,6 @@ use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
-use pgwire::messages::startup::ParameterStatus;
 use stagesql_engine::values::IntervalStyle;
 use stagesql_engine::{EngineError, Output};
 
@@ -346,7 +346,7 @@ impl futures::Stream for EncodedRows {
     }
 }
 
-/// Turns engine output into a pgwire response, sending ParameterStatus for changed settings;
+/// Turns engine output into a pgwire response, after the statement's WARNINGs;
 /// rows complete with `row_tag`.
 pub(crate) async fn respond<C, S>(
     client: &mut C,
@@ -372,14 +372,6 @@ where
             )))
             .await?;
     }
-    let report = |reports: Vec<(String, String)>| {
-        reports
-            .into_iter()
-            .map(|(name, value)| {
-                PgWireBackendMessage::ParameterStatus(ParameterStatus::new(name, value))
-            })
-            .collect::<Vec<_>>()
-    };
     Ok(match output {
         Output::Rows { schema, stream } => {
             let described = cache
@@ -389,12 +381,7 @@ where
             let memo = MemoRows::new(&described.columns, Box::new(move || session.table_rows()));
             row_response(described, stream, row_tag, memo).map_err(to_pg_error)?
         }
-        Output::Command { tag, reports } => {
-            for m in report(reports) {
-                client.feed(m).await?;
-            }
-            Response::Execution(Tag::new(tag))
-        }
+        Output::Command { tag } => Response::Execution(Tag::new(tag)),
         Output::Begin(tag) => Response::TransactionStart(Tag::new(tag)),
         Output::Moved(n) => Response::Execution(
             Tag::new("MOVE").with_rows(usize::try_from(n).unwrap_or(usize::MAX)),
@@ -410,10 +397,7 @@ where
             stream,
             options,
         } => crate::copy::send_copy_out(client, &schema, stream, &options, interval_style).await?,
-        Output::DiscardAll(reports) => {
-            for m in report(reports) {
-                client.feed(m).await?;
-            }
+        Output::DiscardAll => {
             client.portal_store().clear_portals();
             Response::Execution(Tag::new("DISCARD ALL"))
         }

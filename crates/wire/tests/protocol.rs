@@ -312,7 +312,7 @@ async fn begin_and_commit_move_the_transaction_status_the_client_sees() {
 }
 
 #[tokio::test]
-async fn a_set_reports_the_changed_parameter_before_its_completion() {
+async fn a_set_reports_the_changed_parameter_before_ready_for_query() {
     let server = Server::start().await;
     let mut stream = TcpStream::connect(("127.0.0.1", server.port))
         .await
@@ -328,9 +328,21 @@ async fn a_set_reports_the_changed_parameter_before_its_completion() {
         .await
         .expect("the server reads");
     let reply = read_until_ready(&mut stream).await;
+    // As PostgreSQL 14+ does: the change is reported once, after the statement's
+    // completion, just before ReadyForQuery.
     let status = find(&reply, b"application_name\0changed\0").expect("a ParameterStatus");
     let complete = find(&reply, b"SET\0").expect("CommandComplete SET");
-    assert!(status < complete);
+    let ready = find(&reply, b"Z\0\0\0\x05").expect("ReadyForQuery");
+    assert!(complete < status && status < ready, "{reply:?}");
+    stream
+        .write_all(&query("show"))
+        .await
+        .expect("the server reads");
+    let reply = read_until_ready(&mut stream).await;
+    assert!(
+        find(&reply, b"application_name\0changed\0").is_none(),
+        "reported once: {reply:?}"
+    );
 }
 
 #[tokio::test]

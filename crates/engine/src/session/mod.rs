@@ -469,20 +469,14 @@ impl Session {
             // A changed reported parameter is sent before ReadyForQuery (`take_reports`).
             Command::Set { name, value, local } => {
                 self.set(name, value.as_deref(), *local)?;
-                Ok(Output::Command {
-                    tag: "SET",
-                    reports: Vec::new(),
-                })
+                Ok(Output::Command { tag: "SET" })
             }
             Command::Reset(name) => {
                 match name {
                     None => self.settings_write().reset_all(),
                     Some(n) => self.settings_write().reset(n)?,
                 }
-                Ok(Output::Command {
-                    tag: "RESET",
-                    reports: Vec::new(),
-                })
+                Ok(Output::Command { tag: "RESET" })
             }
             Command::Begin(tag) => Ok(self.begin(tag)),
             Command::Commit { chain } => self.end(true, *chain).await,
@@ -512,17 +506,13 @@ impl Session {
                     } else {
                         "CLOSE CURSOR ALL"
                     },
-                    reports: Vec::new(),
                 })
             }
-            Command::Accepted(tag) => Ok(Output::Command {
-                tag,
-                reports: Vec::new(),
-            }),
+            Command::Accepted(tag) => Ok(Output::Command { tag }),
             Command::DiscardAll => {
                 self.refuse_in_block("DISCARD ALL")?;
                 self.settings_write().reset_all();
-                Ok(Output::DiscardAll(Vec::new()))
+                Ok(Output::DiscardAll)
             }
             Command::Deallocate(name) => Ok(Output::Deallocate(name.clone())),
         }
@@ -579,7 +569,6 @@ impl Session {
         self.cursors.declare(name, schema, stream, hold).await?;
         Ok(Output::Command {
             tag: "DECLARE CURSOR",
-            reports: Vec::new(),
         })
     }
 

@@ -319,8 +319,5 @@ fn outside_block(what: &str) -> EngineError {
 }
 
 fn command(tag: &'static str) -> Output {
-    Output::Command {
-        tag,
-        reports: Vec::new(),
-    }
+    Output::Command { tag }
 }

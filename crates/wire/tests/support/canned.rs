@@ -57,6 +57,7 @@ impl Backend for CannedBackend {
             journal: Arc::clone(&self.journal),
             canceller: Arc::new(Canceller::default()),
             texts: Mutex::new(HashMap::new()),
+            report_due: std::sync::atomic::AtomicBool::new(false),
         })
     }
 }
@@ -69,6 +70,8 @@ pub struct Canned {
     journal: Arc<Journal>,
     canceller: Arc<Canceller>,
     texts: Mutex<HashMap<String, Arc<Plan>>>,
+    /// A `set` ran: `application_name` is reported before the next ReadyForQuery.
+    report_due: std::sync::atomic::AtomicBool,
 }
 
 /// A canned "plan": the statement text it came from and what it describes.
@@ -264,10 +267,11 @@ impl BackendSession for Canned {
                     .expect("a batch of the schema");
                 rows(schema, vec![Ok(batch)])
             }
-            "set" => Output::Command {
-                tag: "SET",
-                reports: vec![("application_name".to_owned(), "changed".to_owned())],
-            },
+            "set" => {
+                self.report_due
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                Output::Command { tag: "SET" }
+            }
             "begin" => Output::Begin("BEGIN"),
             "commit" => Output::End("COMMIT"),
             "copy" => {
@@ -295,5 +299,15 @@ impl BackendSession for Canned {
     }
     async fn cursor_schema(&self, _name: &str) -> Option<SchemaRef> {
         None
+    }
+    fn take_reports(&self) -> Vec<(String, String)> {
+        if self
+            .report_due
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            vec![("application_name".to_owned(), "changed".to_owned())]
+        } else {
+            Vec::new()
+        }
     }
 }
