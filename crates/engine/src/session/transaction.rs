@@ -245,8 +245,16 @@ impl Session {
         if t.status() == TransactionStatus::Idle {
             return Err(outside_block("SAVEPOINT"));
         }
+        let mut savepoints = locked(&t.savepoints);
+        // Each savepoint keeps a copy of the settings: a client looping on SAVEPOINT must not
+        // grow the session without bound.
+        if savepoints.len() >= MAX_SAVEPOINTS {
+            return Err(EngineError::ProgramLimitExceeded(format!(
+                "too many savepoints in one transaction (at most {MAX_SAVEPOINTS})"
+            )));
+        }
         let settings = self.settings_read().mark();
-        locked(&t.savepoints).push(Savepoint {
+        savepoints.push(Savepoint {
             name: name.to_owned(),
             settings,
             cursors: self.cursors.mark(),
@@ -314,10 +322,45 @@ impl Session {
     }
 }
 
+/// The savepoints one transaction may hold at once (each a few kilobytes).
+const MAX_SAVEPOINTS: usize = 10_000;
+
 fn outside_block(what: &str) -> EngineError {
     EngineError::NoActiveTransaction(format!("{what} can only be used in transaction blocks"))
 }
 
 fn command(tag: &'static str) -> Output {
     Output::Command { tag }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn run(session: &Session, sql: &str) -> Result<Output, EngineError> {
+        let command = session.parse(sql)?.remove(0);
+        let prepared = session.prepare(command).await?;
+        session.execute(&prepared, Vec::new()).await
+    }
+
+    /// A block holds at most MAX_SAVEPOINTS at once (54000 past them), and releasing one
+    /// makes room again.
+    #[tokio::test]
+    async fn savepoints_are_bounded() {
+        let (_engine, session) = crate::testing::demo();
+        run(&session, "BEGIN").await.expect("begin");
+        for _ in 0..MAX_SAVEPOINTS {
+            run(&session, "SAVEPOINT s")
+                .await
+                .expect("within the bound");
+        }
+        assert!(matches!(
+            run(&session, "SAVEPOINT s").await,
+            Err(EngineError::ProgramLimitExceeded(_))
+        ));
+        run(&session, "RELEASE s").await.expect("the innermost s");
+        run(&session, "SAVEPOINT s").await.expect("room again");
+        run(&session, "ROLLBACK").await.expect("rollback");
+        assert_eq!(session.transaction_status(), TransactionStatus::Idle);
+    }
 }
